@@ -1,0 +1,142 @@
+//! Builds the whole application from a [`Config`], so `main` and the tests start the same
+//! thing (the tests on `127.0.0.1:0`).
+
+use crate::{
+    auth::{password::PasswordHasher, tokens::TokenKeys},
+    config::{Config, ConfigError},
+    db, graphql,
+    http::{self, metrics::Metrics},
+    identity::rate_limit::RateLimiter,
+    redis_link::RedisLink,
+    state::AppState,
+};
+use axum::Router;
+use std::{future::Future, net::SocketAddr, sync::Arc, time::Duration};
+use tokio::net::TcpListener;
+
+/// Why the server could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    /// A setting is wrong.
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    /// The database is unreachable or a migration failed.
+    #[error("database: {0}")]
+    Db(#[from] sea_orm::DbErr),
+    /// The port could not be bound.
+    #[error("listen: {0}")]
+    Io(#[from] std::io::Error),
+    /// Anything else.
+    #[error("{0}")]
+    Other(String),
+}
+
+impl AppState {
+    /// Connects what the state needs (Redis in the background) around an open pool.
+    pub async fn build(
+        config: Config,
+        db: sea_orm::DatabaseConnection,
+    ) -> Result<Self, StartError> {
+        let redis = match &config.redis_url {
+            Some(url) => {
+                let link = RedisLink::start(url.clone())
+                    .map_err(|e| StartError::Other(format!("REDIS_URL: {e}")))?;
+                if !link.wait_connected(Duration::from_secs(2)).await {
+                    tracing::warn!("redis is not reachable yet; serving without it and retrying");
+                }
+                Some(link)
+            }
+            None => None,
+        };
+        let hasher = PasswordHasher::new(
+            config.argon2_memory_kib,
+            config.argon2_iterations,
+            config.password_hash_concurrency,
+        )
+        .map_err(|_| StartError::Other("argon2 parameters are invalid".into()))?;
+        Ok(Self {
+            keys: TokenKeys::from_config(&config),
+            hasher,
+            limiter: RateLimiter::new(
+                config.rate_limit_prefix.clone(),
+                config.login_window,
+                redis.clone(),
+            ),
+            metrics: Arc::new(Metrics::default()),
+            redis,
+            db,
+            config: Arc::new(config),
+        })
+    }
+}
+
+/// A built server, bound to its port, ready to run.
+pub struct Application {
+    listener: TcpListener,
+    router: Router,
+    state: AppState,
+}
+
+impl Application {
+    /// Connects, migrates, builds the schema and binds the port.
+    pub async fn build(config: Config) -> Result<Self, StartError> {
+        let pool = db::connect(&config).await?;
+        db::migrate(&pool).await?;
+        let listener = TcpListener::bind((config.host.as_str(), config.port)).await?;
+        let state = AppState::build(config, pool).await?;
+        let schema = graphql::builder(&state.config).data(state.clone()).finish();
+        let router = http::router(state.clone(), schema);
+        Ok(Self {
+            listener,
+            router,
+            state,
+        })
+    }
+
+    /// The bound address (useful with `PORT=0`).
+    pub fn local_addr(&self) -> std::io::Result<SocketAddr> {
+        self.listener.local_addr()
+    }
+
+    /// The shared state (tests use its pool).
+    pub fn state(&self) -> &AppState {
+        &self.state
+    }
+
+    /// Serves until `shutdown` completes, then drains in-flight requests.
+    pub async fn run_until(
+        self,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> std::io::Result<()> {
+        let addr = self.listener.local_addr()?;
+        tracing::info!(%addr, "LifeFlow is listening: GraphQL at http://{addr}/graphql");
+        axum::serve(
+            self.listener,
+            self.router
+                .into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .with_graceful_shutdown(shutdown)
+        .await
+    }
+}
+
+/// Completes on Ctrl-C or SIGTERM.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        {
+            s.recv().await;
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = term => {},
+    }
+    tracing::info!("shutting down");
+}

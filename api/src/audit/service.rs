@@ -1,0 +1,167 @@
+//! Writing audit rows, and the transaction wrapper every mutation runs in.
+
+use crate::{
+    auth::{Actor, Rule, authorize},
+    db,
+    error::{AppError, AppResult},
+    graphql::context::{CtxExt, RequestCtx},
+};
+use async_graphql::Context;
+use entity::{AuditOutcome, audit_log};
+use sea_orm::{ActiveValue::Set, ConnectionTrait, DatabaseTransaction, EntityTrait};
+use std::{future::Future, pin::Pin};
+use uuid::Uuid;
+
+/// What is being attempted, known before the attempt (so a refusal can be recorded).
+#[derive(Debug, Clone)]
+pub struct AuditAction {
+    /// Dotted name, e.g. `organization.approve`.
+    pub action: &'static str,
+    /// The kind of entity touched.
+    pub entity_type: &'static str,
+    /// The entity, when the input names it.
+    pub entity_id: Option<Uuid>,
+}
+
+impl AuditAction {
+    /// An action on a kind of entity.
+    pub fn new(action: &'static str, entity_type: &'static str) -> Self {
+        Self {
+            action,
+            entity_type,
+            entity_id: None,
+        }
+    }
+
+    /// The entity the input names.
+    pub fn on(mut self, id: Uuid) -> Self {
+        self.entity_id = Some(id);
+        self
+    }
+}
+
+/// What a successful mutation changed, for its audit row.
+#[derive(Debug, Default, Clone)]
+pub struct Change {
+    /// The entity changed (defaults to the one named by the action).
+    pub entity_id: Option<Uuid>,
+    /// The organization the change belongs to, if the actor's doesn't say.
+    pub organization_id: Option<Uuid>,
+    /// Values before.
+    pub old: Option<serde_json::Value>,
+    /// Values after.
+    pub new: Option<serde_json::Value>,
+    /// The acting user, when only the mutation establishes it (register, login).
+    pub actor_user_id: Option<Uuid>,
+}
+
+/// The work of a mutation, run inside its transaction.
+pub type Work<'c, T> = Pin<Box<dyn Future<Output = AppResult<(T, Change)>> + Send + 'c>>;
+
+/// Runs a mutation: checks `rule`, opens a write transaction, runs `work`, writes the
+/// SUCCESS audit row in the same transaction and commits. On refusal or failure nothing
+/// of the work is kept and a FAILURE row is written in a transaction of its own.
+pub async fn mutate<T, F>(ctx: &Context<'_>, what: AuditAction, rule: Rule, work: F) -> AppResult<T>
+where
+    T: Send,
+    F: for<'c> FnOnce(&'c DatabaseTransaction, &'c Actor) -> Work<'c, T> + Send,
+{
+    let req = ctx.req()?;
+    let actor = match authorize(&req.viewer, rule) {
+        Ok(a) => a,
+        Err(e) => {
+            let actor = Actor::of(&req.viewer);
+            record_failure(req, &what, &actor, rule_org(rule), &e).await;
+            return Err(e);
+        }
+    };
+    let result = async {
+        let txn = db::begin_write(req.db.pool()).await?;
+        let (value, change) = work(&txn, &actor).await?;
+        let row = row(req, &what, &actor, AuditOutcome::Success, None, change);
+        audit_log::Entity::insert(row).exec(&txn).await?;
+        txn.commit().await?;
+        Ok::<T, AppError>(value)
+    }
+    .await;
+    if let Err(e) = &result {
+        // The transaction was dropped, which rolled it back; now record the attempt.
+        record_failure(req, &what, &actor, actor.organization_id, e).await;
+    }
+    result
+}
+
+fn rule_org(rule: Rule) -> Option<Uuid> {
+    match rule {
+        Rule::ActFor { org, .. } | Rule::ReadOrg { org, .. } => Some(org),
+        _ => None,
+    }
+}
+
+async fn record_failure(
+    req: &RequestCtx,
+    what: &AuditAction,
+    actor: &Actor,
+    org: Option<Uuid>,
+    err: &AppError,
+) {
+    let change = Change {
+        organization_id: org,
+        ..Change::default()
+    };
+    let row = row(
+        req,
+        what,
+        actor,
+        AuditOutcome::Failure,
+        Some(err.code()),
+        change,
+    );
+    // A failure to audit a failure must not hide the original error; it is logged loudly.
+    if let Err(e) = audit_log::Entity::insert(row).exec(req.db.pool()).await {
+        tracing::error!(request_id = %req.request_id, error = %e, action = what.action, "could not write FAILURE audit row");
+    }
+}
+
+fn row(
+    req: &RequestCtx,
+    what: &AuditAction,
+    actor: &Actor,
+    outcome: AuditOutcome,
+    code: Option<&str>,
+    change: Change,
+) -> audit_log::ActiveModel {
+    audit_log::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        actor_user_id: Set(change.actor_user_id.or(actor.user_id)),
+        actor_api_client_id: Set(actor.api_client_id),
+        actor_role: Set(actor.role.clone()),
+        organization_id: Set(change.organization_id.or(actor.organization_id)),
+        action: Set(what.action.to_string()),
+        entity_type: Set(Some(what.entity_type.to_string())),
+        entity_id: Set(change.entity_id.or(what.entity_id)),
+        old_values: Set(change.old),
+        new_values: Set(change.new),
+        ip: Set(req.ip.map(|ip| ip.to_string())),
+        user_agent: Set(req
+            .user_agent
+            .clone()
+            .map(|ua| ua.chars().take(512).collect())),
+        outcome: Set(outcome),
+        error_code: Set(code.map(str::to_string)),
+        request_id: Set(Some(req.request_id.clone())),
+        created_at: Set(db::now()),
+    }
+}
+
+/// Writes several audit rows (reads of health data) in one multi-row insert.
+pub async fn insert_many<C: ConnectionTrait>(
+    db: &C,
+    rows: Vec<audit_log::ActiveModel>,
+) -> AppResult<()> {
+    if rows.is_empty() {
+        return Ok(());
+    }
+    audit_log::Entity::insert_many(rows).exec(db).await?;
+    Ok(())
+}

@@ -1,0 +1,89 @@
+//! GraphQL types of the audit trail.
+
+use crate::graphql::{ids::to_id, pagination::SortDirection};
+use async_graphql::{ID, InputObject, Json, SimpleObject};
+use chrono::{DateTime, Utc};
+use entity::{AuditOutcome, audit_log};
+
+/// One audited event.
+#[derive(SimpleObject)]
+pub struct AuditLog {
+    /// Identifier (time-ordered).
+    pub id: ID,
+    /// The acting user.
+    pub actor_user_id: Option<ID>,
+    /// The acting API client.
+    pub actor_api_client_id: Option<ID>,
+    /// The role acted in.
+    pub actor_role: String,
+    /// The organization concerned.
+    pub organization_id: Option<ID>,
+    /// What was attempted, e.g. `organization.approve`.
+    pub action: String,
+    /// Kind of entity.
+    pub entity_type: Option<String>,
+    /// The entity.
+    pub entity_id: Option<ID>,
+    /// Values before.
+    pub old_values: Option<Json<serde_json::Value>>,
+    /// Values after.
+    pub new_values: Option<Json<serde_json::Value>>,
+    /// Client IP.
+    pub ip: Option<String>,
+    /// Client user agent.
+    pub user_agent: Option<String>,
+    /// Whether it went through.
+    pub outcome: AuditOutcome,
+    /// The error code of a failure.
+    pub error_code: Option<String>,
+    /// The request it came from.
+    pub request_id: Option<String>,
+    /// When.
+    pub created_at: DateTime<Utc>,
+}
+
+impl From<audit_log::Model> for AuditLog {
+    fn from(m: audit_log::Model) -> Self {
+        Self {
+            id: to_id(m.id),
+            actor_user_id: m.actor_user_id.map(to_id),
+            actor_api_client_id: m.actor_api_client_id.map(to_id),
+            actor_role: m.actor_role,
+            organization_id: m.organization_id.map(to_id),
+            action: m.action,
+            entity_type: m.entity_type,
+            entity_id: m.entity_id.map(to_id),
+            old_values: m.old_values.map(Json),
+            new_values: m.new_values.map(Json),
+            ip: m.ip,
+            user_agent: m.user_agent,
+            outcome: m.outcome,
+            error_code: m.error_code,
+            request_id: m.request_id,
+            created_at: m.created_at,
+        }
+    }
+}
+
+/// Filter of `auditLogs`.
+#[derive(InputObject, Default)]
+pub struct AuditLogFilter {
+    /// One organization (required for organization admins with several organizations to
+    /// narrow; super admins may omit it).
+    pub organization_id: Option<ID>,
+    /// Only these actions.
+    pub actions: Option<Vec<String>>,
+    /// Only this outcome.
+    pub outcome: Option<AuditOutcome>,
+    /// Only rows about this entity.
+    pub entity_id: Option<ID>,
+    /// Only rows by this user.
+    pub actor_user_id: Option<ID>,
+}
+
+/// Order of `auditLogs`: by time (newest first by default).
+#[derive(InputObject)]
+pub struct AuditLogOrder {
+    /// Direction.
+    pub direction: SortDirection,
+}

@@ -1,0 +1,198 @@
+//! The one place where permissions are decided.
+//!
+//! Each resolver declares a [`Rule`]; [`authorize`] turns the caller and the rule into an
+//! [`Actor`] (who acts, in which role, for which organization: what the audit row records)
+//! or into `UNAUTHENTICATED` / `FORBIDDEN`.
+
+use super::viewer::Viewer;
+use crate::error::{AppError, AppResult};
+use entity::{OrgRole, OrgStatus, PlatformRole};
+use uuid::Uuid;
+
+/// The scopes an API client can hold.
+pub const KNOWN_SCOPES: &[&str] = &[
+    "organizations:read",
+    "blood-requests:read",
+    "blood-requests:write",
+    "stock:read",
+    "stock:write",
+    "alerts:read",
+    "reports:read",
+    "reports:analysis:write",
+];
+
+/// Every organization role.
+pub const ANY_ROLE: &[OrgRole] = &[
+    OrgRole::Admin,
+    OrgRole::Doctor,
+    OrgRole::Staff,
+    OrgRole::Radiologist,
+];
+
+/// Only the organization's admins.
+pub const ADMIN: &[OrgRole] = &[OrgRole::Admin];
+
+/// What a resolver requires of its caller.
+#[derive(Debug, Clone, Copy)]
+pub enum Rule {
+    /// Anyone, signed in or not.
+    Public,
+    /// Any caller with valid credentials: a user or an API client.
+    Authenticated,
+    /// A signed-in user (API clients are refused).
+    SignedIn,
+    /// A super admin.
+    SuperAdmin,
+    /// Act for an organization: an active member with one of `roles` while the organization
+    /// is `APPROVED`, or (when `scope` is given) an API client of that organization holding it.
+    ActFor {
+        /// The organization named in the input.
+        org: Uuid,
+        /// Roles allowed.
+        roles: &'static [OrgRole],
+        /// The scope an API client needs, if clients may do this at all.
+        scope: Option<&'static str>,
+    },
+    /// Read an organization's operational data: super admins, or its active members with one
+    /// of `roles` whatever the organization's status (a pending organization's admin sees it).
+    ReadOrg {
+        /// The organization.
+        org: Uuid,
+        /// Roles allowed.
+        roles: &'static [OrgRole],
+    },
+}
+
+/// Who performs an action, as the audit trail records it.
+#[derive(Debug, Clone)]
+pub struct Actor {
+    /// The user, if a user acts.
+    pub user_id: Option<Uuid>,
+    /// The API client, if a client acts.
+    pub api_client_id: Option<Uuid>,
+    /// `ANONYMOUS`, `USER`, `SUPER_ADMIN`, `API_CLIENT` or the organization role used.
+    pub role: String,
+    /// The organization acted for, if any.
+    pub organization_id: Option<Uuid>,
+}
+
+impl Actor {
+    /// The caller as they are, before any rule picks a role.
+    pub fn of(viewer: &Viewer) -> Self {
+        match viewer {
+            Viewer::Anonymous { .. } => Self {
+                user_id: None,
+                api_client_id: None,
+                role: "ANONYMOUS".into(),
+                organization_id: None,
+            },
+            Viewer::User(u) => Self {
+                user_id: Some(u.id),
+                api_client_id: None,
+                role: match u.platform_role {
+                    PlatformRole::SuperAdmin => "SUPER_ADMIN".into(),
+                    PlatformRole::User => "USER".into(),
+                },
+                organization_id: None,
+            },
+            Viewer::Client(c) => Self {
+                user_id: None,
+                api_client_id: Some(c.id),
+                role: "API_CLIENT".into(),
+                organization_id: Some(c.organization_id),
+            },
+        }
+    }
+
+    /// The same actor, for an organization.
+    pub fn for_org(mut self, org: Uuid) -> Self {
+        self.organization_id = Some(org);
+        self
+    }
+}
+
+fn unauthenticated(viewer: &Viewer) -> AppError {
+    match viewer {
+        Viewer::Anonymous { rejected: true } => {
+            AppError::Unauthenticated("invalid or expired token")
+        }
+        _ => AppError::Unauthenticated("sign in first"),
+    }
+}
+
+/// Checks a rule for a caller.
+pub fn authorize(viewer: &Viewer, rule: Rule) -> AppResult<Actor> {
+    let actor = Actor::of(viewer);
+    match rule {
+        Rule::Public => Ok(actor),
+        Rule::Authenticated => match viewer {
+            Viewer::Anonymous { .. } => Err(unauthenticated(viewer)),
+            _ => Ok(actor),
+        },
+        Rule::SignedIn => match viewer {
+            Viewer::User(_) => Ok(actor),
+            Viewer::Client(_) => Err(AppError::Forbidden("API clients cannot do this")),
+            Viewer::Anonymous { .. } => Err(unauthenticated(viewer)),
+        },
+        Rule::SuperAdmin => match viewer {
+            Viewer::User(_) if viewer.is_super_admin() => Ok(actor),
+            Viewer::Anonymous { .. } => Err(unauthenticated(viewer)),
+            _ => Err(AppError::Forbidden("super admins only")),
+        },
+        Rule::ActFor { org, roles, scope } => match viewer {
+            Viewer::Anonymous { .. } => Err(unauthenticated(viewer)),
+            Viewer::User(_) => {
+                let grant = viewer
+                    .grant(org)
+                    .filter(|g| roles.contains(&g.role))
+                    .ok_or(AppError::Forbidden(
+                        "you have no role here that allows this",
+                    ))?;
+                if grant.org_status != OrgStatus::Approved {
+                    return Err(AppError::Forbidden("the organization is not approved"));
+                }
+                let mut actor = actor.for_org(org);
+                actor.role = role_name(grant.role).into();
+                Ok(actor)
+            }
+            Viewer::Client(c) => {
+                let Some(scope) = scope else {
+                    return Err(AppError::Forbidden("API clients cannot do this"));
+                };
+                if c.organization_id != org || !c.scopes.iter().any(|s| s == scope) {
+                    return Err(AppError::Forbidden("the token lacks the scope for this"));
+                }
+                if c.org_status != OrgStatus::Approved {
+                    return Err(AppError::Forbidden("the organization is not approved"));
+                }
+                Ok(actor)
+            }
+        },
+        Rule::ReadOrg { org, roles } => match viewer {
+            Viewer::Anonymous { .. } => Err(unauthenticated(viewer)),
+            _ if viewer.is_super_admin() => Ok(actor.for_org(org)),
+            Viewer::User(_) => {
+                let grant = viewer
+                    .grant(org)
+                    .filter(|g| roles.contains(&g.role))
+                    .ok_or(AppError::Forbidden(
+                        "you cannot see this organization's data",
+                    ))?;
+                let mut actor = actor.for_org(org);
+                actor.role = role_name(grant.role).into();
+                Ok(actor)
+            }
+            Viewer::Client(_) => Err(AppError::Forbidden("API clients cannot do this")),
+        },
+    }
+}
+
+/// The wire name of an organization role.
+pub fn role_name(role: OrgRole) -> &'static str {
+    match role {
+        OrgRole::Admin => "ADMIN",
+        OrgRole::Doctor => "DOCTOR",
+        OrgRole::Staff => "STAFF",
+        OrgRole::Radiologist => "RADIOLOGIST",
+    }
+}

@@ -1,0 +1,135 @@
+//! Access tokens (short-lived JWTs), refresh tokens and API-client tokens.
+//!
+//! The three are not interchangeable by construction: an access token is a signed JWT with
+//! `typ = "access"`; a refresh token is an opaque random string only ever looked up by its
+//! hash in `sessions`; an API token is an opaque random string with the `lfk_` prefix looked
+//! up in `api_clients`.
+
+use crate::{
+    config::Config,
+    error::{AppError, AppResult},
+};
+use base64::Engine as _;
+use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
+use rand::RngCore as _;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use uuid::Uuid;
+
+/// The prefix that marks an API-client token.
+pub const API_TOKEN_PREFIX: &str = "lfk_";
+
+/// Claims of an access token. Every registered claim is required when decoding.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct AccessClaims {
+    /// Issuer.
+    pub iss: String,
+    /// Audience.
+    pub aud: String,
+    /// The user's id.
+    pub sub: String,
+    /// Expiry (seconds since the epoch).
+    pub exp: i64,
+    /// Not before.
+    pub nbf: i64,
+    /// Issued at.
+    pub iat: i64,
+    /// Token id.
+    pub jti: String,
+    /// Always `access`.
+    pub typ: String,
+}
+
+/// Signs and verifies access tokens with a key pinned to one algorithm.
+#[derive(Clone)]
+pub struct TokenKeys {
+    encoding: EncodingKey,
+    decoding: DecodingKey,
+    validation: Validation,
+    issuer: String,
+    audience: String,
+    ttl_secs: i64,
+}
+
+impl TokenKeys {
+    /// Builds the keys from the config; without `JWT_SECRET` (development only) a random key
+    /// is generated, so tokens do not survive a restart.
+    pub fn from_config(config: &Config) -> Self {
+        let secret = match &config.jwt_secret {
+            Some(s) => s.as_bytes().to_vec(),
+            None => {
+                tracing::warn!(
+                    "JWT_SECRET is not set: signing with a random key generated at start. \
+                     Tokens will not survive a restart and several instances will not \
+                     accept each other's tokens. Set JWT_SECRET (at least 32 bytes) in production."
+                );
+                let mut key = vec![0u8; 64];
+                rand::rng().fill_bytes(&mut key);
+                key
+            }
+        };
+        let mut validation = Validation::new(Algorithm::HS256);
+        validation.set_issuer(&[&config.jwt_issuer]);
+        validation.set_audience(&[&config.jwt_audience]);
+        validation.set_required_spec_claims(&["iss", "aud", "exp", "nbf", "iat", "sub"]);
+        validation.validate_nbf = true;
+        validation.validate_exp = true;
+        validation.leeway = 5;
+        Self {
+            encoding: EncodingKey::from_secret(&secret),
+            decoding: DecodingKey::from_secret(&secret),
+            validation,
+            issuer: config.jwt_issuer.clone(),
+            audience: config.jwt_audience.clone(),
+            ttl_secs: config.access_token_ttl.as_secs() as i64,
+        }
+    }
+
+    /// Issues an access token for a user; returns it with its expiry.
+    pub fn issue_access(
+        &self,
+        user_id: Uuid,
+    ) -> AppResult<(String, chrono::DateTime<chrono::Utc>)> {
+        let now = chrono::Utc::now();
+        let exp = now + chrono::Duration::seconds(self.ttl_secs);
+        let claims = AccessClaims {
+            iss: self.issuer.clone(),
+            aud: self.audience.clone(),
+            sub: user_id.to_string(),
+            exp: exp.timestamp(),
+            nbf: now.timestamp(),
+            iat: now.timestamp(),
+            jti: Uuid::now_v7().to_string(),
+            typ: "access".into(),
+        };
+        let token = jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &self.encoding)?;
+        Ok((token, exp))
+    }
+
+    /// Verifies an access token and returns the user id it was issued to.
+    pub fn verify_access(&self, token: &str) -> AppResult<Uuid> {
+        let data = jsonwebtoken::decode::<AccessClaims>(token, &self.decoding, &self.validation)
+            .map_err(|_| AppError::Unauthenticated("invalid or expired token"))?;
+        if data.claims.typ != "access" {
+            return Err(AppError::Unauthenticated("invalid or expired token"));
+        }
+        Uuid::parse_str(&data.claims.sub)
+            .map_err(|_| AppError::Unauthenticated("invalid or expired token"))
+    }
+}
+
+/// A new random opaque token (256 bits) with an optional prefix.
+pub fn random_token(prefix: &str) -> String {
+    let mut bytes = [0u8; 32];
+    rand::rng().fill_bytes(&mut bytes);
+    format!(
+        "{prefix}{}",
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
+    )
+}
+
+/// SHA-256 of a token, hex-encoded: what is stored and looked up. A fast hash is right
+/// here because the tokens are 256-bit random values, not guessable passwords.
+pub fn token_hash(token: &str) -> String {
+    hex::encode(Sha256::digest(token.as_bytes()))
+}

@@ -1,0 +1,164 @@
+//! The [`Viewer`]: who is calling, built once per request from the `Authorization` header.
+
+use super::tokens::{API_TOKEN_PREFIX, TokenKeys, token_hash};
+use crate::error::AppResult;
+use entity::{
+    OrgKind, OrgRole, OrgStatus, PlatformRole, api_client, membership, organization, user,
+};
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
+use uuid::Uuid;
+
+/// An active membership of the caller, with its organization's state at request time.
+#[derive(Debug, Clone)]
+pub struct Grant {
+    /// The organization.
+    pub organization_id: Uuid,
+    /// The caller's role there.
+    pub role: OrgRole,
+    /// The organization's kind.
+    pub org_kind: OrgKind,
+    /// The organization's status; only `APPROVED` organizations can be acted for.
+    pub org_status: OrgStatus,
+}
+
+/// A signed-in, active user.
+#[derive(Debug, Clone)]
+pub struct UserViewer {
+    /// The user's id.
+    pub id: Uuid,
+    /// Platform role.
+    pub platform_role: PlatformRole,
+    /// Active memberships.
+    pub grants: Vec<Grant>,
+}
+
+/// A partner system calling with an API token.
+#[derive(Debug, Clone)]
+pub struct ClientViewer {
+    /// The API client's id.
+    pub id: Uuid,
+    /// The organization it acts for.
+    pub organization_id: Uuid,
+    /// That organization's kind.
+    pub org_kind: OrgKind,
+    /// That organization's status.
+    pub org_status: OrgStatus,
+    /// Granted scopes.
+    pub scopes: Vec<String>,
+}
+
+/// Who is calling.
+#[derive(Debug, Clone)]
+pub enum Viewer {
+    /// No credentials, or credentials that did not check out (`rejected` says so, so that
+    /// operations needing a caller answer "invalid token" rather than "sign in").
+    Anonymous {
+        /// True when a token was presented but refused.
+        rejected: bool,
+    },
+    /// A user.
+    User(UserViewer),
+    /// An API client.
+    Client(ClientViewer),
+}
+
+impl Viewer {
+    /// Resolves the bearer token of a request. A refused token yields an anonymous viewer
+    /// marked `rejected`; database failures are errors.
+    pub async fn from_bearer<C: ConnectionTrait>(
+        db: &C,
+        keys: &TokenKeys,
+        bearer: Option<&str>,
+    ) -> AppResult<Self> {
+        let Some(token) = bearer else {
+            return Ok(Self::Anonymous { rejected: false });
+        };
+        if token.starts_with(API_TOKEN_PREFIX) {
+            return Self::load_client(db, token).await;
+        }
+        match keys.verify_access(token) {
+            Ok(user_id) => Self::load_user(db, user_id).await,
+            Err(_) => Ok(Self::Anonymous { rejected: true }),
+        }
+    }
+
+    /// Loads a user viewer by id: one query for the user, one for memberships with their
+    /// organizations. A deactivated user is refused here, so their tokens stop at once.
+    pub async fn load_user<C: ConnectionTrait>(db: &C, user_id: Uuid) -> AppResult<Self> {
+        let Some(u) = user::Entity::find_by_id(user_id).one(db).await? else {
+            return Ok(Self::Anonymous { rejected: true });
+        };
+        if !u.is_active {
+            return Ok(Self::Anonymous { rejected: true });
+        }
+        let rows = membership::Entity::find()
+            .filter(membership::Column::UserId.eq(user_id))
+            .filter(membership::Column::IsActive.eq(true))
+            .find_also_related(organization::Entity)
+            .all(db)
+            .await?;
+        let grants = rows
+            .into_iter()
+            .filter_map(|(m, o)| {
+                o.map(|o| Grant {
+                    organization_id: m.organization_id,
+                    role: m.role,
+                    org_kind: o.kind,
+                    org_status: o.status,
+                })
+            })
+            .collect();
+        Ok(Self::User(UserViewer {
+            id: u.id,
+            platform_role: u.platform_role,
+            grants,
+        }))
+    }
+
+    async fn load_client<C: ConnectionTrait>(db: &C, token: &str) -> AppResult<Self> {
+        let found = api_client::Entity::find()
+            .filter(api_client::Column::TokenHash.eq(token_hash(token)))
+            .find_also_related(organization::Entity)
+            .one(db)
+            .await?;
+        let Some((client, Some(org))) = found else {
+            return Ok(Self::Anonymous { rejected: true });
+        };
+        let now = chrono::Utc::now();
+        if client.revoked_at.is_some() || client.expires_at.is_some_and(|e| e <= now) {
+            return Ok(Self::Anonymous { rejected: true });
+        }
+        let scopes = serde_json::from_value(client.scopes).unwrap_or_default();
+        Ok(Self::Client(ClientViewer {
+            id: client.id,
+            organization_id: client.organization_id,
+            org_kind: org.kind,
+            org_status: org.status,
+            scopes,
+        }))
+    }
+
+    /// The user id, when the caller is a user.
+    pub fn user_id(&self) -> Option<Uuid> {
+        match self {
+            Self::User(u) => Some(u.id),
+            _ => None,
+        }
+    }
+
+    /// True for a super admin.
+    pub fn is_super_admin(&self) -> bool {
+        matches!(self, Self::User(u) if u.platform_role == PlatformRole::SuperAdmin)
+    }
+
+    /// The caller's active grant in an organization, whatever that organization's status.
+    pub fn grant(&self, organization_id: Uuid) -> Option<&Grant> {
+        match self {
+            Self::User(u) => u
+                .grants
+                .iter()
+                .find(|g| g.organization_id == organization_id),
+            _ => None,
+        }
+    }
+}

@@ -1,0 +1,101 @@
+//! The command line: `serve` (default), `migrate`, `export-schema`, `create-admin`, `seed`.
+
+use crate::{
+    app::{Application, StartError, shutdown_signal},
+    config::Config,
+    db, graphql, seed,
+};
+use clap::{Parser, Subcommand};
+
+/// LifeFlow API server.
+#[derive(Parser, Debug)]
+#[command(name = "lifeflow", version, about)]
+pub struct Cli {
+    /// What to do (default: serve).
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+/// Subcommands.
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Serve the API (the default).
+    Serve,
+    /// Apply pending migrations and exit.
+    Migrate,
+    /// Print the GraphQL schema (SDL), or write it to a file.
+    ExportSchema {
+        /// Write here instead of standard output.
+        #[arg(long)]
+        out: Option<std::path::PathBuf>,
+    },
+    /// Create the first super admin, or promote an existing account. There is no default
+    /// password: give one by flag or environment.
+    CreateAdmin {
+        /// The admin's email.
+        #[arg(long, env = "ADMIN_EMAIL")]
+        email: String,
+        /// The admin's password (at least 12 characters).
+        #[arg(long, env = "ADMIN_PASSWORD", hide_env_values = true)]
+        password: String,
+        /// Full name.
+        #[arg(long, env = "ADMIN_NAME", default_value = "Platform Administrator")]
+        name: String,
+    },
+    /// Load the demo network and print its logins.
+    Seed,
+}
+
+/// Runs the command line.
+pub async fn run(cli: Cli) -> Result<(), StartError> {
+    match cli.command.unwrap_or(Command::Serve) {
+        Command::ExportSchema { out } => {
+            let sdl = graphql::sdl();
+            match out {
+                Some(path) => std::fs::write(path, sdl)?,
+                None => print!("{sdl}"),
+            }
+            Ok(())
+        }
+        Command::Serve => {
+            let config = Config::from_env()?;
+            crate::telemetry::init(&config);
+            let app = Application::build(config).await?;
+            app.run_until(shutdown_signal()).await?;
+            Ok(())
+        }
+        Command::Migrate => {
+            let config = Config::from_env()?;
+            crate::telemetry::init(&config);
+            let pool = db::connect(&config).await?;
+            db::migrate(&pool).await?;
+            tracing::info!("migrations applied");
+            Ok(())
+        }
+        Command::CreateAdmin {
+            email,
+            password,
+            name,
+        } => {
+            let config = Config::from_env()?;
+            crate::telemetry::init(&config);
+            let pool = db::connect(&config).await?;
+            db::migrate(&pool).await?;
+            let user = seed::create_admin(&config, &pool, &email, &password, &name)
+                .await
+                .map_err(|e| StartError::Other(format!("{}: {}", e.code(), e.public_message())))?;
+            println!("super admin ready: {} ({})", user.email, user.id);
+            Ok(())
+        }
+        Command::Seed => {
+            let config = Config::from_env()?;
+            crate::telemetry::init(&config);
+            let pool = db::connect(&config).await?;
+            db::migrate(&pool).await?;
+            seed::run(&config, &pool)
+                .await
+                .map_err(|e| StartError::Other(format!("{}: {}", e.code(), e.public_message())))?;
+            Ok(())
+        }
+    }
+}

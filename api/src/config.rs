@@ -1,0 +1,233 @@
+//! One typed configuration, read once at start from the environment (and `.env` when present).
+//!
+//! Every setting is listed with its default in `.env.example`. Tests build a [`Config`] from a
+//! map with [`Config::from_lookup`], so they go through the same parsing as production.
+
+use ipnet::IpNet;
+use std::{collections::HashMap, net::IpAddr, time::Duration};
+
+/// Which environment the server runs in; production turns off introspection, GraphiQL and
+/// field suggestions, and insists on an explicit signing key.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AppEnv {
+    /// Local work and tests.
+    Development,
+    /// Real traffic.
+    Production,
+}
+
+/// All of the server's settings.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// `HOST`: interface to bind.
+    pub host: String,
+    /// `PORT`: 0 picks a free port.
+    pub port: u16,
+    /// `DATABASE_URL`: `sqlite://…` or `postgres://…`.
+    pub database_url: String,
+    /// `DB_MAX_CONNECTIONS`: pool size; about 8 is best on 2 cores.
+    pub db_max_connections: u32,
+    /// `DB_ACQUIRE_TIMEOUT_MS`: how long a request waits for a pooled connection.
+    pub db_acquire_timeout: Duration,
+    /// `DB_STATEMENT_TIMEOUT_MS`: Postgres `statement_timeout` for every statement.
+    pub db_statement_timeout: Duration,
+    /// `REDIS_URL`: unset means in-process events and rate limits.
+    pub redis_url: Option<String>,
+    /// `JWT_SECRET`: HS256 key, at least 32 bytes; generated at start when unset outside production.
+    pub jwt_secret: Option<String>,
+    /// `JWT_ISSUER`.
+    pub jwt_issuer: String,
+    /// `JWT_AUDIENCE`.
+    pub jwt_audience: String,
+    /// `ACCESS_TOKEN_TTL_SECS`.
+    pub access_token_ttl: Duration,
+    /// `REFRESH_TOKEN_TTL_SECS`.
+    pub refresh_token_ttl: Duration,
+    /// `APP_ENV`.
+    pub app_env: AppEnv,
+    /// `LOG_FORMAT`: `json` or `pretty` (default: json in production).
+    pub log_json: bool,
+    /// `CORS_ORIGINS`: comma-separated allow-list of browser origins.
+    pub cors_origins: Vec<String>,
+    /// `TRUSTED_PROXIES`: comma-separated IPs or CIDRs whose `X-Forwarded-For` is believed.
+    pub trusted_proxies: Vec<IpNet>,
+    /// `MAX_QUERY_DEPTH`.
+    pub max_depth: usize,
+    /// `MAX_QUERY_COMPLEXITY`.
+    pub max_complexity: usize,
+    /// `MAX_DIRECTIVES`: per field.
+    pub max_directives: usize,
+    /// `MAX_PAGE_SIZE`: ceiling for `first`/`last`.
+    pub max_page_size: u64,
+    /// `MAX_BODY_BYTES`.
+    pub max_body_bytes: usize,
+    /// `MAX_BATCH_SIZE`: operations in one batched HTTP request.
+    pub max_batch_size: usize,
+    /// `REQUEST_TIMEOUT_MS`.
+    pub request_timeout: Duration,
+    /// `LOGIN_MAX_ATTEMPTS`: failed logins per account, and per IP, within the window.
+    pub login_max_attempts: u32,
+    /// `LOGIN_MAX_ATTEMPTS_PER_IP`: failed logins from one IP within the window.
+    pub login_max_attempts_per_ip: u32,
+    /// `LOGIN_WINDOW_SECS`.
+    pub login_window: Duration,
+    /// `RATE_LIMIT_PREFIX`: namespaces rate-limit keys in Redis.
+    pub rate_limit_prefix: String,
+    /// `PASSWORD_HASH_CONCURRENCY`: argon2 hashes computed at once (each takes ~19 MiB).
+    pub password_hash_concurrency: usize,
+    /// `ARGON2_MEMORY_KIB`, `ARGON2_ITERATIONS`: OWASP's argon2id minimum by default.
+    pub argon2_memory_kib: u32,
+    /// See `argon2_memory_kib`.
+    pub argon2_iterations: u32,
+    /// `EXPOSE_SQL_COUNT`: answer each GraphQL request with an `x-sql-statements` header
+    /// (off in production unless set; the benchmarks and tests read it).
+    pub expose_sql_count: bool,
+}
+
+/// A setting that could not be parsed; the server refuses to start.
+#[derive(Debug, thiserror::Error)]
+#[error("setting {name}: {problem}")]
+pub struct ConfigError {
+    /// The variable's name.
+    pub name: &'static str,
+    /// What is wrong with it.
+    pub problem: String,
+}
+
+impl Config {
+    /// Reads the process environment, after loading `.env` if there is one.
+    pub fn from_env() -> Result<Self, ConfigError> {
+        let _ = dotenvy::dotenv();
+        Self::from_lookup(|k| std::env::var(k).ok())
+    }
+
+    /// Builds a config from a map of settings; what is missing takes its default.
+    pub fn from_map(vars: &HashMap<String, String>) -> Result<Self, ConfigError> {
+        Self::from_lookup(|k| vars.get(k).cloned())
+    }
+
+    /// Builds a config from any lookup of variable names.
+    pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let get = |k: &str| get(k).filter(|v| !v.trim().is_empty());
+        let app_env = match get("APP_ENV").as_deref() {
+            None | Some("development") | Some("dev") | Some("test") => AppEnv::Development,
+            Some("production") | Some("prod") => AppEnv::Production,
+            Some(other) => {
+                return Err(ConfigError {
+                    name: "APP_ENV",
+                    problem: format!("expected development or production, got {other:?}"),
+                });
+            }
+        };
+        let production = app_env == AppEnv::Production;
+        let jwt_secret = get("JWT_SECRET");
+        if let Some(s) = &jwt_secret {
+            if s.len() < 32 {
+                return Err(ConfigError {
+                    name: "JWT_SECRET",
+                    problem: "must be at least 32 bytes".into(),
+                });
+            }
+        } else if production {
+            return Err(ConfigError {
+                name: "JWT_SECRET",
+                problem: "required when APP_ENV=production".into(),
+            });
+        }
+        let list = |k: &str| -> Vec<String> {
+            get(k)
+                .map(|v| {
+                    v.split(',')
+                        .map(|s| s.trim().to_string())
+                        .filter(|s| !s.is_empty())
+                        .collect()
+                })
+                .unwrap_or_default()
+        };
+        let trusted_proxies = list("TRUSTED_PROXIES")
+            .into_iter()
+            .map(|s| {
+                s.parse::<IpNet>()
+                    .or_else(|_| s.parse::<IpAddr>().map(IpNet::from))
+                    .map_err(|_| ConfigError {
+                        name: "TRUSTED_PROXIES",
+                        problem: format!("{s:?} is neither an IP nor a CIDR"),
+                    })
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(Self {
+            host: get("HOST").unwrap_or_else(|| "127.0.0.1".into()),
+            port: num(&get, "PORT", 8080)?,
+            database_url: get("DATABASE_URL")
+                .unwrap_or_else(|| "sqlite://lifeflow.db?mode=rwc".into()),
+            db_max_connections: num(&get, "DB_MAX_CONNECTIONS", 8)?,
+            db_acquire_timeout: Duration::from_millis(num(&get, "DB_ACQUIRE_TIMEOUT_MS", 5_000)?),
+            db_statement_timeout: Duration::from_millis(num(
+                &get,
+                "DB_STATEMENT_TIMEOUT_MS",
+                10_000,
+            )?),
+            redis_url: get("REDIS_URL"),
+            jwt_secret,
+            jwt_issuer: get("JWT_ISSUER").unwrap_or_else(|| "lifeflow".into()),
+            jwt_audience: get("JWT_AUDIENCE").unwrap_or_else(|| "lifeflow-api".into()),
+            access_token_ttl: Duration::from_secs(num(&get, "ACCESS_TOKEN_TTL_SECS", 900)?),
+            refresh_token_ttl: Duration::from_secs(num(
+                &get,
+                "REFRESH_TOKEN_TTL_SECS",
+                30 * 24 * 3600,
+            )?),
+            app_env,
+            log_json: match get("LOG_FORMAT").as_deref() {
+                Some("json") => true,
+                Some("pretty") => false,
+                _ => production,
+            },
+            cors_origins: list("CORS_ORIGINS"),
+            trusted_proxies,
+            max_depth: num(&get, "MAX_QUERY_DEPTH", 12)?,
+            max_complexity: num(&get, "MAX_QUERY_COMPLEXITY", 500)?,
+            max_directives: num(&get, "MAX_DIRECTIVES", 10)?,
+            max_page_size: num(&get, "MAX_PAGE_SIZE", 100)?,
+            max_body_bytes: num(&get, "MAX_BODY_BYTES", 1024 * 1024)?,
+            max_batch_size: num(&get, "MAX_BATCH_SIZE", 10)?,
+            request_timeout: Duration::from_millis(num(&get, "REQUEST_TIMEOUT_MS", 15_000)?),
+            login_max_attempts: num(&get, "LOGIN_MAX_ATTEMPTS", 5)?,
+            login_max_attempts_per_ip: num(&get, "LOGIN_MAX_ATTEMPTS_PER_IP", 50)?,
+            login_window: Duration::from_secs(num(&get, "LOGIN_WINDOW_SECS", 900)?),
+            rate_limit_prefix: get("RATE_LIMIT_PREFIX").unwrap_or_else(|| "lifeflow".into()),
+            password_hash_concurrency: num(&get, "PASSWORD_HASH_CONCURRENCY", 2)?,
+            argon2_memory_kib: num(&get, "ARGON2_MEMORY_KIB", 19_456)?,
+            argon2_iterations: num(&get, "ARGON2_ITERATIONS", 2)?,
+            expose_sql_count: match get("EXPOSE_SQL_COUNT").as_deref() {
+                Some("true") | Some("1") => true,
+                Some("false") | Some("0") => false,
+                _ => !production,
+            },
+        })
+    }
+
+    /// True in production.
+    pub fn is_production(&self) -> bool {
+        self.app_env == AppEnv::Production
+    }
+
+    /// True when the database is SQLite.
+    pub fn is_sqlite(&self) -> bool {
+        self.database_url.starts_with("sqlite:")
+    }
+}
+
+fn num<T: std::str::FromStr>(
+    get: &impl Fn(&str) -> Option<String>,
+    name: &'static str,
+    default: T,
+) -> Result<T, ConfigError> {
+    match get(name) {
+        None => Ok(default),
+        Some(v) => v.trim().parse().map_err(|_| ConfigError {
+            name,
+            problem: format!("{v:?} is not a valid number"),
+        }),
+    }
+}

@@ -1,0 +1,126 @@
+//! Database connections: the pool, migrations, and the per-request counting wrapper.
+
+use crate::config::Config;
+use sea_orm::{
+    ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DatabaseTransaction, DbBackend,
+    DbErr, ExecResult, QueryResult, SqliteTransactionMode, Statement, TransactionOptions,
+    TransactionTrait,
+    sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous},
+};
+use std::sync::{
+    Arc,
+    atomic::{AtomicU64, Ordering},
+};
+
+/// Opens the pool for the configured database with its timeouts.
+pub async fn connect(config: &Config) -> Result<DatabaseConnection, DbErr> {
+    let mut opt = ConnectOptions::new(config.database_url.clone());
+    opt.max_connections(config.db_max_connections)
+        .min_connections(1)
+        .acquire_timeout(config.db_acquire_timeout)
+        .sqlx_logging(false)
+        .statement_timeout(config.db_statement_timeout);
+    let busy = config.db_statement_timeout;
+    // SQLite: WAL lets readers run beside the one writer; the busy timeout makes a second
+    // writer wait for the lock instead of failing with "database is locked".
+    opt.map_sqlx_sqlite_opts(move |o| {
+        o.journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Normal)
+            .busy_timeout(busy)
+            .foreign_keys(true)
+    });
+    Database::connect(opt).await
+}
+
+/// Applies every pending migration.
+pub async fn migrate(db: &DatabaseConnection) -> Result<(), DbErr> {
+    use migration::MigratorTrait;
+    migration::Migrator::up(db, None).await
+}
+
+/// Begins a write transaction. On SQLite it is `BEGIN IMMEDIATE`, so two writers queue on
+/// the lock instead of both reading and then failing to upgrade; on Postgres a plain `BEGIN`.
+pub async fn begin_write(db: &DatabaseConnection) -> Result<DatabaseTransaction, DbErr> {
+    db.begin_with_options(TransactionOptions {
+        isolation_level: None,
+        access_mode: None,
+        sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
+    })
+    .await
+}
+
+/// A request's view of the pool that counts the statements it runs.
+///
+/// Loaders run their batches on spawned tasks, so a task-local counter would miss them; the
+/// counter travels with this handle instead, which every loader of the request holds.
+#[derive(Clone, Debug)]
+pub struct Db {
+    conn: DatabaseConnection,
+    statements: Arc<AtomicU64>,
+}
+
+impl Db {
+    /// Wraps the pool for one request.
+    pub fn new(conn: DatabaseConnection) -> Self {
+        Self {
+            conn,
+            statements: Arc::new(AtomicU64::new(0)),
+        }
+    }
+
+    /// Statements run through this handle so far.
+    pub fn statements(&self) -> u64 {
+        self.statements.load(Ordering::Relaxed)
+    }
+
+    /// Counts statements run outside this handle (for example in a transaction).
+    pub fn add_statements(&self, n: u64) {
+        self.statements.fetch_add(n, Ordering::Relaxed);
+    }
+
+    /// The underlying pool, for transactions.
+    pub fn pool(&self) -> &DatabaseConnection {
+        &self.conn
+    }
+
+    fn tick(&self) {
+        self.statements.fetch_add(1, Ordering::Relaxed);
+    }
+}
+
+#[async_trait::async_trait]
+impl ConnectionTrait for Db {
+    fn get_database_backend(&self) -> DbBackend {
+        self.conn.get_database_backend()
+    }
+
+    async fn execute_raw(&self, stmt: Statement) -> Result<ExecResult, DbErr> {
+        self.tick();
+        self.conn.execute_raw(stmt).await
+    }
+
+    async fn execute_unprepared(&self, sql: &str) -> Result<ExecResult, DbErr> {
+        self.tick();
+        self.conn.execute_unprepared(sql).await
+    }
+
+    async fn query_one_raw(&self, stmt: Statement) -> Result<Option<QueryResult>, DbErr> {
+        self.tick();
+        self.conn.query_one_raw(stmt).await
+    }
+
+    async fn query_all_raw(&self, stmt: Statement) -> Result<Vec<QueryResult>, DbErr> {
+        self.tick();
+        self.conn.query_all_raw(stmt).await
+    }
+
+    fn support_returning(&self) -> bool {
+        self.conn.support_returning()
+    }
+}
+
+/// Now, truncated to microseconds so a value reads back equal from either database.
+pub fn now() -> chrono::DateTime<chrono::Utc> {
+    use chrono::SubsecRound;
+    chrono::Utc::now().trunc_subsecs(6)
+}

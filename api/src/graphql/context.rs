@@ -1,0 +1,47 @@
+//! Per-request context: the caller, the counting connection, the loaders.
+
+use super::loaders::Loaders;
+use crate::{
+    auth::Viewer,
+    db::Db,
+    error::{AppError, AppResult},
+    state::AppState,
+};
+use async_graphql::Context;
+use std::net::IpAddr;
+
+/// Everything a resolver needs to know about the request it serves.
+pub struct RequestCtx {
+    /// Correlates logs, errors and audit rows.
+    pub request_id: String,
+    /// Client IP (from `X-Forwarded-For` only behind a trusted proxy).
+    pub ip: Option<IpAddr>,
+    /// Client user agent.
+    pub user_agent: Option<String>,
+    /// The caller.
+    pub viewer: Viewer,
+    /// The request's counting view of the pool.
+    pub db: Db,
+    /// This request's dataloaders; never shared with another request or viewer.
+    pub loaders: Loaders,
+}
+
+/// Typed access to the request and app state from a resolver.
+pub trait CtxExt {
+    /// The request context.
+    fn req(&self) -> AppResult<&RequestCtx>;
+    /// The shared state.
+    fn app(&self) -> AppResult<&AppState>;
+}
+
+impl CtxExt for Context<'_> {
+    fn req(&self) -> AppResult<&RequestCtx> {
+        self.data::<RequestCtx>()
+            .map_err(|_| AppError::internal("request context missing"))
+    }
+
+    fn app(&self) -> AppResult<&AppState> {
+        self.data::<AppState>()
+            .map_err(|_| AppError::internal("app state missing"))
+    }
+}

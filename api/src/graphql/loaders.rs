@@ -1,0 +1,124 @@
+//! Per-request dataloaders for every relation field.
+//!
+//! Each request gets fresh loaders built on its own counting connection, with a cache, so
+//! one viewer's rows never serve another. List resolvers prime them for their page (see
+//! [`Loaders`] users), which makes batching deterministic; the 1 ms batching timer is only
+//! the fallback for fields reached some other way.
+
+use crate::db::Db;
+use async_graphql::dataloader::{DataLoader, HashMapCache, Loader};
+use entity::{membership, organization, user};
+use sea_orm::{ColumnTrait, DbErr, EntityTrait, QueryFilter, QueryOrder};
+use std::{collections::HashMap, sync::Arc};
+use uuid::Uuid;
+
+/// Loads users by id.
+pub struct UserById(pub Db);
+/// Loads organizations by id.
+pub struct OrgById(pub Db);
+/// Loads the active memberships of organizations.
+pub struct MembersByOrg(pub Db);
+/// Loads the active memberships of users.
+pub struct MembershipsByUser(pub Db);
+
+impl Loader<Uuid> for UserById {
+    type Value = user::Model;
+    type Error = Arc<DbErr>;
+
+    async fn load(&self, keys: &[Uuid]) -> Result<HashMap<Uuid, Self::Value>, Self::Error> {
+        let rows = user::Entity::find()
+            .filter(user::Column::Id.is_in(keys.iter().copied()))
+            .all(&self.0)
+            .await?;
+        Ok(rows.into_iter().map(|r| (r.id, r)).collect())
+    }
+}
+
+impl Loader<Uuid> for OrgById {
+    type Value = organization::Model;
+    type Error = Arc<DbErr>;
+
+    async fn load(&self, keys: &[Uuid]) -> Result<HashMap<Uuid, Self::Value>, Self::Error> {
+        let rows = organization::Entity::find()
+            .filter(organization::Column::Id.is_in(keys.iter().copied()))
+            .all(&self.0)
+            .await?;
+        Ok(rows.into_iter().map(|r| (r.id, r)).collect())
+    }
+}
+
+impl Loader<Uuid> for MembersByOrg {
+    type Value = Vec<membership::Model>;
+    type Error = Arc<DbErr>;
+
+    async fn load(&self, keys: &[Uuid]) -> Result<HashMap<Uuid, Self::Value>, Self::Error> {
+        let rows = membership::Entity::find()
+            .filter(membership::Column::OrganizationId.is_in(keys.iter().copied()))
+            .filter(membership::Column::IsActive.eq(true))
+            .order_by_asc(membership::Column::Id)
+            .all(&self.0)
+            .await?;
+        Ok(group(keys, rows, |m| m.organization_id))
+    }
+}
+
+impl Loader<Uuid> for MembershipsByUser {
+    type Value = Vec<membership::Model>;
+    type Error = Arc<DbErr>;
+
+    async fn load(&self, keys: &[Uuid]) -> Result<HashMap<Uuid, Self::Value>, Self::Error> {
+        let rows = membership::Entity::find()
+            .filter(membership::Column::UserId.is_in(keys.iter().copied()))
+            .filter(membership::Column::IsActive.eq(true))
+            .order_by_asc(membership::Column::Id)
+            .all(&self.0)
+            .await?;
+        Ok(group(keys, rows, |m| m.user_id))
+    }
+}
+
+/// Groups rows under their parent key; every asked key gets an entry (empty when it has no
+/// rows), so an empty relation is cached too and not fetched again.
+pub fn group<M>(keys: &[Uuid], rows: Vec<M>, parent: impl Fn(&M) -> Uuid) -> HashMap<Uuid, Vec<M>> {
+    let mut map: HashMap<Uuid, Vec<M>> = keys.iter().map(|k| (*k, Vec::new())).collect();
+    for r in rows {
+        map.entry(parent(&r)).or_default().push(r);
+    }
+    map
+}
+
+/// A cached dataloader.
+pub type Cached<L> = DataLoader<L, HashMapCache>;
+
+fn cached<L: Loader<Uuid>>(l: L) -> Cached<L> {
+    DataLoader::with_cache(l, tokio::spawn, HashMapCache::default())
+}
+
+/// The loaders of one request.
+pub struct Loaders {
+    /// Users by id.
+    pub users: Cached<UserById>,
+    /// Organizations by id.
+    pub orgs: Cached<OrgById>,
+    /// An organization's active memberships.
+    pub members_by_org: Cached<MembersByOrg>,
+    /// A user's active memberships.
+    pub memberships_by_user: Cached<MembershipsByUser>,
+}
+
+impl Loaders {
+    /// Fresh loaders on the request's connection.
+    pub fn new(db: &Db) -> Self {
+        Self {
+            users: cached(UserById(db.clone())),
+            orgs: cached(OrgById(db.clone())),
+            members_by_org: cached(MembersByOrg(db.clone())),
+            memberships_by_user: cached(MembershipsByUser(db.clone())),
+        }
+    }
+}
+
+/// Maps a loader error to the API error.
+pub fn loader_err(e: Arc<DbErr>) -> crate::error::AppError {
+    crate::error::AppError::internal(format!("loader: {e}"))
+}

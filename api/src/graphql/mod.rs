@@ -1,0 +1,56 @@
+//! Schema assembly and the pieces every domain shares: context, IDs, pagination, loaders.
+
+pub mod context;
+pub mod ids;
+pub mod loaders;
+pub mod observe;
+pub mod pagination;
+
+use crate::{
+    audit::resolvers::AuditQuery,
+    config::Config,
+    identity::resolvers::{IdentityMutation, IdentityQuery},
+    organizations::resolvers::{OrganizationMutation, OrganizationQuery},
+};
+use async_graphql::{EmptySubscription, MergedObject, Schema, SchemaBuilder};
+
+/// Every query, one object per domain.
+#[derive(MergedObject, Default)]
+pub struct QueryRoot(IdentityQuery, OrganizationQuery, AuditQuery);
+
+/// Every mutation, one object per domain.
+#[derive(MergedObject, Default)]
+pub struct MutationRoot(IdentityMutation, OrganizationMutation);
+
+/// The served schema.
+pub type AppSchema = Schema<QueryRoot, MutationRoot, EmptySubscription>;
+
+/// The schema builder with the limits from the config; none of them is on by default in
+/// async-graphql.
+pub fn builder(config: &Config) -> SchemaBuilder<QueryRoot, MutationRoot, EmptySubscription> {
+    let mut b = Schema::build(
+        QueryRoot::default(),
+        MutationRoot::default(),
+        EmptySubscription,
+    )
+    .limit_depth(config.max_depth)
+    .limit_complexity(config.max_complexity)
+    .limit_recursive_depth(config.max_depth.max(32))
+    .limit_directives(config.max_directives)
+    .extension(observe::Observe);
+    if config.is_production() {
+        b = b.disable_introspection().disable_suggestions();
+    }
+    b
+}
+
+/// The SDL of the schema, as checked in at `schema.graphql`.
+pub fn sdl() -> String {
+    Schema::build(
+        QueryRoot::default(),
+        MutationRoot::default(),
+        EmptySubscription,
+    )
+    .finish()
+    .sdl()
+}

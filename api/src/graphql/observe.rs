@@ -1,0 +1,106 @@
+//! An extension that tells the HTTP layer what happened to a request: which operation it
+//! was, and whether execution started (a request that failed to parse or validate never
+//! executes, and the GraphQL-over-HTTP spec answers it with 400).
+
+use async_graphql::{
+    ServerResult, ValidationResult, Variables,
+    extensions::{
+        Extension, ExtensionContext, ExtensionFactory, NextExecute, NextParseQuery, NextValidation,
+    },
+    parser::types::{ExecutableDocument, OperationType},
+};
+use std::sync::{Arc, Mutex};
+
+/// What the HTTP layer learns about one executed GraphQL request.
+#[derive(Default, Debug)]
+pub struct Outcome {
+    inner: Mutex<OutcomeInner>,
+}
+
+/// The recorded facts.
+#[derive(Default, Debug, Clone)]
+pub struct OutcomeInner {
+    /// `query`, `mutation` or `subscription`, once parsed.
+    pub op_type: Option<&'static str>,
+    /// The operation's name, if it has one.
+    pub op_name: Option<String>,
+    /// True once validation passed and execution began.
+    pub executed: bool,
+}
+
+impl Outcome {
+    /// A snapshot of what was recorded.
+    pub fn get(&self) -> OutcomeInner {
+        self.inner.lock().map(|g| g.clone()).unwrap_or_default()
+    }
+
+    fn update(&self, f: impl FnOnce(&mut OutcomeInner)) {
+        if let Ok(mut g) = self.inner.lock() {
+            f(&mut g);
+        }
+    }
+}
+
+/// The extension factory.
+pub struct Observe;
+
+impl ExtensionFactory for Observe {
+    fn create(&self) -> Arc<dyn Extension> {
+        Arc::new(ObserveExt)
+    }
+}
+
+struct ObserveExt;
+
+#[async_trait::async_trait]
+impl Extension for ObserveExt {
+    async fn parse_query(
+        &self,
+        ctx: &ExtensionContext<'_>,
+        query: &str,
+        variables: &Variables,
+        next: NextParseQuery<'_>,
+    ) -> ServerResult<ExecutableDocument> {
+        let doc = next.run(ctx, query, variables).await?;
+        if let Some(outcome) = ctx.data_opt::<Arc<Outcome>>() {
+            let (name, op) = match doc.operations.iter().next() {
+                Some((name, op)) => (name.map(|n| n.to_string()), Some(op.node.ty)),
+                None => (None, None),
+            };
+            outcome.update(|o| {
+                o.op_type = op.map(op_type_name);
+                o.op_name = name;
+            });
+        }
+        Ok(doc)
+    }
+
+    async fn validation(
+        &self,
+        ctx: &ExtensionContext<'_>,
+        next: NextValidation<'_>,
+    ) -> Result<ValidationResult, Vec<async_graphql::ServerError>> {
+        next.run(ctx).await
+    }
+
+    async fn execute(
+        &self,
+        ctx: &ExtensionContext<'_>,
+        operation_name: Option<&str>,
+        next: NextExecute<'_>,
+    ) -> async_graphql::Response {
+        if let Some(outcome) = ctx.data_opt::<Arc<Outcome>>() {
+            outcome.update(|o| o.executed = true);
+        }
+        next.run(ctx, operation_name).await
+    }
+}
+
+/// The name of an operation type.
+pub fn op_type_name(t: OperationType) -> &'static str {
+    match t {
+        OperationType::Query => "query",
+        OperationType::Mutation => "mutation",
+        OperationType::Subscription => "subscription",
+    }
+}

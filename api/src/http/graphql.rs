@@ -1,0 +1,343 @@
+//! GraphQL over HTTP, with the hardening the async-graphql adapter leaves to us:
+//! JSON-only POST bodies (415 otherwise: an HTML form can post `text/plain` cross-site),
+//! mutations refused over GET (405), bodies and batches capped (413 / 400), a time limit,
+//! and the status codes and media type of the GraphQL-over-HTTP spec.
+
+use super::client::RequestMeta;
+use crate::{
+    auth::Viewer,
+    db::Db,
+    graphql::{AppSchema, context::RequestCtx, loaders::Loaders, observe::Outcome},
+    state::AppState,
+};
+use async_graphql::{
+    BatchRequest, Request as GqlRequest, http::GraphiQLSource, parser::types::OperationType,
+};
+use axum::{
+    body::{Body, Bytes},
+    extract::{Extension, RawQuery, State},
+    http::{HeaderMap, HeaderValue, StatusCode, header},
+    response::{Html, IntoResponse, Response},
+};
+use serde_json::{Value, json};
+use std::{collections::HashMap, sync::Arc, time::Instant};
+
+/// The GraphQL-over-HTTP media type.
+pub const GQL_RESPONSE: &str = "application/graphql-response+json";
+
+/// Shared by the HTTP handlers.
+#[derive(Clone)]
+pub struct GqlState {
+    /// The app.
+    pub app: AppState,
+    /// The schema.
+    pub schema: AppSchema,
+}
+
+fn essence(v: Option<&HeaderValue>) -> Option<String> {
+    v.and_then(|v| v.to_str().ok()).map(|s| {
+        s.split(';')
+            .next()
+            .unwrap_or("")
+            .trim()
+            .to_ascii_lowercase()
+    })
+}
+
+fn wants_gql_response(headers: &HeaderMap) -> bool {
+    headers
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|a| a.contains(GQL_RESPONSE))
+}
+
+/// A refusal before any GraphQL runs: a status and one error with a code.
+pub fn refusal(status: StatusCode, code: &str, message: &str, request_id: &str) -> Response {
+    let body = json!({"errors": [{"message": message, "extensions": {"code": code, "requestId": request_id}}]});
+    let mut resp = (status, axum::Json(body)).into_response();
+    if status == StatusCode::METHOD_NOT_ALLOWED {
+        resp.headers_mut()
+            .insert(header::ALLOW, HeaderValue::from_static("POST"));
+    }
+    resp
+}
+
+/// `POST /graphql`.
+pub async fn post(
+    State(st): State<GqlState>,
+    Extension(meta): Extension<RequestMeta>,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
+    let app = &st.app;
+    if essence(headers.get(header::CONTENT_TYPE)).as_deref() != Some("application/json") {
+        app.metrics.record_refused("unsupported_media_type");
+        return refusal(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "UNSUPPORTED_MEDIA_TYPE",
+            "send the request as application/json",
+            &meta.id,
+        );
+    }
+    let bytes: Bytes = match axum::body::to_bytes(body, app.config.max_body_bytes).await {
+        Ok(b) => b,
+        Err(_) => {
+            app.metrics.record_refused("payload_too_large");
+            return refusal(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "PAYLOAD_TOO_LARGE",
+                "the request body is too large",
+                &meta.id,
+            );
+        }
+    };
+    let batch: BatchRequest = match serde_json::from_slice(&bytes) {
+        Ok(b) => b,
+        Err(_) => {
+            app.metrics.record_refused("bad_request");
+            return refusal(
+                StatusCode::BAD_REQUEST,
+                "BAD_REQUEST",
+                "the body is not a GraphQL request in JSON",
+                &meta.id,
+            );
+        }
+    };
+    let (requests, is_batch) = match batch {
+        BatchRequest::Single(r) => (vec![r], false),
+        BatchRequest::Batch(v) => (v, true),
+    };
+    if requests.is_empty() || requests.len() > app.config.max_batch_size {
+        app.metrics.record_refused("batch_too_large");
+        return refusal(
+            StatusCode::BAD_REQUEST,
+            "BATCH_TOO_LARGE",
+            &format!(
+                "a batch holds 1 to {} operations",
+                app.config.max_batch_size
+            ),
+            &meta.id,
+        );
+    }
+    execute(&st, &meta, &headers, requests, is_batch).await
+}
+
+/// `GET /graphql`: GraphiQL for a browser outside production, else a query in the URL.
+pub async fn get(
+    State(st): State<GqlState>,
+    Extension(meta): Extension<RequestMeta>,
+    headers: HeaderMap,
+    RawQuery(raw): RawQuery,
+) -> Response {
+    let app = &st.app;
+    let params: HashMap<String, String> = raw
+        .as_deref()
+        .and_then(|q| serde_urlencoded::from_str(q).ok())
+        .unwrap_or_default();
+    let Some(query) = params.get("query") else {
+        let browser = headers
+            .get(header::ACCEPT)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|a| a.contains("text/html"));
+        if browser && !app.config.is_production() {
+            return Html(
+                GraphiQLSource::build()
+                    .endpoint("/graphql")
+                    .subscription_endpoint("/graphql/ws")
+                    .finish(),
+            )
+            .into_response();
+        }
+        return refusal(
+            StatusCode::BAD_REQUEST,
+            "BAD_REQUEST",
+            "give a query parameter",
+            &meta.id,
+        );
+    };
+    let op_name = params
+        .get("operationName")
+        .filter(|s| !s.is_empty())
+        .cloned();
+    // Mutations change state, and a GET can be triggered cross-site by a link or an image.
+    if let Ok(doc) = async_graphql::parser::parse_query(query) {
+        let op = match &op_name {
+            Some(n) => doc
+                .operations
+                .iter()
+                .find(|(name, _)| name.map(|x| x.as_str()) == Some(n.as_str())),
+            None => doc.operations.iter().next(),
+        };
+        if let Some((_, op)) = op {
+            if op.node.ty != OperationType::Query {
+                app.metrics.record_refused("mutation_over_get");
+                return refusal(
+                    StatusCode::METHOD_NOT_ALLOWED,
+                    "METHOD_NOT_ALLOWED",
+                    "mutations must be sent with POST",
+                    &meta.id,
+                );
+            }
+        }
+    }
+    let mut req = GqlRequest::new(query.clone());
+    if let Some(n) = op_name {
+        req = req.operation_name(n);
+    }
+    if let Some(v) = params.get("variables").filter(|s| !s.is_empty()) {
+        match serde_json::from_str::<Value>(v) {
+            Ok(v) => req = req.variables(async_graphql::Variables::from_json(v)),
+            Err(_) => {
+                return refusal(
+                    StatusCode::BAD_REQUEST,
+                    "BAD_REQUEST",
+                    "variables must be JSON",
+                    &meta.id,
+                );
+            }
+        }
+    }
+    execute(&st, &meta, &headers, vec![req], false).await
+}
+
+fn bearer(headers: &HeaderMap) -> Result<Option<String>, ()> {
+    match headers.get(header::AUTHORIZATION) {
+        None => Ok(None),
+        Some(v) => {
+            let s = v.to_str().map_err(|_| ())?;
+            let (scheme, token) = s.split_once(' ').ok_or(())?;
+            if scheme.eq_ignore_ascii_case("bearer") && !token.trim().is_empty() {
+                Ok(Some(token.trim().to_string()))
+            } else {
+                Err(())
+            }
+        }
+    }
+}
+
+async fn execute(
+    st: &GqlState,
+    meta: &RequestMeta,
+    headers: &HeaderMap,
+    requests: Vec<GqlRequest>,
+    is_batch: bool,
+) -> Response {
+    let app = &st.app;
+    let started = Instant::now();
+    let db = Db::new(app.db.clone());
+    let viewer = match bearer(headers) {
+        Err(()) => Viewer::Anonymous { rejected: true },
+        Ok(token) => match Viewer::from_bearer(&db, &app.keys, token.as_deref()).await {
+            Ok(v) => v,
+            Err(e) => {
+                let err: async_graphql::Error = e.into();
+                tracing::debug!(?err, "viewer could not be loaded");
+                return refusal(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "INTERNAL",
+                    "internal error",
+                    &meta.id,
+                );
+            }
+        },
+    };
+    let gql_media = wants_gql_response(headers);
+    let mut bodies = Vec::with_capacity(requests.len());
+    let mut status = StatusCode::OK;
+    for req in requests {
+        let outcome = Arc::new(Outcome::default());
+        let ctx = RequestCtx {
+            request_id: meta.id.clone(),
+            ip: meta.ip,
+            user_agent: meta.user_agent.clone(),
+            viewer: viewer.clone(),
+            db: db.clone(),
+            loaders: Loaders::new(&db),
+        };
+        let req = req.data(ctx).data(outcome.clone());
+        let op_started = Instant::now();
+        let resp = tokio::time::timeout(app.config.request_timeout, st.schema.execute(req)).await;
+        let o = outcome.get();
+        let mut body = match resp {
+            Ok(r) => serde_json::to_value(&r)
+                .unwrap_or_else(|_| json!({"errors": [{"message": "internal error"}]})),
+            Err(_) => {
+                tracing::warn!(request_id = %meta.id, "request timed out");
+                status = StatusCode::SERVICE_UNAVAILABLE;
+                json!({"errors": [{"message": "the request took too long", "extensions": {"code": "INTERNAL", "requestId": meta.id}}]})
+            }
+        };
+        // Errors raised before execution (parse, validation, limits) carry no code from
+        // async-graphql; give them one, and drop `data`, as the spec has it for request errors.
+        let request_error = !o.executed
+            && body
+                .get("errors")
+                .is_some_and(|e| e.as_array().is_some_and(|a| !a.is_empty()));
+        if request_error {
+            let code = if o.op_type.is_none() {
+                "GRAPHQL_PARSE_FAILED"
+            } else {
+                "GRAPHQL_VALIDATION_FAILED"
+            };
+            if let Some(errors) = body.get_mut("errors").and_then(Value::as_array_mut) {
+                for e in errors {
+                    if e.get("extensions").and_then(|x| x.get("code")).is_none() {
+                        e["extensions"]["code"] = json!(code);
+                    }
+                }
+            }
+            if let Some(obj) = body.as_object_mut() {
+                obj.remove("data");
+            }
+            if gql_media && !is_batch {
+                status = StatusCode::BAD_REQUEST;
+            }
+        }
+        let codes: Vec<String> = body
+            .get("errors")
+            .and_then(Value::as_array)
+            .map(|a| {
+                a.iter()
+                    .filter_map(|e| {
+                        e.pointer("/extensions/code")
+                            .and_then(Value::as_str)
+                            .map(str::to_string)
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        app.metrics.record_operation(
+            o.op_type
+                .unwrap_or(if request_error { "invalid" } else { "unknown" }),
+            o.op_name.as_deref(),
+            op_started.elapsed(),
+            &codes,
+            db.statements(),
+        );
+        bodies.push(body);
+    }
+    let body = if is_batch {
+        Value::Array(bodies)
+    } else {
+        bodies.pop().unwrap_or(Value::Null)
+    };
+    let mut resp = (status, axum::Json(body)).into_response();
+    let ct = if gql_media {
+        GQL_RESPONSE
+    } else {
+        "application/json"
+    };
+    resp.headers_mut()
+        .insert(header::CONTENT_TYPE, HeaderValue::from_static(ct));
+    if app.config.expose_sql_count {
+        if let Ok(v) = HeaderValue::from_str(&db.statements().to_string()) {
+            resp.headers_mut().insert("x-sql-statements", v);
+        }
+    }
+    tracing::debug!(
+        elapsed_ms = started.elapsed().as_millis() as u64,
+        statements = db.statements(),
+        "graphql request"
+    );
+    resp
+}

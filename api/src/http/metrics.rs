@@ -1,0 +1,182 @@
+//! Prometheus metrics, kept in process and rendered as text at `/metrics`.
+//!
+//! Labels are bounded: operation names are recorded only while fewer than
+//! [`MAX_OPERATION_NAMES`] distinct ones have been seen (then `other`), so a client sending
+//! random names cannot grow memory or the scrape.
+
+use std::{
+    collections::{BTreeMap, BTreeSet},
+    fmt::Write as _,
+    sync::Mutex,
+    time::Duration,
+};
+
+/// Distinct operation names kept as labels.
+pub const MAX_OPERATION_NAMES: usize = 100;
+
+const BUCKETS: &[f64] = &[
+    0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
+];
+
+#[derive(Default)]
+struct Histogram {
+    counts: Vec<u64>,
+    sum: f64,
+    count: u64,
+}
+
+impl Histogram {
+    fn observe(&mut self, v: f64) {
+        if self.counts.is_empty() {
+            self.counts = vec![0; BUCKETS.len()];
+        }
+        for (i, b) in BUCKETS.iter().enumerate() {
+            if v <= *b {
+                self.counts[i] += 1;
+            }
+        }
+        self.sum += v;
+        self.count += 1;
+    }
+}
+
+#[derive(Default)]
+struct Inner {
+    names: BTreeSet<String>,
+    requests: BTreeMap<(String, String), u64>,
+    latency: BTreeMap<String, Histogram>,
+    errors: BTreeMap<String, u64>,
+    statements: Histogram,
+    refused: BTreeMap<String, u64>,
+}
+
+/// The process's metrics.
+#[derive(Default)]
+pub struct Metrics {
+    inner: Mutex<Inner>,
+}
+
+fn valid_name(n: &str) -> bool {
+    !n.is_empty()
+        && n.len() <= 64
+        && n.chars()
+            .next()
+            .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+        && n.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+}
+
+impl Metrics {
+    /// Records one executed GraphQL operation.
+    pub fn record_operation(
+        &self,
+        op_type: &str,
+        op_name: Option<&str>,
+        elapsed: Duration,
+        error_codes: &[String],
+        statements: u64,
+    ) {
+        let Ok(mut m) = self.inner.lock() else { return };
+        let name = match op_name {
+            Some(n)
+                if valid_name(n)
+                    && (m.names.contains(n) || m.names.len() < MAX_OPERATION_NAMES) =>
+            {
+                m.names.insert(n.to_string());
+                n.to_string()
+            }
+            Some(_) => "other".to_string(),
+            None => "anonymous".to_string(),
+        };
+        *m.requests.entry((op_type.to_string(), name)).or_default() += 1;
+        m.latency
+            .entry(op_type.to_string())
+            .or_default()
+            .observe(elapsed.as_secs_f64());
+        for c in error_codes {
+            *m.errors.entry(c.clone()).or_default() += 1;
+        }
+        m.statements.observe(statements as f64);
+    }
+
+    /// Records a request refused before execution (bad media type, too large, invalid…).
+    pub fn record_refused(&self, reason: &str) {
+        if let Ok(mut m) = self.inner.lock() {
+            *m.refused.entry(reason.to_string()).or_default() += 1;
+        }
+    }
+
+    /// The Prometheus text exposition.
+    pub fn render(&self) -> String {
+        let Ok(m) = self.inner.lock() else {
+            return String::new();
+        };
+        let mut out = String::new();
+        let _ = writeln!(
+            out,
+            "# HELP lifeflow_graphql_requests_total GraphQL operations executed."
+        );
+        let _ = writeln!(out, "# TYPE lifeflow_graphql_requests_total counter");
+        for ((t, n), v) in &m.requests {
+            let _ = writeln!(
+                out,
+                "lifeflow_graphql_requests_total{{operation_type=\"{t}\",operation_name=\"{n}\"}} {v}"
+            );
+        }
+        let _ = writeln!(
+            out,
+            "# HELP lifeflow_graphql_request_duration_seconds GraphQL operation latency."
+        );
+        let _ = writeln!(
+            out,
+            "# TYPE lifeflow_graphql_request_duration_seconds histogram"
+        );
+        for (t, h) in &m.latency {
+            let labels = format!("operation_type=\"{t}\"");
+            write_histogram(
+                &mut out,
+                "lifeflow_graphql_request_duration_seconds",
+                &labels,
+                h,
+            );
+        }
+        let _ = writeln!(
+            out,
+            "# HELP lifeflow_graphql_errors_total GraphQL errors by extensions.code."
+        );
+        let _ = writeln!(out, "# TYPE lifeflow_graphql_errors_total counter");
+        for (c, v) in &m.errors {
+            let _ = writeln!(out, "lifeflow_graphql_errors_total{{code=\"{c}\"}} {v}");
+        }
+        let _ = writeln!(
+            out,
+            "# HELP lifeflow_http_refused_total Requests refused before execution."
+        );
+        let _ = writeln!(out, "# TYPE lifeflow_http_refused_total counter");
+        for (r, v) in &m.refused {
+            let _ = writeln!(out, "lifeflow_http_refused_total{{reason=\"{r}\"}} {v}");
+        }
+        let _ = writeln!(
+            out,
+            "# HELP lifeflow_sql_statements_per_request SQL statements run by one GraphQL request."
+        );
+        let _ = writeln!(out, "# TYPE lifeflow_sql_statements_per_request histogram");
+        write_histogram(
+            &mut out,
+            "lifeflow_sql_statements_per_request",
+            "",
+            &m.statements,
+        );
+        out
+    }
+}
+
+fn write_histogram(out: &mut String, name: &str, labels: &str, h: &Histogram) {
+    let sep = if labels.is_empty() { "" } else { "," };
+    for (i, b) in BUCKETS.iter().enumerate() {
+        let c = h.counts.get(i).copied().unwrap_or(0);
+        let _ = writeln!(out, "{name}_bucket{{{labels}{sep}le=\"{b}\"}} {c}");
+    }
+    let _ = writeln!(out, "{name}_bucket{{{labels}{sep}le=\"+Inf\"}} {}", h.count);
+    let _ = writeln!(out, "{name}_sum{{{labels}}} {}", h.sum);
+    let _ = writeln!(out, "{name}_count{{{labels}}} {}", h.count);
+}

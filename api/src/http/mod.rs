@@ -1,0 +1,84 @@
+//! The HTTP surface: routes, middleware, CORS, panic handling.
+
+pub mod client;
+pub mod graphql;
+pub mod health;
+pub mod metrics;
+
+use crate::{error::current_request_id, graphql::AppSchema, state::AppState};
+use async_graphql_axum::GraphQLSubscription;
+use axum::{
+    Router,
+    http::{HeaderName, HeaderValue, Method, StatusCode, header},
+    middleware,
+    response::{IntoResponse, Response},
+    routing::get,
+};
+use std::{any::Any, time::Duration};
+use tower_http::{
+    catch_panic::CatchPanicLayer,
+    cors::{AllowOrigin, CorsLayer},
+};
+
+/// Builds the router.
+pub fn router(app: AppState, schema: AppSchema) -> Router {
+    let gql = graphql::GqlState {
+        app: app.clone(),
+        schema: schema.clone(),
+    };
+    let graphql_routes = Router::new()
+        .route("/graphql", get(graphql::get).post(graphql::post))
+        .with_state(gql);
+    let ops = Router::new()
+        .route("/healthz", get(health::healthz))
+        .route("/readyz", get(health::readyz))
+        .route("/metrics", get(health::metrics))
+        .with_state(app.clone());
+    Router::new()
+        .merge(graphql_routes)
+        .merge(ops)
+        .route_service("/graphql/ws", GraphQLSubscription::new(schema))
+        .layer(CatchPanicLayer::custom(panic_response))
+        .layer(middleware::from_fn_with_state(
+            app.clone(),
+            client::request_meta,
+        ))
+        .layer(cors(&app.config.cors_origins))
+}
+
+fn cors(origins: &[String]) -> CorsLayer {
+    let list: Vec<HeaderValue> = origins
+        .iter()
+        .filter_map(|o| HeaderValue::from_str(o).ok())
+        .collect();
+    CorsLayer::new()
+        .allow_origin(AllowOrigin::list(list))
+        .allow_methods([Method::GET, Method::POST])
+        .allow_headers([
+            header::AUTHORIZATION,
+            header::CONTENT_TYPE,
+            header::ACCEPT,
+            HeaderName::from_static("x-request-id"),
+        ])
+        .expose_headers([HeaderName::from_static("x-request-id")])
+        .max_age(Duration::from_secs(600))
+}
+
+/// A panic anywhere in a request is answered like any internal error: a code, a plain
+/// message and the request id; the panic itself goes to the logs.
+fn panic_response(err: Box<dyn Any + Send + 'static>) -> Response {
+    let detail = err
+        .downcast_ref::<String>()
+        .cloned()
+        .or_else(|| err.downcast_ref::<&str>().map(|s| s.to_string()))
+        .unwrap_or_default();
+    let id = current_request_id().unwrap_or_default();
+    tracing::error!(request_id = %id, panic = %detail, "request panicked");
+    graphql::refusal(
+        StatusCode::INTERNAL_SERVER_ERROR,
+        "INTERNAL",
+        "internal error",
+        &id,
+    )
+    .into_response()
+}

@@ -1,0 +1,22 @@
+//! LifeFlow: one GraphQL API for a health network — blood banks, hospitals and NGOs moving
+//! blood to patients, donors, telehealth and imaging reports.
+//!
+//! [`app::Application::build`] assembles everything from a [`config::Config`]; `main` only
+//! parses the command line.
+
+pub mod app;
+pub mod audit;
+pub mod auth;
+pub mod cli;
+pub mod config;
+pub mod db;
+pub mod error;
+pub mod graphql;
+pub mod http;
+pub mod identity;
+pub mod organizations;
+pub mod redis_link;
+pub mod seed;
+pub mod state;
+pub mod telemetry;
+pub mod validation;

@@ -1,0 +1,30 @@
+//! What every request shares: configuration, the pool, keys and limiters.
+
+use crate::{
+    auth::{password::PasswordHasher, tokens::TokenKeys},
+    config::Config,
+    http::metrics::Metrics,
+    identity::rate_limit::RateLimiter,
+    redis_link::RedisLink,
+};
+use sea_orm::DatabaseConnection;
+use std::sync::Arc;
+
+/// Shared application state, cheap to clone.
+#[derive(Clone)]
+pub struct AppState {
+    /// Settings, read once at start.
+    pub config: Arc<Config>,
+    /// The connection pool.
+    pub db: DatabaseConnection,
+    /// Access-token keys.
+    pub keys: TokenKeys,
+    /// Password hashing.
+    pub hasher: PasswordHasher,
+    /// Login rate limits.
+    pub limiter: RateLimiter,
+    /// Prometheus metrics.
+    pub metrics: Arc<Metrics>,
+    /// Redis, when configured.
+    pub redis: Option<RedisLink>,
+}

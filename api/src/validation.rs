@@ -1,0 +1,252 @@
+//! Parsed input values. A value of one of these types has been checked, so services never
+//! re-validate and a bad value is refused once, naming its field.
+
+use crate::error::{AppError, AppResult};
+
+/// A syntactically valid email address, trimmed and lower-cased (so uniqueness is
+/// case-insensitive).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Email(String);
+
+impl Email {
+    /// Parses an email for the input field `field`.
+    pub fn parse(raw: &str, field: &str) -> AppResult<Self> {
+        let s = raw.trim().to_lowercase();
+        let bad = || AppError::bad_input(field, "is not a valid email address");
+        if s.len() > 254 || s.chars().any(|c| c.is_whitespace() || c.is_control()) {
+            return Err(bad());
+        }
+        let (local, domain) = s.split_once('@').ok_or_else(bad)?;
+        let domain_ok = domain.contains('.')
+            && !domain.starts_with('.')
+            && !domain.ends_with('.')
+            && !domain.contains("..")
+            && domain
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '.');
+        if local.is_empty() || local.len() > 64 || domain.contains('@') || !domain_ok {
+            return Err(bad());
+        }
+        Ok(Self(s))
+    }
+
+    /// The normalized address.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// A new password that meets the policy: 12 to 128 characters (NIST SP 800-63B favours
+/// length over composition rules).
+#[derive(Clone)]
+pub struct NewPassword(String);
+
+impl NewPassword {
+    /// Checks a new password.
+    pub fn parse(raw: &str, field: &str) -> AppResult<Self> {
+        let n = raw.chars().count();
+        if n < 12 {
+            return Err(AppError::bad_input(field, "must be at least 12 characters"));
+        }
+        if n > 128 {
+            return Err(AppError::bad_input(field, "must be at most 128 characters"));
+        }
+        Ok(Self(raw.to_string()))
+    }
+
+    /// The password, to be hashed.
+    pub fn into_inner(self) -> String {
+        self.0
+    }
+}
+
+/// A non-empty, trimmed text of bounded length (names, titles).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Text(String);
+
+impl Text {
+    /// Trims and checks the length (in characters).
+    pub fn parse(raw: &str, field: &str, max: usize) -> AppResult<Self> {
+        let s = raw.trim();
+        if s.is_empty() {
+            return Err(AppError::bad_input(field, "must not be empty"));
+        }
+        if s.chars().count() > max {
+            return Err(AppError::bad_input(
+                field,
+                format!("must be at most {max} characters"),
+            ));
+        }
+        if s.chars().any(|c| c.is_control()) {
+            return Err(AppError::bad_input(
+                field,
+                "must not contain control characters",
+            ));
+        }
+        Ok(Self(s.to_string()))
+    }
+
+    /// Parses an optional text; empty means absent.
+    pub fn parse_opt(raw: Option<&str>, field: &str, max: usize) -> AppResult<Option<Self>> {
+        match raw.map(str::trim) {
+            None | Some("") => Ok(None),
+            Some(s) => Self::parse(s, field, max).map(Some),
+        }
+    }
+
+    /// The text.
+    pub fn into_inner(self) -> String {
+        self.0
+    }
+}
+
+/// A phone number in E.164 form (`+` and 8 to 15 digits), spaces and dashes removed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Phone(String);
+
+impl Phone {
+    /// Parses a phone number.
+    pub fn parse(raw: &str, field: &str) -> AppResult<Self> {
+        let s: String = raw
+            .chars()
+            .filter(|c| !matches!(c, ' ' | '-' | '(' | ')'))
+            .collect();
+        let digits = s.strip_prefix('+').unwrap_or("");
+        if !(8..=15).contains(&digits.len()) || !digits.chars().all(|c| c.is_ascii_digit()) {
+            return Err(AppError::bad_input(
+                field,
+                "must be an international number like +919812345678",
+            ));
+        }
+        Ok(Self(s))
+    }
+
+    /// Parses an optional phone number.
+    pub fn parse_opt(raw: Option<&str>, field: &str) -> AppResult<Option<Self>> {
+        match raw.map(str::trim) {
+            None | Some("") => Ok(None),
+            Some(s) => Self::parse(s, field).map(Some),
+        }
+    }
+
+    /// The normalized number.
+    pub fn into_inner(self) -> String {
+        self.0
+    }
+}
+
+/// An organization code: 3 to 32 of `A-Z 0-9 -`, upper-cased.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OrgCode(String);
+
+impl OrgCode {
+    /// Parses a code.
+    pub fn parse(raw: &str, field: &str) -> AppResult<Self> {
+        let s = raw.trim().to_uppercase();
+        if !(3..=32).contains(&s.len()) || !s.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+        {
+            return Err(AppError::bad_input(
+                field,
+                "must be 3 to 32 letters, digits or dashes",
+            ));
+        }
+        Ok(Self(s))
+    }
+
+    /// The code.
+    pub fn into_inner(self) -> String {
+        self.0
+    }
+}
+
+/// A point on Earth in WGS 84 degrees.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct GeoPoint {
+    /// -90 to 90.
+    pub latitude: f64,
+    /// -180 to 180.
+    pub longitude: f64,
+}
+
+impl GeoPoint {
+    /// Checks ranges; `prefix` is the input path of the two fields.
+    pub fn parse(latitude: f64, longitude: f64, prefix: &str) -> AppResult<Self> {
+        if !latitude.is_finite() || !(-90.0..=90.0).contains(&latitude) {
+            return Err(AppError::bad_input(
+                format!("{prefix}latitude"),
+                "must be between -90 and 90",
+            ));
+        }
+        if !longitude.is_finite() || !(-180.0..=180.0).contains(&longitude) {
+            return Err(AppError::bad_input(
+                format!("{prefix}longitude"),
+                "must be between -180 and 180",
+            ));
+        }
+        Ok(Self {
+            latitude,
+            longitude,
+        })
+    }
+}
+
+/// An ISO 3166-1 alpha-2 country code, upper-cased.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CountryCode(String);
+
+impl CountryCode {
+    /// Parses a country code.
+    pub fn parse(raw: &str, field: &str) -> AppResult<Self> {
+        let s = raw.trim().to_uppercase();
+        if s.len() != 2 || !s.chars().all(|c| c.is_ascii_uppercase()) {
+            return Err(AppError::bad_input(
+                field,
+                "must be a two-letter ISO country code",
+            ));
+        }
+        Ok(Self(s))
+    }
+
+    /// The code.
+    pub fn into_inner(self) -> String {
+        self.0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn emails_are_normalized_and_checked() {
+        assert_eq!(
+            Email::parse(" Ana@Example.ORG ", "e").map(|e| e.0).ok(),
+            Some("ana@example.org".into())
+        );
+        for bad in [
+            "",
+            "a",
+            "a@b",
+            "@b.com",
+            "a@.com",
+            "a@b..com",
+            "a b@c.com",
+            "a@b@c.com",
+        ] {
+            assert!(Email::parse(bad, "e").is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn passwords_need_twelve_characters() {
+        assert!(NewPassword::parse("short", "p").is_err());
+        assert!(NewPassword::parse("twelve chars", "p").is_ok());
+    }
+
+    #[test]
+    fn geo_points_are_range_checked() {
+        assert!(GeoPoint::parse(12.97, 77.59, "").is_ok());
+        assert!(GeoPoint::parse(91.0, 0.0, "").is_err());
+        assert!(GeoPoint::parse(0.0, f64::NAN, "").is_err());
+    }
+}

@@ -1,0 +1,22 @@
+//! sea-orm entities of LifeFlow: one module per table, plus the enums they share with the API.
+//!
+//! Enums are stored as strings (`SCREAMING_SNAKE_CASE`) so both SQLite and Postgres hold the
+//! same values, and they derive the GraphQL enum too since the wire names are identical.
+
+// Table modules: the derive macros generate undocumented items (Column, ActiveModel, ...),
+// and the fields are documented where the API exposes them.
+#[allow(missing_docs)]
+pub mod api_client;
+#[allow(missing_docs)]
+pub mod audit_log;
+pub mod enums;
+#[allow(missing_docs)]
+pub mod membership;
+#[allow(missing_docs)]
+pub mod organization;
+#[allow(missing_docs)]
+pub mod session;
+#[allow(missing_docs)]
+pub mod user;
+
+pub use enums::*;

@@ -1,0 +1,28 @@
+//! `users`: people who sign in.
+
+use crate::PlatformRole;
+use sea_orm::entity::prelude::*;
+
+/// A person with a login. `email` is stored lower-cased, which makes it unique case-insensitively.
+#[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
+#[sea_orm(table_name = "users")]
+pub struct Model {
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub id: Uuid,
+    #[sea_orm(unique)]
+    pub email: String,
+    pub password_hash: String,
+    pub full_name: String,
+    pub phone: Option<String>,
+    pub platform_role: PlatformRole,
+    pub is_active: bool,
+    pub last_login_at: Option<DateTimeUtc>,
+    pub created_at: DateTimeUtc,
+    pub updated_at: DateTimeUtc,
+}
+
+/// Relations are resolved by the API's loaders, not through sea-orm joins.
+#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+pub enum Relation {}
+
+impl ActiveModelBehavior for ActiveModel {}

@@ -1,0 +1,25 @@
+//! LifeFlow's migrations, one per domain step. A migration that has landed is never edited:
+//! a change is a new migration.
+
+pub use sea_orm_migration::prelude::*;
+
+#[allow(missing_docs)]
+mod m20261123_000001_identity;
+#[allow(missing_docs)]
+mod m20261123_000002_organizations;
+#[allow(missing_docs)]
+mod m20261123_000003_audit;
+
+/// Applies every migration in order.
+pub struct Migrator;
+
+#[async_trait::async_trait]
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![
+            Box::new(m20261123_000001_identity::Migration),
+            Box::new(m20261123_000002_organizations::Migration),
+            Box::new(m20261123_000003_audit::Migration),
+        ]
+    }
+}
