@@ -17,6 +17,7 @@ use serde::{Deserialize, Serialize};
     Serialize,
     Deserialize,
 )]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 #[sea_orm(rs_type = "String", db_type = "String(StringLen::N(32))")]
 pub enum PlatformRole {
     /// Operates the platform: approves organizations, sees everything.
@@ -41,6 +42,7 @@ pub enum PlatformRole {
     Serialize,
     Deserialize,
 )]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 #[sea_orm(rs_type = "String", db_type = "String(StringLen::N(32))")]
 pub enum OrgKind {
     /// Requests blood for its patients.
@@ -68,6 +70,7 @@ pub enum OrgKind {
     Serialize,
     Deserialize,
 )]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 #[sea_orm(rs_type = "String", db_type = "String(StringLen::N(32))")]
 pub enum OrgStatus {
     /// Registered, waiting for a super admin.
@@ -98,6 +101,7 @@ pub enum OrgStatus {
     Serialize,
     Deserialize,
 )]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 #[sea_orm(rs_type = "String", db_type = "String(StringLen::N(32))")]
 pub enum OrgRole {
     /// Manages the organization, its members and API clients.
@@ -128,6 +132,7 @@ pub enum OrgRole {
     Serialize,
     Deserialize,
 )]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 #[sea_orm(rs_type = "String", db_type = "String(StringLen::N(16))")]
 pub enum AuditOutcome {
     /// Committed.

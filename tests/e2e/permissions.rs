@@ -1,1 +1,158 @@
-//! placeholder
+//! The permission matrix of the foundation operations: every kind of caller against every
+//! operation, including what must be refused. "Allowed" means the caller got past the
+//! permission layer: the inputs are chosen so that allowed calls then fail harmlessly on a
+//! business rule (an invalid transition, an unknown user), leaving the state unchanged for
+//! the next row.
+
+use lifeflow_tests::*;
+use serde_json::{Value, json};
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum E {
+    /// Past the permission layer.
+    A,
+    /// `UNAUTHENTICATED`.
+    U,
+    /// `FORBIDDEN`.
+    F,
+}
+use E::*;
+
+const CALLERS: [&str; 9] = [
+    "anonymous",
+    "user",
+    "other org admin",
+    "ADMIN",
+    "DOCTOR",
+    "STAFF",
+    "RADIOLOGIST",
+    "super admin",
+    "API client",
+];
+
+fn classify(r: &Gql) -> E {
+    match r.code() {
+        Some("UNAUTHENTICATED") => U,
+        Some("FORBIDDEN") => F,
+        _ => A,
+    }
+}
+
+#[tokio::test]
+async fn every_caller_against_every_foundation_operation() {
+    let app = spawn_app().await;
+    let root = app.super_admin().await;
+    let admin = app.signed_in("admin@a.example").await;
+    let org = app.approved_org(&root, &admin, "HOSP-A", "HOSPITAL").await;
+    let other = app.signed_in("admin@b.example").await;
+    app.approved_org(&root, &other, "HOSP-B", "HOSPITAL").await;
+    let applicant = app.signed_in("admin@p.example").await;
+    let pending = app.pending_org(&applicant, "HOSP-P", "HOSPITAL").await;
+    let mut tokens: Vec<Option<String>> = vec![
+        None,
+        Some(app.signed_in("plain@x.example").await.access),
+        Some(other.access.clone()),
+        Some(admin.access.clone()),
+    ];
+    for role in ["DOCTOR", "STAFF", "RADIOLOGIST"] {
+        let s = app
+            .signed_in(&format!("{}@a.example", role.to_lowercase()))
+            .await;
+        app.add_member(&admin, &org, &s.email, role).await;
+        tokens.push(Some(s.access));
+    }
+    tokens.push(Some(root.access.clone()));
+    let r = app
+        .gql(Some(&admin.access), "mutation($i: CreateApiClientInput!) { createApiClient(input: $i) { token } }",
+             json!({"i": {"organizationId": org, "name": "HIS", "scopes": lifeflow::auth::policy::KNOWN_SCOPES}}))
+        .await;
+    tokens.push(Some(
+        r.data()["createApiClient"]["token"]
+            .as_str()
+            .expect("token")
+            .to_string(),
+    ));
+    let nobody = uuid::Uuid::new_v4().to_string();
+
+    //                                  anon user other ADMIN DOC STAFF RAD  SA  client
+    let matrix: Vec<(&str, String, Value, [E; 9])> = vec![
+        ("me", "{ me { id } }".into(), json!({}), [U, A, A, A, A, A, A, A, F]),
+        ("users", "{ users(first: 1) { totalCount } }".into(), json!({}), [U, F, F, F, F, F, F, A, F]),
+        ("organizations", "{ organizations { totalCount } }".into(), json!({}), [U, A, A, A, A, A, A, A, A]),
+        ("organization", "query($o: ID!) { organization(id: $o) { code } }".into(), json!({"o": org}), [U, A, A, A, A, A, A, A, A]),
+        ("organization.members", "query($o: ID!) { organization(id: $o) { members { role } } }".into(), json!({"o": org}), [U, F, F, A, A, A, A, A, F]),
+        ("auditLogs", "query($o: ID!) { auditLogs(filter: {organizationId: $o}) { totalCount } }".into(), json!({"o": org}), [U, F, F, A, F, F, F, A, F]),
+        ("registerOrganization", "mutation($i: RegisterOrganizationInput!) { registerOrganization(input: $i) { organization { id } } }".into(),
+            json!({"i": org_input("x", "NGO")}), [U, A, A, A, A, A, A, A, F]),
+        ("approveOrganization", status("approveOrganization"), json!({"i": {"organizationId": org}}), [U, F, F, F, F, F, F, A, F]),
+        ("rejectOrganization", status("rejectOrganization"), json!({"i": {"organizationId": org, "reason": "r"}}), [U, F, F, F, F, F, F, A, F]),
+        ("suspendOrganization", status("suspendOrganization"), json!({"i": {"organizationId": pending, "reason": "r"}}), [U, F, F, F, F, F, F, A, F]),
+        ("reinstateOrganization", status("reinstateOrganization"), json!({"i": {"organizationId": org}}), [U, F, F, F, F, F, F, A, F]),
+        ("addMember", "mutation($i: AddMemberInput!) { addMember(input: $i) { membership { id } } }".into(),
+            json!({"i": {"organizationId": org, "email": "nobody@nowhere.example", "role": "STAFF"}}), [U, F, F, A, F, F, F, F, F]),
+        ("changeMemberRole", "mutation($i: ChangeMemberRoleInput!) { changeMemberRole(input: $i) { membership { id } } }".into(),
+            json!({"i": {"organizationId": org, "userId": nobody, "role": "STAFF"}}), [U, F, F, A, F, F, F, F, F]),
+        ("removeMember", "mutation($i: RemoveMemberInput!) { removeMember(input: $i) { membership { id } } }".into(),
+            json!({"i": {"organizationId": org, "userId": nobody}}), [U, F, F, A, F, F, F, F, F]),
+        ("createApiClient", "mutation($i: CreateApiClientInput!) { createApiClient(input: $i) { token } }".into(),
+            json!({"i": {"organizationId": org, "name": "x", "scopes": ["not-a-scope"]}}), [U, F, F, A, F, F, F, F, F]),
+        ("revokeApiClient", "mutation($i: RevokeApiClientInput!) { revokeApiClient(input: $i) { apiClient { id } } }".into(),
+            json!({"i": {"organizationId": org, "apiClientId": nobody}}), [U, F, F, A, F, F, F, F, F]),
+        ("setUserActive", "mutation($i: SetUserActiveInput!) { setUserActive(input: $i) { user { id } } }".into(),
+            json!({"i": {"userId": nobody, "isActive": true}}), [U, F, F, F, F, F, F, A, F]),
+        ("changePassword", "mutation($i: ChangePasswordInput!) { changePassword(input: $i) { revokedSessions } }".into(),
+            json!({"i": {"currentPassword": "not the password", "newPassword": "another long password"}}), [U, A, A, A, A, A, A, A, F]),
+    ];
+
+    let mut mismatches = Vec::new();
+    for (name, query, vars, expected) in &matrix {
+        for (i, token) in tokens.iter().enumerate() {
+            let r = app.gql(token.as_deref(), query, vars.clone()).await;
+            let got = classify(&r);
+            if got != expected[i] {
+                mismatches.push(format!(
+                    "{name} as {}: expected {:?}, got {:?} ({})",
+                    CALLERS[i], expected[i], got, r.body
+                ));
+            }
+        }
+    }
+    assert!(
+        mismatches.is_empty(),
+        "permission matrix mismatches:\n{}",
+        mismatches.join("\n")
+    );
+    // Nothing in the matrix changed any organization's status.
+    assert_eq!(
+        app.count("SELECT COUNT(*) FROM organizations WHERE status = 'APPROVED'")
+            .await,
+        2
+    );
+    assert_eq!(
+        app.count("SELECT COUNT(*) FROM organizations WHERE status = 'PENDING'")
+            .await,
+        1
+    );
+}
+
+fn status(name: &str) -> String {
+    format!(
+        "mutation($i: OrganizationStatusInput!) {{ {name}(input: $i) {{ organization {{ id }} }} }}"
+    )
+}
+
+#[tokio::test]
+async fn public_operations_answer_anyone() {
+    let app = spawn_app().await;
+    let s = app.signed_in("pub@x.example").await;
+    let r = app
+        .gql(
+            None,
+            "mutation($t: String!) { refreshSession(input: {refreshToken: $t}) { accessToken } }",
+            json!({"t": s.refresh}),
+        )
+        .await;
+    assert!(r.data()["refreshSession"]["accessToken"].is_string());
+    let r = app.gql(None, "{ __typename }", json!({})).await;
+    assert_eq!(r.data()["__typename"], "QueryRoot");
+}

@@ -18,14 +18,20 @@ async fn a_too_deep_query_is_refused_before_it_runs() {
     let r = app.gql(None, &deep_query(10), json!({})).await;
     assert_eq!(r.status, 400);
     assert_eq!(r.code(), Some("GRAPHQL_VALIDATION_FAILED"));
-    assert!(r.body.get("data").is_none(), "a request error has no data: {}", r.body);
+    assert!(
+        r.body.get("data").is_none(),
+        "a request error has no data: {}",
+        r.body
+    );
 }
 
 #[tokio::test]
 async fn a_thousand_aliases_exceed_the_complexity_limit() {
     let app = spawn_app().await;
     let fields: Vec<String> = (0..1000).map(|i| format!("a{i}: me {{ id }}")).collect();
-    let r = app.gql(None, &format!("{{ {} }}", fields.join(" ")), json!({})).await;
+    let r = app
+        .gql(None, &format!("{{ {} }}", fields.join(" ")), json!({}))
+        .await;
     assert_eq!(r.status, 400);
     assert_eq!(r.code(), Some("GRAPHQL_VALIDATION_FAILED"));
 }
@@ -34,17 +40,26 @@ async fn a_thousand_aliases_exceed_the_complexity_limit() {
 async fn five_thousand_directives_are_refused() {
     let app = spawn_app().await;
     let dirs = "@include(if: true) ".repeat(5000);
-    let r = app.gql(None, &format!("{{ me {dirs} {{ id }} }}"), json!({})).await;
+    let r = app
+        .gql(None, &format!("{{ me {dirs} {{ id }} }}"), json!({}))
+        .await;
     assert_eq!(r.status, 400);
     // async-graphql counts directives while parsing, so this is refused at the parse stage.
     assert_eq!(r.code(), Some("GRAPHQL_PARSE_FAILED"));
-    assert!(r.body.to_string().contains("number of directives"), "{}", r.body);
+    assert!(
+        r.body.to_string().contains("number of directives"),
+        "{}",
+        r.body
+    );
 }
 
 #[tokio::test]
 async fn a_ten_megabyte_body_is_refused_with_413() {
     let app = spawn_app().await;
-    let big = format!("{{\"query\": \"{{ me {{ id }} }}\", \"variables\": {{\"x\": \"{}\"}}}}", "a".repeat(10 * 1024 * 1024));
+    let big = format!(
+        "{{\"query\": \"{{ me {{ id }} }}\", \"variables\": {{\"x\": \"{}\"}}}}",
+        "a".repeat(10 * 1024 * 1024)
+    );
     let r = app.post_raw("application/json", big).await;
     assert_eq!(r.status, 413);
     assert_eq!(r.code(), Some("PAYLOAD_TOO_LARGE"));
@@ -53,8 +68,15 @@ async fn a_ten_megabyte_body_is_refused_with_413() {
 #[tokio::test]
 async fn a_batch_of_five_hundred_operations_is_refused() {
     let app = spawn_app().await;
-    let batch: Vec<Value> = (0..500).map(|_| json!({"query": "{ __typename }"})).collect();
-    let r = app.post_raw("application/json", serde_json::to_vec(&batch).expect("json")).await;
+    let batch: Vec<Value> = (0..500)
+        .map(|_| json!({"query": "{ __typename }"}))
+        .collect();
+    let r = app
+        .post_raw(
+            "application/json",
+            serde_json::to_vec(&batch).expect("json"),
+        )
+        .await;
     assert_eq!(r.status, 400);
     assert_eq!(r.code(), Some("BATCH_TOO_LARGE"));
 }
@@ -63,7 +85,12 @@ async fn a_batch_of_five_hundred_operations_is_refused() {
 async fn a_small_batch_is_answered_in_order() {
     let app = spawn_app().await;
     let batch = json!([{"query": "{ __typename }"}, {"query": "query Named { __typename }"}]);
-    let r = app.post_raw("application/json", serde_json::to_vec(&batch).expect("json")).await;
+    let r = app
+        .post_raw(
+            "application/json",
+            serde_json::to_vec(&batch).expect("json"),
+        )
+        .await;
     assert_eq!(r.status, 200);
     assert_eq!(r.body[1]["data"]["__typename"], "QueryRoot");
 }
@@ -72,7 +99,11 @@ async fn a_small_batch_is_answered_in_order() {
 async fn a_mutation_as_text_plain_or_a_form_is_refused_with_415() {
     let app = spawn_app().await;
     let body = r#"{"query":"mutation { logout(input: {refreshToken: \"x\"}) { revoked } }"}"#;
-    for ct in ["text/plain", "application/x-www-form-urlencoded", "multipart/form-data; boundary=x"] {
+    for ct in [
+        "text/plain",
+        "application/x-www-form-urlencoded",
+        "multipart/form-data; boundary=x",
+    ] {
         let r = app.post_raw(ct, body).await;
         assert_eq!(r.status, 415, "{ct}");
         assert_eq!(r.code(), Some("UNSUPPORTED_MEDIA_TYPE"));
@@ -86,10 +117,25 @@ async fn a_mutation_over_get_is_refused_with_405_and_a_query_over_get_works() {
     let app = spawn_app().await;
     let url = format!("{}/graphql", app.base);
     let q = "mutation { logout(input: {refreshToken: \"x\"}) { revoked } }";
-    let resp = app.http.get(&url).query(&[("query", q)]).send().await.expect("get");
+    let resp = app
+        .http
+        .get(&url)
+        .query(&[("query", q)])
+        .send()
+        .await
+        .expect("get");
     assert_eq!(resp.status().as_u16(), 405);
-    assert_eq!(resp.headers().get("allow").and_then(|v| v.to_str().ok()), Some("POST"));
-    let resp = app.http.get(&url).query(&[("query", "{ __typename }")]).send().await.expect("get");
+    assert_eq!(
+        resp.headers().get("allow").and_then(|v| v.to_str().ok()),
+        Some("POST")
+    );
+    let resp = app
+        .http
+        .get(&url)
+        .query(&[("query", "{ __typename }")])
+        .send()
+        .await
+        .expect("get");
     assert_eq!(resp.status().as_u16(), 200);
     let body: Value = resp.json().await.expect("json");
     assert_eq!(body["data"]["__typename"], "QueryRoot");
@@ -116,19 +162,42 @@ async fn a_field_error_is_200_with_a_code_and_a_request_id() {
     let r = app.gql(None, "{ me { id } }", json!({})).await;
     assert_eq!(r.status, 200);
     assert_eq!(r.code(), Some("UNAUTHENTICATED"));
-    let rid = r.body.pointer("/errors/0/extensions/requestId").and_then(Value::as_str);
-    assert_eq!(rid, r.headers.get("x-request-id").and_then(|v| v.to_str().ok()));
+    let rid = r
+        .body
+        .pointer("/errors/0/extensions/requestId")
+        .and_then(Value::as_str);
+    assert_eq!(
+        rid,
+        r.headers.get("x-request-id").and_then(|v| v.to_str().ok())
+    );
 }
 
 #[tokio::test]
 async fn an_internal_error_shows_no_sql_path_or_type_to_the_client() {
     let app = spawn_app().await;
     let root = app.super_admin().await;
-    sea_orm::ConnectionTrait::execute_unprepared(&app.db, "DROP TABLE audit_logs").await.expect("drop");
-    let r = app.gql(Some(&root.access), "{ auditLogs { edges { node { id } } } }", json!({})).await;
+    sea_orm::ConnectionTrait::execute_unprepared(&app.db, "DROP TABLE audit_logs")
+        .await
+        .expect("drop");
+    let r = app
+        .gql(
+            Some(&root.access),
+            "{ auditLogs { edges { node { id } } } }",
+            json!({}),
+        )
+        .await;
     assert_eq!(r.code(), Some("INTERNAL"));
     let text = r.body.to_string().to_lowercase();
-    for leak in ["select", "audit_logs", "no such table", "does not exist", "dberr", "sqlx", ".rs", "/src"] {
+    for leak in [
+        "select",
+        "audit_logs",
+        "no such table",
+        "does not exist",
+        "dberr",
+        "sqlx",
+        ".rs",
+        "/src",
+    ] {
         assert!(!text.contains(leak), "{leak} leaked: {text}");
     }
     assert!(r.body.pointer("/errors/0/extensions/requestId").is_some());
@@ -137,19 +206,42 @@ async fn an_internal_error_shows_no_sql_path_or_type_to_the_client() {
 #[tokio::test]
 async fn health_readiness_and_metrics_answer() {
     let app = spawn_app().await;
-    let h = app.http.get(format!("{}/healthz", app.base)).send().await.expect("healthz");
+    let h = app
+        .http
+        .get(format!("{}/healthz", app.base))
+        .send()
+        .await
+        .expect("healthz");
     assert_eq!(h.status().as_u16(), 200);
-    let r = app.http.get(format!("{}/readyz", app.base)).send().await.expect("readyz");
+    let r = app
+        .http
+        .get(format!("{}/readyz", app.base))
+        .send()
+        .await
+        .expect("readyz");
     assert_eq!(r.status().as_u16(), 200);
     let body: Value = r.json().await.expect("json");
     assert_eq!(body["database"], "up");
     assert_eq!(body["redis"], "disabled");
     app.gql(None, "query Probe { __typename }", json!({})).await;
     app.gql(None, "{ me { id } }", json!({})).await;
-    let m = app.http.get(format!("{}/metrics", app.base)).send().await.expect("metrics");
+    let m = app
+        .http
+        .get(format!("{}/metrics", app.base))
+        .send()
+        .await
+        .expect("metrics");
     let text = m.text().await.expect("text");
-    assert!(text.contains(r#"lifeflow_graphql_requests_total{operation_type="query",operation_name="Probe"} 1"#), "{text}");
-    assert!(text.contains(r#"lifeflow_graphql_errors_total{code="UNAUTHENTICATED"} 1"#), "{text}");
+    assert!(
+        text.contains(
+            r#"lifeflow_graphql_requests_total{operation_type="query",operation_name="Probe"} 1"#
+        ),
+        "{text}"
+    );
+    assert!(
+        text.contains(r#"lifeflow_graphql_errors_total{code="UNAUTHENTICATED"} 1"#),
+        "{text}"
+    );
 }
 
 #[tokio::test]
@@ -157,7 +249,12 @@ async fn readiness_is_503_when_the_database_is_unreachable() {
     let app = spawn_app().await;
     // Closing the server's pool makes the database unreachable for it.
     app.db.clone().close().await.ok();
-    let r = app.http.get(format!("{}/readyz", app.base)).send().await.expect("readyz");
+    let r = app
+        .http
+        .get(format!("{}/readyz", app.base))
+        .send()
+        .await
+        .expect("readyz");
     assert_eq!(r.status().as_u16(), 503);
 }
 
@@ -172,16 +269,26 @@ async fn graphiql_is_served_to_browsers_outside_production() {
         .await
         .expect("get");
     assert_eq!(r.status().as_u16(), 200);
-    assert!(r.text().await.expect("html").to_lowercase().contains("graphiql"));
+    assert!(
+        r.text()
+            .await
+            .expect("html")
+            .to_lowercase()
+            .contains("graphiql")
+    );
 }
 
 #[tokio::test]
 async fn production_turns_off_introspection_and_graphiql() {
     let app = spawn_app_with(&[("APP_ENV", "production")]).await;
-    let r = app.gql(None, "{ __schema { types { name } } }", json!({})).await;
+    let r = app
+        .gql(None, "{ __schema { types { name } } }", json!({}))
+        .await;
     assert!(r.body["data"]["__schema"].is_null(), "{}", r.body);
     let dev = spawn_app().await;
-    let r = dev.gql(None, "{ __schema { types { name } } }", json!({})).await;
+    let r = dev
+        .gql(None, "{ __schema { types { name } } }", json!({}))
+        .await;
     assert!(r.data()["__schema"]["types"].is_array());
     let page = app
         .http
@@ -201,12 +308,19 @@ async fn cors_allows_listed_origins_only() {
             .request(reqwest::Method::OPTIONS, format!("{}/graphql", app.base))
             .header("origin", origin)
             .header("access-control-request-method", "POST")
-            .header("access-control-request-headers", "content-type,authorization")
+            .header(
+                "access-control-request-headers",
+                "content-type,authorization",
+            )
             .send()
     };
-    let ok = preflight("https://app.lifeflow.example").await.expect("preflight");
+    let ok = preflight("https://app.lifeflow.example")
+        .await
+        .expect("preflight");
     assert_eq!(
-        ok.headers().get("access-control-allow-origin").and_then(|v| v.to_str().ok()),
+        ok.headers()
+            .get("access-control-allow-origin")
+            .and_then(|v| v.to_str().ok()),
         Some("https://app.lifeflow.example")
     );
     let evil = preflight("https://evil.example").await.expect("preflight");

@@ -30,16 +30,24 @@ impl TestDb {
     /// Creates a database with a unique name.
     pub async fn create() -> Self {
         let tag = Uuid::new_v4().simple().to_string();
-        match std::env::var("TEST_DATABASE_URL").ok().filter(|u| u.starts_with("postgres")) {
+        match std::env::var("TEST_DATABASE_URL")
+            .ok()
+            .filter(|u| u.starts_with("postgres"))
+        {
             Some(admin_url) => {
                 let name = format!("lifeflow_test_{tag}");
-                let admin = Database::connect(&admin_url).await.expect("connect to TEST_DATABASE_URL");
+                let admin = Database::connect(&admin_url)
+                    .await
+                    .expect("connect to TEST_DATABASE_URL");
                 admin
                     .execute_unprepared(&format!("CREATE DATABASE {name}"))
                     .await
                     .expect("create test database");
                 admin.close().await.ok();
-                let base = admin_url.rsplit_once('/').map(|(b, _)| b).unwrap_or(&admin_url);
+                let base = admin_url
+                    .rsplit_once('/')
+                    .map(|(b, _)| b)
+                    .unwrap_or(&admin_url);
                 Self {
                     url: format!("{base}/{name}"),
                     cleanup: Cleanup::Postgres { admin_url, name },
@@ -73,12 +81,16 @@ impl Drop for TestDb {
                 let (admin_url, name) = (admin_url.clone(), name.clone());
                 // Drop runs inside the test's runtime; a thread with its own runtime can block.
                 let _ = std::thread::spawn(move || {
-                    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build();
+                    let rt = tokio::runtime::Builder::new_current_thread()
+                        .enable_all()
+                        .build();
                     if let Ok(rt) = rt {
                         rt.block_on(async {
                             if let Ok(admin) = Database::connect(&admin_url).await {
                                 let _ = admin
-                                    .execute_unprepared(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+                                    .execute_unprepared(&format!(
+                                        "DROP DATABASE IF EXISTS {name} WITH (FORCE)"
+                                    ))
                                     .await;
                                 admin.close().await.ok();
                             }
@@ -111,7 +123,10 @@ pub fn test_settings(db_url: &str) -> HashMap<String, String> {
     m.insert("DATABASE_URL".into(), db_url.to_string());
     m.insert("PORT".into(), "0".into());
     m.insert("JWT_SECRET".into(), JWT_SECRET.into());
-    m.insert("RATE_LIMIT_PREFIX".into(), format!("test-{}", Uuid::new_v4().simple()));
+    m.insert(
+        "RATE_LIMIT_PREFIX".into(),
+        format!("test-{}", Uuid::new_v4().simple()),
+    );
     m.insert("DB_MAX_CONNECTIONS".into(), "4".into());
     m.insert("CORS_ORIGINS".into(), "https://app.lifeflow.example".into());
     m
@@ -172,12 +187,16 @@ impl Gql {
 
     /// The first error's `extensions.code`.
     pub fn code(&self) -> Option<&str> {
-        self.body.pointer("/errors/0/extensions/code").and_then(Value::as_str)
+        self.body
+            .pointer("/errors/0/extensions/code")
+            .and_then(Value::as_str)
     }
 
     /// The first error's `extensions.field`.
     pub fn field(&self) -> Option<&str> {
-        self.body.pointer("/errors/0/extensions/field").and_then(Value::as_str)
+        self.body
+            .pointer("/errors/0/extensions/field")
+            .and_then(Value::as_str)
     }
 
     /// SQL statements the request ran (from `x-sql-statements`).
@@ -268,7 +287,10 @@ impl TestApp {
 
     /// A super admin, created the way the `create-admin` command does it.
     pub async fn super_admin(&self) -> Session {
-        let email = format!("root-{}@lifeflow.example", &Uuid::new_v4().simple().to_string()[..8]);
+        let email = format!(
+            "root-{}@lifeflow.example",
+            &Uuid::new_v4().simple().to_string()[..8]
+        );
         lifeflow::seed::create_admin(&self.config, &self.db, &email, PASSWORD, "Root")
             .await
             .expect("create admin");
@@ -291,7 +313,13 @@ impl TestApp {
     }
 
     /// Registers and approves an organization with `admin` as its admin.
-    pub async fn approved_org(&self, root: &Session, admin: &Session, code: &str, kind: &str) -> String {
+    pub async fn approved_org(
+        &self,
+        root: &Session,
+        admin: &Session,
+        code: &str,
+        kind: &str,
+    ) -> String {
         let id = self.pending_org(admin, code, kind).await;
         self.gql(
             Some(&root.access),
@@ -341,7 +369,11 @@ async fn into_gql(resp: reqwest::Response) -> Gql {
     let headers = resp.headers().clone();
     let text = resp.text().await.expect("body");
     let body = serde_json::from_str(&text).unwrap_or(Value::String(text));
-    Gql { status, body, headers }
+    Gql {
+        status,
+        body,
+        headers,
+    }
 }
 
 /// A header value, for building requests.
