@@ -48,6 +48,12 @@ impl AppState {
             }
             None => None,
         };
+        if crate::blood::eligibility::RuleSet::by_name(&config.eligibility_rules).is_none() {
+            return Err(StartError::Other(format!(
+                "ELIGIBILITY_RULES: unknown rule set {:?} (default, us, uk)",
+                config.eligibility_rules
+            )));
+        }
         let hasher = PasswordHasher::new(
             config.argon2_memory_kib,
             config.argon2_iterations,
@@ -86,6 +92,7 @@ impl Application {
         let state = AppState::build(config, pool).await?;
         let schema = graphql::builder(&state.config).data(state.clone()).finish();
         let router = http::router(state.clone(), schema);
+        crate::jobs::spawn(state.clone());
         Ok(Self {
             listener,
             router,

@@ -79,6 +79,18 @@ pub struct Config {
     pub argon2_memory_kib: u32,
     /// See `argon2_memory_kib`.
     pub argon2_iterations: u32,
+    /// `ELIGIBILITY_RULES`: the named donor-eligibility rule set (`default`, `us`, `uk`).
+    pub eligibility_rules: String,
+    /// `RESERVATION_HOLD_SECS`: how long accepted units stay reserved before the hold lapses.
+    pub reservation_hold: Duration,
+    /// `DEFAULT_REQUEST_RADIUS_KM`: radius of an open request when none is given.
+    pub default_request_radius_km: f64,
+    /// `MAX_REQUEST_RADIUS_KM`: the widest radius a request may ask for.
+    pub max_request_radius_km: f64,
+    /// `IDEMPOTENCY_TTL_SECS`: how long an idempotency key is remembered.
+    pub idempotency_ttl: Duration,
+    /// `SWEEP_INTERVAL_MS`: how often background jobs (lapsed holds, expiry) run.
+    pub sweep_interval: Duration,
     /// `EXPOSE_SQL_COUNT`: answer each GraphQL request with an `x-sql-statements` header
     /// (off in production unless set; the benchmarks and tests read it).
     pub expose_sql_count: bool,
@@ -199,6 +211,12 @@ impl Config {
             password_hash_concurrency: num(&get, "PASSWORD_HASH_CONCURRENCY", 2)?,
             argon2_memory_kib: num(&get, "ARGON2_MEMORY_KIB", 19_456)?,
             argon2_iterations: num(&get, "ARGON2_ITERATIONS", 2)?,
+            eligibility_rules: get("ELIGIBILITY_RULES").unwrap_or_else(|| "default".into()),
+            reservation_hold: Duration::from_secs(num(&get, "RESERVATION_HOLD_SECS", 12 * 3600)?),
+            default_request_radius_km: num(&get, "DEFAULT_REQUEST_RADIUS_KM", 10.0)?,
+            max_request_radius_km: num(&get, "MAX_REQUEST_RADIUS_KM", 500.0)?,
+            idempotency_ttl: Duration::from_secs(num(&get, "IDEMPOTENCY_TTL_SECS", 24 * 3600)?),
+            sweep_interval: Duration::from_millis(num(&get, "SWEEP_INTERVAL_MS", 30_000)?),
             expose_sql_count: match get("EXPOSE_SQL_COUNT").as_deref() {
                 Some("true") | Some("1") => true,
                 Some("false") | Some("0") => false,

@@ -142,3 +142,288 @@ pub enum AuditOutcome {
     #[sea_orm(string_value = "FAILURE")]
     Failure,
 }
+
+/// ABO/Rh blood groups.
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    EnumIter,
+    DeriveActiveEnum,
+    async_graphql::Enum,
+    Serialize,
+    Deserialize,
+)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+#[sea_orm(rs_type = "String", db_type = "String(StringLen::N(8))")]
+pub enum BloodGroup {
+    /// A Rh+.
+    #[sea_orm(string_value = "A_POS")]
+    APos,
+    /// A Rh−.
+    #[sea_orm(string_value = "A_NEG")]
+    ANeg,
+    /// B Rh+.
+    #[sea_orm(string_value = "B_POS")]
+    BPos,
+    /// B Rh−.
+    #[sea_orm(string_value = "B_NEG")]
+    BNeg,
+    /// AB Rh+.
+    #[sea_orm(string_value = "AB_POS")]
+    AbPos,
+    /// AB Rh−.
+    #[sea_orm(string_value = "AB_NEG")]
+    AbNeg,
+    /// O Rh+.
+    #[sea_orm(string_value = "O_POS")]
+    OPos,
+    /// O Rh−.
+    #[sea_orm(string_value = "O_NEG")]
+    ONeg,
+}
+
+/// Blood components held and requested.
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    EnumIter,
+    DeriveActiveEnum,
+    async_graphql::Enum,
+    Serialize,
+    Deserialize,
+)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+#[sea_orm(rs_type = "String", db_type = "String(StringLen::N(24))")]
+pub enum Component {
+    /// Whole blood (35 days).
+    #[sea_orm(string_value = "WHOLE_BLOOD")]
+    WholeBlood,
+    /// Red cell concentrate (42 days).
+    #[sea_orm(string_value = "RED_CELLS")]
+    RedCells,
+    /// Plasma (365 days frozen).
+    #[sea_orm(string_value = "PLASMA")]
+    Plasma,
+    /// Platelets (5 days).
+    #[sea_orm(string_value = "PLATELETS")]
+    Platelets,
+    /// Cryoprecipitate (365 days frozen).
+    #[sea_orm(string_value = "CRYOPRECIPITATE")]
+    Cryoprecipitate,
+}
+
+/// Where a physical unit stands.
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    EnumIter,
+    DeriveActiveEnum,
+    async_graphql::Enum,
+    Serialize,
+    Deserialize,
+)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+#[sea_orm(rs_type = "String", db_type = "String(StringLen::N(16))")]
+pub enum UnitStatus {
+    /// Collected, awaiting test results.
+    #[sea_orm(string_value = "QUARANTINED")]
+    Quarantined,
+    /// Released for use.
+    #[sea_orm(string_value = "AVAILABLE")]
+    Available,
+    /// Held for an accepted request.
+    #[sea_orm(string_value = "RESERVED")]
+    Reserved,
+    /// Given out for a patient.
+    #[sea_orm(string_value = "ISSUED")]
+    Issued,
+    /// Past its expiry.
+    #[sea_orm(string_value = "EXPIRED")]
+    Expired,
+    /// Destroyed, with a reason.
+    #[sea_orm(string_value = "DISCARDED")]
+    Discarded,
+}
+
+/// How a donation was collected; decides the interval before the next one.
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    EnumIter,
+    DeriveActiveEnum,
+    async_graphql::Enum,
+    Serialize,
+    Deserialize,
+)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+#[sea_orm(rs_type = "String", db_type = "String(StringLen::N(24))")]
+pub enum DonationType {
+    /// Whole blood.
+    #[sea_orm(string_value = "WHOLE_BLOOD")]
+    WholeBlood,
+    /// Plasma apheresis.
+    #[sea_orm(string_value = "PLASMA")]
+    Plasma,
+    /// Platelet apheresis.
+    #[sea_orm(string_value = "PLATELETS")]
+    Platelets,
+}
+
+/// A donor's eligibility.
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    EnumIter,
+    DeriveActiveEnum,
+    async_graphql::Enum,
+    Serialize,
+    Deserialize,
+)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+#[sea_orm(rs_type = "String", db_type = "String(StringLen::N(24))")]
+pub enum Eligibility {
+    /// May donate now.
+    #[sea_orm(string_value = "ELIGIBLE")]
+    Eligible,
+    /// Temporarily not (interval, deferral, low hemoglobin).
+    #[sea_orm(string_value = "DEFERRED")]
+    Deferred,
+    /// Permanently not (age, permanent deferral).
+    #[sea_orm(string_value = "INELIGIBLE")]
+    Ineligible,
+    /// Being followed up.
+    #[sea_orm(string_value = "UNDER_OBSERVATION")]
+    UnderObservation,
+}
+
+/// How urgent a blood request is.
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    EnumIter,
+    DeriveActiveEnum,
+    async_graphql::Enum,
+    Serialize,
+    Deserialize,
+)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+#[sea_orm(rs_type = "String", db_type = "String(StringLen::N(16))")]
+pub enum Urgency {
+    /// Planned.
+    #[sea_orm(string_value = "ROUTINE")]
+    Routine,
+    /// Within hours.
+    #[sea_orm(string_value = "URGENT")]
+    Urgent,
+    /// Now; escalates.
+    #[sea_orm(string_value = "EMERGENCY")]
+    Emergency,
+    /// Life-threatening now; escalates.
+    #[sea_orm(string_value = "CRITICAL")]
+    Critical,
+}
+
+impl Urgency {
+    /// Sort rank: most urgent first.
+    pub fn rank(self) -> i32 {
+        match self {
+            Self::Critical => 0,
+            Self::Emergency => 1,
+            Self::Urgent => 2,
+            Self::Routine => 3,
+        }
+    }
+}
+
+/// Where a blood request stands.
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    EnumIter,
+    DeriveActiveEnum,
+    async_graphql::Enum,
+    Serialize,
+    Deserialize,
+)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+#[sea_orm(rs_type = "String", db_type = "String(StringLen::N(16))")]
+pub enum RequestStatus {
+    /// Waiting for a bank.
+    #[sea_orm(string_value = "PENDING")]
+    Pending,
+    /// A bank reserved the units.
+    #[sea_orm(string_value = "ACCEPTED")]
+    Accepted,
+    /// The units were issued.
+    #[sea_orm(string_value = "FULFILLED")]
+    Fulfilled,
+    /// The addressed bank refused it.
+    #[sea_orm(string_value = "REJECTED")]
+    Rejected,
+    /// The hospital withdrew it.
+    #[sea_orm(string_value = "CANCELLED")]
+    Cancelled,
+    /// Its `neededBy` passed while pending.
+    #[sea_orm(string_value = "EXPIRED")]
+    Expired,
+}
+
+/// Stock status against the bank's critical threshold.
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    EnumIter,
+    DeriveActiveEnum,
+    async_graphql::Enum,
+    Serialize,
+    Deserialize,
+)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+#[sea_orm(rs_type = "String", db_type = "String(StringLen::N(8))")]
+pub enum StockStatus {
+    /// At least twice the threshold.
+    #[sea_orm(string_value = "GREEN")]
+    Green,
+    /// Below twice the threshold.
+    #[sea_orm(string_value = "AMBER")]
+    Amber,
+    /// Below the threshold.
+    #[sea_orm(string_value = "RED")]
+    Red,
+}

@@ -9,13 +9,29 @@
 pub mod api_client;
 #[allow(missing_docs)]
 pub mod audit_log;
+#[allow(missing_docs)]
+pub mod blood_request;
+#[allow(missing_docs)]
+pub mod blood_request_decline;
+#[allow(missing_docs)]
+pub mod blood_unit;
+#[allow(missing_docs)]
+pub mod blood_unit_event;
+#[allow(missing_docs)]
+pub mod donation;
+#[allow(missing_docs)]
+pub mod donor;
 pub mod enums;
+#[allow(missing_docs)]
+pub mod idempotency_key;
 #[allow(missing_docs)]
 pub mod membership;
 #[allow(missing_docs)]
 pub mod organization;
 #[allow(missing_docs)]
 pub mod session;
+#[allow(missing_docs)]
+pub mod stock_threshold;
 #[allow(missing_docs)]
 pub mod user;
 

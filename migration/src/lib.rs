@@ -9,6 +9,8 @@ mod m20261123_000001_identity;
 mod m20261123_000002_organizations;
 #[allow(missing_docs)]
 mod m20261123_000003_audit;
+#[allow(missing_docs)]
+mod m20261123_000004_blood_network;
 
 /// Applies every migration in order.
 pub struct Migrator;
@@ -20,6 +22,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261123_000001_identity::Migration),
             Box::new(m20261123_000002_organizations::Migration),
             Box::new(m20261123_000003_audit::Migration),
+            Box::new(m20261123_000004_blood_network::Migration),
         ]
     }
 }

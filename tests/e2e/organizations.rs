@@ -463,10 +463,24 @@ async fn listing_organizations_costs_the_same_statements_for_5_or_50_and_under_l
 #[tokio::test]
 async fn the_demo_seed_loads_an_approved_network_and_can_run_twice() {
     let app = spawn_app().await;
-    lifeflow::seed::run(&app.config, &app.db).await.expect("seed");
-    lifeflow::seed::run(&app.config, &app.db).await.expect("seed again");
-    assert_eq!(app.count("SELECT COUNT(*) FROM organizations WHERE status = 'APPROVED'").await, 5);
-    assert_eq!(app.count("SELECT COUNT(*) FROM users WHERE platform_role = 'SUPER_ADMIN'").await, 1);
-    let kinds = app.count("SELECT COUNT(DISTINCT kind) FROM organizations").await;
+    lifeflow::seed::run(&app.config, &app.db)
+        .await
+        .expect("seed");
+    lifeflow::seed::run(&app.config, &app.db)
+        .await
+        .expect("seed again");
+    assert_eq!(
+        app.count("SELECT COUNT(*) FROM organizations WHERE status = 'APPROVED'")
+            .await,
+        5
+    );
+    assert_eq!(
+        app.count("SELECT COUNT(*) FROM users WHERE platform_role = 'SUPER_ADMIN'")
+            .await,
+        1
+    );
+    let kinds = app
+        .count("SELECT COUNT(DISTINCT kind) FROM organizations")
+        .await;
     assert_eq!(kinds, 3);
 }

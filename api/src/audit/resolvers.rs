@@ -44,7 +44,14 @@ impl AuditQuery {
         let mut q = audit_log::Entity::find();
         match org {
             Some(org) => {
-                authorize(&req.viewer, Rule::ReadOrg { org, roles: ADMIN })?;
+                authorize(
+                    &req.viewer,
+                    Rule::ReadOrg {
+                        org,
+                        roles: ADMIN,
+                        scope: None,
+                    },
+                )?;
                 q = q.filter(audit_log::Column::OrganizationId.eq(org));
             }
             None if req.viewer.is_super_admin() => {}

@@ -165,3 +165,68 @@ pub async fn insert_many<C: ConnectionTrait>(
     audit_log::Entity::insert_many(rows).exec(db).await?;
     Ok(())
 }
+
+/// Reads of protected health data made during one request, written as one multi-row insert
+/// when the request ends (so a page of 50 costs one statement, not 50).
+#[derive(Default, Debug)]
+pub struct ReadBuffer {
+    reads: std::sync::Mutex<Vec<ReadRecord>>,
+}
+
+/// One audited read.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ReadRecord {
+    /// e.g. `blood_request.read_patient`.
+    pub action: &'static str,
+    /// Kind of entity read.
+    pub entity_type: &'static str,
+    /// The entity.
+    pub entity_id: Uuid,
+    /// Its organization.
+    pub organization_id: Option<Uuid>,
+}
+
+impl ReadBuffer {
+    /// Notes a read; the same entity read twice in one request is recorded once.
+    pub fn record(&self, r: ReadRecord) {
+        if let Ok(mut v) = self.reads.lock() {
+            if !v.contains(&r) {
+                v.push(r);
+            }
+        }
+    }
+
+    fn take(&self) -> Vec<ReadRecord> {
+        self.reads
+            .lock()
+            .map(|mut v| std::mem::take(&mut *v))
+            .unwrap_or_default()
+    }
+}
+
+/// Writes the buffered reads of a request in one statement.
+pub async fn flush_reads(req: &RequestCtx) {
+    let reads = req.reads.take();
+    if reads.is_empty() {
+        return;
+    }
+    let actor = Actor::of(&req.viewer);
+    let rows: Vec<audit_log::ActiveModel> = reads
+        .into_iter()
+        .map(|r| {
+            let what = AuditAction {
+                action: r.action,
+                entity_type: r.entity_type,
+                entity_id: Some(r.entity_id),
+            };
+            let change = Change {
+                organization_id: r.organization_id,
+                ..Change::default()
+            };
+            row(req, &what, &actor, AuditOutcome::Success, None, change)
+        })
+        .collect();
+    if let Err(e) = insert_many(&req.db, rows).await {
+        tracing::error!(request_id = %req.request_id, error = e.public_message(), "could not write read audit rows");
+    }
+}

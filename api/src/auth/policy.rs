@@ -6,7 +6,7 @@
 
 use super::viewer::Viewer;
 use crate::error::{AppError, AppResult};
-use entity::{OrgRole, OrgStatus, PlatformRole};
+use entity::{OrgKind, OrgRole, OrgStatus, PlatformRole};
 use uuid::Uuid;
 
 /// The scopes an API client can hold.
@@ -32,6 +32,12 @@ pub const ANY_ROLE: &[OrgRole] = &[
 /// Only the organization's admins.
 pub const ADMIN: &[OrgRole] = &[OrgRole::Admin];
 
+/// Operational roles: admins and staff (stock updates, per the SEBN matrix).
+pub const ADMIN_STAFF: &[OrgRole] = &[OrgRole::Admin, OrgRole::Staff];
+
+/// Roles that handle blood requests and donors: admins, doctors and staff.
+pub const ADMIN_DOCTOR_STAFF: &[OrgRole] = &[OrgRole::Admin, OrgRole::Doctor, OrgRole::Staff];
+
 /// What a resolver requires of its caller.
 #[derive(Debug, Clone, Copy)]
 pub enum Rule {
@@ -52,6 +58,8 @@ pub enum Rule {
         roles: &'static [OrgRole],
         /// The scope an API client needs, if clients may do this at all.
         scope: Option<&'static str>,
+        /// The kind the organization must be (a blood bank for stock, a hospital for requests).
+        kind: Option<OrgKind>,
     },
     /// Read an organization's operational data: super admins, or its active members with one
     /// of `roles` whatever the organization's status (a pending organization's admin sees it).
@@ -60,7 +68,30 @@ pub enum Rule {
         org: Uuid,
         /// Roles allowed.
         roles: &'static [OrgRole],
+        /// The scope an API client of the organization needs, if clients may read this.
+        scope: Option<&'static str>,
     },
+}
+
+impl Rule {
+    /// Acting for the organization an input names. A malformed id names none: the caller
+    /// must still have credentials, and the work then answers `BAD_USER_INPUT` for the id.
+    pub fn act_for(
+        org: &AppResult<Uuid>,
+        roles: &'static [OrgRole],
+        scope: Option<&'static str>,
+        kind: Option<OrgKind>,
+    ) -> Self {
+        match org {
+            Ok(org) => Self::ActFor {
+                org: *org,
+                roles,
+                scope,
+                kind,
+            },
+            Err(_) => Self::Authenticated,
+        }
+    }
 }
 
 /// Who performs an action, as the audit trail records it.
@@ -139,7 +170,12 @@ pub fn authorize(viewer: &Viewer, rule: Rule) -> AppResult<Actor> {
             Viewer::Anonymous { .. } => Err(unauthenticated(viewer)),
             _ => Err(AppError::Forbidden("super admins only")),
         },
-        Rule::ActFor { org, roles, scope } => match viewer {
+        Rule::ActFor {
+            org,
+            roles,
+            scope,
+            kind,
+        } => match viewer {
             Viewer::Anonymous { .. } => Err(unauthenticated(viewer)),
             Viewer::User(_) => {
                 let grant = viewer
@@ -150,6 +186,11 @@ pub fn authorize(viewer: &Viewer, rule: Rule) -> AppResult<Actor> {
                     ))?;
                 if grant.org_status != OrgStatus::Approved {
                     return Err(AppError::Forbidden("the organization is not approved"));
+                }
+                if kind.is_some_and(|k| k != grant.org_kind) {
+                    return Err(AppError::Forbidden(
+                        "the organization is not of the kind this needs",
+                    ));
                 }
                 let mut actor = actor.for_org(org);
                 actor.role = role_name(grant.role).into();
@@ -165,10 +206,15 @@ pub fn authorize(viewer: &Viewer, rule: Rule) -> AppResult<Actor> {
                 if c.org_status != OrgStatus::Approved {
                     return Err(AppError::Forbidden("the organization is not approved"));
                 }
+                if kind.is_some_and(|k| k != c.org_kind) {
+                    return Err(AppError::Forbidden(
+                        "the organization is not of the kind this needs",
+                    ));
+                }
                 Ok(actor)
             }
         },
-        Rule::ReadOrg { org, roles } => match viewer {
+        Rule::ReadOrg { org, roles, scope } => match viewer {
             Viewer::Anonymous { .. } => Err(unauthenticated(viewer)),
             _ if viewer.is_super_admin() => Ok(actor.for_org(org)),
             Viewer::User(_) => {
@@ -182,7 +228,10 @@ pub fn authorize(viewer: &Viewer, rule: Rule) -> AppResult<Actor> {
                 actor.role = role_name(grant.role).into();
                 Ok(actor)
             }
-            Viewer::Client(_) => Err(AppError::Forbidden("API clients cannot do this")),
+            Viewer::Client(c) => match scope {
+                Some(s) if c.organization_id == org && c.scopes.iter().any(|x| x == s) => Ok(actor),
+                _ => Err(AppError::Forbidden("API clients cannot do this")),
+            },
         },
     }
 }

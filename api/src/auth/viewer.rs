@@ -151,6 +151,28 @@ impl Viewer {
         matches!(self, Self::User(u) if u.platform_role == PlatformRole::SuperAdmin)
     }
 
+    /// The approved organizations of a kind the caller acts in (its memberships, or an API
+    /// client's own organization).
+    pub fn approved_orgs(&self, kind: OrgKind) -> Vec<Uuid> {
+        match self {
+            Self::User(u) => u
+                .grants
+                .iter()
+                .filter(|g| g.org_kind == kind && g.org_status == OrgStatus::Approved)
+                .map(|g| g.organization_id)
+                .collect(),
+            Self::Client(c) if c.org_kind == kind && c.org_status == OrgStatus::Approved => {
+                vec![c.organization_id]
+            }
+            _ => Vec::new(),
+        }
+    }
+
+    /// True when an API client holds `scope`.
+    pub fn client_has(&self, scope: &str) -> bool {
+        matches!(self, Self::Client(c) if c.scopes.iter().any(|s| s == scope))
+    }
+
     /// The caller's active grant in an organization, whatever that organization's status.
     pub fn grant(&self, organization_id: Uuid) -> Option<&Grant> {
         match self {

@@ -24,6 +24,8 @@ pub struct RequestCtx {
     pub db: Db,
     /// This request's dataloaders; never shared with another request or viewer.
     pub loaders: Loaders,
+    /// Reads of health data to audit when the request ends.
+    pub reads: std::sync::Arc<crate::audit::service::ReadBuffer>,
 }
 
 /// Typed access to the request and app state from a resolver.
@@ -36,7 +38,8 @@ pub trait CtxExt {
 
 impl CtxExt for Context<'_> {
     fn req(&self) -> AppResult<&RequestCtx> {
-        self.data::<RequestCtx>()
+        self.data::<std::sync::Arc<RequestCtx>>()
+            .map(|c| c.as_ref())
             .map_err(|_| AppError::internal("request context missing"))
     }
 

@@ -7,7 +7,7 @@
 
 use crate::db::Db;
 use async_graphql::dataloader::{DataLoader, HashMapCache, Loader};
-use entity::{membership, organization, user};
+use entity::{blood_unit, donation, membership, organization, user};
 use sea_orm::{ColumnTrait, DbErr, EntityTrait, QueryFilter, QueryOrder};
 use std::{collections::HashMap, sync::Arc};
 use uuid::Uuid;
@@ -77,6 +77,42 @@ impl Loader<Uuid> for MembershipsByUser {
     }
 }
 
+/// Loads the units reserved for (or issued to) requests.
+pub struct UnitsByRequest(pub Db);
+
+impl Loader<Uuid> for UnitsByRequest {
+    type Value = Vec<blood_unit::Model>;
+    type Error = Arc<DbErr>;
+
+    async fn load(&self, keys: &[Uuid]) -> Result<HashMap<Uuid, Self::Value>, Self::Error> {
+        let rows = blood_unit::Entity::find()
+            .filter(blood_unit::Column::ReservedForRequestId.is_in(keys.iter().copied()))
+            .order_by_asc(blood_unit::Column::Id)
+            .all(&self.0)
+            .await?;
+        Ok(group(keys, rows, |u| {
+            u.reserved_for_request_id.unwrap_or_default()
+        }))
+    }
+}
+
+/// Loads donors' donations, newest first.
+pub struct DonationsByDonor(pub Db);
+
+impl Loader<Uuid> for DonationsByDonor {
+    type Value = Vec<donation::Model>;
+    type Error = Arc<DbErr>;
+
+    async fn load(&self, keys: &[Uuid]) -> Result<HashMap<Uuid, Self::Value>, Self::Error> {
+        let rows = donation::Entity::find()
+            .filter(donation::Column::DonorId.is_in(keys.iter().copied()))
+            .order_by_desc(donation::Column::CollectedAt)
+            .all(&self.0)
+            .await?;
+        Ok(group(keys, rows, |d| d.donor_id))
+    }
+}
+
 /// Groups rows under their parent key; every asked key gets an entry (empty when it has no
 /// rows), so an empty relation is cached too and not fetched again.
 pub fn group<M>(keys: &[Uuid], rows: Vec<M>, parent: impl Fn(&M) -> Uuid) -> HashMap<Uuid, Vec<M>> {
@@ -104,6 +140,10 @@ pub struct Loaders {
     pub members_by_org: Cached<MembersByOrg>,
     /// A user's active memberships.
     pub memberships_by_user: Cached<MembershipsByUser>,
+    /// A request's reserved or issued units.
+    pub units_by_request: Cached<UnitsByRequest>,
+    /// A donor's donations.
+    pub donations_by_donor: Cached<DonationsByDonor>,
 }
 
 impl Loaders {
@@ -114,6 +154,8 @@ impl Loaders {
             orgs: cached(OrgById(db.clone())),
             members_by_org: cached(MembersByOrg(db.clone())),
             memberships_by_user: cached(MembershipsByUser(db.clone())),
+            units_by_request: cached(UnitsByRequest(db.clone())),
+            donations_by_donor: cached(DonationsByDonor(db.clone())),
         }
     }
 }

@@ -9,18 +9,34 @@ pub mod pagination;
 use crate::{
     audit::resolvers::AuditQuery,
     config::Config,
+    donors::resolvers::{DonorMutation, DonorQuery},
     identity::resolvers::{IdentityMutation, IdentityQuery},
     organizations::resolvers::{OrganizationMutation, OrganizationQuery},
+    requests::resolvers::{RequestMutation, RequestQuery},
+    stock::resolvers::{StockMutation, StockQuery},
 };
 use async_graphql::{EmptySubscription, MergedObject, Schema, SchemaBuilder};
 
 /// Every query, one object per domain.
 #[derive(MergedObject, Default)]
-pub struct QueryRoot(IdentityQuery, OrganizationQuery, AuditQuery);
+pub struct QueryRoot(
+    IdentityQuery,
+    OrganizationQuery,
+    AuditQuery,
+    DonorQuery,
+    StockQuery,
+    RequestQuery,
+);
 
 /// Every mutation, one object per domain.
 #[derive(MergedObject, Default)]
-pub struct MutationRoot(IdentityMutation, OrganizationMutation);
+pub struct MutationRoot(
+    IdentityMutation,
+    OrganizationMutation,
+    DonorMutation,
+    StockMutation,
+    RequestMutation,
+);
 
 /// The served schema.
 pub type AppSchema = Schema<QueryRoot, MutationRoot, EmptySubscription>;

@@ -56,8 +56,10 @@ pub struct PageArgs {
 
 /// A sort key value as stored in a cursor.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
-#[serde(untagged)]
+#[serde(tag = "t", content = "v")]
 pub enum SortValue {
+    /// Timestamp columns.
+    Time(chrono::DateTime<chrono::Utc>),
     /// Text columns.
     Text(String),
     /// Integer columns.
@@ -69,6 +71,7 @@ pub enum SortValue {
 impl From<SortValue> for Value {
     fn from(v: SortValue) -> Self {
         match v {
+            SortValue::Time(t) => t.into(),
             SortValue::Text(s) => s.into(),
             SortValue::Int(i) => i.into(),
             SortValue::Float(f) => f.into(),

@@ -246,17 +246,19 @@ async fn execute(
     let mut status = StatusCode::OK;
     for req in requests {
         let outcome = Arc::new(Outcome::default());
-        let ctx = RequestCtx {
+        let ctx = Arc::new(RequestCtx {
             request_id: meta.id.clone(),
             ip: meta.ip,
             user_agent: meta.user_agent.clone(),
             viewer: viewer.clone(),
             db: db.clone(),
             loaders: Loaders::new(&db),
-        };
-        let req = req.data(ctx).data(outcome.clone());
+            reads: Arc::default(),
+        });
+        let req = req.data(ctx.clone()).data(outcome.clone());
         let op_started = Instant::now();
         let resp = tokio::time::timeout(app.config.request_timeout, st.schema.execute(req)).await;
+        crate::audit::service::flush_reads(&ctx).await;
         let o = outcome.get();
         let mut body = match resp {
             Ok(r) => serde_json::to_value(&r)

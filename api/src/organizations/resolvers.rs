@@ -145,6 +145,7 @@ async fn prime_members(ctx: &Context<'_>, req: &RequestCtx, org_ids: &[Uuid]) ->
                 Rule::ReadOrg {
                     org: *id,
                     roles: ANY_ROLE,
+                    scope: None,
                 },
             )
             .is_ok()
@@ -211,17 +212,8 @@ fn org_json(o: &entity::organization::Model) -> serde_json::Value {
     json!({"code": o.code, "name": o.name, "kind": o.kind, "status": o.status})
 }
 
-/// The rule for acting for the organization an input names. A malformed id cannot name
-/// one: the caller must still be signed in, and the work then answers `BAD_USER_INPUT`.
 fn org_rule(id: &AppResult<Uuid>, roles: &'static [entity::OrgRole]) -> Rule {
-    match id {
-        Ok(org) => Rule::ActFor {
-            org: *org,
-            roles,
-            scope: None,
-        },
-        Err(_) => Rule::SignedIn,
-    }
+    Rule::act_for(id, roles, None, None)
 }
 
 async fn status_move(

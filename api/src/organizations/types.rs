@@ -96,6 +96,7 @@ impl Organization {
             Rule::ReadOrg {
                 org: self.uuid,
                 roles: ANY_ROLE,
+                scope: None,
             },
         )?;
         let rows = req

@@ -1,0 +1,228 @@
+//! Donor rules: registration, updates, donations and eligibility.
+
+use crate::{
+    auth::Actor,
+    blood::eligibility::{self, Assessment, Deferral, DonorFacts, RuleSet},
+    db::now,
+    error::{AppError, AppResult},
+    identity::service::unique_violation,
+    stock::service::{self as stock, NewUnit},
+};
+use chrono::{DateTime, NaiveDate, Utc};
+use entity::{BloodGroup, DonationType, Eligibility, blood_unit, donation, donor};
+use sea_orm::{ActiveModelTrait, ActiveValue::Set, ConnectionTrait, EntityTrait};
+use uuid::Uuid;
+
+/// The facts eligibility is computed from, as stored on a donor.
+pub fn facts(d: &donor::Model) -> DonorFacts {
+    DonorFacts {
+        date_of_birth: d.date_of_birth,
+        weight_kg: d.weight_kg,
+        gender: d.gender.clone(),
+        last_donation: d.last_donation_date.zip(d.last_donation_type),
+        hemoglobin_g_dl: d.last_hemoglobin,
+        deferrals: serde_json::from_value(d.deferrals.clone()).unwrap_or_default(),
+    }
+}
+
+/// Eligibility of a donor today.
+pub fn assess(rules: &RuleSet, d: &donor::Model) -> Assessment {
+    eligibility::assess(rules, &facts(d), Utc::now().date_naive())
+}
+
+/// A validated registration.
+pub struct NewDonor {
+    /// The donor's own account, when they register themself.
+    pub user_id: Option<Uuid>,
+    /// The managing NGO.
+    pub ngo_id: Option<Uuid>,
+    /// The organization that registered them.
+    pub registered_by: Option<Uuid>,
+    /// Name.
+    pub full_name: String,
+    /// Birth date.
+    pub date_of_birth: NaiveDate,
+    /// Gender as given.
+    pub gender: Option<String>,
+    /// Group.
+    pub blood_group: BloodGroup,
+    /// Weight.
+    pub weight_kg: f64,
+    /// Phone (unique).
+    pub phone: String,
+    /// Email.
+    pub email: Option<String>,
+    /// Address.
+    pub address: Option<String>,
+    /// City.
+    pub city: String,
+    /// State.
+    pub state: Option<String>,
+    /// Location.
+    pub location: Option<(f64, f64)>,
+}
+
+/// Registers a donor with their eligibility computed; a phone or account already registered
+/// is a `CONFLICT`.
+pub async fn register<C: ConnectionTrait>(
+    db: &C,
+    rules: &RuleSet,
+    new: NewDonor,
+) -> AppResult<donor::Model> {
+    let t = now();
+    let mut m = donor::Model {
+        id: Uuid::now_v7(),
+        user_id: new.user_id,
+        ngo_id: new.ngo_id,
+        registered_by_org_id: new.registered_by,
+        full_name: new.full_name,
+        date_of_birth: new.date_of_birth,
+        gender: new.gender,
+        blood_group: new.blood_group,
+        weight_kg: new.weight_kg,
+        phone: new.phone,
+        email: new.email,
+        address: new.address,
+        city: new.city,
+        state: new.state,
+        latitude: new.location.map(|l| l.0),
+        longitude: new.location.map(|l| l.1),
+        last_donation_date: None,
+        last_donation_type: None,
+        last_hemoglobin: None,
+        total_donations: 0,
+        eligibility_status: Eligibility::Eligible,
+        next_eligible_date: None,
+        deferrals: serde_json::json!([]),
+        created_at: t,
+        updated_at: t,
+    };
+    let a = assess(rules, &m);
+    m.eligibility_status = a.status;
+    m.next_eligible_date = a.next_eligible_date;
+    let am: donor::ActiveModel = m.into();
+    Ok(am.insert(db).await.map_err(unique_violation(
+        "a donor with this phone or account is already registered",
+    ))?)
+}
+
+/// Saves a donor after a change, recomputing eligibility.
+pub async fn save<C: ConnectionTrait>(
+    db: &C,
+    rules: &RuleSet,
+    mut d: donor::Model,
+) -> AppResult<donor::Model> {
+    let a = assess(rules, &d);
+    // UNDER_OBSERVATION is set by people, not computed: keep it unless the rules defer.
+    if !(d.eligibility_status == Eligibility::UnderObservation && a.status == Eligibility::Eligible)
+    {
+        d.eligibility_status = a.status;
+    }
+    d.next_eligible_date = a.next_eligible_date;
+    d.updated_at = now();
+    let mut am: donor::ActiveModel = d.into();
+    am = am.reset_all();
+    Ok(am.update(db).await.map_err(unique_violation(
+        "a donor with this phone is already registered",
+    ))?)
+}
+
+/// Adds a deferral to a donor's list.
+pub fn add_deferral(d: &mut donor::Model, deferral: Deferral) -> AppResult<()> {
+    let mut list: Vec<Deferral> = serde_json::from_value(d.deferrals.clone()).unwrap_or_default();
+    list.push(deferral);
+    d.deferrals = serde_json::to_value(list)?;
+    Ok(())
+}
+
+/// A validated donation.
+pub struct NewDonation {
+    /// Donor.
+    pub donor_id: Uuid,
+    /// Collecting bank.
+    pub bank_id: Uuid,
+    /// When.
+    pub collected_at: DateTime<Utc>,
+    /// Type.
+    pub donation_type: DonationType,
+    /// Volume.
+    pub volume_ml: i32,
+    /// Hemoglobin in g/dL.
+    pub hemoglobin: f64,
+    /// e.g. `120/80`.
+    pub blood_pressure: Option<String>,
+    /// Notes.
+    pub notes: Option<String>,
+    /// Units collected, to add to stock (their group is the donor's).
+    pub units: Vec<NewUnit>,
+}
+
+/// Records a donation: refused when the donor is not eligible that day; updates the donor's
+/// counters and eligibility, and adds the collected units to the bank's stock, in one
+/// transaction.
+pub async fn record_donation<C: ConnectionTrait>(
+    db: &C,
+    rules: &RuleSet,
+    new: NewDonation,
+    actor: &Actor,
+) -> AppResult<(donation::Model, donor::Model, Vec<blood_unit::Model>)> {
+    let d = donor::Entity::find_by_id(new.donor_id)
+        .one(db)
+        .await?
+        .ok_or(AppError::NotFound("donor"))?;
+    let day = new.collected_at.date_naive();
+    let before = eligibility::assess(rules, &facts(&d), day);
+    if before.status != Eligibility::Eligible {
+        return Err(AppError::bad_input(
+            "input.donorId",
+            format!("the donor is not eligible: {}", before.reasons.join("; ")),
+        ));
+    }
+    if new.hemoglobin < rules.min_hemoglobin_g_dl {
+        return Err(AppError::bad_input(
+            "input.hemoglobin",
+            format!(
+                "is below {} g/dL: the donor cannot donate today",
+                rules.min_hemoglobin_g_dl
+            ),
+        ));
+    }
+    let t = now();
+    let donation = donation::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        donor_id: Set(d.id),
+        blood_bank_id: Set(new.bank_id),
+        camp_id: Set(None),
+        collected_at: Set(new.collected_at),
+        donation_type: Set(new.donation_type),
+        volume_ml: Set(new.volume_ml),
+        hemoglobin: Set(new.hemoglobin),
+        blood_pressure: Set(new.blood_pressure),
+        notes: Set(new.notes),
+        recorded_by: Set(actor.user_id),
+        created_at: Set(t),
+    }
+    .insert(db)
+    .await?;
+    let mut updated = d.clone();
+    updated.total_donations += 1;
+    updated.last_donation_date = Some(day);
+    updated.last_donation_type = Some(new.donation_type);
+    updated.last_hemoglobin = Some(new.hemoglobin);
+    let updated = save(db, rules, updated).await?;
+    let units: Vec<NewUnit> = new
+        .units
+        .into_iter()
+        .map(|mut u| {
+            u.blood_group = d.blood_group;
+            u.donation_id = Some(donation.id);
+            u
+        })
+        .collect();
+    let units = if units.is_empty() {
+        Vec::new()
+    } else {
+        stock::add_units(db, new.bank_id, units, actor).await?
+    };
+    Ok((donation, updated, units))
+}

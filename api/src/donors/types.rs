@@ -1,0 +1,372 @@
+//! GraphQL types of the donors domain.
+
+use super::service;
+use crate::{
+    blood::eligibility::{Deferral, RuleSet},
+    error::AppResult,
+    graphql::{context::CtxExt, ids::to_id, loaders::loader_err, pagination::SortDirection},
+    organizations::types::Organization,
+    stock::types::GeoPointInput,
+};
+use async_graphql::{ComplexObject, Context, Enum, ID, InputObject, SimpleObject};
+use chrono::{DateTime, NaiveDate, Utc};
+use entity::{BloodGroup, Component, DonationType, Eligibility, UnitStatus, donation, donor};
+
+/// A blood donor.
+#[derive(SimpleObject, Clone)]
+#[graphql(complex)]
+pub struct Donor {
+    /// Identifier.
+    pub id: ID,
+    /// Name.
+    pub full_name: String,
+    /// Birth date.
+    pub date_of_birth: NaiveDate,
+    /// Gender as given.
+    pub gender: Option<String>,
+    /// Group.
+    pub blood_group: BloodGroup,
+    /// Weight in kg.
+    pub weight_kg: f64,
+    /// Phone.
+    pub phone: String,
+    /// Email.
+    pub email: Option<String>,
+    /// Address.
+    pub address: Option<String>,
+    /// City.
+    pub city: String,
+    /// State.
+    pub state: Option<String>,
+    /// Latitude.
+    pub latitude: Option<f64>,
+    /// Longitude.
+    pub longitude: Option<f64>,
+    /// Last donation.
+    pub last_donation_date: Option<NaiveDate>,
+    /// Donations so far.
+    pub total_donations: i32,
+    /// Eligibility as last computed.
+    pub eligibility_status: Eligibility,
+    /// When they may donate again.
+    pub next_eligible_date: Option<NaiveDate>,
+    #[graphql(skip)]
+    /// The row.
+    pub row: donor::Model,
+}
+
+impl From<donor::Model> for Donor {
+    fn from(m: donor::Model) -> Self {
+        Self {
+            id: to_id(m.id),
+            full_name: m.full_name.clone(),
+            date_of_birth: m.date_of_birth,
+            gender: m.gender.clone(),
+            blood_group: m.blood_group,
+            weight_kg: m.weight_kg,
+            phone: m.phone.clone(),
+            email: m.email.clone(),
+            address: m.address.clone(),
+            city: m.city.clone(),
+            state: m.state.clone(),
+            latitude: m.latitude,
+            longitude: m.longitude,
+            last_donation_date: m.last_donation_date,
+            total_donations: m.total_donations,
+            eligibility_status: m.eligibility_status,
+            next_eligible_date: m.next_eligible_date,
+            row: m,
+        }
+    }
+}
+
+/// A deferral.
+#[derive(SimpleObject, Clone)]
+pub struct DonorDeferral {
+    /// Why.
+    pub reason: String,
+    /// Until (null: permanent).
+    pub until: Option<NaiveDate>,
+}
+
+/// Eligibility with its reasons, computed now from the configured rule set.
+#[derive(SimpleObject)]
+pub struct EligibilityAssessment {
+    /// Status.
+    pub status: Eligibility,
+    /// Every reason that applies.
+    pub reasons: Vec<String>,
+    /// When they may donate again, if that can be said.
+    pub next_eligible_date: Option<NaiveDate>,
+    /// The rule set used.
+    pub rule_set: String,
+}
+
+#[ComplexObject]
+impl Donor {
+    /// Deferrals on record.
+    async fn deferrals(&self) -> Vec<DonorDeferral> {
+        service::facts(&self.row)
+            .deferrals
+            .into_iter()
+            .map(|d: Deferral| DonorDeferral {
+                reason: d.reason,
+                until: d.until,
+            })
+            .collect()
+    }
+
+    /// Eligibility today, with its reasons.
+    async fn eligibility(&self, ctx: &Context<'_>) -> AppResult<EligibilityAssessment> {
+        let name = ctx.app()?.config.eligibility_rules.clone();
+        let rules = RuleSet::by_name(&name).unwrap_or_default();
+        let a = service::assess(&rules, &self.row);
+        Ok(EligibilityAssessment {
+            status: a.status,
+            reasons: a.reasons,
+            next_eligible_date: a.next_eligible_date,
+            rule_set: rules.name.to_string(),
+        })
+    }
+
+    /// The managing NGO.
+    async fn ngo(&self, ctx: &Context<'_>) -> AppResult<Option<Organization>> {
+        let Some(id) = self.row.ngo_id else {
+            return Ok(None);
+        };
+        let o = ctx
+            .req()?
+            .loaders
+            .orgs
+            .load_one(id)
+            .await
+            .map_err(loader_err)?;
+        Ok(o.map(Organization::from))
+    }
+
+    /// Donations, newest first.
+    async fn donations(&self, ctx: &Context<'_>) -> AppResult<Vec<Donation>> {
+        let rows = ctx
+            .req()?
+            .loaders
+            .donations_by_donor
+            .load_one(self.row.id)
+            .await
+            .map_err(loader_err)?
+            .unwrap_or_default();
+        Ok(rows.into_iter().map(Donation::from).collect())
+    }
+}
+
+/// One donation.
+#[derive(SimpleObject, Clone)]
+#[graphql(complex)]
+pub struct Donation {
+    /// Identifier.
+    pub id: ID,
+    /// When collected.
+    pub collected_at: DateTime<Utc>,
+    /// Type.
+    pub donation_type: DonationType,
+    /// Volume.
+    pub volume_ml: i32,
+    /// Hemoglobin (g/dL).
+    pub hemoglobin: f64,
+    /// Blood pressure.
+    pub blood_pressure: Option<String>,
+    /// Notes.
+    pub notes: Option<String>,
+    #[graphql(skip)]
+    /// Bank.
+    pub bank_id: uuid::Uuid,
+}
+
+impl From<donation::Model> for Donation {
+    fn from(m: donation::Model) -> Self {
+        Self {
+            id: to_id(m.id),
+            collected_at: m.collected_at,
+            donation_type: m.donation_type,
+            volume_ml: m.volume_ml,
+            hemoglobin: m.hemoglobin,
+            blood_pressure: m.blood_pressure,
+            notes: m.notes,
+            bank_id: m.blood_bank_id,
+        }
+    }
+}
+
+#[ComplexObject]
+impl Donation {
+    /// The collecting bank.
+    async fn blood_bank(&self, ctx: &Context<'_>) -> AppResult<Option<Organization>> {
+        let o = ctx
+            .req()?
+            .loaders
+            .orgs
+            .load_one(self.bank_id)
+            .await
+            .map_err(loader_err)?;
+        Ok(o.map(Organization::from))
+    }
+}
+
+/// Input of `registerDonor`.
+#[derive(InputObject)]
+pub struct RegisterDonorInput {
+    /// The NGO or blood bank registering them; leave out to register yourself.
+    pub organization_id: Option<ID>,
+    /// Name.
+    pub full_name: String,
+    /// Birth date.
+    pub date_of_birth: NaiveDate,
+    /// Gender (e.g. FEMALE, MALE).
+    pub gender: Option<String>,
+    /// Group.
+    pub blood_group: BloodGroup,
+    /// Weight in kg.
+    pub weight_kg: f64,
+    /// Phone (unique).
+    pub phone: String,
+    /// Email.
+    pub email: Option<String>,
+    /// Address.
+    pub address: Option<String>,
+    /// City.
+    pub city: String,
+    /// State.
+    pub state: Option<String>,
+    /// Where they live (for outreach within a radius).
+    pub location: Option<GeoPointInput>,
+}
+
+/// A deferral to add.
+#[derive(InputObject)]
+pub struct DeferralInput {
+    /// Why.
+    pub reason: String,
+    /// Until (leave out for permanent).
+    pub until: Option<NaiveDate>,
+}
+
+/// Input of `updateDonor`.
+#[derive(InputObject)]
+pub struct UpdateDonorInput {
+    /// The donor.
+    pub donor_id: ID,
+    /// The organization acted for (leave out when updating your own record).
+    pub organization_id: Option<ID>,
+    /// Phone.
+    pub phone: Option<String>,
+    /// Email.
+    pub email: Option<String>,
+    /// Address.
+    pub address: Option<String>,
+    /// City.
+    pub city: Option<String>,
+    /// Weight in kg.
+    pub weight_kg: Option<f64>,
+    /// Location.
+    pub location: Option<GeoPointInput>,
+    /// A deferral to add (organizations only).
+    pub add_deferral: Option<DeferralInput>,
+    /// Put under, or take off, observation (organizations only).
+    pub under_observation: Option<bool>,
+}
+
+/// Result of donor mutations.
+#[derive(SimpleObject)]
+pub struct DonorPayload {
+    /// The donor after the change.
+    pub donor: Donor,
+}
+
+/// A unit collected in a donation (its group is the donor's).
+#[derive(InputObject)]
+pub struct DonationUnitInput {
+    /// ISBT 128 DIN with check character, or a local barcode.
+    pub unit_number: String,
+    /// Mark a local barcode.
+    #[graphql(default)]
+    pub is_local_barcode: bool,
+    /// Component.
+    pub component: Component,
+    /// Volume.
+    pub volume_ml: i32,
+    /// Expiry (default: shelf life).
+    pub expires_at: Option<DateTime<Utc>>,
+    /// `QUARANTINED` (default) until tests come back.
+    #[graphql(default_with = "UnitStatus::Quarantined")]
+    pub status: UnitStatus,
+}
+
+/// Input of `recordDonation`.
+#[derive(InputObject)]
+pub struct RecordDonationInput {
+    /// The collecting bank, acted for.
+    pub blood_bank_id: ID,
+    /// The donor.
+    pub donor_id: ID,
+    /// When (default now).
+    pub collected_at: Option<DateTime<Utc>>,
+    /// Type.
+    pub donation_type: DonationType,
+    /// Volume.
+    pub volume_ml: i32,
+    /// Hemoglobin in g/dL.
+    pub hemoglobin: f64,
+    /// e.g. `120/80`.
+    pub blood_pressure: Option<String>,
+    /// Notes.
+    pub notes: Option<String>,
+    /// Units to add to stock.
+    #[graphql(default)]
+    pub units: Vec<DonationUnitInput>,
+}
+
+/// Result of `recordDonation`.
+#[derive(SimpleObject)]
+pub struct RecordDonationPayload {
+    /// The donation.
+    pub donation: Donation,
+    /// The donor with updated counters and eligibility.
+    pub donor: Donor,
+    /// Units added to stock.
+    pub units: Vec<crate::stock::types::BloodUnit>,
+}
+
+/// Filter of `donors`.
+#[derive(InputObject, Default)]
+pub struct DonorFilter {
+    /// Groups.
+    pub blood_groups: Option<Vec<BloodGroup>>,
+    /// City.
+    pub city: Option<String>,
+    /// Eligibility.
+    pub eligibility: Option<Vec<Eligibility>>,
+    /// Centre of a distance filter.
+    pub near: Option<GeoPointInput>,
+    /// Radius around `near` in km.
+    pub radius_km: Option<f64>,
+}
+
+/// Sort keys of `donors`.
+#[derive(Enum, Copy, Clone, Eq, PartialEq, Default)]
+pub enum DonorOrderField {
+    /// Name.
+    #[default]
+    FullName,
+    /// Registration order.
+    CreatedAt,
+}
+
+/// Order of `donors`.
+#[derive(InputObject, Default)]
+pub struct DonorOrder {
+    /// Sort key.
+    #[graphql(default)]
+    pub field: DonorOrderField,
+    /// Direction.
+    #[graphql(default)]
+    pub direction: SortDirection,
+}

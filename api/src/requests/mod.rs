@@ -1,0 +1,6 @@
+//! Blood requests: a hospital asks, a bank accepts (reserving units atomically), issues them,
+//! or rejects; the hospital may cancel; holds lapse.
+
+pub mod resolvers;
+pub mod service;
+pub mod types;

@@ -1,0 +1,710 @@
+//! Blood request rules: the state machine, atomic reservation, releases and lapses.
+
+use crate::{
+    auth::Actor,
+    blood::{compatibility, geo},
+    db::now,
+    error::{AppError, AppResult},
+    stock::service::{record_events, status_name as unit_status_name},
+    validation::Text,
+};
+use chrono::{DateTime, Utc};
+use entity::{
+    BloodGroup, Component, OrgKind, OrgStatus, RequestStatus, UnitStatus, Urgency, blood_request,
+    blood_request_decline, blood_unit, blood_unit_event, organization,
+};
+use sea_orm::{
+    ActiveModelTrait,
+    ActiveValue::Set,
+    ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, Order, QueryFilter, QueryOrder,
+    QuerySelect,
+    sea_query::{Expr, LockBehavior, LockType, SimpleExpr},
+};
+use std::time::Duration;
+use uuid::Uuid;
+
+/// A validated new request.
+pub struct NewRequest {
+    /// Requesting hospital.
+    pub hospital: organization::Model,
+    /// The hospital's patient reference (MRN), not a name.
+    pub patient_reference: Text,
+    /// Patient name (visible to the hospital only).
+    pub patient_name: Option<Text>,
+    /// Recipient group.
+    pub blood_group: BloodGroup,
+    /// Component.
+    pub component: Component,
+    /// Units.
+    pub units_required: i32,
+    /// Urgency.
+    pub urgency: Urgency,
+    /// Deadline.
+    pub needed_by: DateTime<Utc>,
+    /// Notes (visible to the hospital only).
+    pub medical_notes: Option<Text>,
+    /// Addressed bank, or open.
+    pub target_bank: Option<Uuid>,
+    /// Radius of an open request.
+    pub radius_km: f64,
+    /// Emergency override.
+    pub allow_override: bool,
+    /// Why the override.
+    pub override_reason: Option<Text>,
+}
+
+/// The wire name of a request status.
+pub fn status_name(s: RequestStatus) -> &'static str {
+    match s {
+        RequestStatus::Pending => "PENDING",
+        RequestStatus::Accepted => "ACCEPTED",
+        RequestStatus::Fulfilled => "FULFILLED",
+        RequestStatus::Rejected => "REJECTED",
+        RequestStatus::Cancelled => "CANCELLED",
+        RequestStatus::Expired => "EXPIRED",
+    }
+}
+
+/// Creates a request as `PENDING`.
+pub async fn create<C: ConnectionTrait>(
+    db: &C,
+    new: NewRequest,
+    actor: &Actor,
+) -> AppResult<blood_request::Model> {
+    if let Some(bank) = new.target_bank {
+        let ok = organization::Entity::find_by_id(bank)
+            .filter(organization::Column::Kind.eq(OrgKind::BloodBank))
+            .filter(organization::Column::Status.eq(OrgStatus::Approved))
+            .one(db)
+            .await?
+            .is_some();
+        if !ok {
+            return Err(AppError::bad_input(
+                "input.bloodBankId",
+                "is not an approved blood bank",
+            ));
+        }
+    }
+    let t = now();
+    Ok(blood_request::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        hospital_id: Set(new.hospital.id),
+        requested_by_user_id: Set(actor.user_id),
+        requested_by_api_client_id: Set(actor.api_client_id),
+        patient_reference: Set(new.patient_reference.into_inner()),
+        patient_name: Set(new.patient_name.map(Text::into_inner)),
+        blood_group: Set(new.blood_group),
+        component: Set(new.component),
+        units_required: Set(new.units_required),
+        urgency: Set(new.urgency),
+        urgency_rank: Set(new.urgency.rank()),
+        needed_by: Set(new.needed_by),
+        medical_notes: Set(new.medical_notes.map(Text::into_inner)),
+        status: Set(RequestStatus::Pending),
+        target_bank_id: Set(new.target_bank),
+        blood_bank_id: Set(None),
+        latitude: Set(new.hospital.latitude),
+        longitude: Set(new.hospital.longitude),
+        radius_km: Set(new.radius_km),
+        escalation_level: Set(0),
+        allow_emergency_override: Set(new.allow_override),
+        override_reason: Set(new.override_reason.map(Text::into_inner)),
+        hold_until: Set(None),
+        accepted_at: Set(None),
+        fulfilled_at: Set(None),
+        rejected_at: Set(None),
+        cancelled_at: Set(None),
+        expired_at: Set(None),
+        rejection_reason: Set(None),
+        cancellation_reason: Set(None),
+        created_at: Set(t),
+        updated_at: Set(t),
+    }
+    .insert(db)
+    .await?)
+}
+
+/// Loads a request; on Postgres the row is locked until the transaction ends, so two banks
+/// acting on one request queue instead of racing.
+pub async fn load_locked<C: ConnectionTrait>(db: &C, id: Uuid) -> AppResult<blood_request::Model> {
+    let mut q = blood_request::Entity::find_by_id(id);
+    if db.get_database_backend() == DbBackend::Postgres {
+        q = q.lock_exclusive();
+    }
+    q.one(db).await?.ok_or(AppError::NotFound("blood request"))
+}
+
+/// Whether a bank may act on a request: the addressed bank, or for an open request any bank
+/// within its radius.
+pub fn bank_may_act(req: &blood_request::Model, bank: &organization::Model) -> AppResult<()> {
+    match req.target_bank_id {
+        Some(t) if t == bank.id => Ok(()),
+        Some(_) => Err(AppError::Forbidden(
+            "this request is addressed to another bank",
+        )),
+        None => {
+            let d = geo::haversine_km(req.latitude, req.longitude, bank.latitude, bank.longitude);
+            if d <= req.radius_km {
+                Ok(())
+            } else {
+                Err(AppError::Forbidden(
+                    "your bank is outside this request's radius",
+                ))
+            }
+        }
+    }
+}
+
+async fn bank<C: ConnectionTrait>(db: &C, id: Uuid) -> AppResult<organization::Model> {
+    organization::Entity::find_by_id(id)
+        .one(db)
+        .await?
+        .ok_or(AppError::NotFound("blood bank"))
+}
+
+fn invalid(from: RequestStatus, to: &str) -> AppError {
+    AppError::InvalidTransition {
+        from: status_name(from).into(),
+        to: to.into(),
+    }
+}
+
+/// Moves a request from `from` to `to` with a conditional update; any other current state is
+/// `INVALID_TRANSITION`.
+async fn move_request<C: ConnectionTrait>(
+    db: &C,
+    current: &blood_request::Model,
+    from: RequestStatus,
+    to: RequestStatus,
+    verb: &str,
+    sets: Vec<(blood_request::Column, SimpleExpr)>,
+) -> AppResult<blood_request::Model> {
+    if current.status != from {
+        return Err(invalid(current.status, verb));
+    }
+    let mut u = blood_request::Entity::update_many()
+        .col_expr(blood_request::Column::Status, Expr::value(to))
+        .col_expr(blood_request::Column::UpdatedAt, Expr::value(now()))
+        .filter(blood_request::Column::Id.eq(current.id))
+        .filter(blood_request::Column::Status.eq(from));
+    for (c, v) in sets {
+        u = u.col_expr(c, v);
+    }
+    if u.exec(db).await?.rows_affected != 1 {
+        let now_status = blood_request::Entity::find_by_id(current.id)
+            .one(db)
+            .await?
+            .map(|r| r.status)
+            .unwrap_or(from);
+        return Err(invalid(now_status, verb));
+    }
+    blood_request::Entity::find_by_id(current.id)
+        .one(db)
+        .await?
+        .ok_or(AppError::NotFound("blood request"))
+}
+
+fn unit_event(
+    u: &blood_unit::Model,
+    from: UnitStatus,
+    to: UnitStatus,
+    request: Uuid,
+    reason: Option<&str>,
+    actor: &Actor,
+) -> blood_unit_event::ActiveModel {
+    blood_unit_event::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        unit_id: Set(u.id),
+        blood_bank_id: Set(u.blood_bank_id),
+        from_status: Set(Some(from)),
+        to_status: Set(to),
+        request_id: Set(Some(request)),
+        actor_user_id: Set(actor.user_id),
+        actor_api_client_id: Set(actor.api_client_id),
+        reason: Set(reason.map(str::to_string)),
+        created_at: Set(now()),
+    }
+}
+
+/// Accepts a request for a bank: reserves `units_required` compatible available units of that
+/// bank in order of compatibility preference, then earliest expiry, never an expired one; all
+/// or nothing (`INSUFFICIENT_STOCK`).
+///
+/// On Postgres the candidate units are read `FOR UPDATE SKIP LOCKED`, so concurrent accepts
+/// at one bank take disjoint units and never wait on each other; the reserving update is
+/// conditional on the units still being available. On SQLite the write transaction
+/// (`BEGIN IMMEDIATE`) serializes accepts.
+pub async fn accept<C: ConnectionTrait>(
+    db: &C,
+    request_id: Uuid,
+    bank_id: Uuid,
+    hold: Duration,
+    actor: &Actor,
+) -> AppResult<(blood_request::Model, Vec<blood_unit::Model>)> {
+    let req = load_locked(db, request_id).await?;
+    let bank = bank(db, bank_id).await?;
+    bank_may_act(&req, &bank)?;
+    if req.status != RequestStatus::Pending {
+        return Err(invalid(req.status, "accept"));
+    }
+    let t = now();
+    let donors =
+        compatibility::donors_for(req.blood_group, req.component, req.allow_emergency_override);
+    if donors.is_empty() {
+        return Err(AppError::InsufficientStock(
+            "no compatible group exists for this request".into(),
+        ));
+    }
+    let mut rank = Expr::case(blood_unit::Column::BloodGroup.eq(donors[0]), 0);
+    for (i, g) in donors.iter().enumerate().skip(1) {
+        rank = rank.case(blood_unit::Column::BloodGroup.eq(*g), i as i32);
+    }
+    let rank: SimpleExpr = rank.finally(donors.len() as i32).into();
+    let mut q = blood_unit::Entity::find()
+        .filter(blood_unit::Column::BloodBankId.eq(bank_id))
+        .filter(blood_unit::Column::Component.eq(req.component))
+        .filter(blood_unit::Column::Status.eq(UnitStatus::Available))
+        .filter(blood_unit::Column::ExpiresAt.gt(t))
+        .filter(blood_unit::Column::BloodGroup.is_in(donors.iter().copied()))
+        .order_by(rank, Order::Asc)
+        .order_by_asc(blood_unit::Column::ExpiresAt)
+        .order_by_asc(blood_unit::Column::Id)
+        .limit(req.units_required as u64);
+    if db.get_database_backend() == DbBackend::Postgres {
+        q = q.lock_with_behavior(LockType::Update, LockBehavior::SkipLocked);
+    }
+    let units = q.all(db).await?;
+    if units.len() < req.units_required as usize {
+        return Err(AppError::InsufficientStock(format!(
+            "{} compatible units available at this bank, {} needed",
+            units.len(),
+            req.units_required
+        )));
+    }
+    let hold_until = t + chrono::Duration::from_std(hold).unwrap_or(chrono::Duration::hours(12));
+    let ids: Vec<Uuid> = units.iter().map(|u| u.id).collect();
+    let reserved = blood_unit::Entity::update_many()
+        .col_expr(
+            blood_unit::Column::Status,
+            Expr::value(UnitStatus::Reserved),
+        )
+        .col_expr(
+            blood_unit::Column::ReservedForRequestId,
+            Expr::value(Some(req.id)),
+        )
+        .col_expr(
+            blood_unit::Column::ReservedUntil,
+            Expr::value(Some(hold_until)),
+        )
+        .col_expr(blood_unit::Column::UpdatedAt, Expr::value(t))
+        .filter(blood_unit::Column::Id.is_in(ids.clone()))
+        .filter(blood_unit::Column::Status.eq(UnitStatus::Available))
+        .exec(db)
+        .await?;
+    if reserved.rows_affected != ids.len() as u64 {
+        return Err(AppError::Conflict(
+            "units changed state meanwhile; try again".into(),
+        ));
+    }
+    let accepted = move_request(
+        db,
+        &req,
+        RequestStatus::Pending,
+        RequestStatus::Accepted,
+        "accept",
+        vec![
+            (
+                blood_request::Column::BloodBankId,
+                Expr::value(Some(bank_id)),
+            ),
+            (blood_request::Column::AcceptedAt, Expr::value(Some(t))),
+            (
+                blood_request::Column::HoldUntil,
+                Expr::value(Some(hold_until)),
+            ),
+        ],
+    )
+    .await?;
+    record_events(
+        db,
+        units
+            .iter()
+            .map(|u| {
+                unit_event(
+                    u,
+                    UnitStatus::Available,
+                    UnitStatus::Reserved,
+                    req.id,
+                    None,
+                    actor,
+                )
+            })
+            .collect(),
+    )
+    .await?;
+    let units = units
+        .into_iter()
+        .map(|mut u| {
+            u.status = UnitStatus::Reserved;
+            u.reserved_for_request_id = Some(req.id);
+            u.reserved_until = Some(hold_until);
+            u
+        })
+        .collect();
+    Ok((accepted, units))
+}
+
+/// Issues the reserved units of an accepted request (the accepting bank).
+pub async fn fulfill<C: ConnectionTrait>(
+    db: &C,
+    request_id: Uuid,
+    bank_id: Uuid,
+    actor: &Actor,
+) -> AppResult<(blood_request::Model, Vec<blood_unit::Model>)> {
+    let req = load_locked(db, request_id).await?;
+    if req.status == RequestStatus::Accepted && req.blood_bank_id != Some(bank_id) {
+        return Err(AppError::Forbidden("another bank accepted this request"));
+    }
+    let t = now();
+    let done = move_request(
+        db,
+        &req,
+        RequestStatus::Accepted,
+        RequestStatus::Fulfilled,
+        "fulfill",
+        vec![
+            (blood_request::Column::FulfilledAt, Expr::value(Some(t))),
+            (
+                blood_request::Column::HoldUntil,
+                Expr::value(Option::<DateTime<Utc>>::None),
+            ),
+        ],
+    )
+    .await?;
+    let units = blood_unit::Entity::find()
+        .filter(blood_unit::Column::ReservedForRequestId.eq(req.id))
+        .filter(blood_unit::Column::Status.eq(UnitStatus::Reserved))
+        .all(db)
+        .await?;
+    // An expired unit is never issued: refuse rather than hand it over.
+    if let Some(u) = units.iter().find(|u| u.expires_at <= t) {
+        return Err(AppError::Conflict(format!(
+            "reserved unit {} expired; cancel and request again",
+            u.unit_number
+        )));
+    }
+    blood_unit::Entity::update_many()
+        .col_expr(blood_unit::Column::Status, Expr::value(UnitStatus::Issued))
+        .col_expr(
+            blood_unit::Column::ReservedUntil,
+            Expr::value(Option::<DateTime<Utc>>::None),
+        )
+        .col_expr(blood_unit::Column::UpdatedAt, Expr::value(t))
+        .filter(blood_unit::Column::Id.is_in(units.iter().map(|u| u.id)))
+        .exec(db)
+        .await?;
+    record_events(
+        db,
+        units
+            .iter()
+            .map(|u| {
+                unit_event(
+                    u,
+                    UnitStatus::Reserved,
+                    UnitStatus::Issued,
+                    req.id,
+                    None,
+                    actor,
+                )
+            })
+            .collect(),
+    )
+    .await?;
+    let units = units
+        .into_iter()
+        .map(|mut u| {
+            u.status = UnitStatus::Issued;
+            u.reserved_until = None;
+            u
+        })
+        .collect();
+    Ok((done, units))
+}
+
+/// Returns a request's reserved units to stock (expired ones become `EXPIRED`).
+pub async fn release_units<C: ConnectionTrait>(
+    db: &C,
+    request_id: Uuid,
+    reason: &str,
+    actor: &Actor,
+) -> AppResult<Vec<blood_unit::Model>> {
+    let units = blood_unit::Entity::find()
+        .filter(blood_unit::Column::ReservedForRequestId.eq(request_id))
+        .filter(blood_unit::Column::Status.eq(UnitStatus::Reserved))
+        .all(db)
+        .await?;
+    if units.is_empty() {
+        return Ok(units);
+    }
+    let t = now();
+    let none_uuid: Option<Uuid> = None;
+    let none_time: Option<DateTime<Utc>> = None;
+    let back_to = Expr::case(
+        blood_unit::Column::ExpiresAt.lte(t),
+        Expr::value(UnitStatus::Expired),
+    )
+    .finally(Expr::value(UnitStatus::Available));
+    blood_unit::Entity::update_many()
+        .col_expr(blood_unit::Column::Status, back_to.into())
+        .col_expr(
+            blood_unit::Column::ReservedForRequestId,
+            Expr::value(none_uuid),
+        )
+        .col_expr(blood_unit::Column::ReservedUntil, Expr::value(none_time))
+        .col_expr(blood_unit::Column::UpdatedAt, Expr::value(t))
+        .filter(blood_unit::Column::Id.is_in(units.iter().map(|u| u.id)))
+        .filter(blood_unit::Column::Status.eq(UnitStatus::Reserved))
+        .exec(db)
+        .await?;
+    let events = units
+        .iter()
+        .map(|u| {
+            let to = if u.expires_at <= t {
+                UnitStatus::Expired
+            } else {
+                UnitStatus::Available
+            };
+            unit_event(u, UnitStatus::Reserved, to, request_id, Some(reason), actor)
+        })
+        .collect();
+    record_events(db, events).await?;
+    Ok(units
+        .into_iter()
+        .map(|mut u| {
+            u.status = if u.expires_at <= t {
+                UnitStatus::Expired
+            } else {
+                UnitStatus::Available
+            };
+            u.reserved_for_request_id = None;
+            u.reserved_until = None;
+            u
+        })
+        .collect())
+}
+
+/// The addressed bank refuses a pending request.
+pub async fn reject<C: ConnectionTrait>(
+    db: &C,
+    request_id: Uuid,
+    bank_id: Uuid,
+    reason: String,
+) -> AppResult<blood_request::Model> {
+    let req = load_locked(db, request_id).await?;
+    if req.target_bank_id != Some(bank_id) {
+        return Err(AppError::Forbidden(
+            "only the addressed bank can reject; decline an open request instead",
+        ));
+    }
+    move_request(
+        db,
+        &req,
+        RequestStatus::Pending,
+        RequestStatus::Rejected,
+        "reject",
+        vec![
+            (blood_request::Column::RejectedAt, Expr::value(Some(now()))),
+            (
+                blood_request::Column::RejectionReason,
+                Expr::value(Some(reason)),
+            ),
+        ],
+    )
+    .await
+}
+
+/// A bank passes on an open request; it stays `PENDING` for the others.
+pub async fn decline<C: ConnectionTrait>(
+    db: &C,
+    request_id: Uuid,
+    bank_id: Uuid,
+    reason: Option<String>,
+    actor: &Actor,
+) -> AppResult<blood_request::Model> {
+    let req = load_locked(db, request_id).await?;
+    if req.target_bank_id.is_some() {
+        return Err(AppError::bad_input(
+            "input.requestId",
+            "is addressed to one bank: reject it instead",
+        ));
+    }
+    let bank = bank(db, bank_id).await?;
+    bank_may_act(&req, &bank)?;
+    if req.status != RequestStatus::Pending {
+        return Err(invalid(req.status, "decline"));
+    }
+    blood_request_decline::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        request_id: Set(req.id),
+        blood_bank_id: Set(bank_id),
+        reason: Set(reason),
+        declined_by: Set(actor.user_id),
+        created_at: Set(now()),
+    }
+    .insert(db)
+    .await
+    .map_err(crate::identity::service::unique_violation(
+        "your bank already declined this request",
+    ))?;
+    Ok(req)
+}
+
+/// The hospital withdraws a pending or accepted request; reserved units go back to stock.
+pub async fn cancel<C: ConnectionTrait>(
+    db: &C,
+    request_id: Uuid,
+    hospital_id: Uuid,
+    reason: String,
+    actor: &Actor,
+) -> AppResult<(blood_request::Model, Vec<blood_unit::Model>)> {
+    let req = load_locked(db, request_id).await?;
+    if req.hospital_id != hospital_id {
+        return Err(AppError::NotFound("blood request"));
+    }
+    let from = match req.status {
+        RequestStatus::Pending | RequestStatus::Accepted => req.status,
+        other => return Err(invalid(other, "cancel")),
+    };
+    let done = move_request(
+        db,
+        &req,
+        from,
+        RequestStatus::Cancelled,
+        "cancel",
+        vec![
+            (blood_request::Column::CancelledAt, Expr::value(Some(now()))),
+            (
+                blood_request::Column::CancellationReason,
+                Expr::value(Some(reason)),
+            ),
+            (
+                blood_request::Column::HoldUntil,
+                Expr::value(Option::<DateTime<Utc>>::None),
+            ),
+        ],
+    )
+    .await?;
+    let released = release_units(db, req.id, "request cancelled", actor).await?;
+    Ok((done, released))
+}
+
+/// Returns lapsed holds to `PENDING` and their units to stock. With several instances, each
+/// request is taken by one (`FOR UPDATE SKIP LOCKED` on Postgres).
+pub async fn release_lapsed_holds<C: ConnectionTrait>(db: &C, limit: u64) -> AppResult<Vec<Uuid>> {
+    let t = now();
+    let mut q = blood_request::Entity::find()
+        .filter(blood_request::Column::Status.eq(RequestStatus::Accepted))
+        .filter(blood_request::Column::HoldUntil.lte(t))
+        .order_by_asc(blood_request::Column::HoldUntil)
+        .limit(limit);
+    if db.get_database_backend() == DbBackend::Postgres {
+        q = q.lock_with_behavior(LockType::Update, LockBehavior::SkipLocked);
+    }
+    let lapsed = q.all(db).await?;
+    let system = Actor {
+        user_id: None,
+        api_client_id: None,
+        role: "SYSTEM".into(),
+        organization_id: None,
+    };
+    let mut done = Vec::new();
+    for req in lapsed {
+        move_request(
+            db,
+            &req,
+            RequestStatus::Accepted,
+            RequestStatus::Pending,
+            "lapse",
+            vec![
+                (
+                    blood_request::Column::BloodBankId,
+                    Expr::value(Option::<Uuid>::None),
+                ),
+                (
+                    blood_request::Column::HoldUntil,
+                    Expr::value(Option::<DateTime<Utc>>::None),
+                ),
+                (
+                    blood_request::Column::AcceptedAt,
+                    Expr::value(Option::<DateTime<Utc>>::None),
+                ),
+            ],
+        )
+        .await?;
+        release_units(db, req.id, "reservation hold lapsed", &system).await?;
+        done.push(req.id);
+    }
+    Ok(done)
+}
+
+/// Marks pending requests past their `neededBy` as `EXPIRED`.
+pub async fn expire_overdue<C: ConnectionTrait>(db: &C) -> AppResult<u64> {
+    let t = now();
+    let r = blood_request::Entity::update_many()
+        .col_expr(
+            blood_request::Column::Status,
+            Expr::value(RequestStatus::Expired),
+        )
+        .col_expr(blood_request::Column::ExpiredAt, Expr::value(Some(t)))
+        .col_expr(blood_request::Column::UpdatedAt, Expr::value(t))
+        .filter(blood_request::Column::Status.eq(RequestStatus::Pending))
+        .filter(blood_request::Column::NeededBy.lte(t))
+        .exec(db)
+        .await?;
+    Ok(r.rows_affected)
+}
+
+/// Marks available or quarantined units past expiry as `EXPIRED`, recording their events.
+pub async fn expire_units<C: ConnectionTrait>(db: &C, limit: u64) -> AppResult<u64> {
+    let t = now();
+    let mut q = blood_unit::Entity::find()
+        .filter(blood_unit::Column::Status.is_in([UnitStatus::Available, UnitStatus::Quarantined]))
+        .filter(blood_unit::Column::ExpiresAt.lte(t))
+        .limit(limit);
+    if db.get_database_backend() == DbBackend::Postgres {
+        q = q.lock_with_behavior(LockType::Update, LockBehavior::SkipLocked);
+    }
+    let units = q.all(db).await?;
+    if units.is_empty() {
+        return Ok(0);
+    }
+    blood_unit::Entity::update_many()
+        .col_expr(blood_unit::Column::Status, Expr::value(UnitStatus::Expired))
+        .col_expr(blood_unit::Column::UpdatedAt, Expr::value(t))
+        .filter(blood_unit::Column::Id.is_in(units.iter().map(|u| u.id)))
+        .exec(db)
+        .await?;
+    let system = Actor {
+        user_id: None,
+        api_client_id: None,
+        role: "SYSTEM".into(),
+        organization_id: None,
+    };
+    let events = units
+        .iter()
+        .map(|u| blood_unit_event::ActiveModel {
+            id: Set(Uuid::now_v7()),
+            unit_id: Set(u.id),
+            blood_bank_id: Set(u.blood_bank_id),
+            from_status: Set(Some(u.status)),
+            to_status: Set(UnitStatus::Expired),
+            request_id: Set(None),
+            actor_user_id: Set(system.user_id),
+            actor_api_client_id: Set(None),
+            reason: Set(Some(format!("expired ({})", unit_status_name(u.status)))),
+            created_at: Set(t),
+        })
+        .collect();
+    record_events(db, events).await?;
+    Ok(units.len() as u64)
+}

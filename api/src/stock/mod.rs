@@ -1,0 +1,6 @@
+//! Stock: one row per physical unit, its history, thresholds, derived stock levels, and the
+//! search for compatible stock across banks.
+
+pub mod resolvers;
+pub mod service;
+pub mod types;

@@ -1,0 +1,589 @@
+//! Stock rules: adding units, moving them through their states (every change kept as an
+//! event), thresholds, derived levels and the compatible-stock search.
+
+use crate::{
+    auth::Actor,
+    blood::{compatibility, geo, isbt::UnitNumber, shelf_life},
+    db::now,
+    error::{AppError, AppResult},
+};
+use chrono::{DateTime, NaiveDate, Utc};
+use entity::{
+    BloodGroup, Component, OrgKind, OrgStatus, StockStatus, UnitStatus, blood_unit,
+    blood_unit_event, organization, stock_threshold,
+};
+use sea_orm::{
+    ActiveValue::Set,
+    ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
+    sea_query::{Expr, ExprTrait, OnConflict, SimpleExpr},
+};
+use std::collections::{HashMap, HashSet};
+use uuid::Uuid;
+
+/// Kilometres per degree of latitude.
+const KM_PER_DEG: f64 = 111.195;
+
+/// `distance(point columns, centre) <= radius` as SQL arithmetic that both SQLite and
+/// Postgres evaluate (an equirectangular approximation: within 0.5 % at city scales, no
+/// trigonometry needed in the database). `radius_km` may be a column or a value.
+pub fn within_km<C: ColumnTrait>(
+    lat: C,
+    lon: C,
+    centre_lat: f64,
+    centre_lon: f64,
+    radius_km: SimpleExpr,
+) -> SimpleExpr {
+    let kx = (KM_PER_DEG * centre_lat.to_radians().cos()).powi(2);
+    let ky = KM_PER_DEG * KM_PER_DEG;
+    let dy = Expr::col(lat).sub(centre_lat);
+    let dx = Expr::col(lon).sub(centre_lon);
+    let d2 = dy.clone().mul(dy).mul(ky).add(dx.clone().mul(dx).mul(kx));
+    d2.lte(radius_km.clone().mul(radius_km))
+}
+
+/// A validated unit to add.
+pub struct NewUnit {
+    /// DIN or local barcode.
+    pub unit_number: UnitNumber,
+    /// Component.
+    pub component: Component,
+    /// Group.
+    pub blood_group: BloodGroup,
+    /// Volume.
+    pub volume_ml: i32,
+    /// Collection date.
+    pub collected_on: NaiveDate,
+    /// Expiry; defaults from the component's shelf life.
+    pub expires_at: Option<DateTime<Utc>>,
+    /// `QUARANTINED` or `AVAILABLE`.
+    pub status: UnitStatus,
+    /// The donation it came from.
+    pub donation_id: Option<Uuid>,
+}
+
+/// A status change to record.
+fn event(
+    unit: &blood_unit::Model,
+    from: Option<UnitStatus>,
+    to: UnitStatus,
+    request: Option<Uuid>,
+    reason: Option<String>,
+    actor: &Actor,
+) -> blood_unit_event::ActiveModel {
+    blood_unit_event::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        unit_id: Set(unit.id),
+        blood_bank_id: Set(unit.blood_bank_id),
+        from_status: Set(from),
+        to_status: Set(to),
+        request_id: Set(request),
+        actor_user_id: Set(actor.user_id),
+        actor_api_client_id: Set(actor.api_client_id),
+        reason: Set(reason),
+        created_at: Set(now()),
+    }
+}
+
+/// Inserts events in one statement.
+pub async fn record_events<C: ConnectionTrait>(
+    db: &C,
+    events: Vec<blood_unit_event::ActiveModel>,
+) -> AppResult<()> {
+    for chunk in events.chunks(500) {
+        blood_unit_event::Entity::insert_many(chunk.to_vec())
+            .exec(db)
+            .await?;
+    }
+    Ok(())
+}
+
+/// Adds a batch of units to a bank: all or none. A unit number and component already in
+/// stock (anywhere) is a `CONFLICT`; inside the batch, a `BAD_USER_INPUT` naming the unit.
+pub async fn add_units<C: ConnectionTrait>(
+    db: &C,
+    bank_id: Uuid,
+    units: Vec<NewUnit>,
+    actor: &Actor,
+) -> AppResult<Vec<blood_unit::Model>> {
+    if units.is_empty() {
+        return Err(AppError::bad_input("input.units", "give at least one unit"));
+    }
+    let mut seen = HashSet::new();
+    for (i, u) in units.iter().enumerate() {
+        if !seen.insert((u.unit_number.as_str().to_string(), u.component)) {
+            return Err(AppError::bad_input(
+                format!("input.units[{i}].unitNumber"),
+                "appears twice in this batch",
+            ));
+        }
+        if !matches!(u.status, UnitStatus::Quarantined | UnitStatus::Available) {
+            return Err(AppError::bad_input(
+                format!("input.units[{i}].status"),
+                "new units are QUARANTINED or AVAILABLE",
+            ));
+        }
+    }
+    let numbers: Vec<String> = seen.iter().map(|(n, _)| n.clone()).collect();
+    let existing: Vec<(String, Component)> = blood_unit::Entity::find()
+        .select_only()
+        .column(blood_unit::Column::UnitNumber)
+        .column(blood_unit::Column::Component)
+        .filter(blood_unit::Column::UnitNumber.is_in(numbers))
+        .into_tuple()
+        .all(db)
+        .await?;
+    if let Some((n, c)) = existing.into_iter().find(|k| seen.contains(k)) {
+        return Err(AppError::Conflict(format!(
+            "unit {n} ({c:?}) is already in stock"
+        )));
+    }
+    let t = now();
+    let mut models = Vec::with_capacity(units.len());
+    for (i, u) in units.into_iter().enumerate() {
+        let collected = u
+            .collected_on
+            .and_hms_opt(0, 0, 0)
+            .map(|d| d.and_utc())
+            .unwrap_or(t);
+        let expires_at = u.expires_at.unwrap_or(collected + shelf_life(u.component));
+        if expires_at <= collected {
+            return Err(AppError::bad_input(
+                format!("input.units[{i}].expiresAt"),
+                "must be after the collection date",
+            ));
+        }
+        if !(1..=1000).contains(&u.volume_ml) {
+            return Err(AppError::bad_input(
+                format!("input.units[{i}].volumeMl"),
+                "must be between 1 and 1000",
+            ));
+        }
+        models.push(blood_unit::Model {
+            id: Uuid::now_v7(),
+            unit_number: u.unit_number.as_str().to_string(),
+            is_local_barcode: u.unit_number.is_local(),
+            component: u.component,
+            blood_group: u.blood_group,
+            blood_bank_id: bank_id,
+            volume_ml: u.volume_ml,
+            collected_on: u.collected_on,
+            expires_at,
+            status: u.status,
+            reserved_for_request_id: None,
+            reserved_until: None,
+            donation_id: u.donation_id,
+            created_at: t,
+            updated_at: t,
+        });
+    }
+    insert_units(db, &models).await?;
+    let events = models
+        .iter()
+        .map(|m| event(m, None, m.status, None, None, actor))
+        .collect();
+    record_events(db, events).await?;
+    Ok(models)
+}
+
+/// Inserts unit rows in chunks (bulk path, shared with the seeder).
+pub async fn insert_units<C: ConnectionTrait>(
+    db: &C,
+    models: &[blood_unit::Model],
+) -> AppResult<()> {
+    for chunk in models.chunks(500) {
+        let rows: Vec<blood_unit::ActiveModel> = chunk.iter().cloned().map(Into::into).collect();
+        blood_unit::Entity::insert_many(rows).exec(db).await?;
+    }
+    Ok(())
+}
+
+/// Moves units of a bank from one of `from` to `to` with a conditional update, recording an
+/// event per unit; when any unit is not in an allowed state nothing changes.
+pub async fn transition<C: ConnectionTrait>(
+    db: &C,
+    bank_id: Uuid,
+    unit_ids: &[Uuid],
+    from: &[UnitStatus],
+    to: UnitStatus,
+    reason: Option<String>,
+    actor: &Actor,
+) -> AppResult<Vec<blood_unit::Model>> {
+    let units = blood_unit::Entity::find()
+        .filter(blood_unit::Column::Id.is_in(unit_ids.iter().copied()))
+        .filter(blood_unit::Column::BloodBankId.eq(bank_id))
+        .all(db)
+        .await?;
+    if units.len() != unit_ids.len() {
+        return Err(AppError::NotFound("blood unit"));
+    }
+    if let Some(u) = units.iter().find(|u| !from.contains(&u.status)) {
+        return Err(AppError::InvalidTransition {
+            from: status_name(u.status).into(),
+            to: status_name(to).into(),
+        });
+    }
+    let t = now();
+    let r = blood_unit::Entity::update_many()
+        .col_expr(blood_unit::Column::Status, Expr::value(to))
+        .col_expr(blood_unit::Column::UpdatedAt, Expr::value(t))
+        .filter(blood_unit::Column::Id.is_in(unit_ids.iter().copied()))
+        .filter(blood_unit::Column::Status.is_in(from.iter().copied()))
+        .exec(db)
+        .await?;
+    if r.rows_affected != unit_ids.len() as u64 {
+        // Someone moved a unit between our read and our write; the caller's transaction
+        // rolls back and nothing changed.
+        return Err(AppError::Conflict(
+            "a unit changed state meanwhile; try again".into(),
+        ));
+    }
+    let events = units
+        .iter()
+        .map(|u| event(u, Some(u.status), to, None, reason.clone(), actor))
+        .collect();
+    record_events(db, events).await?;
+    Ok(units
+        .into_iter()
+        .map(|mut u| {
+            u.status = to;
+            u.updated_at = t;
+            u
+        })
+        .collect())
+}
+
+/// The wire name of a unit status.
+pub fn status_name(s: UnitStatus) -> &'static str {
+    match s {
+        UnitStatus::Quarantined => "QUARANTINED",
+        UnitStatus::Available => "AVAILABLE",
+        UnitStatus::Reserved => "RESERVED",
+        UnitStatus::Issued => "ISSUED",
+        UnitStatus::Expired => "EXPIRED",
+        UnitStatus::Discarded => "DISCARDED",
+    }
+}
+
+/// Sets (or replaces) a bank's critical threshold for a group and component.
+pub async fn set_threshold<C: ConnectionTrait>(
+    db: &C,
+    bank_id: Uuid,
+    group: BloodGroup,
+    component: Component,
+    threshold: i32,
+) -> AppResult<stock_threshold::Model> {
+    if !(0..=100_000).contains(&threshold) {
+        return Err(AppError::bad_input(
+            "input.criticalThreshold",
+            "must be between 0 and 100000",
+        ));
+    }
+    let row = stock_threshold::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        blood_bank_id: Set(bank_id),
+        blood_group: Set(group),
+        component: Set(component),
+        critical_threshold: Set(threshold),
+        updated_at: Set(now()),
+    };
+    stock_threshold::Entity::insert(row)
+        .on_conflict(
+            OnConflict::columns([
+                stock_threshold::Column::BloodBankId,
+                stock_threshold::Column::BloodGroup,
+                stock_threshold::Column::Component,
+            ])
+            .update_columns([
+                stock_threshold::Column::CriticalThreshold,
+                stock_threshold::Column::UpdatedAt,
+            ])
+            .to_owned(),
+        )
+        .exec(db)
+        .await?;
+    stock_threshold::Entity::find()
+        .filter(stock_threshold::Column::BloodBankId.eq(bank_id))
+        .filter(stock_threshold::Column::BloodGroup.eq(group))
+        .filter(stock_threshold::Column::Component.eq(component))
+        .one(db)
+        .await?
+        .ok_or_else(|| AppError::internal("threshold vanished after upsert"))
+}
+
+/// One derived stock level.
+#[derive(Debug, Clone)]
+pub struct Level {
+    /// Bank.
+    pub bank_id: Uuid,
+    /// Group.
+    pub blood_group: BloodGroup,
+    /// Component.
+    pub component: Component,
+    /// Available, unexpired units.
+    pub available: i64,
+    /// Reserved units.
+    pub reserved: i64,
+    /// Available units expiring within 3 days.
+    pub expiring_soon: i64,
+    /// Available ÷ average daily issues over 30 days; `None` when nothing was issued.
+    pub days_of_stock: Option<f64>,
+    /// The bank's critical threshold (0 when unset).
+    pub critical_threshold: i32,
+    /// Against the threshold.
+    pub status: StockStatus,
+}
+
+/// Stock status of `available` units against a critical threshold.
+pub fn stock_status(available: i64, threshold: i32) -> StockStatus {
+    let t = i64::from(threshold);
+    if available < t {
+        StockStatus::Red
+    } else if available < 2 * t {
+        StockStatus::Amber
+    } else {
+        StockStatus::Green
+    }
+}
+
+/// Derives stock levels for the given banks: three statements whatever their number (counts
+/// by state, issues over 30 days, thresholds).
+pub async fn levels<C: ConnectionTrait>(
+    db: &C,
+    bank_ids: &[Uuid],
+    groups: Option<&[BloodGroup]>,
+    components: Option<&[Component]>,
+) -> AppResult<Vec<Level>> {
+    if bank_ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let t = now();
+    let soon = t + chrono::Duration::days(3);
+    let mut scope =
+        Condition::all().add(blood_unit::Column::BloodBankId.is_in(bank_ids.iter().copied()));
+    if let Some(g) = groups {
+        scope = scope.add(blood_unit::Column::BloodGroup.is_in(g.iter().copied()));
+    }
+    if let Some(c) = components {
+        scope = scope.add(blood_unit::Column::Component.is_in(c.iter().copied()));
+    }
+    let live = Condition::any()
+        .add(
+            Condition::all()
+                .add(blood_unit::Column::Status.eq(UnitStatus::Available))
+                .add(blood_unit::Column::ExpiresAt.gt(t)),
+        )
+        .add(blood_unit::Column::Status.eq(UnitStatus::Reserved));
+    let counts: Vec<(Uuid, BloodGroup, Component, UnitStatus, bool, i64)> =
+        blood_unit::Entity::find()
+            .select_only()
+            .column(blood_unit::Column::BloodBankId)
+            .column(blood_unit::Column::BloodGroup)
+            .column(blood_unit::Column::Component)
+            .column(blood_unit::Column::Status)
+            .column_as(blood_unit::Column::ExpiresAt.lt(soon), "soon")
+            .column_as(blood_unit::Column::Id.count(), "n")
+            .filter(scope.clone())
+            .filter(live)
+            .group_by(blood_unit::Column::BloodBankId)
+            .group_by(blood_unit::Column::BloodGroup)
+            .group_by(blood_unit::Column::Component)
+            .group_by(blood_unit::Column::Status)
+            .group_by(Expr::col(blood_unit::Column::ExpiresAt).lt(soon))
+            .into_tuple()
+            .all(db)
+            .await?;
+    let since = t - chrono::Duration::days(30);
+    let issued: Vec<(Uuid, BloodGroup, Component, i64)> = blood_unit::Entity::find()
+        .select_only()
+        .column(blood_unit::Column::BloodBankId)
+        .column(blood_unit::Column::BloodGroup)
+        .column(blood_unit::Column::Component)
+        .column_as(blood_unit::Column::Id.count(), "n")
+        .inner_join(blood_unit_event::Entity)
+        .filter(scope)
+        .filter(blood_unit_event::Column::ToStatus.eq(UnitStatus::Issued))
+        .filter(blood_unit_event::Column::CreatedAt.gt(since))
+        .group_by(blood_unit::Column::BloodBankId)
+        .group_by(blood_unit::Column::BloodGroup)
+        .group_by(blood_unit::Column::Component)
+        .into_tuple()
+        .all(db)
+        .await?;
+    let thresholds = stock_threshold::Entity::find()
+        .filter(stock_threshold::Column::BloodBankId.is_in(bank_ids.iter().copied()))
+        .all(db)
+        .await?;
+    type Key = (Uuid, BloodGroup, Component);
+    let mut acc: HashMap<Key, (i64, i64, i64)> = HashMap::new();
+    for (bank, g, c, status, soon, n) in counts {
+        let e = acc.entry((bank, g, c)).or_default();
+        match status {
+            UnitStatus::Available => {
+                e.0 += n;
+                if soon {
+                    e.2 += n;
+                }
+            }
+            _ => e.1 += n,
+        }
+    }
+    let mut limits: HashMap<Key, i32> = HashMap::new();
+    for th in thresholds {
+        if groups.is_some_and(|g| !g.contains(&th.blood_group))
+            || components.is_some_and(|c| !c.contains(&th.component))
+        {
+            continue;
+        }
+        acc.entry((th.blood_bank_id, th.blood_group, th.component))
+            .or_default();
+        limits.insert(
+            (th.blood_bank_id, th.blood_group, th.component),
+            th.critical_threshold,
+        );
+    }
+    let issues: HashMap<Key, i64> = issued
+        .into_iter()
+        .map(|(b, g, c, n)| ((b, g, c), n))
+        .collect();
+    let mut out: Vec<Level> = acc
+        .into_iter()
+        .map(|((bank, g, c), (available, reserved, expiring_soon))| {
+            let threshold = limits.get(&(bank, g, c)).copied().unwrap_or(0);
+            let per_day = issues.get(&(bank, g, c)).map(|n| *n as f64 / 30.0);
+            Level {
+                bank_id: bank,
+                blood_group: g,
+                component: c,
+                available,
+                reserved,
+                expiring_soon,
+                days_of_stock: per_day.filter(|d| *d > 0.0).map(|d| available as f64 / d),
+                critical_threshold: threshold,
+                status: stock_status(available, threshold),
+            }
+        })
+        .collect();
+    out.sort_by(|a, b| {
+        (a.bank_id, a.component, a.blood_group).cmp(&(b.bank_id, b.component, b.blood_group))
+    });
+    Ok(out)
+}
+
+/// A bank that holds compatible stock.
+#[derive(Debug, Clone)]
+pub struct BankMatch {
+    /// The bank.
+    pub bank: organization::Model,
+    /// Great-circle distance from the search point.
+    pub distance_km: f64,
+    /// Compatible available units by group, in order of preference.
+    pub units_by_group: Vec<(BloodGroup, i64)>,
+    /// Total compatible units.
+    pub total_units: i64,
+    /// Soonest expiry among them.
+    pub soonest_expiry: Option<DateTime<Utc>>,
+}
+
+/// Approved banks within `radius_km` of a point holding compatible, available, unexpired
+/// units, nearest first. Two statements: banks in the bounding box, then one grouped count.
+pub async fn find_compatible<C: ConnectionTrait>(
+    db: &C,
+    recipient: BloodGroup,
+    component: Component,
+    centre: (f64, f64),
+    radius_km: f64,
+    allow_override: bool,
+) -> AppResult<Vec<BankMatch>> {
+    let donors = compatibility::donors_for(recipient, component, allow_override);
+    let bbox = geo::BoundingBox::around(centre.0, centre.1, radius_km);
+    let banks = organization::Entity::find()
+        .filter(organization::Column::Kind.eq(OrgKind::BloodBank))
+        .filter(organization::Column::Status.eq(OrgStatus::Approved))
+        .filter(organization::Column::Latitude.between(bbox.min_lat, bbox.max_lat))
+        .filter(organization::Column::Longitude.between(bbox.min_lon, bbox.max_lon))
+        .all(db)
+        .await?;
+    let mut near: HashMap<Uuid, (organization::Model, f64)> = HashMap::new();
+    for b in banks {
+        let d = geo::haversine_km(centre.0, centre.1, b.latitude, b.longitude);
+        if d <= radius_km {
+            near.insert(b.id, (b, d));
+        }
+    }
+    if near.is_empty() || donors.is_empty() {
+        return Ok(Vec::new());
+    }
+    let t = now();
+    let rows: Vec<(Uuid, BloodGroup, i64, DateTime<Utc>)> = blood_unit::Entity::find()
+        .select_only()
+        .column(blood_unit::Column::BloodBankId)
+        .column(blood_unit::Column::BloodGroup)
+        .column_as(blood_unit::Column::Id.count(), "n")
+        .column_as(blood_unit::Column::ExpiresAt.min(), "soonest")
+        .filter(blood_unit::Column::BloodBankId.is_in(near.keys().copied()))
+        .filter(blood_unit::Column::Component.eq(component))
+        .filter(blood_unit::Column::Status.eq(UnitStatus::Available))
+        .filter(blood_unit::Column::ExpiresAt.gt(t))
+        .filter(blood_unit::Column::BloodGroup.is_in(donors.iter().copied()))
+        .group_by(blood_unit::Column::BloodBankId)
+        .group_by(blood_unit::Column::BloodGroup)
+        .into_tuple()
+        .all(db)
+        .await?;
+    let mut per_bank: HashMap<Uuid, Vec<(BloodGroup, i64, DateTime<Utc>)>> = HashMap::new();
+    for (bank, g, n, soonest) in rows {
+        per_bank.entry(bank).or_default().push((g, n, soonest));
+    }
+    let mut out: Vec<BankMatch> = per_bank
+        .into_iter()
+        .filter_map(|(bank_id, mut groups)| {
+            let (bank, d) = near.remove(&bank_id)?;
+            groups
+                .sort_by_key(|(g, _, _)| donors.iter().position(|x| x == g).unwrap_or(usize::MAX));
+            Some(BankMatch {
+                bank,
+                distance_km: d,
+                total_units: groups.iter().map(|(_, n, _)| n).sum(),
+                soonest_expiry: groups.iter().map(|(_, _, s)| *s).min(),
+                units_by_group: groups.into_iter().map(|(g, n, _)| (g, n)).collect(),
+            })
+        })
+        .collect();
+    out.sort_by(|a, b| {
+        a.distance_km
+            .total_cmp(&b.distance_km)
+            .then(a.bank.id.cmp(&b.bank.id))
+    });
+    Ok(out)
+}
+
+/// A unit and its history, found by unit number.
+pub async fn history<C: ConnectionTrait>(
+    db: &C,
+    unit_number: &str,
+) -> AppResult<Vec<(blood_unit::Model, Vec<blood_unit_event::Model>)>> {
+    let units = blood_unit::Entity::find()
+        .filter(blood_unit::Column::UnitNumber.eq(unit_number))
+        .order_by_asc(blood_unit::Column::Component)
+        .all(db)
+        .await?;
+    if units.is_empty() {
+        return Ok(Vec::new());
+    }
+    let events = blood_unit_event::Entity::find()
+        .filter(blood_unit_event::Column::UnitId.is_in(units.iter().map(|u| u.id)))
+        .order_by_asc(blood_unit_event::Column::Id)
+        .all(db)
+        .await?;
+    let mut by_unit: HashMap<Uuid, Vec<blood_unit_event::Model>> = HashMap::new();
+    for e in events {
+        by_unit.entry(e.unit_id).or_default().push(e);
+    }
+    Ok(units
+        .into_iter()
+        .map(|u| {
+            let ev = by_unit.remove(&u.id).unwrap_or_default();
+            (u, ev)
+        })
+        .collect())
+}

@@ -1,0 +1,409 @@
+//! GraphQL types of the stock domain.
+
+use super::service::{BankMatch, Level};
+use crate::{
+    error::AppResult,
+    graphql::{context::CtxExt, ids::to_id, loaders::loader_err, pagination::SortDirection},
+    organizations::types::Organization,
+};
+use async_graphql::{ComplexObject, Context, Enum, ID, InputObject, SimpleObject};
+use chrono::{DateTime, NaiveDate, Utc};
+use entity::{BloodGroup, Component, StockStatus, UnitStatus, blood_unit, blood_unit_event};
+use uuid::Uuid;
+
+/// One physical unit.
+#[derive(SimpleObject, Clone)]
+#[graphql(complex)]
+pub struct BloodUnit {
+    /// Identifier.
+    pub id: ID,
+    /// ISBT 128 DIN (13 characters) or a local barcode.
+    pub unit_number: String,
+    /// True for a local barcode.
+    pub is_local_barcode: bool,
+    /// Component.
+    pub component: Component,
+    /// ABO/Rh group.
+    pub blood_group: BloodGroup,
+    /// Volume.
+    pub volume_ml: i32,
+    /// Collected.
+    pub collected_on: NaiveDate,
+    /// Expires (platelets expire by the hour).
+    pub expires_at: DateTime<Utc>,
+    /// State.
+    pub status: UnitStatus,
+    /// The request it is reserved for.
+    pub reserved_for_request_id: Option<ID>,
+    /// Until when the reservation holds.
+    pub reserved_until: Option<DateTime<Utc>>,
+    /// The donation it came from.
+    pub donation_id: Option<ID>,
+    /// Added to stock.
+    pub created_at: DateTime<Utc>,
+    #[graphql(skip)]
+    /// Bank.
+    pub bank_id: Uuid,
+}
+
+impl From<blood_unit::Model> for BloodUnit {
+    fn from(m: blood_unit::Model) -> Self {
+        Self {
+            id: to_id(m.id),
+            unit_number: m.unit_number,
+            is_local_barcode: m.is_local_barcode,
+            component: m.component,
+            blood_group: m.blood_group,
+            volume_ml: m.volume_ml,
+            collected_on: m.collected_on,
+            expires_at: m.expires_at,
+            status: m.status,
+            reserved_for_request_id: m.reserved_for_request_id.map(to_id),
+            reserved_until: m.reserved_until,
+            donation_id: m.donation_id.map(to_id),
+            created_at: m.created_at,
+            bank_id: m.blood_bank_id,
+        }
+    }
+}
+
+#[ComplexObject]
+impl BloodUnit {
+    /// The bank holding it.
+    async fn blood_bank(&self, ctx: &Context<'_>) -> AppResult<Option<Organization>> {
+        let o = ctx
+            .req()?
+            .loaders
+            .orgs
+            .load_one(self.bank_id)
+            .await
+            .map_err(loader_err)?;
+        Ok(o.map(Organization::from))
+    }
+}
+
+/// One status change of a unit.
+#[derive(SimpleObject, Clone)]
+pub struct BloodUnitEvent {
+    /// From (none when added).
+    pub from_status: Option<UnitStatus>,
+    /// To.
+    pub to_status: UnitStatus,
+    /// The request involved.
+    pub request_id: Option<ID>,
+    /// Who.
+    pub actor_user_id: Option<ID>,
+    /// Which API client.
+    pub actor_api_client_id: Option<ID>,
+    /// Why (discards).
+    pub reason: Option<String>,
+    /// When.
+    pub at: DateTime<Utc>,
+}
+
+impl From<blood_unit_event::Model> for BloodUnitEvent {
+    fn from(e: blood_unit_event::Model) -> Self {
+        Self {
+            from_status: e.from_status,
+            to_status: e.to_status,
+            request_id: e.request_id.map(to_id),
+            actor_user_id: e.actor_user_id.map(to_id),
+            actor_api_client_id: e.actor_api_client_id.map(to_id),
+            reason: e.reason,
+            at: e.created_at,
+        }
+    }
+}
+
+/// A unit with its whole history.
+#[derive(SimpleObject)]
+pub struct BloodUnitHistory {
+    /// The unit.
+    pub unit: BloodUnit,
+    /// Its status changes, oldest first.
+    pub events: Vec<BloodUnitEvent>,
+}
+
+/// A new unit.
+#[derive(InputObject)]
+pub struct NewBloodUnitInput {
+    /// ISBT 128 DIN with its check character (e.g. `W1234 26 123456 K`), or a local barcode.
+    pub unit_number: String,
+    /// Mark a local barcode (no ISBT 128 check).
+    #[graphql(default)]
+    pub is_local_barcode: bool,
+    /// Component.
+    pub component: Component,
+    /// Group.
+    pub blood_group: BloodGroup,
+    /// Volume in millilitres.
+    pub volume_ml: i32,
+    /// Collection date.
+    pub collected_on: NaiveDate,
+    /// Expiry; defaults to the collection date plus the component's shelf life.
+    pub expires_at: Option<DateTime<Utc>>,
+    /// `QUARANTINED` (default) or `AVAILABLE`.
+    #[graphql(default_with = "UnitStatus::Quarantined")]
+    pub status: UnitStatus,
+}
+
+/// Input of `addBloodUnits`.
+#[derive(InputObject)]
+pub struct AddBloodUnitsInput {
+    /// The bank acted for.
+    pub blood_bank_id: ID,
+    /// The units (a batch: all or none).
+    pub units: Vec<NewBloodUnitInput>,
+}
+
+/// Result of unit mutations.
+#[derive(SimpleObject)]
+pub struct BloodUnitsPayload {
+    /// The units after the change.
+    pub units: Vec<BloodUnit>,
+}
+
+/// Input of `releaseBloodUnits`: quarantine to available.
+#[derive(InputObject)]
+pub struct ReleaseBloodUnitsInput {
+    /// The bank acted for.
+    pub blood_bank_id: ID,
+    /// Units to release.
+    pub unit_ids: Vec<ID>,
+}
+
+/// Input of `discardBloodUnit`.
+#[derive(InputObject)]
+pub struct DiscardBloodUnitInput {
+    /// The bank acted for.
+    pub blood_bank_id: ID,
+    /// The unit.
+    pub unit_id: ID,
+    /// Why (required).
+    pub reason: String,
+}
+
+/// Input of `setStockThreshold`.
+#[derive(InputObject)]
+pub struct SetStockThresholdInput {
+    /// The bank acted for.
+    pub blood_bank_id: ID,
+    /// Group.
+    pub blood_group: BloodGroup,
+    /// Component.
+    pub component: Component,
+    /// Below this many available units the level is RED (AMBER below twice it).
+    pub critical_threshold: i32,
+}
+
+/// A bank's critical threshold.
+#[derive(SimpleObject)]
+pub struct StockThreshold {
+    /// Group.
+    pub blood_group: BloodGroup,
+    /// Component.
+    pub component: Component,
+    /// Threshold.
+    pub critical_threshold: i32,
+}
+
+/// Result of `setStockThreshold`.
+#[derive(SimpleObject)]
+pub struct StockThresholdPayload {
+    /// The threshold now.
+    pub threshold: StockThreshold,
+}
+
+/// Filter of `bloodUnits`.
+#[derive(InputObject, Default)]
+pub struct BloodUnitFilter {
+    /// The bank (required except for super admins).
+    pub blood_bank_id: Option<ID>,
+    /// Groups.
+    pub blood_groups: Option<Vec<BloodGroup>>,
+    /// Components.
+    pub components: Option<Vec<Component>>,
+    /// States.
+    pub statuses: Option<Vec<UnitStatus>>,
+    /// Expiring before this instant.
+    pub expiring_before: Option<DateTime<Utc>>,
+}
+
+/// Sort keys of `bloodUnits`.
+#[derive(Enum, Copy, Clone, Eq, PartialEq, Default)]
+pub enum BloodUnitOrderField {
+    /// Soonest expiry first (first-expiry-first-out).
+    #[default]
+    ExpiresAt,
+    /// Order added.
+    CreatedAt,
+}
+
+/// Order of `bloodUnits`.
+#[derive(InputObject, Default)]
+pub struct BloodUnitOrder {
+    /// Sort key.
+    #[graphql(default)]
+    pub field: BloodUnitOrderField,
+    /// Direction.
+    #[graphql(default)]
+    pub direction: SortDirection,
+}
+
+/// Filter of `stockLevels`.
+#[derive(InputObject, Default)]
+pub struct StockLevelFilter {
+    /// Banks (default: all visible to the caller).
+    pub blood_bank_ids: Option<Vec<ID>>,
+    /// Groups.
+    pub blood_groups: Option<Vec<BloodGroup>>,
+    /// Components.
+    pub components: Option<Vec<Component>>,
+}
+
+/// Derived stock of one bank, group and component (counts, never unit rows).
+#[derive(SimpleObject)]
+#[graphql(complex)]
+pub struct StockLevel {
+    /// Group.
+    pub blood_group: BloodGroup,
+    /// Component.
+    pub component: Component,
+    /// Available, unexpired units.
+    pub available: i64,
+    /// Reserved units.
+    pub reserved: i64,
+    /// Available units expiring within 3 days.
+    pub expiring_soon: i64,
+    /// Available ÷ average daily issues over the last 30 days; null when nothing was issued.
+    pub days_of_stock: Option<f64>,
+    /// The bank's threshold (0 when unset).
+    pub critical_threshold: i32,
+    /// RED below the threshold, AMBER below twice it, GREEN otherwise.
+    pub status: StockStatus,
+    #[graphql(skip)]
+    /// Bank.
+    pub bank_id: Uuid,
+}
+
+impl From<Level> for StockLevel {
+    fn from(l: Level) -> Self {
+        Self {
+            blood_group: l.blood_group,
+            component: l.component,
+            available: l.available,
+            reserved: l.reserved,
+            expiring_soon: l.expiring_soon,
+            days_of_stock: l.days_of_stock,
+            critical_threshold: l.critical_threshold,
+            status: l.status,
+            bank_id: l.bank_id,
+        }
+    }
+}
+
+#[ComplexObject]
+impl StockLevel {
+    /// The bank.
+    async fn blood_bank(&self, ctx: &Context<'_>) -> AppResult<Option<Organization>> {
+        let o = ctx
+            .req()?
+            .loaders
+            .orgs
+            .load_one(self.bank_id)
+            .await
+            .map_err(loader_err)?;
+        Ok(o.map(Organization::from))
+    }
+}
+
+/// A point.
+#[derive(InputObject, Clone, Copy)]
+pub struct GeoPointInput {
+    /// Latitude.
+    pub latitude: f64,
+    /// Longitude.
+    pub longitude: f64,
+}
+
+/// Input of `findCompatibleStock`.
+#[derive(InputObject)]
+pub struct FindCompatibleStockInput {
+    /// The recipient's group.
+    pub blood_group: BloodGroup,
+    /// Component needed.
+    pub component: Component,
+    /// Units needed.
+    pub units: i32,
+    /// Where the patient is.
+    pub near: GeoPointInput,
+    /// Search radius (default 10 km).
+    pub radius_km: Option<f64>,
+    /// Include emergency-only matches (Rh+ to Rh−, group O whole blood to non-O).
+    #[graphql(default)]
+    pub allow_emergency_override: bool,
+}
+
+/// Compatible units of one group at a bank.
+#[derive(SimpleObject)]
+pub struct GroupCount {
+    /// Donor group.
+    pub blood_group: BloodGroup,
+    /// Units.
+    pub units: i64,
+}
+
+/// A bank holding compatible stock.
+#[derive(SimpleObject)]
+#[graphql(complex)]
+pub struct CompatibleBank {
+    /// Great-circle distance in km.
+    pub distance_km: f64,
+    /// Compatible units by group, in order of preference.
+    pub units_by_group: Vec<GroupCount>,
+    /// All compatible units.
+    pub total_units: i64,
+    /// Whether it alone can supply the request.
+    pub can_supply_all: bool,
+    /// Soonest expiry among them.
+    pub soonest_expiry: Option<DateTime<Utc>>,
+    #[graphql(skip)]
+    /// Bank.
+    pub bank_id: Uuid,
+}
+
+impl CompatibleBank {
+    /// Maps a match, given the units asked for.
+    pub fn from_match(m: BankMatch, wanted: i64) -> Self {
+        Self {
+            distance_km: (m.distance_km * 100.0).round() / 100.0,
+            can_supply_all: m.total_units >= wanted,
+            total_units: m.total_units,
+            soonest_expiry: m.soonest_expiry,
+            units_by_group: m
+                .units_by_group
+                .into_iter()
+                .map(|(g, n)| GroupCount {
+                    blood_group: g,
+                    units: n,
+                })
+                .collect(),
+            bank_id: m.bank.id,
+        }
+    }
+}
+
+#[ComplexObject]
+impl CompatibleBank {
+    /// The bank with its contact details.
+    async fn blood_bank(&self, ctx: &Context<'_>) -> AppResult<Option<Organization>> {
+        let o = ctx
+            .req()?
+            .loaders
+            .orgs
+            .load_one(self.bank_id)
+            .await
+            .map_err(loader_err)?;
+        Ok(o.map(Organization::from))
+    }
+}

@@ -1,0 +1,252 @@
+//! `lifeflow-bench`: a load benchmark for the LifeFlow GraphQL API.
+//!
+//! It creates a fresh database (a temporary SQLite file, or a new Postgres database that it
+//! drops at the end), starts the real server in-process on `127.0.0.1:0`, seeds a data set
+//! over HTTP, then drives one or more scenarios with a fixed number of concurrent workers
+//! (tokio tasks sharing one `reqwest::Client`) for a bounded duration and request count. It
+//! prints one markdown table row per run: throughput, latency percentiles and the SQL
+//! statements each request ran (from the `x-sql-statements` header).
+//!
+//! ```text
+//! cargo run --release -p lifeflow-bench -- --db postgres --scenario org-list --concurrency 1,32
+//! ```
+
+mod database;
+mod load;
+mod setup;
+
+use clap::{Parser, ValueEnum};
+use std::{collections::HashMap, process::ExitCode, time::Duration};
+
+/// Command-line options.
+#[derive(Debug, Parser)]
+#[command(
+    name = "lifeflow-bench",
+    about = "Load benchmarks for the LifeFlow GraphQL API"
+)]
+pub struct Args {
+    /// Database backend: a temporary SQLite file or a fresh Postgres database.
+    #[arg(long, value_enum, default_value = "sqlite")]
+    pub db: DbKind,
+
+    /// Postgres maintenance URL (database `postgres`); a fresh database is created next to it
+    /// for the run and dropped afterwards.
+    #[arg(
+        long,
+        env = "BENCH_POSTGRES_URL",
+        default_value = "postgres://postgres@127.0.0.1:5432/postgres"
+    )]
+    pub postgres_url: String,
+
+    /// Scenarios to run, comma-separated, in order.
+    #[arg(long, value_enum, value_delimiter = ',', default_value = "org-list")]
+    pub scenario: Vec<Scenario>,
+
+    /// Concurrent workers, comma-separated for several runs (e.g. `1,32`).
+    #[arg(long, value_delimiter = ',', default_value = "1")]
+    pub concurrency: Vec<usize>,
+
+    /// Measured seconds per run.
+    #[arg(long, default_value_t = 10)]
+    pub duration: u64,
+
+    /// Unmeasured warm-up seconds before each run.
+    #[arg(long, default_value_t = 2)]
+    pub warmup: u64,
+
+    /// Upper bound on the measured requests of a run (the run stops at whichever of
+    /// `--duration` and `--max-requests` comes first).
+    #[arg(long, default_value_t = 1_000_000)]
+    pub max_requests: u64,
+
+    /// Organizations to seed (all approved).
+    #[arg(long, default_value_t = 50)]
+    pub orgs: usize,
+
+    /// Active members per organization, the registering admin included.
+    #[arg(long, default_value_t = 3)]
+    pub members: usize,
+
+    /// Extra server settings, `NAME=VALUE`, repeatable (e.g. `--set DB_MAX_CONNECTIONS=16`).
+    #[arg(long = "set", value_parser = parse_setting)]
+    pub settings: Vec<(String, String)>,
+
+    /// Do not print the markdown table header.
+    #[arg(long)]
+    pub no_header: bool,
+}
+
+/// Which database the server runs on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum DbKind {
+    /// A temporary SQLite file.
+    Sqlite,
+    /// A fresh Postgres database.
+    Postgres,
+}
+
+impl DbKind {
+    /// The name printed in the table.
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::Sqlite => "SQLite",
+            Self::Postgres => "Postgres",
+        }
+    }
+}
+
+/// What the workers send.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Scenario {
+    /// A page of organizations with their members and each member's user, as super admin.
+    OrgList,
+    /// `{ me { id email } }` with a bearer token: authentication and viewer loading.
+    Me,
+    /// The `login` mutation: argon2id verification, bounded by the hashing concurrency.
+    Login,
+}
+
+impl Scenario {
+    /// The name printed in the table.
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::OrgList => "org-list",
+            Self::Me => "me",
+            Self::Login => "login",
+        }
+    }
+}
+
+fn parse_setting(s: &str) -> Result<(String, String), String> {
+    s.split_once('=')
+        .map(|(k, v)| (k.trim().to_string(), v.to_string()))
+        .filter(|(k, _)| !k.is_empty())
+        .ok_or_else(|| format!("expected NAME=VALUE, got {s:?}"))
+}
+
+/// The signing key of the benchmark server.
+const JWT_SECRET: &str = "bench-signing-key-that-is-long-enough-0123456789";
+
+/// The settings the benchmark server runs with, before `--set` overrides.
+fn server_settings(db_url: &str, args: &Args) -> HashMap<String, String> {
+    let mut m = HashMap::new();
+    for (k, v) in [
+        ("DATABASE_URL", db_url),
+        ("HOST", "127.0.0.1"),
+        ("PORT", "0"),
+        ("JWT_SECRET", JWT_SECRET),
+        ("EXPOSE_SQL_COUNT", "true"),
+        // Long enough for every run of one invocation to reuse the seeded tokens.
+        ("ACCESS_TOKEN_TTL_SECS", "86400"),
+        // Successful logins never count against these, but be sure nothing is throttled.
+        ("LOGIN_MAX_ATTEMPTS", "100000"),
+        ("LOGIN_MAX_ATTEMPTS_PER_IP", "100000"),
+        ("RATE_LIMIT_PREFIX", "bench"),
+    ] {
+        m.insert(k.to_string(), v.to_string());
+    }
+    for (k, v) in &args.settings {
+        m.insert(k.clone(), v.clone());
+    }
+    m
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let args = Args::parse();
+    if args.concurrency.contains(&0) || args.members == 0 || args.orgs == 0 {
+        eprintln!("--concurrency, --orgs and --members must be at least 1");
+        return ExitCode::FAILURE;
+    }
+    let target = match database::Target::create(args.db, &args.postgres_url).await {
+        Ok(t) => t,
+        Err(e) => {
+            eprintln!("cannot create the database: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let outcome = tokio::select! {
+        r = run(&args, &target.url) => r,
+        _ = tokio::signal::ctrl_c() => Err("interrupted".into()),
+    };
+    target.remove().await;
+    match outcome {
+        Ok(true) => ExitCode::SUCCESS,
+        Ok(false) => {
+            eprintln!("some requests failed: see the errors column and the messages above");
+            ExitCode::FAILURE
+        }
+        Err(e) => {
+            eprintln!("benchmark failed: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Starts the server, seeds it and runs every scenario at every concurrency. Returns false
+/// when some request failed.
+async fn run(args: &Args, db_url: &str) -> setup::Res<bool> {
+    let settings = server_settings(db_url, args);
+    let server = setup::Server::start(&settings).await?;
+    let c = &server.config;
+    eprintln!(
+        "server on {} | {} | pool {} connections | argon2id {} KiB x {} iterations, {} at once | {} cores",
+        server.base,
+        args.db.label(),
+        c.db_max_connections,
+        c.argon2_memory_kib,
+        c.argon2_iterations,
+        c.password_hash_concurrency,
+        std::thread::available_parallelism().map_or(0, |n| n.get()),
+    );
+    let max_conc = args.concurrency.iter().copied().max().unwrap_or(1);
+    let http = reqwest::Client::builder()
+        .pool_max_idle_per_host(max_conc + 8)
+        .timeout(Duration::from_secs(60))
+        .build()?;
+    let seeded = std::time::Instant::now();
+    let data = setup::seed(&server, &http, args.orgs, args.members).await?;
+    eprintln!(
+        "seeded {} organizations x {} members in {:.1} s",
+        args.orgs,
+        args.members,
+        seeded.elapsed().as_secs_f64()
+    );
+    if !args.no_header {
+        println!("{}", load::Report::HEADER);
+    }
+    let url = format!("{}/graphql", server.base);
+    let mut all_ok = true;
+    for &scenario in &args.scenario {
+        let request = data.request(scenario);
+        for &concurrency in &args.concurrency {
+            let plan = load::Plan {
+                concurrency,
+                duration: Duration::from_secs(args.warmup),
+                max_requests: u64::MAX,
+            };
+            if args.warmup > 0 {
+                load::run(&http, &url, &request, &plan).await;
+            }
+            let plan = load::Plan {
+                duration: Duration::from_secs(args.duration),
+                max_requests: args.max_requests,
+                ..plan
+            };
+            let report = load::run(&http, &url, &request, &plan).await;
+            if let Some(e) = &report.first_error {
+                all_ok = false;
+                eprintln!(
+                    "{} at concurrency {concurrency}: {} of {} requests failed; first error: {e}",
+                    scenario.label(),
+                    report.errors,
+                    report.requests
+                );
+            }
+            println!("{}", report.row(scenario, args.db, concurrency));
+        }
+    }
+    drop(http);
+    server.stop().await;
+    Ok(all_ok)
+}
