@@ -189,10 +189,10 @@ pub struct ReadRecord {
 impl ReadBuffer {
     /// Notes a read; the same entity read twice in one request is recorded once.
     pub fn record(&self, r: ReadRecord) {
-        if let Ok(mut v) = self.reads.lock() {
-            if !v.contains(&r) {
-                v.push(r);
-            }
+        if let Ok(mut v) = self.reads.lock()
+            && !v.contains(&r)
+        {
+            v.push(r);
         }
     }
 

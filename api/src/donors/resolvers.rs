@@ -112,7 +112,7 @@ impl DonorQuery {
                     donor::Column::Longitude,
                     p.latitude,
                     p.longitude,
-                    Expr::val(r).into(),
+                    Expr::val(r),
                 ));
             }
             (None, None) => {}
@@ -159,7 +159,7 @@ impl DonorQuery {
                 .await?;
             let mut grouped = crate::graphql::loaders::group(&ids, rows, |d| d.donor_id);
             for v in grouped.values_mut() {
-                v.sort_by(|a, b| b.collected_at.cmp(&a.collected_at));
+                v.sort_by_key(|d| std::cmp::Reverse(d.collected_at));
             }
             req.loaders.donations_by_donor.feed_many(grouped).await;
         }

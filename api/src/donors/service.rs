@@ -101,9 +101,9 @@ pub async fn register<C: ConnectionTrait>(
     m.eligibility_status = a.status;
     m.next_eligible_date = a.next_eligible_date;
     let am: donor::ActiveModel = m.into();
-    Ok(am.insert(db).await.map_err(unique_violation(
+    am.insert(db).await.map_err(unique_violation(
         "a donor with this phone or account is already registered",
-    ))?)
+    ))
 }
 
 /// Saves a donor after a change, recomputing eligibility.
@@ -122,9 +122,9 @@ pub async fn save<C: ConnectionTrait>(
     d.updated_at = now();
     let mut am: donor::ActiveModel = d.into();
     am = am.reset_all();
-    Ok(am.update(db).await.map_err(unique_violation(
+    am.update(db).await.map_err(unique_violation(
         "a donor with this phone is already registered",
-    ))?)
+    ))
 }
 
 /// Adds a deferral to a donor's list.

@@ -99,11 +99,17 @@ fn decode_cursor(s: &str, field: &str) -> AppResult<CursorData> {
         .ok_or_else(|| AppError::bad_input(field, "not a cursor from this list"))
 }
 
+/// A sort column with the function that reads its value from a row.
+pub type SortKey<E> = (
+    <E as EntityTrait>::Column,
+    fn(&<E as EntityTrait>::Model) -> SortValue,
+);
+
 /// How a list is sorted: an optional key column (with how to read it from a row), always
 /// followed by the id column so the order is total.
 pub struct Keyset<E: EntityTrait> {
     /// The sort column, or `None` to sort by id alone (ids are UUIDv7: creation order).
-    pub key: Option<(E::Column, fn(&E::Model) -> SortValue)>,
+    pub key: Option<SortKey<E>>,
     /// The id column.
     pub id: E::Column,
     /// Reads the id of a row.

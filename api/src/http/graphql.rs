@@ -168,16 +168,16 @@ pub async fn get(
                 .find(|(name, _)| name.map(|x| x.as_str()) == Some(n.as_str())),
             None => doc.operations.iter().next(),
         };
-        if let Some((_, op)) = op {
-            if op.node.ty != OperationType::Query {
-                app.metrics.record_refused("mutation_over_get");
-                return refusal(
-                    StatusCode::METHOD_NOT_ALLOWED,
-                    "METHOD_NOT_ALLOWED",
-                    "mutations must be sent with POST",
-                    &meta.id,
-                );
-            }
+        if let Some((_, op)) = op
+            && op.node.ty != OperationType::Query
+        {
+            app.metrics.record_refused("mutation_over_get");
+            return refusal(
+                StatusCode::METHOD_NOT_ALLOWED,
+                "METHOD_NOT_ALLOWED",
+                "mutations must be sent with POST",
+                &meta.id,
+            );
         }
     }
     let mut req = GqlRequest::new(query.clone());
@@ -331,10 +331,10 @@ async fn execute(
     };
     resp.headers_mut()
         .insert(header::CONTENT_TYPE, HeaderValue::from_static(ct));
-    if app.config.expose_sql_count {
-        if let Ok(v) = HeaderValue::from_str(&db.statements().to_string()) {
-            resp.headers_mut().insert("x-sql-statements", v);
-        }
+    if app.config.expose_sql_count
+        && let Ok(v) = HeaderValue::from_str(&db.statements().to_string())
+    {
+        resp.headers_mut().insert("x-sql-statements", v);
     }
     tracing::debug!(
         elapsed_ms = started.elapsed().as_millis() as u64,

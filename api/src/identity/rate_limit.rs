@@ -46,22 +46,22 @@ impl RateLimiter {
     /// Records a failure for `name`.
     pub async fn hit(&self, name: &str) {
         let key = self.key(name);
-        if let Some(link) = &self.redis {
-            if let Some(mut c) = link.conn().await {
-                let r: Result<(u32, bool), _> = redis::pipe()
-                    .atomic()
-                    .incr(&key, 1u32)
-                    .cmd("EXPIRE")
-                    .arg(&key)
-                    .arg(self.window.as_secs())
-                    .arg("NX")
-                    .query_async(&mut c)
-                    .await;
-                match r {
-                    Ok(_) => return,
-                    Err(e) => {
-                        tracing::warn!(error = %e, "rate limit: redis failed; counting in process")
-                    }
+        if let Some(link) = &self.redis
+            && let Some(mut c) = link.conn().await
+        {
+            let r: Result<(u32, bool), _> = redis::pipe()
+                .atomic()
+                .incr(&key, 1u32)
+                .cmd("EXPIRE")
+                .arg(&key)
+                .arg(self.window.as_secs())
+                .arg("NX")
+                .query_async(&mut c)
+                .await;
+            match r {
+                Ok(_) => return,
+                Err(e) => {
+                    tracing::warn!(error = %e, "rate limit: redis failed; counting in process")
                 }
             }
         }
@@ -77,10 +77,10 @@ impl RateLimiter {
     /// Forgets the failures of `name` (after a successful login).
     pub async fn clear(&self, name: &str) {
         let key = self.key(name);
-        if let Some(link) = &self.redis {
-            if let Some(mut c) = link.conn().await {
-                let _: Result<(), _> = redis::cmd("DEL").arg(&key).query_async(&mut c).await;
-            }
+        if let Some(link) = &self.redis
+            && let Some(mut c) = link.conn().await
+        {
+            let _: Result<(), _> = redis::cmd("DEL").arg(&key).query_async(&mut c).await;
         }
         self.local
             .lock()
@@ -89,20 +89,20 @@ impl RateLimiter {
     }
 
     async fn read(&self, key: &str) -> (u32, Duration) {
-        if let Some(link) = &self.redis {
-            if let Some(mut c) = link.conn().await {
-                let r: Result<(Option<u32>, i64), _> =
-                    redis::pipe().get(key).ttl(key).query_async(&mut c).await;
-                match r {
-                    Ok((n, ttl)) => {
-                        let local = self.read_local(key);
-                        let ttl = Duration::from_secs(ttl.max(0) as u64);
-                        // Failures counted in process while Redis was away still count.
-                        return (n.unwrap_or(0).max(local.0), ttl.max(local.1));
-                    }
-                    Err(e) => {
-                        tracing::warn!(error = %e, "rate limit: redis failed; reading in process")
-                    }
+        if let Some(link) = &self.redis
+            && let Some(mut c) = link.conn().await
+        {
+            let r: Result<(Option<u32>, i64), _> =
+                redis::pipe().get(key).ttl(key).query_async(&mut c).await;
+            match r {
+                Ok((n, ttl)) => {
+                    let local = self.read_local(key);
+                    let ttl = Duration::from_secs(ttl.max(0) as u64);
+                    // Failures counted in process while Redis was away still count.
+                    return (n.unwrap_or(0).max(local.0), ttl.max(local.1));
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, "rate limit: redis failed; reading in process")
                 }
             }
         }

@@ -100,7 +100,7 @@ async fn insert_membership<C: ConnectionTrait>(
     role: OrgRole,
 ) -> AppResult<membership::Model> {
     let t = now();
-    Ok(membership::ActiveModel {
+    membership::ActiveModel {
         id: Set(Uuid::now_v7()),
         user_id: Set(user_id),
         organization_id: Set(org_id),
@@ -111,7 +111,7 @@ async fn insert_membership<C: ConnectionTrait>(
     }
     .insert(db)
     .await
-    .map_err(unique_violation("this user is already a member"))?)
+    .map_err(unique_violation("this user is already a member"))
 }
 
 /// The status moves a super admin can make.
@@ -128,7 +128,7 @@ pub enum StatusMove {
 }
 
 impl StatusMove {
-    fn from_to(self) -> (OrgStatus, OrgStatus) {
+    fn states(self) -> (OrgStatus, OrgStatus) {
         match self {
             Self::Approve => (OrgStatus::Pending, OrgStatus::Approved),
             Self::Reject => (OrgStatus::Pending, OrgStatus::Rejected),
@@ -154,7 +154,7 @@ pub async fn change_status<C: ConnectionTrait>(
     org_id: Uuid,
     mv: StatusMove,
 ) -> AppResult<(organization::Model, organization::Model)> {
-    let (from, to) = mv.from_to();
+    let (from, to) = mv.states();
     let before = organization::Entity::find_by_id(org_id)
         .one(db)
         .await?

@@ -64,7 +64,7 @@ async fn visible(req: &RequestCtx) -> AppResult<Condition> {
                         blood_request::Column::Longitude,
                         b.latitude,
                         b.longitude,
-                        Expr::col(blood_request::Column::RadiusKm).into(),
+                        Expr::col(blood_request::Column::RadiusKm),
                     )),
             );
         }
@@ -268,12 +268,11 @@ impl RequestMutation {
             input.idempotency_key.as_deref(),
             &input,
         )?;
-        if let Some(k) = &key {
-            if authorize(&req.viewer, rule).is_ok() {
-                if let Some(id) = k.lookup(&req.db).await? {
-                    return load_visible_after_retry(req, id).await;
-                }
-            }
+        if let Some(k) = &key
+            && authorize(&req.viewer, rule).is_ok()
+            && let Some(id) = k.lookup(&req.db).await?
+        {
+            return load_visible_after_retry(req, id).await;
         }
         let (default_radius, max_radius, ttl) = (
             app.config.default_request_radius_km,
@@ -397,12 +396,11 @@ impl RequestMutation {
             input.idempotency_key.as_deref(),
             &input,
         )?;
-        if let Some(k) = &key {
-            if authorize(&req.viewer, rule).is_ok() {
-                if let Some(id) = k.lookup(&req.db).await? {
-                    return load_visible_after_retry(req, id).await;
-                }
-            }
+        if let Some(k) = &key
+            && authorize(&req.viewer, rule).is_ok()
+            && let Some(id) = k.lookup(&req.db).await?
+        {
+            return load_visible_after_retry(req, id).await;
         }
         let request_id = parse_id(&input.request_id, "input.requestId");
         let mut what = AuditAction::new("blood_request.accept", "blood_request");
