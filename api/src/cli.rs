@@ -42,8 +42,14 @@ pub enum Command {
         #[arg(long, env = "ADMIN_NAME", default_value = "Platform Administrator")]
         name: String,
     },
-    /// Load the demo network and print its logins.
-    Seed,
+    /// Load the demo network and print its logins; with `--scale N`, generate the
+    /// benchmark data set instead (N banks, 500 units each, N/4 hospitals, 250 requests per
+    /// bank), deterministically.
+    Seed {
+        /// Generate the benchmark data set at this size.
+        #[arg(long)]
+        scale: Option<u32>,
+    },
 }
 
 /// Runs the command line.
@@ -87,14 +93,40 @@ pub async fn run(cli: Cli) -> Result<(), StartError> {
             println!("super admin ready: {} ({})", user.email, user.id);
             Ok(())
         }
-        Command::Seed => {
+        Command::Seed { scale } => {
             let config = Config::from_env()?;
             crate::telemetry::init(&config);
             let pool = db::connect(&config).await?;
             db::migrate(&pool).await?;
-            seed::run(&config, &pool)
-                .await
-                .map_err(|e| StartError::Other(format!("{}: {}", e.code(), e.public_message())))?;
+            let fail = |e: crate::error::AppError| {
+                StartError::Other(format!("{}: {}", e.code(), e.public_message()))
+            };
+            match scale {
+                None => seed::run(&config, &pool).await.map_err(fail)?,
+                Some(n) => {
+                    if config.is_production() {
+                        return Err(StartError::Other(
+                            "seed --scale is refused in production".into(),
+                        ));
+                    }
+                    let password = std::env::var("SEED_PASSWORD")
+                        .unwrap_or_else(|_| "scale-benchmark-password".into());
+                    let hash = crate::auth::password::PasswordHasher::new(
+                        config.argon2_memory_kib,
+                        config.argon2_iterations,
+                        1,
+                    )
+                    .map_err(fail)?
+                    .hash(password.clone())
+                    .await
+                    .map_err(fail)?;
+                    let r = seed::scale::run(&pool, n, &hash).await.map_err(fail)?;
+                    println!(
+                        "generated {} banks, {} hospitals, {} units, {} requests in {:.1} s; logins like scale-bb-00000@scale.example / {password}",
+                        r.banks, r.hospitals, r.units, r.requests, r.seconds
+                    );
+                }
+            }
             Ok(())
         }
     }

@@ -1,4 +1,7 @@
-//! `create-admin` and the demo data set of `seed`.
+//! `create-admin`, the demo data set of `seed`, and the benchmark data of `seed --scale N`.
+
+mod demo_blood;
+pub mod scale;
 
 use crate::{
     auth::password::PasswordHasher,
@@ -163,6 +166,7 @@ pub async fn run(config: &Config, pool: &DatabaseConnection) -> AppResult<()> {
         "SUPER_ADMIN".to_string(),
     )];
     let txn = db::begin_write(pool).await?;
+    let mut created = Vec::new();
     for o in ORGS {
         let admin_email = o.people[0].0;
         let mut ids = Vec::new();
@@ -214,6 +218,11 @@ pub async fn run(config: &Config, pool: &DatabaseConnection) -> AppResult<()> {
         for (email, role) in ids.iter().skip(1) {
             orgs::add_member(&txn, org.id, email, *role).await?;
         }
+        created.push((o.code, org.id, first.id));
+    }
+    // The blood data goes with a freshly created network only, so a second run adds nothing.
+    if created.len() == ORGS.len() {
+        demo_blood::load(config, &txn, &created).await?;
     }
     txn.commit().await?;
     println!("Demo network loaded in {CITY}. Every account's password: {password}");

@@ -1,0 +1,317 @@
+//! `seed --scale N`: the benchmark's data set, at any size, deterministically (a fixed seed),
+//! through the bulk insert paths. N blood banks with 500 units each, N/4 hospitals, and 250
+//! requests per bank: `--scale 200` gives 200 banks, 100,000 units and 50,000 requests.
+
+use crate::{blood::shelf_life, db, error::AppResult, stock::service::insert_units};
+use chrono::{Duration, Utc};
+use entity::{
+    BloodGroup, Component, OrgKind, OrgRole, OrgStatus, PlatformRole, RequestStatus, UnitStatus,
+    Urgency, blood_request, blood_unit, membership, organization, user,
+};
+use sea_orm::{ActiveValue::Set, DatabaseConnection, EntityTrait};
+use std::time::Instant;
+use uuid::Uuid;
+
+/// What was generated.
+#[derive(Debug, Clone)]
+pub struct ScaleReport {
+    /// Blood banks.
+    pub banks: usize,
+    /// Hospitals.
+    pub hospitals: usize,
+    /// Units.
+    pub units: usize,
+    /// Requests.
+    pub requests: usize,
+    /// Wall time.
+    pub seconds: f64,
+    /// The ids of the generated banks, hospitals and their admin users.
+    pub bank_ids: Vec<Uuid>,
+    /// Hospital ids.
+    pub hospital_ids: Vec<Uuid>,
+}
+
+/// SplitMix64: tiny, fast, and the same sequence on every platform and crate version.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+    fn unit(&mut self) -> f64 {
+        (self.next() >> 11) as f64 / (1u64 << 53) as f64
+    }
+    fn below(&mut self, n: u64) -> u64 {
+        self.next() % n.max(1)
+    }
+    fn pick<T: Copy>(&mut self, weighted: &[(T, u32)]) -> T {
+        let total: u32 = weighted.iter().map(|w| w.1).sum();
+        let mut x = self.below(u64::from(total)) as u32;
+        for (v, w) in weighted {
+            if x < *w {
+                return *v;
+            }
+            x -= w;
+        }
+        weighted[0].0
+    }
+    /// A v7-shaped UUID from the sequence, so ids stay time-ordered per run and repeatable.
+    fn uuid(&mut self, ms: u64) -> Uuid {
+        let rand = ((self.next() as u128) << 64) | self.next() as u128;
+        let bits = (u128::from(ms) << 80) | (rand & ((1u128 << 80) - 1));
+        uuid::Builder::from_u128(bits)
+            .with_version(uuid::Version::SortRand)
+            .with_variant(uuid::Variant::RFC4122)
+            .into_uuid()
+    }
+}
+
+// Roughly the ABO/Rh mix of donors in India.
+const GROUPS: &[(BloodGroup, u32)] = &[
+    (BloodGroup::BPos, 32),
+    (BloodGroup::OPos, 29),
+    (BloodGroup::APos, 22),
+    (BloodGroup::AbPos, 8),
+    (BloodGroup::BNeg, 3),
+    (BloodGroup::ONeg, 3),
+    (BloodGroup::ANeg, 2),
+    (BloodGroup::AbNeg, 1),
+];
+const COMPONENTS: &[(Component, u32)] = &[
+    (Component::RedCells, 50),
+    (Component::Plasma, 20),
+    (Component::Platelets, 12),
+    (Component::WholeBlood, 10),
+    (Component::Cryoprecipitate, 8),
+];
+
+/// Generates the data set. Organizations sit within ~40 km of central Bengaluru.
+pub async fn run(pool: &DatabaseConnection, n: u32, password_hash: &str) -> AppResult<ScaleReport> {
+    let started = Instant::now();
+    let mut rng = Rng(0x5EED_2026);
+    let n = n.max(1) as usize;
+    let hospitals = (n / 4).max(1);
+    let now = Utc::now();
+    let base_ms = (now.timestamp_millis() as u64).saturating_sub(60 * 24 * 3600 * 1000);
+    let t = db::now();
+    let txn = db::begin_write(pool).await?;
+
+    let mut orgs = Vec::new();
+    let mut users = Vec::new();
+    let mut members = Vec::new();
+    let mut bank_ids = Vec::new();
+    let mut hospital_ids = Vec::new();
+    for i in 0..(n + hospitals) {
+        let bank = i < n;
+        let id = rng.uuid(base_ms + i as u64);
+        let lat = 12.97 + (rng.unit() - 0.5) * 0.7;
+        let lon = 77.59 + (rng.unit() - 0.5) * 0.7;
+        let code = if bank {
+            format!("SCALE-BB-{i:05}")
+        } else {
+            format!("SCALE-H-{:05}", i - n)
+        };
+        orgs.push(organization::ActiveModel {
+            id: Set(id),
+            code: Set(code.clone()),
+            name: Set(if bank {
+                format!("Blood Bank {i}")
+            } else {
+                format!("Hospital {}", i - n)
+            }),
+            kind: Set(if bank {
+                OrgKind::BloodBank
+            } else {
+                OrgKind::Hospital
+            }),
+            address: Set(None),
+            city: Set("Bengaluru".into()),
+            state: Set(Some("Karnataka".into())),
+            postal_code: Set(None),
+            country: Set("IN".into()),
+            latitude: Set(lat),
+            longitude: Set(lon),
+            phone: Set(Some(format!("+91804{:07}", i))),
+            email: Set(None),
+            license_number: Set(None),
+            registration_number: Set(None),
+            status: Set(OrgStatus::Approved),
+            approved_at: Set(Some(t)),
+            suspended_at: Set(None),
+            created_at: Set(t),
+            updated_at: Set(t),
+        });
+        let uid = rng.uuid(base_ms + i as u64);
+        users.push(user::ActiveModel {
+            id: Set(uid),
+            email: Set(format!("{}@scale.example", code.to_lowercase())),
+            password_hash: Set(password_hash.to_string()),
+            full_name: Set(format!("Admin of {code}")),
+            phone: Set(None),
+            platform_role: Set(PlatformRole::User),
+            is_active: Set(true),
+            last_login_at: Set(None),
+            created_at: Set(t),
+            updated_at: Set(t),
+        });
+        members.push(membership::ActiveModel {
+            id: Set(rng.uuid(base_ms + i as u64)),
+            user_id: Set(uid),
+            organization_id: Set(id),
+            role: Set(OrgRole::Admin),
+            is_active: Set(true),
+            created_at: Set(t),
+            updated_at: Set(t),
+        });
+        if bank {
+            bank_ids.push(id);
+        } else {
+            hospital_ids.push(id);
+        }
+    }
+    for chunk in orgs.chunks(500) {
+        organization::Entity::insert_many(chunk.to_vec())
+            .exec(&txn)
+            .await?;
+    }
+    for chunk in users.chunks(500) {
+        user::Entity::insert_many(chunk.to_vec()).exec(&txn).await?;
+    }
+    for chunk in members.chunks(500) {
+        membership::Entity::insert_many(chunk.to_vec())
+            .exec(&txn)
+            .await?;
+    }
+
+    let mut units = Vec::with_capacity(n * 500);
+    for (b, bank) in bank_ids.iter().enumerate() {
+        for seq in 0..500u32 {
+            let group = rng.pick(GROUPS);
+            let component = rng.pick(COMPONENTS);
+            let collected = (now - Duration::days(rng.below(40) as i64)).date_naive();
+            let collected_at = collected
+                .and_hms_opt(0, 0, 0)
+                .map(|d| d.and_utc())
+                .unwrap_or(now);
+            let expires_at = collected_at + shelf_life(component);
+            let mut status = rng.pick(&[
+                (UnitStatus::Available, 70),
+                (UnitStatus::Quarantined, 10),
+                (UnitStatus::Issued, 10),
+                (UnitStatus::Expired, 5),
+                (UnitStatus::Discarded, 5),
+            ]);
+            if expires_at <= now
+                && matches!(status, UnitStatus::Available | UnitStatus::Quarantined)
+            {
+                status = UnitStatus::Expired;
+            }
+            units.push(blood_unit::Model {
+                id: rng.uuid(base_ms + u64::from(seq)),
+                unit_number: format!("S{b:04}26{seq:06}"),
+                is_local_barcode: false,
+                component,
+                blood_group: group,
+                blood_bank_id: *bank,
+                volume_ml: 300,
+                collected_on: collected,
+                expires_at,
+                status,
+                reserved_for_request_id: None,
+                reserved_until: None,
+                donation_id: None,
+                created_at: t,
+                updated_at: t,
+            });
+        }
+    }
+    insert_units(&txn, &units).await?;
+
+    let total_requests = n * 250;
+    let mut reqs = Vec::with_capacity(500);
+    for i in 0..total_requests {
+        let h = hospital_ids[rng.below(hospital_ids.len() as u64) as usize];
+        let urgency = rng.pick(&[
+            (Urgency::Routine, 50),
+            (Urgency::Urgent, 30),
+            (Urgency::Emergency, 15),
+            (Urgency::Critical, 5),
+        ]);
+        let status = rng.pick(&[
+            (RequestStatus::Pending, 20),
+            (RequestStatus::Fulfilled, 50),
+            (RequestStatus::Cancelled, 15),
+            (RequestStatus::Expired, 15),
+        ]);
+        let created_ms = base_ms + (i as u64 * 60 * 24 * 3600 * 1000) / total_requests as u64;
+        let (lat, lon) = (
+            12.97 + (rng.unit() - 0.5) * 0.5,
+            77.59 + (rng.unit() - 0.5) * 0.5,
+        );
+        let needed_by = if status == RequestStatus::Pending {
+            now + Duration::hours(6 + rng.below(48) as i64)
+        } else {
+            now - Duration::days(1)
+        };
+        let bank = (status == RequestStatus::Fulfilled)
+            .then(|| bank_ids[rng.below(bank_ids.len() as u64) as usize]);
+        reqs.push(blood_request::ActiveModel {
+            id: Set(rng.uuid(created_ms)),
+            hospital_id: Set(h),
+            requested_by_user_id: Set(None),
+            requested_by_api_client_id: Set(None),
+            patient_reference: Set(format!("MRN-{i:07}")),
+            patient_name: Set(Some(format!("Patient {i}"))),
+            blood_group: Set(rng.pick(GROUPS)),
+            component: Set(rng.pick(COMPONENTS)),
+            units_required: Set(1 + rng.below(4) as i32),
+            urgency: Set(urgency),
+            urgency_rank: Set(urgency.rank()),
+            needed_by: Set(needed_by),
+            medical_notes: Set(None),
+            status: Set(status),
+            target_bank_id: Set(None),
+            blood_bank_id: Set(bank),
+            latitude: Set(lat),
+            longitude: Set(lon),
+            radius_km: Set(if urgency.rank() <= 1 { 30.0 } else { 10.0 }),
+            escalation_level: Set(0),
+            allow_emergency_override: Set(false),
+            override_reason: Set(None),
+            hold_until: Set(None),
+            accepted_at: Set(bank.map(|_| t)),
+            fulfilled_at: Set(bank.map(|_| t)),
+            rejected_at: Set(None),
+            cancelled_at: Set((status == RequestStatus::Cancelled).then_some(t)),
+            expired_at: Set((status == RequestStatus::Expired).then_some(t)),
+            rejection_reason: Set(None),
+            cancellation_reason: Set(
+                (status == RequestStatus::Cancelled).then(|| "no longer needed".to_string())
+            ),
+            created_at: Set(t),
+            updated_at: Set(t),
+        });
+        if reqs.len() == 500 {
+            blood_request::Entity::insert_many(std::mem::take(&mut reqs))
+                .exec(&txn)
+                .await?;
+        }
+    }
+    if !reqs.is_empty() {
+        blood_request::Entity::insert_many(reqs).exec(&txn).await?;
+    }
+    txn.commit().await?;
+    Ok(ScaleReport {
+        banks: n,
+        hospitals,
+        units: units.len(),
+        requests: total_requests,
+        seconds: started.elapsed().as_secs_f64(),
+        bank_ids,
+        hospital_ids,
+    })
+}
