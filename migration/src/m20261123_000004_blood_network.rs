@@ -328,6 +328,15 @@ impl MigrationTrait for Migration {
             ],
         ))
         .await?;
+        // The compatible-stock search across every bank in a radius: component, status and
+        // group are selective, the bank is not; with the bank and expiry in the index the
+        // grouped count is an index-only scan.
+        m.create_index(index(
+            "ix_blood_units_search",
+            BloodUnits::Table,
+            &["component", "status", "blood_group", "blood_bank_id", "expires_at"],
+        ))
+        .await?;
         m.create_index(index(
             "ix_blood_units_request",
             BloodUnits::Table,
@@ -450,6 +459,8 @@ impl MigrationTrait for Migration {
             &["status", "urgency_rank", "id"],
         ))
         .await?;
+        m.create_index(index("ix_requests_urgency", BloodRequests::Table, &["urgency_rank", "id"]))
+            .await?;
         m.create_index(index(
             "ix_requests_bank",
             BloodRequests::Table,

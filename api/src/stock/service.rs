@@ -518,7 +518,8 @@ pub async fn find_compatible<C: ConnectionTrait>(
         .select_only()
         .column(blood_unit::Column::BloodBankId)
         .column(blood_unit::Column::BloodGroup)
-        .column_as(blood_unit::Column::Id.count(), "n")
+        // COUNT(*) rather than COUNT(id), so the search index alone answers.
+        .column_as(Expr::cust("COUNT(*)"), "n")
         .column_as(blood_unit::Column::ExpiresAt.min(), "soonest")
         .filter(blood_unit::Column::BloodBankId.is_in(near.keys().copied()))
         .filter(blood_unit::Column::Component.eq(component))
