@@ -373,22 +373,27 @@ pub async fn levels<C: ConnectionTrait>(
                 .add(blood_unit::Column::ExpiresAt.gt(t)),
         )
         .add(blood_unit::Column::Status.eq(UnitStatus::Reserved));
-    let counts: Vec<(Uuid, BloodGroup, Component, UnitStatus, bool, i64)> =
+    let soon_case: SimpleExpr = Expr::case(blood_unit::Column::ExpiresAt.lt(soon), 1).finally(0).into();
+    let counts: Vec<(Uuid, BloodGroup, Component, UnitStatus, i64, i64)> =
         blood_unit::Entity::find()
             .select_only()
             .column(blood_unit::Column::BloodBankId)
             .column(blood_unit::Column::BloodGroup)
             .column(blood_unit::Column::Component)
             .column(blood_unit::Column::Status)
-            .column_as(blood_unit::Column::ExpiresAt.lt(soon), "soon")
-            .column_as(blood_unit::Column::Id.count(), "n")
+            .column_as(Expr::cust("COUNT(*)"), "n")
+            // Counted in the same pass; a CASE in the select list needs no grouping, unlike a
+            // bound comparison (Postgres sees two different parameters in SELECT and GROUP BY).
+            .column_as(
+                soon_case.sum(),
+                "soon",
+            )
             .filter(scope.clone())
             .filter(live)
             .group_by(blood_unit::Column::BloodBankId)
             .group_by(blood_unit::Column::BloodGroup)
             .group_by(blood_unit::Column::Component)
             .group_by(blood_unit::Column::Status)
-            .group_by(Expr::col(blood_unit::Column::ExpiresAt).lt(soon))
             .into_tuple()
             .all(db)
             .await?;
@@ -415,14 +420,12 @@ pub async fn levels<C: ConnectionTrait>(
         .await?;
     type Key = (Uuid, BloodGroup, Component);
     let mut acc: HashMap<Key, (i64, i64, i64)> = HashMap::new();
-    for (bank, g, c, status, soon, n) in counts {
+    for (bank, g, c, status, n, soon) in counts {
         let e = acc.entry((bank, g, c)).or_default();
         match status {
             UnitStatus::Available => {
                 e.0 += n;
-                if soon {
-                    e.2 += n;
-                }
+                e.2 += soon;
             }
             _ => e.1 += n,
         }
