@@ -4,7 +4,9 @@
 use crate::{
     auth::{password::PasswordHasher, tokens::TokenKeys},
     config::{Config, ConfigError},
-    db, graphql,
+    db,
+    events::{EventBus, redis_transport::RedisTransport},
+    graphql,
     http::{self, metrics::Metrics},
     identity::rate_limit::RateLimiter,
     redis_link::RedisLink,
@@ -60,7 +62,27 @@ impl AppState {
             config.password_hash_concurrency,
         )
         .map_err(|_| StartError::Other("argon2 parameters are invalid".into()))?;
+        let instance = uuid::Uuid::now_v7();
+        let events = match (&config.redis_url, &redis) {
+            (Some(url), Some(link)) => {
+                let bus = EventBus::new(
+                    config.event_buffer,
+                    Arc::new(crate::events::InProcess),
+                    instance,
+                );
+                let transport = RedisTransport::start(
+                    url.clone(),
+                    link.clone(),
+                    format!("{}:events", config.rate_limit_prefix),
+                    instance,
+                    bus.local_sender(),
+                );
+                EventBus::new_sharing(bus, Arc::new(transport))
+            }
+            _ => EventBus::in_process(config.event_buffer),
+        };
         Ok(Self {
+            events,
             keys: TokenKeys::from_config(&config),
             hasher,
             limiter: RateLimiter::new(

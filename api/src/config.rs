@@ -91,6 +91,28 @@ pub struct Config {
     pub idempotency_ttl: Duration,
     /// `SWEEP_INTERVAL_MS`: how often background jobs (lapsed holds, expiry) run.
     pub sweep_interval: Duration,
+    /// `EVENT_BUFFER`: events a slow subscriber may fall behind before it is told it missed some.
+    pub event_buffer: usize,
+    /// `ESCALATION_WIDEN_AFTER_SECS`: an unanswered emergency widens its radius after this.
+    pub escalation_widen_after: Duration,
+    /// `ESCALATION_NGO_AFTER_SECS`: then NGOs in the radius are alerted.
+    pub escalation_ngo_after: Duration,
+    /// `ESCALATION_DELAYED_AFTER_SECS`: then super admins get a DELAYED_EMERGENCY alert.
+    pub escalation_delayed_after: Duration,
+    /// `ESCALATION_RADIUS_KM`: the widened radius.
+    pub escalation_radius_km: f64,
+    /// `WS_MAX_CONNECTIONS`: websocket connections per instance (below the open-file limit).
+    pub ws_max_connections: usize,
+    /// `WS_MAX_CONNECTIONS_PER_USER`.
+    pub ws_max_connections_per_user: usize,
+    /// `WS_MAX_SUBSCRIPTIONS`: subscriptions per connection.
+    pub ws_max_subscriptions: usize,
+    /// `WS_INIT_TIMEOUT_MS`: a socket that sends no `connection_init` by then is closed (4408).
+    pub ws_init_timeout: Duration,
+    /// `WS_PING_INTERVAL_SECS`: server pings that keep idle connections alive through proxies.
+    pub ws_ping_interval: Duration,
+    /// `WS_MAX_MESSAGE_BYTES`: the largest message a client may send.
+    pub ws_max_message_bytes: usize,
     /// `EXPOSE_SQL_COUNT`: answer each GraphQL request with an `x-sql-statements` header
     /// (off in production unless set; the benchmarks and tests read it).
     pub expose_sql_count: bool,
@@ -217,6 +239,29 @@ impl Config {
             max_request_radius_km: num(&get, "MAX_REQUEST_RADIUS_KM", 500.0)?,
             idempotency_ttl: Duration::from_secs(num(&get, "IDEMPOTENCY_TTL_SECS", 24 * 3600)?),
             sweep_interval: Duration::from_millis(num(&get, "SWEEP_INTERVAL_MS", 30_000)?),
+            event_buffer: num(&get, "EVENT_BUFFER", 1024)?,
+            escalation_widen_after: Duration::from_secs(num(
+                &get,
+                "ESCALATION_WIDEN_AFTER_SECS",
+                600,
+            )?),
+            escalation_ngo_after: Duration::from_secs(num(
+                &get,
+                "ESCALATION_NGO_AFTER_SECS",
+                1800,
+            )?),
+            escalation_delayed_after: Duration::from_secs(num(
+                &get,
+                "ESCALATION_DELAYED_AFTER_SECS",
+                3600,
+            )?),
+            escalation_radius_km: num(&get, "ESCALATION_RADIUS_KM", 30.0)?,
+            ws_max_connections: num(&get, "WS_MAX_CONNECTIONS", 15_000)?,
+            ws_max_connections_per_user: num(&get, "WS_MAX_CONNECTIONS_PER_USER", 20)?,
+            ws_max_subscriptions: num(&get, "WS_MAX_SUBSCRIPTIONS", 20)?,
+            ws_init_timeout: Duration::from_millis(num(&get, "WS_INIT_TIMEOUT_MS", 5_000)?),
+            ws_ping_interval: Duration::from_secs(num(&get, "WS_PING_INTERVAL_SECS", 25)?),
+            ws_max_message_bytes: num(&get, "WS_MAX_MESSAGE_BYTES", 64 * 1024)?,
             expose_sql_count: match get("EXPOSE_SQL_COUNT").as_deref() {
                 Some("true") | Some("1") => true,
                 Some("false") | Some("0") => false,

@@ -4,6 +4,7 @@
 //! [`app::Application::build`] assembles everything from a [`config::Config`]; `main` only
 //! parses the command line.
 
+pub mod alerts;
 pub mod app;
 pub mod audit;
 pub mod auth;
@@ -13,6 +14,7 @@ pub mod config;
 pub mod db;
 pub mod donors;
 pub mod error;
+pub mod events;
 pub mod graphql;
 pub mod http;
 pub mod idempotency;

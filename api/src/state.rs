@@ -27,4 +27,6 @@ pub struct AppState {
     pub metrics: Arc<Metrics>,
     /// Redis, when configured.
     pub redis: Option<RedisLink>,
+    /// Alerts, request changes and notifications, to subscribers here and elsewhere.
+    pub events: crate::events::EventBus,
 }

@@ -22,6 +22,7 @@ pub struct Model {
     pub reserved_for_request_id: Option<Uuid>,
     pub reserved_until: Option<DateTimeUtc>,
     pub donation_id: Option<Uuid>,
+    pub expiry_alerted_at: Option<DateTimeUtc>,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
 }

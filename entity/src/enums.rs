@@ -427,3 +427,119 @@ pub enum StockStatus {
     #[sea_orm(string_value = "RED")]
     Red,
 }
+
+/// What an alert is about.
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    EnumIter,
+    DeriveActiveEnum,
+    async_graphql::Enum,
+    Serialize,
+    Deserialize,
+)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+#[sea_orm(rs_type = "String", db_type = "String(StringLen::N(32))")]
+pub enum AlertKind {
+    /// An emergency or critical request needs blood.
+    #[sea_orm(string_value = "EMERGENCY_REQUEST")]
+    EmergencyRequest,
+    /// An emergency is still unanswered after the last escalation step.
+    #[sea_orm(string_value = "DELAYED_EMERGENCY")]
+    DelayedEmergency,
+    /// A bank's stock fell below its critical threshold.
+    #[sea_orm(string_value = "STOCK_CRITICAL")]
+    StockCritical,
+    /// Units expire within 3 days.
+    #[sea_orm(string_value = "EXPIRY_SOON")]
+    ExpirySoon,
+    /// A reservation hold lapsed; the request is pending again.
+    #[sea_orm(string_value = "HOLD_LAPSED")]
+    HoldLapsed,
+    /// An organization waits for approval.
+    #[sea_orm(string_value = "ORG_PENDING")]
+    OrgPending,
+    /// A doctor flagged a critical risk on a consultation.
+    #[sea_orm(string_value = "RISK_FLAG")]
+    RiskFlag,
+    /// A review found a critical finding.
+    #[sea_orm(string_value = "CRITICAL_FINDING")]
+    CriticalFinding,
+}
+
+/// How serious an alert is; ordered.
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    EnumIter,
+    DeriveActiveEnum,
+    async_graphql::Enum,
+    Serialize,
+    Deserialize,
+)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+#[sea_orm(rs_type = "String", db_type = "String(StringLen::N(16))")]
+pub enum Severity {
+    /// For information.
+    #[sea_orm(string_value = "INFO")]
+    Info,
+    /// Needs attention.
+    #[sea_orm(string_value = "WARNING")]
+    Warning,
+    /// Needs action now.
+    #[sea_orm(string_value = "CRITICAL")]
+    Critical,
+}
+
+/// Where an alert stands (acknowledgement is per organization).
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    EnumIter,
+    DeriveActiveEnum,
+    async_graphql::Enum,
+    Serialize,
+    Deserialize,
+)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+#[sea_orm(rs_type = "String", db_type = "String(StringLen::N(16))")]
+pub enum AlertStatus {
+    /// Not yet handled.
+    #[sea_orm(string_value = "OPEN")]
+    Open,
+    /// Seen and being handled.
+    #[sea_orm(string_value = "ACKNOWLEDGED")]
+    Acknowledged,
+    /// Its cause is gone.
+    #[sea_orm(string_value = "RESOLVED")]
+    Resolved,
+}
+
+/// Who an alert is for.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum, Serialize, Deserialize,
+)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+#[sea_orm(rs_type = "String", db_type = "String(StringLen::N(24))")]
+pub enum Audience {
+    /// The organizations listed as recipients.
+    #[sea_orm(string_value = "ORGANIZATIONS")]
+    Organizations,
+    /// Super admins.
+    #[sea_orm(string_value = "SUPER_ADMINS")]
+    SuperAdmins,
+}

@@ -6,6 +6,10 @@
 // Table modules: the derive macros generate undocumented items (Column, ActiveModel, ...),
 // and the fields are documented where the API exposes them.
 #[allow(missing_docs)]
+pub mod alert;
+#[allow(missing_docs)]
+pub mod alert_recipient;
+#[allow(missing_docs)]
 pub mod api_client;
 #[allow(missing_docs)]
 pub mod audit_log;
@@ -26,6 +30,8 @@ pub mod enums;
 pub mod idempotency_key;
 #[allow(missing_docs)]
 pub mod membership;
+#[allow(missing_docs)]
+pub mod notification;
 #[allow(missing_docs)]
 pub mod organization;
 #[allow(missing_docs)]

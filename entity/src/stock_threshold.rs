@@ -13,6 +13,7 @@ pub struct Model {
     pub blood_group: BloodGroup,
     pub component: Component,
     pub critical_threshold: i32,
+    pub in_alert: bool,
     pub updated_at: DateTimeUtc,
 }
 

@@ -11,6 +11,8 @@ mod m20261123_000002_organizations;
 mod m20261123_000003_audit;
 #[allow(missing_docs)]
 mod m20261123_000004_blood_network;
+#[allow(missing_docs)]
+mod m20261123_000005_alerts;
 
 /// Applies every migration in order.
 pub struct Migrator;
@@ -23,6 +25,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261123_000002_organizations::Migration),
             Box::new(m20261123_000003_audit::Migration),
             Box::new(m20261123_000004_blood_network::Migration),
+            Box::new(m20261123_000005_alerts::Migration),
         ]
     }
 }

@@ -334,7 +334,13 @@ impl MigrationTrait for Migration {
         m.create_index(index(
             "ix_blood_units_search",
             BloodUnits::Table,
-            &["component", "status", "blood_group", "blood_bank_id", "expires_at"],
+            &[
+                "component",
+                "status",
+                "blood_group",
+                "blood_bank_id",
+                "expires_at",
+            ],
         ))
         .await?;
         m.create_index(index(
@@ -459,8 +465,12 @@ impl MigrationTrait for Migration {
             &["status", "urgency_rank", "id"],
         ))
         .await?;
-        m.create_index(index("ix_requests_urgency", BloodRequests::Table, &["urgency_rank", "id"]))
-            .await?;
+        m.create_index(index(
+            "ix_requests_urgency",
+            BloodRequests::Table,
+            &["urgency_rank", "id"],
+        ))
+        .await?;
         m.create_index(index(
             "ix_requests_bank",
             BloodRequests::Table,

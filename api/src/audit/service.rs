@@ -53,6 +53,8 @@ pub struct Change {
     pub new: Option<serde_json::Value>,
     /// The acting user, when only the mutation establishes it (register, login).
     pub actor_user_id: Option<Uuid>,
+    /// Events to publish once the transaction has committed (never before).
+    pub events: Vec<crate::events::Event>,
 }
 
 /// The work of a mutation, run inside its transaction.
@@ -77,10 +79,14 @@ where
     };
     let result = async {
         let txn = db::begin_write(req.db.pool()).await?;
-        let (value, change) = work(&txn, &actor).await?;
+        let (value, mut change) = work(&txn, &actor).await?;
+        let events = std::mem::take(&mut change.events);
         let row = row(req, &what, &actor, AuditOutcome::Success, None, change);
         audit_log::Entity::insert(row).exec(&txn).await?;
         txn.commit().await?;
+        if !events.is_empty() {
+            ctx.app()?.events.publish(events).await;
+        }
         Ok::<T, AppError>(value)
     }
     .await;

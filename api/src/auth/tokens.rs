@@ -118,6 +118,15 @@ impl TokenKeys {
     }
 }
 
+impl TokenKeys {
+    /// The expiry of a valid access token.
+    pub fn access_expiry(&self, token: &str) -> Option<chrono::DateTime<chrono::Utc>> {
+        let data =
+            jsonwebtoken::decode::<AccessClaims>(token, &self.decoding, &self.validation).ok()?;
+        chrono::DateTime::from_timestamp(data.claims.exp, 0)
+    }
+}
+
 /// A new random opaque token (256 bits) with an optional prefix.
 pub fn random_token(prefix: &str) -> String {
     let mut bytes = [0u8; 32];

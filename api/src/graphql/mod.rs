@@ -7,6 +7,10 @@ pub mod observe;
 pub mod pagination;
 
 use crate::{
+    alerts::{
+        resolvers::{AlertMutation, AlertQuery},
+        subscriptions::SubscriptionRoot,
+    },
     audit::resolvers::AuditQuery,
     config::Config,
     donors::resolvers::{DonorMutation, DonorQuery},
@@ -15,7 +19,7 @@ use crate::{
     requests::resolvers::{RequestMutation, RequestQuery},
     stock::resolvers::{StockMutation, StockQuery},
 };
-use async_graphql::{EmptySubscription, MergedObject, Schema, SchemaBuilder};
+use async_graphql::{MergedObject, Schema, SchemaBuilder};
 
 /// Every query, one object per domain.
 #[derive(MergedObject, Default)]
@@ -26,6 +30,7 @@ pub struct QueryRoot(
     DonorQuery,
     StockQuery,
     RequestQuery,
+    AlertQuery,
 );
 
 /// Every mutation, one object per domain.
@@ -36,18 +41,19 @@ pub struct MutationRoot(
     DonorMutation,
     StockMutation,
     RequestMutation,
+    AlertMutation,
 );
 
 /// The served schema.
-pub type AppSchema = Schema<QueryRoot, MutationRoot, EmptySubscription>;
+pub type AppSchema = Schema<QueryRoot, MutationRoot, SubscriptionRoot>;
 
 /// The schema builder with the limits from the config; none of them is on by default in
 /// async-graphql.
-pub fn builder(config: &Config) -> SchemaBuilder<QueryRoot, MutationRoot, EmptySubscription> {
+pub fn builder(config: &Config) -> SchemaBuilder<QueryRoot, MutationRoot, SubscriptionRoot> {
     let mut b = Schema::build(
         QueryRoot::default(),
         MutationRoot::default(),
-        EmptySubscription,
+        SubscriptionRoot,
     )
     .limit_depth(config.max_depth)
     .limit_complexity(config.max_complexity)
@@ -65,7 +71,7 @@ pub fn sdl() -> String {
     Schema::build(
         QueryRoot::default(),
         MutationRoot::default(),
-        EmptySubscription,
+        SubscriptionRoot,
     )
     .finish()
     .sdl()

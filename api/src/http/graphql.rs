@@ -32,6 +32,8 @@ pub struct GqlState {
     pub app: AppState,
     /// The schema.
     pub schema: AppSchema,
+    /// Websocket connection counters.
+    pub ws: Arc<super::ws::WsCounters>,
 }
 
 fn essence(v: Option<&HeaderValue>) -> Option<String> {

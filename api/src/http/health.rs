@@ -23,7 +23,7 @@ pub async fn readyz(State(app): State<AppState>) -> Response {
     );
     let redis = match &app.redis {
         None => "disabled",
-        Some(link) if link.ping().await => "up",
+        Some(link) if link.ping().await && app.events.transport_state() == "up" => "up",
         Some(_) => "down",
     };
     let status = if db_ok {

@@ -4,9 +4,9 @@ pub mod client;
 pub mod graphql;
 pub mod health;
 pub mod metrics;
+pub mod ws;
 
 use crate::{error::current_request_id, graphql::AppSchema, state::AppState};
-use async_graphql_axum::GraphQLSubscription;
 use axum::{
     Router,
     http::{HeaderName, HeaderValue, Method, StatusCode, header},
@@ -24,10 +24,12 @@ use tower_http::{
 pub fn router(app: AppState, schema: AppSchema) -> Router {
     let gql = graphql::GqlState {
         app: app.clone(),
-        schema: schema.clone(),
+        schema,
+        ws: Default::default(),
     };
     let graphql_routes = Router::new()
         .route("/graphql", get(graphql::get).post(graphql::post))
+        .route("/graphql/ws", get(ws::handler))
         .with_state(gql);
     let ops = Router::new()
         .route("/healthz", get(health::healthz))
@@ -37,7 +39,6 @@ pub fn router(app: AppState, schema: AppSchema) -> Router {
     Router::new()
         .merge(graphql_routes)
         .merge(ops)
-        .route_service("/graphql/ws", GraphQLSubscription::new(schema))
         .layer(CatchPanicLayer::custom(panic_response))
         .layer(middleware::from_fn_with_state(
             app.clone(),

@@ -1,8 +1,11 @@
 //! Background jobs: every instance runs them; the work itself is claimed row by row
-//! (`FOR UPDATE SKIP LOCKED` on Postgres, the write lock on SQLite), so no step is done twice.
-//! A failing tick is logged and the next tick tries again.
+//! (`FOR UPDATE SKIP LOCKED` and conditional updates on Postgres, the write lock on SQLite),
+//! so no step is done twice. A failing tick is logged and the next tick tries again.
 
-use crate::{db, requests::service, state::AppState};
+pub mod alerts;
+
+use crate::{db, events::Event, requests::service, state::AppState};
+use entity::RequestStatus;
 use std::time::Duration;
 
 /// Rows one tick handles per job, so a backlog cannot hold a transaction for long.
@@ -27,20 +30,31 @@ pub fn spawn(app: AppState) -> tokio::task::JoinHandle<()> {
     })
 }
 
-/// One pass: lapsed reservation holds, overdue requests, expired units.
+/// One pass: lapsed reservation holds, overdue requests, expired units, escalation of
+/// unanswered emergencies, units about to expire. Events go out after the commit.
 pub async fn sweep(app: &AppState) -> crate::error::AppResult<()> {
     let txn = db::begin_write(&app.db).await?;
     let lapsed = service::release_lapsed_holds(&txn, BATCH).await?;
-    let overdue = service::expire_overdue(&txn).await?;
-    let expired = service::expire_units(&txn, BATCH).await?;
+    let mut events: Vec<Event> = alerts::lapsed(&txn, &lapsed).await?;
+    let overdue = alerts::overdue(&txn).await?;
+    let expired_requests = service::expire_overdue(&txn).await?;
+    events.extend(overdue.into_iter().map(|mut r| {
+        r.status = RequestStatus::Expired;
+        crate::alerts::service::request_event(&r)
+    }));
+    let expired_units = service::expire_units(&txn, BATCH).await?;
+    events.extend(alerts::escalate(&txn, &app.config).await?);
+    events.extend(alerts::expiry_soon(&txn).await?);
     txn.commit().await?;
-    if !lapsed.is_empty() || overdue > 0 || expired > 0 {
+    if !lapsed.is_empty() || expired_requests > 0 || expired_units > 0 || !events.is_empty() {
         tracing::info!(
             lapsed_holds = lapsed.len(),
-            expired_requests = overdue,
-            expired_units = expired,
+            expired_requests,
+            expired_units,
+            events = events.len(),
             "sweep"
         );
     }
+    app.events.publish(events).await;
     Ok(())
 }

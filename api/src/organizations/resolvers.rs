@@ -237,6 +237,10 @@ async fn status_move(
                 return Err(AppError::bad_input("input.reason", "is required"));
             }
             let (before, after) = service::change_status(txn, id, mv).await?;
+            if matches!(mv, StatusMove::Approve | StatusMove::Reject) {
+                crate::alerts::service::resolve_related(txn, id, &[entity::AlertKind::OrgPending])
+                    .await?;
+            }
             let mut new = org_json(&after);
             if let Some(r) = reason {
                 new["reason"] = json!(r.into_inner());
@@ -276,10 +280,31 @@ impl OrganizationMutation {
                         .user_id
                         .ok_or(AppError::Unauthenticated("sign in first"))?;
                     let (org, _) = service::register(txn, new, admin).await?;
+                    let events = crate::alerts::service::raise(
+                        txn,
+                        crate::alerts::service::NewAlert {
+                            kind: entity::AlertKind::OrgPending,
+                            severity: entity::Severity::Info,
+                            title: format!("{} waits for approval", org.name),
+                            message: format!(
+                                "{} ({:?}, {}) registered and is pending review.",
+                                org.name, org.kind, org.city
+                            ),
+                            blood_group: None,
+                            component: None,
+                            organization_id: Some(org.id),
+                            location: Some((org.latitude, org.longitude)),
+                            radius_km: None,
+                            related: Some(("organization", org.id)),
+                            target: crate::alerts::service::Target::SuperAdmins,
+                        },
+                    )
+                    .await?;
                     let change = Change {
                         entity_id: Some(org.id),
                         organization_id: Some(org.id),
                         new: Some(org_json(&org)),
+                        events,
                         ..Change::default()
                     };
                     Ok((org, change))

@@ -353,12 +353,21 @@ impl RequestMutation {
                         override_reason,
                     };
                     let r = service::create(txn, new, actor).await?;
+                    let mut events = crate::alerts::service::emergency_alert(
+                        txn,
+                        &r,
+                        r.radius_km,
+                        OrgKind::BloodBank,
+                    )
+                    .await?;
+                    events.push(crate::alerts::service::request_event(&r));
                     if let Some(k) = &key2 {
                         k.remember(txn, r.id, ttl).await?;
                     }
                     let change = Change {
                         entity_id: Some(r.id),
                         new: Some(request_json(&r)),
+                        events,
                         ..Change::default()
                     };
                     Ok((r, change))
@@ -413,6 +422,15 @@ impl RequestMutation {
             Box::pin(async move {
                 let (id, bank) = (request_id?, bank?);
                 let (r, units) = service::accept(txn, id, bank, hold, actor).await?;
+                crate::alerts::service::resolve_related(
+                    txn,
+                    r.id,
+                    &[entity::AlertKind::EmergencyRequest, entity::AlertKind::DelayedEmergency],
+                )
+                .await?;
+                let combos: Vec<_> = units.iter().map(|u| (u.blood_group, u.component)).collect();
+                let mut events = crate::alerts::service::check_stock(txn, bank, &combos).await?;
+                events.push(crate::alerts::service::request_event(&r));
                 if let Some(k) = &key2 {
                     k.remember(txn, r.id, ttl).await?;
                 }
@@ -420,6 +438,7 @@ impl RequestMutation {
                     new: Some(json!({"status": r.status, "bloodBankId": bank, "holdUntil": r.hold_until,
                                      "units": units.iter().map(|u| json!({"id": u.id, "unitNumber": u.unit_number, "bloodGroup": u.blood_group})).collect::<Vec<_>>()})),
                     old: Some(json!({"status": "PENDING"})),
+                    events,
                     ..Change::default()
                 };
                 Ok((r, change))
@@ -452,9 +471,11 @@ impl RequestMutation {
         let r = mutate(ctx, action("blood_request.fulfill", &id), rule, move |txn, actor| {
             Box::pin(async move {
                 let (r, units) = service::fulfill(txn, id?, bank?, actor).await?;
+                let events = vec![crate::alerts::service::request_event(&r)];
                 let change = Change {
                     old: Some(json!({"status": "ACCEPTED"})),
                     new: Some(json!({"status": r.status, "issued": units.iter().map(|u| u.id).collect::<Vec<_>>()})),
+                    events,
                     ..Change::default()
                 };
                 Ok((r, change))
@@ -490,9 +511,17 @@ impl RequestMutation {
                         .ok_or_else(|| AppError::bad_input("input.reason", "is required"))?
                         .into_inner();
                     let r = service::reject(txn, id?, bank?, reason).await?;
+                    crate::alerts::service::resolve_related(
+                        txn,
+                        r.id,
+                        &[entity::AlertKind::EmergencyRequest],
+                    )
+                    .await?;
+                    let events = vec![crate::alerts::service::request_event(&r)];
                     let change = Change {
                         old: Some(json!({"status": "PENDING"})),
                         new: Some(request_json(&r)),
+                        events,
                         ..Change::default()
                     };
                     Ok((r, change))
@@ -561,8 +590,21 @@ impl RequestMutation {
             Box::pin(async move {
                 let reason = Text::parse(&input.reason, "input.reason", 500)?.into_inner();
                 let (r, released) = service::cancel(txn, id?, hospital?, reason, actor).await?;
+                crate::alerts::service::resolve_related(
+                    txn,
+                    r.id,
+                    &[entity::AlertKind::EmergencyRequest, entity::AlertKind::DelayedEmergency],
+                )
+                .await?;
+                let mut events = Vec::new();
+                if let Some(bank) = released.first().map(|u| u.blood_bank_id) {
+                    let combos: Vec<_> = released.iter().map(|u| (u.blood_group, u.component)).collect();
+                    events = crate::alerts::service::check_stock(txn, bank, &combos).await?;
+                }
+                events.push(crate::alerts::service::request_event(&r));
                 let change = Change {
                     new: Some(json!({"status": r.status, "reason": r.cancellation_reason, "released": released.iter().map(|u| u.id).collect::<Vec<_>>()})),
+                    events,
                     ..Change::default()
                 };
                 Ok((r, change))

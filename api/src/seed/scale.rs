@@ -224,6 +224,7 @@ pub async fn run(pool: &DatabaseConnection, n: u32, password_hash: &str) -> AppR
                 reserved_for_request_id: None,
                 reserved_until: None,
                 donation_id: None,
+                expiry_alerted_at: None,
                 created_at: t,
                 updated_at: t,
             });

@@ -340,9 +340,12 @@ impl StockMutation {
                     });
                 }
                 let units = service::add_units(txn, bank, new, actor).await?;
+                let combos: Vec<_> = units.iter().map(|u| (u.blood_group, u.component)).collect();
+                let events = crate::alerts::service::check_stock(txn, bank, &combos).await?;
                 let change = Change {
                     organization_id: Some(bank),
                     new: Some(json!({"units": units.iter().map(|u| json!({"id": u.id, "unitNumber": u.unit_number, "component": u.component})).collect::<Vec<_>>()})),
+                    events,
                     ..Change::default()
                 };
                 Ok((units, change))
@@ -390,8 +393,12 @@ impl StockMutation {
                         actor,
                     )
                     .await?;
+                    let combos: Vec<_> =
+                        units.iter().map(|u| (u.blood_group, u.component)).collect();
+                    let events = crate::alerts::service::check_stock(txn, bank, &combos).await?;
                     let change = Change {
                         new: Some(json!({"released": ids})),
+                        events,
                         ..Change::default()
                     };
                     Ok((units, change))
@@ -436,9 +443,13 @@ impl StockMutation {
                         actor,
                     )
                     .await?;
+                    let combos: Vec<_> =
+                        units.iter().map(|u| (u.blood_group, u.component)).collect();
+                    let events = crate::alerts::service::check_stock(txn, bank, &combos).await?;
                     let change = Change {
                         entity_id: Some(unit),
                         new: Some(json!({"status": "DISCARDED", "reason": reason})),
+                        events,
                         ..Change::default()
                     };
                     Ok((units, change))

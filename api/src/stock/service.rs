@@ -172,6 +172,7 @@ pub async fn add_units<C: ConnectionTrait>(
             reserved_for_request_id: None,
             reserved_until: None,
             donation_id: u.donation_id,
+            expiry_alerted_at: None,
             created_at: t,
             updated_at: t,
         });
@@ -284,6 +285,7 @@ pub async fn set_threshold<C: ConnectionTrait>(
         blood_group: Set(group),
         component: Set(component),
         critical_threshold: Set(threshold),
+        in_alert: Set(false),
         updated_at: Set(now()),
     };
     stock_threshold::Entity::insert(row)
@@ -373,7 +375,9 @@ pub async fn levels<C: ConnectionTrait>(
                 .add(blood_unit::Column::ExpiresAt.gt(t)),
         )
         .add(blood_unit::Column::Status.eq(UnitStatus::Reserved));
-    let soon_case: SimpleExpr = Expr::case(blood_unit::Column::ExpiresAt.lt(soon), 1).finally(0).into();
+    let soon_case: SimpleExpr = Expr::case(blood_unit::Column::ExpiresAt.lt(soon), 1)
+        .finally(0)
+        .into();
     let counts: Vec<(Uuid, BloodGroup, Component, UnitStatus, i64, i64)> =
         blood_unit::Entity::find()
             .select_only()
@@ -384,10 +388,7 @@ pub async fn levels<C: ConnectionTrait>(
             .column_as(Expr::cust("COUNT(*)"), "n")
             // Counted in the same pass; a CASE in the select list needs no grouping, unlike a
             // bound comparison (Postgres sees two different parameters in SELECT and GROUP BY).
-            .column_as(
-                soon_case.sum(),
-                "soon",
-            )
+            .column_as(soon_case.sum(), "soon")
             .filter(scope.clone())
             .filter(live)
             .group_by(blood_unit::Column::BloodBankId)

@@ -1,0 +1,476 @@
+//! Raising, resolving and acknowledging alerts; notifications for their recipients.
+
+use crate::{
+    blood::{compatibility, geo},
+    db::now,
+    error::{AppError, AppResult},
+    events::{AlertEvent, Event, NotificationEvent, RequestEvent},
+};
+use entity::{
+    AlertKind, AlertStatus, Audience, BloodGroup, Component, OrgKind, OrgStatus, PlatformRole,
+    Severity, UnitStatus, Urgency, alert, alert_recipient, blood_request, blood_unit, membership,
+    notification, organization, stock_threshold, user,
+};
+use sea_orm::{
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QuerySelect,
+    sea_query::Expr,
+};
+use std::collections::HashSet;
+use uuid::Uuid;
+
+/// Who an alert goes to.
+#[derive(Debug, Clone)]
+pub enum Target {
+    /// These organizations.
+    Orgs(Vec<Uuid>),
+    /// Approved organizations of a kind within a radius of a point.
+    Within {
+        /// Kind.
+        kind: OrgKind,
+        /// Centre.
+        lat: f64,
+        /// Centre.
+        lon: f64,
+        /// Radius.
+        radius_km: f64,
+    },
+    /// Super admins.
+    SuperAdmins,
+}
+
+/// An alert to raise.
+#[derive(Debug, Clone)]
+pub struct NewAlert {
+    /// Kind.
+    pub kind: AlertKind,
+    /// Severity.
+    pub severity: Severity,
+    /// Title.
+    pub title: String,
+    /// Message.
+    pub message: String,
+    /// Group.
+    pub blood_group: Option<BloodGroup>,
+    /// Component.
+    pub component: Option<Component>,
+    /// The organization it is about.
+    pub organization_id: Option<Uuid>,
+    /// Where.
+    pub location: Option<(f64, f64)>,
+    /// Radius.
+    pub radius_km: Option<f64>,
+    /// Related entity.
+    pub related: Option<(&'static str, Uuid)>,
+    /// Audience.
+    pub target: Target,
+}
+
+async fn recipients<C: ConnectionTrait>(db: &C, target: &Target) -> AppResult<Vec<Uuid>> {
+    Ok(match target {
+        Target::Orgs(ids) => ids.clone(),
+        Target::SuperAdmins => Vec::new(),
+        Target::Within {
+            kind,
+            lat,
+            lon,
+            radius_km,
+        } => {
+            let b = geo::BoundingBox::around(*lat, *lon, *radius_km);
+            organization::Entity::find()
+                .filter(organization::Column::Kind.eq(*kind))
+                .filter(organization::Column::Status.eq(OrgStatus::Approved))
+                .filter(organization::Column::Latitude.between(b.min_lat, b.max_lat))
+                .filter(organization::Column::Longitude.between(b.min_lon, b.max_lon))
+                .all(db)
+                .await?
+                .into_iter()
+                .filter(|o| geo::haversine_km(*lat, *lon, o.latitude, o.longitude) <= *radius_km)
+                .map(|o| o.id)
+                .collect()
+        }
+    })
+}
+
+/// Stores an alert, its recipients and one notification per recipient user; returns the
+/// events to publish after the transaction commits.
+pub async fn raise<C: ConnectionTrait>(db: &C, new: NewAlert) -> AppResult<Vec<Event>> {
+    let t = now();
+    let orgs = recipients(db, &new.target).await?;
+    let super_admins = matches!(new.target, Target::SuperAdmins);
+    let a = alert::Model {
+        id: Uuid::now_v7(),
+        kind: new.kind,
+        severity: new.severity,
+        title: new.title,
+        message: new.message,
+        blood_group: new.blood_group,
+        component: new.component,
+        organization_id: new.organization_id,
+        latitude: new.location.map(|l| l.0),
+        longitude: new.location.map(|l| l.1),
+        radius_km: new.radius_km,
+        audience: if super_admins {
+            Audience::SuperAdmins
+        } else {
+            Audience::Organizations
+        },
+        related_entity_type: new.related.map(|r| r.0.to_string()),
+        related_entity_id: new.related.map(|r| r.1),
+        status: AlertStatus::Open,
+        acknowledged_by: None,
+        acknowledged_at: None,
+        resolved_at: None,
+        created_at: t,
+    };
+    alert::Entity::insert(alert::ActiveModel::from(a.clone()))
+        .exec(db)
+        .await?;
+    for chunk in orgs.chunks(500) {
+        let rows: Vec<alert_recipient::ActiveModel> = chunk
+            .iter()
+            .map(|o| alert_recipient::ActiveModel {
+                id: Set(Uuid::now_v7()),
+                alert_id: Set(a.id),
+                organization_id: Set(*o),
+                acknowledged_by: Set(None),
+                acknowledged_at: Set(None),
+                created_at: Set(t),
+            })
+            .collect();
+        alert_recipient::Entity::insert_many(rows).exec(db).await?;
+    }
+    let users: Vec<Uuid> = if super_admins {
+        user::Entity::find()
+            .select_only()
+            .column(user::Column::Id)
+            .filter(user::Column::PlatformRole.eq(PlatformRole::SuperAdmin))
+            .filter(user::Column::IsActive.eq(true))
+            .into_tuple()
+            .all(db)
+            .await?
+    } else if orgs.is_empty() {
+        Vec::new()
+    } else {
+        let mut ids: Vec<Uuid> = membership::Entity::find()
+            .select_only()
+            .column(membership::Column::UserId)
+            .filter(membership::Column::OrganizationId.is_in(orgs.clone()))
+            .filter(membership::Column::IsActive.eq(true))
+            .into_tuple()
+            .all(db)
+            .await?;
+        let mut seen = HashSet::new();
+        ids.retain(|u| seen.insert(*u));
+        ids
+    };
+    let mut events = vec![Event::Alert(AlertEvent {
+        id: a.id,
+        kind: a.kind,
+        severity: a.severity,
+        title: a.title.clone(),
+        message: a.message.clone(),
+        blood_group: a.blood_group,
+        component: a.component,
+        organization_id: a.organization_id,
+        latitude: a.latitude,
+        longitude: a.longitude,
+        radius_km: a.radius_km,
+        recipients: orgs,
+        super_admins,
+        related_entity_type: a.related_entity_type.clone(),
+        related_entity_id: a.related_entity_id,
+        created_at: t,
+    })];
+    let notes: Vec<notification::Model> = users
+        .into_iter()
+        .map(|u| notification::Model {
+            id: Uuid::now_v7(),
+            user_id: u,
+            kind: a.kind,
+            priority: a.severity,
+            title: a.title.clone(),
+            body: a.message.clone(),
+            alert_id: Some(a.id),
+            related_entity_type: a.related_entity_type.clone(),
+            related_entity_id: a.related_entity_id,
+            read_at: None,
+            created_at: t,
+        })
+        .collect();
+    for chunk in notes.chunks(500) {
+        notification::Entity::insert_many(
+            chunk
+                .iter()
+                .cloned()
+                .map(notification::ActiveModel::from)
+                .collect::<Vec<_>>(),
+        )
+        .exec(db)
+        .await?;
+    }
+    events.extend(notes.into_iter().map(|n| {
+        Event::Notification(NotificationEvent {
+            id: n.id,
+            user_id: n.user_id,
+            kind: n.kind,
+            priority: n.priority,
+            title: n.title,
+            body: n.body,
+            alert_id: n.alert_id,
+            created_at: n.created_at,
+        })
+    }));
+    Ok(events)
+}
+
+/// Resolves the open alerts of these kinds about an entity (their cause is gone).
+pub async fn resolve_related<C: ConnectionTrait>(
+    db: &C,
+    entity: Uuid,
+    kinds: &[AlertKind],
+) -> AppResult<u64> {
+    let t = now();
+    let r = alert::Entity::update_many()
+        .col_expr(alert::Column::Status, Expr::value(AlertStatus::Resolved))
+        .col_expr(alert::Column::ResolvedAt, Expr::value(Some(t)))
+        .filter(alert::Column::RelatedEntityId.eq(entity))
+        .filter(alert::Column::Kind.is_in(kinds.iter().copied()))
+        .filter(alert::Column::Status.ne(AlertStatus::Resolved))
+        .exec(db)
+        .await?;
+    Ok(r.rows_affected)
+}
+
+/// The event of a request's new state.
+pub fn request_event(r: &blood_request::Model) -> Event {
+    Event::RequestChanged(RequestEvent {
+        request_id: r.id,
+        hospital_id: r.hospital_id,
+        blood_bank_id: r.blood_bank_id,
+        status: r.status,
+        escalation_level: r.escalation_level,
+        at: now(),
+    })
+}
+
+fn urgency_name(u: Urgency) -> &'static str {
+    match u {
+        Urgency::Critical => "CRITICAL",
+        Urgency::Emergency => "EMERGENCY",
+        Urgency::Urgent => "URGENT",
+        Urgency::Routine => "ROUTINE",
+    }
+}
+
+/// The emergency alert of a request: to its addressed bank, or to approved banks within
+/// `radius_km` of the hospital. Only EMERGENCY and CRITICAL requests raise one.
+pub async fn emergency_alert<C: ConnectionTrait>(
+    db: &C,
+    r: &blood_request::Model,
+    radius_km: f64,
+    kind: OrgKind,
+) -> AppResult<Vec<Event>> {
+    if !matches!(r.urgency, Urgency::Emergency | Urgency::Critical) {
+        return Ok(Vec::new());
+    }
+    let target = match (r.target_bank_id, kind) {
+        (Some(bank), OrgKind::BloodBank) => Target::Orgs(vec![bank]),
+        _ => Target::Within {
+            kind,
+            lat: r.latitude,
+            lon: r.longitude,
+            radius_km,
+        },
+    };
+    let groups: Vec<String> =
+        compatibility::donors_for(r.blood_group, r.component, r.allow_emergency_override)
+            .iter()
+            .map(|g| compatibility::label(*g).to_string())
+            .collect();
+    let (title, message) = if kind == OrgKind::Ngo {
+        (
+            format!(
+                "Mobilize donors: {} {:?}",
+                compatibility::label(r.blood_group),
+                r.component
+            ),
+            format!(
+                "An emergency request is still unanswered; donors of groups {} are needed within {radius_km} km.",
+                groups.join(", ")
+            ),
+        )
+    } else {
+        (
+            format!(
+                "{} request: {} units of {} {:?}",
+                urgency_name(r.urgency),
+                r.units_required,
+                compatibility::label(r.blood_group),
+                r.component
+            ),
+            format!(
+                "Needed by {}; compatible groups {}; within {radius_km} km.",
+                r.needed_by.format("%Y-%m-%d %H:%M UTC"),
+                groups.join(", ")
+            ),
+        )
+    };
+    raise(
+        db,
+        NewAlert {
+            kind: AlertKind::EmergencyRequest,
+            severity: if r.urgency == Urgency::Critical {
+                Severity::Critical
+            } else {
+                Severity::Warning
+            },
+            title,
+            message,
+            blood_group: Some(r.blood_group),
+            component: Some(r.component),
+            organization_id: Some(r.hospital_id),
+            location: Some((r.latitude, r.longitude)),
+            radius_km: Some(radius_km),
+            related: Some(("blood_request", r.id)),
+            target,
+        },
+    )
+    .await
+}
+
+/// Raises STOCK_CRITICAL for each (group, component) of a bank that fell below its
+/// threshold, once per crossing; resolves the alert and re-arms when stock is back.
+pub async fn check_stock<C: ConnectionTrait>(
+    db: &C,
+    bank: Uuid,
+    combos: &[(BloodGroup, Component)],
+) -> AppResult<Vec<Event>> {
+    if combos.is_empty() {
+        return Ok(Vec::new());
+    }
+    let thresholds = stock_threshold::Entity::find()
+        .filter(stock_threshold::Column::BloodBankId.eq(bank))
+        .all(db)
+        .await?;
+    let mut events = Vec::new();
+    let t = now();
+    for th in thresholds
+        .into_iter()
+        .filter(|th| combos.contains(&(th.blood_group, th.component)))
+    {
+        let available: i64 = blood_unit::Entity::find()
+            .select_only()
+            .column_as(Expr::cust("COUNT(*)"), "n")
+            .filter(blood_unit::Column::BloodBankId.eq(bank))
+            .filter(blood_unit::Column::BloodGroup.eq(th.blood_group))
+            .filter(blood_unit::Column::Component.eq(th.component))
+            .filter(blood_unit::Column::Status.eq(UnitStatus::Available))
+            .filter(blood_unit::Column::ExpiresAt.gt(t))
+            .into_tuple()
+            .one(db)
+            .await?
+            .unwrap_or(0);
+        let below = available < i64::from(th.critical_threshold);
+        if below && !th.in_alert {
+            // Conditional, so two writers crossing at once raise one alert.
+            let flipped = stock_threshold::Entity::update_many()
+                .col_expr(stock_threshold::Column::InAlert, Expr::value(true))
+                .filter(stock_threshold::Column::Id.eq(th.id))
+                .filter(stock_threshold::Column::InAlert.eq(false))
+                .exec(db)
+                .await?;
+            if flipped.rows_affected == 1 {
+                events.extend(
+                    raise(
+                        db,
+                        NewAlert {
+                            kind: AlertKind::StockCritical,
+                            severity: Severity::Critical,
+                            title: format!(
+                                "{} {:?} below threshold",
+                                compatibility::label(th.blood_group),
+                                th.component
+                            ),
+                            message: format!(
+                                "{available} available, threshold {}",
+                                th.critical_threshold
+                            ),
+                            blood_group: Some(th.blood_group),
+                            component: Some(th.component),
+                            organization_id: Some(bank),
+                            location: None,
+                            radius_km: None,
+                            related: Some(("stock_threshold", th.id)),
+                            target: Target::Orgs(vec![bank]),
+                        },
+                    )
+                    .await?,
+                );
+            }
+        } else if !below && th.in_alert {
+            stock_threshold::Entity::update_many()
+                .col_expr(stock_threshold::Column::InAlert, Expr::value(false))
+                .filter(stock_threshold::Column::Id.eq(th.id))
+                .exec(db)
+                .await?;
+            resolve_related(db, th.id, &[AlertKind::StockCritical]).await?;
+        }
+    }
+    Ok(events)
+}
+
+/// Acknowledges an alert for one organization (or, for super-admin alerts, for the platform).
+pub async fn acknowledge<C: ConnectionTrait>(
+    db: &C,
+    alert_id: Uuid,
+    org: Option<Uuid>,
+    by: Uuid,
+) -> AppResult<alert::Model> {
+    let a = alert::Entity::find_by_id(alert_id)
+        .one(db)
+        .await?
+        .ok_or(AppError::NotFound("alert"))?;
+    if a.status == AlertStatus::Resolved {
+        return Err(AppError::InvalidTransition {
+            from: "RESOLVED".into(),
+            to: "acknowledge".into(),
+        });
+    }
+    let t = now();
+    match org {
+        Some(org) => {
+            let r = alert_recipient::Entity::update_many()
+                .col_expr(
+                    alert_recipient::Column::AcknowledgedBy,
+                    Expr::value(Some(by)),
+                )
+                .col_expr(
+                    alert_recipient::Column::AcknowledgedAt,
+                    Expr::value(Some(t)),
+                )
+                .filter(alert_recipient::Column::AlertId.eq(alert_id))
+                .filter(alert_recipient::Column::OrganizationId.eq(org))
+                .exec(db)
+                .await?;
+            if r.rows_affected == 0 {
+                return Err(AppError::NotFound("alert"));
+            }
+        }
+        None => {
+            alert::Entity::update_many()
+                .col_expr(alert::Column::AcknowledgedBy, Expr::value(Some(by)))
+                .col_expr(alert::Column::AcknowledgedAt, Expr::value(Some(t)))
+                .col_expr(
+                    alert::Column::Status,
+                    Expr::value(AlertStatus::Acknowledged),
+                )
+                .filter(alert::Column::Id.eq(alert_id))
+                .exec(db)
+                .await?;
+        }
+    }
+    alert::Entity::find_by_id(alert_id)
+        .one(db)
+        .await?
+        .ok_or(AppError::NotFound("alert"))
+}

@@ -1,0 +1,238 @@
+//! Subscriptions. Each event is filtered in memory against the subscriber's session (built
+//! once, in `connection_init`): no database query per subscriber per event.
+
+use super::{resolvers::alert_orgs, types::*};
+use crate::{
+    auth::{Rule, Viewer, authorize, policy::ANY_ROLE},
+    blood::geo,
+    error::{AppError, AppResult},
+    events::{AlertEvent, Event},
+    graphql::ids::{parse_id, to_id},
+    state::AppState,
+};
+use async_graphql::{Context, ID, Subscription};
+use chrono::{DateTime, Utc};
+use entity::blood_request;
+use futures_util::{Stream, StreamExt as _, stream};
+use sea_orm::EntityTrait;
+use std::sync::{
+    Arc,
+    atomic::{AtomicUsize, Ordering},
+};
+use tokio::sync::broadcast::{self, error::RecvError};
+use uuid::Uuid;
+
+/// Who is subscribed on a websocket, established in `connection_init`.
+#[derive(Clone)]
+pub struct WsSession {
+    /// The caller.
+    pub viewer: Viewer,
+    /// When the token expires: every stream of the connection ends then.
+    pub expires_at: Option<DateTime<Utc>>,
+    /// Subscriptions open on the connection.
+    pub open: Arc<AtomicUsize>,
+    /// The most a connection may hold.
+    pub max: usize,
+}
+
+/// Releases a subscription slot when its stream is dropped.
+struct Slot(Arc<AtomicUsize>);
+
+impl Drop for Slot {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
+fn session<'a>(ctx: &Context<'a>) -> AppResult<&'a WsSession> {
+    ctx.data::<WsSession>()
+        .map_err(|_| AppError::Unauthenticated("authenticate in connection_init"))
+}
+
+fn app<'a>(ctx: &Context<'a>) -> AppResult<&'a AppState> {
+    ctx.data::<AppState>()
+        .map_err(|_| AppError::internal("app state missing"))
+}
+
+/// The bus as a stream for one subscriber: events in order; if the subscriber falls more
+/// than the buffer behind, it gets one error telling it so and the stream ends (it can
+/// resubscribe and fetch what it missed with `alerts(filter: {createdAfter})`).
+fn events(rx: broadcast::Receiver<Arc<Event>>) -> impl Stream<Item = Result<Arc<Event>, u64>> {
+    stream::unfold((rx, false), |(mut rx, done)| async move {
+        if done {
+            return None;
+        }
+        match rx.recv().await {
+            Ok(e) => Some((Ok(e), (rx, false))),
+            Err(RecvError::Lagged(n)) => Some((Err(n), (rx, true))),
+            Err(RecvError::Closed) => None,
+        }
+    })
+}
+
+/// Opens a stream for a session: counts it against the connection's cap and ends it when
+/// the token expires.
+fn open<T, F>(
+    s: &WsSession,
+    app: &AppState,
+    pick: F,
+) -> AppResult<impl Stream<Item = async_graphql::Result<T>> + use<T, F>>
+where
+    T: Send + 'static,
+    F: Fn(&Event) -> Option<T> + Send + 'static,
+{
+    if s.open.fetch_add(1, Ordering::Relaxed) >= s.max {
+        s.open.fetch_sub(1, Ordering::Relaxed);
+        return Err(AppError::RateLimited {
+            retry_after_secs: 1,
+        });
+    }
+    let slot = Slot(s.open.clone());
+    let until = s
+        .expires_at
+        .map(|e| (e - Utc::now()).to_std().unwrap_or_default())
+        .unwrap_or(std::time::Duration::from_secs(365 * 24 * 3600));
+    let rx = app.events.subscribe();
+    let s = events(rx)
+        .filter_map(move |item| {
+            let _slot = &slot;
+            let out = match item {
+                Ok(e) => pick(&e).map(Ok),
+                Err(n) => Some(Err(async_graphql::Error::new(format!(
+                    "you fell {n} events behind and were unsubscribed; resubscribe and fetch missed alerts with alerts(filter: {{createdAfter}})"
+                )))),
+            };
+            futures_util::future::ready(out)
+        })
+        .take_until(tokio::time::sleep(until));
+    Ok(s)
+}
+
+/// Whether a subscriber may see an alert.
+pub fn may_see(viewer: &Viewer, orgs: &[Uuid], a: &AlertEvent) -> bool {
+    viewer.is_super_admin() || (!a.super_admins && a.recipients.iter().any(|r| orgs.contains(r)))
+}
+
+/// Whether an alert matches a subscription filter.
+pub fn matches(f: &AlertSubscriptionFilter, a: &AlertEvent) -> bool {
+    if f.kinds.as_ref().is_some_and(|k| !k.contains(&a.kind)) {
+        return false;
+    }
+    if let Some(groups) = &f.blood_groups
+        && !a.blood_group.is_some_and(|g| groups.contains(&g))
+    {
+        return false;
+    }
+    if f.min_severity.is_some_and(|m| a.severity < m) {
+        return false;
+    }
+    if let (Some(p), Some(r)) = (f.near, f.radius_km) {
+        match (a.latitude, a.longitude) {
+            (Some(lat), Some(lon)) => geo::haversine_km(p.latitude, p.longitude, lat, lon) <= r,
+            _ => false,
+        }
+    } else {
+        true
+    }
+}
+
+/// Every subscription.
+#[derive(Default)]
+pub struct SubscriptionRoot;
+
+#[Subscription]
+impl SubscriptionRoot {
+    /// New alerts the caller may see: emergencies to banks (and, once escalated, NGOs) in
+    /// their radius, stock alerts to that bank, platform alerts to super admins.
+    async fn alert_raised(
+        &self,
+        ctx: &Context<'_>,
+        filter: Option<AlertSubscriptionFilter>,
+    ) -> Result<impl Stream<Item = async_graphql::Result<Alert>>, AppError> {
+        let s = session(ctx)?;
+        authorize(&s.viewer, Rule::Authenticated)?;
+        let f = filter.unwrap_or_default();
+        if f.near.is_some() != f.radius_km.is_some() {
+            return Err(AppError::bad_input(
+                "filter.radiusKm",
+                "give near and radiusKm together",
+            ));
+        }
+        let viewer = s.viewer.clone();
+        let orgs = alert_orgs(&viewer);
+        if !viewer.is_super_admin() && orgs.is_empty() {
+            return Err(AppError::Forbidden(
+                "alerts are for organization members and super admins",
+            ));
+        }
+        open(s, app(ctx)?, move |e| match e {
+            Event::Alert(a) if may_see(&viewer, &orgs, a) && matches(&f, a) => {
+                Some(Alert::from_event(a))
+            }
+            _ => None,
+        })
+    }
+
+    /// A request's transitions, for its hospital's members and super admins.
+    async fn blood_request_changed(
+        &self,
+        ctx: &Context<'_>,
+        id: ID,
+    ) -> Result<impl Stream<Item = async_graphql::Result<BloodRequestChange>>, AppError> {
+        let s = session(ctx)?;
+        let app = app(ctx)?;
+        let id = parse_id(&id, "id")?;
+        // One query at subscribe time, none per event.
+        let r = blood_request::Entity::find_by_id(id)
+            .one(&app.db)
+            .await?
+            .ok_or(AppError::NotFound("blood request"))?;
+        authorize(
+            &s.viewer,
+            Rule::ReadOrg {
+                org: r.hospital_id,
+                roles: ANY_ROLE,
+                scope: Some("blood-requests:read"),
+            },
+        )
+        .map_err(|_| AppError::NotFound("blood request"))?;
+        open(s, app, move |e| match e {
+            Event::RequestChanged(c) if c.request_id == id => Some(BloodRequestChange {
+                request_id: to_id(c.request_id),
+                status: c.status,
+                blood_bank_id: c.blood_bank_id.map(to_id),
+                escalation_level: c.escalation_level,
+                at: c.at,
+            }),
+            _ => None,
+        })
+    }
+
+    /// The caller's own notifications as they are sent.
+    async fn notification_received(
+        &self,
+        ctx: &Context<'_>,
+    ) -> Result<impl Stream<Item = async_graphql::Result<Notification>>, AppError> {
+        let s = session(ctx)?;
+        authorize(&s.viewer, Rule::SignedIn)?;
+        let me = s
+            .viewer
+            .user_id()
+            .ok_or(AppError::Unauthenticated("sign in first"))?;
+        open(s, app(ctx)?, move |e| match e {
+            Event::Notification(n) if n.user_id == me => Some(Notification {
+                id: to_id(n.id),
+                kind: n.kind,
+                priority: n.priority,
+                title: n.title.clone(),
+                body: n.body.clone(),
+                alert_id: n.alert_id.map(to_id),
+                related_entity_type: None,
+                related_entity_id: None,
+                read_at: None,
+                created_at: n.created_at,
+            }),
+            _ => None,
+        })
+    }
+}

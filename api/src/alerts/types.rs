@@ -1,0 +1,229 @@
+//! GraphQL types of alerts and notifications.
+
+use crate::{events::AlertEvent, graphql::ids::to_id};
+use async_graphql::{ID, InputObject, SimpleObject};
+use chrono::{DateTime, Utc};
+use entity::{AlertKind, AlertStatus, BloodGroup, Component, Severity, alert, notification};
+
+/// An alert, as the caller's organization sees it (acknowledgement is per organization).
+#[derive(SimpleObject, Clone)]
+pub struct Alert {
+    /// Identifier.
+    pub id: ID,
+    /// Kind.
+    pub kind: AlertKind,
+    /// Severity.
+    pub severity: Severity,
+    /// Title.
+    pub title: String,
+    /// Message.
+    pub message: String,
+    /// Group concerned.
+    pub blood_group: Option<BloodGroup>,
+    /// Component concerned.
+    pub component: Option<Component>,
+    /// The organization it is about.
+    pub organization_id: Option<ID>,
+    /// Where.
+    pub latitude: Option<f64>,
+    /// Where.
+    pub longitude: Option<f64>,
+    /// Radius it was sent to.
+    pub radius_km: Option<f64>,
+    /// Kind of the related entity.
+    pub related_entity_type: Option<String>,
+    /// The related entity (e.g. the blood request).
+    pub related_entity_id: Option<ID>,
+    /// OPEN, ACKNOWLEDGED (by your organization) or RESOLVED.
+    pub status: AlertStatus,
+    /// When your organization acknowledged it.
+    pub acknowledged_at: Option<DateTime<Utc>>,
+    /// When it was resolved.
+    pub resolved_at: Option<DateTime<Utc>>,
+    /// When raised.
+    pub created_at: DateTime<Utc>,
+}
+
+impl Alert {
+    /// From a stored alert and the caller's acknowledgement.
+    pub fn from_model(m: alert::Model, ack: Option<DateTime<Utc>>) -> Self {
+        let status = match (m.status, ack) {
+            (AlertStatus::Resolved, _) => AlertStatus::Resolved,
+            (_, Some(_)) => AlertStatus::Acknowledged,
+            (s, None) => s,
+        };
+        Self {
+            id: to_id(m.id),
+            kind: m.kind,
+            severity: m.severity,
+            title: m.title,
+            message: m.message,
+            blood_group: m.blood_group,
+            component: m.component,
+            organization_id: m.organization_id.map(to_id),
+            latitude: m.latitude,
+            longitude: m.longitude,
+            radius_km: m.radius_km,
+            related_entity_type: m.related_entity_type,
+            related_entity_id: m.related_entity_id.map(to_id),
+            status,
+            acknowledged_at: ack.or(m.acknowledged_at),
+            resolved_at: m.resolved_at,
+            created_at: m.created_at,
+        }
+    }
+
+    /// From a bus event (a new alert is open).
+    pub fn from_event(e: &AlertEvent) -> Self {
+        Self {
+            id: to_id(e.id),
+            kind: e.kind,
+            severity: e.severity,
+            title: e.title.clone(),
+            message: e.message.clone(),
+            blood_group: e.blood_group,
+            component: e.component,
+            organization_id: e.organization_id.map(to_id),
+            latitude: e.latitude,
+            longitude: e.longitude,
+            radius_km: e.radius_km,
+            related_entity_type: e.related_entity_type.clone(),
+            related_entity_id: e.related_entity_id.map(to_id),
+            status: AlertStatus::Open,
+            acknowledged_at: None,
+            resolved_at: None,
+            created_at: e.created_at,
+        }
+    }
+}
+
+/// A message to one user.
+#[derive(SimpleObject, Clone)]
+pub struct Notification {
+    /// Identifier.
+    pub id: ID,
+    /// Kind.
+    pub kind: AlertKind,
+    /// Priority.
+    pub priority: Severity,
+    /// Title.
+    pub title: String,
+    /// Body.
+    pub body: String,
+    /// The alert behind it.
+    pub alert_id: Option<ID>,
+    /// Kind of the related entity.
+    pub related_entity_type: Option<String>,
+    /// The related entity.
+    pub related_entity_id: Option<ID>,
+    /// When read.
+    pub read_at: Option<DateTime<Utc>>,
+    /// When sent.
+    pub created_at: DateTime<Utc>,
+}
+
+impl From<notification::Model> for Notification {
+    fn from(m: notification::Model) -> Self {
+        Self {
+            id: to_id(m.id),
+            kind: m.kind,
+            priority: m.priority,
+            title: m.title,
+            body: m.body,
+            alert_id: m.alert_id.map(to_id),
+            related_entity_type: m.related_entity_type,
+            related_entity_id: m.related_entity_id.map(to_id),
+            read_at: m.read_at,
+            created_at: m.created_at,
+        }
+    }
+}
+
+/// Filter of `alerts`.
+#[derive(InputObject, Default)]
+pub struct AlertFilter {
+    /// Kinds.
+    pub kinds: Option<Vec<AlertKind>>,
+    /// Severities.
+    pub severities: Option<Vec<Severity>>,
+    /// Statuses (as your organization sees them).
+    pub statuses: Option<Vec<AlertStatus>>,
+    /// Alerts addressed to this organization.
+    pub organization_id: Option<ID>,
+    /// Raised at or after (a reconnecting client asks for what it missed).
+    pub created_after: Option<DateTime<Utc>>,
+    /// Raised before.
+    pub created_before: Option<DateTime<Utc>>,
+}
+
+/// A point.
+#[derive(InputObject, Clone, Copy)]
+pub struct NearInput {
+    /// Latitude.
+    pub latitude: f64,
+    /// Longitude.
+    pub longitude: f64,
+}
+
+/// Filter of the `alertRaised` subscription.
+#[derive(InputObject, Default, Clone)]
+pub struct AlertSubscriptionFilter {
+    /// Kinds.
+    pub kinds: Option<Vec<AlertKind>>,
+    /// Groups (alerts with no group are left out when given).
+    pub blood_groups: Option<Vec<BloodGroup>>,
+    /// Minimum severity.
+    pub min_severity: Option<Severity>,
+    /// Centre of a distance filter (alerts with no location are left out when given).
+    pub near: Option<NearInput>,
+    /// Radius around `near`.
+    pub radius_km: Option<f64>,
+}
+
+/// Input of `acknowledgeAlert` and `resolveAlert`.
+#[derive(InputObject)]
+pub struct AlertActionInput {
+    /// The alert.
+    pub alert_id: ID,
+    /// The organization acted for (leave out as a super admin for platform alerts).
+    pub organization_id: Option<ID>,
+}
+
+/// Result of alert mutations.
+#[derive(SimpleObject)]
+pub struct AlertPayload {
+    /// The alert after the change.
+    pub alert: Alert,
+}
+
+/// Input of `markNotificationsRead`.
+#[derive(InputObject)]
+pub struct MarkNotificationsReadInput {
+    /// These notifications; leave out with `all: true` for every unread one.
+    pub ids: Option<Vec<ID>>,
+    /// Mark all unread notifications.
+    #[graphql(default)]
+    pub all: bool,
+}
+
+/// Result of `markNotificationsRead`.
+#[derive(SimpleObject)]
+pub struct MarkNotificationsReadPayload {
+    /// How many were marked.
+    pub marked: u64,
+}
+
+/// A blood request's new state, streamed to its hospital.
+#[derive(SimpleObject, Clone)]
+pub struct BloodRequestChange {
+    /// The request.
+    pub request_id: ID,
+    /// New state.
+    pub status: entity::RequestStatus,
+    /// The accepting bank, if any.
+    pub blood_bank_id: Option<ID>,
+    /// Escalation level.
+    pub escalation_level: i32,
+    /// When.
+    pub at: DateTime<Utc>,
+}

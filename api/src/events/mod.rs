@@ -1,0 +1,201 @@
+//! The event bus: alerts, request transitions and notifications, published after their
+//! transaction commits and delivered to this instance's subscribers at once, and to every
+//! other instance through the transport (Redis pub/sub when `REDIS_URL` is set).
+//!
+//! Events carry their whole payload, so subscribers filter them in memory: an event never
+//! costs a database query per subscriber.
+
+pub mod redis_transport;
+
+use chrono::{DateTime, Utc};
+use entity::{AlertKind, BloodGroup, Component, RequestStatus, Severity};
+use serde::{Deserialize, Serialize};
+use std::sync::Arc;
+use tokio::sync::broadcast;
+use uuid::Uuid;
+
+/// An alert as raised, with who it is for.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct AlertEvent {
+    /// The alert's id.
+    pub id: Uuid,
+    /// Kind.
+    pub kind: AlertKind,
+    /// Severity.
+    pub severity: Severity,
+    /// Title.
+    pub title: String,
+    /// Message.
+    pub message: String,
+    /// Group concerned.
+    pub blood_group: Option<BloodGroup>,
+    /// Component concerned.
+    pub component: Option<Component>,
+    /// The organization it is about.
+    pub organization_id: Option<Uuid>,
+    /// Where.
+    pub latitude: Option<f64>,
+    /// Where.
+    pub longitude: Option<f64>,
+    /// Radius it was sent to.
+    pub radius_km: Option<f64>,
+    /// Recipient organizations.
+    pub recipients: Vec<Uuid>,
+    /// Whether super admins are the audience.
+    pub super_admins: bool,
+    /// Kind of the related entity.
+    pub related_entity_type: Option<String>,
+    /// The related entity.
+    pub related_entity_id: Option<Uuid>,
+    /// When.
+    pub created_at: DateTime<Utc>,
+}
+
+/// A blood request changed state.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct RequestEvent {
+    /// The request.
+    pub request_id: Uuid,
+    /// Its hospital.
+    pub hospital_id: Uuid,
+    /// The accepting bank, if any.
+    pub blood_bank_id: Option<Uuid>,
+    /// New state.
+    pub status: RequestStatus,
+    /// Escalation level.
+    pub escalation_level: i32,
+    /// When.
+    pub at: DateTime<Utc>,
+}
+
+/// A notification for one user.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct NotificationEvent {
+    /// The notification.
+    pub id: Uuid,
+    /// Its recipient.
+    pub user_id: Uuid,
+    /// Kind.
+    pub kind: AlertKind,
+    /// Priority.
+    pub priority: Severity,
+    /// Title.
+    pub title: String,
+    /// Body.
+    pub body: String,
+    /// The alert behind it.
+    pub alert_id: Option<Uuid>,
+    /// When.
+    pub created_at: DateTime<Utc>,
+}
+
+/// Everything that flows on the bus.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(tag = "type")]
+pub enum Event {
+    /// An alert was raised.
+    Alert(AlertEvent),
+    /// A request changed state.
+    RequestChanged(RequestEvent),
+    /// A user was notified.
+    Notification(NotificationEvent),
+}
+
+/// What crosses instances: the event and the instance that published it.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Envelope {
+    /// The publishing instance (it already delivered locally and ignores its own echo).
+    pub origin: Uuid,
+    /// The event.
+    pub event: Event,
+}
+
+/// How events reach other instances.
+#[async_trait::async_trait]
+pub trait Transport: Send + Sync {
+    /// Sends an envelope to the other instances; failures are logged, never raised: local
+    /// delivery has already happened.
+    async fn publish(&self, envelope: &Envelope);
+    /// `disabled`, `up` or `down`, for `/readyz`.
+    fn state(&self) -> &'static str;
+}
+
+/// Single instance: nothing to send.
+pub struct InProcess;
+
+#[async_trait::async_trait]
+impl Transport for InProcess {
+    async fn publish(&self, _: &Envelope) {}
+    fn state(&self) -> &'static str {
+        "disabled"
+    }
+}
+
+/// The bus of one instance.
+#[derive(Clone)]
+pub struct EventBus {
+    local: broadcast::Sender<Arc<Event>>,
+    transport: Arc<dyn Transport>,
+    instance: Uuid,
+}
+
+impl EventBus {
+    /// A bus whose local channel holds `capacity` events per lagging subscriber before that
+    /// subscriber is told it missed some.
+    pub fn new(capacity: usize, transport: Arc<dyn Transport>, instance: Uuid) -> Self {
+        let (local, _) = broadcast::channel(capacity.max(16));
+        Self {
+            local,
+            transport,
+            instance,
+        }
+    }
+
+    /// The same local channel with another transport (the Redis transport needs the local
+    /// sender before the bus that owns it exists).
+    pub fn new_sharing(bus: EventBus, transport: Arc<dyn Transport>) -> Self {
+        Self {
+            local: bus.local,
+            transport,
+            instance: bus.instance,
+        }
+    }
+
+    /// An in-process bus (no Redis).
+    pub fn in_process(capacity: usize) -> Self {
+        Self::new(capacity, Arc::new(InProcess), Uuid::now_v7())
+    }
+
+    /// This instance's id.
+    pub fn instance(&self) -> Uuid {
+        self.instance
+    }
+
+    /// The sender that a transport feeds remote events into.
+    pub fn local_sender(&self) -> broadcast::Sender<Arc<Event>> {
+        self.local.clone()
+    }
+
+    /// A receiver of every event from now on.
+    pub fn subscribe(&self) -> broadcast::Receiver<Arc<Event>> {
+        self.local.subscribe()
+    }
+
+    /// Publishes committed events: here at once, elsewhere through the transport.
+    pub async fn publish(&self, events: Vec<Event>) {
+        for event in events {
+            let _ = self.local.send(Arc::new(event.clone()));
+            self.transport
+                .publish(&Envelope {
+                    origin: self.instance,
+                    event,
+                })
+                .await;
+        }
+    }
+
+    /// The transport's state.
+    pub fn transport_state(&self) -> &'static str {
+        self.transport.state()
+    }
+}

@@ -1,0 +1,219 @@
+//! The alerting steps of the sweep: escalation of unanswered emergencies, units about to
+//! expire, lapsed holds. Each step claims its rows with a conditional update (and `SKIP
+//! LOCKED` on Postgres), so with several instances every step happens exactly once.
+
+use crate::{
+    alerts::service::{self as alerts, NewAlert, Target},
+    blood::compatibility,
+    config::Config,
+    db::now,
+    error::AppResult,
+    events::Event,
+};
+use entity::{
+    AlertKind, OrgKind, RequestStatus, Severity, UnitStatus, Urgency, blood_request, blood_unit,
+};
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
+    sea_query::{Expr, LockBehavior, LockType},
+};
+use std::collections::HashMap;
+use uuid::Uuid;
+
+const BATCH: u64 = 200;
+
+fn lock<E: EntityTrait>(db: &impl ConnectionTrait, q: sea_orm::Select<E>) -> sea_orm::Select<E> {
+    if db.get_database_backend() == DbBackend::Postgres {
+        q.lock_with_behavior(LockType::Update, LockBehavior::SkipLocked)
+    } else {
+        q
+    }
+}
+
+/// Moves unanswered EMERGENCY and CRITICAL requests up one escalation level when their time
+/// comes: widen the radius and alert the banks again, then alert NGOs, then super admins.
+pub async fn escalate<C: ConnectionTrait>(db: &C, config: &Config) -> AppResult<Vec<Event>> {
+    let t = now();
+    let steps = [
+        (0, config.escalation_widen_after),
+        (1, config.escalation_ngo_after),
+        (2, config.escalation_delayed_after),
+    ];
+    let mut events = Vec::new();
+    for (level, after) in steps {
+        let due = t - chrono::Duration::from_std(after).unwrap_or_default();
+        let q = blood_request::Entity::find()
+            .filter(blood_request::Column::Status.eq(RequestStatus::Pending))
+            .filter(blood_request::Column::Urgency.is_in([Urgency::Emergency, Urgency::Critical]))
+            .filter(blood_request::Column::EscalationLevel.eq(level))
+            .filter(blood_request::Column::CreatedAt.lte(due))
+            .order_by_asc(blood_request::Column::Id)
+            .limit(BATCH);
+        for r in lock(db, q).all(db).await? {
+            let radius = if level == 0 {
+                r.radius_km.max(config.escalation_radius_km)
+            } else {
+                r.radius_km
+            };
+            let claimed = blood_request::Entity::update_many()
+                .col_expr(
+                    blood_request::Column::EscalationLevel,
+                    Expr::value(level + 1),
+                )
+                .col_expr(blood_request::Column::RadiusKm, Expr::value(radius))
+                .col_expr(blood_request::Column::UpdatedAt, Expr::value(t))
+                .filter(blood_request::Column::Id.eq(r.id))
+                .filter(blood_request::Column::EscalationLevel.eq(level))
+                .filter(blood_request::Column::Status.eq(RequestStatus::Pending))
+                .exec(db)
+                .await?;
+            if claimed.rows_affected != 1 {
+                continue;
+            }
+            let mut r = r;
+            r.escalation_level = level + 1;
+            r.radius_km = radius;
+            match level {
+                0 => events
+                    .extend(alerts::emergency_alert(db, &r, radius, OrgKind::BloodBank).await?),
+                1 => events.extend(alerts::emergency_alert(db, &r, radius, OrgKind::Ngo).await?),
+                _ => events.extend(
+                    alerts::raise(
+                        db,
+                        NewAlert {
+                            kind: AlertKind::DelayedEmergency,
+                            severity: Severity::Critical,
+                            title: format!(
+                                "Unanswered emergency: {} units of {} {:?}",
+                                r.units_required,
+                                compatibility::label(r.blood_group),
+                                r.component
+                            ),
+                            message: format!(
+                                "Pending since {}; banks within {radius} km and NGOs were alerted.",
+                                r.created_at.format("%H:%M UTC")
+                            ),
+                            blood_group: Some(r.blood_group),
+                            component: Some(r.component),
+                            organization_id: Some(r.hospital_id),
+                            location: Some((r.latitude, r.longitude)),
+                            radius_km: Some(radius),
+                            related: Some(("blood_request", r.id)),
+                            target: Target::SuperAdmins,
+                        },
+                    )
+                    .await?,
+                ),
+            }
+            events.push(alerts::request_event(&r));
+        }
+    }
+    Ok(events)
+}
+
+/// Alerts each bank once about its available units expiring within 3 days.
+pub async fn expiry_soon<C: ConnectionTrait>(db: &C) -> AppResult<Vec<Event>> {
+    let t = now();
+    let q = blood_unit::Entity::find()
+        .filter(blood_unit::Column::Status.eq(UnitStatus::Available))
+        .filter(blood_unit::Column::ExpiresAt.gt(t))
+        .filter(blood_unit::Column::ExpiresAt.lte(t + chrono::Duration::days(3)))
+        .filter(blood_unit::Column::ExpiryAlertedAt.is_null())
+        .limit(1000);
+    let units = lock(db, q).all(db).await?;
+    if units.is_empty() {
+        return Ok(Vec::new());
+    }
+    let claimed = blood_unit::Entity::update_many()
+        .col_expr(blood_unit::Column::ExpiryAlertedAt, Expr::value(Some(t)))
+        .filter(blood_unit::Column::Id.is_in(units.iter().map(|u| u.id)))
+        .filter(blood_unit::Column::ExpiryAlertedAt.is_null())
+        .exec(db)
+        .await?;
+    if claimed.rows_affected == 0 {
+        return Ok(Vec::new());
+    }
+    let mut by_bank: HashMap<Uuid, Vec<&blood_unit::Model>> = HashMap::new();
+    for u in &units {
+        by_bank.entry(u.blood_bank_id).or_default().push(u);
+    }
+    let mut events = Vec::new();
+    for (bank, list) in by_bank {
+        let soonest = list.iter().map(|u| u.expires_at).min().unwrap_or(t);
+        events.extend(
+            alerts::raise(
+                db,
+                NewAlert {
+                    kind: AlertKind::ExpirySoon,
+                    severity: Severity::Warning,
+                    title: format!("{} units expire within 3 days", list.len()),
+                    message: format!(
+                        "Units {} expire from {}; issue them first.",
+                        list.iter()
+                            .take(10)
+                            .map(|u| u.unit_number.as_str())
+                            .collect::<Vec<_>>()
+                            .join(", "),
+                        soonest.format("%Y-%m-%d %H:%M UTC")
+                    ),
+                    blood_group: None,
+                    component: None,
+                    organization_id: Some(bank),
+                    location: None,
+                    radius_km: None,
+                    related: None,
+                    target: Target::Orgs(vec![bank]),
+                },
+            )
+            .await?,
+        );
+    }
+    Ok(events)
+}
+
+/// HOLD_LAPSED for each request whose hold lapsed, to its hospital, and the emergency alert
+/// again for emergencies (the request is open again).
+pub async fn lapsed<C: ConnectionTrait>(db: &C, ids: &[Uuid]) -> AppResult<Vec<Event>> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let rows = blood_request::Entity::find()
+        .filter(blood_request::Column::Id.is_in(ids.iter().copied()))
+        .all(db)
+        .await?;
+    let mut events = Vec::new();
+    for r in rows {
+        events.extend(
+            alerts::raise(
+                db,
+                NewAlert {
+                    kind: AlertKind::HoldLapsed,
+                    severity: Severity::Warning,
+                    title: format!("Reservation lapsed for {}", r.patient_reference),
+                    message: "The accepting bank did not issue the units in time; the request is pending again.".into(),
+                    blood_group: Some(r.blood_group),
+                    component: Some(r.component),
+                    organization_id: Some(r.hospital_id),
+                    location: Some((r.latitude, r.longitude)),
+                    radius_km: None,
+                    related: Some(("blood_request", r.id)),
+                    target: Target::Orgs(vec![r.hospital_id]),
+                },
+            )
+            .await?,
+        );
+        events.extend(alerts::emergency_alert(db, &r, r.radius_km, OrgKind::BloodBank).await?);
+        events.push(alerts::request_event(&r));
+    }
+    Ok(events)
+}
+
+/// Requests about to be expired by the sweep (read before, to announce them after).
+pub async fn overdue<C: ConnectionTrait>(db: &C) -> AppResult<Vec<blood_request::Model>> {
+    Ok(blood_request::Entity::find()
+        .filter(blood_request::Column::Status.eq(RequestStatus::Pending))
+        .filter(blood_request::Column::NeededBy.lte(now()))
+        .limit(BATCH)
+        .all(db)
+        .await?)
+}
