@@ -1,7 +1,18 @@
 //! End-to-end tests: each starts the real server on `127.0.0.1:0` over its own database.
 
 mod accounts;
+mod alerts;
+mod alerts_escalation;
+mod alerts_redis;
+mod alerts_stock;
+mod alerts_support;
+mod alerts_ws;
 mod audit;
+mod blood;
+mod blood_concurrency;
+mod blood_permissions;
+mod blood_reads;
+mod blood_support;
 mod organizations;
 mod pagination;
 mod permissions;

@@ -263,6 +263,13 @@ async fn alert_action(
                 if !(addressed || about) {
                     return Err(AppError::NotFound("alert"));
                 }
+                // Resolving hides the alert from every recipient: only the organization it
+                // is about may (a bank that cannot help acknowledges it for itself instead).
+                if resolve && !about {
+                    return Err(AppError::Forbidden(
+                        "only the organization an alert is about can resolve it; acknowledge it instead",
+                    ));
+                }
             }
             let a = if resolve {
                 let before = alert::Entity::find_by_id(id)

@@ -217,6 +217,8 @@ pub async fn raise<C: ConnectionTrait>(db: &C, new: NewAlert) -> AppResult<Vec<E
             title: n.title,
             body: n.body,
             alert_id: n.alert_id,
+            related_entity_type: n.related_entity_type,
+            related_entity_id: n.related_entity_id,
             created_at: n.created_at,
         })
     }));
@@ -251,6 +253,17 @@ pub fn request_event(r: &blood_request::Model) -> Event {
         escalation_level: r.escalation_level,
         at: now(),
     })
+}
+
+/// A component as people write it in a title ("red cells"), not its Rust name ("RedCells").
+pub fn component_name(c: Component) -> &'static str {
+    match c {
+        Component::WholeBlood => "whole blood",
+        Component::RedCells => "red cells",
+        Component::Plasma => "plasma",
+        Component::Platelets => "platelets",
+        Component::Cryoprecipitate => "cryoprecipitate",
+    }
 }
 
 fn urgency_name(u: Urgency) -> &'static str {
@@ -290,9 +303,9 @@ pub async fn emergency_alert<C: ConnectionTrait>(
     let (title, message) = if kind == OrgKind::Ngo {
         (
             format!(
-                "Mobilize donors: {} {:?}",
+                "Mobilize donors: {} {}",
                 compatibility::label(r.blood_group),
-                r.component
+                component_name(r.component)
             ),
             format!(
                 "An emergency request is still unanswered; donors of groups {} are needed within {radius_km} km.",
@@ -302,11 +315,11 @@ pub async fn emergency_alert<C: ConnectionTrait>(
     } else {
         (
             format!(
-                "{} request: {} units of {} {:?}",
+                "{} request: {} units of {} {}",
                 urgency_name(r.urgency),
                 r.units_required,
                 compatibility::label(r.blood_group),
-                r.component
+                component_name(r.component)
             ),
             format!(
                 "Needed by {}; compatible groups {}; within {radius_km} km.",
@@ -387,9 +400,9 @@ pub async fn check_stock<C: ConnectionTrait>(
                             kind: AlertKind::StockCritical,
                             severity: Severity::Critical,
                             title: format!(
-                                "{} {:?} below threshold",
+                                "{} {} below threshold",
                                 compatibility::label(th.blood_group),
-                                th.component
+                                component_name(th.component)
                             ),
                             message: format!(
                                 "{available} available, threshold {}",

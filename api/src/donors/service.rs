@@ -10,7 +10,9 @@ use crate::{
 };
 use chrono::{DateTime, NaiveDate, Utc};
 use entity::{BloodGroup, DonationType, Eligibility, blood_unit, donation, donor};
-use sea_orm::{ActiveModelTrait, ActiveValue::Set, ConnectionTrait, EntityTrait};
+use sea_orm::{
+    ActiveModelTrait, ActiveValue::Set, ConnectionTrait, DbBackend, EntityTrait, QuerySelect,
+};
 use uuid::Uuid;
 
 /// The facts eligibility is computed from, as stored on a donor.
@@ -166,10 +168,13 @@ pub async fn record_donation<C: ConnectionTrait>(
     new: NewDonation,
     actor: &Actor,
 ) -> AppResult<(donation::Model, donor::Model, Vec<blood_unit::Model>)> {
-    let d = donor::Entity::find_by_id(new.donor_id)
-        .one(db)
-        .await?
-        .ok_or(AppError::NotFound("donor"))?;
+    // Locked until the transaction ends (Postgres; SQLite's write transaction serializes), so
+    // two banks recording the same donor at once cannot both find them eligible.
+    let mut find = donor::Entity::find_by_id(new.donor_id);
+    if db.get_database_backend() == DbBackend::Postgres {
+        find = find.lock_exclusive();
+    }
+    let d = find.one(db).await?.ok_or(AppError::NotFound("donor"))?;
     let day = new.collected_at.date_naive();
     let before = eligibility::assess(rules, &facts(&d), day);
     if before.status != Eligibility::Eligible {

@@ -85,6 +85,12 @@ pub struct NotificationEvent {
     pub body: String,
     /// The alert behind it.
     pub alert_id: Option<Uuid>,
+    /// Kind of the related entity (absent from events of older instances).
+    #[serde(default)]
+    pub related_entity_type: Option<String>,
+    /// The related entity (absent from events of older instances).
+    #[serde(default)]
+    pub related_entity_id: Option<Uuid>,
     /// When.
     pub created_at: DateTime<Utc>,
 }
@@ -113,8 +119,8 @@ pub struct Envelope {
 /// How events reach other instances.
 #[async_trait::async_trait]
 pub trait Transport: Send + Sync {
-    /// Sends an envelope to the other instances; failures are logged, never raised: local
-    /// delivery has already happened.
+    /// Sends an envelope to the other instances without waiting on them (it may queue);
+    /// failures are logged, never raised: local delivery has already happened.
     async fn publish(&self, envelope: &Envelope);
     /// `disabled`, `up` or `down`, for `/readyz`.
     fn state(&self) -> &'static str;
@@ -181,10 +187,13 @@ impl EventBus {
         self.local.subscribe()
     }
 
-    /// Publishes committed events: here at once, elsewhere through the transport.
+    /// Publishes committed events: here at once (all of them before anything is handed to
+    /// the transport), elsewhere through the transport.
     pub async fn publish(&self, events: Vec<Event>) {
-        for event in events {
+        for event in &events {
             let _ = self.local.send(Arc::new(event.clone()));
+        }
+        for event in events {
             self.transport
                 .publish(&Envelope {
                     origin: self.instance,

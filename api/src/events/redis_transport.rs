@@ -1,6 +1,8 @@
 //! Redis pub/sub transport. Publishing goes through the shared connection manager (which
-//! reconnects by itself); receiving runs on a dedicated pub/sub connection that is re-opened
-//! with backoff whenever it drops, so fan-out resumes when Redis returns.
+//! reconnects by itself) from a background task, so a mutation never waits on Redis: it
+//! queues its events, and the task sends whatever has queued up in one pipeline. Receiving
+//! runs on a dedicated pub/sub connection that is re-opened with backoff whenever it drops,
+//! so fan-out resumes when Redis returns.
 
 use super::{Envelope, Event, Transport};
 use crate::redis_link::RedisLink;
@@ -12,13 +14,18 @@ use std::{
     },
     time::Duration,
 };
-use tokio::sync::broadcast;
+use tokio::sync::{broadcast, mpsc};
 use uuid::Uuid;
+
+/// Events waiting to be sent to Redis; beyond this (Redis slow or gone) new ones are sent on
+/// this instance only.
+const OUTBOX: usize = 10_000;
+/// Events per pipeline.
+const BATCH: usize = 256;
 
 /// Redis pub/sub on one channel.
 pub struct RedisTransport {
-    link: RedisLink,
-    channel: String,
+    outbox: mpsc::Sender<String>,
     subscribed: Arc<AtomicBool>,
 }
 
@@ -43,15 +50,47 @@ impl RedisTransport {
                         tracing::warn!(error = %e, "redis pub/sub unavailable; local delivery only, retrying")
                     }
                 }
-                flag.store(false, Ordering::Relaxed);
+                // After a connection that worked, start the backoff over: Redis restarting
+                // an hour after an earlier outage should not wait out that outage's delay.
+                if flag.swap(false, Ordering::Relaxed) {
+                    delay = Duration::from_millis(100);
+                }
                 tokio::time::sleep(delay).await;
                 delay = (delay * 2).min(Duration::from_secs(5));
             }
         });
-        Self {
-            link,
-            channel,
-            subscribed,
+        let (outbox, queued) = mpsc::channel(OUTBOX);
+        tokio::spawn(send_loop(link, channel, queued));
+        Self { outbox, subscribed }
+    }
+}
+
+/// Sends queued events in order, as many as have queued up per round trip. When Redis is
+/// gone a batch costs one timeout and is dropped (pub/sub keeps nothing for absent
+/// listeners anyway; clients catch up with `alerts(filter: {createdAfter})`).
+async fn send_loop(link: RedisLink, channel: String, mut queued: mpsc::Receiver<String>) {
+    let mut batch = Vec::with_capacity(BATCH);
+    while queued.recv_many(&mut batch, BATCH).await > 0 {
+        let n = batch.len();
+        let Some(mut conn) = link.conn().await else {
+            batch.clear();
+            tracing::warn!(
+                events = n,
+                "redis not connected; events delivered on this instance only"
+            );
+            continue;
+        };
+        let mut pipe = redis::pipe();
+        for payload in batch.drain(..) {
+            pipe.cmd("PUBLISH").arg(&channel).arg(payload).ignore();
+        }
+        let sent =
+            tokio::time::timeout(Duration::from_millis(500), pipe.exec_async(&mut conn)).await;
+        if !matches!(sent, Ok(Ok(()))) {
+            tracing::warn!(
+                events = n,
+                "redis publish failed; events delivered on this instance only"
+            );
         }
     }
 }
@@ -90,21 +129,8 @@ impl Transport for RedisTransport {
         let Ok(payload) = serde_json::to_string(envelope) else {
             return;
         };
-        let Some(mut conn) = self.link.conn().await else {
-            tracing::warn!("redis not connected; event delivered on this instance only");
-            return;
-        };
-        let cmd = redis::cmd("PUBLISH")
-            .arg(&self.channel)
-            .arg(payload)
-            .to_owned();
-        let sent = tokio::time::timeout(
-            Duration::from_millis(500),
-            cmd.query_async::<i64>(&mut conn),
-        )
-        .await;
-        if !matches!(sent, Ok(Ok(_))) {
-            tracing::warn!("redis publish failed; event delivered on this instance only");
+        if self.outbox.try_send(payload).is_err() {
+            tracing::warn!("redis outbox full; event delivered on this instance only");
         }
     }
 

@@ -32,6 +32,9 @@ use std::{
 };
 use uuid::Uuid;
 
+/// The subprotocols served, in order of preference.
+const PROTOCOLS: [&str; 2] = ["graphql-transport-ws", "graphql-ws"];
+
 /// Open connections, in total and per user, for the caps.
 #[derive(Default)]
 pub struct WsCounters {
@@ -92,13 +95,19 @@ pub async fn handler(
         st.app.metrics.record_refused("ws_origin");
         return (StatusCode::FORBIDDEN, "origin not allowed").into_response();
     }
-    let protocol = headers
-        .get(header::SEC_WEBSOCKET_PROTOCOL)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| {
-            v.split(',')
-                .find_map(|p| p.trim().parse::<WebSocketProtocols>().ok())
-        })
+    // Speak the protocol the handshake selects: the first of `PROTOCOLS` the client offers
+    // (axum picks in the server's order, whatever order the client listed them in).
+    let offered: Vec<&str> = headers
+        .get_all(header::SEC_WEBSOCKET_PROTOCOL)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .map(str::trim)
+        .collect();
+    let protocol = PROTOCOLS
+        .iter()
+        .find(|p| offered.contains(p))
+        .and_then(|p| p.parse::<WebSocketProtocols>().ok())
         .unwrap_or(WebSocketProtocols::GraphQLWS);
     let counters = st.ws.clone();
     if counters.total.fetch_add(1, Ordering::Relaxed) >= config.ws_max_connections {
@@ -113,7 +122,7 @@ pub async fn handler(
     let guard = TotalGuard(counters);
     let max_message = config.ws_max_message_bytes;
     upgrade
-        .protocols(["graphql-transport-ws", "graphql-ws"])
+        .protocols(PROTOCOLS)
         // A 4 KiB read buffer instead of 128 KiB: ~10x less memory per idle connection and
         // less zero-filling per read (DESIGN, websocket capacity).
         .read_buffer_size(4096)

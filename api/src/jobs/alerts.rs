@@ -11,7 +11,8 @@ use crate::{
     events::Event,
 };
 use entity::{
-    AlertKind, OrgKind, RequestStatus, Severity, UnitStatus, Urgency, blood_request, blood_unit,
+    AlertKind, BloodGroup, Component, OrgKind, RequestStatus, Severity, UnitStatus, Urgency,
+    blood_request, blood_unit,
 };
 use sea_orm::{
     ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
@@ -84,10 +85,10 @@ pub async fn escalate<C: ConnectionTrait>(db: &C, config: &Config) -> AppResult<
                             kind: AlertKind::DelayedEmergency,
                             severity: Severity::Critical,
                             title: format!(
-                                "Unanswered emergency: {} units of {} {:?}",
+                                "Unanswered emergency: {} units of {} {}",
                                 r.units_required,
                                 compatibility::label(r.blood_group),
-                                r.component
+                                alerts::component_name(r.component)
                             ),
                             message: format!(
                                 "Pending since {}; banks within {radius} km and NGOs were alerted.",
@@ -208,12 +209,93 @@ pub async fn lapsed<C: ConnectionTrait>(db: &C, ids: &[Uuid]) -> AppResult<Vec<E
     Ok(events)
 }
 
-/// Requests about to be expired by the sweep (read before, to announce them after).
-pub async fn overdue<C: ConnectionTrait>(db: &C) -> AppResult<Vec<blood_request::Model>> {
-    Ok(blood_request::Entity::find()
+/// Expires pending requests whose `neededBy` has passed, each claimed with a conditional
+/// update (and `SKIP LOCKED` on Postgres) so that with several instances a request expires,
+/// and is announced, once; its emergency alerts resolve with it (their cause is gone).
+pub async fn expire_overdue<C: ConnectionTrait>(db: &C) -> AppResult<Vec<Event>> {
+    let t = now();
+    let q = blood_request::Entity::find()
         .filter(blood_request::Column::Status.eq(RequestStatus::Pending))
-        .filter(blood_request::Column::NeededBy.lte(now()))
+        .filter(blood_request::Column::NeededBy.lte(t))
+        .order_by_asc(blood_request::Column::Id)
+        .limit(BATCH);
+    let mut events = Vec::new();
+    for mut r in lock(db, q).all(db).await? {
+        let claimed = blood_request::Entity::update_many()
+            .col_expr(
+                blood_request::Column::Status,
+                Expr::value(RequestStatus::Expired),
+            )
+            .col_expr(blood_request::Column::ExpiredAt, Expr::value(Some(t)))
+            .col_expr(blood_request::Column::UpdatedAt, Expr::value(t))
+            .filter(blood_request::Column::Id.eq(r.id))
+            .filter(blood_request::Column::Status.eq(RequestStatus::Pending))
+            .exec(db)
+            .await?;
+        if claimed.rows_affected != 1 {
+            continue;
+        }
+        alerts::resolve_related(
+            db,
+            r.id,
+            &[AlertKind::EmergencyRequest, AlertKind::DelayedEmergency],
+        )
+        .await?;
+        r.status = RequestStatus::Expired;
+        events.push(alerts::request_event(&r));
+    }
+    Ok(events)
+}
+
+/// The (group, component) pairs, per bank, whose available stock the sweep is about to
+/// change: units whose expiry has passed (stock falls with time, not only with mutations) and
+/// reserved units whose hold has lapsed (they return to stock). Read before the sweep moves
+/// them; [`check_stock_changes`] then re-checks those thresholds (`check_stock` counts only
+/// unexpired available units, and its conditional update keeps it to one alert per crossing
+/// however many instances sweep).
+pub async fn stock_changes<C: ConnectionTrait>(
+    db: &C,
+) -> AppResult<HashMap<Uuid, Vec<(BloodGroup, Component)>>> {
+    let t = now();
+    let rows: Vec<(Uuid, BloodGroup, Component)> = blood_unit::Entity::find()
+        .select_only()
+        .column(blood_unit::Column::BloodBankId)
+        .column(blood_unit::Column::BloodGroup)
+        .column(blood_unit::Column::Component)
+        .distinct()
+        .filter(
+            sea_orm::Condition::any()
+                .add(
+                    sea_orm::Condition::all()
+                        .add(blood_unit::Column::Status.eq(UnitStatus::Available))
+                        .add(blood_unit::Column::ExpiresAt.lte(t)),
+                )
+                .add(
+                    sea_orm::Condition::all()
+                        .add(blood_unit::Column::Status.eq(UnitStatus::Reserved))
+                        .add(blood_unit::Column::ReservedUntil.lte(t)),
+                ),
+        )
         .limit(BATCH)
+        .into_tuple()
         .all(db)
-        .await?)
+        .await?;
+    let mut by_bank: HashMap<Uuid, Vec<(BloodGroup, Component)>> = HashMap::new();
+    for (bank, group, component) in rows {
+        by_bank.entry(bank).or_default().push((group, component));
+    }
+    Ok(by_bank)
+}
+
+/// Re-checks the thresholds of the pairs [`stock_changes`] found: STOCK_CRITICAL when expiry
+/// took stock below, resolution when released units brought it back.
+pub async fn check_stock_changes<C: ConnectionTrait>(
+    db: &C,
+    pairs: HashMap<Uuid, Vec<(BloodGroup, Component)>>,
+) -> AppResult<Vec<Event>> {
+    let mut events = Vec::new();
+    for (bank, combos) in pairs {
+        events.extend(alerts::check_stock(db, bank, &combos).await?);
+    }
+    Ok(events)
 }

@@ -5,7 +5,6 @@
 pub mod alerts;
 
 use crate::{db, events::Event, requests::service, state::AppState};
-use entity::RequestStatus;
 use std::time::Duration;
 
 /// Rows one tick handles per job, so a backlog cannot hold a transaction for long.
@@ -34,15 +33,14 @@ pub fn spawn(app: AppState) -> tokio::task::JoinHandle<()> {
 /// unanswered emergencies, units about to expire. Events go out after the commit.
 pub async fn sweep(app: &AppState) -> crate::error::AppResult<()> {
     let txn = db::begin_write(&app.db).await?;
+    let stock = alerts::stock_changes(&txn).await?;
     let lapsed = service::release_lapsed_holds(&txn, BATCH).await?;
     let mut events: Vec<Event> = alerts::lapsed(&txn, &lapsed).await?;
-    let overdue = alerts::overdue(&txn).await?;
-    let expired_requests = service::expire_overdue(&txn).await?;
-    events.extend(overdue.into_iter().map(|mut r| {
-        r.status = RequestStatus::Expired;
-        crate::alerts::service::request_event(&r)
-    }));
+    let expired = alerts::expire_overdue(&txn).await?;
+    let expired_requests = expired.len();
+    events.extend(expired);
     let expired_units = service::expire_units(&txn, BATCH).await?;
+    events.extend(alerts::check_stock_changes(&txn, stock).await?);
     events.extend(alerts::escalate(&txn, &app.config).await?);
     events.extend(alerts::expiry_soon(&txn).await?);
     txn.commit().await?;

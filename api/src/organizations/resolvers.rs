@@ -287,8 +287,14 @@ impl OrganizationMutation {
                             severity: entity::Severity::Info,
                             title: format!("{} waits for approval", org.name),
                             message: format!(
-                                "{} ({:?}, {}) registered and is pending review.",
-                                org.name, org.kind, org.city
+                                "{} ({}, {}) registered and is pending review.",
+                                org.name,
+                                match org.kind {
+                                    entity::OrgKind::Hospital => "hospital",
+                                    entity::OrgKind::BloodBank => "blood bank",
+                                    entity::OrgKind::Ngo => "NGO",
+                                },
+                                org.city
                             ),
                             blood_group: None,
                             component: None,

@@ -449,7 +449,9 @@ impl RequestMutation {
             Ok(r) => Ok(BloodRequestPayload {
                 blood_request: r.into(),
             }),
-            Err(AppError::Conflict(m)) if m == RACED => retry_answer(req, key).await,
+            // An identical attempt that won the race leaves this one finding the request
+            // already accepted (INVALID_TRANSITION) or its key taken: answer with its result.
+            Err(e) if key.is_some() => retry_answer(req, key).await.map_err(|_| e),
             Err(e) => Err(e),
         }
     }

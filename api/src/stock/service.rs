@@ -193,7 +193,13 @@ pub async fn insert_units<C: ConnectionTrait>(
 ) -> AppResult<()> {
     for chunk in models.chunks(500) {
         let rows: Vec<blood_unit::ActiveModel> = chunk.iter().cloned().map(Into::into).collect();
-        blood_unit::Entity::insert_many(rows).exec(db).await?;
+        // A concurrent batch may have stored the same number and component since we looked.
+        blood_unit::Entity::insert_many(rows)
+            .exec(db)
+            .await
+            .map_err(crate::identity::service::unique_violation(
+                "a unit with this number and component is already in stock",
+            ))?;
     }
     Ok(())
 }

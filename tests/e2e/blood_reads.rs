@@ -1,0 +1,278 @@
+//! Reading the blood network: who sees a request's patient fields (and the audit of every such
+//! read), and SQL statement counts that depend on a query's depth, never on its length.
+
+use crate::blood_support::*;
+use lifeflow_tests::*;
+use serde_json::{Value, json};
+
+const PATIENT: &str = "query($id: ID!) { bloodRequest(id: $id) { id patientName medicalNotes } }";
+
+const PATIENT_PAGE: &str =
+    "{ bloodRequests(first: 50) { totalCount edges { node { id patientName medicalNotes } } } }";
+
+fn with_patient(hospital: &str) -> Value {
+    let mut i = request_input(hospital, "O_NEG", "RED_CELLS", 1);
+    i["urgency"] = json!("EMERGENCY");
+    i["patientName"] = json!("Asha Rao");
+    i["medicalNotes"] = json!("post-partum haemorrhage, Hb 6.1");
+    i
+}
+
+fn edges(r: &Gql, field: &str) -> Vec<Value> {
+    r.data()[field]["edges"]
+        .as_array()
+        .expect("edges")
+        .iter()
+        .map(|e| e["node"].clone())
+        .collect()
+}
+
+#[tokio::test]
+async fn patient_fields_are_shown_only_to_the_requesting_hospital_and_super_admins_and_each_read_is_audited()
+ {
+    // Arrange: the bank is within the request's radius and sees it; a doctor of another
+    // hospital also works shifts at the bank.
+    let app = spawn_app().await;
+    let net = Network::new(&app, 2.0).await;
+    let other = org_north(
+        &app,
+        &net.root,
+        "HOSP-TWO",
+        "HOSPITAL",
+        "admin@two.example",
+        1.0,
+    )
+    .await;
+    let moonlighter = member(&app, &other, "doctor@two.example", "DOCTOR").await;
+    app.add_member(&net.bank.admin, &net.bank.id, &moonlighter.email, "STAFF")
+        .await;
+    let id = create_request(&app, &net.doctor, with_patient(&net.hospital.id)).await;
+    let reads = || audit_rows(&app, "blood_request.read_patient", Some(&id));
+
+    // Act and assert: the hospital's members and super admins see the fields, and each
+    // read leaves one audit row.
+    for (n, who) in [&net.nurse, &net.hospital.admin, &net.root]
+        .into_iter()
+        .enumerate()
+    {
+        let r = app.gql(Some(&who.access), PATIENT, json!({"id": id})).await;
+        assert_eq!(
+            r.data()["bloodRequest"]["patientName"],
+            "Asha Rao",
+            "{}",
+            who.email
+        );
+        assert_eq!(
+            r.data()["bloodRequest"]["medicalNotes"],
+            "post-partum haemorrhage, Hb 6.1"
+        );
+        let rows = reads().await;
+        assert_eq!(rows.len(), n + 1, "one audit row per read");
+        let row = rows
+            .iter()
+            .find(|r| r.actor_user_id.map(|u| u.to_string()) == Some(who.user_id.clone()))
+            .expect("a row for this reader");
+        assert_eq!(
+            row.organization_id.map(|o| o.to_string()),
+            Some(net.hospital.id.clone())
+        );
+    }
+    // The bank, and a member of another hospital who reaches the request through the bank,
+    // see nulls, and nothing is audited.
+    for who in [&net.bank_staff, &net.bank.admin, &moonlighter] {
+        let r = app.gql(Some(&who.access), PATIENT, json!({"id": id})).await;
+        let req = &r.data()["bloodRequest"];
+        assert_eq!(req["id"], id.as_str(), "{}", who.email);
+        assert!(req["patientName"].is_null(), "{}", who.email);
+        assert!(req["medicalNotes"].is_null(), "{}", who.email);
+    }
+    assert_eq!(reads().await.len(), 3);
+    // Another hospital's admin does not see the request at all.
+    let r = app
+        .gql(Some(&other.admin.access), PATIENT, json!({"id": id}))
+        .await;
+    assert_eq!(r.code(), Some("NOT_FOUND"));
+    let r = app
+        .gql(Some(&other.admin.access), PATIENT_PAGE, json!({}))
+        .await;
+    assert_eq!(r.data()["bloodRequests"]["totalCount"], 0);
+    assert_eq!(reads().await.len(), 3);
+}
+
+#[tokio::test]
+async fn a_page_of_requests_audits_its_patient_reads_in_one_statement_whatever_its_length() {
+    // Arrange
+    let app = spawn_app().await;
+    let net = Network::new(&app, 2.0).await;
+    for _ in 0..2 {
+        create_request(&app, &net.doctor, with_patient(&net.hospital.id)).await;
+    }
+    let total_reads = || async {
+        audit_rows(&app, "blood_request.read_patient", None)
+            .await
+            .len()
+    };
+
+    // Act: a page of 2, then a page of 10.
+    let two = app
+        .gql(Some(&net.nurse.access), PATIENT_PAGE, json!({}))
+        .await;
+    let after_two = total_reads().await;
+    for _ in 0..8 {
+        create_request(&app, &net.doctor, with_patient(&net.hospital.id)).await;
+    }
+    let ten = app
+        .gql(Some(&net.nurse.access), PATIENT_PAGE, json!({}))
+        .await;
+    let after_ten = total_reads().await;
+
+    // Assert
+    let nodes = edges(&ten, "bloodRequests");
+    assert_eq!(nodes.len(), 10);
+    assert!(nodes.iter().all(|n| n["patientName"] == "Asha Rao"));
+    assert_eq!(edges(&two, "bloodRequests").len(), 2);
+    assert_eq!(after_two, 2);
+    assert_eq!(after_ten, 12);
+    assert_eq!(
+        two.statements(),
+        ten.statements(),
+        "reading 10 patients must cost what reading 2 does"
+    );
+}
+
+/// Creates requests `start..start + n` by two people, accepting some at each bank.
+async fn grow(app: &TestApp, net: &Network, second: &Org, start: usize, n: usize) {
+    for i in start..start + n {
+        let who = if i % 2 == 0 { &net.nurse } else { &net.doctor };
+        let id = create_request(
+            app,
+            who,
+            request_input(&net.hospital.id, "O_POS", "RED_CELLS", 1),
+        )
+        .await;
+        if i % 10 == 1 {
+            accept(app, &net.bank_staff, &id, &net.bank.id).await.data();
+        } else if i % 10 == 3 {
+            accept(app, &second.admin, &id, &second.id).await.data();
+        }
+    }
+}
+
+const REQUEST_PAGE: &str = "{ bloodRequests(first: 50) { edges { node {
+  hospital { name } bloodBank { name } requestedBy { fullName } } } } }";
+
+#[tokio::test]
+async fn a_page_of_requests_with_their_hospital_bank_and_requester_costs_the_same_for_5_and_50() {
+    // Arrange: two banks, requests by two people, some accepted at each bank.
+    let app = spawn_app().await;
+    let net = Network::new(&app, 2.0).await;
+    let second = org_north(
+        &app,
+        &net.root,
+        "BANK-TWO",
+        "BLOOD_BANK",
+        "two@bank.example",
+        3.0,
+    )
+    .await;
+    add_units(
+        &app,
+        &net.bank.admin,
+        &net.bank.id,
+        units("ONE", "O_POS", "RED_CELLS", 10),
+    )
+    .await;
+    add_units(
+        &app,
+        &second.admin,
+        &second.id,
+        units("TWO", "O_POS", "RED_CELLS", 10),
+    )
+    .await;
+    grow(&app, &net, &second, 0, 5).await;
+
+    // Act
+    let small = app
+        .gql(Some(&net.hospital.admin.access), REQUEST_PAGE, json!({}))
+        .await;
+    let small_bank = app
+        .gql(Some(&net.bank_staff.access), REQUEST_PAGE, json!({}))
+        .await;
+    grow(&app, &net, &second, 5, 45).await;
+    let large = app
+        .gql(Some(&net.hospital.admin.access), REQUEST_PAGE, json!({}))
+        .await;
+    let large_bank = app
+        .gql(Some(&net.bank_staff.access), REQUEST_PAGE, json!({}))
+        .await;
+
+    // Assert
+    let nodes = edges(&large, "bloodRequests");
+    assert_eq!(nodes.len(), 50);
+    assert_eq!(edges(&small, "bloodRequests").len(), 5);
+    let banks: std::collections::HashSet<&str> = nodes
+        .iter()
+        .filter_map(|n| n["bloodBank"]["name"].as_str())
+        .collect();
+    assert_eq!(banks.len(), 2, "accepted at both banks");
+    assert!(
+        nodes
+            .iter()
+            .all(|n| n["hospital"]["name"] == "HOSP-CITY Centre")
+    );
+    assert!(
+        nodes
+            .iter()
+            .all(|n| n["requestedBy"]["fullName"].is_string())
+    );
+    assert_eq!(small.statements(), large.statements(), "hospital view");
+    assert!(edges(&large_bank, "bloodRequests").len() > edges(&small_bank, "bloodRequests").len());
+    assert_eq!(
+        small_bank.statements(),
+        large_bank.statements(),
+        "bank view"
+    );
+}
+
+#[tokio::test]
+async fn stock_levels_with_their_banks_cost_the_same_for_1_and_5_banks() {
+    // Arrange
+    let app = spawn_app().await;
+    let net = Network::new(&app, 2.0).await;
+    let query = "{ stockLevels { bloodBank { name } available status } }";
+    let mut stock = units("ONE-A", "A_POS", "RED_CELLS", 3);
+    stock.extend(units("ONE-O", "O_NEG", "PLASMA", 2));
+    add_units(&app, &net.bank.admin, &net.bank.id, stock).await;
+    let one = app.gql(Some(&net.nurse.access), query, json!({})).await;
+    for i in 0..4 {
+        let bank = org_north(
+            &app,
+            &net.root,
+            &format!("BANK-{i}"),
+            "BLOOD_BANK",
+            &format!("admin{i}@banks.example"),
+            1.0 + i as f64,
+        )
+        .await;
+        let mut stock = units(&format!("B{i}-A"), "A_POS", "RED_CELLS", 1 + i);
+        stock.extend(units(&format!("B{i}-B"), "B_NEG", "PLATELETS", 1));
+        add_units(&app, &bank.admin, &bank.id, stock).await;
+    }
+
+    // Act
+    let five = app.gql(Some(&net.nurse.access), query, json!({})).await;
+
+    // Assert
+    let levels = five.data()["stockLevels"].as_array().expect("levels");
+    let banks: std::collections::HashSet<&str> = levels
+        .iter()
+        .map(|l| l["bloodBank"]["name"].as_str().expect("bank name"))
+        .collect();
+    assert_eq!(banks.len(), 5);
+    assert_eq!(levels.len(), 10);
+    assert_eq!(
+        one.data()["stockLevels"].as_array().expect("levels").len(),
+        2
+    );
+    assert_eq!(one.statements(), five.statements());
+}
