@@ -1009,3 +1009,186 @@ async fn a_hospital_information_system_creates_a_request_with_its_api_client_as_
     .await;
     assert_eq!(r.code(), Some("FORBIDDEN"));
 }
+
+#[tokio::test]
+async fn a_donor_under_observation_cannot_give_blood_until_taken_off_it() {
+    // Arrange: a walk-in donor registered by the bank, then put under observation.
+    let app = spawn_app().await;
+    let net = Network::new(&app, 2.0).await;
+    let r = app
+        .gql(
+            Some(&net.bank_staff.access),
+            REGISTER_DONOR,
+            json!({"i": {"organizationId": net.bank.id, "fullName": "Arjun Das", "dateOfBirth": "1985-09-30",
+                          "bloodGroup": "A_NEG", "weightKg": 80.0, "phone": "+919800000042", "city": "Bengaluru"}}),
+        )
+        .await;
+    let donor = r.data()["registerDonor"]["donor"]["id"]
+        .as_str()
+        .expect("donor id")
+        .to_string();
+    let observe = |on: bool| json!({"i": {"donorId": donor, "organizationId": net.bank.id, "underObservation": on}});
+    let update = "mutation($i: UpdateDonorInput!) { updateDonor(input: $i) { donor { eligibilityStatus } } }";
+    let r = app
+        .gql(Some(&net.bank_staff.access), update, observe(true))
+        .await;
+    assert_eq!(
+        r.data()["updateDonor"]["donor"]["eligibilityStatus"],
+        "UNDER_OBSERVATION"
+    );
+    let donation = json!({"i": {"bloodBankId": net.bank.id, "donorId": donor, "donationType": "WHOLE_BLOOD",
+                                "volumeMl": 450, "hemoglobin": 14.0}});
+
+    // Act
+    let r = app
+        .gql(
+            Some(&net.bank_staff.access),
+            RECORD_DONATION,
+            donation.clone(),
+        )
+        .await;
+
+    // Assert
+    assert_eq!(r.code(), Some("BAD_USER_INPUT"), "{}", r.body);
+    assert_eq!(r.field(), Some("input.donorId"));
+    assert_eq!(app.count("SELECT COUNT(*) FROM donations").await, 0);
+    // Taken off observation, they may give.
+    let r = app
+        .gql(Some(&net.bank_staff.access), update, observe(false))
+        .await;
+    assert_eq!(
+        r.data()["updateDonor"]["donor"]["eligibilityStatus"],
+        "ELIGIBLE"
+    );
+    let r = app
+        .gql(Some(&net.bank_staff.access), RECORD_DONATION, donation)
+        .await;
+    assert_eq!(r.data()["recordDonation"]["donor"]["totalDonations"], 1);
+}
+
+#[tokio::test]
+async fn a_reserved_unit_that_expires_during_its_hold_is_never_issued_and_returns_as_expired() {
+    // Arrange: platelets expire by the hour; this unit expires two seconds after it is reserved.
+    let app = spawn_app().await;
+    let net = Network::new(&app, 2.0).await;
+    let expires = chrono::Utc::now() + chrono::Duration::seconds(2);
+    let mut short = unit("PLT-SHORT", "O_POS", "PLATELETS");
+    short["expiresAt"] = json!(expires.to_rfc3339());
+    add_units(&app, &net.bank.admin, &net.bank.id, vec![short]).await;
+    let id = create_request(
+        &app,
+        &net.nurse,
+        request_input(&net.hospital.id, "O_POS", "PLATELETS", 1),
+    )
+    .await;
+    accept(&app, &net.bank_staff, &id, &net.bank.id)
+        .await
+        .data();
+    let wait = (expires - chrono::Utc::now()).to_std().unwrap_or_default();
+    tokio::time::sleep(wait + std::time::Duration::from_millis(200)).await;
+
+    // Act
+    let r = act(
+        &app,
+        &net.bank_staff,
+        "fulfillBloodRequest",
+        json!({"requestId": id, "bloodBankId": net.bank.id}),
+    )
+    .await;
+
+    // Assert
+    assert_eq!(r.code(), Some("CONFLICT"), "{}", r.body);
+    assert_eq!(count_units(&app, "ISSUED").await, 0);
+    let r = read_request(&app, &net.nurse, &id).await;
+    assert_eq!(r.data()["bloodRequest"]["status"], "ACCEPTED");
+    // Cancelling returns it to stock as EXPIRED, not AVAILABLE.
+    act(
+        &app,
+        &net.nurse,
+        "cancelBloodRequest",
+        json!({"requestId": id, "hospitalId": net.hospital.id, "reason": "unit expired"}),
+    )
+    .await
+    .data();
+    assert_eq!(count_units(&app, "EXPIRED").await, 1);
+    assert_eq!(count_units(&app, "AVAILABLE").await, 0);
+}
+
+#[tokio::test]
+async fn a_donor_whose_deferral_has_run_out_is_found_and_shown_as_eligible() {
+    // Arrange: an NGO donor gives whole blood, then 91 days pass (the dates are moved back,
+    // as the clock cannot be).
+    let app = spawn_app().await;
+    let net = Network::new(&app, 2.0).await;
+    let ngo = org_north(&app, &net.root, "NGO-CITY", "NGO", "admin@ngo.example", 1.0).await;
+    let r = app
+        .gql(
+            Some(&ngo.admin.access),
+            REGISTER_DONOR,
+            json!({"i": {"organizationId": ngo.id, "fullName": "Kavya N", "dateOfBirth": "1995-03-14",
+                          "bloodGroup": "O_NEG", "weightKg": 58.0, "phone": "+919800000123", "city": "Bengaluru"}}),
+        )
+        .await;
+    let donor = r.data()["registerDonor"]["donor"]["id"]
+        .as_str()
+        .expect("donor id")
+        .to_string();
+    app.gql(
+        Some(&net.bank_staff.access),
+        RECORD_DONATION,
+        json!({"i": {"bloodBankId": net.bank.id, "donorId": donor, "donationType": "WHOLE_BLOOD",
+                     "volumeMl": 450, "hemoglobin": 13.1}}),
+    )
+    .await
+    .data();
+    let search = |statuses: Value| {
+        let token = ngo.admin.access.clone();
+        let app = &app;
+        async move {
+            let r = app
+                .gql(
+                    Some(&token),
+                    "query($e: [Eligibility!]) { donors(filter: {eligibility: $e}) {
+                       edges { node { id eligibilityStatus nextEligibleDate eligibility { status } } } } }",
+                    json!({"e": statuses}),
+                )
+                .await;
+            r.data()["donors"]["edges"]
+                .as_array()
+                .expect("edges")
+                .iter()
+                .map(|e| e["node"].clone())
+                .collect::<Vec<Value>>()
+        }
+    };
+    assert_eq!(search(json!(["DEFERRED"])).await.len(), 1);
+    assert!(search(json!(["ELIGIBLE"])).await.is_empty());
+    {
+        use sea_orm::{ActiveModelTrait, ActiveValue::Set, EntityTrait};
+        let id = uuid::Uuid::parse_str(&donor).expect("uuid");
+        let row = entity::donor::Entity::find_by_id(id)
+            .one(&app.db)
+            .await
+            .expect("query")
+            .expect("donor");
+        let back = |d: Option<chrono::NaiveDate>| d.map(|d| d - chrono::Duration::days(91));
+        let mut am: entity::donor::ActiveModel = row.clone().into();
+        am.last_donation_date = Set(back(row.last_donation_date));
+        am.next_eligible_date = Set(back(row.next_eligible_date));
+        am.update(&app.db).await.expect("move dates back");
+    }
+
+    // Act
+    let eligible = search(json!(["ELIGIBLE"])).await;
+
+    // Assert
+    assert_eq!(
+        eligible.len(),
+        1,
+        "an NGO looking for eligible donors finds them"
+    );
+    assert_eq!(eligible[0]["eligibilityStatus"], "ELIGIBLE");
+    assert_eq!(eligible[0]["eligibility"]["status"], "ELIGIBLE");
+    assert!(eligible[0]["nextEligibleDate"].is_null());
+    assert!(search(json!(["DEFERRED"])).await.is_empty());
+}

@@ -96,7 +96,30 @@ impl DonorQuery {
             q = q.filter(donor::Column::City.eq(c.trim()));
         }
         if let Some(e) = f.eligibility {
-            q = q.filter(donor::Column::EligibilityStatus.is_in(e));
+            // As `Donor.eligibilityStatus` reads it: a deferral whose date has come is ELIGIBLE.
+            let today = chrono::Utc::now().date_naive();
+            let deferred = donor::Column::EligibilityStatus.eq(Eligibility::Deferred);
+            let mut any = Condition::any();
+            for status in e {
+                any = match status {
+                    Eligibility::Eligible => any
+                        .add(donor::Column::EligibilityStatus.eq(Eligibility::Eligible))
+                        .add(
+                            Condition::all()
+                                .add(deferred.clone())
+                                .add(donor::Column::NextEligibleDate.lte(today)),
+                        ),
+                    Eligibility::Deferred => any.add(
+                        Condition::all().add(deferred.clone()).add(
+                            Condition::any()
+                                .add(donor::Column::NextEligibleDate.is_null())
+                                .add(donor::Column::NextEligibleDate.gt(today)),
+                        ),
+                    ),
+                    other => any.add(donor::Column::EligibilityStatus.eq(other)),
+                };
+            }
+            q = q.filter(any);
         }
         match (f.near, f.radius_km) {
             (Some(p), Some(r)) => {

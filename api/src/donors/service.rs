@@ -27,6 +27,16 @@ pub fn facts(d: &donor::Model) -> DonorFacts {
     }
 }
 
+/// The stored status and next eligible date as they stand on `today`: the row is recomputed
+/// only when the donor changes, so a deferral whose date has come reads `ELIGIBLE` (a dated
+/// deferral has a next eligible date only when nothing undated or permanent applies).
+pub fn status_on(d: &donor::Model, today: NaiveDate) -> (Eligibility, Option<NaiveDate>) {
+    match (d.eligibility_status, d.next_eligible_date) {
+        (Eligibility::Deferred, Some(next)) if next <= today => (Eligibility::Eligible, None),
+        (status, next) => (status, next),
+    }
+}
+
 /// Eligibility of a donor today.
 pub fn assess(rules: &RuleSet, d: &donor::Model) -> Assessment {
     eligibility::assess(rules, &facts(d), Utc::now().date_naive())
@@ -175,6 +185,14 @@ pub async fn record_donation<C: ConnectionTrait>(
         find = find.lock_exclusive();
     }
     let d = find.one(db).await?.ok_or(AppError::NotFound("donor"))?;
+    // Staff set UNDER_OBSERVATION for clinical follow-up; the rules never compute it, so it
+    // must be checked here: such a donor does not give until taken off it.
+    if d.eligibility_status == Eligibility::UnderObservation {
+        return Err(AppError::bad_input(
+            "input.donorId",
+            "the donor is under observation and cannot donate until taken off it",
+        ));
+    }
     let day = new.collected_at.date_naive();
     let before = eligibility::assess(rules, &facts(&d), day);
     if before.status != Eligibility::Eligible {

@@ -46,7 +46,7 @@ pub struct Donor {
     pub last_donation_date: Option<NaiveDate>,
     /// Donations so far.
     pub total_donations: i32,
-    /// Eligibility as last computed.
+    /// Eligibility as last computed; a deferral whose date has come reads `ELIGIBLE`.
     pub eligibility_status: Eligibility,
     /// When they may donate again.
     pub next_eligible_date: Option<NaiveDate>,
@@ -57,6 +57,8 @@ pub struct Donor {
 
 impl From<donor::Model> for Donor {
     fn from(m: donor::Model) -> Self {
+        let (eligibility_status, next_eligible_date) =
+            service::status_on(&m, chrono::Utc::now().date_naive());
         Self {
             id: to_id(m.id),
             full_name: m.full_name.clone(),
@@ -73,8 +75,8 @@ impl From<donor::Model> for Donor {
             longitude: m.longitude,
             last_donation_date: m.last_donation_date,
             total_donations: m.total_donations,
-            eligibility_status: m.eligibility_status,
-            next_eligible_date: m.next_eligible_date,
+            eligibility_status,
+            next_eligible_date,
             row: m,
         }
     }

@@ -451,7 +451,9 @@ impl RequestMutation {
             }),
             // An identical attempt that won the race leaves this one finding the request
             // already accepted (INVALID_TRANSITION) or its key taken: answer with its result.
-            Err(e) if key.is_some() => retry_answer(req, key).await.map_err(|_| e),
+            Err(e) if key.is_some() && authorize(&req.viewer, rule).is_ok() => {
+                retry_answer(req, key).await.map_err(|_| e)
+            }
             Err(e) => Err(e),
         }
     }
