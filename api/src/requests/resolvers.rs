@@ -518,7 +518,10 @@ impl RequestMutation {
                     crate::alerts::service::resolve_related(
                         txn,
                         r.id,
-                        &[entity::AlertKind::EmergencyRequest],
+                        &[
+                            entity::AlertKind::EmergencyRequest,
+                            entity::AlertKind::DelayedEmergency,
+                        ],
                     )
                     .await?;
                     let events = vec![crate::alerts::service::request_event(&r)];

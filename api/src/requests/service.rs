@@ -248,6 +248,10 @@ pub async fn accept<C: ConnectionTrait>(
         return Err(invalid(req.status, "accept"));
     }
     let t = now();
+    // Past its deadline the request is expired in all but name (the sweep marks it soon).
+    if req.needed_by <= t {
+        return Err(invalid(RequestStatus::Expired, "accept"));
+    }
     let donors =
         compatibility::donors_for(req.blood_group, req.component, req.allow_emergency_override);
     if donors.is_empty() {

@@ -473,7 +473,7 @@ impl StockMutation {
         let t = mutate(ctx, AuditAction::new("stock_threshold.set", "stock_threshold"), rule, move |txn, _| {
             Box::pin(async move {
                 let t = service::set_threshold(txn, bank?, input.blood_group, input.component, input.critical_threshold).await?;
-                let change = Change {
+                                let change = Change {
                     entity_id: Some(t.id),
                     new: Some(json!({"bloodGroup": t.blood_group, "component": t.component, "criticalThreshold": t.critical_threshold})),
                     ..Change::default()

@@ -146,6 +146,12 @@ pub async fn add_units<C: ConnectionTrait>(
             .map(|d| d.and_utc())
             .unwrap_or(t);
         let expires_at = u.expires_at.unwrap_or(collected + shelf_life(u.component));
+        if u.collected_on > t.date_naive() {
+            return Err(AppError::bad_input(
+                format!("input.units[{i}].collectedOn"),
+                "cannot be in the future",
+            ));
+        }
         if expires_at <= collected {
             return Err(AppError::bad_input(
                 format!("input.units[{i}].expiresAt"),
