@@ -321,3 +321,39 @@ impl Drop for Node {
         let _ = self.child.wait();
     }
 }
+
+#[tokio::test]
+async fn a_subscription_ends_when_its_token_expires() {
+    // Arrange: access tokens live 3 s.
+    let app = spawn_app_with(&[("ACCESS_TOKEN_TTL_SECS", "3")]).await;
+    let root = app.super_admin().await;
+    let mut ws = lifeflow_tests::ws::connect_as(&app.base, &root.access).await;
+    // Act
+    ws.subscribe("1", "subscription { alertRaised { id } }", json!({}))
+        .await;
+    // Assert: the server completes the stream once the token is past its expiry.
+    let msg = ws.message_for("1", std::time::Duration::from_secs(8)).await;
+    assert_eq!(msg["type"], "complete", "{msg}");
+}
+
+#[tokio::test]
+async fn a_connection_holds_a_bounded_number_of_subscriptions() {
+    // Arrange
+    let app = spawn_app_with(&[("WS_MAX_SUBSCRIPTIONS", "2")]).await;
+    let root = app.super_admin().await;
+    let mut ws = lifeflow_tests::ws::connect_as(&app.base, &root.access).await;
+    ws.subscribe("1", "subscription { alertRaised { id } }", json!({}))
+        .await;
+    ws.subscribe("2", "subscription { alertRaised { id } }", json!({}))
+        .await;
+    // Act
+    ws.subscribe("3", "subscription { alertRaised { id } }", json!({}))
+        .await;
+    // Assert: the third is refused (a field error on the subscription), the others stay.
+    let msg = ws.message_for("3", std::time::Duration::from_secs(3)).await;
+    assert_eq!(
+        msg["payload"]["errors"][0]["extensions"]["code"], "RATE_LIMITED",
+        "{msg}"
+    );
+    assert!(msg["payload"]["data"].is_null(), "{msg}");
+}
