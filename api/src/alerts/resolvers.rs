@@ -9,7 +9,7 @@ use crate::{
     graphql::{
         context::CtxExt,
         ids::parse_id,
-        pagination::{Conn, Keyset, PageArgs, SortDirection, fetch_page},
+        pagination::{Conn, Keyset, PageArgs, SortDirection, fetch_selected},
     },
 };
 use async_graphql::{Context, Object};
@@ -142,16 +142,7 @@ impl AlertQuery {
             last,
             before,
         };
-        let with_total = ctx.look_ahead().field("totalCount").exists();
-        let page = fetch_page(
-            &req.db,
-            q,
-            &keyset,
-            &args,
-            ctx.app()?.config.max_page_size,
-            with_total,
-        )
-        .await?;
+        let page = fetch_selected(ctx, q, &keyset, &args).await?;
         // The caller's acknowledgements for the page, in one query.
         let mut acks: HashMap<Uuid, chrono::DateTime<chrono::Utc>> = HashMap::new();
         if !orgs.is_empty() && !page.rows.is_empty() {
@@ -203,16 +194,7 @@ impl AlertQuery {
             last: None,
             before: None,
         };
-        let with_total = ctx.look_ahead().field("totalCount").exists();
-        let page = fetch_page(
-            &req.db,
-            q,
-            &keyset,
-            &args,
-            ctx.app()?.config.max_page_size,
-            with_total,
-        )
-        .await?;
+        let page = fetch_selected(ctx, q, &keyset, &args).await?;
         Ok(page.into_connection(Notification::from))
     }
 }

@@ -8,7 +8,7 @@ use crate::{
     graphql::{
         context::CtxExt,
         ids::parse_id,
-        pagination::{Conn, Keyset, PageArgs, SortDirection, fetch_page},
+        pagination::{Conn, Keyset, PageArgs, SortDirection, fetch_selected},
     },
 };
 use async_graphql::{Context, Object};
@@ -98,16 +98,7 @@ impl AuditQuery {
             last,
             before,
         };
-        let with_total = ctx.look_ahead().field("totalCount").exists();
-        let page = fetch_page(
-            &req.db,
-            q,
-            &keyset,
-            &args,
-            ctx.app()?.config.max_page_size,
-            with_total,
-        )
-        .await?;
+        let page = fetch_selected(ctx, q, &keyset, &args).await?;
         Ok(page.into_connection(AuditLog::from))
     }
 }

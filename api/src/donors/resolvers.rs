@@ -12,7 +12,7 @@ use crate::{
     graphql::{
         context::{CtxExt, RequestCtx},
         ids::parse_id,
-        pagination::{Conn, Keyset, PageArgs, SortValue, fetch_page, node_selects},
+        pagination::{Conn, Keyset, PageArgs, SortValue, fetch_selected, node_selects},
     },
     stock::service::{NewUnit, within_km},
     validation::{Email, GeoPoint, Phone, Text},
@@ -164,16 +164,7 @@ impl DonorQuery {
             last,
             before,
         };
-        let with_total = ctx.look_ahead().field("totalCount").exists();
-        let page = fetch_page(
-            &req.db,
-            q,
-            &keyset,
-            &args,
-            ctx.app()?.config.max_page_size,
-            with_total,
-        )
-        .await?;
+        let page = fetch_selected(ctx, q, &keyset, &args).await?;
         let ids: Vec<Uuid> = page.rows.iter().map(|(_, m)| m.id).collect();
         if node_selects(ctx, &["donations"]) && !ids.is_empty() {
             let rows = donation::Entity::find()

@@ -288,3 +288,21 @@ pub fn node_selects(ctx: &async_graphql::Context<'_>, path: &[&str]) -> bool {
     }
     via_edges.exists() || via_nodes.exists()
 }
+
+/// The page a list resolver was asked for: on the request's counting connection, capped at
+/// `MAX_PAGE_SIZE`, with `totalCount` computed only when the query selects it.
+pub async fn fetch_selected<E>(
+    ctx: &async_graphql::Context<'_>,
+    select: Select<E>,
+    keyset: &Keyset<E>,
+    args: &PageArgs,
+) -> AppResult<Page<E::Model>>
+where
+    E: EntityTrait,
+    E::Model: Send + Sync,
+{
+    use crate::graphql::context::CtxExt as _;
+    let with_total = ctx.look_ahead().field("totalCount").exists();
+    let max = ctx.app()?.config.max_page_size;
+    fetch_page(&ctx.req()?.db, select, keyset, args, max, with_total).await
+}

@@ -15,7 +15,7 @@ use crate::{
         context::{CtxExt, RequestCtx},
         ids::parse_id,
         loaders::group,
-        pagination::{Conn, Keyset, PageArgs, SortValue, fetch_page, node_selects},
+        pagination::{Conn, Keyset, PageArgs, SortValue, fetch_selected, node_selects},
     },
     validation::{CountryCode, Email, GeoPoint, OrgCode, Phone, Text},
 };
@@ -99,16 +99,7 @@ impl OrganizationQuery {
             last,
             before,
         };
-        let with_total = ctx.look_ahead().field("totalCount").exists();
-        let page = fetch_page(
-            &req.db,
-            q,
-            &keyset,
-            &args,
-            ctx.app()?.config.max_page_size,
-            with_total,
-        )
-        .await?;
+        let page = fetch_selected(ctx, q, &keyset, &args).await?;
         let ids: Vec<Uuid> = page.rows.iter().map(|(_, m)| m.id).collect();
         prime_members(ctx, req, &ids).await?;
         Ok(page.into_connection(Organization::from))

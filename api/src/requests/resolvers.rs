@@ -8,7 +8,7 @@ use crate::{
     graphql::{
         context::{CtxExt, RequestCtx},
         ids::parse_id,
-        pagination::{Conn, Keyset, PageArgs, SortValue, fetch_page, node_selects},
+        pagination::{Conn, Keyset, PageArgs, SortValue, fetch_selected, node_selects},
     },
     idempotency::{IdemKey, RACED},
     stock::{resolvers::prime_orgs, service::within_km},
@@ -141,16 +141,7 @@ impl RequestQuery {
             last,
             before,
         };
-        let with_total = ctx.look_ahead().field("totalCount").exists();
-        let page = fetch_page(
-            &req.db,
-            q,
-            &keyset,
-            &args,
-            ctx.app()?.config.max_page_size,
-            with_total,
-        )
-        .await?;
+        let page = fetch_selected(ctx, q, &keyset, &args).await?;
         prime_relations(ctx, req, page.rows.iter().map(|(_, m)| m)).await?;
         Ok(page.into_connection(BloodRequest::from))
     }

@@ -12,7 +12,7 @@ use crate::{
     graphql::{
         context::{CtxExt, RequestCtx},
         ids::parse_id,
-        pagination::{Conn, Keyset, PageArgs, SortValue, fetch_page, node_selects},
+        pagination::{Conn, Keyset, PageArgs, SortValue, fetch_selected, node_selects},
     },
     validation::{GeoPoint, Text},
 };
@@ -132,16 +132,7 @@ impl StockQuery {
             last,
             before,
         };
-        let with_total = ctx.look_ahead().field("totalCount").exists();
-        let page = fetch_page(
-            &req.db,
-            q,
-            &keyset,
-            &args,
-            ctx.app()?.config.max_page_size,
-            with_total,
-        )
-        .await?;
+        let page = fetch_selected(ctx, q, &keyset, &args).await?;
         if node_selects(ctx, &["bloodBank"]) {
             let ids: Vec<Uuid> = page.rows.iter().map(|(_, m)| m.blood_bank_id).collect();
             prime_orgs(req, ids).await?;
