@@ -9,11 +9,15 @@
 //!
 //! ```text
 //! cargo run --release -p lifeflow-bench -- --db postgres --scenario org-list --concurrency 1,32
+//! cargo run --release -p lifeflow-bench -- --db postgres --scenario blood-search,blood-page,blood-accept --concurrency 1,32
+//! cargo run --release -p lifeflow-bench -- --db postgres --scenario ws-fanout --subscribers 10000
 //! ```
 
+mod blood;
 mod database;
 mod load;
 mod setup;
+mod wsfanout;
 
 use clap::{Parser, ValueEnum};
 use std::{collections::HashMap, process::ExitCode, time::Duration};
@@ -74,6 +78,48 @@ pub struct Args {
     /// Do not print the markdown table header.
     #[arg(long)]
     pub no_header: bool,
+
+    /// Blood scenarios: blood banks the scale generator makes (500 units each, a quarter as
+    /// many hospitals, 250 requests per bank).
+    #[arg(long, default_value_t = 200)]
+    pub banks: u32,
+
+    /// `blood-accept`: pending requests created before each run (each accepted at most once;
+    /// the run ends when they are all tried or `--duration` has passed).
+    #[arg(long, default_value_t = 2000)]
+    pub accept_requests: usize,
+
+    /// Blood scenarios: print `EXPLAIN (ANALYZE, BUFFERS)` of the two read queries at the end.
+    #[arg(long)]
+    pub explain: bool,
+
+    /// `ws-fanout`: websocket subscribers to open.
+    #[arg(long, default_value_t = 10_000)]
+    pub subscribers: usize,
+
+    /// `ws-fanout`: connections opened at once (each batch completes before the next).
+    #[arg(long, default_value_t = 200)]
+    pub connect_batch: usize,
+
+    /// `ws-fanout`: emergency alerts to send, one per round.
+    #[arg(long, default_value_t = 5)]
+    pub rounds: usize,
+
+    /// `ws-fanout`: seconds between rounds.
+    #[arg(long, default_value_t = 3)]
+    pub round_gap: u64,
+
+    /// `ws-fanout`: seconds a round waits for every subscriber's alert.
+    #[arg(long, default_value_t = 30)]
+    pub round_timeout: u64,
+
+    /// `ws-fanout`: idle seconds between the last subscription and the memory reading.
+    #[arg(long, default_value_t = 5)]
+    pub settle: u64,
+
+    /// `ws-fanout`: the server binary (default: `lifeflow` next to this executable).
+    #[arg(long)]
+    pub server_bin: Option<std::path::PathBuf>,
 }
 
 /// Which database the server runs on.
@@ -104,6 +150,14 @@ pub enum Scenario {
     Me,
     /// The `login` mutation: argon2id verification, bounded by the hashing concurrency.
     Login,
+    /// `findCompatibleStock` within 50 km over the scale data set (Postgres), as a hospital admin.
+    BloodSearch,
+    /// A 50-item `bloodRequests` page with three relations (Postgres), as a hospital admin.
+    BloodPage,
+    /// `acceptBloodRequest` of pending requests addressed to many banks, as their admins.
+    BloodAccept,
+    /// Idle websocket subscribers on a separate server process, then alert fan-out.
+    WsFanout,
 }
 
 impl Scenario {
@@ -113,6 +167,10 @@ impl Scenario {
             Self::OrgList => "org-list",
             Self::Me => "me",
             Self::Login => "login",
+            Self::BloodSearch => "blood-search",
+            Self::BloodPage => "blood-page",
+            Self::BloodAccept => "blood-accept",
+            Self::WsFanout => "ws-fanout",
         }
     }
 }
@@ -165,8 +223,26 @@ async fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
+    let blood = args
+        .scenario
+        .iter()
+        .filter(|s| blood::is_blood(**s))
+        .count();
+    let ws = args.scenario.contains(&Scenario::WsFanout);
     let outcome = tokio::select! {
-        r = run(&args, &target.url) => r,
+        r = async {
+            if ws && args.scenario.len() > 1 {
+                Err("ws-fanout runs alone".into())
+            } else if ws {
+                wsfanout::run(&args, &target.url).await
+            } else if blood > 0 && blood < args.scenario.len() {
+                Err("the blood scenarios run on their own data set: do not mix them with others".into())
+            } else if blood > 0 {
+                blood::run(&args, &target.url).await
+            } else {
+                run(&args, &target.url).await
+            }
+        } => r,
         _ = tokio::signal::ctrl_c() => Err("interrupted".into()),
     };
     target.remove().await;
@@ -218,7 +294,7 @@ async fn run(args: &Args, db_url: &str) -> setup::Res<bool> {
     let url = format!("{}/graphql", server.base);
     let mut all_ok = true;
     for &scenario in &args.scenario {
-        let request = data.request(scenario);
+        let request = data.request(scenario)?;
         for &concurrency in &args.concurrency {
             let plan = load::Plan {
                 concurrency,

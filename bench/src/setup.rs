@@ -95,7 +95,7 @@ pub async fn gql(
 }
 
 /// Signs in and returns the access token.
-async fn login(http: &reqwest::Client, base: &str, email: &str) -> Res<String> {
+pub async fn login(http: &reqwest::Client, base: &str, email: &str) -> Res<String> {
     let data = gql(
         http,
         base,
@@ -111,7 +111,7 @@ async fn login(http: &reqwest::Client, base: &str, email: &str) -> Res<String> {
 }
 
 /// Registers an account.
-async fn register(http: &reqwest::Client, base: &str, email: &str, name: &str) -> Res<()> {
+pub async fn register(http: &reqwest::Client, base: &str, email: &str, name: &str) -> Res<()> {
     gql(
         http,
         base,
@@ -131,9 +131,9 @@ pub struct BenchData {
 }
 
 impl BenchData {
-    /// The request a scenario repeats.
-    pub fn request(&self, scenario: Scenario) -> Request {
-        match scenario {
+    /// The request a scenario repeats (only the scenarios of this data set).
+    pub fn request(&self, scenario: Scenario) -> Res<Request> {
+        Ok(match scenario {
             Scenario::OrgList => Request::new(ORG_LIST_QUERY, json!({}), Some(&self.root_token)),
             Scenario::Me => Request::new(ME_QUERY, json!({}), Some(&self.member_token)),
             Scenario::Login => Request::new(
@@ -141,7 +141,8 @@ impl BenchData {
                 json!({"i": {"email": self.login_email, "password": PASSWORD}}),
                 None,
             ),
-        }
+            other => return Err(format!("{} does not run on this data set", other.label()).into()),
+        })
     }
 }
 

@@ -1,0 +1,534 @@
+//! The blood network at scale: `blood-search`, `blood-page` and `blood-accept`.
+//!
+//! The data set is the server's own generator (`lifeflow::seed::scale::run`): `--banks`
+//! blood banks with 500 units each, a quarter as many hospitals, 250 requests per bank,
+//! one admin per organization. It is loaded straight into the fresh database (then
+//! `VACUUM ANALYZE`), and the scenarios drive the in-process server over HTTP as those
+//! admins.
+
+use crate::{
+    Args, DbKind, Scenario, load,
+    setup::{self, PASSWORD, Res},
+};
+use futures_util::{StreamExt, TryStreamExt, stream};
+use reqwest::header::{ACCEPT, AUTHORIZATION, CONTENT_TYPE, HeaderValue};
+use sea_orm::{ConnectionTrait, Database, DatabaseConnection, Statement, TransactionTrait};
+use serde_json::{Value, json};
+use std::{
+    sync::{
+        Arc,
+        atomic::{AtomicUsize, Ordering},
+    },
+    time::{Duration, Instant},
+};
+use uuid::Uuid;
+
+/// The `blood-search` scenario's query.
+pub const SEARCH_QUERY: &str = "{ findCompatibleStock(input: {bloodGroup: A_POS, component: RED_CELLS, units: 2, near: {latitude: 12.97, longitude: 77.59}, radiusKm: 50}) { distanceKm totalUnits soonestExpiry bloodBank { name phone } } }";
+
+/// The `blood-page` scenario's query: 50 requests with three relations.
+pub const PAGE_QUERY: &str = "{ bloodRequests(first: 50) { edges { node { id urgency status hospital { name } bloodBank { name } requestedBy { fullName } } } } }";
+
+const CREATE_MUTATION: &str = "mutation($i: CreateBloodRequestInput!) { createBloodRequest(input: $i) { bloodRequest { id } } }";
+const ACCEPT_MUTATION: &str = "mutation($i: AcceptBloodRequestInput!) { acceptBloodRequest(input: $i) { bloodRequest { id status } } }";
+
+const GROUPS: [&str; 8] = [
+    "A_POS", "A_NEG", "B_POS", "B_NEG", "AB_POS", "AB_NEG", "O_POS", "O_NEG",
+];
+
+/// Setup requests in flight at once.
+const SEED_CONCURRENCY: usize = 8;
+
+/// Whether a scenario belongs to this module.
+pub fn is_blood(s: Scenario) -> bool {
+    matches!(
+        s,
+        Scenario::BloodSearch | Scenario::BloodPage | Scenario::BloodAccept
+    )
+}
+
+fn email(code: &str) -> String {
+    format!("{}@scale.example", code.to_lowercase())
+}
+
+/// Loads the data set, then runs the blood scenarios at every concurrency. Returns false
+/// when some request failed.
+pub async fn run(args: &Args, db_url: &str) -> Res<bool> {
+    if args.db != DbKind::Postgres {
+        return Err("the blood scenarios run on Postgres only (--db postgres)".into());
+    }
+    let settings = crate::server_settings(db_url, args);
+    let server = setup::Server::start(&settings).await?;
+    let c = &server.config;
+    eprintln!(
+        "server on {} | {} | pool {} connections | {} cores",
+        server.base,
+        args.db.label(),
+        c.db_max_connections,
+        std::thread::available_parallelism().map_or(0, |n| n.get()),
+    );
+    let outcome = drive(args, &server, db_url).await;
+    server.stop().await;
+    outcome
+}
+
+async fn drive(args: &Args, server: &setup::Server, db_url: &str) -> Res<bool> {
+    let pool = Database::connect(db_url).await?;
+    let t0 = Instant::now();
+    let hash = lifeflow::auth::password::PasswordHasher::new(19456, 2, 1)
+        .map_err(|e| format!("hasher: {e:?}"))?
+        .hash(PASSWORD.to_string())
+        .await
+        .map_err(|e| format!("hash: {e:?}"))?;
+    let scale = lifeflow::seed::scale::run(&pool, args.banks, &hash)
+        .await
+        .map_err(|e| format!("seed::scale::run: {e:?}"))?;
+    pool.execute_unprepared("VACUUM ANALYZE").await?;
+    eprintln!(
+        "loaded {} banks, {} hospitals, {} units, {} requests in {:.1} s (generator {:.1} s), then VACUUM ANALYZE",
+        scale.banks,
+        scale.hospitals,
+        scale.units,
+        scale.requests,
+        t0.elapsed().as_secs_f64(),
+        scale.seconds
+    );
+
+    let max_conc = args.concurrency.iter().copied().max().unwrap_or(1);
+    let http = reqwest::Client::builder()
+        .pool_max_idle_per_host(max_conc + 8)
+        .timeout(Duration::from_secs(60))
+        .build()?;
+    let base = server.base.as_str();
+    let hospital_token = setup::login(&http, base, &email("SCALE-H-00000")).await?;
+    check_reads(&http, base, &hospital_token).await?;
+    // On the freshly vacuumed data, before any run writes to it.
+    if args.explain {
+        explain(&pool, &scale).await?;
+    }
+
+    if !args.no_header {
+        println!("{}", load::Report::HEADER);
+    }
+    let url = format!("{base}/graphql");
+    let mut all_ok = true;
+    let mut accept_rows = Vec::new();
+    for &scenario in &args.scenario {
+        for &concurrency in &args.concurrency {
+            if scenario == Scenario::BloodAccept {
+                let (row, ok) =
+                    accept_run(args, &http, base, &scale, concurrency, accept_rows.len()).await?;
+                all_ok &= ok;
+                println!("{row}");
+                accept_rows.push(row);
+                continue;
+            }
+            let query = if scenario == Scenario::BloodSearch {
+                SEARCH_QUERY
+            } else {
+                PAGE_QUERY
+            };
+            let request = load::Request::new(query, json!({}), Some(&hospital_token));
+            let plan = load::Plan {
+                concurrency,
+                duration: Duration::from_secs(args.warmup),
+                max_requests: u64::MAX,
+            };
+            if args.warmup > 0 {
+                load::run(&http, &url, &request, &plan).await;
+            }
+            let plan = load::Plan {
+                duration: Duration::from_secs(args.duration),
+                max_requests: args.max_requests,
+                ..plan
+            };
+            let report = load::run(&http, &url, &request, &plan).await;
+            if let Some(e) = &report.first_error {
+                all_ok = false;
+                eprintln!(
+                    "{} at concurrency {concurrency}: {} of {} requests failed; first error: {e}",
+                    scenario.label(),
+                    report.errors,
+                    report.requests
+                );
+            }
+            println!("{}", report.row(scenario, args.db, concurrency));
+        }
+    }
+    pool.close().await.ok();
+    Ok(all_ok)
+}
+
+/// The reads must return what the figures claim to measure.
+async fn check_reads(http: &reqwest::Client, base: &str, token: &str) -> Res<()> {
+    let data = setup::gql(http, base, Some(token), SEARCH_QUERY, json!({})).await?;
+    let banks = data
+        .pointer("/findCompatibleStock")
+        .and_then(Value::as_array)
+        .ok_or("findCompatibleStock: no list")?;
+    let units: i64 = banks
+        .iter()
+        .filter_map(|b| b.get("totalUnits").and_then(Value::as_i64))
+        .sum();
+    if banks.is_empty() {
+        return Err("findCompatibleStock found no bank".into());
+    }
+    let data = setup::gql(http, base, Some(token), PAGE_QUERY, json!({})).await?;
+    let edges = data
+        .pointer("/bloodRequests/edges")
+        .and_then(Value::as_array)
+        .ok_or("bloodRequests: no edges")?;
+    if edges.len() != 50 {
+        return Err(format!("bloodRequests: {} edges, expected 50", edges.len()).into());
+    }
+    eprintln!(
+        "check: findCompatibleStock returns {} banks ({units} units); bloodRequests returns 50 requests",
+        banks.len()
+    );
+    Ok(())
+}
+
+/// One accept to make: the request, the bank, and the bank admin's authorization header.
+struct Accept {
+    body: String,
+    authorization: HeaderValue,
+}
+
+/// Creates `--accept-requests` pending requests addressed to banks (round robin over every
+/// bank, groups in turn), then has `concurrency` workers accept each once as the bank's
+/// admin. `run_no` makes the patient references of successive runs distinct.
+async fn accept_run(
+    args: &Args,
+    http: &reqwest::Client,
+    base: &str,
+    scale: &lifeflow::seed::scale::ScaleReport,
+    concurrency: usize,
+    run_no: usize,
+) -> Res<(String, bool)> {
+    let n = args.accept_requests;
+    let banks = &scale.bank_ids;
+    let hospitals = &scale.hospital_ids;
+    let t0 = Instant::now();
+    let hospital_tokens: Vec<String> = stream::iter(0..hospitals.len())
+        .map(|h| async move { setup::login(http, base, &email(&format!("SCALE-H-{h:05}"))).await })
+        .buffered(SEED_CONCURRENCY)
+        .try_collect()
+        .await?;
+    let used_banks = banks.len().min(n);
+    let bank_tokens: Vec<HeaderValue> = stream::iter(0..used_banks)
+        .map(|b| async move {
+            let t = setup::login(http, base, &email(&format!("SCALE-BB-{b:05}"))).await?;
+            Ok::<_, Box<dyn std::error::Error + Send + Sync>>(HeaderValue::from_str(&format!(
+                "Bearer {t}"
+            ))?)
+        })
+        .buffered(SEED_CONCURRENCY)
+        .try_collect()
+        .await?;
+    let needed_by = (chrono::Utc::now() + chrono::Duration::hours(12)).to_rfc3339();
+    let accepts: Vec<Accept> = stream::iter(0..n)
+        .map(|i| {
+            let (hospital_tokens, bank_tokens, needed_by) =
+                (&hospital_tokens, &bank_tokens, &needed_by);
+            async move {
+                let h = i % hospitals.len();
+                let b = i % used_banks;
+                let data = setup::gql(
+                    http,
+                    base,
+                    Some(&hospital_tokens[h]),
+                    CREATE_MUTATION,
+                    json!({"i": {
+                        "hospitalId": hospitals[h],
+                        "patientReference": format!("BENCH-{run_no}-{i:06}"),
+                        "bloodGroup": GROUPS[(i / used_banks) % GROUPS.len()],
+                        "component": "RED_CELLS",
+                        "unitsRequired": 1,
+                        "urgency": "URGENT",
+                        "neededBy": needed_by,
+                        "bloodBankId": banks[b],
+                    }}),
+                )
+                .await?;
+                let id = data
+                    .pointer("/createBloodRequest/bloodRequest/id")
+                    .and_then(Value::as_str)
+                    .ok_or("createBloodRequest: no id")?;
+                Ok::<_, Box<dyn std::error::Error + Send + Sync>>(Accept {
+                    body: json!({"query": ACCEPT_MUTATION,
+                        "variables": {"i": {"requestId": id, "bloodBankId": banks[b]}}})
+                    .to_string(),
+                    authorization: bank_tokens[b].clone(),
+                })
+            }
+        })
+        .buffered(SEED_CONCURRENCY)
+        .try_collect()
+        .await?;
+    eprintln!(
+        "blood-accept: created {n} pending requests addressed to {used_banks} banks in {:.1} s",
+        t0.elapsed().as_secs_f64()
+    );
+
+    let accepts = Arc::new(accepts);
+    let next = Arc::new(AtomicUsize::new(0));
+    let start = Instant::now();
+    let deadline = start + Duration::from_secs(args.duration);
+    let url = format!("{base}/graphql");
+    let workers: Vec<_> = (0..concurrency)
+        .map(|_| {
+            let (http, url, accepts, next) =
+                (http.clone(), url.clone(), accepts.clone(), next.clone());
+            tokio::spawn(async move {
+                let mut t = AcceptTally::default();
+                while Instant::now() < deadline {
+                    let i = next.fetch_add(1, Ordering::Relaxed);
+                    let Some(a) = accepts.get(i) else { break };
+                    let t0 = Instant::now();
+                    let outcome = send(&http, &url, a).await;
+                    t.latencies_us
+                        .push(u64::try_from(t0.elapsed().as_micros()).unwrap_or(u64::MAX));
+                    match outcome {
+                        Ok((sql, body)) => {
+                            if let Some(n) = sql {
+                                t.sql.push(n);
+                            }
+                            if body.windows(9).any(|w| w == b"\"errors\":") {
+                                if body.windows(18).any(|w| w == b"INSUFFICIENT_STOCK") {
+                                    t.insufficient += 1;
+                                } else {
+                                    t.errors += 1;
+                                    t.first_error.get_or_insert_with(|| {
+                                        String::from_utf8_lossy(&body).chars().take(500).collect()
+                                    });
+                                }
+                            } else {
+                                t.accepted += 1;
+                            }
+                        }
+                        Err(e) => {
+                            t.errors += 1;
+                            t.first_error.get_or_insert(e);
+                        }
+                    }
+                }
+                t
+            })
+        })
+        .collect();
+    let mut total = AcceptTally::default();
+    for w in workers {
+        let t = w.await?;
+        total.latencies_us.extend(t.latencies_us);
+        total.sql.extend(t.sql);
+        total.accepted += t.accepted;
+        total.insufficient += t.insufficient;
+        total.errors += t.errors;
+        if total.first_error.is_none() {
+            total.first_error = t.first_error;
+        }
+    }
+    let elapsed = start.elapsed().as_secs_f64();
+    if let Some(e) = &total.first_error {
+        eprintln!(
+            "blood-accept at concurrency {concurrency}: {} failed; first error: {e}",
+            total.errors
+        );
+    }
+    total.latencies_us.sort_unstable();
+    let pct = |q: f64| {
+        let v = &total.latencies_us;
+        if v.is_empty() {
+            return 0.0;
+        }
+        let rank = ((q * v.len() as f64).ceil() as usize).clamp(1, v.len());
+        v[rank - 1] as f64 / 1000.0
+    };
+    let attempts = total.latencies_us.len();
+    let (smin, smax, smean) = match (total.sql.iter().min(), total.sql.iter().max()) {
+        (Some(a), Some(b)) => (
+            a.to_string(),
+            b.to_string(),
+            format!(
+                "{:.2}",
+                total.sql.iter().sum::<u64>() as f64 / total.sql.len() as f64
+            ),
+        ),
+        _ => ("n/a".into(), "n/a".into(), "n/a".into()),
+    };
+    let row = format!(
+        "| blood-accept | {} | {concurrency} | {attempts} | {} | {} | {} | {:.0} | {:.0} | {:.2} | {:.2} | {:.2} | {:.2} | {smin} | {smax} | {smean} |",
+        args.db.label(),
+        total.accepted,
+        total.insufficient,
+        total.errors,
+        total.accepted as f64 / elapsed.max(f64::EPSILON),
+        attempts as f64 / elapsed.max(f64::EPSILON),
+        pct(0.50),
+        pct(0.95),
+        pct(0.99),
+        total.latencies_us.last().copied().unwrap_or(0) as f64 / 1000.0,
+    );
+    if run_no == 0 && !args.no_header {
+        println!(
+            "\n| Scenario | DB | Concurrency | Attempts | Accepted | INSUFFICIENT_STOCK | Other errors | Accepts/s | Attempts/s | p50 ms | p95 ms | p99 ms | Max ms | SQL/req min | SQL/req max | SQL/req mean |\n|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+        );
+    }
+    Ok((row, total.errors == 0))
+}
+
+#[derive(Default)]
+struct AcceptTally {
+    latencies_us: Vec<u64>,
+    sql: Vec<u64>,
+    accepted: u64,
+    insufficient: u64,
+    errors: u64,
+    first_error: Option<String>,
+}
+
+/// Sends one accept; returns its `x-sql-statements` count and body, or a transport failure.
+async fn send(
+    http: &reqwest::Client,
+    url: &str,
+    a: &Accept,
+) -> Result<(Option<u64>, Vec<u8>), String> {
+    let resp = http
+        .post(url)
+        .header(CONTENT_TYPE, "application/json")
+        .header(ACCEPT, "application/graphql-response+json")
+        .header(AUTHORIZATION, a.authorization.clone())
+        .body(a.body.clone())
+        .send()
+        .await
+        .map_err(|e| format!("transport: {e}"))?;
+    let status = resp.status();
+    let sql = resp
+        .headers()
+        .get("x-sql-statements")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<u64>().ok());
+    let body = resp
+        .bytes()
+        .await
+        .map_err(|e| format!("reading body: {e}"))?;
+    if !status.is_success() {
+        return Err(format!(
+            "HTTP {status}: {}",
+            String::from_utf8_lossy(&body)
+                .chars()
+                .take(500)
+                .collect::<String>()
+        ));
+    }
+    Ok((sql, body.to_vec()))
+}
+
+/// Prints (to stderr) `EXPLAIN (ANALYZE, BUFFERS)` of the SQL the two read scenarios run, written to
+/// match `stock::service::find_compatible` (its grouped count) and the `bloodRequests`
+/// page of a hospital admin (keyset order, 51 rows).
+async fn explain(pool: &DatabaseConnection, scale: &lifeflow::seed::scale::ScaleReport) -> Res<()> {
+    let (lat, lon, radius) = (12.97_f64, 77.59_f64, 50.0_f64);
+    let rows = pool
+        .query_all_raw(Statement::from_string(
+            pool.get_database_backend(),
+            "SELECT id, latitude, longitude FROM organizations WHERE kind = 'BLOOD_BANK' AND status = 'APPROVED'",
+        ))
+        .await?;
+    let mut near = Vec::new();
+    for r in rows {
+        let id: Uuid = r.try_get("", "id")?;
+        let la: f64 = r.try_get("", "latitude")?;
+        let lo: f64 = r.try_get("", "longitude")?;
+        if lifeflow::blood::geo::haversine_km(lat, lon, la, lo) <= radius {
+            near.push(format!("'{id}'"));
+        }
+    }
+    let search = format!(
+        "SELECT blood_bank_id, blood_group, COUNT(*) AS n, MIN(expires_at) AS soonest \
+         FROM blood_units \
+         WHERE blood_bank_id IN ({}) AND component = 'RED_CELLS' AND status = 'AVAILABLE' \
+         AND expires_at > now() AND blood_group IN ('A_POS', 'A_NEG', 'O_POS', 'O_NEG') \
+         GROUP BY blood_bank_id, blood_group",
+        near.join(", ")
+    );
+    let hospital = scale.hospital_ids.first().ok_or("no hospital")?;
+    let page = format!(
+        "SELECT * FROM blood_requests WHERE hospital_id = '{hospital}' \
+         ORDER BY urgency_rank, id LIMIT 51"
+    );
+    let ids = near.join(", ");
+    let short = format!("… {} bank ids …", near.len());
+    for (name, sql) in [("blood-search", &search), ("blood-page", &page)] {
+        let plan = pool
+            .query_all_raw(Statement::from_string(
+                pool.get_database_backend(),
+                format!("EXPLAIN (ANALYZE, BUFFERS) {sql}"),
+            ))
+            .await?;
+        print_plan(
+            &format!(
+                "{name}: EXPLAIN (ANALYZE, BUFFERS) {}",
+                sql.replace(&ids, &short)
+            ),
+            plan,
+            &ids,
+            &short,
+        )?;
+    }
+    // The server sends the search as a prepared statement with bind parameters (sqlx caches
+    // it per connection), so after five runs Postgres may switch to a generic plan: show it.
+    let n = near.len();
+    let banks: Vec<String> = (1..=n).map(|i| format!("${i}")).collect();
+    let prepared = format!(
+        "PREPARE bench_search AS SELECT blood_bank_id, blood_group, COUNT(*) AS n, MIN(expires_at) AS soonest \
+         FROM blood_units \
+         WHERE blood_bank_id IN ({}) AND component = ${} AND status = ${} \
+         AND expires_at > ${} AND blood_group IN (${}, ${}, ${}, ${}) \
+         GROUP BY blood_bank_id, blood_group",
+        banks.join(", "),
+        n + 1,
+        n + 2,
+        n + 3,
+        n + 4,
+        n + 5,
+        n + 6,
+        n + 7
+    );
+    let execute = format!(
+        "EXPLAIN (ANALYZE, BUFFERS) EXECUTE bench_search({ids}, 'RED_CELLS', 'AVAILABLE', now(), 'A_POS', 'A_NEG', 'O_POS', 'O_NEG')"
+    );
+    let txn = pool.begin().await?;
+    txn.execute_unprepared("SET LOCAL plan_cache_mode = force_generic_plan")
+        .await?;
+    txn.execute_unprepared(&prepared).await?;
+    let plan = txn
+        .query_all_raw(Statement::from_string(pool.get_database_backend(), execute))
+        .await?;
+    txn.execute_unprepared("DEALLOCATE bench_search").await?;
+    txn.rollback().await?;
+    print_plan(
+        "blood-search, generic plan of the same statement with bind parameters \
+         (plan_cache_mode = force_generic_plan)",
+        plan,
+        &ids,
+        &short,
+    )?;
+    Ok(())
+}
+
+fn print_plan(title: &str, plan: Vec<sea_orm::QueryResult>, ids: &str, short: &str) -> Res<()> {
+    let ids = ids.replace('\'', "").replace(", ", ",");
+    eprintln!("\n{title}\n```");
+    for r in plan {
+        let line: String = r.try_get_by_index(0)?;
+        let line = line.replace(&ids, short);
+        // The generic plan lists every parameter: cut such lines short.
+        match line.char_indices().nth(600) {
+            Some((at, _)) => eprintln!("{} …", &line[..at]),
+            None => eprintln!("{line}"),
+        }
+    }
+    eprintln!("```");
+    Ok(())
+}

@@ -1,0 +1,475 @@
+//! `ws-fanout`: many idle `alertRaised` subscribers on one server instance, then emergency
+//! alerts fanned out to all of them.
+//!
+//! The server runs as its own process (the release `lifeflow` binary next to this one), so
+//! that its memory and its open-file limit are its own. The client connects in batches,
+//! measures the server's resident memory before and after, then creates EMERGENCY requests
+//! and times each alert's arrival at every subscriber from the mutation's HTTP response.
+
+use crate::{
+    Args,
+    setup::{self, PASSWORD, Res},
+};
+use futures_util::{SinkExt, StreamExt};
+use serde_json::{Value, json};
+use std::{
+    path::PathBuf,
+    process::{Child, Command, Stdio},
+    time::{Duration, Instant},
+};
+use tokio::sync::{mpsc, watch};
+use tokio_tungstenite::tungstenite::{Message, client::IntoClientRequest, http::HeaderValue};
+
+/// The subscription every connection opens.
+pub const SUBSCRIPTION: &str = "subscription { alertRaised { id kind } }";
+
+/// The server process; killed when dropped (also on Ctrl-C and on errors).
+struct ServerProcess {
+    child: Child,
+    pid: u32,
+    log: PathBuf,
+}
+
+impl Drop for ServerProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// The server's resident set size, from `/proc/<pid>/status`, in KiB.
+fn rss_kib(pid: u32) -> Res<u64> {
+    let s = std::fs::read_to_string(format!("/proc/{pid}/status"))?;
+    s.lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .ok_or_else(|| "no VmRSS".into())
+}
+
+fn server_bin(args: &Args) -> Res<PathBuf> {
+    if let Some(p) = &args.server_bin {
+        // Absolute (the server runs in the temporary directory), symlinks kept: the process
+        // takes its name from the link (see BENCHMARKS.md on `run-quiet.py`).
+        return Ok(std::path::absolute(p)?);
+    }
+    let exe = std::env::current_exe()?;
+    let dir = exe
+        .parent()
+        .ok_or("no directory for the current executable")?;
+    Ok(dir.join("lifeflow"))
+}
+
+fn command(bin: &PathBuf, env: &[(String, String)]) -> Command {
+    let mut c = Command::new(bin);
+    c.env_clear()
+        .current_dir(std::env::temp_dir())
+        .envs(env.iter().map(|(k, v)| (k.as_str(), v.as_str())));
+    if let Ok(path) = std::env::var("PATH") {
+        c.env("PATH", path);
+    }
+    c
+}
+
+/// Runs the scenario on the database at `db_url`. Returns false when some subscriber missed
+/// an alert or a connection failed.
+pub async fn run(args: &Args, db_url: &str) -> Res<bool> {
+    let bin = server_bin(args)?;
+    if !bin.exists() {
+        return Err(format!(
+            "{} not found: cargo build --release -p lifeflow-api (or pass --server-bin)",
+            bin.display()
+        )
+        .into());
+    }
+    let port = std::net::TcpListener::bind("127.0.0.1:0")?
+        .local_addr()?
+        .port();
+    let mut env: Vec<(String, String)> = [
+        ("DATABASE_URL", db_url),
+        ("HOST", "127.0.0.1"),
+        ("JWT_SECRET", crate::JWT_SECRET),
+        ("APP_ENV", "development"),
+        ("RUST_LOG", "warn"),
+        ("ACCESS_TOKEN_TTL_SECS", "86400"),
+        ("LOGIN_MAX_ATTEMPTS", "100000"),
+        ("LOGIN_MAX_ATTEMPTS_PER_IP", "100000"),
+        ("WS_MAX_CONNECTIONS", "15000"),
+        ("WS_MAX_CONNECTIONS_PER_USER", "20000"),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_string(), v.to_string()))
+    .collect();
+    env.push(("PORT".into(), port.to_string()));
+    for (k, v) in &args.settings {
+        env.retain(|(k2, _)| k2 != k);
+        env.push((k.clone(), v.clone()));
+    }
+
+    // The super admin, the way an operator makes one (this also applies the migrations).
+    let root_email = "root@ws.bench.lifeflow.example";
+    let status = command(&bin, &env)
+        .args([
+            "create-admin",
+            "--email",
+            root_email,
+            "--password",
+            PASSWORD,
+        ])
+        .stdout(Stdio::null())
+        .stderr(Stdio::inherit())
+        .status()?;
+    if !status.success() {
+        return Err(format!("lifeflow create-admin failed: {status}").into());
+    }
+
+    let log = std::env::temp_dir().join(format!("lifeflow-ws-bench-{port}.log"));
+    let log_file = std::fs::File::create(&log)?;
+    let child = command(&bin, &env)
+        .stdout(log_file.try_clone()?)
+        .stderr(log_file)
+        .spawn()?;
+    let server = ServerProcess {
+        pid: child.id(),
+        child,
+        log,
+    };
+    let outcome = drive(args, &server, port).await;
+    if outcome.is_err() {
+        eprintln!("server log: {}", server.log.display());
+    }
+    drop(server);
+    outcome
+}
+
+async fn drive(args: &Args, server: &ServerProcess, port: u16) -> Res<bool> {
+    let base = format!("http://127.0.0.1:{port}");
+    let http = reqwest::Client::builder()
+        .timeout(Duration::from_secs(60))
+        .build()?;
+    let up = Instant::now();
+    loop {
+        if let Ok(r) = http.get(format!("{base}/healthz")).send().await
+            && r.status().is_success()
+        {
+            break;
+        }
+        if up.elapsed() > Duration::from_secs(60) {
+            return Err("the server did not answer /healthz within 60 s".into());
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let limit = std::fs::read_to_string(format!("/proc/{}/limits", server.pid))
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("Max open files"))
+                .map(|l| {
+                    l.split_whitespace()
+                        .skip(3)
+                        .take(2)
+                        .collect::<Vec<_>>()
+                        .join("/")
+                })
+        })
+        .unwrap_or_default();
+    eprintln!(
+        "server pid {} on {base} (open files soft/hard {limit})",
+        server.pid
+    );
+
+    // Seed through the API: a hospital and a blood bank at the same place, a bank staff user.
+    let root = setup::login(&http, &base, "root@ws.bench.lifeflow.example").await?;
+    let org = |code: &'static str, kind: &'static str, admin: &'static str| {
+        let (http, base, root) = (&http, &base, &root);
+        async move {
+            setup::register(http, base, admin, "Bench Admin").await?;
+            let token = setup::login(http, base, admin).await?;
+            let data = setup::gql(
+                http,
+                base,
+                Some(&token),
+                "mutation($i: RegisterOrganizationInput!) { registerOrganization(input: $i) { organization { id } } }",
+                json!({"i": {"code": code, "name": format!("WS Bench {code}"), "kind": kind,
+                    "city": "Bengaluru", "country": "IN", "latitude": 12.97, "longitude": 77.59}}),
+            )
+            .await?;
+            let id = data
+                .pointer("/registerOrganization/organization/id")
+                .and_then(Value::as_str)
+                .ok_or("registerOrganization: no id")?
+                .to_string();
+            setup::gql(
+                http,
+                base,
+                Some(root),
+                "mutation($i: OrganizationStatusInput!) { approveOrganization(input: $i) { organization { id } } }",
+                json!({"i": {"organizationId": id}}),
+            )
+            .await?;
+            Ok::<_, Box<dyn std::error::Error + Send + Sync>>((id, token))
+        }
+    };
+    let (hospital_id, hospital_token) =
+        org("WSB-HOSP", "HOSPITAL", "hospital@ws.bench.lifeflow.example").await?;
+    let (bank_id, bank_token) =
+        org("WSB-BANK", "BLOOD_BANK", "bank@ws.bench.lifeflow.example").await?;
+    let staff = "staff@ws.bench.lifeflow.example";
+    setup::register(&http, &base, staff, "Bench Staff").await?;
+    setup::gql(
+        &http,
+        &base,
+        Some(&bank_token),
+        "mutation($i: AddMemberInput!) { addMember(input: $i) { membership { id } } }",
+        json!({"i": {"organizationId": bank_id, "email": staff, "role": "STAFF"}}),
+    )
+    .await?;
+    let staff_token = setup::login(&http, &base, staff).await?;
+
+    // Settle, then the baseline.
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let rss_before = rss_kib(server.pid)?;
+
+    let n = args.subscribers;
+    let (arrivals_tx, mut arrivals) = mpsc::unbounded_channel::<(usize, Instant)>();
+    let (stop_tx, stop) = watch::channel(false);
+    let url = format!("ws://127.0.0.1:{port}/graphql/ws");
+    let mut tasks = Vec::with_capacity(n);
+    let connect_start = Instant::now();
+    let mut connected = 0usize;
+    let mut first_failure: Option<String> = None;
+    for batch_start in (0..n).step_by(args.connect_batch.max(1)) {
+        let batch_end = (batch_start + args.connect_batch.max(1)).min(n);
+        let (ready_tx, mut ready) = mpsc::channel::<Result<(), String>>(batch_end - batch_start);
+        for idx in batch_start..batch_end {
+            tasks.push(tokio::spawn(subscriber(
+                url.clone(),
+                staff_token.clone(),
+                idx,
+                ready_tx.clone(),
+                arrivals_tx.clone(),
+                stop.clone(),
+            )));
+        }
+        drop(ready_tx);
+        for _ in batch_start..batch_end {
+            match tokio::time::timeout(Duration::from_secs(30), ready.recv()).await {
+                Ok(Some(Ok(()))) => connected += 1,
+                Ok(Some(Err(e))) => {
+                    first_failure.get_or_insert(e);
+                }
+                Ok(None) => break,
+                Err(_) => {
+                    first_failure.get_or_insert("a connection took over 30 s".into());
+                    break;
+                }
+            }
+        }
+        if first_failure.is_some() {
+            break;
+        }
+    }
+    drop(arrivals_tx);
+    let connect_secs = connect_start.elapsed().as_secs_f64();
+    if let Some(e) = &first_failure {
+        eprintln!("{connected} of {n} subscribers connected; first failure: {e}");
+    }
+    eprintln!("{connected} subscribers connected and subscribed in {connect_secs:.1} s");
+
+    // Idle: let the server finish setting the subscriptions up, then measure.
+    tokio::time::sleep(Duration::from_secs(args.settle)).await;
+    let rss_idle = rss_kib(server.pid)?;
+    let per_sub = (rss_idle.saturating_sub(rss_before)) as f64 * 1024.0 / connected.max(1) as f64;
+    println!(
+        "| Scenario | DB | Subscribers | Connect s | RSS before MiB | RSS idle MiB | Per idle subscriber KiB |\n|---|---|---:|---:|---:|---:|---:|"
+    );
+    println!(
+        "| ws-fanout | {} | {connected} | {connect_secs:.1} | {:.1} | {:.1} | {:.1} |",
+        args.db.label(),
+        rss_before as f64 / 1024.0,
+        rss_idle as f64 / 1024.0,
+        per_sub / 1024.0,
+    );
+    println!(
+        "\n| Round | Subscribers | Received | Mutation ms | p50 ms | p99 ms | Max ms | Min ms | From send p50 ms | From send p99 ms | From send max ms | RSS after MiB |\n|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+    );
+
+    let mut all_ok = first_failure.is_none();
+    let mut all_from_resp: Vec<f64> = Vec::new();
+    let needed_by = (chrono::Utc::now() + chrono::Duration::hours(12)).to_rfc3339();
+    for round in 1..=args.rounds {
+        // Nothing from an earlier round may count in this one.
+        while arrivals.try_recv().is_ok() {}
+        let sent = Instant::now();
+        setup::gql(
+            &http,
+            &base,
+            Some(&hospital_token),
+            "mutation($i: CreateBloodRequestInput!) { createBloodRequest(input: $i) { bloodRequest { id } } }",
+            json!({"i": {
+                "hospitalId": hospital_id, "patientReference": format!("WS-{round}"),
+                "bloodGroup": "O_POS", "component": "RED_CELLS", "unitsRequired": 1,
+                "urgency": "EMERGENCY", "neededBy": needed_by, "radiusKm": 10,
+            }}),
+        )
+        .await?;
+        let responded = Instant::now();
+        let mut seen = vec![false; n];
+        let mut from_resp = Vec::with_capacity(connected);
+        let mut from_send = Vec::with_capacity(connected);
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(args.round_timeout);
+        while from_resp.len() < connected {
+            match tokio::time::timeout_at(deadline, arrivals.recv()).await {
+                Ok(Some((idx, at))) => {
+                    if std::mem::replace(&mut seen[idx], true) {
+                        continue;
+                    }
+                    from_resp.push(signed_ms(at, responded));
+                    from_send.push(signed_ms(at, sent));
+                }
+                _ => break,
+            }
+        }
+        let received = from_resp.len();
+        if received < connected {
+            all_ok = false;
+            eprintln!(
+                "round {round}: {received} of {connected} subscribers got the alert within {} s",
+                args.round_timeout
+            );
+        }
+        from_resp.sort_by(f64::total_cmp);
+        from_send.sort_by(f64::total_cmp);
+        let rss = rss_kib(server.pid)?;
+        println!(
+            "| {round} | {connected} | {received} | {:.2} | {:.2} | {:.2} | {:.2} | {:.2} | {:.2} | {:.2} | {:.2} | {:.1} |",
+            signed_ms(responded, sent),
+            pct(&from_resp, 0.50),
+            pct(&from_resp, 0.99),
+            from_resp.last().copied().unwrap_or(0.0),
+            from_resp.first().copied().unwrap_or(0.0),
+            pct(&from_send, 0.50),
+            pct(&from_send, 0.99),
+            from_send.last().copied().unwrap_or(0.0),
+            rss as f64 / 1024.0,
+        );
+        all_from_resp.extend(from_resp);
+        if round < args.rounds {
+            tokio::time::sleep(Duration::from_secs(args.round_gap)).await;
+        }
+    }
+    all_from_resp.sort_by(f64::total_cmp);
+    println!(
+        "| all | {connected} | {} | | {:.2} | {:.2} | {:.2} | {:.2} | | | | |",
+        all_from_resp.len(),
+        pct(&all_from_resp, 0.50),
+        pct(&all_from_resp, 0.99),
+        all_from_resp.last().copied().unwrap_or(0.0),
+        all_from_resp.first().copied().unwrap_or(0.0),
+    );
+
+    // Close everything, bounded.
+    let _ = stop_tx.send(true);
+    let closing = Instant::now();
+    for t in tasks {
+        let left = Duration::from_secs(20).saturating_sub(closing.elapsed());
+        let abort = t.abort_handle();
+        if tokio::time::timeout(left, t).await.is_err() {
+            abort.abort();
+        }
+    }
+    Ok(all_ok)
+}
+
+/// Milliseconds from `from` to `at`, negative when `at` came first.
+fn signed_ms(at: Instant, from: Instant) -> f64 {
+    if at >= from {
+        at.duration_since(from).as_secs_f64() * 1000.0
+    } else {
+        -(from.duration_since(at).as_secs_f64() * 1000.0)
+    }
+}
+
+/// Nearest-rank percentile of sorted values.
+fn pct(v: &[f64], q: f64) -> f64 {
+    if v.is_empty() {
+        return 0.0;
+    }
+    let rank = ((q * v.len() as f64).ceil() as usize).clamp(1, v.len());
+    v[rank - 1]
+}
+
+/// One subscriber: connects, authenticates, subscribes, reports ready, then reports the
+/// arrival time of every `next` message until told to stop.
+async fn subscriber(
+    url: String,
+    token: String,
+    idx: usize,
+    ready: mpsc::Sender<Result<(), String>>,
+    arrivals: mpsc::UnboundedSender<(usize, Instant)>,
+    mut stop: watch::Receiver<bool>,
+) {
+    let setup = async {
+        let mut req = url.into_client_request().map_err(|e| e.to_string())?;
+        req.headers_mut().insert(
+            "Sec-WebSocket-Protocol",
+            HeaderValue::from_static("graphql-transport-ws"),
+        );
+        let (mut ws, _) = tokio_tungstenite::connect_async(req)
+            .await
+            .map_err(|e| format!("connect: {e}"))?;
+        ws.send(Message::text(
+            json!({"type": "connection_init", "payload": {"authorization": format!("Bearer {token}")}})
+                .to_string(),
+        ))
+        .await
+        .map_err(|e| format!("connection_init: {e}"))?;
+        loop {
+            match ws.next().await {
+                Some(Ok(Message::Text(t))) if t.contains("connection_ack") => break,
+                Some(Ok(Message::Text(t))) => return Err(format!("before ack: {t}")),
+                Some(Ok(Message::Close(f))) => return Err(format!("closed before ack: {f:?}")),
+                Some(Ok(_)) => {}
+                Some(Err(e)) => return Err(format!("before ack: {e}")),
+                None => return Err("closed before ack".into()),
+            }
+        }
+        ws.send(Message::text(
+            json!({"id": "1", "type": "subscribe", "payload": {"query": SUBSCRIPTION}}).to_string(),
+        ))
+        .await
+        .map_err(|e| format!("subscribe: {e}"))?;
+        Ok(ws)
+    };
+    let mut ws = match setup.await {
+        Ok(ws) => {
+            let _ = ready.send(Ok(())).await;
+            ws
+        }
+        Err(e) => {
+            let _ = ready.send(Err(e)).await;
+            return;
+        }
+    };
+    drop(ready);
+    loop {
+        tokio::select! {
+            m = ws.next() => match m {
+                Some(Ok(Message::Text(t))) => {
+                    let at = Instant::now();
+                    if t.contains("\"next\"") {
+                        let _ = arrivals.send((idx, at));
+                    } else if t.contains("\"error\"") || t.contains("\"complete\"") {
+                        eprintln!("subscriber {idx}: {t}");
+                        return;
+                    }
+                }
+                Some(Ok(Message::Close(_))) | None | Some(Err(_)) => return,
+                Some(Ok(_)) => {}
+            },
+            _ = stop.changed() => {
+                let _ = ws.close(None).await;
+                return;
+            }
+        }
+    }
+}
