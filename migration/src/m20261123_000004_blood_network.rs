@@ -328,20 +328,21 @@ impl MigrationTrait for Migration {
             ],
         ))
         .await?;
-        // The compatible-stock search across every bank in a radius: component, status and
-        // group are selective, the bank is not; with the bank and expiry in the index the
-        // grouped count is an index-only scan.
-        m.create_index(index(
-            "ix_blood_units_search",
-            BloodUnits::Table,
-            &[
-                "component",
-                "status",
-                "blood_group",
-                "blood_bank_id",
-                "expires_at",
-            ],
-        ))
+        // The compatible-stock search across every bank in a radius: component and group are
+        // selective, the bank is not. A partial index over available units only, with the
+        // bank and expiry in it, answers the grouped count with an index-only scan whose
+        // plan does not depend on the length of the bank list.
+        m.create_index(
+            Index::create()
+                .name("ix_blood_units_search")
+                .table(BloodUnits::Table)
+                .col(BloodUnits::Component)
+                .col(BloodUnits::BloodGroup)
+                .col(BloodUnits::BloodBankId)
+                .col(BloodUnits::ExpiresAt)
+                .and_where(Expr::col(BloodUnits::Status).eq("AVAILABLE"))
+                .to_owned(),
+        )
         .await?;
         m.create_index(index(
             "ix_blood_units_request",
