@@ -113,6 +113,18 @@ pub struct Config {
     pub ws_ping_interval: Duration,
     /// `WS_MAX_MESSAGE_BYTES`: the largest message a client may send.
     pub ws_max_message_bytes: usize,
+    /// `CONSULTATION_CANCEL_CUTOFF_MINUTES`: after this point before the start, only the doctor
+    /// may cancel a consultation.
+    pub consultation_cancel_cutoff: chrono::Duration,
+    /// `CONSULTATION_MAX_DAYS_AHEAD`: how far ahead a consultation may be booked.
+    pub consultation_max_days_ahead: i64,
+    /// `OPEN_SLOTS_MAX_DAYS`: the widest window `openSlots` computes in one call.
+    pub open_slots_max_days: i64,
+    /// `REPORT_STORAGE_PREFIXES`: comma-separated URL prefixes report images may use besides
+    /// `https://` (for example `s3://lifeflow-imaging/`).
+    pub report_storage_prefixes: Vec<String>,
+    /// `AI_PROBABILITY_TOLERANCE`: how far the three class probabilities may sum from 1.
+    pub ai_probability_tolerance: f64,
     /// `EXPOSE_SQL_COUNT`: answer each GraphQL request with an `x-sql-statements` header
     /// (off in production unless set; the benchmarks and tests read it).
     pub expose_sql_count: bool,
@@ -262,6 +274,22 @@ impl Config {
             ws_init_timeout: Duration::from_millis(num(&get, "WS_INIT_TIMEOUT_MS", 5_000)?),
             ws_ping_interval: Duration::from_secs(num(&get, "WS_PING_INTERVAL_SECS", 25)?),
             ws_max_message_bytes: num(&get, "WS_MAX_MESSAGE_BYTES", 64 * 1024)?,
+            consultation_cancel_cutoff: chrono::Duration::minutes(num(
+                &get,
+                "CONSULTATION_CANCEL_CUTOFF_MINUTES",
+                120,
+            )?),
+            consultation_max_days_ahead: num(&get, "CONSULTATION_MAX_DAYS_AHEAD", 90)?,
+            open_slots_max_days: num(&get, "OPEN_SLOTS_MAX_DAYS", 31)?,
+            report_storage_prefixes: get("REPORT_STORAGE_PREFIXES")
+                .map(|v| {
+                    v.split(',')
+                        .map(|p| p.trim().to_string())
+                        .filter(|p| !p.is_empty())
+                        .collect()
+                })
+                .unwrap_or_default(),
+            ai_probability_tolerance: num(&get, "AI_PROBABILITY_TOLERANCE", 0.01)?,
             expose_sql_count: match get("EXPOSE_SQL_COUNT").as_deref() {
                 Some("true") | Some("1") => true,
                 Some("false") | Some("0") => false,

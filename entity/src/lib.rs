@@ -14,6 +14,8 @@ pub mod api_client;
 #[allow(missing_docs)]
 pub mod audit_log;
 #[allow(missing_docs)]
+pub mod availability_rule;
+#[allow(missing_docs)]
 pub mod blood_request;
 #[allow(missing_docs)]
 pub mod blood_request_decline;
@@ -21,6 +23,11 @@ pub mod blood_request_decline;
 pub mod blood_unit;
 #[allow(missing_docs)]
 pub mod blood_unit_event;
+pub mod care_enums;
+#[allow(missing_docs)]
+pub mod consultation;
+#[allow(missing_docs)]
+pub mod doctor;
 #[allow(missing_docs)]
 pub mod donation;
 #[allow(missing_docs)]
@@ -35,10 +42,17 @@ pub mod notification;
 #[allow(missing_docs)]
 pub mod organization;
 #[allow(missing_docs)]
+pub mod payment;
+#[allow(missing_docs)]
+pub mod prescription;
+#[allow(missing_docs)]
+pub mod risk_flag;
+#[allow(missing_docs)]
 pub mod session;
 #[allow(missing_docs)]
 pub mod stock_threshold;
 #[allow(missing_docs)]
 pub mod user;
 
+pub use care_enums::*;
 pub use enums::*;

@@ -1,6 +1,6 @@
 //! `notifications`: a message to one user.
 
-use crate::{AlertKind, Severity};
+use crate::{NotificationKind, Severity};
 use sea_orm::entity::prelude::*;
 
 /// A notification.
@@ -10,7 +10,7 @@ pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]
     pub id: Uuid,
     pub user_id: Uuid,
-    pub kind: AlertKind,
+    pub kind: NotificationKind,
     pub priority: Severity,
     pub title: String,
     pub body: String,

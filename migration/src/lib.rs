@@ -13,6 +13,8 @@ mod m20261123_000003_audit;
 mod m20261123_000004_blood_network;
 #[allow(missing_docs)]
 mod m20261123_000005_alerts;
+#[allow(missing_docs)]
+mod m20261123_000006_consultations;
 
 /// Applies every migration in order.
 pub struct Migrator;
@@ -26,6 +28,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261123_000003_audit::Migration),
             Box::new(m20261123_000004_blood_network::Migration),
             Box::new(m20261123_000005_alerts::Migration),
+            Box::new(m20261123_000006_consultations::Migration),
         ]
     }
 }

@@ -7,9 +7,9 @@ use crate::{
     events::{AlertEvent, Event, NotificationEvent, RequestEvent},
 };
 use entity::{
-    AlertKind, AlertStatus, Audience, BloodGroup, Component, OrgKind, OrgStatus, PlatformRole,
-    Severity, UnitStatus, Urgency, alert, alert_recipient, blood_request, blood_unit, membership,
-    notification, organization, stock_threshold, user,
+    AlertKind, AlertStatus, Audience, BloodGroup, Component, NotificationKind, OrgKind, OrgRole,
+    OrgStatus, PlatformRole, Severity, UnitStatus, Urgency, alert, alert_recipient, blood_request,
+    blood_unit, membership, notification, organization, stock_threshold, user,
 };
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QuerySelect,
@@ -34,6 +34,9 @@ pub enum Target {
         /// Radius.
         radius_km: f64,
     },
+    /// These organizations, with notifications only to their members in these roles (clinical
+    /// alerts go to doctors and admins, not to every screen of the organization).
+    OrgRoles(Vec<Uuid>, &'static [OrgRole]),
     /// Super admins.
     SuperAdmins,
 }
@@ -67,7 +70,7 @@ pub struct NewAlert {
 
 async fn recipients<C: ConnectionTrait>(db: &C, target: &Target) -> AppResult<Vec<Uuid>> {
     Ok(match target {
-        Target::Orgs(ids) => ids.clone(),
+        Target::Orgs(ids) | Target::OrgRoles(ids, _) => ids.clone(),
         Target::SuperAdmins => Vec::new(),
         Target::Within {
             kind,
@@ -151,14 +154,15 @@ pub async fn raise<C: ConnectionTrait>(db: &C, new: NewAlert) -> AppResult<Vec<E
     } else if orgs.is_empty() {
         Vec::new()
     } else {
-        let mut ids: Vec<Uuid> = membership::Entity::find()
+        let mut q = membership::Entity::find()
             .select_only()
             .column(membership::Column::UserId)
             .filter(membership::Column::OrganizationId.is_in(orgs.clone()))
-            .filter(membership::Column::IsActive.eq(true))
-            .into_tuple()
-            .all(db)
-            .await?;
+            .filter(membership::Column::IsActive.eq(true));
+        if let Target::OrgRoles(_, roles) = &new.target {
+            q = q.filter(membership::Column::Role.is_in(roles.iter().copied()));
+        }
+        let mut ids: Vec<Uuid> = q.into_tuple().all(db).await?;
         let mut seen = HashSet::new();
         ids.retain(|u| seen.insert(*u));
         ids
@@ -186,7 +190,7 @@ pub async fn raise<C: ConnectionTrait>(db: &C, new: NewAlert) -> AppResult<Vec<E
         .map(|u| notification::Model {
             id: Uuid::now_v7(),
             user_id: u,
-            kind: a.kind,
+            kind: a.kind.into(),
             priority: a.severity,
             title: a.title.clone(),
             body: a.message.clone(),
@@ -197,6 +201,58 @@ pub async fn raise<C: ConnectionTrait>(db: &C, new: NewAlert) -> AppResult<Vec<E
             created_at: t,
         })
         .collect();
+    events.extend(insert_notifications(db, notes).await?);
+    Ok(events)
+}
+
+/// A message to one user about something that concerns them (their consultation, their
+/// report), not tied to an alert.
+#[derive(Debug, Clone)]
+pub struct NewNotification {
+    /// Recipient.
+    pub user_id: Uuid,
+    /// Kind.
+    pub kind: NotificationKind,
+    /// Priority.
+    pub priority: Severity,
+    /// Title.
+    pub title: String,
+    /// Body (no health data: notifications are shown on lock screens and staff screens).
+    pub body: String,
+    /// Related entity.
+    pub related: Option<(&'static str, Uuid)>,
+}
+
+/// Stores notifications to single users; returns the events to publish after commit.
+pub async fn notify<C: ConnectionTrait>(
+    db: &C,
+    notes: Vec<NewNotification>,
+) -> AppResult<Vec<Event>> {
+    let t = now();
+    let rows = notes
+        .into_iter()
+        .map(|n| notification::Model {
+            id: Uuid::now_v7(),
+            user_id: n.user_id,
+            kind: n.kind,
+            priority: n.priority,
+            title: n.title,
+            body: n.body,
+            alert_id: None,
+            related_entity_type: n.related.map(|r| r.0.to_string()),
+            related_entity_id: n.related.map(|r| r.1),
+            read_at: None,
+            created_at: t,
+        })
+        .collect();
+    insert_notifications(db, rows).await
+}
+
+/// Inserts notification rows in chunks and turns them into events.
+async fn insert_notifications<C: ConnectionTrait>(
+    db: &C,
+    notes: Vec<notification::Model>,
+) -> AppResult<Vec<Event>> {
     for chunk in notes.chunks(500) {
         notification::Entity::insert_many(
             chunk
@@ -208,21 +264,23 @@ pub async fn raise<C: ConnectionTrait>(db: &C, new: NewAlert) -> AppResult<Vec<E
         .exec(db)
         .await?;
     }
-    events.extend(notes.into_iter().map(|n| {
-        Event::Notification(NotificationEvent {
-            id: n.id,
-            user_id: n.user_id,
-            kind: n.kind,
-            priority: n.priority,
-            title: n.title,
-            body: n.body,
-            alert_id: n.alert_id,
-            related_entity_type: n.related_entity_type,
-            related_entity_id: n.related_entity_id,
-            created_at: n.created_at,
+    Ok(notes
+        .into_iter()
+        .map(|n| {
+            Event::Notification(NotificationEvent {
+                id: n.id,
+                user_id: n.user_id,
+                kind: n.kind,
+                priority: n.priority,
+                title: n.title,
+                body: n.body,
+                alert_id: n.alert_id,
+                related_entity_type: n.related_entity_type,
+                related_entity_id: n.related_entity_id,
+                created_at: n.created_at,
+            })
         })
-    }));
-    Ok(events)
+        .collect())
 }
 
 /// Resolves the open alerts of these kinds about an entity (their cause is gone).

@@ -3,7 +3,9 @@
 use crate::{events::AlertEvent, graphql::ids::to_id};
 use async_graphql::{ID, InputObject, SimpleObject};
 use chrono::{DateTime, Utc};
-use entity::{AlertKind, AlertStatus, BloodGroup, Component, Severity, alert, notification};
+use entity::{
+    AlertKind, AlertStatus, BloodGroup, Component, NotificationKind, Severity, alert, notification,
+};
 
 /// An alert, as the caller's organization sees it (acknowledgement is per organization).
 #[derive(SimpleObject, Clone)]
@@ -103,7 +105,7 @@ pub struct Notification {
     /// Identifier.
     pub id: ID,
     /// Kind.
-    pub kind: AlertKind,
+    pub kind: NotificationKind,
     /// Priority.
     pub priority: Severity,
     /// Title.

@@ -8,7 +8,7 @@
 pub mod redis_transport;
 
 use chrono::{DateTime, Utc};
-use entity::{AlertKind, BloodGroup, Component, RequestStatus, Severity};
+use entity::{AlertKind, BloodGroup, Component, NotificationKind, RequestStatus, Severity};
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 use tokio::sync::broadcast;
@@ -76,7 +76,7 @@ pub struct NotificationEvent {
     /// Its recipient.
     pub user_id: Uuid,
     /// Kind.
-    pub kind: AlertKind,
+    pub kind: NotificationKind,
     /// Priority.
     pub priority: Severity,
     /// Title.

@@ -1,0 +1,278 @@
+//! Enums of the care domains (consultations, medical reports) and of notifications.
+//!
+//! Stored as `SCREAMING_SNAKE_CASE` strings like every other enum, so SQLite and Postgres
+//! hold the same values and the GraphQL names are the stored ones.
+
+use crate::AlertKind;
+use sea_orm::entity::prelude::*;
+use serde::{Deserialize, Serialize};
+
+/// Declares a string-stored enum that is also a GraphQL enum.
+macro_rules! db_enum {
+    ($(#[$meta:meta])* pub enum $name:ident { $($(#[$vmeta:meta])* $variant:ident = $value:literal,)+ }) => {
+        $(#[$meta])*
+        #[derive(
+            Debug, Clone, Copy, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum,
+            async_graphql::Enum, Serialize, Deserialize,
+        )]
+        #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+        #[sea_orm(rs_type = "String", db_type = "String(StringLen::N(32))")]
+        pub enum $name {
+            $($(#[$vmeta])* #[sea_orm(string_value = $value)] $variant,)+
+        }
+    };
+}
+
+db_enum! {
+    /// A day of the week, for weekly availability.
+    pub enum Weekday {
+        /// Monday.
+        Monday = "MONDAY",
+        /// Tuesday.
+        Tuesday = "TUESDAY",
+        /// Wednesday.
+        Wednesday = "WEDNESDAY",
+        /// Thursday.
+        Thursday = "THURSDAY",
+        /// Friday.
+        Friday = "FRIDAY",
+        /// Saturday.
+        Saturday = "SATURDAY",
+        /// Sunday.
+        Sunday = "SUNDAY",
+    }
+}
+
+impl Weekday {
+    /// The chrono weekday.
+    pub fn to_chrono(self) -> chrono::Weekday {
+        match self {
+            Self::Monday => chrono::Weekday::Mon,
+            Self::Tuesday => chrono::Weekday::Tue,
+            Self::Wednesday => chrono::Weekday::Wed,
+            Self::Thursday => chrono::Weekday::Thu,
+            Self::Friday => chrono::Weekday::Fri,
+            Self::Saturday => chrono::Weekday::Sat,
+            Self::Sunday => chrono::Weekday::Sun,
+        }
+    }
+}
+
+db_enum! {
+    /// How a consultation takes place.
+    pub enum ConsultationType {
+        /// Video call.
+        Video = "VIDEO",
+        /// Voice call.
+        Audio = "AUDIO",
+        /// Text chat.
+        Chat = "CHAT",
+        /// At the clinic.
+        InPerson = "IN_PERSON",
+    }
+}
+
+db_enum! {
+    /// Where a consultation stands.
+    pub enum ConsultationStatus {
+        /// Booked by the patient, not yet confirmed by the doctor.
+        Requested = "REQUESTED",
+        /// Confirmed by the doctor.
+        Confirmed = "CONFIRMED",
+        /// Under way.
+        InProgress = "IN_PROGRESS",
+        /// Done.
+        Completed = "COMPLETED",
+        /// Called off (or replaced by a rescheduled booking).
+        Cancelled = "CANCELLED",
+        /// The patient did not come.
+        NoShow = "NO_SHOW",
+    }
+}
+
+impl ConsultationStatus {
+    /// Whether the consultation holds its time slot (for the doctor and the patient).
+    pub fn holds_slot(self) -> bool {
+        !matches!(self, Self::Cancelled | Self::NoShow)
+    }
+}
+
+db_enum! {
+    /// Where a payment stands.
+    pub enum PaymentStatus {
+        /// Paid.
+        Succeeded = "SUCCEEDED",
+        /// Paid back.
+        Refunded = "REFUNDED",
+    }
+}
+
+db_enum! {
+    /// How a payment was made.
+    pub enum PaymentMethod {
+        /// Card.
+        Card = "CARD",
+        /// Cash at the clinic.
+        Cash = "CASH",
+        /// Unified Payments Interface.
+        Upi = "UPI",
+        /// Bank transfer.
+        BankTransfer = "BANK_TRANSFER",
+        /// Insurance.
+        Insurance = "INSURANCE",
+        /// Digital wallet.
+        Wallet = "WALLET",
+    }
+}
+
+db_enum! {
+    /// What a risk flag is about (seed 002).
+    pub enum RiskType {
+        /// Clinical risk.
+        Medical = "MEDICAL",
+        /// Financial risk.
+        Financial = "FINANCIAL",
+        /// Compliance risk.
+        Compliance = "COMPLIANCE",
+        /// Safety of the patient or others.
+        Safety = "SAFETY",
+        /// Anything else.
+        Other = "OTHER",
+    }
+}
+
+db_enum! {
+    /// How severe a risk flag is.
+    pub enum RiskSeverity {
+        /// Low.
+        Low = "LOW",
+        /// Medium.
+        Medium = "MEDIUM",
+        /// High.
+        High = "HIGH",
+        /// Critical: raises a `RISK_FLAG` alert.
+        Critical = "CRITICAL",
+    }
+}
+
+db_enum! {
+    /// Where a medical report stands.
+    pub enum ReportStatus {
+        /// Uploaded, waiting for analysis.
+        Pending = "PENDING",
+        /// Claimed by the AI service.
+        Analyzing = "ANALYZING",
+        /// Analysed, waiting for a doctor's review.
+        Analyzed = "ANALYZED",
+        /// Reviewed by a doctor.
+        Reviewed = "REVIEWED",
+        /// Archived.
+        Archived = "ARCHIVED",
+    }
+}
+
+db_enum! {
+    /// Risk level of a report (from the AI or a doctor).
+    pub enum RiskLevel {
+        /// Low.
+        Low = "LOW",
+        /// Medium.
+        Medium = "MEDIUM",
+        /// High.
+        High = "HIGH",
+    }
+}
+
+impl RiskLevel {
+    /// Queue rank: highest risk first.
+    pub fn rank(self) -> i32 {
+        match self {
+            Self::High => 0,
+            Self::Medium => 1,
+            Self::Low => 2,
+        }
+    }
+}
+
+db_enum! {
+    /// Imaging modality.
+    pub enum ImageType {
+        /// X-ray.
+        Xray = "XRAY",
+        /// Computed tomography.
+        Ct = "CT",
+        /// Magnetic resonance.
+        Mri = "MRI",
+        /// Ultrasound.
+        Ultrasound = "ULTRASOUND",
+    }
+}
+
+db_enum! {
+    /// Image file format.
+    pub enum ImageFormat {
+        /// JPEG.
+        Jpeg = "JPEG",
+        /// PNG.
+        Png = "PNG",
+        /// DICOM.
+        Dicom = "DICOM",
+    }
+}
+
+db_enum! {
+    /// How soon a reviewed finding needs action.
+    pub enum ReviewUrgency {
+        /// Routine.
+        Routine = "ROUTINE",
+        /// Needs a follow-up.
+        FollowUp = "FOLLOW_UP",
+        /// Urgent.
+        Urgent = "URGENT",
+        /// Critical: raises a `CRITICAL_FINDING` alert.
+        Critical = "CRITICAL",
+    }
+}
+
+db_enum! {
+    /// What a notification is about: every alert kind, and changes to a user's own care.
+    pub enum NotificationKind {
+        /// See `AlertKind::EmergencyRequest`.
+        EmergencyRequest = "EMERGENCY_REQUEST",
+        /// See `AlertKind::DelayedEmergency`.
+        DelayedEmergency = "DELAYED_EMERGENCY",
+        /// See `AlertKind::StockCritical`.
+        StockCritical = "STOCK_CRITICAL",
+        /// See `AlertKind::ExpirySoon`.
+        ExpirySoon = "EXPIRY_SOON",
+        /// See `AlertKind::HoldLapsed`.
+        HoldLapsed = "HOLD_LAPSED",
+        /// See `AlertKind::OrgPending`.
+        OrgPending = "ORG_PENDING",
+        /// See `AlertKind::RiskFlag`.
+        RiskFlag = "RISK_FLAG",
+        /// See `AlertKind::CriticalFinding`.
+        CriticalFinding = "CRITICAL_FINDING",
+        /// A consultation was booked, confirmed, started, completed, cancelled or moved.
+        ConsultationUpdate = "CONSULTATION_UPDATE",
+        /// A prescription was written for the user.
+        Prescription = "PRESCRIPTION",
+        /// A medical report of the user changed (reviewed).
+        ReportUpdate = "REPORT_UPDATE",
+    }
+}
+
+impl From<AlertKind> for NotificationKind {
+    fn from(k: AlertKind) -> Self {
+        match k {
+            AlertKind::EmergencyRequest => Self::EmergencyRequest,
+            AlertKind::DelayedEmergency => Self::DelayedEmergency,
+            AlertKind::StockCritical => Self::StockCritical,
+            AlertKind::ExpirySoon => Self::ExpirySoon,
+            AlertKind::HoldLapsed => Self::HoldLapsed,
+            AlertKind::OrgPending => Self::OrgPending,
+            AlertKind::RiskFlag => Self::RiskFlag,
+            AlertKind::CriticalFinding => Self::CriticalFinding,
+        }
+    }
+}

@@ -1,0 +1,27 @@
+//! `risk_flags`: a risk a doctor flagged on a consultation.
+
+use crate::{RiskSeverity, RiskType};
+use sea_orm::entity::prelude::*;
+
+/// A risk a doctor flagged on a consultation.
+#[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
+#[sea_orm(table_name = "risk_flags")]
+pub struct Model {
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub id: Uuid,
+    pub consultation_id: Uuid,
+    pub patient_id: Uuid,
+    pub doctor_id: Uuid,
+    pub organization_id: Option<Uuid>,
+    pub risk_type: RiskType,
+    pub severity: RiskSeverity,
+    pub description: String,
+    pub alert_id: Option<Uuid>,
+    pub created_at: DateTimeUtc,
+}
+
+/// Relations are resolved by the API's loaders.
+#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+pub enum Relation {}
+
+impl ActiveModelBehavior for ActiveModel {}
