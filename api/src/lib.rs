@@ -11,6 +11,7 @@ pub mod auth;
 pub mod blood;
 pub mod cli;
 pub mod config;
+pub mod consultations;
 pub mod db;
 pub mod donors;
 pub mod error;

@@ -250,3 +250,99 @@ mod tests {
         assert!(GeoPoint::parse(0.0, f64::NAN, "").is_err());
     }
 }
+
+/// Free text written by a clinician or a patient (symptoms, notes, instructions): like
+/// [`Text`] but line breaks and tabs are kept.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Notes(String);
+
+impl Notes {
+    /// Parses an optional note; empty means absent.
+    pub fn parse_opt(raw: Option<&str>, field: &str, max: usize) -> AppResult<Option<Self>> {
+        let Some(s) = raw.map(str::trim).filter(|s| !s.is_empty()) else {
+            return Ok(None);
+        };
+        if s.chars().count() > max {
+            return Err(AppError::bad_input(
+                field,
+                format!("must be at most {max} characters"),
+            ));
+        }
+        if s.chars()
+            .any(|c| c.is_control() && !matches!(c, '\n' | '\r' | '\t'))
+        {
+            return Err(AppError::bad_input(
+                field,
+                "must not contain control characters",
+            ));
+        }
+        Ok(Some(Self(s.to_string())))
+    }
+
+    /// The text.
+    pub fn into_inner(self) -> String {
+        self.0
+    }
+}
+
+/// An IANA time zone name (`Europe/Berlin`, `America/New_York`), as the tz database knows it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct IanaZone(pub chrono_tz::Tz);
+
+impl IanaZone {
+    /// Parses a zone name.
+    pub fn parse(raw: &str, field: &str) -> AppResult<Self> {
+        raw.trim().parse::<chrono_tz::Tz>().map(Self).map_err(|_| {
+            AppError::bad_input(field, "must be an IANA time zone such as Europe/Berlin")
+        })
+    }
+}
+
+/// An ISO 4217 currency code, upper-cased.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Currency(String);
+
+impl Currency {
+    /// Parses a currency code.
+    pub fn parse(raw: &str, field: &str) -> AppResult<Self> {
+        let s = raw.trim().to_uppercase();
+        if s.len() != 3 || !s.chars().all(|c| c.is_ascii_uppercase()) {
+            return Err(AppError::bad_input(
+                field,
+                "must be a three-letter ISO 4217 currency code",
+            ));
+        }
+        Ok(Self(s))
+    }
+
+    /// The code.
+    pub fn into_inner(self) -> String {
+        self.0
+    }
+}
+
+/// An amount of money in minor units (cents, paise): positive and bounded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MinorAmount(i64);
+
+impl MinorAmount {
+    /// The largest amount accepted (a hundred million in major units).
+    pub const MAX: i64 = 10_000_000_000;
+
+    /// Parses an amount; `allow_zero` for fees (a free consultation).
+    pub fn parse(raw: i64, field: &str, allow_zero: bool) -> AppResult<Self> {
+        let min = if allow_zero { 0 } else { 1 };
+        if !(min..=Self::MAX).contains(&raw) {
+            return Err(AppError::bad_input(
+                field,
+                format!("must be between {min} and {} minor units", Self::MAX),
+            ));
+        }
+        Ok(Self(raw))
+    }
+
+    /// The amount.
+    pub fn get(self) -> i64 {
+        self.0
+    }
+}

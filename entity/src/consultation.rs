@@ -11,6 +11,7 @@ pub struct Model {
     pub id: Uuid,
     pub patient_id: Uuid,
     pub doctor_id: Uuid,
+    pub doctor_user_id: Uuid,
     pub organization_id: Option<Uuid>,
     pub scheduled_at: DateTimeUtc,
     pub ends_at: DateTimeUtc,

@@ -105,6 +105,8 @@ impl MigrationTrait for Migration {
                 .col(uuid(a("id")).primary_key())
                 .col(uuid(a("patient_id")))
                 .col(uuid(a("doctor_id")))
+                // The doctor's user, so who may act on a consultation is read from its row.
+                .col(uuid(a("doctor_user_id")))
                 .col(uuid_null(a("organization_id")))
                 .col(timestamp_with_time_zone(a("scheduled_at")))
                 .col(timestamp_with_time_zone(a("ends_at")))

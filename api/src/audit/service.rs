@@ -53,6 +53,9 @@ pub struct Change {
     pub new: Option<serde_json::Value>,
     /// The acting user, when only the mutation establishes it (register, login).
     pub actor_user_id: Option<Uuid>,
+    /// The role the actor acted in, when only the work establishes it (a consultation's
+    /// patient or doctor).
+    pub actor_role: Option<String>,
     /// Events to publish once the transaction has committed (never before).
     pub events: Vec<crate::events::Event>,
 }
@@ -141,7 +144,10 @@ fn row(
         id: Set(Uuid::now_v7()),
         actor_user_id: Set(change.actor_user_id.or(actor.user_id)),
         actor_api_client_id: Set(actor.api_client_id),
-        actor_role: Set(actor.role.clone()),
+        actor_role: Set(change
+            .actor_role
+            .clone()
+            .unwrap_or_else(|| actor.role.clone())),
         organization_id: Set(change.organization_id.or(actor.organization_id)),
         action: Set(what.action.to_string()),
         entity_type: Set(Some(what.entity_type.to_string())),

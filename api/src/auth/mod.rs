@@ -1,6 +1,8 @@
 //! Authentication (tokens, passwords, the per-request [`Viewer`]) and authorization (the
-//! rules every resolver declares, checked in [`policy`] and nowhere else).
+//! rules every resolver declares, checked in [`policy`] and, for the
+//! parties to a consultation, [`care`]; nowhere else).
 
+pub mod care;
 pub mod password;
 pub mod policy;
 pub mod tokens;

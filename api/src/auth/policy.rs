@@ -61,6 +61,12 @@ pub enum Rule {
         /// The kind the organization must be (a blood bank for stock, a hospital for requests).
         kind: Option<OrgKind>,
     },
+    /// A super admin, or an admin of this organization (active membership; the organization
+    /// approved). With no organization, super admins only.
+    SuperAdminOrOrgAdmin {
+        /// The organization.
+        org: Option<Uuid>,
+    },
     /// Read an organization's operational data: super admins, or its active members with one
     /// of `roles` whatever the organization's status (a pending organization's admin sees it).
     ReadOrg {
@@ -213,6 +219,20 @@ pub fn authorize(viewer: &Viewer, rule: Rule) -> AppResult<Actor> {
                 }
                 Ok(actor)
             }
+        },
+        Rule::SuperAdminOrOrgAdmin { org } => match (viewer, org) {
+            (Viewer::User(_), _) if viewer.is_super_admin() => Ok(actor),
+            (Viewer::User(_), Some(org)) => authorize(
+                viewer,
+                Rule::ActFor {
+                    org,
+                    roles: ADMIN,
+                    scope: None,
+                    kind: None,
+                },
+            ),
+            (Viewer::Anonymous { .. }, _) => Err(unauthenticated(viewer)),
+            _ => Err(AppError::Forbidden("super admins only")),
         },
         Rule::ReadOrg { org, roles, scope } => match viewer {
             Viewer::Anonymous { .. } => Err(unauthenticated(viewer)),

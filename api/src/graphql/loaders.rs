@@ -7,7 +7,10 @@
 
 use crate::db::Db;
 use async_graphql::dataloader::{DataLoader, HashMapCache, Loader};
-use entity::{blood_unit, donation, membership, organization, user};
+use entity::{
+    availability_rule, blood_unit, doctor, donation, membership, organization, payment,
+    prescription, risk_flag, user,
+};
 use sea_orm::{ColumnTrait, DbErr, EntityTrait, QueryFilter, QueryOrder};
 use std::{collections::HashMap, sync::Arc};
 use uuid::Uuid;
@@ -113,6 +116,85 @@ impl Loader<Uuid> for DonationsByDonor {
     }
 }
 
+/// Declares a loader of rows by their id.
+macro_rules! by_id {
+    ($(#[$doc:meta])* $name:ident, $entity:ident) => {
+        $(#[$doc])*
+        pub struct $name(pub Db);
+
+        impl Loader<Uuid> for $name {
+            type Value = $entity::Model;
+            type Error = Arc<DbErr>;
+
+            async fn load(&self, keys: &[Uuid]) -> Result<HashMap<Uuid, Self::Value>, Self::Error> {
+                let rows = $entity::Entity::find()
+                    .filter($entity::Column::Id.is_in(keys.iter().copied()))
+                    .all(&self.0)
+                    .await?;
+                Ok(rows.into_iter().map(|r| (r.id, r)).collect())
+            }
+        }
+    };
+}
+
+/// Declares a loader of the child rows of parents, grouped by the parent column, in the
+/// order given.
+macro_rules! children {
+    ($(#[$doc:meta])* $name:ident, $entity:ident, $parent:ident / $column:ident, $order:ident) => {
+        $(#[$doc])*
+        pub struct $name(pub Db);
+
+        impl Loader<Uuid> for $name {
+            type Value = Vec<$entity::Model>;
+            type Error = Arc<DbErr>;
+
+            async fn load(&self, keys: &[Uuid]) -> Result<HashMap<Uuid, Self::Value>, Self::Error> {
+                let rows = $entity::Entity::find()
+                    .filter($entity::Column::$column.is_in(keys.iter().copied()))
+                    .order_by_asc($entity::Column::$order)
+                    .order_by_asc($entity::Column::Id)
+                    .all(&self.0)
+                    .await?;
+                Ok(group(keys, rows, |r| r.$parent))
+            }
+        }
+    };
+}
+
+by_id!(
+    /// Loads doctor profiles by id.
+    DoctorById,
+    doctor
+);
+children!(
+    /// Loads doctors' weekly availability rules.
+    AvailabilityByDoctor,
+    availability_rule,
+    doctor_id / DoctorId,
+    StartTime
+);
+children!(
+    /// Loads consultations' prescriptions, oldest first.
+    PrescriptionsByConsultation,
+    prescription,
+    consultation_id / ConsultationId,
+    CreatedAt
+);
+children!(
+    /// Loads consultations' payments, oldest first.
+    PaymentsByConsultation,
+    payment,
+    consultation_id / ConsultationId,
+    CreatedAt
+);
+children!(
+    /// Loads consultations' risk flags, oldest first.
+    RiskFlagsByConsultation,
+    risk_flag,
+    consultation_id / ConsultationId,
+    CreatedAt
+);
+
 /// Groups rows under their parent key; every asked key gets an entry (empty when it has no
 /// rows), so an empty relation is cached too and not fetched again.
 pub fn group<M>(keys: &[Uuid], rows: Vec<M>, parent: impl Fn(&M) -> Uuid) -> HashMap<Uuid, Vec<M>> {
@@ -144,6 +226,16 @@ pub struct Loaders {
     pub units_by_request: Cached<UnitsByRequest>,
     /// A donor's donations.
     pub donations_by_donor: Cached<DonationsByDonor>,
+    /// Doctor profiles by id.
+    pub doctors: Cached<DoctorById>,
+    /// A doctor's availability rules.
+    pub availability_by_doctor: Cached<AvailabilityByDoctor>,
+    /// A consultation's prescriptions.
+    pub prescriptions_by_consultation: Cached<PrescriptionsByConsultation>,
+    /// A consultation's payments.
+    pub payments_by_consultation: Cached<PaymentsByConsultation>,
+    /// A consultation's risk flags.
+    pub risk_flags_by_consultation: Cached<RiskFlagsByConsultation>,
 }
 
 impl Loaders {
@@ -156,6 +248,11 @@ impl Loaders {
             memberships_by_user: cached(MembershipsByUser(db.clone())),
             units_by_request: cached(UnitsByRequest(db.clone())),
             donations_by_donor: cached(DonationsByDonor(db.clone())),
+            doctors: cached(DoctorById(db.clone())),
+            availability_by_doctor: cached(AvailabilityByDoctor(db.clone())),
+            prescriptions_by_consultation: cached(PrescriptionsByConsultation(db.clone())),
+            payments_by_consultation: cached(PaymentsByConsultation(db.clone())),
+            risk_flags_by_consultation: cached(RiskFlagsByConsultation(db.clone())),
         }
     }
 }

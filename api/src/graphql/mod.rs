@@ -13,6 +13,7 @@ use crate::{
     },
     audit::resolvers::AuditQuery,
     config::Config,
+    consultations::resolvers::{ConsultationMutation, ConsultationQuery},
     donors::resolvers::{DonorMutation, DonorQuery},
     identity::resolvers::{IdentityMutation, IdentityQuery},
     organizations::resolvers::{OrganizationMutation, OrganizationQuery},
@@ -31,6 +32,7 @@ pub struct QueryRoot(
     StockQuery,
     RequestQuery,
     AlertQuery,
+    ConsultationQuery,
 );
 
 /// Every mutation, one object per domain.
@@ -42,6 +44,7 @@ pub struct MutationRoot(
     StockMutation,
     RequestMutation,
     AlertMutation,
+    ConsultationMutation,
 );
 
 /// The served schema.

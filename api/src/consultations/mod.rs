@@ -1,0 +1,7 @@
+//! Telehealth consultations: doctors and their weekly availability, booking without
+//! double-booking, the consultation state machine, prescriptions, payments and risk flags.
+
+pub mod resolvers;
+pub mod service;
+pub mod slots;
+pub mod types;
