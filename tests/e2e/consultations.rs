@@ -657,7 +657,7 @@ async fn doctors_are_listed_by_filter_and_order_and_unverified_ones_stay_hidden(
     let by_fee = app
         .gql(
             Some(&c.patient.access),
-            "{ doctors(orderBy: {field: FEE, direction: ASC}) { totalCount edges { node { id specialization consultationFee { amountMinor } user { fullName } } } } }",
+            "{ doctors(orderBy: {field: FEE, direction: ASC}) { totalCount edges { node { id specialization consultationFee { amountMinor } user { fullName lastLoginAt } } } } }",
             json!({}),
         )
         .await;
@@ -699,6 +699,18 @@ async fn doctors_are_listed_by_filter_and_order_and_unverified_ones_stay_hidden(
         "the unverified doctor is hidden from patients"
     );
     assert_eq!(list["edges"][0]["node"]["id"], cheap_id);
+    assert!(
+        list["edges"][0]["node"]["user"]["lastLoginAt"].is_null(),
+        "a patient does not see when a doctor last signed in"
+    );
+    let own = app
+        .gql(
+            Some(&cheap.access),
+            "{ myDoctorProfile { user { lastLoginAt } } }",
+            json!({}),
+        )
+        .await;
+    assert!(own.data()["myDoctorProfile"]["user"]["lastLoginAt"].is_string());
     assert_eq!(dermatology.data()["doctors"]["totalCount"], 1);
     assert_eq!(for_root.data()["doctors"]["totalCount"], 3);
     assert_eq!(same_license.field(), Some("input.licenseNumber"));

@@ -3,7 +3,7 @@
 
 use crate::{
     audit::service::ReadRecord,
-    auth::care,
+    auth::{Rule, authorize, care},
     error::AppResult,
     graphql::{context::CtxExt, ids::to_id, loaders::loader_err, pagination::SortDirection},
     identity::types::User,
@@ -87,16 +87,25 @@ impl From<doctor::Model> for Doctor {
 
 #[ComplexObject]
 impl Doctor {
-    /// The doctor's account.
+    /// The doctor's account. Its phone and last sign-in are shown only to the doctor, super
+    /// admins and the admins of the doctor's organization.
     async fn user(&self, ctx: &Context<'_>) -> AppResult<Option<User>> {
-        let u = ctx
-            .req()?
+        let req = ctx.req()?;
+        let u = req
             .loaders
             .users
             .load_one(self.row.user_id)
             .await
             .map_err(loader_err)?;
-        Ok(u.map(User::from))
+        let full = req.viewer.user_id() == Some(self.row.user_id)
+            || authorize(
+                &req.viewer,
+                Rule::SuperAdminOrOrgAdmin {
+                    org: self.row.organization_id,
+                },
+            )
+            .is_ok();
+        Ok(u.map(if full { User::from } else { User::public }))
     }
 
     /// The organization the doctor practises in, if any.

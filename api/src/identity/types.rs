@@ -52,6 +52,18 @@ impl From<user::Model> for User {
     }
 }
 
+impl User {
+    /// A user as seen by someone who may know who they are but not how to reach them or
+    /// when they last signed in (a patient looking at a doctor's profile).
+    pub fn public(m: user::Model) -> Self {
+        Self {
+            phone: None,
+            last_login_at: None,
+            ..Self::from(m)
+        }
+    }
+}
+
 #[ComplexObject]
 impl User {
     /// Active memberships. Visible to the user themself and to super admins.
