@@ -58,7 +58,11 @@ impl MigrationTrait for Migration {
                 .check(Expr::cust(
                     "confidence IS NULL OR (confidence >= 0 AND confidence <= 1)",
                 ))
-                .foreign_key(&mut fk("medical_reports", "organization_id", "organizations"))
+                .foreign_key(&mut fk(
+                    "medical_reports",
+                    "organization_id",
+                    "organizations",
+                ))
                 .foreign_key(&mut fk("medical_reports", "patient_id", "users"))
                 .foreign_key(&mut fk("medical_reports", "uploaded_by_user_id", "users"))
                 .to_owned(),

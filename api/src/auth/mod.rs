@@ -3,6 +3,7 @@
 
 pub mod password;
 pub mod policy;
+pub mod reports;
 pub mod tokens;
 pub mod viewer;
 

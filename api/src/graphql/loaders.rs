@@ -7,7 +7,9 @@
 
 use crate::db::Db;
 use async_graphql::dataloader::{DataLoader, HashMapCache, Loader};
-use entity::{blood_unit, donation, membership, organization, user};
+use entity::{
+    ai_analysis, blood_unit, donation, membership, organization, report_image, report_review, user,
+};
 use sea_orm::{ColumnTrait, DbErr, EntityTrait, QueryFilter, QueryOrder};
 use std::{collections::HashMap, sync::Arc};
 use uuid::Uuid;
@@ -113,6 +115,57 @@ impl Loader<Uuid> for DonationsByDonor {
     }
 }
 
+/// Loads reports' images in display order.
+pub struct ImagesByReport(pub Db);
+
+impl Loader<Uuid> for ImagesByReport {
+    type Value = Vec<report_image::Model>;
+    type Error = Arc<DbErr>;
+
+    async fn load(&self, keys: &[Uuid]) -> Result<HashMap<Uuid, Self::Value>, Self::Error> {
+        let rows = report_image::Entity::find()
+            .filter(report_image::Column::ReportId.is_in(keys.iter().copied()))
+            .order_by_asc(report_image::Column::DisplayOrder)
+            .order_by_asc(report_image::Column::Id)
+            .all(&self.0)
+            .await?;
+        Ok(group(keys, rows, |i| i.report_id))
+    }
+}
+
+/// Loads reports' AI analyses (at most one each).
+pub struct AnalysisByReport(pub Db);
+
+impl Loader<Uuid> for AnalysisByReport {
+    type Value = ai_analysis::Model;
+    type Error = Arc<DbErr>;
+
+    async fn load(&self, keys: &[Uuid]) -> Result<HashMap<Uuid, Self::Value>, Self::Error> {
+        let rows = ai_analysis::Entity::find()
+            .filter(ai_analysis::Column::ReportId.is_in(keys.iter().copied()))
+            .all(&self.0)
+            .await?;
+        Ok(rows.into_iter().map(|r| (r.report_id, r)).collect())
+    }
+}
+
+/// Loads reports' reviews, oldest first.
+pub struct ReviewsByReport(pub Db);
+
+impl Loader<Uuid> for ReviewsByReport {
+    type Value = Vec<report_review::Model>;
+    type Error = Arc<DbErr>;
+
+    async fn load(&self, keys: &[Uuid]) -> Result<HashMap<Uuid, Self::Value>, Self::Error> {
+        let rows = report_review::Entity::find()
+            .filter(report_review::Column::ReportId.is_in(keys.iter().copied()))
+            .order_by_asc(report_review::Column::Id)
+            .all(&self.0)
+            .await?;
+        Ok(group(keys, rows, |r| r.report_id))
+    }
+}
+
 /// Groups rows under their parent key; every asked key gets an entry (empty when it has no
 /// rows), so an empty relation is cached too and not fetched again.
 pub fn group<M>(keys: &[Uuid], rows: Vec<M>, parent: impl Fn(&M) -> Uuid) -> HashMap<Uuid, Vec<M>> {
@@ -144,6 +197,12 @@ pub struct Loaders {
     pub units_by_request: Cached<UnitsByRequest>,
     /// A donor's donations.
     pub donations_by_donor: Cached<DonationsByDonor>,
+    /// A report's images.
+    pub images_by_report: Cached<ImagesByReport>,
+    /// A report's AI analysis.
+    pub analysis_by_report: Cached<AnalysisByReport>,
+    /// A report's reviews.
+    pub reviews_by_report: Cached<ReviewsByReport>,
 }
 
 impl Loaders {
@@ -156,6 +215,9 @@ impl Loaders {
             memberships_by_user: cached(MembershipsByUser(db.clone())),
             units_by_request: cached(UnitsByRequest(db.clone())),
             donations_by_donor: cached(DonationsByDonor(db.clone())),
+            images_by_report: cached(ImagesByReport(db.clone())),
+            analysis_by_report: cached(AnalysisByReport(db.clone())),
+            reviews_by_report: cached(ReviewsByReport(db.clone())),
         }
     }
 }

@@ -16,6 +16,7 @@ use crate::{
     donors::resolvers::{DonorMutation, DonorQuery},
     identity::resolvers::{IdentityMutation, IdentityQuery},
     organizations::resolvers::{OrganizationMutation, OrganizationQuery},
+    reports::resolvers::{ReportMutation, ReportQuery},
     requests::resolvers::{RequestMutation, RequestQuery},
     stock::resolvers::{StockMutation, StockQuery},
 };
@@ -31,6 +32,7 @@ pub struct QueryRoot(
     StockQuery,
     RequestQuery,
     AlertQuery,
+    ReportQuery,
 );
 
 /// Every mutation, one object per domain.
@@ -42,6 +44,7 @@ pub struct MutationRoot(
     StockMutation,
     RequestMutation,
     AlertMutation,
+    ReportMutation,
 );
 
 /// The served schema.
