@@ -16,4 +16,5 @@ mod blood_support;
 mod organizations;
 mod pagination;
 mod permissions;
+mod reports;
 mod skeleton;
