@@ -5,7 +5,7 @@
 use crate::blood_support::{Org, audit_rows, member, org_north};
 use futures_util::future::join_all;
 use lifeflow_tests::*;
-use sea_orm::{ActiveModelTrait, IntoActiveModel};
+use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, IntoActiveModel, QueryFilter};
 use serde_json::{Value, json};
 use std::collections::HashSet;
 use uuid::Uuid;
@@ -410,14 +410,15 @@ async fn a_critical_review_alerts_the_doctors_and_notifies_the_patient_and_the_d
     assert_eq!(doc[0]["kind"], "CRITICAL_FINDING");
     assert!(notifications(&app, &c.staff).await.is_empty());
     assert!(notifications(&app, &c.radiologist).await.is_empty());
-    assert_eq!(
-        app.count(&format!(
-            "SELECT COUNT(*) FROM alerts WHERE kind = 'CRITICAL_FINDING' AND related_entity_id = '{id}' \
-             AND message NOT LIKE '%opacity%'"
-        ))
-        .await,
-        1
-    );
+    let alerts = entity::alert::Entity::find()
+        .filter(entity::alert::Column::RelatedEntityId.eq(Uuid::parse_str(&id).expect("uuid")))
+        .all(&app.db)
+        .await
+        .expect("alerts");
+    assert_eq!(alerts.len(), 1);
+    assert_eq!(alerts[0].kind, entity::AlertKind::CriticalFinding);
+    assert_eq!(alerts[0].title, "A report needs urgent attention");
+    assert!(!alerts[0].message.to_lowercase().contains("opacity"));
 }
 
 #[tokio::test]
