@@ -17,4 +17,5 @@ mod organizations;
 mod pagination;
 mod permissions;
 mod reports;
+mod reports_permissions;
 mod skeleton;

@@ -548,12 +548,20 @@ pub async fn review<C: ConnectionTrait>(
             )
             .await?,
         );
+        // Whoever the alert already notified (the organization's doctors) is not told twice.
+        let alerted: Vec<Uuid> = events
+            .iter()
+            .filter_map(|e| match e {
+                Event::Notification(n) => Some(n.user_id),
+                _ => None,
+            })
+            .collect();
         let mut users = vec![r.patient_id];
-        if let Some(d) = latest_consultation_doctor(db, r.patient_id).await?
-            && !users.contains(&d)
-        {
+        if let Some(d) = latest_consultation_doctor(db, r.patient_id).await? {
             users.push(d);
         }
+        users.dedup();
+        users.retain(|u| !alerted.contains(u));
         notes.extend(users.into_iter().map(|u| NewNotification {
             user_id: u,
             kind: NotificationKind::CriticalFinding,
