@@ -843,7 +843,7 @@ const QUEUE_PAGE: &str = "query($org: ID!) { reviewQueue(organizationId: $org, f
   id patient { fullName } images { url } aiAnalysis { riskLevel } reviews { doctor { fullName } } } } } }";
 
 /// Uploads `n` reports for new patients and has the AI claim and analyse them all.
-async fn grow_queue(app: &TestApp, c: &Clinic, start: usize, n: usize) {
+async fn grow_queue(app: &TestApp, c: &Clinic, start: usize, n: usize) -> Vec<String> {
     let mut ids = Vec::new();
     for i in start..start + n {
         let patient = app.signed_in(&format!("p{i}@patients.example")).await;
@@ -859,6 +859,7 @@ async fn grow_queue(app: &TestApp, c: &Clinic, start: usize, n: usize) {
             .await
             .data();
     }
+    ids
 }
 
 #[tokio::test]
@@ -914,5 +915,66 @@ async fn the_review_queue_with_patients_images_analyses_and_reviewers_costs_the_
         audit_rows(&app, "medical_report.read", None).await.len(),
         55,
         "every report read is audited"
+    );
+}
+
+const REPORT_PAGE: &str = "{ medicalReports(first: 50) { edges { node { id patient { fullName }
+  uploadedBy { fullName } organization { name } images { url } aiAnalysis { riskLevel }
+  reviews { urgency doctor { fullName } } } } } }";
+
+/// Grows the queue by `n` reports and has the clinic's doctors review them all.
+async fn grow_reviewed(app: &TestApp, c: &Clinic, doctors: &[&Session], start: usize, n: usize) {
+    for (i, id) in grow_queue(app, c, start, n).await.iter().enumerate() {
+        app.gql(
+            Some(&doctors[i % doctors.len()].access),
+            REVIEW,
+            json!({"i": review_input(id, "ROUTINE", "LOW", i % 2 == 0, 3)}),
+        )
+        .await
+        .data();
+    }
+}
+
+#[tokio::test]
+async fn a_page_of_reviewed_reports_with_their_relations_and_reviewers_costs_the_same_for_5_and_50()
+{
+    // Arrange: two doctors review.
+    let app = spawn_app().await;
+    let c = Clinic::new(&app).await;
+    let second = member(&app, &c.org, "doc2@clinic.example", "DOCTOR").await;
+    grow_reviewed(&app, &c, &[&c.doctor, &second], 0, 5).await;
+
+    // Act
+    let small = app
+        .gql(Some(&c.org.admin.access), REPORT_PAGE, json!({}))
+        .await;
+    grow_reviewed(&app, &c, &[&c.doctor, &second], 5, 45).await;
+    let large = app
+        .gql(Some(&c.org.admin.access), REPORT_PAGE, json!({}))
+        .await;
+
+    // Assert
+    let nodes = large.data()["medicalReports"]["edges"]
+        .as_array()
+        .expect("edges");
+    assert_eq!(nodes.len(), 50);
+    assert!(nodes.iter().all(|e| {
+        let n = &e["node"];
+        n["reviews"][0]["doctor"]["fullName"] == "Test Person"
+            && n["uploadedBy"]["fullName"] == "Test Person"
+            && n["organization"]["name"] == "CLINIC Centre"
+            && n["aiAnalysis"]["riskLevel"].is_string()
+    }));
+    assert_eq!(
+        small.data()["medicalReports"]["edges"]
+            .as_array()
+            .expect("edges")
+            .len(),
+        5
+    );
+    assert_eq!(
+        small.statements(),
+        large.statements(),
+        "a page of 50 must cost what a page of 5 does"
     );
 }
