@@ -978,3 +978,27 @@ async fn a_page_of_reviewed_reports_with_their_relations_and_reviewers_costs_the
         "a page of 50 must cost what a page of 5 does"
     );
 }
+
+#[tokio::test]
+async fn a_doctor_both_alerted_and_holding_the_latest_consultation_is_notified_once() {
+    // Arrange: the organization's doctor saw the patient yesterday.
+    let app = spawn_app().await;
+    let c = Clinic::new(&app).await;
+    consultation(&app, &c.doctor, &c.patient, 1, "KA-ORG-1").await;
+    let id = analysed_report(&app, &c, "HIGH").await;
+
+    // Act
+    app.gql(
+        Some(&c.doctor.access),
+        REVIEW,
+        json!({"i": review_input(&id, "CRITICAL", "HIGH", true, 5)}),
+    )
+    .await
+    .data();
+
+    // Assert
+    let doc = notifications(&app, &c.doctor).await;
+    assert_eq!(doc.len(), 1);
+    assert_eq!(doc[0]["kind"], "CRITICAL_FINDING");
+    assert_eq!(notifications(&app, &c.patient).await.len(), 1);
+}
