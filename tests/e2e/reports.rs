@@ -1002,3 +1002,60 @@ async fn a_doctor_both_alerted_and_holding_the_latest_consultation_is_notified_o
     assert_eq!(doc[0]["kind"], "CRITICAL_FINDING");
     assert_eq!(notifications(&app, &c.patient).await.len(), 1);
 }
+
+#[tokio::test]
+async fn medical_reports_filter_by_status_risk_and_patient_and_sort_by_priority() {
+    // Arrange: a LOW and a HIGH analysed report, and one still pending for another patient.
+    let app = spawn_app().await;
+    let c = Clinic::new(&app).await;
+    let low = analysed_report(&app, &c, "LOW").await;
+    let high = analysed_report(&app, &c, "HIGH").await;
+    let someone = app.signed_in("someone@x.example").await;
+    let pending = create_report(&app, &c, &someone).await;
+    let list = |vars: Value| {
+        let app = &app;
+        let token = c.doctor.access.clone();
+        async move {
+            let r = app
+                .gql(
+                    Some(&token),
+                    "query($f: MedicalReportFilter, $o: MedicalReportOrder) { medicalReports(filter: $f, orderBy: $o) { edges { node { id } } } }",
+                    vars,
+                )
+                .await;
+            r.data()["medicalReports"]["edges"]
+                .as_array()
+                .expect("edges")
+                .iter()
+                .map(|e| e["node"]["id"].as_str().expect("id").to_string())
+                .collect::<Vec<_>>()
+        }
+    };
+
+    // Act and assert
+    assert_eq!(
+        list(json!({"o": {"field": "PRIORITY"}})).await,
+        vec![high.clone(), low.clone(), pending.clone()]
+    );
+    assert_eq!(
+        list(json!({"o": {"field": "UPLOADED_AT", "direction": "DESC"}})).await,
+        vec![pending.clone(), high.clone(), low.clone()]
+    );
+    assert_eq!(
+        list(json!({"f": {"statuses": ["PENDING"]}})).await,
+        vec![pending.clone()]
+    );
+    assert_eq!(
+        list(json!({"f": {"riskLevels": ["HIGH", "MEDIUM"]}})).await,
+        vec![high.clone()]
+    );
+    assert_eq!(
+        list(json!({"f": {"patientId": someone.user_id, "studyTypes": ["Chest X-ray"]}})).await,
+        vec![pending]
+    );
+    assert!(
+        list(json!({"f": {"uploadedAfter": "2999-01-01T00:00:00Z"}}))
+            .await
+            .is_empty()
+    );
+}
