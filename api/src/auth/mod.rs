@@ -1,5 +1,6 @@
 //! Authentication (tokens, passwords, the per-request [`Viewer`]) and authorization (the
-//! rules every resolver declares, checked in [`policy`] and nowhere else).
+//! rules every resolver declares, checked in [`policy`] — and, for medical reports, in
+//! [`reports`], which builds on it — and nowhere else).
 
 pub mod password;
 pub mod policy;

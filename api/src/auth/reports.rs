@@ -106,9 +106,13 @@ pub fn read_org_reports(viewer: &Viewer, org: Uuid) -> AppResult<()> {
 /// Reading AI model quality (aggregates, no health data): an organization's report readers
 /// for it, or a super admin for any organization or (with `None`) the whole platform.
 pub fn read_model_performance(viewer: &Viewer, org: Option<Uuid>) -> AppResult<()> {
+    if matches!(viewer, Viewer::Anonymous { .. }) {
+        return Err(unauthenticated(viewer));
+    }
+    if viewer.is_super_admin() {
+        return Ok(());
+    }
     match org {
-        _ if matches!(viewer, Viewer::Anonymous { .. }) => Err(unauthenticated(viewer)),
-        _ if viewer.is_super_admin() => Ok(()),
         Some(org) => read_org_reports(viewer, org),
         None => Err(AppError::bad_input(
             "organizationId",
