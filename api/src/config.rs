@@ -125,6 +125,9 @@ pub struct Config {
     pub report_storage_prefixes: Vec<String>,
     /// `AI_PROBABILITY_TOLERANCE`: how far the three class probabilities may sum from 1.
     pub ai_probability_tolerance: f64,
+    /// `REPORT_CLAIM_TIMEOUT_SECS`: a report claimed for analysis and not answered by then
+    /// can be claimed again (so a crashed worker does not strand it in `ANALYZING`).
+    pub report_claim_timeout: Duration,
     /// `EXPOSE_SQL_COUNT`: answer each GraphQL request with an `x-sql-statements` header
     /// (off in production unless set; the benchmarks and tests read it).
     pub expose_sql_count: bool,
@@ -290,6 +293,7 @@ impl Config {
                 })
                 .unwrap_or_default(),
             ai_probability_tolerance: num(&get, "AI_PROBABILITY_TOLERANCE", 0.01)?,
+            report_claim_timeout: Duration::from_secs(num(&get, "REPORT_CLAIM_TIMEOUT_SECS", 900)?),
             expose_sql_count: match get("EXPOSE_SQL_COUNT").as_deref() {
                 Some("true") | Some("1") => true,
                 Some("false") | Some("0") => false,

@@ -23,6 +23,7 @@ pub mod identity;
 pub mod jobs;
 pub mod organizations;
 pub mod redis_link;
+pub mod reports;
 pub mod requests;
 pub mod seed;
 pub mod state;

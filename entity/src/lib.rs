@@ -6,6 +6,8 @@
 // Table modules: the derive macros generate undocumented items (Column, ActiveModel, ...),
 // and the fields are documented where the API exposes them.
 #[allow(missing_docs)]
+pub mod ai_analysis;
+#[allow(missing_docs)]
 pub mod alert;
 #[allow(missing_docs)]
 pub mod alert_recipient;
@@ -36,6 +38,8 @@ pub mod enums;
 #[allow(missing_docs)]
 pub mod idempotency_key;
 #[allow(missing_docs)]
+pub mod medical_report;
+#[allow(missing_docs)]
 pub mod membership;
 #[allow(missing_docs)]
 pub mod notification;
@@ -45,6 +49,10 @@ pub mod organization;
 pub mod payment;
 #[allow(missing_docs)]
 pub mod prescription;
+#[allow(missing_docs)]
+pub mod report_image;
+#[allow(missing_docs)]
+pub mod report_review;
 #[allow(missing_docs)]
 pub mod risk_flag;
 #[allow(missing_docs)]

@@ -15,6 +15,8 @@ mod m20261123_000004_blood_network;
 mod m20261123_000005_alerts;
 #[allow(missing_docs)]
 mod m20261123_000006_consultations;
+#[allow(missing_docs)]
+mod m20261123_000007_medical_reports;
 
 /// Applies every migration in order.
 pub struct Migrator;
@@ -29,6 +31,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261123_000004_blood_network::Migration),
             Box::new(m20261123_000005_alerts::Migration),
             Box::new(m20261123_000006_consultations::Migration),
+            Box::new(m20261123_000007_medical_reports::Migration),
         ]
     }
 }

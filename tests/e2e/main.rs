@@ -19,4 +19,6 @@ mod consultations_load;
 mod organizations;
 mod pagination;
 mod permissions;
+mod reports;
+mod reports_permissions;
 mod skeleton;

@@ -1,10 +1,12 @@
 //! Authentication (tokens, passwords, the per-request [`Viewer`]) and authorization (the
-//! rules every resolver declares, checked in [`policy`] and, for the
-//! parties to a consultation, [`care`]; nowhere else).
+//! rules every resolver declares, checked in [`policy`] and, for the parties to a
+//! consultation and for medical reports, in [`care`] and [`reports`], which build on it;
+//! nowhere else).
 
 pub mod care;
 pub mod password;
 pub mod policy;
+pub mod reports;
 pub mod tokens;
 pub mod viewer;
 

@@ -148,7 +148,8 @@ impl Actor {
     }
 }
 
-fn unauthenticated(viewer: &Viewer) -> AppError {
+/// The `UNAUTHENTICATED` error for a caller without (valid) credentials.
+pub(crate) fn unauthenticated(viewer: &Viewer) -> AppError {
     match viewer {
         Viewer::Anonymous { rejected: true } => {
             AppError::Unauthenticated("invalid or expired token")

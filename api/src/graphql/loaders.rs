@@ -8,8 +8,8 @@
 use crate::db::Db;
 use async_graphql::dataloader::{DataLoader, HashMapCache, Loader};
 use entity::{
-    availability_rule, blood_unit, doctor, donation, membership, organization, payment,
-    prescription, risk_flag, user,
+    ai_analysis, availability_rule, blood_unit, doctor, donation, membership, organization,
+    payment, prescription, report_image, report_review, risk_flag, user,
 };
 use sea_orm::{ColumnTrait, DbErr, EntityTrait, QueryFilter, QueryOrder};
 use std::{collections::HashMap, sync::Arc};
@@ -194,6 +194,36 @@ children!(
     consultation_id / ConsultationId,
     CreatedAt
 );
+children!(
+    /// Loads reports' images in display order.
+    ImagesByReport,
+    report_image,
+    report_id / ReportId,
+    DisplayOrder
+);
+children!(
+    /// Loads reports' reviews, oldest first.
+    ReviewsByReport,
+    report_review,
+    report_id / ReportId,
+    Id
+);
+
+/// Loads reports' AI analyses (at most one each).
+pub struct AnalysisByReport(pub Db);
+
+impl Loader<Uuid> for AnalysisByReport {
+    type Value = ai_analysis::Model;
+    type Error = Arc<DbErr>;
+
+    async fn load(&self, keys: &[Uuid]) -> Result<HashMap<Uuid, Self::Value>, Self::Error> {
+        let rows = ai_analysis::Entity::find()
+            .filter(ai_analysis::Column::ReportId.is_in(keys.iter().copied()))
+            .all(&self.0)
+            .await?;
+        Ok(rows.into_iter().map(|r| (r.report_id, r)).collect())
+    }
+}
 
 /// Groups rows under their parent key; every asked key gets an entry (empty when it has no
 /// rows), so an empty relation is cached too and not fetched again.
@@ -236,6 +266,12 @@ pub struct Loaders {
     pub payments_by_consultation: Cached<PaymentsByConsultation>,
     /// A consultation's risk flags.
     pub risk_flags_by_consultation: Cached<RiskFlagsByConsultation>,
+    /// A report's images.
+    pub images_by_report: Cached<ImagesByReport>,
+    /// A report's AI analysis.
+    pub analysis_by_report: Cached<AnalysisByReport>,
+    /// A report's reviews.
+    pub reviews_by_report: Cached<ReviewsByReport>,
 }
 
 impl Loaders {
@@ -253,6 +289,9 @@ impl Loaders {
             prescriptions_by_consultation: cached(PrescriptionsByConsultation(db.clone())),
             payments_by_consultation: cached(PaymentsByConsultation(db.clone())),
             risk_flags_by_consultation: cached(RiskFlagsByConsultation(db.clone())),
+            images_by_report: cached(ImagesByReport(db.clone())),
+            analysis_by_report: cached(AnalysisByReport(db.clone())),
+            reviews_by_report: cached(ReviewsByReport(db.clone())),
         }
     }
 }

@@ -17,6 +17,7 @@ use crate::{
     donors::resolvers::{DonorMutation, DonorQuery},
     identity::resolvers::{IdentityMutation, IdentityQuery},
     organizations::resolvers::{OrganizationMutation, OrganizationQuery},
+    reports::resolvers::{ReportMutation, ReportQuery},
     requests::resolvers::{RequestMutation, RequestQuery},
     stock::resolvers::{StockMutation, StockQuery},
 };
@@ -33,6 +34,7 @@ pub struct QueryRoot(
     RequestQuery,
     AlertQuery,
     ConsultationQuery,
+    ReportQuery,
 );
 
 /// Every mutation, one object per domain.
@@ -45,6 +47,7 @@ pub struct MutationRoot(
     RequestMutation,
     AlertMutation,
     ConsultationMutation,
+    ReportMutation,
 );
 
 /// The served schema.

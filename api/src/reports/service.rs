@@ -1,0 +1,714 @@
+//! Medical report rules: creation, claims for analysis, analyses, reviews (with the critical
+//! finding alert), archiving and AI model quality. Functions take a connection or the
+//! mutation's transaction; permissions are checked before (see `auth::reports`).
+
+use crate::{
+    alerts::service::{NewAlert, NewNotification, Target, notify, raise},
+    db::now,
+    error::{AppError, AppResult},
+    events::Event,
+    identity::service::unique_violation,
+    validation::Text,
+};
+use chrono::{DateTime, NaiveDate, Utc};
+use entity::{
+    AlertKind, ConsultationStatus, ImageFormat, ImageType, NotificationKind, OrgRole, ReportStatus,
+    ReviewUrgency, RiskLevel, Severity, ai_analysis, consultation, doctor, medical_report,
+    report_image, report_review, user,
+};
+use sea_orm::{
+    ColumnTrait, Condition, ConnectionTrait, DbBackend, EntityTrait, FromQueryResult, QueryFilter,
+    QueryOrder, QuerySelect,
+    sea_query::{Expr, Func, LockBehavior, LockType, SimpleExpr},
+};
+use std::time::Duration;
+use uuid::Uuid;
+
+/// Most images one report may carry.
+pub const MAX_IMAGES: usize = 50;
+
+/// Most reports one claim may take.
+pub const MAX_CLAIM: i32 = 50;
+
+/// Largest findings / DICOM metadata JSON accepted, in bytes.
+pub const MAX_JSON_BYTES: usize = 64 * 1024;
+
+/// The wire name of a report status.
+pub fn status_name(s: ReportStatus) -> &'static str {
+    match s {
+        ReportStatus::Pending => "PENDING",
+        ReportStatus::Analyzing => "ANALYZING",
+        ReportStatus::Analyzed => "ANALYZED",
+        ReportStatus::Reviewed => "REVIEWED",
+        ReportStatus::Archived => "ARCHIVED",
+    }
+}
+
+fn invalid(from: ReportStatus, to: ReportStatus) -> AppError {
+    AppError::InvalidTransition {
+        from: status_name(from).into(),
+        to: status_name(to).into(),
+    }
+}
+
+/// The review-queue sort key: the risk rank digit (`0` HIGH, `1` MEDIUM, `2` LOW; `9` before
+/// analysis), `|`, and the fixed-width UTC time (microseconds), so that ordering this one
+/// text column ascending gives HIGH first, then MEDIUM, then LOW, each oldest first. A
+/// stored, indexed column keeps the queue a plain one-key keyset walk.
+pub fn queue_key(risk: Option<RiskLevel>, at: DateTime<Utc>) -> String {
+    let rank = risk.map_or(9, RiskLevel::rank);
+    format!("{rank}|{}", at.format("%Y%m%dT%H%M%S%.6fZ"))
+}
+
+/// One validated image.
+#[derive(Debug, Clone)]
+pub struct NewImage {
+    /// `https://` URL (or an allowed storage prefix).
+    pub url: String,
+    /// Modality.
+    pub image_type: ImageType,
+    /// Format.
+    pub format: ImageFormat,
+    /// Pixels.
+    pub width: i32,
+    /// Pixels.
+    pub height: i32,
+    /// File size.
+    pub size_bytes: i64,
+    /// Position in the report.
+    pub display_order: i32,
+    /// DICOM metadata.
+    pub dicom_metadata: Option<serde_json::Value>,
+}
+
+/// A validated new report.
+#[derive(Debug, Clone)]
+pub struct NewReport {
+    /// The organization acting.
+    pub organization_id: Uuid,
+    /// The patient (a user).
+    pub patient_id: Uuid,
+    /// The uploading member.
+    pub uploaded_by: Uuid,
+    /// Study type, e.g. "Chest X-ray".
+    pub study_type: Text,
+    /// Clinical notes.
+    pub clinical_notes: Option<Text>,
+    /// Images (1 to [`MAX_IMAGES`]).
+    pub images: Vec<NewImage>,
+}
+
+/// Checks an image URL: `https://` with a host, or one of the configured storage prefixes.
+pub fn image_url(raw: &str, field: &str, prefixes: &[String]) -> AppResult<String> {
+    let s = raw.trim();
+    if s.len() > 2048 || s.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        return Err(AppError::bad_input(
+            field,
+            "must be a URL of at most 2048 characters without spaces",
+        ));
+    }
+    let https = s
+        .strip_prefix("https://")
+        .is_some_and(|rest| rest.split('/').next().is_some_and(|h| !h.is_empty()));
+    let stored = prefixes
+        .iter()
+        .any(|p| s.starts_with(p.as_str()) && s.len() > p.len());
+    if https || stored {
+        Ok(s.to_string())
+    } else {
+        Err(AppError::bad_input(
+            field,
+            "must be an https:// URL (or an allowed storage location)",
+        ))
+    }
+}
+
+/// Checks a JSON value's size.
+pub fn bounded_json(v: &serde_json::Value, field: &str) -> AppResult<()> {
+    if serde_json::to_vec(v)?.len() > MAX_JSON_BYTES {
+        return Err(AppError::bad_input(
+            field,
+            format!("must be at most {MAX_JSON_BYTES} bytes"),
+        ));
+    }
+    Ok(())
+}
+
+/// Creates a report as `PENDING` with its images.
+pub async fn create<C: ConnectionTrait>(
+    db: &C,
+    new: NewReport,
+) -> AppResult<(medical_report::Model, Vec<report_image::Model>)> {
+    let patient = user::Entity::find_by_id(new.patient_id)
+        .one(db)
+        .await?
+        .filter(|u| u.is_active)
+        .ok_or_else(|| AppError::bad_input("input.patientId", "is not an active user"))?;
+    let t = now();
+    let report = medical_report::Model {
+        id: Uuid::now_v7(),
+        organization_id: new.organization_id,
+        patient_id: patient.id,
+        uploaded_by_user_id: new.uploaded_by,
+        study_type: new.study_type.into_inner(),
+        clinical_notes: new.clinical_notes.map(Text::into_inner),
+        status: ReportStatus::Pending,
+        risk_level: None,
+        confidence: None,
+        findings: None,
+        queue_key: queue_key(None, t),
+        claimed_at: None,
+        claimed_by_api_client_id: None,
+        analyzed_at: None,
+        reviewed_at: None,
+        archived_at: None,
+        created_at: t,
+        updated_at: t,
+    };
+    medical_report::Entity::insert(medical_report::ActiveModel::from(report.clone()))
+        .exec(db)
+        .await?;
+    let images: Vec<report_image::Model> = new
+        .images
+        .into_iter()
+        .map(|i| report_image::Model {
+            id: Uuid::now_v7(),
+            report_id: report.id,
+            url: i.url,
+            image_type: i.image_type,
+            format: i.format,
+            width: i.width,
+            height: i.height,
+            size_bytes: i.size_bytes,
+            display_order: i.display_order,
+            dicom_metadata: i.dicom_metadata,
+            created_at: t,
+        })
+        .collect();
+    report_image::Entity::insert_many(
+        images
+            .iter()
+            .cloned()
+            .map(report_image::ActiveModel::from)
+            .collect::<Vec<_>>(),
+    )
+    .exec(db)
+    .await?;
+    Ok((report, images))
+}
+
+/// The organization of a report (for the rule of a mutation naming the report).
+pub async fn report_org<C: ConnectionTrait>(db: &C, id: Uuid) -> AppResult<Uuid> {
+    medical_report::Entity::find_by_id(id)
+        .select_only()
+        .column(medical_report::Column::OrganizationId)
+        .into_tuple::<Uuid>()
+        .one(db)
+        .await?
+        .ok_or(AppError::NotFound("medical report"))
+}
+
+/// Loads a report; on Postgres the row stays locked until the transaction ends, so two
+/// writers of one report queue (SQLite serializes writers with `BEGIN IMMEDIATE`).
+pub async fn load_locked<C: ConnectionTrait>(db: &C, id: Uuid) -> AppResult<medical_report::Model> {
+    let mut q = medical_report::Entity::find_by_id(id);
+    if db.get_database_backend() == DbBackend::Postgres {
+        q = q.lock_exclusive();
+    }
+    q.one(db).await?.ok_or(AppError::NotFound("medical report"))
+}
+
+/// Moves a report from `from` to `to` with a conditional update (`WHERE status = from`), so
+/// a concurrent move makes this one fail with `INVALID_TRANSITION` instead of overwriting it.
+async fn move_report<C: ConnectionTrait>(
+    db: &C,
+    current: &medical_report::Model,
+    from: &[ReportStatus],
+    to: ReportStatus,
+    sets: Vec<(medical_report::Column, SimpleExpr)>,
+) -> AppResult<medical_report::Model> {
+    if !from.contains(&current.status) {
+        return Err(invalid(current.status, to));
+    }
+    let mut u = medical_report::Entity::update_many()
+        .col_expr(medical_report::Column::Status, Expr::value(to))
+        .col_expr(medical_report::Column::UpdatedAt, Expr::value(now()))
+        .filter(medical_report::Column::Id.eq(current.id))
+        .filter(medical_report::Column::Status.eq(current.status));
+    for (c, v) in sets {
+        u = u.col_expr(c, v);
+    }
+    if u.exec(db).await?.rows_affected != 1 {
+        let now_status = medical_report::Entity::find_by_id(current.id)
+            .one(db)
+            .await?
+            .map_or(current.status, |r| r.status);
+        return Err(invalid(now_status, to));
+    }
+    medical_report::Entity::find_by_id(current.id)
+        .one(db)
+        .await?
+        .ok_or(AppError::NotFound("medical report"))
+}
+
+/// Reports an AI worker may take: `PENDING`, or `ANALYZING` with a claim older than `cutoff`
+/// (the worker that took it never answered).
+fn claimable(cutoff: DateTime<Utc>) -> Condition {
+    Condition::any()
+        .add(medical_report::Column::Status.eq(ReportStatus::Pending))
+        .add(
+            Condition::all()
+                .add(medical_report::Column::Status.eq(ReportStatus::Analyzing))
+                .add(medical_report::Column::ClaimedAt.lt(cutoff)),
+        )
+}
+
+/// Claims up to `limit` of an organization's claimable reports for `client`, oldest first,
+/// moving them to `ANALYZING`. Two workers never take the same report: on Postgres the
+/// candidates are selected `FOR UPDATE SKIP LOCKED` (a concurrent claim skips them) and the
+/// update is conditional on the report still being claimable; on SQLite the write
+/// transaction (`BEGIN IMMEDIATE`) serializes claims.
+pub async fn claim<C: ConnectionTrait>(
+    db: &C,
+    org: Uuid,
+    client: Option<Uuid>,
+    limit: i32,
+    timeout: Duration,
+) -> AppResult<Vec<medical_report::Model>> {
+    if !(1..=MAX_CLAIM).contains(&limit) {
+        return Err(AppError::bad_input(
+            "input.limit",
+            format!("must be between 1 and {MAX_CLAIM}"),
+        ));
+    }
+    let t = now();
+    let cutoff = t - chrono::Duration::from_std(timeout).unwrap_or(chrono::Duration::zero());
+    let mut q = medical_report::Entity::find()
+        .select_only()
+        .column(medical_report::Column::Id)
+        .filter(medical_report::Column::OrganizationId.eq(org))
+        .filter(claimable(cutoff))
+        .order_by_asc(medical_report::Column::CreatedAt)
+        .order_by_asc(medical_report::Column::Id)
+        .limit(limit as u64);
+    if db.get_database_backend() == DbBackend::Postgres {
+        q = q.lock_with_behavior(LockType::Update, LockBehavior::SkipLocked);
+    }
+    let ids: Vec<Uuid> = q.into_tuple().all(db).await?;
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    medical_report::Entity::update_many()
+        .col_expr(
+            medical_report::Column::Status,
+            Expr::value(ReportStatus::Analyzing),
+        )
+        .col_expr(medical_report::Column::ClaimedAt, Expr::value(Some(t)))
+        .col_expr(
+            medical_report::Column::ClaimedByApiClientId,
+            Expr::value(client),
+        )
+        .col_expr(medical_report::Column::UpdatedAt, Expr::value(t))
+        .filter(medical_report::Column::Id.is_in(ids.clone()))
+        .filter(claimable(cutoff))
+        .exec(db)
+        .await?;
+    // Only the rows this claim moved (the conditional update skips any another took).
+    let mut q = medical_report::Entity::find()
+        .filter(medical_report::Column::Id.is_in(ids))
+        .filter(medical_report::Column::Status.eq(ReportStatus::Analyzing))
+        .filter(medical_report::Column::ClaimedAt.eq(t));
+    q = match client {
+        Some(c) => q.filter(medical_report::Column::ClaimedByApiClientId.eq(c)),
+        None => q.filter(medical_report::Column::ClaimedByApiClientId.is_null()),
+    };
+    Ok(q.order_by_asc(medical_report::Column::CreatedAt)
+        .order_by_asc(medical_report::Column::Id)
+        .all(db)
+        .await?)
+}
+
+/// A validated AI analysis.
+#[derive(Debug, Clone)]
+pub struct NewAnalysis {
+    /// Model name.
+    pub model_name: Text,
+    /// Model version.
+    pub model_version: Text,
+    /// The level the model chose.
+    pub risk_level: RiskLevel,
+    /// P(low).
+    pub low: f64,
+    /// P(medium).
+    pub medium: f64,
+    /// P(high).
+    pub high: f64,
+    /// Findings.
+    pub findings: serde_json::Value,
+    /// Processing time.
+    pub processing_time_ms: i32,
+    /// Image quality, 0 to 1.
+    pub image_quality_score: f64,
+}
+
+/// Checks the three class probabilities: each within 0..1, summing to 1 within `tolerance`.
+pub fn probabilities(low: f64, medium: f64, high: f64, tolerance: f64) -> AppResult<()> {
+    for (name, p) in [("low", low), ("medium", medium), ("high", high)] {
+        if !(0.0..=1.0).contains(&p) {
+            return Err(AppError::bad_input(
+                format!("input.probabilities.{name}"),
+                "must be between 0 and 1",
+            ));
+        }
+    }
+    if ((low + medium + high) - 1.0).abs() > tolerance {
+        return Err(AppError::bad_input(
+            "input.probabilities",
+            format!("must sum to 1 (within {tolerance})"),
+        ));
+    }
+    Ok(())
+}
+
+/// Stores the one analysis of a claimed (`ANALYZING`) report and moves it to `ANALYZED`,
+/// setting its risk level, its confidence (the probability of the chosen level) and its
+/// place in the review queue. A second analysis is `CONFLICT` (also under a race: the unique
+/// index on `ai_analyses.report_id`).
+pub async fn submit_analysis<C: ConnectionTrait>(
+    db: &C,
+    report_id: Uuid,
+    client: Option<Uuid>,
+    new: NewAnalysis,
+) -> AppResult<(medical_report::Model, ai_analysis::Model)> {
+    let report = load_locked(db, report_id).await?;
+    let exists = ai_analysis::Entity::find()
+        .filter(ai_analysis::Column::ReportId.eq(report_id))
+        .one(db)
+        .await?
+        .is_some();
+    if exists {
+        return Err(AppError::Conflict(
+            "this report already has an AI analysis".into(),
+        ));
+    }
+    if report.status != ReportStatus::Analyzing {
+        return Err(invalid(report.status, ReportStatus::Analyzed));
+    }
+    let t = now();
+    let confidence = match new.risk_level {
+        RiskLevel::Low => new.low,
+        RiskLevel::Medium => new.medium,
+        RiskLevel::High => new.high,
+    };
+    let a = ai_analysis::Model {
+        id: Uuid::now_v7(),
+        report_id,
+        organization_id: report.organization_id,
+        api_client_id: client,
+        model_name: new.model_name.into_inner(),
+        model_version: new.model_version.into_inner(),
+        risk_level: new.risk_level,
+        low_probability: new.low,
+        medium_probability: new.medium,
+        high_probability: new.high,
+        findings: new.findings,
+        processing_time_ms: new.processing_time_ms,
+        image_quality_score: new.image_quality_score,
+        created_at: t,
+    };
+    ai_analysis::Entity::insert(ai_analysis::ActiveModel::from(a.clone()))
+        .exec(db)
+        .await
+        .map_err(unique_violation("this report already has an AI analysis"))?;
+    let r = move_report(
+        db,
+        &report,
+        &[ReportStatus::Analyzing],
+        ReportStatus::Analyzed,
+        vec![
+            (
+                medical_report::Column::RiskLevel,
+                Expr::value(Some(new.risk_level)),
+            ),
+            (
+                medical_report::Column::Confidence,
+                Expr::value(Some(confidence)),
+            ),
+            (medical_report::Column::AnalyzedAt, Expr::value(Some(t))),
+            (
+                medical_report::Column::QueueKey,
+                Expr::value(queue_key(Some(new.risk_level), t)),
+            ),
+        ],
+    )
+    .await?;
+    Ok((r, a))
+}
+
+/// A validated review.
+#[derive(Debug, Clone)]
+pub struct NewReview {
+    /// Notes.
+    pub notes: Text,
+    /// Clinical findings.
+    pub clinical_findings: Option<Text>,
+    /// Whether the doctor confirms the AI's assessment.
+    pub confirms_ai: bool,
+    /// 1 to 5.
+    pub ai_accuracy_rating: i32,
+    /// The doctor's assessment.
+    pub doctor_risk_level: RiskLevel,
+    /// Urgency.
+    pub urgency: ReviewUrgency,
+    /// Recommended action.
+    pub recommended_action: Option<Text>,
+    /// Follow-up date.
+    pub follow_up_date: Option<NaiveDate>,
+}
+
+/// The title of every critical-finding alert and notification: no health data (they show on
+/// lock screens and staff screens); the report is named by the related entity.
+pub const CRITICAL_TITLE: &str = "A report needs urgent attention";
+
+/// Records a doctor's review of an `ANALYZED` report and moves it to `REVIEWED`. The patient
+/// is notified; a `CRITICAL` review also raises a `CRITICAL_FINDING` alert to the
+/// organization's doctors and notifies the doctor of the patient's latest consultation.
+/// Returns the events to publish after commit.
+pub async fn review<C: ConnectionTrait>(
+    db: &C,
+    report_id: Uuid,
+    doctor_user: Uuid,
+    new: NewReview,
+) -> AppResult<(medical_report::Model, report_review::Model, Vec<Event>)> {
+    let report = load_locked(db, report_id).await?;
+    if report.status != ReportStatus::Analyzed {
+        return Err(invalid(report.status, ReportStatus::Reviewed));
+    }
+    let analysis = ai_analysis::Entity::find()
+        .filter(ai_analysis::Column::ReportId.eq(report_id))
+        .one(db)
+        .await?
+        .ok_or_else(|| AppError::internal("analyzed report without an analysis"))?;
+    let t = now();
+    let clinical_findings = new.clinical_findings.map(Text::into_inner);
+    let rv = report_review::Model {
+        id: Uuid::now_v7(),
+        report_id,
+        organization_id: report.organization_id,
+        doctor_user_id: doctor_user,
+        notes: new.notes.into_inner(),
+        clinical_findings: clinical_findings.clone(),
+        confirms_ai: new.confirms_ai,
+        ai_accuracy_rating: new.ai_accuracy_rating,
+        doctor_risk_level: new.doctor_risk_level,
+        urgency: new.urgency,
+        recommended_action: new.recommended_action.map(Text::into_inner),
+        follow_up_date: new.follow_up_date,
+        ai_model_name: analysis.model_name,
+        ai_risk_level: analysis.risk_level,
+        created_at: t,
+    };
+    report_review::Entity::insert(report_review::ActiveModel::from(rv.clone()))
+        .exec(db)
+        .await?;
+    let r = move_report(
+        db,
+        &report,
+        &[ReportStatus::Analyzed],
+        ReportStatus::Reviewed,
+        vec![
+            (medical_report::Column::ReviewedAt, Expr::value(Some(t))),
+            (
+                medical_report::Column::Findings,
+                Expr::value(clinical_findings),
+            ),
+        ],
+    )
+    .await?;
+    let related = Some(("medical_report", r.id));
+    let mut events = Vec::new();
+    let mut notes = Vec::new();
+    if new.urgency == ReviewUrgency::Critical {
+        events.extend(
+            raise(
+                db,
+                NewAlert {
+                    kind: AlertKind::CriticalFinding,
+                    severity: Severity::Critical,
+                    title: CRITICAL_TITLE.into(),
+                    message: "A reviewed imaging report was marked critical.".into(),
+                    blood_group: None,
+                    component: None,
+                    organization_id: Some(r.organization_id),
+                    location: None,
+                    radius_km: None,
+                    related,
+                    target: Target::OrgRoles(vec![r.organization_id], &[OrgRole::Doctor]),
+                },
+            )
+            .await?,
+        );
+        // Whoever the alert already notified (the organization's doctors) is not told twice.
+        let alerted: Vec<Uuid> = events
+            .iter()
+            .filter_map(|e| match e {
+                Event::Notification(n) => Some(n.user_id),
+                _ => None,
+            })
+            .collect();
+        let mut users = vec![r.patient_id];
+        if let Some(d) = latest_consultation_doctor(db, r.patient_id).await? {
+            users.push(d);
+        }
+        users.dedup();
+        users.retain(|u| !alerted.contains(u));
+        notes.extend(users.into_iter().map(|u| NewNotification {
+            user_id: u,
+            kind: NotificationKind::CriticalFinding,
+            priority: Severity::Critical,
+            title: CRITICAL_TITLE.into(),
+            body: "Please open the report in LifeFlow.".into(),
+            related,
+        }));
+    } else {
+        notes.push(NewNotification {
+            user_id: r.patient_id,
+            kind: NotificationKind::ReportUpdate,
+            priority: Severity::Info,
+            title: "Your report was reviewed".into(),
+            body: "A doctor reviewed one of your reports.".into(),
+            related,
+        });
+    }
+    events.extend(notify(db, notes).await?);
+    Ok((r, rv, events))
+}
+
+/// The user of the doctor of the patient's latest consultation (newest `scheduled_at`, past
+/// or upcoming, cancelled and missed ones left out), if any.
+pub async fn latest_consultation_doctor<C: ConnectionTrait>(
+    db: &C,
+    patient: Uuid,
+) -> AppResult<Option<Uuid>> {
+    let doctor_id: Option<Uuid> = consultation::Entity::find()
+        .select_only()
+        .column(consultation::Column::DoctorId)
+        .filter(consultation::Column::PatientId.eq(patient))
+        .filter(
+            consultation::Column::Status
+                .is_not_in([ConsultationStatus::Cancelled, ConsultationStatus::NoShow]),
+        )
+        .order_by_desc(consultation::Column::ScheduledAt)
+        .into_tuple()
+        .one(db)
+        .await?;
+    let Some(doctor_id) = doctor_id else {
+        return Ok(None);
+    };
+    Ok(doctor::Entity::find_by_id(doctor_id)
+        .select_only()
+        .column(doctor::Column::UserId)
+        .into_tuple()
+        .one(db)
+        .await?)
+}
+
+/// Archives an `ANALYZED` or `REVIEWED` report.
+pub async fn archive<C: ConnectionTrait>(
+    db: &C,
+    report_id: Uuid,
+) -> AppResult<(ReportStatus, medical_report::Model)> {
+    let report = load_locked(db, report_id).await?;
+    let from = report.status;
+    let r = move_report(
+        db,
+        &report,
+        &[ReportStatus::Analyzed, ReportStatus::Reviewed],
+        ReportStatus::Archived,
+        vec![(medical_report::Column::ArchivedAt, Expr::value(Some(now())))],
+    )
+    .await?;
+    Ok((from, r))
+}
+
+/// One cell of the confusion matrix.
+#[derive(Debug, Clone, FromQueryResult)]
+pub struct ConfusionRow {
+    /// The AI's level.
+    pub ai_risk_level: RiskLevel,
+    /// The doctor's level.
+    pub doctor_risk_level: RiskLevel,
+    /// Reviews.
+    pub reviews: i64,
+    /// Of which confirmed the AI.
+    pub confirmed: i64,
+    /// Sum of the accuracy ratings.
+    pub rating_sum: i64,
+}
+
+/// Model quality derived from reviews.
+#[derive(Debug, Clone, Default)]
+pub struct Performance {
+    /// Analyses reviewed.
+    pub reviewed: i64,
+    /// Reviews confirming the AI.
+    pub confirmed: i64,
+    /// Mean accuracy rating (none without reviews).
+    pub mean_rating: Option<f64>,
+    /// Cells of the confusion matrix that have reviews.
+    pub cells: Vec<(RiskLevel, RiskLevel, i64)>,
+}
+
+/// Aggregates the reviews of `model_name`'s analyses made in `[from, to)` (of one
+/// organization, or all): one `GROUP BY` of the AI's level against the doctor's, the totals
+/// summed from its (at most nine) rows.
+pub async fn model_performance<C: ConnectionTrait>(
+    db: &C,
+    model_name: &str,
+    from: Option<DateTime<Utc>>,
+    to: Option<DateTime<Utc>>,
+    org: Option<Uuid>,
+) -> AppResult<Performance> {
+    use report_review::Column as R;
+    let mut q = report_review::Entity::find()
+        .select_only()
+        .column(R::AiRiskLevel)
+        .column(R::DoctorRiskLevel)
+        .column_as(Expr::from(Func::count(Expr::col(R::Id))), "reviews")
+        .column_as(
+            Expr::cust("SUM(CASE WHEN confirms_ai THEN 1 ELSE 0 END)"),
+            "confirmed",
+        )
+        .column_as(
+            Expr::from(Func::sum(Expr::col(R::AiAccuracyRating))),
+            "rating_sum",
+        )
+        .filter(R::AiModelName.eq(model_name))
+        .group_by(R::AiRiskLevel)
+        .group_by(R::DoctorRiskLevel);
+    if let Some(f) = from {
+        q = q.filter(R::CreatedAt.gte(f));
+    }
+    if let Some(t) = to {
+        q = q.filter(R::CreatedAt.lt(t));
+    }
+    if let Some(o) = org {
+        q = q.filter(R::OrganizationId.eq(o));
+    }
+    let rows = q.into_model::<ConfusionRow>().all(db).await?;
+    let mut p = Performance::default();
+    let mut rating_sum = 0i64;
+    for r in rows {
+        p.reviewed += r.reviews;
+        p.confirmed += r.confirmed;
+        rating_sum += r.rating_sum;
+        p.cells
+            .push((r.ai_risk_level, r.doctor_risk_level, r.reviews));
+    }
+    p.cells
+        .sort_by_key(|(a, d, _)| (std::cmp::Reverse(a.rank()), std::cmp::Reverse(d.rank())));
+    if p.reviewed > 0 {
+        p.mean_rating = Some(rating_sum as f64 / p.reviewed as f64);
+    }
+    Ok(p)
+}

@@ -1,0 +1,198 @@
+//! The permission matrix of medical reports: every kind of caller against every report
+//! operation. "Allowed" means the caller got past the permission layer; inputs are chosen so
+//! allowed mutations then fail on a business rule (an unknown patient, a limit of 0, an
+//! invalid transition) and leave the report as it was for the next row.
+
+use lifeflow_tests::*;
+use serde_json::json;
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum E {
+    /// Past the permission layer.
+    A,
+    /// `UNAUTHENTICATED`.
+    U,
+    /// `FORBIDDEN`.
+    F,
+    /// `NOT_FOUND`: the report is hidden from the caller.
+    N,
+}
+use E::*;
+
+const CALLERS: [&str; 12] = [
+    "anonymous",
+    "user",
+    "patient",
+    "other org doctor",
+    "ADMIN",
+    "DOCTOR",
+    "STAFF",
+    "RADIOLOGIST",
+    "super admin",
+    "AI client (reports:analysis:write)",
+    "reader client (reports:read)",
+    "client without a reports scope",
+];
+
+fn classify(r: &Gql) -> E {
+    match r.code() {
+        Some("UNAUTHENTICATED") => U,
+        Some("FORBIDDEN") => F,
+        Some("NOT_FOUND") => N,
+        _ => A,
+    }
+}
+
+async fn client(app: &TestApp, admin: &Session, org: &str, scopes: &[&str]) -> String {
+    let r = app
+        .gql(
+            Some(&admin.access),
+            "mutation($i: CreateApiClientInput!) { createApiClient(input: $i) { token } }",
+            json!({"i": {"organizationId": org, "name": "partner", "scopes": scopes}}),
+        )
+        .await;
+    r.data()["createApiClient"]["token"]
+        .as_str()
+        .expect("token")
+        .to_string()
+}
+
+#[tokio::test]
+async fn every_caller_against_every_medical_report_operation() {
+    // Arrange
+    let app = spawn_app().await;
+    let root = app.super_admin().await;
+    let admin = app.signed_in("admin@a.example").await;
+    let org = app.approved_org(&root, &admin, "HOSP-A", "HOSPITAL").await;
+    let other = app.signed_in("admin@b.example").await;
+    let other_org = app.approved_org(&root, &other, "HOSP-B", "HOSPITAL").await;
+    let other_doctor = app.signed_in("doctor@b.example").await;
+    app.add_member(&other, &other_org, &other_doctor.email, "DOCTOR")
+        .await;
+    let patient = app.signed_in("patient@x.example").await;
+    let mut tokens: Vec<Option<String>> = vec![
+        None,
+        Some(app.signed_in("plain@x.example").await.access),
+        Some(patient.access.clone()),
+        Some(other_doctor.access.clone()),
+        Some(admin.access.clone()),
+    ];
+    let mut members = Vec::new();
+    for role in ["DOCTOR", "STAFF", "RADIOLOGIST"] {
+        let s = app
+            .signed_in(&format!("{}@a.example", role.to_lowercase()))
+            .await;
+        app.add_member(&admin, &org, &s.email, role).await;
+        tokens.push(Some(s.access.clone()));
+        members.push(s);
+    }
+    tokens.push(Some(root.access.clone()));
+    for scopes in [
+        &["reports:analysis:write"][..],
+        &["reports:read"],
+        &["stock:read", "blood-requests:read"],
+    ] {
+        tokens.push(Some(client(&app, &admin, &org, scopes).await));
+    }
+    let r = app
+        .gql(
+            Some(&members[2].access),
+            "mutation($i: CreateMedicalReportInput!) { createMedicalReport(input: $i) { medicalReport { id } } }",
+            json!({"i": {"organizationId": org, "patientId": patient.user_id, "studyType": "CT head",
+                "images": [{"url": "https://img.example/1.dcm", "imageType": "CT", "format": "DICOM",
+                            "width": 512, "height": 512, "sizeBytes": 1000}]}}),
+        )
+        .await;
+    let report = r.data()["createMedicalReport"]["medicalReport"]["id"]
+        .as_str()
+        .expect("id")
+        .to_string();
+    let nobody = uuid::Uuid::new_v4().to_string();
+    let analysis = json!({"i": {"reportId": report, "modelName": "m", "modelVersion": "1", "riskLevel": "LOW",
+        "probabilities": {"low": 0.8, "medium": 0.1, "high": 0.1}, "findings": {},
+        "processingTimeMs": 1, "imageQualityScore": 0.5}});
+    let review = json!({"i": {"reportId": report, "notes": "n", "confirmsAi": true, "aiAccuracyRating": 3,
+        "doctorRiskLevel": "LOW", "urgency": "ROUTINE"}});
+
+    // Act
+    //                       anon user pat other ADMIN DOC STAFF RAD  SA  ai  read none
+    let matrix: Vec<(&str, &str, serde_json::Value, [E; 12])> = vec![
+        (
+            "medicalReport",
+            "query($id: ID!) { medicalReport(id: $id) { id } }",
+            json!({"id": report}),
+            [U, N, A, N, A, A, N, A, N, A, A, N],
+        ),
+        (
+            "reviewQueue",
+            "query($o: ID!) { reviewQueue(organizationId: $o) { edges { cursor } } }",
+            json!({"o": org}),
+            [U, F, F, F, A, A, F, A, F, F, A, F],
+        ),
+        (
+            "aiModelPerformance",
+            "query($o: ID!) { aiModelPerformance(modelName: \"m\", organizationId: $o) { confirmed } }",
+            json!({"o": org}),
+            [U, F, F, F, A, A, F, A, A, F, A, F],
+        ),
+        (
+            "createMedicalReport",
+            "mutation($i: CreateMedicalReportInput!) { createMedicalReport(input: $i) { medicalReport { id } } }",
+            json!({"i": {"organizationId": org, "patientId": nobody, "studyType": "CT head",
+                "images": [{"url": "https://img.example/1.dcm", "imageType": "CT", "format": "DICOM",
+                            "width": 512, "height": 512, "sizeBytes": 1000}]}}),
+            [U, F, F, F, F, A, F, A, F, F, F, F],
+        ),
+        (
+            "claimReportsForAnalysis",
+            "mutation($i: ClaimReportsInput!) { claimReportsForAnalysis(input: $i) { medicalReports { id } } }",
+            json!({"i": {"organizationId": org, "limit": 0}}),
+            [U, F, F, F, F, F, F, F, F, A, F, F],
+        ),
+        (
+            "submitAiAnalysis",
+            "mutation($i: SubmitAiAnalysisInput!) { submitAiAnalysis(input: $i) { medicalReport { id } } }",
+            analysis,
+            [U, F, F, F, F, F, F, F, F, A, F, F],
+        ),
+        (
+            "reviewMedicalReport",
+            "mutation($i: ReviewMedicalReportInput!) { reviewMedicalReport(input: $i) { medicalReport { id } } }",
+            review,
+            [U, F, F, F, F, A, F, F, F, F, F, F],
+        ),
+        (
+            "archiveMedicalReport",
+            "mutation($i: ArchiveMedicalReportInput!) { archiveMedicalReport(input: $i) { medicalReport { id } } }",
+            json!({"i": {"reportId": report}}),
+            [U, F, F, F, A, A, F, A, F, F, F, F],
+        ),
+    ];
+    let mut mismatches = Vec::new();
+    for (name, query, vars, expected) in &matrix {
+        for (i, token) in tokens.iter().enumerate() {
+            let r = app.gql(token.as_deref(), query, vars.clone()).await;
+            let got = classify(&r);
+            if got != expected[i] {
+                mismatches.push(format!(
+                    "{name} as {}: expected {:?}, got {:?} ({})",
+                    CALLERS[i], expected[i], got, r.body
+                ));
+            }
+        }
+    }
+
+    // Assert
+    assert!(
+        mismatches.is_empty(),
+        "permission matrix mismatches:\n{}",
+        mismatches.join("\n")
+    );
+    assert_eq!(
+        app.count("SELECT COUNT(*) FROM medical_reports WHERE status = 'PENDING'")
+            .await,
+        1,
+        "nothing in the matrix moved the report"
+    );
+    assert_eq!(app.count("SELECT COUNT(*) FROM medical_reports").await, 1);
+}
