@@ -3,6 +3,8 @@
 
 pub use sea_orm_migration::prelude::*;
 
+mod names;
+
 #[allow(missing_docs)]
 mod m20261123_000001_identity;
 #[allow(missing_docs)]

@@ -3,31 +3,12 @@
 //! consultations: on Postgres by exclusion constraints over the active bookings' time
 //! ranges, on SQLite by triggers (writes there are serialized by `BEGIN IMMEDIATE`).
 
+use crate::names::{a, fk, index};
 use sea_orm_migration::sea_orm::DbBackend;
 use sea_orm_migration::{prelude::*, schema::*};
 
 #[derive(DeriveMigrationName)]
 pub struct Migration;
-
-fn a(name: &str) -> Alias {
-    Alias::new(name)
-}
-
-fn fk(from: &str, col: &str, to: &str) -> ForeignKeyCreateStatement {
-    ForeignKey::create()
-        .from(a(from), a(col))
-        .to(a(to), a("id"))
-        .to_owned()
-}
-
-fn index(name: &str, table: &str, cols: &[&str]) -> IndexCreateStatement {
-    let mut i = Index::create();
-    i.name(name).table(a(table));
-    for c in cols {
-        i.col(a(c));
-    }
-    i.to_owned()
-}
 
 /// The statuses in which a consultation holds its time (see `ConsultationStatus::holds_slot`).
 const HOLDS_SLOT: &str = "status NOT IN ('CANCELLED', 'NO_SHOW')";

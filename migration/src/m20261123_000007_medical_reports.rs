@@ -3,30 +3,11 @@
 //! risk rank digit, `|`, fixed-width UTC time of the analysis), so the queue is a plain
 //! keyset walk of `(organization_id, status, queue_key, id)`.
 
+use crate::names::{a, fk, index};
 use sea_orm_migration::{prelude::*, schema::*};
 
 #[derive(DeriveMigrationName)]
 pub struct Migration;
-
-fn a(name: &str) -> Alias {
-    Alias::new(name)
-}
-
-fn fk(from: &str, col: &str, to: &str) -> ForeignKeyCreateStatement {
-    ForeignKey::create()
-        .from(a(from), a(col))
-        .to(a(to), a("id"))
-        .to_owned()
-}
-
-fn index(name: &str, table: &str, cols: &[&str]) -> IndexCreateStatement {
-    let mut i = Index::create();
-    i.name(name).table(a(table));
-    for c in cols {
-        i.col(a(c));
-    }
-    i.to_owned()
-}
 
 #[async_trait::async_trait]
 impl MigrationTrait for Migration {

@@ -5,7 +5,12 @@ use crate::{
     audit::service::ReadRecord,
     auth::{Rule, authorize, care},
     error::AppResult,
-    graphql::{context::CtxExt, ids::to_id, loaders::loader_err, pagination::SortDirection},
+    graphql::{
+        context::CtxExt,
+        ids::to_id,
+        loaders::{load_children, load_one},
+        pagination::SortDirection,
+    },
     identity::types::User,
     organizations::types::Organization,
 };
@@ -91,12 +96,7 @@ impl Doctor {
     /// admins and the admins of the doctor's organization.
     async fn user(&self, ctx: &Context<'_>) -> AppResult<Option<User>> {
         let req = ctx.req()?;
-        let u = req
-            .loaders
-            .users
-            .load_one(self.row.user_id)
-            .await
-            .map_err(loader_err)?;
+        let u = load_one(&req.loaders.users, self.row.user_id).await?;
         let full = req.viewer.user_id() == Some(self.row.user_id)
             || authorize(
                 &req.viewer,
@@ -113,26 +113,13 @@ impl Doctor {
         let Some(id) = self.row.organization_id else {
             return Ok(None);
         };
-        let o = ctx
-            .req()?
-            .loaders
-            .orgs
-            .load_one(id)
-            .await
-            .map_err(loader_err)?;
+        let o = load_one(&ctx.req()?.loaders.orgs, id).await?;
         Ok(o.map(Organization::from))
     }
 
     /// Weekly availability.
     async fn availability(&self, ctx: &Context<'_>) -> AppResult<Vec<AvailabilityRule>> {
-        let rows = ctx
-            .req()?
-            .loaders
-            .availability_by_doctor
-            .load_one(self.row.id)
-            .await
-            .map_err(loader_err)?
-            .unwrap_or_default();
+        let rows = load_children(&ctx.req()?.loaders.availability_by_doctor, self.row.id).await?;
         Ok(rows.into_iter().map(AvailabilityRule::from).collect())
     }
 }
@@ -283,25 +270,13 @@ impl Consultation {
 
     /// The doctor.
     async fn doctor(&self, ctx: &Context<'_>) -> AppResult<Option<Doctor>> {
-        let d = ctx
-            .req()?
-            .loaders
-            .doctors
-            .load_one(self.row.doctor_id)
-            .await
-            .map_err(loader_err)?;
+        let d = load_one(&ctx.req()?.loaders.doctors, self.row.doctor_id).await?;
         Ok(d.map(Doctor::from))
     }
 
     /// The patient.
     async fn patient(&self, ctx: &Context<'_>) -> AppResult<Option<User>> {
-        let u = ctx
-            .req()?
-            .loaders
-            .users
-            .load_one(self.row.patient_id)
-            .await
-            .map_err(loader_err)?;
+        let u = load_one(&ctx.req()?.loaders.users, self.row.patient_id).await?;
         Ok(u.map(User::from))
     }
 
@@ -311,13 +286,7 @@ impl Consultation {
         if care::party(&req.viewer, &self.row).is_none() {
             return Ok(Vec::new());
         }
-        let rows = req
-            .loaders
-            .prescriptions_by_consultation
-            .load_one(self.row.id)
-            .await
-            .map_err(loader_err)?
-            .unwrap_or_default();
+        let rows = load_children(&req.loaders.prescriptions_by_consultation, self.row.id).await?;
         for p in &rows {
             req.reads.record(ReadRecord {
                 action: "prescription.read",
@@ -335,13 +304,7 @@ impl Consultation {
         if care::party(&req.viewer, &self.row).is_none() {
             return Ok(Vec::new());
         }
-        let rows = req
-            .loaders
-            .payments_by_consultation
-            .load_one(self.row.id)
-            .await
-            .map_err(loader_err)?
-            .unwrap_or_default();
+        let rows = load_children(&req.loaders.payments_by_consultation, self.row.id).await?;
         Ok(rows.into_iter().map(Payment::from).collect())
     }
 
@@ -354,13 +317,7 @@ impl Consultation {
         ) {
             return Ok(Vec::new());
         }
-        let rows = req
-            .loaders
-            .risk_flags_by_consultation
-            .load_one(self.row.id)
-            .await
-            .map_err(loader_err)?
-            .unwrap_or_default();
+        let rows = load_children(&req.loaders.risk_flags_by_consultation, self.row.id).await?;
         Ok(rows.into_iter().map(RiskFlag::from).collect())
     }
 }
@@ -420,25 +377,13 @@ impl From<prescription::Model> for Prescription {
 impl Prescription {
     /// The doctor who wrote it.
     async fn doctor(&self, ctx: &Context<'_>) -> AppResult<Option<Doctor>> {
-        let d = ctx
-            .req()?
-            .loaders
-            .doctors
-            .load_one(self.row.doctor_id)
-            .await
-            .map_err(loader_err)?;
+        let d = load_one(&ctx.req()?.loaders.doctors, self.row.doctor_id).await?;
         Ok(d.map(Doctor::from))
     }
 
     /// The patient.
     async fn patient(&self, ctx: &Context<'_>) -> AppResult<Option<User>> {
-        let u = ctx
-            .req()?
-            .loaders
-            .users
-            .load_one(self.row.patient_id)
-            .await
-            .map_err(loader_err)?;
+        let u = load_one(&ctx.req()?.loaders.users, self.row.patient_id).await?;
         Ok(u.map(User::from))
     }
 }

@@ -4,7 +4,12 @@ use super::service;
 use crate::{
     blood::eligibility::{Deferral, RuleSet},
     error::AppResult,
-    graphql::{context::CtxExt, ids::to_id, loaders::loader_err, pagination::SortDirection},
+    graphql::{
+        context::CtxExt,
+        ids::to_id,
+        loaders::{load_children, load_one},
+        pagination::SortDirection,
+    },
     organizations::types::Organization,
     stock::types::GeoPointInput,
 };
@@ -136,26 +141,13 @@ impl Donor {
         let Some(id) = self.row.ngo_id else {
             return Ok(None);
         };
-        let o = ctx
-            .req()?
-            .loaders
-            .orgs
-            .load_one(id)
-            .await
-            .map_err(loader_err)?;
+        let o = load_one(&ctx.req()?.loaders.orgs, id).await?;
         Ok(o.map(Organization::from))
     }
 
     /// Donations, newest first.
     async fn donations(&self, ctx: &Context<'_>) -> AppResult<Vec<Donation>> {
-        let rows = ctx
-            .req()?
-            .loaders
-            .donations_by_donor
-            .load_one(self.row.id)
-            .await
-            .map_err(loader_err)?
-            .unwrap_or_default();
+        let rows = load_children(&ctx.req()?.loaders.donations_by_donor, self.row.id).await?;
         Ok(rows.into_iter().map(Donation::from).collect())
     }
 }
@@ -202,13 +194,7 @@ impl From<donation::Model> for Donation {
 impl Donation {
     /// The collecting bank.
     async fn blood_bank(&self, ctx: &Context<'_>) -> AppResult<Option<Organization>> {
-        let o = ctx
-            .req()?
-            .loaders
-            .orgs
-            .load_one(self.bank_id)
-            .await
-            .map_err(loader_err)?;
+        let o = load_one(&ctx.req()?.loaders.orgs, self.bank_id).await?;
         Ok(o.map(Organization::from))
     }
 }

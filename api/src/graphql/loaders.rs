@@ -296,6 +296,27 @@ impl Loaders {
     }
 }
 
+/// Loads one row through a request's loader.
+pub async fn load_one<L>(loader: &Cached<L>, key: Uuid) -> crate::error::AppResult<Option<L::Value>>
+where
+    L: Loader<Uuid, Error = Arc<DbErr>>,
+{
+    loader.load_one(key).await.map_err(loader_err)
+}
+
+/// Loads a parent's child rows through a request's loader (empty when it has none).
+pub async fn load_children<L, M>(loader: &Cached<L>, key: Uuid) -> crate::error::AppResult<Vec<M>>
+where
+    L: Loader<Uuid, Value = Vec<M>, Error = Arc<DbErr>>,
+    M: Clone + Send + Sync + 'static,
+{
+    Ok(loader
+        .load_one(key)
+        .await
+        .map_err(loader_err)?
+        .unwrap_or_default())
+}
+
 /// Maps a loader error to the API error.
 pub fn loader_err(e: Arc<DbErr>) -> crate::error::AppError {
     crate::error::AppError::internal(format!("loader: {e}"))

@@ -4,7 +4,7 @@
 use crate::{
     auth::Rule,
     error::AppResult,
-    graphql::{context::CtxExt, ids::to_id, loaders::loader_err, pagination::SortDirection},
+    graphql::{context::CtxExt, ids::to_id, loaders::load_children, pagination::SortDirection},
     organizations::types::Membership,
 };
 use async_graphql::{ComplexObject, Context, Enum, ID, InputObject, SimpleObject};
@@ -72,13 +72,7 @@ impl User {
         if req.viewer.user_id() != Some(self.uuid) {
             crate::auth::authorize(&req.viewer, Rule::SuperAdmin)?;
         }
-        let rows = req
-            .loaders
-            .memberships_by_user
-            .load_one(self.uuid)
-            .await
-            .map_err(loader_err)?
-            .unwrap_or_default();
+        let rows = load_children(&req.loaders.memberships_by_user, self.uuid).await?;
         Ok(rows.into_iter().map(Membership::from).collect())
     }
 }

@@ -3,7 +3,12 @@
 use crate::{
     auth::{Rule, authorize, policy::ANY_ROLE},
     error::AppResult,
-    graphql::{context::CtxExt, ids::to_id, loaders::loader_err, pagination::SortDirection},
+    graphql::{
+        context::CtxExt,
+        ids::to_id,
+        loaders::{load_children, load_one},
+        pagination::SortDirection,
+    },
     identity::types::User,
 };
 use async_graphql::{ComplexObject, Context, Enum, ID, InputObject, SimpleObject};
@@ -99,13 +104,7 @@ impl Organization {
                 scope: None,
             },
         )?;
-        let rows = req
-            .loaders
-            .members_by_org
-            .load_one(self.uuid)
-            .await
-            .map_err(loader_err)?
-            .unwrap_or_default();
+        let rows = load_children(&req.loaders.members_by_org, self.uuid).await?;
         Ok(rows.into_iter().map(Membership::from).collect())
     }
 }
@@ -148,24 +147,14 @@ impl Membership {
     /// The member.
     async fn user(&self, ctx: &Context<'_>) -> AppResult<Option<User>> {
         let req = ctx.req()?;
-        let u = req
-            .loaders
-            .users
-            .load_one(self.user_id)
-            .await
-            .map_err(loader_err)?;
+        let u = load_one(&req.loaders.users, self.user_id).await?;
         Ok(u.map(User::from))
     }
 
     /// The organization.
     async fn organization(&self, ctx: &Context<'_>) -> AppResult<Option<Organization>> {
         let req = ctx.req()?;
-        let o = req
-            .loaders
-            .orgs
-            .load_one(self.organization_id)
-            .await
-            .map_err(loader_err)?;
+        let o = load_one(&req.loaders.orgs, self.organization_id).await?;
         Ok(o.map(Organization::from))
     }
 }

@@ -5,7 +5,12 @@
 
 use crate::{
     error::AppResult,
-    graphql::{context::CtxExt, ids::to_id, loaders::loader_err, pagination::SortDirection},
+    graphql::{
+        context::CtxExt,
+        ids::to_id,
+        loaders::{load_children, load_one},
+        pagination::SortDirection,
+    },
     identity::types::User,
     organizations::types::Organization,
 };
@@ -74,75 +79,37 @@ impl From<medical_report::Model> for MedicalReport {
 impl MedicalReport {
     /// The patient.
     async fn patient(&self, ctx: &Context<'_>) -> AppResult<Option<User>> {
-        let u = ctx
-            .req()?
-            .loaders
-            .users
-            .load_one(self.row.patient_id)
-            .await
-            .map_err(loader_err)?;
+        let u = load_one(&ctx.req()?.loaders.users, self.row.patient_id).await?;
         Ok(u.map(User::from))
     }
 
     /// The member who uploaded it.
     async fn uploaded_by(&self, ctx: &Context<'_>) -> AppResult<Option<User>> {
-        let u = ctx
-            .req()?
-            .loaders
-            .users
-            .load_one(self.row.uploaded_by_user_id)
-            .await
-            .map_err(loader_err)?;
+        let u = load_one(&ctx.req()?.loaders.users, self.row.uploaded_by_user_id).await?;
         Ok(u.map(User::from))
     }
 
     /// The organization it belongs to.
     async fn organization(&self, ctx: &Context<'_>) -> AppResult<Option<Organization>> {
-        let o = ctx
-            .req()?
-            .loaders
-            .orgs
-            .load_one(self.row.organization_id)
-            .await
-            .map_err(loader_err)?;
+        let o = load_one(&ctx.req()?.loaders.orgs, self.row.organization_id).await?;
         Ok(o.map(Organization::from))
     }
 
     /// Its images, in display order.
     async fn images(&self, ctx: &Context<'_>) -> AppResult<Vec<ReportImage>> {
-        let rows = ctx
-            .req()?
-            .loaders
-            .images_by_report
-            .load_one(self.row.id)
-            .await
-            .map_err(loader_err)?
-            .unwrap_or_default();
+        let rows = load_children(&ctx.req()?.loaders.images_by_report, self.row.id).await?;
         Ok(rows.into_iter().map(ReportImage::from).collect())
     }
 
     /// Its AI analysis, once submitted.
     async fn ai_analysis(&self, ctx: &Context<'_>) -> AppResult<Option<AiAnalysis>> {
-        let a = ctx
-            .req()?
-            .loaders
-            .analysis_by_report
-            .load_one(self.row.id)
-            .await
-            .map_err(loader_err)?;
+        let a = load_one(&ctx.req()?.loaders.analysis_by_report, self.row.id).await?;
         Ok(a.map(AiAnalysis::from))
     }
 
     /// Doctors' reviews, oldest first.
     async fn reviews(&self, ctx: &Context<'_>) -> AppResult<Vec<ReportReview>> {
-        let rows = ctx
-            .req()?
-            .loaders
-            .reviews_by_report
-            .load_one(self.row.id)
-            .await
-            .map_err(loader_err)?
-            .unwrap_or_default();
+        let rows = load_children(&ctx.req()?.loaders.reviews_by_report, self.row.id).await?;
         Ok(rows.into_iter().map(ReportReview::from).collect())
     }
 }
@@ -305,13 +272,7 @@ impl From<report_review::Model> for ReportReview {
 impl ReportReview {
     /// The reviewing doctor.
     async fn doctor(&self, ctx: &Context<'_>) -> AppResult<Option<User>> {
-        let u = ctx
-            .req()?
-            .loaders
-            .users
-            .load_one(self.row.doctor_user_id)
-            .await
-            .map_err(loader_err)?;
+        let u = load_one(&ctx.req()?.loaders.users, self.row.doctor_user_id).await?;
         Ok(u.map(User::from))
     }
 }

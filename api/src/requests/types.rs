@@ -5,7 +5,12 @@ use crate::{
     audit::service::ReadRecord,
     auth::{Rule, authorize, policy::ANY_ROLE},
     error::AppResult,
-    graphql::{context::CtxExt, ids::to_id, loaders::loader_err, pagination::SortDirection},
+    graphql::{
+        context::CtxExt,
+        ids::to_id,
+        loaders::{load_children, load_one},
+        pagination::SortDirection,
+    },
     identity::types::User,
     organizations::types::Organization,
     stock::types::BloodUnit,
@@ -148,13 +153,7 @@ impl BloodRequest {
 
     /// The requesting hospital.
     async fn hospital(&self, ctx: &Context<'_>) -> AppResult<Option<Organization>> {
-        let o = ctx
-            .req()?
-            .loaders
-            .orgs
-            .load_one(self.row.hospital_id)
-            .await
-            .map_err(loader_err)?;
+        let o = load_one(&ctx.req()?.loaders.orgs, self.row.hospital_id).await?;
         Ok(o.map(Organization::from))
     }
 
@@ -163,13 +162,7 @@ impl BloodRequest {
         let Some(id) = Self::org_id(self.row.target_bank_id) else {
             return Ok(None);
         };
-        let o = ctx
-            .req()?
-            .loaders
-            .orgs
-            .load_one(id)
-            .await
-            .map_err(loader_err)?;
+        let o = load_one(&ctx.req()?.loaders.orgs, id).await?;
         Ok(o.map(Organization::from))
     }
 
@@ -178,13 +171,7 @@ impl BloodRequest {
         let Some(id) = Self::org_id(self.row.blood_bank_id) else {
             return Ok(None);
         };
-        let o = ctx
-            .req()?
-            .loaders
-            .orgs
-            .load_one(id)
-            .await
-            .map_err(loader_err)?;
+        let o = load_one(&ctx.req()?.loaders.orgs, id).await?;
         Ok(o.map(Organization::from))
     }
 
@@ -193,13 +180,7 @@ impl BloodRequest {
         let Some(id) = self.row.requested_by_user_id else {
             return Ok(None);
         };
-        let u = ctx
-            .req()?
-            .loaders
-            .users
-            .load_one(id)
-            .await
-            .map_err(loader_err)?;
+        let u = load_one(&ctx.req()?.loaders.users, id).await?;
         Ok(u.map(User::from))
     }
 
@@ -229,13 +210,7 @@ impl BloodRequest {
         if !(hospital || bank) {
             return Ok(Vec::new());
         }
-        let rows = req
-            .loaders
-            .units_by_request
-            .load_one(self.row.id)
-            .await
-            .map_err(loader_err)?
-            .unwrap_or_default();
+        let rows = load_children(&req.loaders.units_by_request, self.row.id).await?;
         Ok(rows.into_iter().map(BloodUnit::from).collect())
     }
 }

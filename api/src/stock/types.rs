@@ -3,7 +3,7 @@
 use super::service::{BankMatch, Level};
 use crate::{
     error::AppResult,
-    graphql::{context::CtxExt, ids::to_id, loaders::loader_err, pagination::SortDirection},
+    graphql::{context::CtxExt, ids::to_id, loaders::load_one, pagination::SortDirection},
     organizations::types::Organization,
 };
 use async_graphql::{ComplexObject, Context, Enum, ID, InputObject, SimpleObject};
@@ -71,13 +71,7 @@ impl From<blood_unit::Model> for BloodUnit {
 impl BloodUnit {
     /// The bank holding it.
     async fn blood_bank(&self, ctx: &Context<'_>) -> AppResult<Option<Organization>> {
-        let o = ctx
-            .req()?
-            .loaders
-            .orgs
-            .load_one(self.bank_id)
-            .await
-            .map_err(loader_err)?;
+        let o = load_one(&ctx.req()?.loaders.orgs, self.bank_id).await?;
         Ok(o.map(Organization::from))
     }
 }
@@ -306,13 +300,7 @@ impl From<Level> for StockLevel {
 impl StockLevel {
     /// The bank.
     async fn blood_bank(&self, ctx: &Context<'_>) -> AppResult<Option<Organization>> {
-        let o = ctx
-            .req()?
-            .loaders
-            .orgs
-            .load_one(self.bank_id)
-            .await
-            .map_err(loader_err)?;
+        let o = load_one(&ctx.req()?.loaders.orgs, self.bank_id).await?;
         Ok(o.map(Organization::from))
     }
 }
@@ -397,13 +385,7 @@ impl CompatibleBank {
 impl CompatibleBank {
     /// The bank with its contact details.
     async fn blood_bank(&self, ctx: &Context<'_>) -> AppResult<Option<Organization>> {
-        let o = ctx
-            .req()?
-            .loaders
-            .orgs
-            .load_one(self.bank_id)
-            .await
-            .map_err(loader_err)?;
+        let o = load_one(&ctx.req()?.loaders.orgs, self.bank_id).await?;
         Ok(o.map(Organization::from))
     }
 }
