@@ -16,8 +16,9 @@ pub const TRANSPORT_WS: &str = "graphql-transport-ws";
 /// `graphql-ws`, the legacy subscriptions-transport-ws protocol.
 pub const LEGACY_WS: &str = "graphql-ws";
 
-/// How long a test waits for something that should arrive.
-pub const ARRIVES: Duration = Duration::from_secs(5);
+/// How long a test waits for something that should arrive. Generous: the whole suite runs
+/// at once on 2 cores, and a sweep that expires a unit shares them with 130 other tests.
+pub const ARRIVES: Duration = Duration::from_secs(10);
 
 /// What the server sent, as the test sees it.
 #[derive(Debug, Clone, PartialEq)]
