@@ -257,6 +257,12 @@ mod tests {
 pub struct Notes(String);
 
 impl Notes {
+    /// Parses a required note.
+    pub fn parse(raw: &str, field: &str, max: usize) -> AppResult<Self> {
+        Self::parse_opt(Some(raw), field, max)?
+            .ok_or_else(|| AppError::bad_input(field, "must not be empty"))
+    }
+
     /// Parses an optional note; empty means absent.
     pub fn parse_opt(raw: Option<&str>, field: &str, max: usize) -> AppResult<Option<Self>> {
         let Some(s) = raw.map(str::trim).filter(|s| !s.is_empty()) else {

@@ -115,7 +115,7 @@ fn review_input(
     rating: i32,
 ) -> Value {
     json!({
-        "reportId": report, "notes": "Reviewed against prior films.",
+        "reportId": report, "notes": "Reviewed against prior films.\nNo change since March.",
         "clinicalFindings": "Right upper lobe opacity, suspicious for mass",
         "confirmsAi": confirms, "aiAccuracyRating": rating, "doctorRiskLevel": doctor_risk,
         "urgency": urgency, "recommendedAction": "CT chest with contrast",

@@ -19,7 +19,7 @@ use crate::{
         pagination::{Conn, Keyset, PageArgs, SortValue, fetch_selected, node_selects},
     },
     stock::resolvers::prime_orgs,
-    validation::Text,
+    validation::{Notes, Text},
 };
 use async_graphql::{Context, ID, Object};
 use chrono::{DateTime, Utc};
@@ -485,8 +485,8 @@ impl ReportMutation {
                         ));
                     }
                     let new = service::NewReview {
-                        notes: Text::parse(&input.notes, "input.notes", 5000)?,
-                        clinical_findings: Text::parse_opt(
+                        notes: Notes::parse(&input.notes, "input.notes", 5000)?,
+                        clinical_findings: Notes::parse_opt(
                             input.clinical_findings.as_deref(),
                             "input.clinicalFindings",
                             5000,
@@ -495,7 +495,7 @@ impl ReportMutation {
                         ai_accuracy_rating: input.ai_accuracy_rating,
                         doctor_risk_level: input.doctor_risk_level,
                         urgency: input.urgency,
-                        recommended_action: Text::parse_opt(
+                        recommended_action: Notes::parse_opt(
                             input.recommended_action.as_deref(),
                             "input.recommendedAction",
                             2000,
@@ -569,7 +569,7 @@ fn validate_report(
     let patient_id = parse_id(&input.patient_id, "input.patientId")?;
     let study_type = Text::parse(&input.study_type, "input.studyType", 100)?;
     let clinical_notes =
-        Text::parse_opt(input.clinical_notes.as_deref(), "input.clinicalNotes", 5000)?;
+        Notes::parse_opt(input.clinical_notes.as_deref(), "input.clinicalNotes", 5000)?;
     if input.images.is_empty() || input.images.len() > service::MAX_IMAGES {
         return Err(AppError::bad_input(
             "input.images",

@@ -8,7 +8,7 @@ use crate::{
     error::{AppError, AppResult},
     events::Event,
     identity::service::unique_violation,
-    validation::Text,
+    validation::{Notes, Text},
 };
 use chrono::{DateTime, NaiveDate, Utc};
 use entity::{
@@ -93,7 +93,7 @@ pub struct NewReport {
     /// Study type, e.g. "Chest X-ray".
     pub study_type: Text,
     /// Clinical notes.
-    pub clinical_notes: Option<Text>,
+    pub clinical_notes: Option<Notes>,
     /// Images (1 to [`MAX_IMAGES`]).
     pub images: Vec<NewImage>,
 }
@@ -151,7 +151,7 @@ pub async fn create<C: ConnectionTrait>(
         patient_id: patient.id,
         uploaded_by_user_id: new.uploaded_by,
         study_type: new.study_type.into_inner(),
-        clinical_notes: new.clinical_notes.map(Text::into_inner),
+        clinical_notes: new.clinical_notes.map(Notes::into_inner),
         status: ReportStatus::Pending,
         risk_level: None,
         confidence: None,
@@ -449,9 +449,9 @@ pub async fn submit_analysis<C: ConnectionTrait>(
 #[derive(Debug, Clone)]
 pub struct NewReview {
     /// Notes.
-    pub notes: Text,
+    pub notes: Notes,
     /// Clinical findings.
-    pub clinical_findings: Option<Text>,
+    pub clinical_findings: Option<Notes>,
     /// Whether the doctor confirms the AI's assessment.
     pub confirms_ai: bool,
     /// 1 to 5.
@@ -461,7 +461,7 @@ pub struct NewReview {
     /// Urgency.
     pub urgency: ReviewUrgency,
     /// Recommended action.
-    pub recommended_action: Option<Text>,
+    pub recommended_action: Option<Notes>,
     /// Follow-up date.
     pub follow_up_date: Option<NaiveDate>,
 }
@@ -490,7 +490,7 @@ pub async fn review<C: ConnectionTrait>(
         .await?
         .ok_or_else(|| AppError::internal("analyzed report without an analysis"))?;
     let t = now();
-    let clinical_findings = new.clinical_findings.map(Text::into_inner);
+    let clinical_findings = new.clinical_findings.map(Notes::into_inner);
     let rv = report_review::Model {
         id: Uuid::now_v7(),
         report_id,
@@ -502,7 +502,7 @@ pub async fn review<C: ConnectionTrait>(
         ai_accuracy_rating: new.ai_accuracy_rating,
         doctor_risk_level: new.doctor_risk_level,
         urgency: new.urgency,
-        recommended_action: new.recommended_action.map(Text::into_inner),
+        recommended_action: new.recommended_action.map(Notes::into_inner),
         follow_up_date: new.follow_up_date,
         ai_model_name: analysis.model_name,
         ai_risk_level: analysis.risk_level,
