@@ -13,8 +13,8 @@ use crate::{
 use chrono::{DateTime, NaiveDate, Utc};
 use entity::{
     AlertKind, ConsultationStatus, ImageFormat, ImageType, NotificationKind, OrgRole, ReportStatus,
-    ReviewUrgency, RiskLevel, Severity, ai_analysis, consultation, doctor, medical_report,
-    report_image, report_review, user,
+    ReviewUrgency, RiskLevel, Severity, ai_analysis, consultation, medical_report, report_image,
+    report_review, user,
 };
 use sea_orm::{
     ColumnTrait, Condition, ConnectionTrait, DbBackend, EntityTrait, FromQueryResult, QueryFilter,
@@ -590,24 +590,15 @@ pub async fn latest_consultation_doctor<C: ConnectionTrait>(
     db: &C,
     patient: Uuid,
 ) -> AppResult<Option<Uuid>> {
-    let doctor_id: Option<Uuid> = consultation::Entity::find()
+    Ok(consultation::Entity::find()
         .select_only()
-        .column(consultation::Column::DoctorId)
+        .column(consultation::Column::DoctorUserId)
         .filter(consultation::Column::PatientId.eq(patient))
         .filter(
             consultation::Column::Status
                 .is_not_in([ConsultationStatus::Cancelled, ConsultationStatus::NoShow]),
         )
         .order_by_desc(consultation::Column::ScheduledAt)
-        .into_tuple()
-        .one(db)
-        .await?;
-    let Some(doctor_id) = doctor_id else {
-        return Ok(None);
-    };
-    Ok(doctor::Entity::find_by_id(doctor_id)
-        .select_only()
-        .column(doctor::Column::UserId)
         .into_tuple()
         .one(db)
         .await?)
