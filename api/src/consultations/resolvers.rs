@@ -16,6 +16,7 @@ use crate::{
     graphql::{
         context::{CtxExt, RequestCtx},
         ids::parse_id,
+        loaders::prime_users,
         pagination::{Conn, Keyset, PageArgs, SortValue, fetch_selected, node_selects},
     },
     idempotency::{IdemKey, RACED},
@@ -26,7 +27,7 @@ use async_graphql::{Context, ID, Object};
 use chrono::{DateTime, Utc};
 use entity::{
     ConsultationStatus, NotificationKind, OrgRole, Severity, consultation, doctor, payment,
-    prescription, user,
+    prescription,
 };
 use sea_orm::{
     ColumnTrait, Condition, EntityTrait, QueryFilter,
@@ -97,18 +98,7 @@ async fn prime_consultations(
     if node_selects(ctx, &["patient"]) {
         users.extend(rows.iter().map(|c| c.patient_id));
     }
-    users.sort();
-    users.dedup();
-    if !users.is_empty() {
-        let found = user::Entity::find()
-            .filter(user::Column::Id.is_in(users))
-            .all(&req.db)
-            .await?;
-        req.loaders
-            .users
-            .feed_many(found.into_iter().map(|u| (u.id, u)))
-            .await;
-    }
+    prime_users(req, users).await?;
     let ids: Vec<Uuid> = rows.iter().map(|c| c.id).collect();
     if node_selects(ctx, &["prescriptions"]) && !ids.is_empty() {
         let found = prescription::Entity::find()
@@ -205,17 +195,7 @@ impl ConsultationQuery {
         };
         let page = fetch_selected(ctx, q, &keyset, &args).await?;
         if node_selects(ctx, &["user"]) {
-            let ids: Vec<Uuid> = page.rows.iter().map(|(_, d)| d.user_id).collect();
-            if !ids.is_empty() {
-                let found = user::Entity::find()
-                    .filter(user::Column::Id.is_in(ids))
-                    .all(&req.db)
-                    .await?;
-                req.loaders
-                    .users
-                    .feed_many(found.into_iter().map(|u| (u.id, u)))
-                    .await;
-            }
+            prime_users(req, page.rows.iter().map(|(_, d)| d.user_id)).await?;
         }
         if node_selects(ctx, &["organization"]) {
             prime_orgs(

@@ -296,6 +296,28 @@ impl Loaders {
     }
 }
 
+/// Loads users by id in one query and primes the request's loader with them.
+pub async fn prime_users(
+    req: &crate::graphql::context::RequestCtx,
+    ids: impl IntoIterator<Item = Uuid>,
+) -> crate::error::AppResult<()> {
+    let mut ids: Vec<Uuid> = ids.into_iter().collect();
+    ids.sort();
+    ids.dedup();
+    if ids.is_empty() {
+        return Ok(());
+    }
+    let rows = user::Entity::find()
+        .filter(user::Column::Id.is_in(ids))
+        .all(&req.db)
+        .await?;
+    req.loaders
+        .users
+        .feed_many(rows.into_iter().map(|u| (u.id, u)))
+        .await;
+    Ok(())
+}
+
 /// Loads one row through a request's loader.
 pub async fn load_one<L>(loader: &Cached<L>, key: Uuid) -> crate::error::AppResult<Option<L::Value>>
 where

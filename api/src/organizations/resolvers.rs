@@ -20,7 +20,7 @@ use crate::{
     validation::{CountryCode, Email, GeoPoint, OrgCode, Phone, Text},
 };
 use async_graphql::{Context, ID, Object};
-use entity::{OrgStatus, membership, organization, user};
+use entity::{OrgStatus, membership, organization};
 use sea_orm::{ColumnTrait, Condition, EntityTrait, QueryFilter, QueryOrder};
 use serde_json::json;
 use uuid::Uuid;
@@ -156,15 +156,8 @@ async fn prime_members(ctx: &Context<'_>, req: &RequestCtx, org_ids: &[Uuid]) ->
         .members_by_org
         .feed_many(group(&readable, rows, |m| m.organization_id))
         .await;
-    if node_selects(ctx, &["members", "user"]) && !user_ids.is_empty() {
-        let users = user::Entity::find()
-            .filter(user::Column::Id.is_in(user_ids))
-            .all(&req.db)
-            .await?;
-        req.loaders
-            .users
-            .feed_many(users.into_iter().map(|u| (u.id, u)))
-            .await;
+    if node_selects(ctx, &["members", "user"]) {
+        crate::graphql::loaders::prime_users(req, user_ids).await?;
     }
     Ok(())
 }

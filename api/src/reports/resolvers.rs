@@ -23,7 +23,7 @@ use crate::{
 };
 use async_graphql::{Context, ID, Object};
 use chrono::{DateTime, Utc};
-use entity::{ReportStatus, ai_analysis, medical_report, report_image, report_review, user};
+use entity::{ReportStatus, ai_analysis, medical_report, report_image, report_review};
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 use serde_json::json;
 use uuid::Uuid;
@@ -94,19 +94,7 @@ async fn prime_relations(
         let grouped = group(&ids, reviews, |r| r.report_id);
         req.loaders.reviews_by_report.feed_many(grouped).await;
     }
-    user_ids.sort();
-    user_ids.dedup();
-    if !user_ids.is_empty() {
-        let users = user::Entity::find()
-            .filter(user::Column::Id.is_in(user_ids))
-            .all(&req.db)
-            .await?;
-        req.loaders
-            .users
-            .feed_many(users.into_iter().map(|u| (u.id, u)))
-            .await;
-    }
-    Ok(())
+    crate::graphql::loaders::prime_users(req, user_ids).await
 }
 
 /// The review-queue keyset: the stored `queue_key` (see `service::queue_key`) plus id.

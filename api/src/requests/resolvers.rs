@@ -15,7 +15,7 @@ use crate::{
     validation::Text,
 };
 use async_graphql::{Context, ID, Object};
-use entity::{OrgKind, RequestStatus, blood_request, organization, user};
+use entity::{OrgKind, RequestStatus, blood_request, organization};
 use sea_orm::{ColumnTrait, Condition, EntityTrait, QueryFilter, sea_query::Expr};
 use serde_json::json;
 use uuid::Uuid;
@@ -182,22 +182,11 @@ async fn prime_relations<'a>(
         prime_orgs(req, ids).await?;
     }
     if node_selects(ctx, &["requestedBy"]) {
-        let mut ids: Vec<Uuid> = rows
-            .clone()
-            .filter_map(|m| m.requested_by_user_id)
-            .collect();
-        ids.sort();
-        ids.dedup();
-        if !ids.is_empty() {
-            let users = user::Entity::find()
-                .filter(user::Column::Id.is_in(ids))
-                .all(&req.db)
-                .await?;
-            req.loaders
-                .users
-                .feed_many(users.into_iter().map(|u| (u.id, u)))
-                .await;
-        }
+        crate::graphql::loaders::prime_users(
+            req,
+            rows.clone().filter_map(|m| m.requested_by_user_id),
+        )
+        .await?;
     }
     if node_selects(ctx, &["units"]) {
         let ids: Vec<Uuid> = rows.map(|m| m.id).collect();
