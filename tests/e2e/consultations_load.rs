@@ -177,3 +177,42 @@ async fn the_database_itself_refuses_an_overlapping_booking_written_around_the_s
     );
     assert!(cancelled.is_ok(), "a cancelled booking holds no time");
 }
+
+#[tokio::test]
+async fn ten_identical_retries_at_once_book_and_pay_once_and_all_get_that_result() {
+    // Arrange
+    let app = spawn_app().await;
+    let c = Clinic::new(&app).await;
+    let slot = at(5, 10, 0);
+
+    // Act: a client that retries aggressively sends the same booking ten times at once.
+    let booked =
+        join_all((0..10).map(|_| book(&app, &c.patient, &c.doctor_id, &slot, Some("retry-key"))))
+            .await;
+    let id = consultation_of(&booked[0], "bookConsultation")["id"]
+        .as_str()
+        .expect("id")
+        .to_string();
+    let paid = join_all((0..10).map(|_| pay(&app, &c.patient, &id, Some("pay-key")))).await;
+
+    // Assert
+    for r in &booked {
+        assert_eq!(
+            consultation_of(r, "bookConsultation")["id"],
+            json!(id),
+            "{:?}",
+            r.body
+        );
+    }
+    let payment = paid[0].data()["recordPayment"]["payment"]["id"].clone();
+    for r in &paid {
+        assert_eq!(
+            r.data()["recordPayment"]["payment"]["id"],
+            payment,
+            "{:?}",
+            r.body
+        );
+    }
+    assert_eq!(app.count("SELECT COUNT(*) FROM consultations").await, 1);
+    assert_eq!(app.count("SELECT COUNT(*) FROM payments").await, 1);
+}

@@ -19,7 +19,7 @@ use crate::{
         loaders::prime_users,
         pagination::{Conn, Keyset, PageArgs, SortValue, fetch_selected, node_selects},
     },
-    idempotency::{IdemKey, RACED},
+    idempotency::IdemKey,
     stock::resolvers::prime_orgs,
     validation::{Currency, IanaZone, MinorAmount, Notes, Text},
 };
@@ -488,6 +488,25 @@ fn before_cutoff(c: &consultation::Model, party: Party, cutoff: chrono::Duration
     Ok(())
 }
 
+async fn consultation_payload(req: &RequestCtx, id: Uuid) -> AppResult<ConsultationPayload> {
+    consultation::Entity::find_by_id(id)
+        .one(&req.db)
+        .await?
+        .map(|c| ConsultationPayload {
+            consultation: c.into(),
+        })
+        .ok_or(AppError::NotFound("consultation"))
+}
+
+async fn payment_payload(req: &RequestCtx, id: Uuid) -> AppResult<PaymentPayload> {
+    payment::Entity::find_by_id(id)
+        .one(&req.db)
+        .await?
+        .map(|p| PaymentPayload { payment: p.into() })
+        .ok_or(AppError::NotFound("payment"))
+}
+
+/// The result remembered under an idempotency key, if any.
 async fn lookup_retry<T>(
     req: &RequestCtx,
     key: &Option<IdemKey>,
@@ -758,17 +777,8 @@ impl ConsultationMutation {
             input.idempotency_key.as_deref(),
             &input,
         )?;
-        let load = async |id: Uuid| {
-            consultation::Entity::find_by_id(id)
-                .one(&req.db)
-                .await?
-                .map(|c| ConsultationPayload {
-                    consultation: c.into(),
-                })
-                .ok_or(AppError::NotFound("consultation"))
-        };
         if authorize(&req.viewer, Rule::SignedIn).is_ok()
-            && let Some(p) = lookup_retry(req, &key, load).await?
+            && let Some(p) = lookup_retry(req, &key, |id| consultation_payload(req, id)).await?
         {
             return Ok(p);
         }
@@ -827,19 +837,13 @@ impl ConsultationMutation {
             Ok(c) => Ok(ConsultationPayload {
                 consultation: c.into(),
             }),
-            Err(AppError::Conflict(m)) if m == RACED => {
-                let load = async |id: Uuid| {
-                    consultation::Entity::find_by_id(id)
-                        .one(&req.db)
-                        .await?
-                        .map(|c| ConsultationPayload {
-                            consultation: c.into(),
-                        })
-                        .ok_or(AppError::NotFound("consultation"))
-                };
-                lookup_retry(req, &key, load)
-                    .await?
-                    .ok_or(AppError::Conflict(RACED.into()))
+            // An identical attempt with the same key that won the race leaves this one with
+            // a conflict (the slot, or the key): answer with the winner's booking.
+            Err(AppError::Conflict(m)) if key.is_some() => {
+                match lookup_retry(req, &key, |id| consultation_payload(req, id)).await? {
+                    Some(p) => Ok(p),
+                    None => Err(AppError::Conflict(m)),
+                }
             }
             Err(e) => Err(e),
         }
@@ -1127,15 +1131,8 @@ impl ConsultationMutation {
             input.idempotency_key.as_deref(),
             &input,
         )?;
-        let load = async |id: Uuid| {
-            payment::Entity::find_by_id(id)
-                .one(&req.db)
-                .await?
-                .map(|p| PaymentPayload { payment: p.into() })
-                .ok_or(AppError::NotFound("payment"))
-        };
         if authorize(&req.viewer, Rule::SignedIn).is_ok()
-            && let Some(p) = lookup_retry(req, &key, load).await?
+            && let Some(p) = lookup_retry(req, &key, |id| payment_payload(req, id)).await?
         {
             return Ok(p);
         }
@@ -1188,17 +1185,11 @@ impl ConsultationMutation {
         .await;
         match result {
             Ok(p) => Ok(PaymentPayload { payment: p.into() }),
-            Err(AppError::Conflict(m)) if m == RACED => {
-                let load = async |id: Uuid| {
-                    payment::Entity::find_by_id(id)
-                        .one(&req.db)
-                        .await?
-                        .map(|p| PaymentPayload { payment: p.into() })
-                        .ok_or(AppError::NotFound("payment"))
-                };
-                lookup_retry(req, &key, load)
-                    .await?
-                    .ok_or(AppError::Conflict(RACED.into()))
+            Err(AppError::Conflict(m)) if key.is_some() => {
+                match lookup_retry(req, &key, |id| payment_payload(req, id)).await? {
+                    Some(p) => Ok(p),
+                    None => Err(AppError::Conflict(m)),
+                }
             }
             Err(e) => Err(e),
         }
