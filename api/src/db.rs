@@ -88,6 +88,17 @@ impl Db {
         &self.conn
     }
 
+    /// Begins a write transaction (see [`begin_write`]) whose statements, `BEGIN` and
+    /// `COMMIT` included, count towards this request's total.
+    pub async fn begin_write(&self) -> Result<CountedTxn, DbErr> {
+        let txn = begin_write(&self.conn).await?;
+        self.tick();
+        Ok(CountedTxn {
+            txn,
+            statements: self.statements.clone(),
+        })
+    }
+
     fn tick(&self) {
         self.statements.fetch_add(1, Ordering::Relaxed);
     }
@@ -121,6 +132,63 @@ impl ConnectionTrait for Db {
 
     fn support_returning(&self) -> bool {
         self.conn.support_returning()
+    }
+}
+
+/// A write transaction of a request, counting its statements into the request's total (so
+/// `x-sql-statements` covers mutations too). Dropped without [`CountedTxn::commit`], it
+/// rolls back.
+pub struct CountedTxn {
+    txn: DatabaseTransaction,
+    statements: Arc<AtomicU64>,
+}
+
+impl std::fmt::Debug for CountedTxn {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CountedTxn").finish_non_exhaustive()
+    }
+}
+
+impl CountedTxn {
+    /// Commits.
+    pub async fn commit(self) -> Result<(), DbErr> {
+        self.tick();
+        self.txn.commit().await
+    }
+
+    fn tick(&self) {
+        self.statements.fetch_add(1, Ordering::Relaxed);
+    }
+}
+
+#[async_trait::async_trait]
+impl ConnectionTrait for CountedTxn {
+    fn get_database_backend(&self) -> DbBackend {
+        self.txn.get_database_backend()
+    }
+
+    async fn execute_raw(&self, stmt: Statement) -> Result<ExecResult, DbErr> {
+        self.tick();
+        self.txn.execute_raw(stmt).await
+    }
+
+    async fn execute_unprepared(&self, sql: &str) -> Result<ExecResult, DbErr> {
+        self.tick();
+        self.txn.execute_unprepared(sql).await
+    }
+
+    async fn query_one_raw(&self, stmt: Statement) -> Result<Option<QueryResult>, DbErr> {
+        self.tick();
+        self.txn.query_one_raw(stmt).await
+    }
+
+    async fn query_all_raw(&self, stmt: Statement) -> Result<Vec<QueryResult>, DbErr> {
+        self.tick();
+        self.txn.query_all_raw(stmt).await
+    }
+
+    fn support_returning(&self) -> bool {
+        self.txn.support_returning()
     }
 }
 

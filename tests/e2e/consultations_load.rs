@@ -216,3 +216,21 @@ async fn ten_identical_retries_at_once_book_and_pay_once_and_all_get_that_result
     assert_eq!(app.count("SELECT COUNT(*) FROM consultations").await, 1);
     assert_eq!(app.count("SELECT COUNT(*) FROM payments").await, 1);
 }
+
+#[tokio::test]
+async fn a_bookings_statements_are_counted_inside_its_transaction_and_do_not_vary() {
+    // Arrange
+    let app = spawn_app().await;
+    let c = Clinic::new(&app).await;
+
+    // Act: two bookings of different slots.
+    let first = book(&app, &c.patient, &c.doctor_id, &at(5, 10, 0), None).await;
+    let second = book(&app, &c.patient, &c.doctor_id, &at(6, 10, 0), None).await;
+
+    // Assert: BEGIN, the doctor, the rules, two overlap checks, the insert, the
+    // notification, the audit row and COMMIT are all in the count, and it is the same.
+    first.data();
+    second.data();
+    assert!(first.statements() >= 9, "counted {}", first.statements());
+    assert_eq!(first.statements(), second.statements());
+}

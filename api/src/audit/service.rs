@@ -8,7 +8,7 @@ use crate::{
 };
 use async_graphql::Context;
 use entity::{AuditOutcome, audit_log};
-use sea_orm::{ActiveValue::Set, ConnectionTrait, DatabaseTransaction, EntityTrait};
+use sea_orm::{ActiveValue::Set, ConnectionTrait, EntityTrait};
 use std::{future::Future, pin::Pin};
 use uuid::Uuid;
 
@@ -69,7 +69,7 @@ pub type Work<'c, T> = Pin<Box<dyn Future<Output = AppResult<(T, Change)>> + Sen
 pub async fn mutate<T, F>(ctx: &Context<'_>, what: AuditAction, rule: Rule, work: F) -> AppResult<T>
 where
     T: Send,
-    F: for<'c> FnOnce(&'c DatabaseTransaction, &'c Actor) -> Work<'c, T> + Send,
+    F: for<'c> FnOnce(&'c db::CountedTxn, &'c Actor) -> Work<'c, T> + Send,
 {
     let req = ctx.req()?;
     let actor = match authorize(&req.viewer, rule) {
@@ -81,7 +81,7 @@ where
         }
     };
     let result = async {
-        let txn = db::begin_write(req.db.pool()).await?;
+        let txn = req.db.begin_write().await?;
         let (value, mut change) = work(&txn, &actor).await?;
         let events = std::mem::take(&mut change.events);
         let row = row(req, &what, &actor, AuditOutcome::Success, None, change);
@@ -127,7 +127,7 @@ async fn record_failure(
         change,
     );
     // A failure to audit a failure must not hide the original error; it is logged loudly.
-    if let Err(e) = audit_log::Entity::insert(row).exec(req.db.pool()).await {
+    if let Err(e) = audit_log::Entity::insert(row).exec(&req.db).await {
         tracing::error!(request_id = %req.request_id, error = %e, action = what.action, "could not write FAILURE audit row");
     }
 }
