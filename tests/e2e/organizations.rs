@@ -483,4 +483,20 @@ async fn the_demo_seed_loads_an_approved_network_and_can_run_twice() {
         .count("SELECT COUNT(DISTINCT kind) FROM organizations")
         .await;
     assert_eq!(kinds, 3);
+    // Telehealth and imaging: a verified doctor with hours, a booking, a pending X-ray.
+    assert_eq!(
+        app.count("SELECT COUNT(*) FROM doctors WHERE is_verified")
+            .await,
+        1
+    );
+    assert_eq!(
+        app.count("SELECT COUNT(*) FROM availability_rules").await,
+        5
+    );
+    assert_eq!(app.count("SELECT COUNT(*) FROM consultations").await, 1);
+    assert_eq!(
+        app.count("SELECT COUNT(*) FROM medical_reports WHERE status = 'PENDING'")
+            .await,
+        1
+    );
 }

@@ -1,6 +1,7 @@
 //! `create-admin`, the demo data set of `seed`, and the benchmark data of `seed --scale N`.
 
 mod demo_blood;
+mod demo_care;
 pub mod scale;
 
 use crate::{
@@ -93,6 +94,11 @@ const ORGS: &[DemoOrg] = &[
                 OrgRole::Doctor,
             ),
             ("staff@stmartha.example", "Kavya Nair", OrgRole::Staff),
+            (
+                "radiology@stmartha.example",
+                "Dr. Nisha Pillai",
+                OrgRole::Radiologist,
+            ),
         ],
     },
     DemoOrg {
@@ -223,6 +229,20 @@ pub async fn run(config: &Config, pool: &DatabaseConnection) -> AppResult<()> {
     // The blood data goes with a freshly created network only, so a second run adds nothing.
     if created.len() == ORGS.len() {
         demo_blood::load(config, &txn, &created).await?;
+        let (_, hospital, _) = created
+            .iter()
+            .find(|o| o.0 == "HOSP-STMARTHA")
+            .copied()
+            .ok_or(AppError::NotFound("demo organization"))?;
+        let user_of = async |email: &str| {
+            identity::find_by_email(&txn, &Email::parse(email, "email")?)
+                .await?
+                .map(|u| u.id)
+                .ok_or(AppError::NotFound("user"))
+        };
+        let doctor = user_of("doctor@stmartha.example").await?;
+        let radiologist = user_of("radiology@stmartha.example").await?;
+        logins.extend(demo_care::load(&txn, &hash, hospital, doctor, radiologist).await?);
     }
     txn.commit().await?;
     println!("Demo network loaded in {CITY}. Every account's password: {password}");
