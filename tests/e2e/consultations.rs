@@ -716,3 +716,49 @@ async fn doctors_are_listed_by_filter_and_order_and_unverified_ones_stay_hidden(
     assert_eq!(same_license.field(), Some("input.licenseNumber"));
     assert_eq!(not_a_member.code(), Some("FORBIDDEN"));
 }
+
+#[tokio::test]
+async fn a_doctor_updates_their_own_profile_and_stops_taking_bookings() {
+    // Arrange
+    let app = spawn_app().await;
+    let c = Clinic::new(&app).await;
+    let update = async |who: &Session, input: serde_json::Value| {
+        app.gql(
+            Some(&who.access),
+            "mutation($i: UpdateDoctorProfileInput!) { updateDoctorProfile(input: $i) { doctor { id isAvailable consultationFee { amountMinor currency } experienceYears } } }",
+            json!({"i": input}),
+        )
+        .await
+    };
+
+    // Act
+    let updated = update(
+        &c.doctor,
+        json!({"consultationFeeMinor": 75000, "experienceYears": 9}),
+    )
+    .await;
+    let bad = update(&c.doctor, json!({"experienceYears": 99})).await;
+    let not_a_doctor = update(&c.patient, json!({"isAvailable": false})).await;
+    let away = update(&c.doctor, json!({"isAvailable": false})).await;
+    let slots = app
+        .gql(
+            Some(&c.patient.access),
+            "query($d: ID!, $f: DateTime!, $t: DateTime!) { openSlots(doctorId: $d, from: $f, to: $t) { startsAt } }",
+            json!({"d": c.doctor_id, "f": at(3, 9, 0), "t": at(3, 12, 0)}),
+        )
+        .await;
+    let booking = book(&app, &c.patient, &c.doctor_id, &at(3, 10, 0), None).await;
+
+    // Assert
+    let d = &updated.data()["updateDoctorProfile"]["doctor"];
+    assert_eq!(d["consultationFee"]["amountMinor"], 75000);
+    assert_eq!(d["experienceYears"], 9);
+    assert_eq!(bad.field(), Some("input.experienceYears"));
+    assert_eq!(not_a_doctor.code(), Some("NOT_FOUND"));
+    assert_eq!(
+        away.data()["updateDoctorProfile"]["doctor"]["isAvailable"],
+        false
+    );
+    assert_eq!(slots.data()["openSlots"], json!([]));
+    assert_eq!(booking.field(), Some("input.doctorId"));
+}

@@ -6,4 +6,4 @@ pub mod resolvers;
 pub mod service;
 pub mod types;
 
-pub use service::{AuditAction, Change, mutate};
+pub use service::{AuditAction, Change, Work, mutate};

@@ -7,11 +7,12 @@ use super::{
 };
 use crate::{
     alerts::service::{NewNotification, notify},
-    audit::{AuditAction, Change, mutate},
+    audit::{AuditAction, Change, Work, mutate},
     auth::{
         Rule, Viewer, authorize,
         care::{self, Party},
     },
+    db::CountedTxn,
     error::{AppError, AppResult},
     graphql::{
         context::{CtxExt, RequestCtx},
@@ -557,42 +558,18 @@ impl ConsultationMutation {
                         )?
                         .into_inner()
                         .to_uppercase(),
-                        specialization: Text::parse(
-                            &input.specialization,
-                            "input.specialization",
-                            100,
-                        )?
-                        .into_inner(),
-                        experience_years: if (0..=70).contains(&input.experience_years) {
-                            input.experience_years
-                        } else {
-                            return Err(AppError::bad_input(
-                                "input.experienceYears",
-                                "must be between 0 and 70",
-                            ));
-                        },
-                        qualification: Text::parse_opt(
-                            input.qualification.as_deref(),
-                            "input.qualification",
-                            200,
-                        )?
-                        .map(Text::into_inner),
-                        bio: Notes::parse_opt(input.bio.as_deref(), "input.bio", 2000)?
-                            .map(Notes::into_inner),
-                        fee_minor: MinorAmount::parse(
-                            input.consultation_fee_minor,
-                            "input.consultationFeeMinor",
-                            true,
-                        )?
-                        .get(),
+                        specialization: specialization(&input.specialization)?,
+                        experience_years: experience(input.experience_years)?,
+                        qualification: qualification(input.qualification.as_deref())?,
+                        bio: bio(input.bio.as_deref())?,
+                        fee_minor: fee(input.consultation_fee_minor)?,
                         currency: Currency::parse(&input.currency, "input.currency")?.into_inner(),
                     };
                     let d = service::create_doctor(txn, new).await?;
                     let change = Change {
                         entity_id: Some(d.id),
                         organization_id: d.organization_id,
-                        new: Some(json!({"licenseNumber": d.license_number, "specialization": d.specialization,
-                                         "organizationId": d.organization_id, "fee": d.consultation_fee_minor, "currency": d.currency})),
+                        new: Some(doctor_json(&d)),
                         ..Change::default()
                     };
                     Ok((d, change))
@@ -609,66 +586,42 @@ impl ConsultationMutation {
         ctx: &Context<'_>,
         input: UpdateDoctorProfileInput,
     ) -> AppResult<DoctorPayload> {
-        let d = mutate(
-            ctx,
-            AuditAction::new("doctor.update", "doctor"),
-            Rule::SignedIn,
-            move |txn, actor| {
-                Box::pin(async move {
-                    let me = actor.user_id.ok_or(AppError::NotFound("doctor profile"))?;
-                    let mut d = service::doctor_of_user(txn, me).await?;
-                    let old = json!({"specialization": d.specialization, "fee": d.consultation_fee_minor,
-                                     "currency": d.currency, "isAvailable": d.is_available});
-                    if let Some(s) = &input.specialization {
-                        d.specialization =
-                            Text::parse(s, "input.specialization", 100)?.into_inner();
-                    }
-                    if let Some(y) = input.experience_years {
-                        if !(0..=70).contains(&y) {
-                            return Err(AppError::bad_input(
-                                "input.experienceYears",
-                                "must be between 0 and 70",
-                            ));
-                        }
-                        d.experience_years = y;
-                    }
-                    if input.qualification.is_some() {
-                        d.qualification = Text::parse_opt(
-                            input.qualification.as_deref(),
-                            "input.qualification",
-                            200,
-                        )?
-                        .map(Text::into_inner);
-                    }
-                    if input.bio.is_some() {
-                        d.bio = Notes::parse_opt(input.bio.as_deref(), "input.bio", 2000)?
-                            .map(Notes::into_inner);
-                    }
-                    if let Some(f) = input.consultation_fee_minor {
-                        d.consultation_fee_minor =
-                            MinorAmount::parse(f, "input.consultationFeeMinor", true)?.get();
-                    }
-                    if let Some(c) = &input.currency {
-                        d.currency = Currency::parse(c, "input.currency")?.into_inner();
-                    }
-                    if let Some(a) = input.is_available {
-                        d.is_available = a;
-                    }
-                    let d = service::save_doctor(txn, d).await?;
-                    let change = Change {
-                        entity_id: Some(d.id),
-                        organization_id: d.organization_id,
-                        old: Some(old),
-                        new: Some(json!({"specialization": d.specialization, "fee": d.consultation_fee_minor,
-                                         "currency": d.currency, "isAvailable": d.is_available})),
-                        ..Change::default()
-                    };
-                    Ok((d, change))
-                })
-            },
-        )
-        .await?;
-        Ok(DoctorPayload { doctor: d.into() })
+        own_profile(ctx, "doctor.update", move |txn, mut d| {
+            Box::pin(async move {
+                let old = doctor_json(&d);
+                if let Some(s) = &input.specialization {
+                    d.specialization = specialization(s)?;
+                }
+                if let Some(y) = input.experience_years {
+                    d.experience_years = experience(y)?;
+                }
+                if input.qualification.is_some() {
+                    d.qualification = qualification(input.qualification.as_deref())?;
+                }
+                if input.bio.is_some() {
+                    d.bio = bio(input.bio.as_deref())?;
+                }
+                if let Some(f) = input.consultation_fee_minor {
+                    d.consultation_fee_minor = fee(f)?;
+                }
+                if let Some(c) = &input.currency {
+                    d.currency = Currency::parse(c, "input.currency")?.into_inner();
+                }
+                if let Some(a) = input.is_available {
+                    d.is_available = a;
+                }
+                let d = service::save_doctor(txn, d).await?;
+                let change = Change {
+                    entity_id: Some(d.id),
+                    organization_id: d.organization_id,
+                    old: Some(old),
+                    new: Some(doctor_json(&d)),
+                    ..Change::default()
+                };
+                Ok((d, change))
+            })
+        })
+        .await
     }
 
     /// Verifies a profile: a super admin, or an admin of the doctor's organization.
@@ -718,48 +671,40 @@ impl ConsultationMutation {
         ctx: &Context<'_>,
         input: SetAvailabilityInput,
     ) -> AppResult<DoctorPayload> {
-        let d = mutate(
-            ctx,
-            AuditAction::new("doctor.set_availability", "doctor"),
-            Rule::SignedIn,
-            move |txn, actor| {
-                Box::pin(async move {
-                    let me = actor.user_id.ok_or(AppError::NotFound("doctor profile"))?;
-                    let d = service::doctor_of_user(txn, me).await?;
-                    let rules = input
-                        .rules
-                        .iter()
-                        .enumerate()
-                        .map(|(i, r)| {
-                            Ok(NewRule {
-                                day: r.day_of_week,
-                                start: r.start_time,
-                                end: r.end_time,
-                                zone: IanaZone::parse(
-                                    &r.time_zone,
-                                    &format!("input.rules.{i}.timeZone"),
-                                )?,
-                                valid_from: r.valid_from,
-                                valid_until: r.valid_until,
-                            })
+        own_profile(ctx, "doctor.set_availability", move |txn, d| {
+            Box::pin(async move {
+                let rules = input
+                    .rules
+                    .iter()
+                    .enumerate()
+                    .map(|(i, r)| {
+                        Ok(NewRule {
+                            day: r.day_of_week,
+                            start: r.start_time,
+                            end: r.end_time,
+                            zone: IanaZone::parse(
+                                &r.time_zone,
+                                &format!("input.rules.{i}.timeZone"),
+                            )?,
+                            valid_from: r.valid_from,
+                            valid_until: r.valid_until,
                         })
-                        .collect::<AppResult<Vec<_>>>()?;
-                    let saved = service::set_availability(txn, d.id, rules).await?;
-                    let change = Change {
-                        entity_id: Some(d.id),
-                        organization_id: d.organization_id,
-                        new: Some(json!({"rules": saved.iter().map(|r| json!({
-                            "day": r.day_of_week, "start": r.start_time, "end": r.end_time,
-                            "timeZone": r.time_zone, "validFrom": r.valid_from, "validUntil": r.valid_until}))
-                            .collect::<Vec<_>>()})),
-                        ..Change::default()
-                    };
-                    Ok((d, change))
-                })
-            },
-        )
-        .await?;
-        Ok(DoctorPayload { doctor: d.into() })
+                    })
+                    .collect::<AppResult<Vec<_>>>()?;
+                let saved = service::set_availability(txn, d.id, rules).await?;
+                let change = Change {
+                    entity_id: Some(d.id),
+                    organization_id: d.organization_id,
+                    new: Some(json!({"rules": saved.iter().map(|r| json!({
+                        "day": r.day_of_week, "start": r.start_time, "end": r.end_time,
+                        "timeZone": r.time_zone, "validFrom": r.valid_from, "validUntil": r.valid_until}))
+                        .collect::<Vec<_>>()})),
+                    ..Change::default()
+                };
+                Ok((d, change))
+            })
+        })
+        .await
     }
 
     /// Books a consultation for the caller (the patient). Safe to retry with an
@@ -1283,6 +1228,65 @@ impl ConsultationMutation {
             risk_flag: f.into(),
         })
     }
+}
+
+/// Runs a mutation on the caller's own doctor profile.
+async fn own_profile<F>(
+    ctx: &Context<'_>,
+    action: &'static str,
+    work: F,
+) -> AppResult<DoctorPayload>
+where
+    F: for<'c> FnOnce(&'c CountedTxn, doctor::Model) -> Work<'c, doctor::Model> + Send + 'static,
+{
+    let d = mutate(
+        ctx,
+        AuditAction::new(action, "doctor"),
+        Rule::SignedIn,
+        move |txn, actor| {
+            Box::pin(async move {
+                let me = actor.user_id.ok_or(AppError::NotFound("doctor profile"))?;
+                let d = service::doctor_of_user(txn, me).await?;
+                work(txn, d).await
+            })
+        },
+    )
+    .await?;
+    Ok(DoctorPayload { doctor: d.into() })
+}
+
+/// A profile's fields as the audit trail records them.
+fn doctor_json(d: &doctor::Model) -> serde_json::Value {
+    json!({"licenseNumber": d.license_number, "specialization": d.specialization,
+           "organizationId": d.organization_id, "experienceYears": d.experience_years,
+           "fee": d.consultation_fee_minor, "currency": d.currency, "isAvailable": d.is_available})
+}
+
+fn specialization(raw: &str) -> AppResult<String> {
+    Ok(Text::parse(raw, "input.specialization", 100)?.into_inner())
+}
+
+fn experience(years: i32) -> AppResult<i32> {
+    if (0..=70).contains(&years) {
+        Ok(years)
+    } else {
+        Err(AppError::bad_input(
+            "input.experienceYears",
+            "must be between 0 and 70",
+        ))
+    }
+}
+
+fn qualification(raw: Option<&str>) -> AppResult<Option<String>> {
+    Ok(Text::parse_opt(raw, "input.qualification", 200)?.map(Text::into_inner))
+}
+
+fn bio(raw: Option<&str>) -> AppResult<Option<String>> {
+    Ok(Notes::parse_opt(raw, "input.bio", 2000)?.map(Notes::into_inner))
+}
+
+fn fee(minor: i64) -> AppResult<i64> {
+    Ok(MinorAmount::parse(minor, "input.consultationFeeMinor", true)?.get())
 }
 
 fn parse_medications(meds: &[Medication]) -> AppResult<Vec<Medication>> {
