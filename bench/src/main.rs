@@ -11,9 +11,11 @@
 //! cargo run --release -p lifeflow-bench -- --db postgres --scenario org-list --concurrency 1,32
 //! cargo run --release -p lifeflow-bench -- --db postgres --scenario blood-search,blood-page,blood-accept --concurrency 1,32
 //! cargo run --release -p lifeflow-bench -- --db postgres --scenario ws-fanout --subscribers 10000
+//! cargo run --release -p lifeflow-bench -- --db postgres --scenario open-slots,consultations-page,review-queue,book --concurrency 1,32
 //! ```
 
 mod blood;
+mod care;
 mod database;
 mod load;
 mod setup;
@@ -120,6 +122,26 @@ pub struct Args {
     /// `ws-fanout`: the server binary (default: `lifeflow` next to this executable).
     #[arg(long)]
     pub server_bin: Option<std::path::PathBuf>,
+
+    /// `open-slots`: the doctor's existing bookings, spread evenly over the next four weeks.
+    #[arg(long, default_value_t = 200)]
+    pub slot_bookings: usize,
+
+    /// `consultations-page`: the doctor's consultations (consecutive slots from tomorrow).
+    #[arg(long, default_value_t = 300)]
+    pub page_consultations: usize,
+
+    /// `consultations-page`: every Nth consultation is started and gets a prescription.
+    #[arg(long, default_value_t = 5)]
+    pub prescription_every: usize,
+
+    /// `review-queue`: ANALYZED reports of the organization, seeded through the API.
+    #[arg(long, default_value_t = 3000)]
+    pub queue_reports: usize,
+
+    /// `book`: doctors the workers book in turn (one patient per doctor).
+    #[arg(long, default_value_t = 50)]
+    pub book_doctors: usize,
 }
 
 /// Which database the server runs on.
@@ -158,6 +180,14 @@ pub enum Scenario {
     BloodAccept,
     /// Idle websocket subscribers on a separate server process, then alert fan-out.
     WsFanout,
+    /// `openSlots` of a booked doctor over 7 days, 30-minute slots, as a patient.
+    OpenSlots,
+    /// A 50-item `consultations` page with doctor, patient and prescriptions, as the doctor.
+    ConsultationsPage,
+    /// A 50-item `reviewQueue` page of ANALYZED reports, as a DOCTOR member.
+    ReviewQueue,
+    /// `bookConsultation` of distinct free slots of many doctors.
+    Book,
 }
 
 impl Scenario {
@@ -171,6 +201,10 @@ impl Scenario {
             Self::BloodPage => "blood-page",
             Self::BloodAccept => "blood-accept",
             Self::WsFanout => "ws-fanout",
+            Self::OpenSlots => "open-slots",
+            Self::ConsultationsPage => "consultations-page",
+            Self::ReviewQueue => "review-queue",
+            Self::Book => "book",
         }
     }
 }
@@ -228,6 +262,7 @@ async fn main() -> ExitCode {
         .iter()
         .filter(|s| blood::is_blood(**s))
         .count();
+    let care = args.scenario.iter().filter(|s| care::is_care(**s)).count();
     let ws = args.scenario.contains(&Scenario::WsFanout);
     let outcome = tokio::select! {
         r = async {
@@ -239,6 +274,10 @@ async fn main() -> ExitCode {
                 Err("the blood scenarios run on their own data set: do not mix them with others".into())
             } else if blood > 0 {
                 blood::run(&args, &target.url).await
+            } else if care > 0 && care < args.scenario.len() {
+                Err("the consultation and report scenarios run on their own data set: do not mix them with others".into())
+            } else if care > 0 {
+                care::run(&args, &target.url).await
             } else {
                 run(&args, &target.url).await
             }

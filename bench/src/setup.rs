@@ -60,6 +60,11 @@ impl Server {
         })
     }
 
+    /// The server's own database handle.
+    pub fn db(&self) -> &sea_orm::DatabaseConnection {
+        &self.db
+    }
+
     /// Shuts the server down gracefully (bounded wait) and closes its pool.
     pub async fn stop(self) {
         let _ = self.stop.send(());
