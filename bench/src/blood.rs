@@ -9,9 +9,10 @@
 use crate::{
     Args, DbKind, Scenario, load,
     setup::{self, PASSWORD, Res},
+    tally::{Tally, post},
 };
 use futures_util::{StreamExt, TryStreamExt, stream};
-use reqwest::header::{ACCEPT, AUTHORIZATION, CONTENT_TYPE, HeaderValue};
+use reqwest::header::HeaderValue;
 use sea_orm::{ConnectionTrait, Database, DatabaseConnection, Statement, TransactionTrait};
 use serde_json::{Value, json};
 use std::{
@@ -280,53 +281,21 @@ async fn accept_run(
             let (http, url, accepts, next) =
                 (http.clone(), url.clone(), accepts.clone(), next.clone());
             tokio::spawn(async move {
-                let mut t = AcceptTally::default();
+                let mut t = Tally::default();
                 while Instant::now() < deadline {
                     let i = next.fetch_add(1, Ordering::Relaxed);
                     let Some(a) = accepts.get(i) else { break };
                     let t0 = Instant::now();
-                    let outcome = send(&http, &url, a).await;
-                    t.latencies_us
-                        .push(u64::try_from(t0.elapsed().as_micros()).unwrap_or(u64::MAX));
-                    match outcome {
-                        Ok((sql, body)) => {
-                            if let Some(n) = sql {
-                                t.sql.push(n);
-                            }
-                            if body.windows(9).any(|w| w == b"\"errors\":") {
-                                if body.windows(18).any(|w| w == b"INSUFFICIENT_STOCK") {
-                                    t.insufficient += 1;
-                                } else {
-                                    t.errors += 1;
-                                    t.first_error.get_or_insert_with(|| {
-                                        String::from_utf8_lossy(&body).chars().take(500).collect()
-                                    });
-                                }
-                            } else {
-                                t.accepted += 1;
-                            }
-                        }
-                        Err(e) => {
-                            t.errors += 1;
-                            t.first_error.get_or_insert(e);
-                        }
-                    }
+                    let outcome = post(&http, &url, &a.authorization, a.body.clone()).await;
+                    t.record(t0, outcome, b"INSUFFICIENT_STOCK");
                 }
                 t
             })
         })
         .collect();
-    let mut total = AcceptTally::default();
+    let mut total = Tally::default();
     for w in workers {
-        let t = w.await?;
-        total.latencies_us.extend(t.latencies_us);
-        total.sql.extend(t.sql);
-        total.accepted += t.accepted;
-        total.insufficient += t.insufficient;
-        total.errors += t.errors;
-        if total.first_error.is_none() {
-            total.first_error = t.first_error;
-        }
+        total.merge(w.await?);
     }
     let elapsed = start.elapsed().as_secs_f64();
     if let Some(e) = &total.first_error {
@@ -335,93 +304,13 @@ async fn accept_run(
             total.errors
         );
     }
-    total.latencies_us.sort_unstable();
-    let pct = |q: f64| {
-        let v = &total.latencies_us;
-        if v.is_empty() {
-            return 0.0;
-        }
-        let rank = ((q * v.len() as f64).ceil() as usize).clamp(1, v.len());
-        v[rank - 1] as f64 / 1000.0
-    };
-    let attempts = total.latencies_us.len();
-    let (smin, smax, smean) = match (total.sql.iter().min(), total.sql.iter().max()) {
-        (Some(a), Some(b)) => (
-            a.to_string(),
-            b.to_string(),
-            format!(
-                "{:.2}",
-                total.sql.iter().sum::<u64>() as f64 / total.sql.len() as f64
-            ),
-        ),
-        _ => ("n/a".into(), "n/a".into(), "n/a".into()),
-    };
-    let row = format!(
-        "| blood-accept | {} | {concurrency} | {attempts} | {} | {} | {} | {:.0} | {:.0} | {:.2} | {:.2} | {:.2} | {:.2} | {smin} | {smax} | {smean} |",
-        args.db.label(),
-        total.accepted,
-        total.insufficient,
-        total.errors,
-        total.accepted as f64 / elapsed.max(f64::EPSILON),
-        attempts as f64 / elapsed.max(f64::EPSILON),
-        pct(0.50),
-        pct(0.95),
-        pct(0.99),
-        total.latencies_us.last().copied().unwrap_or(0) as f64 / 1000.0,
-    );
+    let row = total.row("blood-accept", args.db.label(), concurrency, elapsed);
     if run_no == 0 && !args.no_header {
         println!(
             "\n| Scenario | DB | Concurrency | Attempts | Accepted | INSUFFICIENT_STOCK | Other errors | Accepts/s | Attempts/s | p50 ms | p95 ms | p99 ms | Max ms | SQL/req min | SQL/req max | SQL/req mean |\n|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
         );
     }
     Ok((row, total.errors == 0))
-}
-
-#[derive(Default)]
-struct AcceptTally {
-    latencies_us: Vec<u64>,
-    sql: Vec<u64>,
-    accepted: u64,
-    insufficient: u64,
-    errors: u64,
-    first_error: Option<String>,
-}
-
-/// Sends one accept; returns its `x-sql-statements` count and body, or a transport failure.
-async fn send(
-    http: &reqwest::Client,
-    url: &str,
-    a: &Accept,
-) -> Result<(Option<u64>, Vec<u8>), String> {
-    let resp = http
-        .post(url)
-        .header(CONTENT_TYPE, "application/json")
-        .header(ACCEPT, "application/graphql-response+json")
-        .header(AUTHORIZATION, a.authorization.clone())
-        .body(a.body.clone())
-        .send()
-        .await
-        .map_err(|e| format!("transport: {e}"))?;
-    let status = resp.status();
-    let sql = resp
-        .headers()
-        .get("x-sql-statements")
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.trim().parse::<u64>().ok());
-    let body = resp
-        .bytes()
-        .await
-        .map_err(|e| format!("reading body: {e}"))?;
-    if !status.is_success() {
-        return Err(format!(
-            "HTTP {status}: {}",
-            String::from_utf8_lossy(&body)
-                .chars()
-                .take(500)
-                .collect::<String>()
-        ));
-    }
-    Ok((sql, body.to_vec()))
 }
 
 /// Prints (to stderr) `EXPLAIN (ANALYZE, BUFFERS)` of the SQL the two read scenarios run, written to

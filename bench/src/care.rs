@@ -11,10 +11,11 @@
 use crate::{
     Args, DbKind, Scenario, load,
     setup::{self, PASSWORD, Res},
+    tally::{Tally, post},
 };
 use chrono::{DateTime, Duration as Days, NaiveTime, Utc};
 use futures_util::{StreamExt, TryStreamExt, stream};
-use reqwest::header::{ACCEPT, AUTHORIZATION, CONTENT_TYPE, HeaderValue};
+use reqwest::header::HeaderValue;
 use sea_orm::{ConnectionTrait, Database};
 use serde_json::{Value, json};
 use std::{
@@ -704,16 +705,6 @@ async fn seed_reports(
 
 const BOOK_HEADER: &str = "| Scenario | DB | Concurrency | Attempts | Booked | CONFLICT | Other errors | Bookings/s | Attempts/s | p50 ms | p95 ms | p99 ms | Max ms | SQL/req min | SQL/req max | SQL/req mean |\n|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|";
 
-#[derive(Default)]
-struct BookTally {
-    latencies_us: Vec<u64>,
-    sql: Vec<u64>,
-    booked: u64,
-    conflicts: u64,
-    errors: u64,
-    first_error: Option<String>,
-}
-
 /// Workers take bookings from the set's shared sequence (each slot of each doctor once)
 /// until `deadline`.
 async fn book_loop(
@@ -722,7 +713,7 @@ async fn book_loop(
     set: &BookSet,
     concurrency: usize,
     deadline: Instant,
-) -> Res<BookTally> {
+) -> Res<Tally> {
     let doctors = Arc::new(set.doctors.clone());
     let patients = Arc::new(set.patients.clone());
     let capacity = set.capacity();
@@ -736,7 +727,7 @@ async fn book_loop(
                 set.next.clone(),
             );
             tokio::spawn(async move {
-                let mut t = BookTally::default();
+                let mut t = Tally::default();
                 let d = doctors.len();
                 while Instant::now() < deadline {
                     let i = next.fetch_add(1, Ordering::Relaxed);
@@ -747,48 +738,16 @@ async fn book_loop(
                         "variables": {"i": booking(&doctors[i % d], nth_slot(i / d))}})
                     .to_string();
                     let t0 = Instant::now();
-                    let outcome = send(&http, &url, &patients[i % d], body).await;
-                    t.latencies_us
-                        .push(u64::try_from(t0.elapsed().as_micros()).unwrap_or(u64::MAX));
-                    match outcome {
-                        Ok((sql, body)) => {
-                            if let Some(n) = sql {
-                                t.sql.push(n);
-                            }
-                            if body.windows(9).any(|w| w == b"\"errors\":") {
-                                if body.windows(10).any(|w| w == b"\"CONFLICT\"") {
-                                    t.conflicts += 1;
-                                } else {
-                                    t.errors += 1;
-                                    t.first_error.get_or_insert_with(|| {
-                                        String::from_utf8_lossy(&body).chars().take(500).collect()
-                                    });
-                                }
-                            } else {
-                                t.booked += 1;
-                            }
-                        }
-                        Err(e) => {
-                            t.errors += 1;
-                            t.first_error.get_or_insert(e);
-                        }
-                    }
+                    let outcome = post(&http, &url, &patients[i % d], body).await;
+                    t.record(t0, outcome, b"\"CONFLICT\"");
                 }
                 t
             })
         })
         .collect();
-    let mut total = BookTally::default();
+    let mut total = Tally::default();
     for w in workers {
-        let t = w.await?;
-        total.latencies_us.extend(t.latencies_us);
-        total.sql.extend(t.sql);
-        total.booked += t.booked;
-        total.conflicts += t.conflicts;
-        total.errors += t.errors;
-        if total.first_error.is_none() {
-            total.first_error = t.first_error;
-        }
+        total.merge(w.await?);
     }
     Ok(total)
 }
@@ -830,77 +789,6 @@ async fn book_run(
             total.errors
         );
     }
-    total.latencies_us.sort_unstable();
-    let pct = |q: f64| {
-        let v = &total.latencies_us;
-        if v.is_empty() {
-            return 0.0;
-        }
-        let rank = ((q * v.len() as f64).ceil() as usize).clamp(1, v.len());
-        v[rank - 1] as f64 / 1000.0
-    };
-    let attempts = total.latencies_us.len();
-    let (smin, smax, smean) = match (total.sql.iter().min(), total.sql.iter().max()) {
-        (Some(a), Some(b)) => (
-            a.to_string(),
-            b.to_string(),
-            format!(
-                "{:.2}",
-                total.sql.iter().sum::<u64>() as f64 / total.sql.len() as f64
-            ),
-        ),
-        _ => ("n/a".into(), "n/a".into(), "n/a".into()),
-    };
-    let row = format!(
-        "| book | {} | {concurrency} | {attempts} | {} | {} | {} | {:.0} | {:.0} | {:.2} | {:.2} | {:.2} | {:.2} | {smin} | {smax} | {smean} |",
-        args.db.label(),
-        total.booked,
-        total.conflicts,
-        total.errors,
-        total.booked as f64 / elapsed.max(f64::EPSILON),
-        attempts as f64 / elapsed.max(f64::EPSILON),
-        pct(0.50),
-        pct(0.95),
-        pct(0.99),
-        total.latencies_us.last().copied().unwrap_or(0) as f64 / 1000.0,
-    );
+    let row = total.row("book", args.db.label(), concurrency, elapsed);
     Ok((row, total.errors == 0))
-}
-
-/// Sends one booking; returns its `x-sql-statements` count and body, or a transport failure.
-async fn send(
-    http: &reqwest::Client,
-    url: &str,
-    authorization: &HeaderValue,
-    body: String,
-) -> Result<(Option<u64>, Vec<u8>), String> {
-    let resp = http
-        .post(url)
-        .header(CONTENT_TYPE, "application/json")
-        .header(ACCEPT, "application/graphql-response+json")
-        .header(AUTHORIZATION, authorization.clone())
-        .body(body)
-        .send()
-        .await
-        .map_err(|e| format!("transport: {e}"))?;
-    let status = resp.status();
-    let sql = resp
-        .headers()
-        .get("x-sql-statements")
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.trim().parse::<u64>().ok());
-    let body = resp
-        .bytes()
-        .await
-        .map_err(|e| format!("reading body: {e}"))?;
-    if !status.is_success() {
-        return Err(format!(
-            "HTTP {status}: {}",
-            String::from_utf8_lossy(&body)
-                .chars()
-                .take(500)
-                .collect::<String>()
-        ));
-    }
-    Ok((sql, body.to_vec()))
 }

@@ -19,6 +19,7 @@ mod care;
 mod database;
 mod load;
 mod setup;
+mod tally;
 mod wsfanout;
 
 use clap::{Parser, ValueEnum};
