@@ -762,3 +762,33 @@ async fn a_doctor_updates_their_own_profile_and_stops_taking_bookings() {
     assert_eq!(slots.data()["openSlots"], json!([]));
     assert_eq!(booking.field(), Some("input.doctorId"));
 }
+
+#[tokio::test]
+async fn the_other_party_hears_of_each_change_over_the_websocket_at_once() {
+    // Arrange: both parties subscribe to their notifications.
+    let app = spawn_app().await;
+    let c = Clinic::new(&app).await;
+    let stream = "subscription { notificationReceived { kind title body relatedEntityType relatedEntityId } }";
+    let mut doctor_ws = lifeflow_tests::ws::connect_as(&app.base, &c.doctor.access).await;
+    doctor_ws.subscribe("n", stream, json!({})).await;
+    let mut patient_ws = lifeflow_tests::ws::connect_as(&app.base, &c.patient.access).await;
+    patient_ws.subscribe("n", stream, json!({})).await;
+    let arrives = lifeflow_tests::ws::ARRIVES;
+
+    // Act and assert: the booking reaches the doctor, the confirmation the patient.
+    let id = c.book(&app, &c.patient, &at(3, 10, 0)).await;
+    let to_doctor = doctor_ws.next_data("n", arrives).await["notificationReceived"].clone();
+    assert_eq!(to_doctor["kind"], "CONSULTATION_UPDATE");
+    assert_eq!(to_doctor["relatedEntityType"], "consultation");
+    assert_eq!(to_doctor["relatedEntityId"], json!(id));
+    assert!(
+        !to_doctor["body"].as_str().expect("body").contains("fever"),
+        "no symptoms in a notification"
+    );
+    act(&app, &c.doctor, "confirmConsultation", &id, json!({}))
+        .await
+        .data();
+    let to_patient = patient_ws.next_data("n", arrives).await["notificationReceived"].clone();
+    assert_eq!(to_patient["kind"], "CONSULTATION_UPDATE");
+    assert_eq!(to_patient["title"], "Consultation confirmed");
+}
