@@ -498,6 +498,30 @@ async fn only_the_parties_to_a_consultation_may_see_or_touch_it() {
             who.email
         );
     }
+    // The clinic's API client (a hospital information system) has no part in consultations.
+    let client = app
+        .gql(
+            Some(&c.admin.access),
+            "mutation($i: CreateApiClientInput!) { createApiClient(input: $i) { token } }",
+            json!({"i": {"organizationId": c.org, "name": "HIS", "scopes": ["blood-requests:read", "reports:read"]}}),
+        )
+        .await;
+    let token = client.data()["createApiClient"]["token"]
+        .as_str()
+        .expect("token")
+        .to_string();
+    let by_client = app
+        .gql(Some(&token), "{ consultations { totalCount } }", json!({}))
+        .await;
+    assert_eq!(by_client.code(), Some("FORBIDDEN"));
+    let booked_by_client = app
+        .gql(
+            Some(&token),
+            "mutation($i: BookConsultationInput!) { bookConsultation(input: $i) { consultation { id } } }",
+            json!({"i": {"doctorId": c.doctor_id, "scheduledAt": at(2, 12, 0), "durationMinutes": 30, "consultationType": "VIDEO"}}),
+        )
+        .await;
+    assert_eq!(booked_by_client.code(), Some("FORBIDDEN"));
     // The patient cannot act as the doctor; the clinic's admin reads but does not treat.
     let by_patient = act(&app, &c.patient, "confirmConsultation", &id, json!({})).await;
     assert_eq!(by_patient.code(), Some("FORBIDDEN"));
