@@ -3,8 +3,8 @@
 use crate::config::Config;
 use sea_orm::{
     ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DatabaseTransaction, DbBackend,
-    DbErr, ExecResult, QueryResult, SqliteTransactionMode, Statement, TransactionOptions,
-    TransactionTrait,
+    DbErr, EntityTrait, ExecResult, PrimaryKeyTrait, QueryResult, QuerySelect,
+    SqliteTransactionMode, Statement, TransactionOptions, TransactionTrait,
     sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous},
 };
 use std::sync::{
@@ -52,6 +52,22 @@ pub async fn begin_write(db: &DatabaseConnection) -> Result<DatabaseTransaction,
         sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
     })
     .await
+}
+
+/// Finds a row by id; on Postgres it stays locked (`FOR UPDATE`) until the transaction ends,
+/// so writers of one row queue instead of racing. SQLite needs no row lock: its write
+/// transactions (`BEGIN IMMEDIATE`) already run one at a time.
+pub async fn find_locked<E, C>(db: &C, id: uuid::Uuid) -> Result<Option<E::Model>, DbErr>
+where
+    E: EntityTrait,
+    C: ConnectionTrait,
+    <E::PrimaryKey as PrimaryKeyTrait>::ValueType: From<uuid::Uuid>,
+{
+    let mut q = E::find_by_id(id);
+    if db.get_database_backend() == DbBackend::Postgres {
+        q = q.lock_exclusive();
+    }
+    q.one(db).await
 }
 
 /// A request's view of the pool that counts the statements it runs.

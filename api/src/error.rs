@@ -161,3 +161,11 @@ impl From<AppError> for async_graphql::Error {
 
 /// Shorthand for results of services and resolvers.
 pub type AppResult<T> = Result<T, AppError>;
+
+/// Maps a unique-constraint violation to `CONFLICT`, anything else to `INTERNAL`.
+pub fn unique_violation(msg: &'static str) -> impl Fn(sea_orm::DbErr) -> AppError {
+    move |e| match e.sql_err() {
+        Some(sea_orm::SqlErr::UniqueConstraintViolation(_)) => AppError::Conflict(msg.into()),
+        _ => e.into(),
+    }
+}

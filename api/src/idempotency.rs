@@ -6,7 +6,7 @@
 use crate::{
     auth::Viewer,
     db::now,
-    error::{AppError, AppResult},
+    error::{AppError, AppResult, unique_violation},
 };
 use entity::idempotency_key;
 use sea_orm::{ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
@@ -106,10 +106,7 @@ impl IdemKey {
         })
         .exec(db)
         .await
-        .map_err(|e| match e.sql_err() {
-            Some(sea_orm::SqlErr::UniqueConstraintViolation(_)) => AppError::Conflict(RACED.into()),
-            _ => e.into(),
-        })?;
+        .map_err(unique_violation(RACED))?;
         Ok(())
     }
 }

@@ -3,6 +3,19 @@
 use sea_orm::entity::prelude::*;
 use serde::{Deserialize, Serialize};
 
+/// The name an enum value has in the database and on the wire (`IN_PROGRESS`), for error
+/// messages and audit rows.
+pub trait WireName {
+    /// The name.
+    fn wire_name(&self) -> String;
+}
+
+impl<E: ActiveEnum<Value = String>> WireName for E {
+    fn wire_name(&self) -> String {
+        self.to_value()
+    }
+}
+
 /// A user's role on the whole platform.
 #[derive(
     Debug,

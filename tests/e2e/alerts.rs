@@ -16,16 +16,7 @@ async fn an_emergency_reaches_banks_in_its_radius_and_nobody_else() {
     // Arrange: a hospital, a bank next to it, a bank ~80 km away, an unrelated NGO.
     let app = spawn_app().await;
     let net = Network::new(&app).await;
-    let (near, near_admin) = net
-        .org_at(
-            &app,
-            "BB-NEAR",
-            "BLOOD_BANK",
-            "a@near.example",
-            HERE.0,
-            HERE.1,
-        )
-        .await;
+    let (near, near_admin) = net.near_bank(&app).await;
     let near_staff = app.signed_in("staff@near.example").await;
     app.add_member(&near_admin, &near, &near_staff.email, "STAFF")
         .await;
@@ -87,16 +78,7 @@ async fn the_subscription_filter_leaves_out_kinds_groups_severities_and_places()
     // Arrange: a bank member with one subscription per filter on one socket.
     let app = spawn_app().await;
     let net = Network::new(&app).await;
-    let (_bank, bank_admin) = net
-        .org_at(
-            &app,
-            "BB-NEAR",
-            "BLOOD_BANK",
-            "a@near.example",
-            HERE.0,
-            HERE.1,
-        )
-        .await;
+    let (_bank, bank_admin) = net.near_bank(&app).await;
     let mut ws = connect_as(&app.base, &bank_admin.access).await;
     let subs = [
         ("all", json!(null)),
@@ -182,16 +164,7 @@ async fn a_bank_member_is_notified_and_marks_the_notification_read() {
     // Arrange
     let app = spawn_app().await;
     let net = Network::new(&app).await;
-    let (bank, bank_admin) = net
-        .org_at(
-            &app,
-            "BB-NEAR",
-            "BLOOD_BANK",
-            "a@near.example",
-            HERE.0,
-            HERE.1,
-        )
-        .await;
+    let (bank, bank_admin) = net.near_bank(&app).await;
     let staff = app.signed_in("staff@near.example").await;
     app.add_member(&bank_admin, &bank, &staff.email, "STAFF")
         .await;
@@ -393,16 +366,7 @@ async fn a_super_admin_subscribed_to_alerts_hears_of_a_new_organization() {
     // Arrange: the root and a bank admin listen.
     let app = spawn_app().await;
     let net = Network::new(&app).await;
-    let (_bank, bank_admin) = net
-        .org_at(
-            &app,
-            "BB-NEAR",
-            "BLOOD_BANK",
-            "a@near.example",
-            HERE.0,
-            HERE.1,
-        )
-        .await;
+    let (_bank, bank_admin) = net.near_bank(&app).await;
     let mut root_ws = connect_as(&app.base, &net.root.access).await;
     root_ws.subscribe("1", ALERT_RAISED, json!({})).await;
     let mut bank_ws = connect_as(&app.base, &bank_admin.access).await;
@@ -442,16 +406,7 @@ async fn a_hospital_follows_its_request_and_another_hospital_cannot() {
     // Arrange
     let app = spawn_app().await;
     let net = Network::new(&app).await;
-    let (bank, bank_admin) = net
-        .org_at(
-            &app,
-            "BB-NEAR",
-            "BLOOD_BANK",
-            "a@near.example",
-            HERE.0,
-            HERE.1,
-        )
-        .await;
+    let (bank, bank_admin) = net.near_bank(&app).await;
     add_units(&app, &bank_admin, &bank, "A_POS", "RED_CELLS", 2, "UNIT").await;
     let request = net.request(&app, NewRequest::default()).await;
     let (_other, other_admin) = net

@@ -25,16 +25,7 @@ async fn an_unanswered_emergency_widens_then_mobilizes_ngos_then_reaches_super_a
     // away, and everyone listening.
     let app = spawn_app_with(&FAST).await;
     let net = Network::new(&app).await;
-    let (_near, near_admin) = net
-        .org_at(
-            &app,
-            "BB-NEAR",
-            "BLOOD_BANK",
-            "a@near.example",
-            HERE.0,
-            HERE.1,
-        )
-        .await;
+    let (_near, near_admin) = net.near_bank(&app).await;
     let (_mid, mid_admin) = net
         .org_at(
             &app,
@@ -125,16 +116,7 @@ async fn two_instances_sweeping_one_database_escalate_each_step_once() {
     let app = spawn_app_with(&FAST).await;
     let other = spawn_on(app.test_db.clone(), &FAST).await;
     let net = Network::new(&app).await;
-    let (near, _) = net
-        .org_at(
-            &app,
-            "BB-NEAR",
-            "BLOOD_BANK",
-            "a@near.example",
-            HERE.0,
-            HERE.1,
-        )
-        .await;
+    let (near, _) = net.near_bank(&app).await;
     let (mid, _) = net
         .org_at(
             &app,
@@ -232,16 +214,7 @@ async fn an_overdue_emergency_expires_and_its_alert_resolves() {
     // Arrange: an emergency needed within ~2 s, its hospital following it.
     let app = spawn_app_with(&[("SWEEP_INTERVAL_MS", "100")]).await;
     let net = Network::new(&app).await;
-    let (_bank, bank_admin) = net
-        .org_at(
-            &app,
-            "BB-NEAR",
-            "BLOOD_BANK",
-            "a@near.example",
-            HERE.0,
-            HERE.1,
-        )
-        .await;
+    let (_bank, bank_admin) = net.near_bank(&app).await;
     let needed_by = (chrono::Utc::now() + chrono::Duration::milliseconds(2000)).to_rfc3339();
     let r = app
         .gql(
@@ -295,16 +268,7 @@ async fn a_lapsed_hold_alerts_the_hospital_reopens_the_emergency_and_restores_st
     // Arrange: holds of 1 s; a bank with a threshold of 3 and four units accepts 2.
     let app = spawn_app_with(&[("SWEEP_INTERVAL_MS", "100"), ("RESERVATION_HOLD_SECS", "1")]).await;
     let net = Network::new(&app).await;
-    let (bank, admin) = net
-        .org_at(
-            &app,
-            "BB-NEAR",
-            "BLOOD_BANK",
-            "a@near.example",
-            HERE.0,
-            HERE.1,
-        )
-        .await;
+    let (bank, admin) = net.near_bank(&app).await;
     app.gql(
         Some(&admin.access),
         "mutation($i: SetStockThresholdInput!) { setStockThreshold(input: $i) { threshold { criticalThreshold } } }",

@@ -41,20 +41,6 @@ async fn wait_redis(app: &TestApp, want: &str, limit: Duration) {
     .await;
 }
 
-/// A bank next to the hospital, with its admin.
-async fn bank(app: &TestApp, net: &Network) -> Session {
-    net.org_at(
-        app,
-        "BB-NEAR",
-        "BLOOD_BANK",
-        "a@near.example",
-        HERE.0,
-        HERE.1,
-    )
-    .await
-    .1
-}
-
 #[tokio::test]
 async fn an_alert_raised_on_one_instance_reaches_a_subscriber_on_another_through_redis() {
     if !reachable(SHARED_REDIS) {
@@ -72,7 +58,7 @@ async fn an_alert_raised_on_one_instance_reaches_a_subscriber_on_another_through
     wait_redis(&a, "up", Duration::from_secs(5)).await;
     wait_redis(&b, "up", Duration::from_secs(5)).await;
     let net = Network::new(&a).await;
-    let bank_admin = bank(&a, &net).await;
+    let (_, bank_admin) = net.near_bank(&a).await;
     let mut on_a = connect_as(&a.base, &bank_admin.access).await;
     on_a.subscribe("1", ALERT_RAISED, json!({})).await;
     on_a.subscribe(
@@ -190,16 +176,7 @@ async fn an_instance_that_loses_redis_keeps_delivering_locally_and_reconnects() 
     let b = spawn_on(a.test_db.clone(), &settings).await;
     wait_redis(&a, "up", Duration::from_secs(5)).await;
     let net = Network::new(&a).await;
-    let (bank_id, bank_admin) = net
-        .org_at(
-            &a,
-            "BB-NEAR",
-            "BLOOD_BANK",
-            "a@near.example",
-            HERE.0,
-            HERE.1,
-        )
-        .await;
+    let (bank_id, bank_admin) = net.near_bank(&a).await;
     // A few staff, so an emergency makes several events (one notification each).
     for i in 0..5 {
         let email = format!("staff{i}@near.example");

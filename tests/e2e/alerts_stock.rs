@@ -24,16 +24,7 @@ async fn stock_critical_is_raised_once_per_crossing_and_resolved_when_stock_is_b
     // Arrange: threshold 3, four units, the bank listening for stock alerts.
     let app = spawn_app().await;
     let net = Network::new(&app).await;
-    let (bank, admin) = net
-        .org_at(
-            &app,
-            "BB-NEAR",
-            "BLOOD_BANK",
-            "a@near.example",
-            HERE.0,
-            HERE.1,
-        )
-        .await;
+    let (bank, admin) = net.near_bank(&app).await;
     set_threshold(&app, &admin, &bank, 3).await;
     add_units(&app, &admin, &bank, "A_POS", "RED_CELLS", 4, "FIRST").await;
     let mut ws = connect_as(&app.base, &admin.access).await;
@@ -100,16 +91,7 @@ async fn units_expiring_below_the_threshold_raise_stock_critical() {
     // Arrange: threshold 4, four units of which one expires in ~1.5 s; a quick sweep.
     let app = spawn_app_with(&[("SWEEP_INTERVAL_MS", "100")]).await;
     let net = Network::new(&app).await;
-    let (bank, admin) = net
-        .org_at(
-            &app,
-            "BB-NEAR",
-            "BLOOD_BANK",
-            "a@near.example",
-            HERE.0,
-            HERE.1,
-        )
-        .await;
+    let (bank, admin) = net.near_bank(&app).await;
     set_threshold(&app, &admin, &bank, 4).await;
     let mut ws = connect_as(&app.base, &admin.access).await;
     ws.subscribe("s", STOCK_ONLY, json!({})).await;

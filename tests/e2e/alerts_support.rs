@@ -68,6 +68,19 @@ impl Network {
         (id, admin)
     }
 
+    /// An approved blood bank at the hospital's door (`BB-NEAR`) and its admin.
+    pub async fn near_bank(&self, app: &TestApp) -> (String, Session) {
+        self.org_at(
+            app,
+            "BB-NEAR",
+            "BLOOD_BANK",
+            "a@near.example",
+            HERE.0,
+            HERE.1,
+        )
+        .await
+    }
+
     /// A hospital request as its staff member; returns its id.
     pub async fn request(&self, app: &TestApp, r: NewRequest<'_>) -> String {
         create_request(app, &self.hospital_staff, &self.hospital, r).await

@@ -100,16 +100,7 @@ async fn the_legacy_graphql_ws_protocol_delivers_alerts() {
     // Arrange
     let app = spawn_app().await;
     let net = Network::new(&app).await;
-    let (_bank, bank_admin) = net
-        .org_at(
-            &app,
-            "BB-NEAR",
-            "BLOOD_BANK",
-            "a@near.example",
-            HERE.0,
-            HERE.1,
-        )
-        .await;
+    let (_bank, bank_admin) = net.near_bank(&app).await;
     let mut ws = connect(&app.base, LEGACY_WS).await;
     assert_eq!(ws.protocol.as_deref(), Some(LEGACY_WS));
     ws.init(Some(&bank_admin.access)).await;
@@ -140,16 +131,7 @@ async fn a_client_offering_both_protocols_is_spoken_to_in_the_one_the_server_sel
     // Arrange: offered in the legacy-first order some clients use.
     let app = spawn_app().await;
     let net = Network::new(&app).await;
-    let (_bank, bank_admin) = net
-        .org_at(
-            &app,
-            "BB-NEAR",
-            "BLOOD_BANK",
-            "a@near.example",
-            HERE.0,
-            HERE.1,
-        )
-        .await;
+    let (_bank, bank_admin) = net.near_bank(&app).await;
     for offer in [
         format!("{LEGACY_WS}, {TRANSPORT_WS}"),
         format!("{TRANSPORT_WS}, {LEGACY_WS}"),
@@ -196,16 +178,7 @@ async fn the_npm_graphql_ws_client_subscribes_like_a_single_page_app() {
     // Arrange
     let app = spawn_app().await;
     let net = Network::new(&app).await;
-    let (_bank, bank_admin) = net
-        .org_at(
-            &app,
-            "BB-NEAR",
-            "BLOOD_BANK",
-            "a@near.example",
-            HERE.0,
-            HERE.1,
-        )
-        .await;
+    let (_bank, bank_admin) = net.near_bank(&app).await;
     let mut node = Node::start(
         std::process::Command::new("node")
             .arg(dir.join("subscribe.mjs"))

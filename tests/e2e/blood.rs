@@ -183,10 +183,8 @@ async fn compatible_stock_lists_banks_in_the_radius_nearest_first_counting_only_
     .await;
     let mut quarantined = unit_expiring("NEAR-APOS-Q", "A_POS", "RED_CELLS", 2);
     quarantined["status"] = json!("QUARANTINED");
-    add_units(
+    net.stock(
         &app,
-        &net.bank.admin,
-        &net.bank.id,
         vec![
             unit_expiring("NEAR-ANEG-0", "A_NEG", "RED_CELLS", 20),
             unit_expiring("NEAR-ANEG-1", "A_NEG", "RED_CELLS", 9),
@@ -279,10 +277,8 @@ async fn an_accepted_emergency_reserves_the_best_matched_units_earliest_expiry_f
     ap1["isLocalBarcode"] = json!(false);
     let mut quarantined = unit_expiring("APOS-Q", "A_POS", "RED_CELLS", 1);
     quarantined["status"] = json!("QUARANTINED");
-    add_units(
+    net.stock(
         &app,
-        &net.bank.admin,
-        &net.bank.id,
         vec![
             expired_unit("APOS-EXPIRED", "A_POS", "RED_CELLS"),
             ap1,
@@ -317,24 +313,14 @@ async fn an_accepted_emergency_reserves_the_best_matched_units_earliest_expiry_f
         assert_eq!(u["reservedForRequestId"], first.as_str());
     }
     // The next request gets the remaining A− unit, then O+ before O−.
-    let second = create_request(
-        &app,
-        &net.nurse,
-        request_input(&net.hospital.id, "A_POS", "RED_CELLS", 2),
-    )
-    .await;
+    let second = net.nurse_request(&app, "A_POS", "RED_CELLS", 2).await;
     let r = accept(&app, &net.bank_staff, &second, &net.bank.id).await;
     assert_eq!(
         unit_numbers(request_of(&r, "acceptBloodRequest")),
         ["ANEG-30D", "OPOS-1D"]
     );
     // Only O− is left usable: two units cannot be found, however the expired one looks.
-    let third = create_request(
-        &app,
-        &net.nurse,
-        request_input(&net.hospital.id, "A_POS", "RED_CELLS", 2),
-    )
-    .await;
+    let third = net.nurse_request(&app, "A_POS", "RED_CELLS", 2).await;
     let r = accept(&app, &net.bank_staff, &third, &net.bank.id).await;
     assert_eq!(r.code(), Some("INSUFFICIENT_STOCK"), "{}", r.body);
 
@@ -398,19 +384,9 @@ async fn an_accepted_emergency_reserves_the_best_matched_units_earliest_expiry_f
 async fn cancelling_an_accepted_request_returns_its_units_to_stock() {
     let app = spawn_app().await;
     let net = Network::new(&app, 2.0).await;
-    add_units(
-        &app,
-        &net.bank.admin,
-        &net.bank.id,
-        units("ONEG", "O_NEG", "RED_CELLS", 4),
-    )
-    .await;
-    let id = create_request(
-        &app,
-        &net.nurse,
-        request_input(&net.hospital.id, "O_NEG", "RED_CELLS", 2),
-    )
-    .await;
+    net.stock(&app, units("ONEG", "O_NEG", "RED_CELLS", 4))
+        .await;
+    let id = net.nurse_request(&app, "O_NEG", "RED_CELLS", 2).await;
     accept(&app, &net.bank_staff, &id, &net.bank.id)
         .await
         .data();
@@ -508,12 +484,7 @@ async fn the_addressed_bank_rejects_with_a_reason_and_other_banks_cannot_answer(
 async fn a_bank_that_declines_an_open_request_leaves_it_pending_and_cannot_decline_twice() {
     let app = spawn_app().await;
     let net = Network::new(&app, 2.0).await;
-    let id = create_request(
-        &app,
-        &net.nurse,
-        request_input(&net.hospital.id, "AB_POS", "PLASMA", 1),
-    )
-    .await;
+    let id = net.nurse_request(&app, "AB_POS", "PLASMA", 1).await;
     let decline = json!({"requestId": id, "bloodBankId": net.bank.id, "reason": "no AB plasma"});
 
     let r = act(
@@ -584,13 +555,8 @@ async fn every_transition_the_state_machine_lacks_is_an_invalid_transition() {
     // Arrange: requests in every final and intermediate state.
     let app = spawn_app().await;
     let net = Network::new(&app, 2.0).await;
-    add_units(
-        &app,
-        &net.bank.admin,
-        &net.bank.id,
-        units("OPOS", "O_POS", "RED_CELLS", 6),
-    )
-    .await;
+    net.stock(&app, units("OPOS", "O_POS", "RED_CELLS", 6))
+        .await;
     let (bank, hospital) = (net.bank.id.clone(), net.hospital.id.clone());
     let open = || request_input(&hospital, "O_POS", "RED_CELLS", 1);
     let addressed = || {
@@ -760,13 +726,8 @@ async fn a_bank_with_too_few_compatible_units_reserves_nothing() {
     let mut stock = units("ANEG", "A_NEG", "RED_CELLS", 2);
     stock.extend([expired_unit("ANEG-X", "A_NEG", "RED_CELLS"), quarantined]);
     stock.extend(units("OPOS", "O_POS", "RED_CELLS", 3));
-    add_units(&app, &net.bank.admin, &net.bank.id, stock).await;
-    let id = create_request(
-        &app,
-        &net.nurse,
-        request_input(&net.hospital.id, "A_NEG", "RED_CELLS", 3),
-    )
-    .await;
+    net.stock(&app, stock).await;
+    let id = net.nurse_request(&app, "A_NEG", "RED_CELLS", 3).await;
     let available = count_units(&app, "AVAILABLE").await;
     let events = app.count("SELECT COUNT(*) FROM blood_unit_events").await;
 
@@ -798,13 +759,8 @@ async fn an_rh_negative_recipient_gets_rh_positive_cells_only_under_an_audited_e
     // Arrange: the bank holds only O+ red cells; the recipient is O−.
     let app = spawn_app().await;
     let net = Network::new(&app, 2.0).await;
-    add_units(
-        &app,
-        &net.bank.admin,
-        &net.bank.id,
-        units("OPOS", "O_POS", "RED_CELLS", 3),
-    )
-    .await;
+    net.stock(&app, units("OPOS", "O_POS", "RED_CELLS", 3))
+        .await;
     let normal = create_request(
         &app,
         &net.doctor,
@@ -1074,13 +1030,8 @@ async fn a_reserved_unit_that_expires_during_its_hold_is_never_issued_and_return
     let expires = chrono::Utc::now() + chrono::Duration::seconds(2);
     let mut short = unit("PLT-SHORT", "O_POS", "PLATELETS");
     short["expiresAt"] = json!(expires.to_rfc3339());
-    add_units(&app, &net.bank.admin, &net.bank.id, vec![short]).await;
-    let id = create_request(
-        &app,
-        &net.nurse,
-        request_input(&net.hospital.id, "O_POS", "PLATELETS", 1),
-    )
-    .await;
+    net.stock(&app, vec![short]).await;
+    let id = net.nurse_request(&app, "O_POS", "PLATELETS", 1).await;
     accept(&app, &net.bank_staff, &id, &net.bank.id)
         .await
         .data();

@@ -13,24 +13,12 @@ async fn fifty_accepts_at_once_against_thirty_units_never_reserve_a_unit_twice()
     let app = spawn_app().await;
     let net = Network::new(&app, 2.0).await;
     let second_staff = member(&app, &net.bank, "staff2@bank.example", "STAFF").await;
-    add_units(
-        &app,
-        &net.bank.admin,
-        &net.bank.id,
-        units("OPOS", "O_POS", "RED_CELLS", 30),
-    )
-    .await;
+    net.stock(&app, units("OPOS", "O_POS", "RED_CELLS", 30))
+        .await;
     let mut requests = Vec::new();
     for i in 0..50 {
         let group = if i % 2 == 0 { "O_POS" } else { "A_POS" };
-        requests.push(
-            create_request(
-                &app,
-                &net.nurse,
-                request_input(&net.hospital.id, group, "RED_CELLS", 2),
-            )
-            .await,
-        );
+        requests.push(net.nurse_request(&app, group, "RED_CELLS", 2).await);
     }
 
     // Act
@@ -111,19 +99,9 @@ async fn a_lapsed_reservation_returns_the_request_to_pending_and_its_units_to_st
     // Arrange: holds last one second; the sweep runs every 100 ms.
     let app = spawn_app_with(&[("RESERVATION_HOLD_SECS", "1"), ("SWEEP_INTERVAL_MS", "100")]).await;
     let net = Network::new(&app, 2.0).await;
-    add_units(
-        &app,
-        &net.bank.admin,
-        &net.bank.id,
-        units("BNEG", "B_NEG", "RED_CELLS", 2),
-    )
-    .await;
-    let id = create_request(
-        &app,
-        &net.nurse,
-        request_input(&net.hospital.id, "B_NEG", "RED_CELLS", 2),
-    )
-    .await;
+    net.stock(&app, units("BNEG", "B_NEG", "RED_CELLS", 2))
+        .await;
+    let id = net.nurse_request(&app, "B_NEG", "RED_CELLS", 2).await;
 
     // Act
     let r = accept(&app, &net.bank_staff, &id, &net.bank.id).await;
@@ -202,23 +180,13 @@ async fn creating_a_request_twice_with_one_idempotency_key_creates_it_once() {
 async fn accepting_again_with_the_same_idempotency_key_reserves_nothing_more() {
     let app = spawn_app().await;
     let net = Network::new(&app, 2.0).await;
-    let id = create_request(
-        &app,
-        &net.nurse,
-        request_input(&net.hospital.id, "AB_NEG", "RED_CELLS", 2),
-    )
-    .await;
+    let id = net.nurse_request(&app, "AB_NEG", "RED_CELLS", 2).await;
     let input = json!({"requestId": id, "bloodBankId": net.bank.id, "idempotencyKey": "lims-42"});
     // A failed attempt is not remembered: with no stock it fails, then stock arrives.
     let r = act(&app, &net.bank_staff, "acceptBloodRequest", input.clone()).await;
     assert_eq!(r.code(), Some("INSUFFICIENT_STOCK"));
-    add_units(
-        &app,
-        &net.bank.admin,
-        &net.bank.id,
-        units("ABNEG", "AB_NEG", "RED_CELLS", 4),
-    )
-    .await;
+    net.stock(&app, units("ABNEG", "AB_NEG", "RED_CELLS", 4))
+        .await;
 
     let first = act(&app, &net.bank_staff, "acceptBloodRequest", input.clone()).await;
     let events = app.count("SELECT COUNT(*) FROM blood_unit_events").await;
@@ -344,19 +312,9 @@ async fn one_donor_recorded_at_two_banks_at_once_gives_one_donation() {
 async fn a_retried_accept_racing_its_first_attempt_answers_with_the_first_result() {
     let app = spawn_app().await;
     let net = Network::new(&app, 2.0).await;
-    add_units(
-        &app,
-        &net.bank.admin,
-        &net.bank.id,
-        units("BPOS", "B_POS", "RED_CELLS", 6),
-    )
-    .await;
-    let id = create_request(
-        &app,
-        &net.nurse,
-        request_input(&net.hospital.id, "B_POS", "RED_CELLS", 2),
-    )
-    .await;
+    net.stock(&app, units("BPOS", "B_POS", "RED_CELLS", 6))
+        .await;
+    let id = net.nurse_request(&app, "B_POS", "RED_CELLS", 2).await;
     let input = json!({"requestId": id, "bloodBankId": net.bank.id, "idempotencyKey": "lims-race"});
 
     let results =

@@ -60,13 +60,7 @@ async fn every_caller_against_every_blood_operation() {
     )
     .await;
     let ngo = org_north(&app, &net.root, "NGO-CITY", "NGO", "admin@ngo.example", 1.0).await;
-    add_units(
-        &app,
-        &net.bank.admin,
-        &net.bank.id,
-        units("ONE", "O_POS", "RED_CELLS", 2),
-    )
-    .await;
+    net.stock(&app, units("ONE", "O_POS", "RED_CELLS", 2)).await;
     add_units(
         &app,
         &other_bank.admin,
@@ -192,13 +186,7 @@ async fn a_bank_sees_its_own_units_and_levels_but_not_another_banks() {
         3.0,
     )
     .await;
-    add_units(
-        &app,
-        &net.bank.admin,
-        &net.bank.id,
-        units("ONE", "A_POS", "RED_CELLS", 2),
-    )
-    .await;
+    net.stock(&app, units("ONE", "A_POS", "RED_CELLS", 2)).await;
     add_units(
         &app,
         &other.admin,

@@ -175,13 +175,8 @@ async fn a_page_of_requests_with_their_hospital_bank_and_requester_costs_the_sam
         3.0,
     )
     .await;
-    add_units(
-        &app,
-        &net.bank.admin,
-        &net.bank.id,
-        units("ONE", "O_POS", "RED_CELLS", 10),
-    )
-    .await;
+    net.stock(&app, units("ONE", "O_POS", "RED_CELLS", 10))
+        .await;
     add_units(
         &app,
         &second.admin,
@@ -242,7 +237,7 @@ async fn stock_levels_with_their_banks_cost_the_same_for_1_and_5_banks() {
     let query = "{ stockLevels { bloodBank { name } available status } }";
     let mut stock = units("ONE-A", "A_POS", "RED_CELLS", 3);
     stock.extend(units("ONE-O", "O_NEG", "PLASMA", 2));
-    add_units(&app, &net.bank.admin, &net.bank.id, stock).await;
+    net.stock(&app, stock).await;
     let one = app.gql(Some(&net.nurse.access), query, json!({})).await;
     for i in 0..4 {
         let bank = org_north(

@@ -352,4 +352,25 @@ impl Network {
             bank_staff,
         }
     }
+
+    /// Adds units to the bank as its admin; returns them.
+    pub async fn stock(&self, app: &TestApp, units: Vec<Value>) -> Vec<Value> {
+        add_units(app, &self.bank.admin, &self.bank.id, units).await
+    }
+
+    /// The nurse asks the hospital for `n` units; returns the request's id.
+    pub async fn nurse_request(
+        &self,
+        app: &TestApp,
+        group: &str,
+        component: &str,
+        n: i32,
+    ) -> String {
+        create_request(
+            app,
+            &self.nurse,
+            request_input(&self.hospital.id, group, component, n),
+        )
+        .await
+    }
 }

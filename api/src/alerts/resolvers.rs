@@ -222,10 +222,7 @@ async fn alert_action(
     } else {
         "alert.acknowledge"
     };
-    let mut what = AuditAction::new(name, "alert");
-    if let Ok(id) = &id {
-        what = what.on(*id);
-    }
+    let what = AuditAction::new(name, "alert").on_parsed(&id);
     let (a, ack) = mutate(ctx, what, rule, move |txn, actor| {
         Box::pin(async move {
             let id = id?;

@@ -38,6 +38,15 @@ impl AuditAction {
         self.entity_id = Some(id);
         self
     }
+
+    /// The entity the input names, if its id parsed (a malformed one is refused later, in
+    /// the work, and the attempt is still recorded).
+    pub fn on_parsed(self, id: &AppResult<Uuid>) -> Self {
+        match id {
+            Ok(id) => self.on(*id),
+            Err(_) => self,
+        }
+    }
 }
 
 /// What a successful mutation changed, for its audit row.

@@ -417,14 +417,6 @@ impl ConsultationQuery {
 #[derive(Default)]
 pub struct ConsultationMutation;
 
-fn on(name: &'static str, entity: &'static str, id: &AppResult<Uuid>) -> AuditAction {
-    let a = AuditAction::new(name, entity);
-    match id {
-        Ok(id) => a.on(*id),
-        Err(_) => a,
-    }
-}
-
 fn consultation_json(c: &consultation::Model) -> serde_json::Value {
     json!({"status": c.status, "scheduledAt": c.scheduled_at, "endsAt": c.ends_at,
            "doctorId": c.doctor_id, "patientId": c.patient_id, "type": c.consultation_type,
@@ -450,7 +442,7 @@ async fn move_consultation(
     let viewer = viewer_of(ctx)?;
     let c = mutate(
         ctx,
-        on(action, "consultation", &id),
+        AuditAction::new(action, "consultation").on_parsed(&id),
         Rule::SignedIn,
         move |txn, actor| {
             Box::pin(async move {
@@ -644,7 +636,7 @@ impl ConsultationMutation {
         };
         let d = mutate(
             ctx,
-            on("doctor.verify", "doctor", &id),
+            AuditAction::new("doctor.verify", "doctor").on_parsed(&id),
             rule,
             move |txn, actor| {
                 Box::pin(async move {
@@ -929,7 +921,7 @@ impl ConsultationMutation {
         let viewer = viewer_of(ctx)?;
         let c = mutate(
             ctx,
-            on("consultation.reschedule", "consultation", &id),
+            AuditAction::new("consultation.reschedule", "consultation").on_parsed(&id),
             Rule::SignedIn,
             move |txn, actor| {
                 Box::pin(async move {
@@ -1001,7 +993,7 @@ impl ConsultationMutation {
         let viewer = viewer_of(ctx)?;
         let p = mutate(
             ctx,
-            on("prescription.add", "consultation", &id),
+            AuditAction::new("prescription.add", "consultation").on_parsed(&id),
             Rule::SignedIn,
             move |txn, _| {
                 Box::pin(async move {
@@ -1086,7 +1078,7 @@ impl ConsultationMutation {
         let key2 = key.clone();
         let result = mutate(
             ctx,
-            on("payment.record", "consultation", &id),
+            AuditAction::new("payment.record", "consultation").on_parsed(&id),
             Rule::SignedIn,
             move |txn, actor| {
                 Box::pin(async move {
@@ -1150,7 +1142,7 @@ impl ConsultationMutation {
         let viewer = viewer_of(ctx)?;
         let p = mutate(
             ctx,
-            on("payment.refund", "payment", &id),
+            AuditAction::new("payment.refund", "payment").on_parsed(&id),
             Rule::SignedIn,
             move |txn, _| {
                 Box::pin(async move {
@@ -1192,7 +1184,7 @@ impl ConsultationMutation {
         let viewer = viewer_of(ctx)?;
         let f = mutate(
             ctx,
-            on("risk_flag.raise", "consultation", &id),
+            AuditAction::new("risk_flag.raise", "consultation").on_parsed(&id),
             Rule::SignedIn,
             move |txn, _| {
                 Box::pin(async move {

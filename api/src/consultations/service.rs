@@ -6,19 +6,19 @@ use super::slots::{self, Slot, WeeklyRule};
 use crate::{
     alerts::service::{NewAlert, NewNotification, Target, notify, raise},
     db::now,
-    error::{AppError, AppResult},
+    error::{AppError, AppResult, unique_violation},
     events::Event,
     validation::IanaZone,
 };
 use chrono::{DateTime, Duration, NaiveDate, NaiveTime, Timelike, Utc};
 use entity::{
     AlertKind, ConsultationStatus, ConsultationType, NotificationKind, OrgRole, PaymentMethod,
-    PaymentStatus, RiskSeverity, RiskType, Severity, Weekday, availability_rule, consultation,
-    doctor, payment, prescription, risk_flag,
+    PaymentStatus, RiskSeverity, RiskType, Severity, Weekday, WireName, availability_rule,
+    consultation, doctor, payment, prescription, risk_flag,
 };
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DbBackend, DbErr, EntityTrait, QueryFilter,
-    QuerySelect, RuntimeErr, sea_query::Expr,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, RuntimeErr,
+    sea_query::Expr,
 };
 use uuid::Uuid;
 
@@ -34,13 +34,6 @@ fn overlap_violation(e: &DbErr) -> bool {
         }
         _ => false,
     }
-}
-
-fn unique_violation(e: &DbErr) -> bool {
-    matches!(
-        e.sql_err(),
-        Some(sea_orm::SqlErr::UniqueConstraintViolation(_))
-    )
 }
 
 // ---------------------------------------------------------------- doctors
@@ -115,13 +108,9 @@ pub async fn create_doctor<C: ConnectionTrait>(db: &C, new: NewDoctor) -> AppRes
     doctor::Entity::insert(doctor::ActiveModel::from(m.clone()))
         .exec(db)
         .await
-        .map_err(|e| {
-            if unique_violation(&e) {
-                AppError::Conflict("a profile with this user or license number exists".into())
-            } else {
-                e.into()
-            }
-        })?;
+        .map_err(unique_violation(
+            "a profile with this user or license number exists",
+        ))?;
     Ok(m)
 }
 
@@ -491,23 +480,9 @@ pub async fn book<C: ConnectionTrait>(
 /// Loads a consultation; on Postgres the row stays locked until the transaction ends, so
 /// two transitions of one consultation run one after the other.
 pub async fn load_locked<C: ConnectionTrait>(db: &C, id: Uuid) -> AppResult<consultation::Model> {
-    let mut q = consultation::Entity::find_by_id(id);
-    if db.get_database_backend() == DbBackend::Postgres {
-        q = q.lock_exclusive();
-    }
-    q.one(db).await?.ok_or(AppError::NotFound("consultation"))
-}
-
-/// The wire name of a status.
-pub fn status_name(s: ConsultationStatus) -> &'static str {
-    match s {
-        ConsultationStatus::Requested => "REQUESTED",
-        ConsultationStatus::Confirmed => "CONFIRMED",
-        ConsultationStatus::InProgress => "IN_PROGRESS",
-        ConsultationStatus::Completed => "COMPLETED",
-        ConsultationStatus::Cancelled => "CANCELLED",
-        ConsultationStatus::NoShow => "NO_SHOW",
-    }
+    crate::db::find_locked::<consultation::Entity, _>(db, id)
+        .await?
+        .ok_or(AppError::NotFound("consultation"))
 }
 
 /// The states each state may move to: the one table of the state machine.
@@ -529,8 +504,8 @@ pub fn ensure_allowed(c: &consultation::Model, to: ConsultationStatus) -> AppRes
         Ok(())
     } else {
         Err(AppError::InvalidTransition {
-            from: status_name(c.status).into(),
-            to: status_name(to).into(),
+            from: c.status.wire_name(),
+            to: to.wire_name(),
         })
     }
 }
@@ -559,9 +534,9 @@ pub async fn transition<C: ConnectionTrait>(
     to: ConsultationStatus,
     stamp: Stamp,
 ) -> AppResult<consultation::Model> {
-    let refuse = |from| AppError::InvalidTransition {
-        from: status_name(from).into(),
-        to: status_name(to).into(),
+    let refuse = |from: ConsultationStatus| AppError::InvalidTransition {
+        from: from.wire_name(),
+        to: to.wire_name(),
     };
     if !allowed(c.status, to) {
         return Err(refuse(c.status));
@@ -659,7 +634,7 @@ pub async fn add_prescription<C: ConnectionTrait>(
         ConsultationStatus::InProgress | ConsultationStatus::Completed
     ) {
         return Err(AppError::InvalidTransition {
-            from: status_name(c.status).into(),
+            from: c.status.wire_name(),
             to: "PRESCRIBE".into(),
         });
     }
@@ -696,6 +671,8 @@ pub struct NewPayment {
     pub recorded_by: Option<Uuid>,
 }
 
+const PAID: &str = "this consultation is already paid";
+
 /// Records a successful payment; one per consultation (a partial unique index decides
 /// between concurrent attempts), never for a cancelled one.
 pub async fn record_payment<C: ConnectionTrait>(
@@ -706,7 +683,7 @@ pub async fn record_payment<C: ConnectionTrait>(
 ) -> AppResult<payment::Model> {
     if c.status == ConsultationStatus::Cancelled {
         return Err(AppError::InvalidTransition {
-            from: status_name(c.status).into(),
+            from: c.status.wire_name(),
             to: "PAY".into(),
         });
     }
@@ -721,7 +698,7 @@ pub async fn record_payment<C: ConnectionTrait>(
         .filter(payment::Column::Status.eq(PaymentStatus::Succeeded))
         .one(db)
         .await?;
-    let conflict = || AppError::Conflict("this consultation is already paid".into());
+    let conflict = || AppError::Conflict(PAID.into());
     if paid.is_some() {
         return Err(conflict());
     }
@@ -745,13 +722,7 @@ pub async fn record_payment<C: ConnectionTrait>(
     payment::Entity::insert(payment::ActiveModel::from(m.clone()))
         .exec(db)
         .await
-        .map_err(|e| {
-            if unique_violation(&e) {
-                conflict()
-            } else {
-                e.into()
-            }
-        })?;
+        .map_err(unique_violation(PAID))?;
     Ok(m)
 }
 
@@ -762,12 +733,8 @@ pub async fn refund_payment<C: ConnectionTrait>(
     reason: String,
 ) -> AppResult<payment::Model> {
     let refuse = |s: PaymentStatus| AppError::InvalidTransition {
-        from: match s {
-            PaymentStatus::Succeeded => "SUCCEEDED",
-            PaymentStatus::Refunded => "REFUNDED",
-        }
-        .into(),
-        to: "REFUNDED".into(),
+        from: s.wire_name(),
+        to: PaymentStatus::Refunded.wire_name(),
     };
     if p.status != PaymentStatus::Succeeded {
         return Err(refuse(p.status));
@@ -814,7 +781,7 @@ pub async fn raise_risk_flag<C: ConnectionTrait>(
         ConsultationStatus::Requested | ConsultationStatus::Cancelled
     ) {
         return Err(AppError::InvalidTransition {
-            from: status_name(c.status).into(),
+            from: c.status.wire_name(),
             to: "FLAG_RISK".into(),
         });
     }

@@ -113,8 +113,7 @@ impl Doctor {
         let Some(id) = self.row.organization_id else {
             return Ok(None);
         };
-        let o = load_one(&ctx.req()?.loaders.orgs, id).await?;
-        Ok(o.map(Organization::from))
+        Organization::load(ctx, id).await
     }
 
     /// Weekly availability.
@@ -276,8 +275,7 @@ impl Consultation {
 
     /// The patient.
     async fn patient(&self, ctx: &Context<'_>) -> AppResult<Option<User>> {
-        let u = load_one(&ctx.req()?.loaders.users, self.row.patient_id).await?;
-        Ok(u.map(User::from))
+        User::load(ctx, self.row.patient_id).await
     }
 
     /// Prescriptions written in it (health data; audited).
@@ -383,8 +381,7 @@ impl Prescription {
 
     /// The patient.
     async fn patient(&self, ctx: &Context<'_>) -> AppResult<Option<User>> {
-        let u = load_one(&ctx.req()?.loaders.users, self.row.patient_id).await?;
-        Ok(u.map(User::from))
+        User::load(ctx, self.row.patient_id).await
     }
 }
 

@@ -340,10 +340,7 @@ impl DonorMutation {
             Some(o) => Rule::act_for(o, ADMIN_DOCTOR_STAFF, None, None),
         };
         let id = parse_id(&input.donor_id, "input.donorId");
-        let mut what = AuditAction::new("donor.update", "donor");
-        if let Ok(id) = &id {
-            what = what.on(*id);
-        }
+        let what = AuditAction::new("donor.update", "donor").on_parsed(&id);
         let d = mutate(ctx, what, rule, move |txn, actor| {
             Box::pin(async move {
                 let (id, org) = (id?, org.transpose()?);

@@ -4,15 +4,12 @@ use crate::{
     auth::Actor,
     blood::eligibility::{self, Assessment, Deferral, DonorFacts, RuleSet},
     db::now,
-    error::{AppError, AppResult},
-    identity::service::unique_violation,
+    error::{AppError, AppResult, unique_violation},
     stock::service::{self as stock, NewUnit},
 };
 use chrono::{DateTime, NaiveDate, Utc};
 use entity::{BloodGroup, DonationType, Eligibility, blood_unit, donation, donor};
-use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ConnectionTrait, DbBackend, EntityTrait, QuerySelect,
-};
+use sea_orm::{ActiveModelTrait, ActiveValue::Set, ConnectionTrait};
 use uuid::Uuid;
 
 /// The facts eligibility is computed from, as stored on a donor.
@@ -180,11 +177,9 @@ pub async fn record_donation<C: ConnectionTrait>(
 ) -> AppResult<(donation::Model, donor::Model, Vec<blood_unit::Model>)> {
     // Locked until the transaction ends (Postgres; SQLite's write transaction serializes), so
     // two banks recording the same donor at once cannot both find them eligible.
-    let mut find = donor::Entity::find_by_id(new.donor_id);
-    if db.get_database_backend() == DbBackend::Postgres {
-        find = find.lock_exclusive();
-    }
-    let d = find.one(db).await?.ok_or(AppError::NotFound("donor"))?;
+    let d = crate::db::find_locked::<donor::Entity, _>(db, new.donor_id)
+        .await?
+        .ok_or(AppError::NotFound("donor"))?;
     // Staff set UNDER_OBSERVATION for clinical follow-up; the rules never compute it, so it
     // must be checked here: such a donor does not give until taken off it.
     if d.eligibility_status == Eligibility::UnderObservation {

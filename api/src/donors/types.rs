@@ -4,12 +4,7 @@ use super::service;
 use crate::{
     blood::eligibility::{Deferral, RuleSet},
     error::AppResult,
-    graphql::{
-        context::CtxExt,
-        ids::to_id,
-        loaders::{load_children, load_one},
-        pagination::SortDirection,
-    },
+    graphql::{context::CtxExt, ids::to_id, loaders::load_children, pagination::SortDirection},
     organizations::types::Organization,
     stock::types::GeoPointInput,
 };
@@ -141,8 +136,7 @@ impl Donor {
         let Some(id) = self.row.ngo_id else {
             return Ok(None);
         };
-        let o = load_one(&ctx.req()?.loaders.orgs, id).await?;
-        Ok(o.map(Organization::from))
+        Organization::load(ctx, id).await
     }
 
     /// Donations, newest first.
@@ -194,8 +188,7 @@ impl From<donation::Model> for Donation {
 impl Donation {
     /// The collecting bank.
     async fn blood_bank(&self, ctx: &Context<'_>) -> AppResult<Option<Organization>> {
-        let o = load_one(&ctx.req()?.loaders.orgs, self.bank_id).await?;
-        Ok(o.map(Organization::from))
+        Organization::load(ctx, self.bank_id).await
     }
 }
 

@@ -346,10 +346,7 @@ impl IdentityMutation {
         let req = ctx.req()?;
         let id = parse_id(&input.user_id, "input.userId");
         let me = req.viewer.user_id();
-        let what = match &id {
-            Ok(id) => AuditAction::new("user.set_active", "user").on(*id),
-            Err(_) => AuditAction::new("user.set_active", "user"),
-        };
+        let what = AuditAction::new("user.set_active", "user").on_parsed(&id);
         let active = input.is_active;
         let after = mutate(ctx, what, Rule::SuperAdmin, move |txn, _| {
             Box::pin(async move {

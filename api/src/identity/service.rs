@@ -4,7 +4,7 @@
 use crate::{
     auth::tokens::{random_token, token_hash},
     db::now,
-    error::{AppError, AppResult},
+    error::{AppError, AppResult, unique_violation},
     validation::Email,
 };
 use entity::{PlatformRole, session, user};
@@ -69,14 +69,6 @@ pub async fn create_user<C: ConnectionTrait>(db: &C, new: NewUser) -> AppResult<
     .await
     .map_err(unique_violation("an account with this email exists"))?;
     Ok(model)
-}
-
-/// Maps a unique-constraint violation to `CONFLICT`, anything else to `INTERNAL`.
-pub fn unique_violation(msg: &'static str) -> impl Fn(sea_orm::DbErr) -> AppError {
-    move |e| match e.sql_err() {
-        Some(sea_orm::SqlErr::UniqueConstraintViolation(_)) => AppError::Conflict(msg.into()),
-        _ => e.into(),
-    }
 }
 
 /// A refresh token as issued: the secret (shown once) and its row.

@@ -4,7 +4,12 @@
 use crate::{
     auth::Rule,
     error::AppResult,
-    graphql::{context::CtxExt, ids::to_id, loaders::load_children, pagination::SortDirection},
+    graphql::{
+        context::CtxExt,
+        ids::to_id,
+        loaders::{load_children, load_one},
+        pagination::SortDirection,
+    },
     organizations::types::Membership,
 };
 use async_graphql::{ComplexObject, Context, Enum, ID, InputObject, SimpleObject};
@@ -53,6 +58,13 @@ impl From<user::Model> for User {
 }
 
 impl User {
+    /// A user through the request's loader, for relation fields.
+    pub async fn load(ctx: &Context<'_>, id: uuid::Uuid) -> AppResult<Option<Self>> {
+        Ok(load_one(&ctx.req()?.loaders.users, id)
+            .await?
+            .map(Self::from))
+    }
+
     /// A user as seen by someone who may know who they are but not how to reach them or
     /// when they last signed in (a patient looking at a doctor's profile).
     pub fn public(m: user::Model) -> Self {

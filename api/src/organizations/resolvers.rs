@@ -207,10 +207,7 @@ async fn status_move(
     action: &'static str,
 ) -> AppResult<OrganizationPayload> {
     let id = parse_id(&input.organization_id, "input.organizationId");
-    let mut what = AuditAction::new(action, "organization");
-    if let Ok(id) = &id {
-        what = what.on(*id);
-    }
+    let what = AuditAction::new(action, "organization").on_parsed(&id);
     let needs_reason = matches!(mv, StatusMove::Reject | StatusMove::Suspend);
     let reason = input.reason;
     let org = mutate(ctx, what, Rule::SuperAdmin, move |txn, _| {

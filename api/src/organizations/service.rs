@@ -6,14 +6,13 @@ use crate::{
         tokens::{API_TOKEN_PREFIX, random_token, token_hash},
     },
     db::now,
-    error::{AppError, AppResult},
-    identity::service::unique_violation,
+    error::{AppError, AppResult, unique_violation},
     validation::{CountryCode, Email, GeoPoint, OrgCode, Phone, Text},
 };
-use entity::{OrgKind, OrgRole, OrgStatus, api_client, membership, organization, user};
+use entity::{OrgKind, OrgRole, OrgStatus, WireName, api_client, membership, organization, user};
 use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DbBackend, EntityTrait,
-    PaginatorTrait, QueryFilter, QuerySelect,
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait,
+    QueryFilter,
 };
 use uuid::Uuid;
 
@@ -183,7 +182,7 @@ pub async fn change_status<C: ConnectionTrait>(
     let r = update.exec(db).await?;
     if r.rows_affected != 1 {
         return Err(AppError::InvalidTransition {
-            from: status_name(before.status).into(),
+            from: before.status.wire_name(),
             to: mv.verb().into(),
         });
     }
@@ -194,24 +193,12 @@ pub async fn change_status<C: ConnectionTrait>(
     Ok((before, after))
 }
 
-/// The wire name of a status.
-pub fn status_name(s: OrgStatus) -> &'static str {
-    match s {
-        OrgStatus::Pending => "PENDING",
-        OrgStatus::Approved => "APPROVED",
-        OrgStatus::Suspended => "SUSPENDED",
-        OrgStatus::Rejected => "REJECTED",
-    }
-}
-
 /// Serializes membership changes of one organization: on Postgres a row lock on the
 /// organization; on SQLite the write transaction already holds the database lock.
 async fn lock_org<C: ConnectionTrait>(db: &C, org_id: Uuid) -> AppResult<()> {
-    let mut q = organization::Entity::find_by_id(org_id);
-    if db.get_database_backend() == DbBackend::Postgres {
-        q = q.lock_exclusive();
-    }
-    q.one(db).await?.ok_or(AppError::NotFound("organization"))?;
+    crate::db::find_locked::<organization::Entity, _>(db, org_id)
+        .await?
+        .ok_or(AppError::NotFound("organization"))?;
     Ok(())
 }
 

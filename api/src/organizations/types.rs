@@ -64,6 +64,15 @@ pub struct Organization {
     pub uuid: Uuid,
 }
 
+impl Organization {
+    /// An organization through the request's loader, for relation fields.
+    pub async fn load(ctx: &Context<'_>, id: Uuid) -> AppResult<Option<Self>> {
+        Ok(load_one(&ctx.req()?.loaders.orgs, id)
+            .await?
+            .map(Self::from))
+    }
+}
+
 impl From<organization::Model> for Organization {
     fn from(m: organization::Model) -> Self {
         Self {
@@ -146,16 +155,12 @@ impl From<membership::Model> for Membership {
 impl Membership {
     /// The member.
     async fn user(&self, ctx: &Context<'_>) -> AppResult<Option<User>> {
-        let req = ctx.req()?;
-        let u = load_one(&req.loaders.users, self.user_id).await?;
-        Ok(u.map(User::from))
+        User::load(ctx, self.user_id).await
     }
 
     /// The organization.
     async fn organization(&self, ctx: &Context<'_>) -> AppResult<Option<Organization>> {
-        let req = ctx.req()?;
-        let o = load_one(&req.loaders.orgs, self.organization_id).await?;
-        Ok(o.map(Organization::from))
+        Organization::load(ctx, self.organization_id).await
     }
 }
 

@@ -286,14 +286,6 @@ fn report_json(r: &medical_report::Model) -> serde_json::Value {
            "studyType": r.study_type, "patientId": r.patient_id})
 }
 
-fn action(name: &'static str, id: &AppResult<Uuid>) -> AuditAction {
-    let a = AuditAction::new(name, "medical_report");
-    match id {
-        Ok(id) => a.on(*id),
-        Err(_) => a,
-    }
-}
-
 /// The report an input names and its organization (for the mutation's rule).
 async fn named_report(req: &RequestCtx, id: &ID) -> (AppResult<Uuid>, AppResult<Uuid>) {
     let id = parse_id(id, "input.reportId");
@@ -393,7 +385,7 @@ impl ReportMutation {
         let rule = analysis_rule(&org);
         let r = mutate(
             ctx,
-            action("medical_report.analyze", &id),
+            AuditAction::new("medical_report.analyze", "medical_report").on_parsed(&id),
             rule,
             move |txn, actor| {
                 Box::pin(async move {
@@ -457,7 +449,7 @@ impl ReportMutation {
         let rule = review_rule(&org);
         let r = mutate(
             ctx,
-            action("medical_report.review", &id),
+            AuditAction::new("medical_report.review", "medical_report").on_parsed(&id),
             rule,
             move |txn, actor| {
                 Box::pin(async move {
@@ -521,7 +513,7 @@ impl ReportMutation {
         let rule = archive_rule(&org);
         let r = mutate(
             ctx,
-            action("medical_report.archive", &id),
+            AuditAction::new("medical_report.archive", "medical_report").on_parsed(&id),
             rule,
             move |txn, _| {
                 Box::pin(async move {

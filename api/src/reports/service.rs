@@ -5,16 +5,15 @@
 use crate::{
     alerts::service::{NewAlert, NewNotification, Target, notify, raise},
     db::now,
-    error::{AppError, AppResult},
+    error::{AppError, AppResult, unique_violation},
     events::Event,
-    identity::service::unique_violation,
     validation::{Notes, Text},
 };
 use chrono::{DateTime, NaiveDate, Utc};
 use entity::{
     AlertKind, ConsultationStatus, ImageFormat, ImageType, NotificationKind, OrgRole, ReportStatus,
-    ReviewUrgency, RiskLevel, Severity, ai_analysis, consultation, medical_report, report_image,
-    report_review, user,
+    ReviewUrgency, RiskLevel, Severity, WireName, ai_analysis, consultation, medical_report,
+    report_image, report_review, user,
 };
 use sea_orm::{
     ColumnTrait, Condition, ConnectionTrait, DbBackend, EntityTrait, FromQueryResult, QueryFilter,
@@ -33,21 +32,10 @@ pub const MAX_CLAIM: i32 = 50;
 /// Largest findings / DICOM metadata JSON accepted, in bytes.
 pub const MAX_JSON_BYTES: usize = 64 * 1024;
 
-/// The wire name of a report status.
-pub fn status_name(s: ReportStatus) -> &'static str {
-    match s {
-        ReportStatus::Pending => "PENDING",
-        ReportStatus::Analyzing => "ANALYZING",
-        ReportStatus::Analyzed => "ANALYZED",
-        ReportStatus::Reviewed => "REVIEWED",
-        ReportStatus::Archived => "ARCHIVED",
-    }
-}
-
 fn invalid(from: ReportStatus, to: ReportStatus) -> AppError {
     AppError::InvalidTransition {
-        from: status_name(from).into(),
-        to: status_name(to).into(),
+        from: from.wire_name(),
+        to: to.wire_name(),
     }
 }
 
@@ -211,11 +199,9 @@ pub async fn report_org<C: ConnectionTrait>(db: &C, id: Uuid) -> AppResult<Uuid>
 /// Loads a report; on Postgres the row stays locked until the transaction ends, so two
 /// writers of one report queue (SQLite serializes writers with `BEGIN IMMEDIATE`).
 pub async fn load_locked<C: ConnectionTrait>(db: &C, id: Uuid) -> AppResult<medical_report::Model> {
-    let mut q = medical_report::Entity::find_by_id(id);
-    if db.get_database_backend() == DbBackend::Postgres {
-        q = q.lock_exclusive();
-    }
-    q.one(db).await?.ok_or(AppError::NotFound("medical report"))
+    crate::db::find_locked::<medical_report::Entity, _>(db, id)
+        .await?
+        .ok_or(AppError::NotFound("medical report"))
 }
 
 /// Moves a report from `from` to `to` with a conditional update (`WHERE status = from`), so

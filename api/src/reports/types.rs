@@ -79,20 +79,17 @@ impl From<medical_report::Model> for MedicalReport {
 impl MedicalReport {
     /// The patient.
     async fn patient(&self, ctx: &Context<'_>) -> AppResult<Option<User>> {
-        let u = load_one(&ctx.req()?.loaders.users, self.row.patient_id).await?;
-        Ok(u.map(User::from))
+        User::load(ctx, self.row.patient_id).await
     }
 
     /// The member who uploaded it.
     async fn uploaded_by(&self, ctx: &Context<'_>) -> AppResult<Option<User>> {
-        let u = load_one(&ctx.req()?.loaders.users, self.row.uploaded_by_user_id).await?;
-        Ok(u.map(User::from))
+        User::load(ctx, self.row.uploaded_by_user_id).await
     }
 
     /// The organization it belongs to.
     async fn organization(&self, ctx: &Context<'_>) -> AppResult<Option<Organization>> {
-        let o = load_one(&ctx.req()?.loaders.orgs, self.row.organization_id).await?;
-        Ok(o.map(Organization::from))
+        Organization::load(ctx, self.row.organization_id).await
     }
 
     /// Its images, in display order.
@@ -272,8 +269,7 @@ impl From<report_review::Model> for ReportReview {
 impl ReportReview {
     /// The reviewing doctor.
     async fn doctor(&self, ctx: &Context<'_>) -> AppResult<Option<User>> {
-        let u = load_one(&ctx.req()?.loaders.users, self.row.doctor_user_id).await?;
-        Ok(u.map(User::from))
+        User::load(ctx, self.row.doctor_user_id).await
     }
 }
 

@@ -392,10 +392,7 @@ impl RequestMutation {
             return load_visible_after_retry(req, id).await;
         }
         let request_id = parse_id(&input.request_id, "input.requestId");
-        let mut what = AuditAction::new("blood_request.accept", "blood_request");
-        if let Ok(id) = &request_id {
-            what = what.on(*id);
-        }
+        let what = AuditAction::new("blood_request.accept", "blood_request").on_parsed(&request_id);
         let (hold, ttl) = (app.config.reservation_hold, app.config.idempotency_ttl);
         let key2 = key.clone();
         let result = mutate(ctx, what, rule, move |txn, actor| {
@@ -452,7 +449,7 @@ impl RequestMutation {
             Some(OrgKind::BloodBank),
         );
         let id = parse_id(&input.request_id, "input.requestId");
-        let r = mutate(ctx, action("blood_request.fulfill", &id), rule, move |txn, actor| {
+        let r = mutate(ctx, AuditAction::new("blood_request.fulfill", "blood_request").on_parsed(&id), rule, move |txn, actor| {
             Box::pin(async move {
                 let (r, units) = service::fulfill(txn, id?, bank?, actor).await?;
                 let events = vec![crate::alerts::service::request_event(&r)];
@@ -487,7 +484,7 @@ impl RequestMutation {
         let id = parse_id(&input.request_id, "input.requestId");
         let r = mutate(
             ctx,
-            action("blood_request.reject", &id),
+            AuditAction::new("blood_request.reject", "blood_request").on_parsed(&id),
             rule,
             move |txn, _| {
                 Box::pin(async move {
@@ -537,7 +534,7 @@ impl RequestMutation {
         let id = parse_id(&input.request_id, "input.requestId");
         let r = mutate(
             ctx,
-            action("blood_request.decline", &id),
+            AuditAction::new("blood_request.decline", "blood_request").on_parsed(&id),
             rule,
             move |txn, actor| {
                 Box::pin(async move {
@@ -573,7 +570,7 @@ impl RequestMutation {
             Some(OrgKind::Hospital),
         );
         let id = parse_id(&input.request_id, "input.requestId");
-        let r = mutate(ctx, action("blood_request.cancel", &id), rule, move |txn, actor| {
+        let r = mutate(ctx, AuditAction::new("blood_request.cancel", "blood_request").on_parsed(&id), rule, move |txn, actor| {
             Box::pin(async move {
                 let reason = Text::parse(&input.reason, "input.reason", 500)?.into_inner();
                 let (r, released) = service::cancel(txn, id?, hospital?, reason, actor).await?;
@@ -601,14 +598,6 @@ impl RequestMutation {
         Ok(BloodRequestPayload {
             blood_request: r.into(),
         })
-    }
-}
-
-fn action(name: &'static str, id: &AppResult<Uuid>) -> AuditAction {
-    let a = AuditAction::new(name, "blood_request");
-    match id {
-        Ok(id) => a.on(*id),
-        Err(_) => a,
     }
 }
 

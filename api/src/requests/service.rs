@@ -5,13 +5,13 @@ use crate::{
     blood::{compatibility, geo},
     db::now,
     error::{AppError, AppResult},
-    stock::service::{record_events, status_name as unit_status_name},
+    stock::service::record_events,
     validation::Text,
 };
 use chrono::{DateTime, Utc};
 use entity::{
-    BloodGroup, Component, OrgKind, OrgStatus, RequestStatus, UnitStatus, Urgency, blood_request,
-    blood_request_decline, blood_unit, blood_unit_event, organization,
+    BloodGroup, Component, OrgKind, OrgStatus, RequestStatus, UnitStatus, Urgency, WireName,
+    blood_request, blood_request_decline, blood_unit, blood_unit_event, organization,
 };
 use sea_orm::{
     ActiveModelTrait,
@@ -51,18 +51,6 @@ pub struct NewRequest {
     pub allow_override: bool,
     /// Why the override.
     pub override_reason: Option<Text>,
-}
-
-/// The wire name of a request status.
-pub fn status_name(s: RequestStatus) -> &'static str {
-    match s {
-        RequestStatus::Pending => "PENDING",
-        RequestStatus::Accepted => "ACCEPTED",
-        RequestStatus::Fulfilled => "FULFILLED",
-        RequestStatus::Rejected => "REJECTED",
-        RequestStatus::Cancelled => "CANCELLED",
-        RequestStatus::Expired => "EXPIRED",
-    }
 }
 
 /// Creates a request as `PENDING`.
@@ -127,11 +115,9 @@ pub async fn create<C: ConnectionTrait>(
 /// Loads a request; on Postgres the row is locked until the transaction ends, so two banks
 /// acting on one request queue instead of racing.
 pub async fn load_locked<C: ConnectionTrait>(db: &C, id: Uuid) -> AppResult<blood_request::Model> {
-    let mut q = blood_request::Entity::find_by_id(id);
-    if db.get_database_backend() == DbBackend::Postgres {
-        q = q.lock_exclusive();
-    }
-    q.one(db).await?.ok_or(AppError::NotFound("blood request"))
+    crate::db::find_locked::<blood_request::Entity, _>(db, id)
+        .await?
+        .ok_or(AppError::NotFound("blood request"))
 }
 
 /// Whether a bank may act on a request: the addressed bank, or for an open request any bank
@@ -164,7 +150,7 @@ async fn bank<C: ConnectionTrait>(db: &C, id: Uuid) -> AppResult<organization::M
 
 fn invalid(from: RequestStatus, to: &str) -> AppError {
     AppError::InvalidTransition {
-        from: status_name(from).into(),
+        from: from.wire_name(),
         to: to.into(),
     }
 }
@@ -557,7 +543,7 @@ pub async fn decline<C: ConnectionTrait>(
     }
     .insert(db)
     .await
-    .map_err(crate::identity::service::unique_violation(
+    .map_err(crate::error::unique_violation(
         "your bank already declined this request",
     ))?;
     Ok(req)
@@ -705,7 +691,7 @@ pub async fn expire_units<C: ConnectionTrait>(db: &C, limit: u64) -> AppResult<u
             request_id: Set(None),
             actor_user_id: Set(system.user_id),
             actor_api_client_id: Set(None),
-            reason: Set(Some(format!("expired ({})", unit_status_name(u.status)))),
+            reason: Set(Some(format!("expired ({})", u.status.wire_name()))),
             created_at: Set(t),
         })
         .collect();

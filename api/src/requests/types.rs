@@ -5,12 +5,7 @@ use crate::{
     audit::service::ReadRecord,
     auth::{Rule, authorize, policy::ANY_ROLE},
     error::AppResult,
-    graphql::{
-        context::CtxExt,
-        ids::to_id,
-        loaders::{load_children, load_one},
-        pagination::SortDirection,
-    },
+    graphql::{context::CtxExt, ids::to_id, loaders::load_children, pagination::SortDirection},
     identity::types::User,
     organizations::types::Organization,
     stock::types::BloodUnit,
@@ -153,8 +148,7 @@ impl BloodRequest {
 
     /// The requesting hospital.
     async fn hospital(&self, ctx: &Context<'_>) -> AppResult<Option<Organization>> {
-        let o = load_one(&ctx.req()?.loaders.orgs, self.row.hospital_id).await?;
-        Ok(o.map(Organization::from))
+        Organization::load(ctx, self.row.hospital_id).await
     }
 
     /// The bank it is addressed to (null for an open request).
@@ -162,8 +156,7 @@ impl BloodRequest {
         let Some(id) = Self::org_id(self.row.target_bank_id) else {
             return Ok(None);
         };
-        let o = load_one(&ctx.req()?.loaders.orgs, id).await?;
-        Ok(o.map(Organization::from))
+        Organization::load(ctx, id).await
     }
 
     /// The bank that accepted it.
@@ -171,8 +164,7 @@ impl BloodRequest {
         let Some(id) = Self::org_id(self.row.blood_bank_id) else {
             return Ok(None);
         };
-        let o = load_one(&ctx.req()?.loaders.orgs, id).await?;
-        Ok(o.map(Organization::from))
+        Organization::load(ctx, id).await
     }
 
     /// The user who created it (null when an API client did).
@@ -180,8 +172,7 @@ impl BloodRequest {
         let Some(id) = self.row.requested_by_user_id else {
             return Ok(None);
         };
-        let u = load_one(&ctx.req()?.loaders.users, id).await?;
-        Ok(u.map(User::from))
+        User::load(ctx, id).await
     }
 
     /// Units reserved for or issued to it: the hospital, the accepting bank and super admins.

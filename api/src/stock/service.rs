@@ -9,7 +9,7 @@ use crate::{
 };
 use chrono::{DateTime, NaiveDate, Utc};
 use entity::{
-    BloodGroup, Component, OrgKind, OrgStatus, StockStatus, UnitStatus, blood_unit,
+    BloodGroup, Component, OrgKind, OrgStatus, StockStatus, UnitStatus, WireName, blood_unit,
     blood_unit_event, organization, stock_threshold,
 };
 use sea_orm::{
@@ -203,7 +203,7 @@ pub async fn insert_units<C: ConnectionTrait>(
         blood_unit::Entity::insert_many(rows)
             .exec(db)
             .await
-            .map_err(crate::identity::service::unique_violation(
+            .map_err(crate::error::unique_violation(
                 "a unit with this number and component is already in stock",
             ))?;
     }
@@ -231,8 +231,8 @@ pub async fn transition<C: ConnectionTrait>(
     }
     if let Some(u) = units.iter().find(|u| !from.contains(&u.status)) {
         return Err(AppError::InvalidTransition {
-            from: status_name(u.status).into(),
-            to: status_name(to).into(),
+            from: u.status.wire_name(),
+            to: to.wire_name(),
         });
     }
     let t = now();
@@ -263,18 +263,6 @@ pub async fn transition<C: ConnectionTrait>(
             u
         })
         .collect())
-}
-
-/// The wire name of a unit status.
-pub fn status_name(s: UnitStatus) -> &'static str {
-    match s {
-        UnitStatus::Quarantined => "QUARANTINED",
-        UnitStatus::Available => "AVAILABLE",
-        UnitStatus::Reserved => "RESERVED",
-        UnitStatus::Issued => "ISSUED",
-        UnitStatus::Expired => "EXPIRED",
-        UnitStatus::Discarded => "DISCARDED",
-    }
 }
 
 /// Sets (or replaces) a bank's critical threshold for a group and component.

@@ -3,7 +3,7 @@
 use super::service::{BankMatch, Level};
 use crate::{
     error::AppResult,
-    graphql::{context::CtxExt, ids::to_id, loaders::load_one, pagination::SortDirection},
+    graphql::{ids::to_id, pagination::SortDirection},
     organizations::types::Organization,
 };
 use async_graphql::{ComplexObject, Context, Enum, ID, InputObject, SimpleObject};
@@ -71,8 +71,7 @@ impl From<blood_unit::Model> for BloodUnit {
 impl BloodUnit {
     /// The bank holding it.
     async fn blood_bank(&self, ctx: &Context<'_>) -> AppResult<Option<Organization>> {
-        let o = load_one(&ctx.req()?.loaders.orgs, self.bank_id).await?;
-        Ok(o.map(Organization::from))
+        Organization::load(ctx, self.bank_id).await
     }
 }
 
@@ -300,8 +299,7 @@ impl From<Level> for StockLevel {
 impl StockLevel {
     /// The bank.
     async fn blood_bank(&self, ctx: &Context<'_>) -> AppResult<Option<Organization>> {
-        let o = load_one(&ctx.req()?.loaders.orgs, self.bank_id).await?;
-        Ok(o.map(Organization::from))
+        Organization::load(ctx, self.bank_id).await
     }
 }
 
@@ -385,7 +383,6 @@ impl CompatibleBank {
 impl CompatibleBank {
     /// The bank with its contact details.
     async fn blood_bank(&self, ctx: &Context<'_>) -> AppResult<Option<Organization>> {
-        let o = load_one(&ctx.req()?.loaders.orgs, self.bank_id).await?;
-        Ok(o.map(Organization::from))
+        Organization::load(ctx, self.bank_id).await
     }
 }
