@@ -130,30 +130,7 @@ async fn drive(args: &Args, server: &setup::Server, db_url: &str) -> Res<bool> {
                 PAGE_QUERY
             };
             let request = load::Request::new(query, json!({}), Some(&hospital_token));
-            let plan = load::Plan {
-                concurrency,
-                duration: Duration::from_secs(args.warmup),
-                max_requests: u64::MAX,
-            };
-            if args.warmup > 0 {
-                load::run(&http, &url, &request, &plan).await;
-            }
-            let plan = load::Plan {
-                duration: Duration::from_secs(args.duration),
-                max_requests: args.max_requests,
-                ..plan
-            };
-            let report = load::run(&http, &url, &request, &plan).await;
-            if let Some(e) = &report.first_error {
-                all_ok = false;
-                eprintln!(
-                    "{} at concurrency {concurrency}: {} of {} requests failed; first error: {e}",
-                    scenario.label(),
-                    report.errors,
-                    report.requests
-                );
-            }
-            println!("{}", report.row(scenario, args.db, concurrency));
+            all_ok &= load::measure(&http, &url, args, scenario, &request, concurrency).await;
         }
     }
     pool.close().await.ok();

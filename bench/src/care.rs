@@ -364,30 +364,7 @@ async fn drive(args: &Args, server: &setup::Server, db_url: &str) -> Res<bool> {
                 all_ok &= ok;
                 continue;
             };
-            if args.warmup > 0 {
-                let plan = load::Plan {
-                    concurrency,
-                    duration: Duration::from_secs(args.warmup),
-                    max_requests: u64::MAX,
-                };
-                load::run(&http, &url, request, &plan).await;
-            }
-            let plan = load::Plan {
-                concurrency,
-                duration: Duration::from_secs(args.duration),
-                max_requests: args.max_requests,
-            };
-            let report = load::run(&http, &url, request, &plan).await;
-            if let Some(e) = &report.first_error {
-                all_ok = false;
-                eprintln!(
-                    "{} at concurrency {concurrency}: {} of {} requests failed; first error: {e}",
-                    scenario.label(),
-                    report.errors,
-                    report.requests
-                );
-            }
-            println!("{}", report.row(scenario, args.db, concurrency));
+            all_ok &= load::measure(&http, &url, args, scenario, request, concurrency).await;
         }
     }
     Ok(all_ok)

@@ -235,3 +235,40 @@ async fn send(http: &reqwest::Client, url: &str, request: &Request) -> Result<Op
     }
     Ok(statements)
 }
+
+/// One row of a read scenario: `--warmup` seconds unmeasured, then a run of `--duration`
+/// seconds or `--max-requests` requests; prints the row and returns false when some request
+/// failed.
+pub async fn measure(
+    http: &reqwest::Client,
+    url: &str,
+    args: &crate::Args,
+    scenario: Scenario,
+    request: &Request,
+    concurrency: usize,
+) -> bool {
+    if args.warmup > 0 {
+        let plan = Plan {
+            concurrency,
+            duration: Duration::from_secs(args.warmup),
+            max_requests: u64::MAX,
+        };
+        run(http, url, request, &plan).await;
+    }
+    let plan = Plan {
+        concurrency,
+        duration: Duration::from_secs(args.duration),
+        max_requests: args.max_requests,
+    };
+    let report = run(http, url, request, &plan).await;
+    if let Some(e) = &report.first_error {
+        eprintln!(
+            "{} at concurrency {concurrency}: {} of {} requests failed; first error: {e}",
+            scenario.label(),
+            report.errors,
+            report.requests
+        );
+    }
+    println!("{}", report.row(scenario, args.db, concurrency));
+    report.first_error.is_none()
+}

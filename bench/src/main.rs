@@ -336,30 +336,7 @@ async fn run(args: &Args, db_url: &str) -> setup::Res<bool> {
     for &scenario in &args.scenario {
         let request = data.request(scenario)?;
         for &concurrency in &args.concurrency {
-            let plan = load::Plan {
-                concurrency,
-                duration: Duration::from_secs(args.warmup),
-                max_requests: u64::MAX,
-            };
-            if args.warmup > 0 {
-                load::run(&http, &url, &request, &plan).await;
-            }
-            let plan = load::Plan {
-                duration: Duration::from_secs(args.duration),
-                max_requests: args.max_requests,
-                ..plan
-            };
-            let report = load::run(&http, &url, &request, &plan).await;
-            if let Some(e) = &report.first_error {
-                all_ok = false;
-                eprintln!(
-                    "{} at concurrency {concurrency}: {} of {} requests failed; first error: {e}",
-                    scenario.label(),
-                    report.errors,
-                    report.requests
-                );
-            }
-            println!("{}", report.row(scenario, args.db, concurrency));
+            all_ok &= load::measure(&http, &url, args, scenario, &request, concurrency).await;
         }
     }
     drop(http);

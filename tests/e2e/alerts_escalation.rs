@@ -19,33 +19,39 @@ const FAST: [(&str, &str); 4] = [
 const WITH_RADIUS: &str = "subscription($f: AlertSubscriptionFilter) {
   alertRaised(filter: $f) { kind severity title radiusKm relatedEntityId } }";
 
-#[tokio::test]
-async fn an_unanswered_emergency_widens_then_mobilizes_ngos_then_reaches_super_admins() {
-    // Arrange: a bank ~20 km away (outside 10 km, inside the widened 30 km), an NGO ~15 km
-    // away, and everyone listening.
-    let app = spawn_app_with(&FAST).await;
-    let net = Network::new(&app).await;
-    let (_near, near_admin) = net.near_bank(&app).await;
-    let (_mid, mid_admin) = net
-        .org_at(
-            &app,
+/// The organizations an escalation reaches step by step: a bank at the hospital, a bank
+/// ~20 km away (outside 10 km, inside the widened 30 km) and an NGO ~15 km away.
+async fn escalation_map(app: &TestApp, net: &Network) -> [(String, Session); 3] {
+    [
+        net.near_bank(app).await,
+        net.org_at(
+            app,
             "BB-MID",
             "BLOOD_BANK",
             "a@mid.example",
             km_north(20.0),
             HERE.1,
         )
-        .await;
-    let (_ngo, ngo_admin) = net
-        .org_at(
-            &app,
+        .await,
+        net.org_at(
+            app,
             "NGO-ONE",
             "NGO",
             "a@ngo.example",
             km_north(15.0),
             HERE.1,
         )
-        .await;
+        .await,
+    ]
+}
+
+#[tokio::test]
+async fn an_unanswered_emergency_widens_then_mobilizes_ngos_then_reaches_super_admins() {
+    // Arrange: a bank ~20 km away (outside 10 km, inside the widened 30 km), an NGO ~15 km
+    // away, and everyone listening.
+    let app = spawn_app_with(&FAST).await;
+    let net = Network::new(&app).await;
+    let [(_, near_admin), (_, mid_admin), (_, ngo_admin)] = escalation_map(&app, &net).await;
     let mut near_ws = connect_as(&app.base, &near_admin.access).await;
     near_ws.subscribe("1", WITH_RADIUS, json!({})).await;
     let mut mid_ws = connect_as(&app.base, &mid_admin.access).await;
@@ -116,27 +122,7 @@ async fn two_instances_sweeping_one_database_escalate_each_step_once() {
     let app = spawn_app_with(&FAST).await;
     let other = spawn_on(app.test_db.clone(), &FAST).await;
     let net = Network::new(&app).await;
-    let (near, _) = net.near_bank(&app).await;
-    let (mid, _) = net
-        .org_at(
-            &app,
-            "BB-MID",
-            "BLOOD_BANK",
-            "a@mid.example",
-            km_north(20.0),
-            HERE.1,
-        )
-        .await;
-    let (ngo, _) = net
-        .org_at(
-            &app,
-            "NGO-ONE",
-            "NGO",
-            "a@ngo.example",
-            km_north(15.0),
-            HERE.1,
-        )
-        .await;
+    let [(near, _), (mid, _), (ngo, _)] = escalation_map(&app, &net).await;
     let (_far, _) = net
         .org_at(
             &app,

@@ -425,15 +425,7 @@ async fn cancelling_an_accepted_request_returns_its_units_to_stock() {
 async fn the_addressed_bank_rejects_with_a_reason_and_other_banks_cannot_answer() {
     let app = spawn_app().await;
     let net = Network::new(&app, 2.0).await;
-    let other = org_north(
-        &app,
-        &net.root,
-        "BANK-TWO",
-        "BLOOD_BANK",
-        "two@bank.example",
-        3.0,
-    )
-    .await;
+    let other = net.second_bank(&app).await;
     let mut input = request_input(&net.hospital.id, "B_NEG", "PLATELETS", 1);
     input["bloodBankId"] = json!(net.bank.id);
     let id = create_request(&app, &net.nurse, input).await;

@@ -240,15 +240,7 @@ async fn one_donor_recorded_at_two_banks_at_once_gives_one_donation() {
     // Arrange: a donor registered by a bank; a second bank nearby.
     let app = spawn_app().await;
     let net = Network::new(&app, 2.0).await;
-    let second = org_north(
-        &app,
-        &net.root,
-        "BANK-TWO",
-        "BLOOD_BANK",
-        "two@bank.example",
-        3.0,
-    )
-    .await;
+    let second = net.second_bank(&app).await;
     let r = app
         .gql(
             Some(&net.bank_staff.access),

@@ -177,15 +177,7 @@ async fn every_caller_against_every_blood_operation() {
 async fn a_bank_sees_its_own_units_and_levels_but_not_another_banks() {
     let app = spawn_app().await;
     let net = Network::new(&app, 2.0).await;
-    let other = org_north(
-        &app,
-        &net.root,
-        "BANK-TWO",
-        "BLOOD_BANK",
-        "two@bank.example",
-        3.0,
-    )
-    .await;
+    let other = net.second_bank(&app).await;
     net.stock(&app, units("ONE", "A_POS", "RED_CELLS", 2)).await;
     add_units(
         &app,

@@ -166,15 +166,7 @@ async fn a_page_of_requests_with_their_hospital_bank_and_requester_costs_the_sam
     // Arrange: two banks, requests by two people, some accepted at each bank.
     let app = spawn_app().await;
     let net = Network::new(&app, 2.0).await;
-    let second = org_north(
-        &app,
-        &net.root,
-        "BANK-TWO",
-        "BLOOD_BANK",
-        "two@bank.example",
-        3.0,
-    )
-    .await;
+    let second = net.second_bank(&app).await;
     net.stock(&app, units("ONE", "O_POS", "RED_CELLS", 10))
         .await;
     add_units(

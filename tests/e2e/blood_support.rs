@@ -353,6 +353,19 @@ impl Network {
         }
     }
 
+    /// Another approved bank, 3 km north (`BANK-TWO`).
+    pub async fn second_bank(&self, app: &TestApp) -> Org {
+        org_north(
+            app,
+            &self.root,
+            "BANK-TWO",
+            "BLOOD_BANK",
+            "two@bank.example",
+            3.0,
+        )
+        .await
+    }
+
     /// Adds units to the bank as its admin; returns them.
     pub async fn stock(&self, app: &TestApp, units: Vec<Value>) -> Vec<Value> {
         add_units(app, &self.bank.admin, &self.bank.id, units).await
