@@ -113,3 +113,18 @@ impl IdemKey {
 
 /// The message of a first attempt that lost a race with an identical one.
 pub const RACED: &str = "the same idempotency key is being used by a concurrent request";
+
+/// What a key remembers, loaded by `load`: the first successful result of the same call, or
+/// `None` when no key was given or nothing is remembered under it.
+pub async fn remembered<C: ConnectionTrait, T>(
+    key: &Option<IdemKey>,
+    db: &C,
+    load: impl AsyncFnOnce(Uuid) -> AppResult<T>,
+) -> AppResult<Option<T>> {
+    if let Some(k) = key
+        && let Some(id) = k.lookup(db).await?
+    {
+        return load(id).await.map(Some);
+    }
+    Ok(None)
+}

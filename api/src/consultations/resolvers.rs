@@ -17,11 +17,10 @@ use crate::{
     graphql::{
         context::{CtxExt, RequestCtx},
         ids::parse_id,
-        loaders::prime_users,
+        loaders::{group, prime_orgs, prime_users},
         pagination::{Conn, Keyset, PageArgs, SortValue, fetch_selected, node_selects},
     },
-    idempotency::IdemKey,
-    stock::resolvers::prime_orgs,
+    idempotency::{IdemKey, remembered},
     validation::{Currency, IanaZone, MinorAmount, Notes, Text},
 };
 use async_graphql::{Context, ID, Object};
@@ -106,7 +105,7 @@ async fn prime_consultations(
             .filter(prescription::Column::ConsultationId.is_in(ids.clone()))
             .all(&req.db)
             .await?;
-        let grouped = crate::graphql::loaders::group(&ids, found, |p| p.consultation_id);
+        let grouped = group(&ids, found, |p| p.consultation_id);
         req.loaders
             .prescriptions_by_consultation
             .feed_many(grouped)
@@ -117,7 +116,7 @@ async fn prime_consultations(
             .filter(payment::Column::ConsultationId.is_in(ids.clone()))
             .all(&req.db)
             .await?;
-        let grouped = crate::graphql::loaders::group(&ids, found, |p| p.consultation_id);
+        let grouped = group(&ids, found, |p| p.consultation_id);
         req.loaders
             .payments_by_consultation
             .feed_many(grouped)
@@ -499,20 +498,6 @@ async fn payment_payload(req: &RequestCtx, id: Uuid) -> AppResult<PaymentPayload
         .ok_or(AppError::NotFound("payment"))
 }
 
-/// The result remembered under an idempotency key, if any.
-async fn lookup_retry<T>(
-    req: &RequestCtx,
-    key: &Option<IdemKey>,
-    load: impl AsyncFnOnce(Uuid) -> AppResult<T>,
-) -> AppResult<Option<T>> {
-    if let Some(k) = key
-        && let Some(id) = k.lookup(&req.db).await?
-    {
-        return load(id).await.map(Some);
-    }
-    Ok(None)
-}
-
 #[Object]
 impl ConsultationMutation {
     /// Creates the caller's doctor profile (unverified until a super admin or the
@@ -715,7 +700,7 @@ impl ConsultationMutation {
             &input,
         )?;
         if authorize(&req.viewer, Rule::SignedIn).is_ok()
-            && let Some(p) = lookup_retry(req, &key, |id| consultation_payload(req, id)).await?
+            && let Some(p) = remembered(&key, &req.db, |id| consultation_payload(req, id)).await?
         {
             return Ok(p);
         }
@@ -777,7 +762,7 @@ impl ConsultationMutation {
             // An identical attempt with the same key that won the race leaves this one with
             // a conflict (the slot, or the key): answer with the winner's booking.
             Err(AppError::Conflict(m)) if key.is_some() => {
-                match lookup_retry(req, &key, |id| consultation_payload(req, id)).await? {
+                match remembered(&key, &req.db, |id| consultation_payload(req, id)).await? {
                     Some(p) => Ok(p),
                     None => Err(AppError::Conflict(m)),
                 }
@@ -1069,7 +1054,7 @@ impl ConsultationMutation {
             &input,
         )?;
         if authorize(&req.viewer, Rule::SignedIn).is_ok()
-            && let Some(p) = lookup_retry(req, &key, |id| payment_payload(req, id)).await?
+            && let Some(p) = remembered(&key, &req.db, |id| payment_payload(req, id)).await?
         {
             return Ok(p);
         }
@@ -1123,7 +1108,7 @@ impl ConsultationMutation {
         match result {
             Ok(p) => Ok(PaymentPayload { payment: p.into() }),
             Err(AppError::Conflict(m)) if key.is_some() => {
-                match lookup_retry(req, &key, |id| payment_payload(req, id)).await? {
+                match remembered(&key, &req.db, |id| payment_payload(req, id)).await? {
                     Some(p) => Ok(p),
                     None => Err(AppError::Conflict(m)),
                 }

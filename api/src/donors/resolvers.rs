@@ -178,7 +178,7 @@ impl DonorQuery {
             req.loaders.donations_by_donor.feed_many(grouped).await;
         }
         if node_selects(ctx, &["ngo"]) {
-            crate::stock::resolvers::prime_orgs(
+            crate::graphql::loaders::prime_orgs(
                 req,
                 page.rows.iter().filter_map(|(_, m)| m.ngo_id).collect(),
             )

@@ -11,7 +11,9 @@ use entity::{
     ai_analysis, availability_rule, blood_unit, doctor, donation, membership, organization,
     payment, prescription, report_image, report_review, risk_flag, user,
 };
-use sea_orm::{ColumnTrait, DbErr, EntityTrait, QueryFilter, QueryOrder};
+use sea_orm::{
+    ColumnTrait, DbErr, EntityTrait, Iterable, PrimaryKeyToColumn, QueryFilter, QueryOrder,
+};
 use std::{collections::HashMap, sync::Arc};
 use uuid::Uuid;
 
@@ -296,26 +298,57 @@ impl Loaders {
     }
 }
 
+/// Loads rows by id in one query and primes `loader` with them, so the fields that then
+/// ask the loader for them cost nothing more.
+async fn prime_by_id<E, L>(
+    db: &Db,
+    loader: &Cached<L>,
+    mut ids: Vec<Uuid>,
+    id_of: fn(&E::Model) -> Uuid,
+) -> crate::error::AppResult<()>
+where
+    E: EntityTrait,
+    E::Model: Clone + Send + Sync,
+    L: Loader<Uuid, Value = E::Model, Error = Arc<DbErr>>,
+{
+    ids.sort();
+    ids.dedup();
+    let Some(pk) = E::PrimaryKey::iter().next() else {
+        return Ok(());
+    };
+    if ids.is_empty() {
+        return Ok(());
+    }
+    let rows = E::find()
+        .filter(pk.into_column().is_in(ids))
+        .all(db)
+        .await?;
+    loader
+        .feed_many(rows.into_iter().map(|r| (id_of(&r), r)))
+        .await;
+    Ok(())
+}
+
 /// Loads users by id in one query and primes the request's loader with them.
 pub async fn prime_users(
     req: &crate::graphql::context::RequestCtx,
     ids: impl IntoIterator<Item = Uuid>,
 ) -> crate::error::AppResult<()> {
-    let mut ids: Vec<Uuid> = ids.into_iter().collect();
-    ids.sort();
-    ids.dedup();
-    if ids.is_empty() {
-        return Ok(());
-    }
-    let rows = user::Entity::find()
-        .filter(user::Column::Id.is_in(ids))
-        .all(&req.db)
-        .await?;
-    req.loaders
-        .users
-        .feed_many(rows.into_iter().map(|u| (u.id, u)))
-        .await;
-    Ok(())
+    prime_by_id::<user::Entity, _>(
+        &req.db,
+        &req.loaders.users,
+        ids.into_iter().collect(),
+        |u| u.id,
+    )
+    .await
+}
+
+/// Loads organizations by id in one query and primes the request's loader with them.
+pub async fn prime_orgs(
+    req: &crate::graphql::context::RequestCtx,
+    ids: Vec<Uuid>,
+) -> crate::error::AppResult<()> {
+    prime_by_id::<organization::Entity, _>(&req.db, &req.loaders.orgs, ids, |o| o.id).await
 }
 
 /// Loads one row through a request's loader.

@@ -15,10 +15,9 @@ use crate::{
     graphql::{
         context::{CtxExt, RequestCtx},
         ids::parse_id,
-        loaders::group,
+        loaders::{group, prime_orgs, prime_users},
         pagination::{Conn, Keyset, PageArgs, SortValue, fetch_selected, node_selects},
     },
-    stock::resolvers::prime_orgs,
     validation::{Notes, Text},
 };
 use async_graphql::{Context, ID, Object};
@@ -94,7 +93,7 @@ async fn prime_relations(
         let grouped = group(&ids, reviews, |r| r.report_id);
         req.loaders.reviews_by_report.feed_many(grouped).await;
     }
-    crate::graphql::loaders::prime_users(req, user_ids).await
+    prime_users(req, user_ids).await
 }
 
 /// The review-queue keyset: the stored `queue_key` (see `service::queue_key`) plus id.

@@ -8,10 +8,11 @@ use crate::{
     graphql::{
         context::{CtxExt, RequestCtx},
         ids::parse_id,
+        loaders::{group, prime_orgs, prime_users},
         pagination::{Conn, Keyset, PageArgs, SortValue, fetch_selected, node_selects},
     },
-    idempotency::{IdemKey, RACED},
-    stock::{resolvers::prime_orgs, service::within_km},
+    idempotency::{IdemKey, RACED, remembered},
+    stock::service::within_km,
     validation::Text,
 };
 use async_graphql::{Context, ID, Object};
@@ -182,11 +183,7 @@ async fn prime_relations<'a>(
         prime_orgs(req, ids).await?;
     }
     if node_selects(ctx, &["requestedBy"]) {
-        crate::graphql::loaders::prime_users(
-            req,
-            rows.clone().filter_map(|m| m.requested_by_user_id),
-        )
-        .await?;
+        prime_users(req, rows.clone().filter_map(|m| m.requested_by_user_id)).await?;
     }
     if node_selects(ctx, &["units"]) {
         let ids: Vec<Uuid> = rows.map(|m| m.id).collect();
@@ -195,7 +192,7 @@ async fn prime_relations<'a>(
                 .filter(entity::blood_unit::Column::ReservedForRequestId.is_in(ids.clone()))
                 .all(&req.db)
                 .await?;
-            let grouped = crate::graphql::loaders::group(&ids, units, |u| {
+            let grouped = group(&ids, units, |u| {
                 u.reserved_for_request_id.unwrap_or_default()
             });
             req.loaders.units_by_request.feed_many(grouped).await;
@@ -248,11 +245,11 @@ impl RequestMutation {
             input.idempotency_key.as_deref(),
             &input,
         )?;
-        if let Some(k) = &key
-            && authorize(&req.viewer, rule).is_ok()
-            && let Some(id) = k.lookup(&req.db).await?
+        if authorize(&req.viewer, rule).is_ok()
+            && let Some(p) =
+                remembered(&key, &req.db, |id| load_visible_after_retry(req, id)).await?
         {
-            return load_visible_after_retry(req, id).await;
+            return Ok(p);
         }
         let (default_radius, max_radius, ttl) = (
             app.config.default_request_radius_km,
@@ -385,11 +382,11 @@ impl RequestMutation {
             input.idempotency_key.as_deref(),
             &input,
         )?;
-        if let Some(k) = &key
-            && authorize(&req.viewer, rule).is_ok()
-            && let Some(id) = k.lookup(&req.db).await?
+        if authorize(&req.viewer, rule).is_ok()
+            && let Some(p) =
+                remembered(&key, &req.db, |id| load_visible_after_retry(req, id)).await?
         {
-            return load_visible_after_retry(req, id).await;
+            return Ok(p);
         }
         let request_id = parse_id(&input.request_id, "input.requestId");
         let what = AuditAction::new("blood_request.accept", "blood_request").on_parsed(&request_id);
@@ -603,11 +600,7 @@ impl RequestMutation {
 
 /// Answers the loser of a race between two identical first attempts with the winner's result.
 async fn retry_answer(req: &RequestCtx, key: Option<IdemKey>) -> AppResult<BloodRequestPayload> {
-    let Some(k) = key else {
-        return Err(AppError::Conflict(RACED.into()));
-    };
-    match k.lookup(&req.db).await? {
-        Some(id) => load_visible_after_retry(req, id).await,
-        None => Err(AppError::Conflict(RACED.into())),
-    }
+    remembered(&key, &req.db, |id| load_visible_after_retry(req, id))
+        .await?
+        .ok_or_else(|| AppError::Conflict(RACED.into()))
 }

@@ -12,6 +12,7 @@ use crate::{
     graphql::{
         context::{CtxExt, RequestCtx},
         ids::parse_id,
+        loaders::prime_orgs,
         pagination::{Conn, Keyset, PageArgs, SortValue, fetch_selected, node_selects},
     },
     validation::{GeoPoint, Text},
@@ -275,24 +276,6 @@ impl StockQuery {
             .map(|m| CompatibleBank::from_match(m, i64::from(input.units)))
             .collect())
     }
-}
-
-/// Loads organizations by id in one query and primes the request's loader.
-pub async fn prime_orgs(req: &RequestCtx, mut ids: Vec<Uuid>) -> AppResult<()> {
-    ids.sort();
-    ids.dedup();
-    if ids.is_empty() {
-        return Ok(());
-    }
-    let rows = organization::Entity::find()
-        .filter(organization::Column::Id.is_in(ids))
-        .all(&req.db)
-        .await?;
-    req.loaders
-        .orgs
-        .feed_many(rows.into_iter().map(|o| (o.id, o)))
-        .await;
-    Ok(())
 }
 
 /// Stock mutations.
