@@ -17,7 +17,7 @@ use crate::{
     graphql::{
         context::{CtxExt, RequestCtx},
         ids::parse_id,
-        loaders::{group, prime_orgs, prime_users},
+        loaders::{prime, prime_orgs, prime_users},
         pagination::{Conn, Keyset, PageArgs, SortValue, fetch_selected, node_selects},
     },
     idempotency::{IdemKey, remembered},
@@ -75,24 +75,16 @@ async fn prime_consultations(
 ) -> AppResult<()> {
     let mut users: Vec<Uuid> = Vec::new();
     if node_selects(ctx, &["doctor"]) {
-        let mut ids: Vec<Uuid> = rows.iter().map(|c| c.doctor_id).collect();
-        ids.sort();
-        ids.dedup();
-        if !ids.is_empty() {
-            let docs = doctor::Entity::find()
-                .filter(doctor::Column::Id.is_in(ids))
-                .all(&req.db)
-                .await?;
-            if node_selects(ctx, &["doctor", "user"]) {
-                users.extend(docs.iter().map(|d| d.user_id));
-            }
-            if node_selects(ctx, &["doctor", "organization"]) {
-                prime_orgs(req, docs.iter().filter_map(|d| d.organization_id).collect()).await?;
-            }
-            req.loaders
-                .doctors
-                .feed_many(docs.into_iter().map(|d| (d.id, d)))
-                .await;
+        let docs = prime(&req.loaders.doctors, rows.iter().map(|c| c.doctor_id)).await?;
+        if node_selects(ctx, &["doctor", "user"]) {
+            users.extend(docs.values().map(|d| d.user_id));
+        }
+        if node_selects(ctx, &["doctor", "organization"]) {
+            prime_orgs(
+                req,
+                docs.values().filter_map(|d| d.organization_id).collect(),
+            )
+            .await?;
         }
     }
     if node_selects(ctx, &["patient"]) {
@@ -100,27 +92,11 @@ async fn prime_consultations(
     }
     prime_users(req, users).await?;
     let ids: Vec<Uuid> = rows.iter().map(|c| c.id).collect();
-    if node_selects(ctx, &["prescriptions"]) && !ids.is_empty() {
-        let found = prescription::Entity::find()
-            .filter(prescription::Column::ConsultationId.is_in(ids.clone()))
-            .all(&req.db)
-            .await?;
-        let grouped = group(&ids, found, |p| p.consultation_id);
-        req.loaders
-            .prescriptions_by_consultation
-            .feed_many(grouped)
-            .await;
+    if node_selects(ctx, &["prescriptions"]) {
+        prime(&req.loaders.prescriptions_by_consultation, ids.clone()).await?;
     }
-    if node_selects(ctx, &["payments"]) && !ids.is_empty() {
-        let found = payment::Entity::find()
-            .filter(payment::Column::ConsultationId.is_in(ids.clone()))
-            .all(&req.db)
-            .await?;
-        let grouped = group(&ids, found, |p| p.consultation_id);
-        req.loaders
-            .payments_by_consultation
-            .feed_many(grouped)
-            .await;
+    if node_selects(ctx, &["payments"]) {
+        prime(&req.loaders.payments_by_consultation, ids).await?;
     }
     Ok(())
 }

@@ -166,16 +166,8 @@ impl DonorQuery {
         };
         let page = fetch_selected(ctx, q, &keyset, &args).await?;
         let ids: Vec<Uuid> = page.rows.iter().map(|(_, m)| m.id).collect();
-        if node_selects(ctx, &["donations"]) && !ids.is_empty() {
-            let rows = donation::Entity::find()
-                .filter(donation::Column::DonorId.is_in(ids.clone()))
-                .all(&req.db)
-                .await?;
-            let mut grouped = crate::graphql::loaders::group(&ids, rows, |d| d.donor_id);
-            for v in grouped.values_mut() {
-                v.sort_by_key(|d| std::cmp::Reverse(d.collected_at));
-            }
-            req.loaders.donations_by_donor.feed_many(grouped).await;
+        if node_selects(ctx, &["donations"]) {
+            crate::graphql::loaders::prime(&req.loaders.donations_by_donor, ids).await?;
         }
         if node_selects(ctx, &["ngo"]) {
             crate::graphql::loaders::prime_orgs(

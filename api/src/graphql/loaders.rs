@@ -11,9 +11,7 @@ use entity::{
     ai_analysis, availability_rule, blood_unit, doctor, donation, membership, organization,
     payment, prescription, report_image, report_review, risk_flag, user,
 };
-use sea_orm::{
-    ColumnTrait, DbErr, EntityTrait, Iterable, PrimaryKeyToColumn, QueryFilter, QueryOrder,
-};
+use sea_orm::{ColumnTrait, DbErr, EntityTrait, QueryFilter, QueryOrder};
 use std::{collections::HashMap, sync::Arc};
 use uuid::Uuid;
 
@@ -298,57 +296,41 @@ impl Loaders {
     }
 }
 
-/// Loads rows by id in one query and primes `loader` with them, so the fields that then
-/// ask the loader for them cost nothing more.
-async fn prime_by_id<E, L>(
-    db: &Db,
+/// Runs a loader's own batch query for `keys` now and primes its cache with the result, so
+/// a list that looks ahead at its selected relations costs one query per relation, whatever
+/// its length; returns what was loaded.
+pub async fn prime<L>(
     loader: &Cached<L>,
-    mut ids: Vec<Uuid>,
-    id_of: fn(&E::Model) -> Uuid,
-) -> crate::error::AppResult<()>
+    keys: impl IntoIterator<Item = Uuid>,
+) -> crate::error::AppResult<HashMap<Uuid, L::Value>>
 where
-    E: EntityTrait,
-    E::Model: Clone + Send + Sync,
-    L: Loader<Uuid, Value = E::Model, Error = Arc<DbErr>>,
+    L: Loader<Uuid, Error = Arc<DbErr>>,
 {
-    ids.sort();
-    ids.dedup();
-    let Some(pk) = E::PrimaryKey::iter().next() else {
-        return Ok(());
-    };
-    if ids.is_empty() {
-        return Ok(());
+    let mut keys: Vec<Uuid> = keys.into_iter().collect();
+    keys.sort();
+    keys.dedup();
+    if keys.is_empty() {
+        return Ok(HashMap::new());
     }
-    let rows = E::find()
-        .filter(pk.into_column().is_in(ids))
-        .all(db)
-        .await?;
-    loader
-        .feed_many(rows.into_iter().map(|r| (id_of(&r), r)))
-        .await;
-    Ok(())
+    let loaded = loader.loader().load(&keys).await.map_err(loader_err)?;
+    loader.feed_many(loaded.clone()).await;
+    Ok(loaded)
 }
 
-/// Loads users by id in one query and primes the request's loader with them.
+/// Primes the request's user loader with these users.
 pub async fn prime_users(
     req: &crate::graphql::context::RequestCtx,
     ids: impl IntoIterator<Item = Uuid>,
 ) -> crate::error::AppResult<()> {
-    prime_by_id::<user::Entity, _>(
-        &req.db,
-        &req.loaders.users,
-        ids.into_iter().collect(),
-        |u| u.id,
-    )
-    .await
+    prime(&req.loaders.users, ids).await.map(drop)
 }
 
-/// Loads organizations by id in one query and primes the request's loader with them.
+/// Primes the request's organization loader with these organizations.
 pub async fn prime_orgs(
     req: &crate::graphql::context::RequestCtx,
     ids: Vec<Uuid>,
 ) -> crate::error::AppResult<()> {
-    prime_by_id::<organization::Entity, _>(&req.db, &req.loaders.orgs, ids, |o| o.id).await
+    prime(&req.loaders.orgs, ids).await.map(drop)
 }
 
 /// Loads one row through a request's loader.

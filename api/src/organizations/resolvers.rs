@@ -14,14 +14,14 @@ use crate::{
     graphql::{
         context::{CtxExt, RequestCtx},
         ids::parse_id,
-        loaders::group,
+        loaders::{prime, prime_users},
         pagination::{Conn, Keyset, PageArgs, SortValue, fetch_selected, node_selects},
     },
     validation::{CountryCode, Email, GeoPoint, OrgCode, Phone, Text},
 };
 use async_graphql::{Context, ID, Object};
-use entity::{OrgStatus, membership, organization};
-use sea_orm::{ColumnTrait, Condition, EntityTrait, QueryFilter, QueryOrder};
+use entity::{OrgStatus, organization};
+use sea_orm::{ColumnTrait, Condition, EntityTrait, QueryFilter};
 use serde_json::json;
 use uuid::Uuid;
 
@@ -142,22 +142,9 @@ async fn prime_members(ctx: &Context<'_>, req: &RequestCtx, org_ids: &[Uuid]) ->
             .is_ok()
         })
         .collect();
-    if readable.is_empty() {
-        return Ok(());
-    }
-    let rows = membership::Entity::find()
-        .filter(membership::Column::OrganizationId.is_in(readable.iter().copied()))
-        .filter(membership::Column::IsActive.eq(true))
-        .order_by_asc(membership::Column::Id)
-        .all(&req.db)
-        .await?;
-    let user_ids: Vec<Uuid> = rows.iter().map(|m| m.user_id).collect();
-    req.loaders
-        .members_by_org
-        .feed_many(group(&readable, rows, |m| m.organization_id))
-        .await;
+    let members = prime(&req.loaders.members_by_org, readable).await?;
     if node_selects(ctx, &["members", "user"]) {
-        crate::graphql::loaders::prime_users(req, user_ids).await?;
+        prime_users(req, members.values().flatten().map(|m| m.user_id)).await?;
     }
     Ok(())
 }

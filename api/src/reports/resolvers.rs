@@ -15,14 +15,14 @@ use crate::{
     graphql::{
         context::{CtxExt, RequestCtx},
         ids::parse_id,
-        loaders::{group, prime_orgs, prime_users},
+        loaders::{prime, prime_orgs, prime_users},
         pagination::{Conn, Keyset, PageArgs, SortValue, fetch_selected, node_selects},
     },
     validation::{Notes, Text},
 };
 use async_graphql::{Context, ID, Object};
 use chrono::{DateTime, Utc};
-use entity::{ReportStatus, ai_analysis, medical_report, report_image, report_review};
+use entity::{ReportStatus, medical_report};
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 use serde_json::json;
 use uuid::Uuid;
@@ -61,37 +61,16 @@ async fn prime_relations(
         prime_orgs(req, rows.iter().map(|m| m.organization_id).collect()).await?;
     }
     if node_selects(ctx, &["images"]) {
-        let images = report_image::Entity::find()
-            .filter(report_image::Column::ReportId.is_in(ids.clone()))
-            .all(&req.db)
-            .await?;
-        let mut grouped = group(&ids, images, |i| i.report_id);
-        for v in grouped.values_mut() {
-            v.sort_by_key(|i| (i.display_order, i.id));
-        }
-        req.loaders.images_by_report.feed_many(grouped).await;
+        prime(&req.loaders.images_by_report, ids.clone()).await?;
     }
     if node_selects(ctx, &["aiAnalysis"]) {
-        let analyses = ai_analysis::Entity::find()
-            .filter(ai_analysis::Column::ReportId.is_in(ids.clone()))
-            .all(&req.db)
-            .await?;
-        req.loaders
-            .analysis_by_report
-            .feed_many(analyses.into_iter().map(|a| (a.report_id, a)))
-            .await;
+        prime(&req.loaders.analysis_by_report, ids.clone()).await?;
     }
     if node_selects(ctx, &["reviews"]) {
-        let mut reviews = report_review::Entity::find()
-            .filter(report_review::Column::ReportId.is_in(ids.clone()))
-            .all(&req.db)
-            .await?;
-        reviews.sort_by_key(|r| r.id);
+        let reviews = prime(&req.loaders.reviews_by_report, ids).await?;
         if node_selects(ctx, &["reviews", "doctor"]) {
-            user_ids.extend(reviews.iter().map(|r| r.doctor_user_id));
+            user_ids.extend(reviews.values().flatten().map(|r| r.doctor_user_id));
         }
-        let grouped = group(&ids, reviews, |r| r.report_id);
-        req.loaders.reviews_by_report.feed_many(grouped).await;
     }
     prime_users(req, user_ids).await
 }

@@ -8,7 +8,7 @@ use crate::{
     graphql::{
         context::{CtxExt, RequestCtx},
         ids::parse_id,
-        loaders::{group, prime_orgs, prime_users},
+        loaders::{prime, prime_orgs, prime_users},
         pagination::{Conn, Keyset, PageArgs, SortValue, fetch_selected, node_selects},
     },
     idempotency::{IdemKey, RACED, remembered},
@@ -186,17 +186,7 @@ async fn prime_relations<'a>(
         prime_users(req, rows.clone().filter_map(|m| m.requested_by_user_id)).await?;
     }
     if node_selects(ctx, &["units"]) {
-        let ids: Vec<Uuid> = rows.map(|m| m.id).collect();
-        if !ids.is_empty() {
-            let units = entity::blood_unit::Entity::find()
-                .filter(entity::blood_unit::Column::ReservedForRequestId.is_in(ids.clone()))
-                .all(&req.db)
-                .await?;
-            let grouped = group(&ids, units, |u| {
-                u.reserved_for_request_id.unwrap_or_default()
-            });
-            req.loaders.units_by_request.feed_many(grouped).await;
-        }
+        prime(&req.loaders.units_by_request, rows.map(|m| m.id)).await?;
     }
     Ok(())
 }
