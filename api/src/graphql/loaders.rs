@@ -15,40 +15,10 @@ use sea_orm::{ColumnTrait, DbErr, EntityTrait, QueryFilter, QueryOrder};
 use std::{collections::HashMap, sync::Arc};
 use uuid::Uuid;
 
-/// Loads users by id.
-pub struct UserById(pub Db);
-/// Loads organizations by id.
-pub struct OrgById(pub Db);
 /// Loads the active memberships of organizations.
 pub struct MembersByOrg(pub Db);
 /// Loads the active memberships of users.
 pub struct MembershipsByUser(pub Db);
-
-impl Loader<Uuid> for UserById {
-    type Value = user::Model;
-    type Error = Arc<DbErr>;
-
-    async fn load(&self, keys: &[Uuid]) -> Result<HashMap<Uuid, Self::Value>, Self::Error> {
-        let rows = user::Entity::find()
-            .filter(user::Column::Id.is_in(keys.iter().copied()))
-            .all(&self.0)
-            .await?;
-        Ok(rows.into_iter().map(|r| (r.id, r)).collect())
-    }
-}
-
-impl Loader<Uuid> for OrgById {
-    type Value = organization::Model;
-    type Error = Arc<DbErr>;
-
-    async fn load(&self, keys: &[Uuid]) -> Result<HashMap<Uuid, Self::Value>, Self::Error> {
-        let rows = organization::Entity::find()
-            .filter(organization::Column::Id.is_in(keys.iter().copied()))
-            .all(&self.0)
-            .await?;
-        Ok(rows.into_iter().map(|r| (r.id, r)).collect())
-    }
-}
 
 impl Loader<Uuid> for MembersByOrg {
     type Value = Vec<membership::Model>;
@@ -161,6 +131,16 @@ macro_rules! children {
     };
 }
 
+by_id!(
+    /// Loads users by id.
+    UserById,
+    user
+);
+by_id!(
+    /// Loads organizations by id.
+    OrgById,
+    organization
+);
 by_id!(
     /// Loads doctor profiles by id.
     DoctorById,
