@@ -61,6 +61,13 @@ pub enum AppError {
     },
     /// A uniqueness or state conflict: `CONFLICT`.
     Conflict(String),
+    /// A value another record already holds: `CONFLICT` with `extensions.field`.
+    Duplicate {
+        /// The input path of the value.
+        field: &'static str,
+        /// What is taken, for a person.
+        message: &'static str,
+    },
     /// A state machine refuses the move: `INVALID_TRANSITION`.
     InvalidTransition {
         /// The entity's state now.
@@ -100,7 +107,7 @@ impl AppError {
             Self::Forbidden(_) => "FORBIDDEN",
             Self::NotFound(_) => "NOT_FOUND",
             Self::BadInput { .. } => "BAD_USER_INPUT",
-            Self::Conflict(_) => "CONFLICT",
+            Self::Conflict(_) | Self::Duplicate { .. } => "CONFLICT",
             Self::InvalidTransition { .. } => "INVALID_TRANSITION",
             Self::InsufficientStock(_) => "INSUFFICIENT_STOCK",
             Self::RateLimited { .. } => "RATE_LIMITED",
@@ -115,6 +122,7 @@ impl AppError {
             Self::NotFound(what) => format!("{what} not found"),
             Self::BadInput { field, message } => format!("{field}: {message}"),
             Self::Conflict(m) | Self::InsufficientStock(m) => m.clone(),
+            Self::Duplicate { message, .. } => (*message).to_string(),
             Self::InvalidTransition { from, to } => format!("cannot {to} from {from}"),
             Self::RateLimited { retry_after_secs } => {
                 format!("too many attempts; try again in {retry_after_secs} s")
@@ -147,6 +155,7 @@ impl From<AppError> for async_graphql::Error {
             ext.set("code", code);
             match &err {
                 AppError::BadInput { field, .. } => ext.set("field", field.as_str()),
+                AppError::Duplicate { field, .. } => ext.set("field", *field),
                 AppError::RateLimited { retry_after_secs } => {
                     ext.set("retryAfterSeconds", *retry_after_secs)
                 }
@@ -162,10 +171,132 @@ impl From<AppError> for async_graphql::Error {
 /// Shorthand for results of services and resolvers.
 pub type AppResult<T> = Result<T, AppError>;
 
-/// Maps a unique-constraint violation to `CONFLICT`, anything else to `INTERNAL`.
-pub fn unique_violation(msg: &'static str) -> impl Fn(sea_orm::DbErr) -> AppError {
-    move |e| match e.sql_err() {
-        Some(sea_orm::SqlErr::UniqueConstraintViolation(_)) => AppError::Conflict(msg.into()),
-        _ => e.into(),
+/// What one unique constraint means to a caller. Postgres names the constraint in its
+/// error; SQLite names the columns (`table.column, …`).
+struct UniqueMeaning {
+    postgres: &'static str,
+    sqlite: &'static str,
+    field: &'static str,
+    message: &'static str,
+}
+
+/// Every unique constraint a write can hit, from the migrations.
+const UNIQUE: &[UniqueMeaning] = &[
+    UniqueMeaning {
+        postgres: "users_email_key",
+        sqlite: "users.email",
+        field: "input.email",
+        message: "an account with this email exists",
+    },
+    UniqueMeaning {
+        postgres: "organizations_code_key",
+        sqlite: "organizations.code",
+        field: "input.code",
+        message: "an organization with this code exists",
+    },
+    UniqueMeaning {
+        postgres: "ux_memberships_user_org",
+        sqlite: "memberships.user_id, memberships.organization_id",
+        field: "input.email",
+        message: "this user is already a member",
+    },
+    UniqueMeaning {
+        postgres: "donors_phone_key",
+        sqlite: "donors.phone",
+        field: "input.phone",
+        message: "a donor with this phone is already registered",
+    },
+    UniqueMeaning {
+        postgres: "donors_user_id_key",
+        sqlite: "donors.user_id",
+        field: "input.userId",
+        message: "this account already has a donor record",
+    },
+    UniqueMeaning {
+        postgres: "ux_blood_units_number_component",
+        sqlite: "blood_units.unit_number, blood_units.component",
+        field: "input.units",
+        message: "a unit with this number and component is already in stock",
+    },
+    UniqueMeaning {
+        postgres: "ux_request_declines",
+        sqlite: "blood_request_declines.request_id, blood_request_declines.blood_bank_id",
+        field: "input.requestId",
+        message: "your bank already declined this request",
+    },
+    UniqueMeaning {
+        postgres: "ux_idempotency_keys",
+        sqlite: "idempotency_keys.scope, idempotency_keys.operation, idempotency_keys.key",
+        field: "input.idempotencyKey",
+        message: "the same idempotency key is being used by a concurrent request",
+    },
+    UniqueMeaning {
+        postgres: "doctors_user_id_key",
+        sqlite: "doctors.user_id",
+        field: "input",
+        message: "you already have a doctor profile",
+    },
+    UniqueMeaning {
+        postgres: "doctors_license_number_key",
+        sqlite: "doctors.license_number",
+        field: "input.licenseNumber",
+        message: "a profile with this license number exists",
+    },
+    UniqueMeaning {
+        postgres: "ux_payments_one_succeeded",
+        sqlite: "payments.consultation_id",
+        field: "input.consultationId",
+        message: "this consultation is already paid",
+    },
+    UniqueMeaning {
+        postgres: "ux_ai_analyses_report",
+        sqlite: "ai_analyses.report_id",
+        field: "input.reportId",
+        message: "this report already has an AI analysis",
+    },
+];
+
+/// Maps a unique-constraint violation to `CONFLICT` naming the field it concerns (by the
+/// constraint's name), anything else to `INTERNAL`.
+pub fn unique_violation(e: sea_orm::DbErr) -> AppError {
+    let Some(sea_orm::SqlErr::UniqueConstraintViolation(detail)) = e.sql_err() else {
+        return e.into();
+    };
+    let known = UNIQUE.iter().find(|u| {
+        detail.contains(&format!("\"{}\"", u.postgres))
+            || detail.ends_with(&format!(": {}", u.sqlite))
+    });
+    match known {
+        Some(u) => AppError::Duplicate {
+            field: u.field,
+            message: u.message,
+        },
+        None => {
+            // A constraint this table does not know: a migration added one without saying
+            // what it means. The caller still hears it is a conflict.
+            tracing::warn!(%detail, "unique violation of an unlisted constraint");
+            AppError::Conflict("this conflicts with an existing record".into())
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn violation(detail: &str) -> sea_orm::DbErr {
+        sea_orm::DbErr::Custom(detail.to_string())
+    }
+
+    #[test]
+    fn every_constraint_has_its_own_field_or_message() {
+        for (i, a) in UNIQUE.iter().enumerate() {
+            for b in &UNIQUE[i + 1..] {
+                assert!(a.postgres != b.postgres && a.sqlite != b.sqlite);
+                assert!(a.field != b.field || a.message != b.message);
+            }
+        }
+        // DbErr::Custom is not a unique violation: it stays internal.
+        assert_eq!(unique_violation(violation("x")).code(), "INTERNAL");
     }
 }

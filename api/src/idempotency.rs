@@ -1,7 +1,8 @@
 //! Idempotency keys for mutations that partners retry (`createBloodRequest`,
 //! `acceptBloodRequest`, …): a repeat with the same key and input returns the first
 //! successful result; the same key with another input is a `CONFLICT`; a failed attempt is
-//! not remembered (the key is written in the mutation's own transaction).
+//! not remembered (the key is written in the mutation's own transaction). The pipeline
+//! ([`crate::pipeline`]) is the only user: a command hands it a [`RetryKey`].
 
 use crate::{
     auth::Viewer,
@@ -15,7 +16,34 @@ use sha2::{Digest, Sha256};
 use std::time::Duration;
 use uuid::Uuid;
 
-/// A key as presented by a caller for an operation.
+/// The key a caller sent with an input, and a hash of that input, parsed with the command.
+#[derive(Debug, Clone)]
+pub struct RetryKey {
+    key: String,
+    hash: String,
+}
+
+impl RetryKey {
+    /// `None` when no key (or a blank one) was given.
+    pub fn parse<T: Serialize>(key: Option<&str>, input: &T) -> AppResult<Option<Self>> {
+        let Some(key) = key.map(str::trim).filter(|k| !k.is_empty()) else {
+            return Ok(None);
+        };
+        if key.len() > 128 {
+            return Err(AppError::bad_input(
+                "input.idempotencyKey",
+                "must be at most 128 characters",
+            ));
+        }
+        let hash = hex::encode(Sha256::digest(serde_json::to_vec(input)?));
+        Ok(Some(Self {
+            key: key.to_string(),
+            hash,
+        }))
+    }
+}
+
+/// A key scoped to the caller and the operation.
 #[derive(Debug, Clone)]
 pub struct IdemKey {
     scope: String,
@@ -28,37 +56,20 @@ pub struct IdemKey {
 pub const MISMATCH: &str = "this idempotency key was used with a different input";
 
 impl IdemKey {
-    /// Builds a key scoped to the caller and operation, with a hash of the input. `None` when
-    /// no key was given.
-    pub fn new<T: Serialize>(
-        viewer: &Viewer,
-        operation: &'static str,
-        key: Option<&str>,
-        input: &T,
-    ) -> AppResult<Option<Self>> {
-        let Some(key) = key.map(str::trim).filter(|k| !k.is_empty()) else {
-            return Ok(None);
-        };
-        if key.len() > 128 {
-            return Err(AppError::bad_input(
-                "input.idempotencyKey",
-                "must be at most 128 characters",
-            ));
-        }
+    /// Scopes a caller's key to them and to the operation. `None` for an anonymous caller.
+    pub fn scoped(viewer: &Viewer, operation: &'static str, key: &RetryKey) -> Option<Self> {
         let scope = match viewer {
             Viewer::User(u) => format!("user:{}", u.id),
             Viewer::Client(c) => format!("client:{}", c.id),
-            Viewer::Anonymous { .. } => return Ok(None),
+            Viewer::Anonymous { .. } => return None,
         };
-        let hash = hex::encode(Sha256::digest(serde_json::to_vec(input)?));
-        Ok(Some(Self {
+        Some(Self {
             scope,
             operation,
-            key: key.to_string(),
-            hash,
-        }))
+            key: key.key.clone(),
+            hash: key.hash.clone(),
+        })
     }
-
     /// The remembered result, if this key was used successfully within its lifetime.
     pub async fn lookup<C: ConnectionTrait>(&self, db: &C) -> AppResult<Option<Uuid>> {
         let row = idempotency_key::Entity::find()
@@ -76,7 +87,8 @@ impl IdemKey {
     }
 
     /// Remembers the result inside the mutation's transaction. Two racing first attempts
-    /// collide on the unique key; the loser rolls back and is answered from the winner.
+    /// collide on the unique key; the pipeline rolls the loser back and answers it from the
+    /// winner.
     pub async fn remember<C: ConnectionTrait>(
         &self,
         db: &C,
@@ -106,16 +118,27 @@ impl IdemKey {
         })
         .exec(db)
         .await
-        .map_err(unique_violation(RACED))?;
+        .map_err(unique_violation)?;
         Ok(())
     }
 }
 
-/// The message of a first attempt that lost a race with an identical one.
+impl IdemKey {
+    /// Legacy entry for mutations not yet moved to the pipeline.
+    pub fn new<T: Serialize>(
+        viewer: &Viewer,
+        operation: &'static str,
+        key: Option<&str>,
+        input: &T,
+    ) -> AppResult<Option<Self>> {
+        Ok(RetryKey::parse(key, input)?.and_then(|k| Self::scoped(viewer, operation, &k)))
+    }
+}
+
+/// Legacy: the message of a first attempt that lost a race with an identical one.
 pub const RACED: &str = "the same idempotency key is being used by a concurrent request";
 
-/// What a key remembers, loaded by `load`: the first successful result of the same call, or
-/// `None` when no key was given or nothing is remembered under it.
+/// Legacy: what a key remembers, for mutations not yet moved to the pipeline.
 pub async fn remembered<C: ConnectionTrait, T>(
     key: &Option<IdemKey>,
     db: &C,

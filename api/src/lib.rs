@@ -22,6 +22,7 @@ pub mod idempotency;
 pub mod identity;
 pub mod jobs;
 pub mod organizations;
+pub mod pipeline;
 pub mod redis_link;
 pub mod reports;
 pub mod requests;

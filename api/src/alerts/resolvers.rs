@@ -1,8 +1,9 @@
 //! Alert and notification resolvers.
 
 use super::{service, types::*};
+use crate::auth::scope::Scope;
 use crate::{
-    audit::{AuditAction, Change, mutate},
+    audit::{AuditAction, Change},
     auth::{Rule, Viewer, authorize, policy::ANY_ROLE},
     db::now,
     error::{AppError, AppResult},
@@ -11,6 +12,7 @@ use crate::{
         ids::parse_id,
         pagination::{Conn, Keyset, PageArgs, SortDirection, fetch_selected},
     },
+    pipeline::mutate,
 };
 use async_graphql::{Context, Object};
 use entity::{AlertStatus, OrgStatus, alert, alert_recipient, notification};
@@ -33,8 +35,7 @@ pub fn alert_orgs(viewer: &Viewer) -> Vec<Uuid> {
             .map(|g| g.organization_id)
             .collect(),
         Viewer::Client(c)
-            if c.org_status == OrgStatus::Approved
-                && c.scopes.iter().any(|s| s == "alerts:read") =>
+            if c.org_status == OrgStatus::Approved && c.scopes.contains(&Scope::AlertsRead) =>
         {
             vec![c.organization_id]
         }
@@ -214,7 +215,7 @@ async fn alert_action(
         .as_ref()
         .map(|o| parse_id(o, "input.organizationId"));
     let rule = match &org {
-        Some(o) => Rule::act_for(o, ANY_ROLE, Some("alerts:read"), None),
+        Some(o) => Rule::act_for(o, ANY_ROLE, Some(Scope::AlertsRead), None),
         None => Rule::SuperAdmin,
     };
     let name = if resolve {

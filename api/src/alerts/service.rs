@@ -78,7 +78,9 @@ async fn recipients<C: ConnectionTrait>(db: &C, target: &Target) -> AppResult<Ve
             lon,
             radius_km,
         } => {
-            let b = geo::BoundingBox::around(*lat, *lon, *radius_km);
+            // The box pre-filters with slack: `within_km` may reach up to 0.5 % past the
+            // great-circle radius the box is drawn for.
+            let b = geo::BoundingBox::around(*lat, *lon, *radius_km * 1.01);
             organization::Entity::find()
                 .filter(organization::Column::Kind.eq(*kind))
                 .filter(organization::Column::Status.eq(OrgStatus::Approved))
@@ -87,7 +89,7 @@ async fn recipients<C: ConnectionTrait>(db: &C, target: &Target) -> AppResult<Ve
                 .all(db)
                 .await?
                 .into_iter()
-                .filter(|o| geo::haversine_km(*lat, *lon, o.latitude, o.longitude) <= *radius_km)
+                .filter(|o| geo::within_km((*lat, *lon), (o.latitude, o.longitude), *radius_km))
                 .map(|o| o.id)
                 .collect()
         }

@@ -2,6 +2,7 @@
 //! once, in `connection_init`): no database query per subscriber per event.
 
 use super::{resolvers::alert_orgs, types::*};
+use crate::auth::scope::Scope;
 use crate::{
     auth::{Rule, Viewer, authorize, policy::ANY_ROLE},
     blood::geo,
@@ -192,7 +193,7 @@ impl SubscriptionRoot {
             Rule::ReadOrg {
                 org: r.hospital_id,
                 roles: ANY_ROLE,
-                scope: Some("blood-requests:read"),
+                scope: Some(Scope::BloodRequestsRead),
             },
         )
         .map_err(|_| AppError::NotFound("blood request"))?;

@@ -2,8 +2,8 @@
 //! failed one leaves a FAILURE row written after the rollback. Rows are never updated or
 //! deleted: this module has no path that does either.
 
+pub mod record;
 pub mod resolvers;
-pub mod service;
 pub mod types;
 
-pub use service::{AuditAction, Change, Work, mutate};
+pub use record::{AuditAction, Change, Origin, ReadBuffer, ReadRecord};

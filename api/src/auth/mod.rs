@@ -7,8 +7,11 @@ pub mod care;
 pub mod password;
 pub mod policy;
 pub mod reports;
+pub mod requests;
+pub mod scope;
 pub mod tokens;
 pub mod viewer;
 
 pub use policy::{Actor, Rule, authorize};
+pub use scope::Scope;
 pub use viewer::Viewer;

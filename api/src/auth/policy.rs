@@ -4,22 +4,10 @@
 //! [`Actor`] (who acts, in which role, for which organization: what the audit row records)
 //! or into `UNAUTHENTICATED` / `FORBIDDEN`.
 
-use super::viewer::Viewer;
+use super::{scope::Scope, viewer::Viewer};
 use crate::error::{AppError, AppResult};
 use entity::{OrgKind, OrgRole, OrgStatus, PlatformRole};
 use uuid::Uuid;
-
-/// The scopes an API client can hold.
-pub const KNOWN_SCOPES: &[&str] = &[
-    "organizations:read",
-    "blood-requests:read",
-    "blood-requests:write",
-    "stock:read",
-    "stock:write",
-    "alerts:read",
-    "reports:read",
-    "reports:analysis:write",
-];
 
 /// Every organization role.
 pub const ANY_ROLE: &[OrgRole] = &[
@@ -57,7 +45,7 @@ pub enum Rule {
         /// Roles allowed.
         roles: &'static [OrgRole],
         /// The scope an API client needs, if clients may do this at all.
-        scope: Option<&'static str>,
+        scope: Option<Scope>,
         /// The kind the organization must be (a blood bank for stock, a hospital for requests).
         kind: Option<OrgKind>,
     },
@@ -75,7 +63,7 @@ pub enum Rule {
         /// Roles allowed.
         roles: &'static [OrgRole],
         /// The scope an API client of the organization needs, if clients may read this.
-        scope: Option<&'static str>,
+        scope: Option<Scope>,
     },
 }
 
@@ -85,7 +73,7 @@ impl Rule {
     pub fn act_for(
         org: &AppResult<Uuid>,
         roles: &'static [OrgRole],
-        scope: Option<&'static str>,
+        scope: Option<Scope>,
         kind: Option<OrgKind>,
     ) -> Self {
         match org {
@@ -207,7 +195,7 @@ pub fn authorize(viewer: &Viewer, rule: Rule) -> AppResult<Actor> {
                 let Some(scope) = scope else {
                     return Err(AppError::Forbidden("API clients cannot do this"));
                 };
-                if c.organization_id != org || !c.scopes.iter().any(|s| s == scope) {
+                if c.organization_id != org || !c.scopes.contains(&scope) {
                     return Err(AppError::Forbidden("the token lacks the scope for this"));
                 }
                 if c.org_status != OrgStatus::Approved {
@@ -250,7 +238,7 @@ pub fn authorize(viewer: &Viewer, rule: Rule) -> AppResult<Actor> {
                 Ok(actor)
             }
             Viewer::Client(c) => match scope {
-                Some(s) if c.organization_id == org && c.scopes.iter().any(|x| x == s) => Ok(actor),
+                Some(s) if c.organization_id == org && c.scopes.contains(&s) => Ok(actor),
                 _ => Err(AppError::Forbidden("API clients cannot do this")),
             },
         },

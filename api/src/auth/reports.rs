@@ -11,6 +11,7 @@
 //!   grants.)
 
 use super::{Rule, Viewer, policy::unauthenticated};
+use crate::auth::scope::Scope;
 use crate::error::{AppError, AppResult};
 use entity::{OrgRole, ReportStatus, medical_report};
 use sea_orm::{ColumnTrait, Condition};
@@ -29,10 +30,10 @@ pub const REPORT_REVIEWERS: &[OrgRole] = &[OrgRole::Doctor];
 pub const REPORT_ARCHIVERS: &[OrgRole] = &[OrgRole::Admin, OrgRole::Doctor, OrgRole::Radiologist];
 
 /// The scope of a partner's AI service.
-pub const ANALYSIS_SCOPE: &str = "reports:analysis:write";
+pub const ANALYSIS_SCOPE: Scope = Scope::ReportsAnalysisWrite;
 
 /// The scope of a partner reading its organization's reports.
-pub const READ_SCOPE: &str = "reports:read";
+pub const READ_SCOPE: Scope = Scope::ReportsRead;
 
 /// The statuses an analysis-only client may see.
 const ANALYSABLE: [ReportStatus; 2] = [ReportStatus::Pending, ReportStatus::Analyzing];

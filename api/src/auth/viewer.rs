@@ -44,7 +44,7 @@ pub struct ClientViewer {
     /// That organization's status.
     pub org_status: OrgStatus,
     /// Granted scopes.
-    pub scopes: Vec<String>,
+    pub scopes: Vec<super::scope::Scope>,
 }
 
 /// Who is calling.
@@ -128,7 +128,7 @@ impl Viewer {
         if client.revoked_at.is_some() || client.expires_at.is_some_and(|e| e <= now) {
             return Ok(Self::Anonymous { rejected: true });
         }
-        let scopes = serde_json::from_value(client.scopes).unwrap_or_default();
+        let scopes = super::scope::Scope::from_stored(&client.scopes);
         Ok(Self::Client(ClientViewer {
             id: client.id,
             organization_id: client.organization_id,
@@ -169,8 +169,8 @@ impl Viewer {
     }
 
     /// True when an API client holds `scope`.
-    pub fn client_has(&self, scope: &str) -> bool {
-        matches!(self, Self::Client(c) if c.scopes.iter().any(|s| s == scope))
+    pub fn client_has(&self, scope: super::scope::Scope) -> bool {
+        matches!(self, Self::Client(c) if c.scopes.contains(&scope))
     }
 
     /// The caller's active grant in an organization, whatever that organization's status.

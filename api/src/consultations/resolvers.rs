@@ -7,7 +7,7 @@ use super::{
 };
 use crate::{
     alerts::service::{NewNotification, notify},
-    audit::{AuditAction, Change, Work, mutate},
+    audit::{AuditAction, Change},
     auth::{
         Rule, Viewer, authorize,
         care::{self, Party},
@@ -21,6 +21,7 @@ use crate::{
         pagination::{Conn, Keyset, PageArgs, SortValue, fetch_selected, node_selects},
     },
     idempotency::{IdemKey, remembered},
+    pipeline::{Work, mutate},
     validation::{Currency, IanaZone, MinorAmount, Notes, Text},
 };
 use async_graphql::{Context, ID, Object};
@@ -377,7 +378,7 @@ impl ConsultationQuery {
         };
         let page = fetch_selected(ctx, q, &keyset, &args).await?;
         for (_, p) in &page.rows {
-            req.reads.record(crate::audit::service::ReadRecord {
+            req.reads.record(crate::audit::ReadRecord {
                 action: "prescription.read",
                 entity_type: "prescription",
                 entity_id: p.id,

@@ -108,9 +108,7 @@ pub async fn create_doctor<C: ConnectionTrait>(db: &C, new: NewDoctor) -> AppRes
     doctor::Entity::insert(doctor::ActiveModel::from(m.clone()))
         .exec(db)
         .await
-        .map_err(unique_violation(
-            "a profile with this user or license number exists",
-        ))?;
+        .map_err(unique_violation)?;
     Ok(m)
 }
 
@@ -722,7 +720,7 @@ pub async fn record_payment<C: ConnectionTrait>(
     payment::Entity::insert(payment::ActiveModel::from(m.clone()))
         .exec(db)
         .await
-        .map_err(unique_violation(PAID))?;
+        .map_err(unique_violation)?;
     Ok(m)
 }
 

@@ -2,7 +2,7 @@
 //! only the consultation's parties see them (see `auth::care`), and every read is audited.
 
 use crate::{
-    audit::service::ReadRecord,
+    audit::ReadRecord,
     auth::{Rule, authorize, care},
     error::AppResult,
     graphql::{

@@ -1,8 +1,9 @@
 //! Donor resolvers: check the caller, call the service, map the result.
 
 use super::{service, types::*};
+use crate::auth::scope::Scope;
 use crate::{
-    audit::{AuditAction, Change, mutate},
+    audit::{AuditAction, Change},
     auth::{Rule, Viewer, authorize, policy::ADMIN_DOCTOR_STAFF},
     blood::{
         eligibility::{Deferral, RuleSet},
@@ -14,7 +15,8 @@ use crate::{
         ids::parse_id,
         pagination::{Conn, Keyset, PageArgs, SortValue, fetch_selected, node_selects},
     },
-    stock::service::{NewUnit, within_km},
+    pipeline::mutate,
+    stock::service::NewUnit,
     validation::{Email, GeoPoint, Phone, Text},
 };
 use async_graphql::{Context, ID, Object};
@@ -130,12 +132,11 @@ impl DonorQuery {
                         "must be above 0 and at most 500",
                     ));
                 }
-                q = q.filter(within_km(
+                q = q.filter(crate::blood::geo::within_km_sql(
                     donor::Column::Latitude,
                     donor::Column::Longitude,
-                    p.latitude,
-                    p.longitude,
-                    Expr::val(r),
+                    (p.latitude, p.longitude),
+                    Expr::val(r).into(),
                 ));
             }
             (None, None) => {}
@@ -425,7 +426,7 @@ impl DonorMutation {
         let rule = Rule::act_for(
             &bank,
             ADMIN_DOCTOR_STAFF,
-            Some("stock:write"),
+            Some(Scope::StockWrite),
             Some(OrgKind::BloodBank),
         );
         let (donation, donor, units) = mutate(ctx, AuditAction::new("donation.record", "donation"), rule, move |txn, actor| {

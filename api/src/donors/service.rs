@@ -110,9 +110,7 @@ pub async fn register<C: ConnectionTrait>(
     m.eligibility_status = a.status;
     m.next_eligible_date = a.next_eligible_date;
     let am: donor::ActiveModel = m.into();
-    am.insert(db).await.map_err(unique_violation(
-        "a donor with this phone or account is already registered",
-    ))
+    am.insert(db).await.map_err(unique_violation)
 }
 
 /// Saves a donor after a change, recomputing eligibility.
@@ -131,9 +129,7 @@ pub async fn save<C: ConnectionTrait>(
     d.updated_at = now();
     let mut am: donor::ActiveModel = d.into();
     am = am.reset_all();
-    am.update(db).await.map_err(unique_violation(
-        "a donor with this phone is already registered",
-    ))
+    am.update(db).await.map_err(unique_violation)
 }
 
 /// Adds a deferral to a donor's list.

@@ -25,7 +25,7 @@ pub struct RequestCtx {
     /// This request's dataloaders; never shared with another request or viewer.
     pub loaders: Loaders,
     /// Reads of health data to audit when the request ends.
-    pub reads: std::sync::Arc<crate::audit::service::ReadBuffer>,
+    pub reads: std::sync::Arc<crate::audit::ReadBuffer>,
 }
 
 /// Typed access to the request and app state from a resolver.
@@ -46,5 +46,16 @@ impl CtxExt for Context<'_> {
     fn app(&self) -> AppResult<&AppState> {
         self.data::<AppState>()
             .map_err(|_| AppError::internal("app state missing"))
+    }
+}
+
+impl RequestCtx {
+    /// Where the request came from, for audit rows.
+    pub fn origin(&self) -> crate::audit::Origin<'_> {
+        crate::audit::Origin {
+            request_id: &self.request_id,
+            ip: self.ip,
+            user_agent: self.user_agent.as_deref(),
+        }
     }
 }

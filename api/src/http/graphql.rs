@@ -260,7 +260,7 @@ async fn execute(
         let req = req.data(ctx.clone()).data(outcome.clone());
         let op_started = Instant::now();
         let resp = tokio::time::timeout(app.config.request_timeout, st.schema.execute(req)).await;
-        crate::audit::service::flush_reads(&ctx).await;
+        crate::audit::record::flush_reads(&ctx.db, ctx.origin(), &ctx.viewer, &ctx.reads).await;
         let o = outcome.get();
         let mut body = match resp {
             Ok(r) => serde_json::to_value(&r)

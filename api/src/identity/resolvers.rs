@@ -2,7 +2,7 @@
 
 use super::{service, types::*};
 use crate::{
-    audit::{AuditAction, Change, mutate},
+    audit::{AuditAction, Change},
     auth::{Rule, authorize},
     error::{AppError, AppResult},
     graphql::{
@@ -10,6 +10,7 @@ use crate::{
         ids::parse_id,
         pagination::{Conn, Keyset, PageArgs, SortValue, fetch_selected},
     },
+    pipeline::mutate,
     validation::{Email, NewPassword, Phone, Text},
 };
 use async_graphql::{Context, Object};

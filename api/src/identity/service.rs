@@ -67,7 +67,7 @@ pub async fn create_user<C: ConnectionTrait>(db: &C, new: NewUser) -> AppResult<
     }
     .insert(db)
     .await
-    .map_err(unique_violation("an account with this email exists"))?;
+    .map_err(unique_violation)?;
     Ok(model)
 }
 

@@ -209,44 +209,6 @@ pub async fn lapsed<C: ConnectionTrait>(db: &C, ids: &[Uuid]) -> AppResult<Vec<E
     Ok(events)
 }
 
-/// Expires pending requests whose `neededBy` has passed, each claimed with a conditional
-/// update (and `SKIP LOCKED` on Postgres) so that with several instances a request expires,
-/// and is announced, once; its emergency alerts resolve with it (their cause is gone).
-pub async fn expire_overdue<C: ConnectionTrait>(db: &C) -> AppResult<Vec<Event>> {
-    let t = now();
-    let q = blood_request::Entity::find()
-        .filter(blood_request::Column::Status.eq(RequestStatus::Pending))
-        .filter(blood_request::Column::NeededBy.lte(t))
-        .order_by_asc(blood_request::Column::Id)
-        .limit(BATCH);
-    let mut events = Vec::new();
-    for mut r in lock(db, q).all(db).await? {
-        let claimed = blood_request::Entity::update_many()
-            .col_expr(
-                blood_request::Column::Status,
-                Expr::value(RequestStatus::Expired),
-            )
-            .col_expr(blood_request::Column::ExpiredAt, Expr::value(Some(t)))
-            .col_expr(blood_request::Column::UpdatedAt, Expr::value(t))
-            .filter(blood_request::Column::Id.eq(r.id))
-            .filter(blood_request::Column::Status.eq(RequestStatus::Pending))
-            .exec(db)
-            .await?;
-        if claimed.rows_affected != 1 {
-            continue;
-        }
-        alerts::resolve_related(
-            db,
-            r.id,
-            &[AlertKind::EmergencyRequest, AlertKind::DelayedEmergency],
-        )
-        .await?;
-        r.status = RequestStatus::Expired;
-        events.push(alerts::request_event(&r));
-    }
-    Ok(events)
-}
-
 /// The (group, component) pairs, per bank, whose available stock the sweep is about to
 /// change: units whose expiry has passed (stock falls with time, not only with mutations) and
 /// reserved units whose hold has lapsed (they return to stock). Read before the sweep moves

@@ -19,8 +19,9 @@ pub fn spawn(app: AppState) -> tokio::task::JoinHandle<()> {
         loop {
             tick.tick().await;
             if let Err(e) = sweep(&app).await {
+                // The cause, not the public "internal error": this line is for whoever fixes it.
                 tracing::warn!(
-                    error = e.public_message(),
+                    error = ?e,
                     code = e.code(),
                     "sweep failed; retrying at the next tick"
                 );
@@ -36,7 +37,7 @@ pub async fn sweep(app: &AppState) -> crate::error::AppResult<()> {
     let stock = alerts::stock_changes(&txn).await?;
     let lapsed = service::release_lapsed_holds(&txn, BATCH).await?;
     let mut events: Vec<Event> = alerts::lapsed(&txn, &lapsed).await?;
-    let expired = alerts::expire_overdue(&txn).await?;
+    let expired = service::expire_overdue(&txn, BATCH).await?;
     let expired_requests = expired.len();
     events.extend(expired);
     let expired_units = service::expire_units(&txn, BATCH).await?;

@@ -5,7 +5,7 @@ use super::{
     types::*,
 };
 use crate::{
-    audit::{AuditAction, Change, mutate},
+    audit::{AuditAction, Change},
     auth::{
         Rule, Viewer, authorize,
         policy::{ADMIN, ANY_ROLE},
@@ -17,6 +17,7 @@ use crate::{
         loaders::{prime, prime_users},
         pagination::{Conn, Keyset, PageArgs, SortValue, fetch_selected, node_selects},
     },
+    pipeline::mutate,
     validation::{CountryCode, Email, GeoPoint, OrgCode, Phone, Text},
 };
 use async_graphql::{Context, ID, Object};
@@ -443,7 +444,7 @@ impl OrganizationMutation {
                 Box::pin(async move {
                     let org = org?;
                     let name = Text::parse(&input.name, "input.name", 200)?;
-                    let scopes = service::parse_scopes(&input.scopes, "input.scopes")?;
+                    let scopes = crate::auth::Scope::parse_list(&input.scopes, "input.scopes")?;
                     if input.expires_at.is_some_and(|e| e <= chrono::Utc::now()) {
                         return Err(AppError::bad_input(
                             "input.expiresAt",

@@ -2,7 +2,7 @@
 
 use crate::{
     auth::{
-        policy::KNOWN_SCOPES,
+        scope::Scope,
         tokens::{API_TOKEN_PREFIX, random_token, token_hash},
     },
     db::now,
@@ -87,7 +87,7 @@ pub async fn register<C: ConnectionTrait>(
     }
     .insert(db)
     .await
-    .map_err(unique_violation("an organization with this code exists"))?;
+    .map_err(unique_violation)?;
     let m = insert_membership(db, admin, org.id, OrgRole::Admin).await?;
     Ok((org, m))
 }
@@ -110,7 +110,7 @@ async fn insert_membership<C: ConnectionTrait>(
     }
     .insert(db)
     .await
-    .map_err(unique_violation("this user is already a member"))
+    .map_err(unique_violation)
 }
 
 /// The status moves a super admin can make.
@@ -304,30 +304,12 @@ pub async fn remove_member<C: ConnectionTrait>(
     Ok(am.update(db).await?)
 }
 
-/// Checks requested scopes against the known ones.
-pub fn parse_scopes(scopes: &[String], field: &str) -> AppResult<Vec<String>> {
-    if scopes.is_empty() {
-        return Err(AppError::bad_input(field, "give at least one scope"));
-    }
-    let mut out = Vec::new();
-    for s in scopes {
-        let s = s.trim();
-        if !KNOWN_SCOPES.contains(&s) {
-            return Err(AppError::bad_input(field, format!("unknown scope {s:?}")));
-        }
-        if !out.iter().any(|o: &String| o == s) {
-            out.push(s.to_string());
-        }
-    }
-    Ok(out)
-}
-
 /// Creates an API client; returns it with its token, which is stored only as a hash.
 pub async fn create_api_client<C: ConnectionTrait>(
     db: &C,
     org_id: Uuid,
     name: Text,
-    scopes: Vec<String>,
+    scopes: Vec<Scope>,
     expires_at: Option<chrono::DateTime<chrono::Utc>>,
     created_by: Uuid,
 ) -> AppResult<(api_client::Model, String)> {
@@ -338,7 +320,7 @@ pub async fn create_api_client<C: ConnectionTrait>(
         name: Set(name.into_inner()),
         token_prefix: Set(token.chars().take(10).collect()),
         token_hash: Set(token_hash(&token)),
-        scopes: Set(serde_json::json!(scopes)),
+        scopes: Set(Scope::to_stored(&scopes)),
         expires_at: Set(expires_at),
         revoked_at: Set(None),
         created_by: Set(created_by),

@@ -3,7 +3,7 @@
 
 use super::{service, types::*};
 use crate::{
-    audit::{AuditAction, Change, mutate, service::ReadRecord},
+    audit::{AuditAction, Change, ReadRecord},
     auth::{
         Rule, authorize,
         reports::{
@@ -18,6 +18,7 @@ use crate::{
         loaders::{prime, prime_orgs, prime_users},
         pagination::{Conn, Keyset, PageArgs, SortValue, fetch_selected, node_selects},
     },
+    pipeline::mutate,
     validation::{Notes, Text},
 };
 use async_graphql::{Context, ID, Object};

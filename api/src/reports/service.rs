@@ -405,7 +405,7 @@ pub async fn submit_analysis<C: ConnectionTrait>(
     ai_analysis::Entity::insert(ai_analysis::ActiveModel::from(a.clone()))
         .exec(db)
         .await
-        .map_err(unique_violation("this report already has an AI analysis"))?;
+        .map_err(unique_violation)?;
     let r = move_report(
         db,
         &report,

@@ -1,9 +1,8 @@
-//! Blood request resolvers: check the caller, call the service, map the result.
+//! Blood request resolvers: queries filtered by `auth::requests`, mutations run as commands.
 
-use super::{service, types::*};
+use super::{commands::*, types::*};
 use crate::{
-    audit::{AuditAction, Change, mutate},
-    auth::{Rule, Viewer, authorize, policy::ADMIN_DOCTOR_STAFF},
+    auth::{self, Rule, authorize},
     error::{AppError, AppResult},
     graphql::{
         context::{CtxExt, RequestCtx},
@@ -11,72 +10,11 @@ use crate::{
         loaders::{prime, prime_orgs, prime_users},
         pagination::{Conn, Keyset, PageArgs, SortValue, fetch_selected, node_selects},
     },
-    idempotency::{IdemKey, RACED, remembered},
-    stock::service::within_km,
-    validation::Text,
+    pipeline::{self, Command},
 };
 use async_graphql::{Context, ID, Object};
-use entity::{OrgKind, RequestStatus, blood_request, organization};
-use sea_orm::{ColumnTrait, Condition, EntityTrait, QueryFilter, sea_query::Expr};
-use serde_json::json;
-use uuid::Uuid;
-
-/// Which requests a caller sees: super admins all; a hospital its own; a bank those
-/// addressed to it, those it accepted, and open pending ones within their radius of it.
-async fn visible(req: &RequestCtx) -> AppResult<Condition> {
-    let v = &req.viewer;
-    if v.is_super_admin() {
-        return Ok(Condition::all());
-    }
-    let client_reads = |v: &Viewer| {
-        !matches!(v, Viewer::Client(_))
-            || v.client_has("blood-requests:read")
-            || v.client_has("blood-requests:write")
-    };
-    let mut any = Condition::any();
-    let hospitals = if client_reads(v) {
-        v.approved_orgs(OrgKind::Hospital)
-    } else {
-        Vec::new()
-    };
-    if !hospitals.is_empty() {
-        any = any.add(blood_request::Column::HospitalId.is_in(hospitals));
-    }
-    let banks = if client_reads(v) {
-        v.approved_orgs(OrgKind::BloodBank)
-    } else {
-        Vec::new()
-    };
-    if !banks.is_empty() {
-        any = any
-            .add(blood_request::Column::TargetBankId.is_in(banks.clone()))
-            .add(blood_request::Column::BloodBankId.is_in(banks.clone()));
-        let rows = organization::Entity::find()
-            .filter(organization::Column::Id.is_in(banks))
-            .all(&req.db)
-            .await?;
-        for b in rows {
-            any = any.add(
-                Condition::all()
-                    .add(blood_request::Column::Status.eq(RequestStatus::Pending))
-                    .add(blood_request::Column::TargetBankId.is_null())
-                    .add(within_km(
-                        blood_request::Column::Latitude,
-                        blood_request::Column::Longitude,
-                        b.latitude,
-                        b.longitude,
-                        Expr::col(blood_request::Column::RadiusKm),
-                    )),
-            );
-        }
-    }
-    if any.is_empty() {
-        return Err(AppError::Forbidden(
-            "only hospitals, blood banks and super admins see blood requests",
-        ));
-    }
-    Ok(any)
-}
+use entity::blood_request;
+use sea_orm::{ColumnTrait, Condition, EntityTrait, QueryFilter};
 
 /// Blood request queries.
 #[derive(Default)]
@@ -99,7 +37,8 @@ impl RequestQuery {
         let req = ctx.req()?;
         authorize(&req.viewer, Rule::Authenticated)?;
         let f = filter.unwrap_or_default();
-        let mut q = blood_request::Entity::find().filter(visible(req).await?);
+        let mut q = blood_request::Entity::find()
+            .filter(auth::requests::visible(&req.viewer, &req.db).await?);
         if let Some(s) = f.statuses {
             q = q.filter(blood_request::Column::Status.is_in(s));
         }
@@ -152,7 +91,7 @@ impl RequestQuery {
         let req = ctx.req()?;
         authorize(&req.viewer, Rule::Authenticated)?;
         let id = parse_id(&id, "id")?;
-        let cond = visible(req)
+        let cond = auth::requests::visible(&req.viewer, &req.db)
             .await
             .map_err(|_| AppError::NotFound("blood request"))?;
         blood_request::Entity::find_by_id(id)
@@ -195,19 +134,13 @@ async fn prime_relations<'a>(
 #[derive(Default)]
 pub struct RequestMutation;
 
-fn request_json(r: &blood_request::Model) -> serde_json::Value {
-    json!({"status": r.status, "bloodGroup": r.blood_group, "component": r.component, "unitsRequired": r.units_required,
-           "urgency": r.urgency, "bloodBankId": r.blood_bank_id, "targetBankId": r.target_bank_id,
-           "allowEmergencyOverride": r.allow_emergency_override, "overrideReason": r.override_reason})
-}
-
-async fn load_visible_after_retry(req: &RequestCtx, id: Uuid) -> AppResult<BloodRequestPayload> {
-    let row = blood_request::Entity::find_by_id(id)
-        .one(&req.db)
-        .await?
-        .ok_or(AppError::NotFound("blood request"))?;
+async fn payload<C: Command<Output = blood_request::Model>>(
+    ctx: &Context<'_>,
+    cmd: AppResult<C>,
+) -> AppResult<BloodRequestPayload> {
+    let r = pipeline::run(ctx, cmd).await?;
     Ok(BloodRequestPayload {
-        blood_request: row.into(),
+        blood_request: r.into(),
     })
 }
 
@@ -220,135 +153,7 @@ impl RequestMutation {
         ctx: &Context<'_>,
         input: CreateBloodRequestInput,
     ) -> AppResult<BloodRequestPayload> {
-        let req = ctx.req()?;
-        let app = ctx.app()?;
-        let hospital = parse_id(&input.hospital_id, "input.hospitalId");
-        let rule = Rule::act_for(
-            &hospital,
-            ADMIN_DOCTOR_STAFF,
-            Some("blood-requests:write"),
-            Some(OrgKind::Hospital),
-        );
-        let key = IdemKey::new(
-            &req.viewer,
-            "createBloodRequest",
-            input.idempotency_key.as_deref(),
-            &input,
-        )?;
-        if authorize(&req.viewer, rule).is_ok()
-            && let Some(p) =
-                remembered(&key, &req.db, |id| load_visible_after_retry(req, id)).await?
-        {
-            return Ok(p);
-        }
-        let (default_radius, max_radius, ttl) = (
-            app.config.default_request_radius_km,
-            app.config.max_request_radius_km,
-            app.config.idempotency_ttl,
-        );
-        let key2 = key.clone();
-        let result = mutate(
-            ctx,
-            AuditAction::new("blood_request.create", "blood_request"),
-            rule,
-            move |txn, actor| {
-                Box::pin(async move {
-                    let hospital = hospital?;
-                    let org = organization::Entity::find_by_id(hospital)
-                        .one(txn)
-                        .await?
-                        .ok_or(AppError::NotFound("hospital"))?;
-                    if !(1..=20).contains(&input.units_required) {
-                        return Err(AppError::bad_input(
-                            "input.unitsRequired",
-                            "must be between 1 and 20",
-                        ));
-                    }
-                    if input.needed_by <= chrono::Utc::now() {
-                        return Err(AppError::bad_input(
-                            "input.neededBy",
-                            "must be in the future",
-                        ));
-                    }
-                    let radius = input.radius_km.unwrap_or(default_radius);
-                    if !(radius > 0.0 && radius <= max_radius) {
-                        return Err(AppError::bad_input(
-                            "input.radiusKm",
-                            format!("must be above 0 and at most {max_radius}"),
-                        ));
-                    }
-                    let override_reason = Text::parse_opt(
-                        input.override_reason.as_deref(),
-                        "input.overrideReason",
-                        500,
-                    )?;
-                    if input.allow_emergency_override && override_reason.is_none() {
-                        return Err(AppError::bad_input(
-                            "input.overrideReason",
-                            "is required with an emergency override",
-                        ));
-                    }
-                    let new = service::NewRequest {
-                        hospital: org,
-                        patient_reference: Text::parse(
-                            &input.patient_reference,
-                            "input.patientReference",
-                            64,
-                        )?,
-                        patient_name: Text::parse_opt(
-                            input.patient_name.as_deref(),
-                            "input.patientName",
-                            200,
-                        )?,
-                        blood_group: input.blood_group,
-                        component: input.component,
-                        units_required: input.units_required,
-                        urgency: input.urgency,
-                        needed_by: input.needed_by,
-                        medical_notes: Text::parse_opt(
-                            input.medical_notes.as_deref(),
-                            "input.medicalNotes",
-                            2000,
-                        )?,
-                        target_bank: input
-                            .blood_bank_id
-                            .as_ref()
-                            .map(|b| parse_id(b, "input.bloodBankId"))
-                            .transpose()?,
-                        radius_km: radius,
-                        allow_override: input.allow_emergency_override,
-                        override_reason,
-                    };
-                    let r = service::create(txn, new, actor).await?;
-                    let mut events = crate::alerts::service::emergency_alert(
-                        txn,
-                        &r,
-                        r.radius_km,
-                        OrgKind::BloodBank,
-                    )
-                    .await?;
-                    events.push(crate::alerts::service::request_event(&r));
-                    if let Some(k) = &key2 {
-                        k.remember(txn, r.id, ttl).await?;
-                    }
-                    let change = Change {
-                        entity_id: Some(r.id),
-                        new: Some(request_json(&r)),
-                        events,
-                        ..Change::default()
-                    };
-                    Ok((r, change))
-                })
-            },
-        )
-        .await;
-        match result {
-            Ok(r) => Ok(BloodRequestPayload {
-                blood_request: r.into(),
-            }),
-            Err(AppError::Conflict(m)) if m == RACED => retry_answer(req, key).await,
-            Err(e) => Err(e),
-        }
+        payload(ctx, CreateBloodRequest::try_from(input)).await
     }
 
     /// A bank accepts a request, reserving its units atomically (all or `INSUFFICIENT_STOCK`).
@@ -357,69 +162,7 @@ impl RequestMutation {
         ctx: &Context<'_>,
         input: AcceptBloodRequestInput,
     ) -> AppResult<BloodRequestPayload> {
-        let req = ctx.req()?;
-        let app = ctx.app()?;
-        let bank = parse_id(&input.blood_bank_id, "input.bloodBankId");
-        let rule = Rule::act_for(
-            &bank,
-            ADMIN_DOCTOR_STAFF,
-            Some("blood-requests:write"),
-            Some(OrgKind::BloodBank),
-        );
-        let key = IdemKey::new(
-            &req.viewer,
-            "acceptBloodRequest",
-            input.idempotency_key.as_deref(),
-            &input,
-        )?;
-        if authorize(&req.viewer, rule).is_ok()
-            && let Some(p) =
-                remembered(&key, &req.db, |id| load_visible_after_retry(req, id)).await?
-        {
-            return Ok(p);
-        }
-        let request_id = parse_id(&input.request_id, "input.requestId");
-        let what = AuditAction::new("blood_request.accept", "blood_request").on_parsed(&request_id);
-        let (hold, ttl) = (app.config.reservation_hold, app.config.idempotency_ttl);
-        let key2 = key.clone();
-        let result = mutate(ctx, what, rule, move |txn, actor| {
-            Box::pin(async move {
-                let (id, bank) = (request_id?, bank?);
-                let (r, units) = service::accept(txn, id, bank, hold, actor).await?;
-                crate::alerts::service::resolve_related(
-                    txn,
-                    r.id,
-                    &[entity::AlertKind::EmergencyRequest, entity::AlertKind::DelayedEmergency],
-                )
-                .await?;
-                let combos: Vec<_> = units.iter().map(|u| (u.blood_group, u.component)).collect();
-                let mut events = crate::alerts::service::check_stock(txn, bank, &combos).await?;
-                events.push(crate::alerts::service::request_event(&r));
-                if let Some(k) = &key2 {
-                    k.remember(txn, r.id, ttl).await?;
-                }
-                let change = Change {
-                    new: Some(json!({"status": r.status, "bloodBankId": bank, "holdUntil": r.hold_until,
-                                     "units": units.iter().map(|u| json!({"id": u.id, "unitNumber": u.unit_number, "bloodGroup": u.blood_group})).collect::<Vec<_>>()})),
-                    old: Some(json!({"status": "PENDING"})),
-                    events,
-                    ..Change::default()
-                };
-                Ok((r, change))
-            })
-        })
-        .await;
-        match result {
-            Ok(r) => Ok(BloodRequestPayload {
-                blood_request: r.into(),
-            }),
-            // An identical attempt that won the race leaves this one finding the request
-            // already accepted (INVALID_TRANSITION) or its key taken: answer with its result.
-            Err(e) if key.is_some() && authorize(&req.viewer, rule).is_ok() => {
-                retry_answer(req, key).await.map_err(|_| e)
-            }
-            Err(e) => Err(e),
-        }
+        payload(ctx, AcceptBloodRequest::try_from(input)).await
     }
 
     /// The accepting bank issues the reserved units.
@@ -428,31 +171,7 @@ impl RequestMutation {
         ctx: &Context<'_>,
         input: FulfillBloodRequestInput,
     ) -> AppResult<BloodRequestPayload> {
-        let bank = parse_id(&input.blood_bank_id, "input.bloodBankId");
-        let rule = Rule::act_for(
-            &bank,
-            ADMIN_DOCTOR_STAFF,
-            Some("blood-requests:write"),
-            Some(OrgKind::BloodBank),
-        );
-        let id = parse_id(&input.request_id, "input.requestId");
-        let r = mutate(ctx, AuditAction::new("blood_request.fulfill", "blood_request").on_parsed(&id), rule, move |txn, actor| {
-            Box::pin(async move {
-                let (r, units) = service::fulfill(txn, id?, bank?, actor).await?;
-                let events = vec![crate::alerts::service::request_event(&r)];
-                let change = Change {
-                    old: Some(json!({"status": "ACCEPTED"})),
-                    new: Some(json!({"status": r.status, "issued": units.iter().map(|u| u.id).collect::<Vec<_>>()})),
-                    events,
-                    ..Change::default()
-                };
-                Ok((r, change))
-            })
-        })
-        .await?;
-        Ok(BloodRequestPayload {
-            blood_request: r.into(),
-        })
+        payload(ctx, FulfillBloodRequest::try_from(input)).await
     }
 
     /// The addressed bank refuses a pending request, with a reason.
@@ -461,48 +180,7 @@ impl RequestMutation {
         ctx: &Context<'_>,
         input: BankResponseInput,
     ) -> AppResult<BloodRequestPayload> {
-        let bank = parse_id(&input.blood_bank_id, "input.bloodBankId");
-        let rule = Rule::act_for(
-            &bank,
-            ADMIN_DOCTOR_STAFF,
-            Some("blood-requests:write"),
-            Some(OrgKind::BloodBank),
-        );
-        let id = parse_id(&input.request_id, "input.requestId");
-        let r = mutate(
-            ctx,
-            AuditAction::new("blood_request.reject", "blood_request").on_parsed(&id),
-            rule,
-            move |txn, _| {
-                Box::pin(async move {
-                    let reason = Text::parse_opt(input.reason.as_deref(), "input.reason", 500)?
-                        .ok_or_else(|| AppError::bad_input("input.reason", "is required"))?
-                        .into_inner();
-                    let r = service::reject(txn, id?, bank?, reason).await?;
-                    crate::alerts::service::resolve_related(
-                        txn,
-                        r.id,
-                        &[
-                            entity::AlertKind::EmergencyRequest,
-                            entity::AlertKind::DelayedEmergency,
-                        ],
-                    )
-                    .await?;
-                    let events = vec![crate::alerts::service::request_event(&r)];
-                    let change = Change {
-                        old: Some(json!({"status": "PENDING"})),
-                        new: Some(request_json(&r)),
-                        events,
-                        ..Change::default()
-                    };
-                    Ok((r, change))
-                })
-            },
-        )
-        .await?;
-        Ok(BloodRequestPayload {
-            blood_request: r.into(),
-        })
+        payload(ctx, RejectBloodRequest::try_from(input)).await
     }
 
     /// A bank passes on an open request; it stays open to the others.
@@ -511,36 +189,7 @@ impl RequestMutation {
         ctx: &Context<'_>,
         input: BankResponseInput,
     ) -> AppResult<BloodRequestPayload> {
-        let bank = parse_id(&input.blood_bank_id, "input.bloodBankId");
-        let rule = Rule::act_for(
-            &bank,
-            ADMIN_DOCTOR_STAFF,
-            Some("blood-requests:write"),
-            Some(OrgKind::BloodBank),
-        );
-        let id = parse_id(&input.request_id, "input.requestId");
-        let r = mutate(
-            ctx,
-            AuditAction::new("blood_request.decline", "blood_request").on_parsed(&id),
-            rule,
-            move |txn, actor| {
-                Box::pin(async move {
-                    let reason = Text::parse_opt(input.reason.as_deref(), "input.reason", 500)?
-                        .map(Text::into_inner);
-                    let bank = bank?;
-                    let r = service::decline(txn, id?, bank, reason.clone(), actor).await?;
-                    let change = Change {
-                        new: Some(json!({"declinedBy": bank, "reason": reason})),
-                        ..Change::default()
-                    };
-                    Ok((r, change))
-                })
-            },
-        )
-        .await?;
-        Ok(BloodRequestPayload {
-            blood_request: r.into(),
-        })
+        payload(ctx, DeclineBloodRequest::try_from(input)).await
     }
 
     /// The hospital withdraws a request, with a reason; reserved units return to stock.
@@ -549,48 +198,6 @@ impl RequestMutation {
         ctx: &Context<'_>,
         input: CancelBloodRequestInput,
     ) -> AppResult<BloodRequestPayload> {
-        let hospital = parse_id(&input.hospital_id, "input.hospitalId");
-        let rule = Rule::act_for(
-            &hospital,
-            ADMIN_DOCTOR_STAFF,
-            Some("blood-requests:write"),
-            Some(OrgKind::Hospital),
-        );
-        let id = parse_id(&input.request_id, "input.requestId");
-        let r = mutate(ctx, AuditAction::new("blood_request.cancel", "blood_request").on_parsed(&id), rule, move |txn, actor| {
-            Box::pin(async move {
-                let reason = Text::parse(&input.reason, "input.reason", 500)?.into_inner();
-                let (r, released) = service::cancel(txn, id?, hospital?, reason, actor).await?;
-                crate::alerts::service::resolve_related(
-                    txn,
-                    r.id,
-                    &[entity::AlertKind::EmergencyRequest, entity::AlertKind::DelayedEmergency],
-                )
-                .await?;
-                let mut events = Vec::new();
-                if let Some(bank) = released.first().map(|u| u.blood_bank_id) {
-                    let combos: Vec<_> = released.iter().map(|u| (u.blood_group, u.component)).collect();
-                    events = crate::alerts::service::check_stock(txn, bank, &combos).await?;
-                }
-                events.push(crate::alerts::service::request_event(&r));
-                let change = Change {
-                    new: Some(json!({"status": r.status, "reason": r.cancellation_reason, "released": released.iter().map(|u| u.id).collect::<Vec<_>>()})),
-                    events,
-                    ..Change::default()
-                };
-                Ok((r, change))
-            })
-        })
-        .await?;
-        Ok(BloodRequestPayload {
-            blood_request: r.into(),
-        })
+        payload(ctx, CancelBloodRequest::try_from(input)).await
     }
-}
-
-/// Answers the loser of a race between two identical first attempts with the winner's result.
-async fn retry_answer(req: &RequestCtx, key: Option<IdemKey>) -> AppResult<BloodRequestPayload> {
-    remembered(&key, &req.db, |id| load_visible_after_retry(req, id))
-        .await?
-        .ok_or_else(|| AppError::Conflict(RACED.into()))
 }

@@ -1,17 +1,24 @@
 //! Blood request rules: the state machine, atomic reservation, releases and lapses.
 
+use super::commands::{
+    AcceptBloodRequest, CancelBloodRequest, CreateBloodRequest, FulfillBloodRequest,
+};
 use crate::{
+    alerts::service as alerts,
+    audit::Change,
     auth::Actor,
     blood::{compatibility, geo},
+    config::Config,
     db::now,
     error::{AppError, AppResult},
+    events::Event,
     stock::service::record_events,
     validation::Text,
 };
 use chrono::{DateTime, Utc};
 use entity::{
-    BloodGroup, Component, OrgKind, OrgStatus, RequestStatus, UnitStatus, Urgency, WireName,
-    blood_request, blood_request_decline, blood_unit, blood_unit_event, organization,
+    AlertKind, OrgKind, OrgStatus, RequestStatus, UnitStatus, WireName, blood_request,
+    blood_request_decline, blood_unit, blood_unit_event, organization,
 };
 use sea_orm::{
     ActiveModelTrait,
@@ -20,45 +27,41 @@ use sea_orm::{
     QuerySelect,
     sea_query::{Expr, LockBehavior, LockType, SimpleExpr},
 };
+use serde_json::json;
 use std::time::Duration;
 use uuid::Uuid;
 
-/// A validated new request.
-pub struct NewRequest {
-    /// Requesting hospital.
-    pub hospital: organization::Model,
-    /// The hospital's patient reference (MRN), not a name.
-    pub patient_reference: Text,
-    /// Patient name (visible to the hospital only).
-    pub patient_name: Option<Text>,
-    /// Recipient group.
-    pub blood_group: BloodGroup,
-    /// Component.
-    pub component: Component,
-    /// Units.
-    pub units_required: i32,
-    /// Urgency.
-    pub urgency: Urgency,
-    /// Deadline.
-    pub needed_by: DateTime<Utc>,
-    /// Notes (visible to the hospital only).
-    pub medical_notes: Option<Text>,
-    /// Addressed bank, or open.
-    pub target_bank: Option<Uuid>,
-    /// Radius of an open request.
-    pub radius_km: f64,
-    /// Emergency override.
-    pub allow_override: bool,
-    /// Why the override.
-    pub override_reason: Option<Text>,
+/// The values an audit row keeps of a request.
+fn request_json(r: &blood_request::Model) -> serde_json::Value {
+    json!({"status": r.status, "bloodGroup": r.blood_group, "component": r.component, "unitsRequired": r.units_required,
+           "urgency": r.urgency, "bloodBankId": r.blood_bank_id, "targetBankId": r.target_bank_id,
+           "allowEmergencyOverride": r.allow_emergency_override, "overrideReason": r.override_reason})
 }
 
-/// Creates a request as `PENDING`.
+/// The alerts a request raised that end with it (an emergency whose cause is gone).
+const REQUEST_ALERTS: [AlertKind; 2] = [AlertKind::EmergencyRequest, AlertKind::DelayedEmergency];
+
+/// Creates a request as `PENDING`; an emergency alerts the approved banks in its radius.
 pub async fn create<C: ConnectionTrait>(
     db: &C,
-    new: NewRequest,
+    config: &Config,
+    new: CreateBloodRequest,
     actor: &Actor,
-) -> AppResult<blood_request::Model> {
+) -> AppResult<(blood_request::Model, Change)> {
+    let radius = new.radius_km.unwrap_or(config.default_request_radius_km);
+    if !(radius > 0.0 && radius <= config.max_request_radius_km) {
+        return Err(AppError::bad_input(
+            "input.radiusKm",
+            format!(
+                "must be above 0 and at most {}",
+                config.max_request_radius_km
+            ),
+        ));
+    }
+    let hospital = organization::Entity::find_by_id(new.hospital_id)
+        .one(db)
+        .await?
+        .ok_or(AppError::NotFound("hospital"))?;
     if let Some(bank) = new.target_bank {
         let ok = organization::Entity::find_by_id(bank)
             .filter(organization::Column::Kind.eq(OrgKind::BloodBank))
@@ -74,9 +77,9 @@ pub async fn create<C: ConnectionTrait>(
         }
     }
     let t = now();
-    Ok(blood_request::ActiveModel {
+    let r = blood_request::ActiveModel {
         id: Set(Uuid::now_v7()),
-        hospital_id: Set(new.hospital.id),
+        hospital_id: Set(hospital.id),
         requested_by_user_id: Set(actor.user_id),
         requested_by_api_client_id: Set(actor.api_client_id),
         patient_reference: Set(new.patient_reference.into_inner()),
@@ -91,12 +94,12 @@ pub async fn create<C: ConnectionTrait>(
         status: Set(RequestStatus::Pending),
         target_bank_id: Set(new.target_bank),
         blood_bank_id: Set(None),
-        latitude: Set(new.hospital.latitude),
-        longitude: Set(new.hospital.longitude),
-        radius_km: Set(new.radius_km),
+        latitude: Set(hospital.latitude),
+        longitude: Set(hospital.longitude),
+        radius_km: Set(radius),
         escalation_level: Set(0),
-        allow_emergency_override: Set(new.allow_override),
-        override_reason: Set(new.override_reason.map(Text::into_inner)),
+        allow_emergency_override: Set(new.emergency_override.is_some()),
+        override_reason: Set(new.emergency_override.map(Text::into_inner)),
         hold_until: Set(None),
         accepted_at: Set(None),
         fulfilled_at: Set(None),
@@ -109,7 +112,16 @@ pub async fn create<C: ConnectionTrait>(
         updated_at: Set(t),
     }
     .insert(db)
-    .await?)
+    .await?;
+    let mut events = alerts::emergency_alert(db, &r, r.radius_km, OrgKind::BloodBank).await?;
+    events.push(alerts::request_event(&r));
+    let change = Change {
+        entity_id: Some(r.id),
+        new: Some(request_json(&r)),
+        events,
+        ..Change::default()
+    };
+    Ok((r, change))
 }
 
 /// Loads a request; on Postgres the row is locked until the transaction ends, so two banks
@@ -129,8 +141,12 @@ pub fn bank_may_act(req: &blood_request::Model, bank: &organization::Model) -> A
             "this request is addressed to another bank",
         )),
         None => {
-            let d = geo::haversine_km(req.latitude, req.longitude, bank.latitude, bank.longitude);
-            if d <= req.radius_km {
+            let reaches = geo::within_km(
+                (req.latitude, req.longitude),
+                (bank.latitude, bank.longitude),
+                req.radius_km,
+            );
+            if reaches {
                 Ok(())
             } else {
                 Err(AppError::Forbidden(
@@ -220,7 +236,7 @@ fn unit_event(
 /// at one bank take disjoint units and never wait on each other; the reserving update is
 /// conditional on the units still being available. On SQLite the write transaction
 /// (`BEGIN IMMEDIATE`) serializes accepts.
-pub async fn accept<C: ConnectionTrait>(
+async fn reserve<C: ConnectionTrait>(
     db: &C,
     request_id: Uuid,
     bank_id: Uuid,
@@ -345,7 +361,7 @@ pub async fn accept<C: ConnectionTrait>(
 }
 
 /// Issues the reserved units of an accepted request (the accepting bank).
-pub async fn fulfill<C: ConnectionTrait>(
+async fn issue<C: ConnectionTrait>(
     db: &C,
     request_id: Uuid,
     bank_id: Uuid,
@@ -484,7 +500,7 @@ pub async fn release_units<C: ConnectionTrait>(
 }
 
 /// The addressed bank refuses a pending request.
-pub async fn reject<C: ConnectionTrait>(
+async fn refuse<C: ConnectionTrait>(
     db: &C,
     request_id: Uuid,
     bank_id: Uuid,
@@ -514,7 +530,7 @@ pub async fn reject<C: ConnectionTrait>(
 }
 
 /// A bank passes on an open request; it stays `PENDING` for the others.
-pub async fn decline<C: ConnectionTrait>(
+async fn pass<C: ConnectionTrait>(
     db: &C,
     request_id: Uuid,
     bank_id: Uuid,
@@ -543,14 +559,12 @@ pub async fn decline<C: ConnectionTrait>(
     }
     .insert(db)
     .await
-    .map_err(crate::error::unique_violation(
-        "your bank already declined this request",
-    ))?;
+    .map_err(crate::error::unique_violation)?;
     Ok(req)
 }
 
 /// The hospital withdraws a pending or accepted request; reserved units go back to stock.
-pub async fn cancel<C: ConnectionTrait>(
+async fn withdraw<C: ConnectionTrait>(
     db: &C,
     request_id: Uuid,
     hospital_id: Uuid,
@@ -586,6 +600,114 @@ pub async fn cancel<C: ConnectionTrait>(
     .await?;
     let released = release_units(db, req.id, "request cancelled", actor).await?;
     Ok((done, released))
+}
+
+/// Accepts a request for a bank: reserves its units (see [`reserve`]); the request's
+/// emergency alerts resolve, and the bank's stock thresholds are checked.
+pub async fn accept<C: ConnectionTrait>(
+    db: &C,
+    hold: Duration,
+    cmd: AcceptBloodRequest,
+    actor: &Actor,
+) -> AppResult<(blood_request::Model, Change)> {
+    let (r, units) = reserve(db, cmd.request_id, cmd.bank_id, hold, actor).await?;
+    alerts::resolve_related(db, r.id, &REQUEST_ALERTS).await?;
+    let combos: Vec<_> = units.iter().map(|u| (u.blood_group, u.component)).collect();
+    let mut events = alerts::check_stock(db, cmd.bank_id, &combos).await?;
+    events.push(alerts::request_event(&r));
+    let change = Change {
+        new: Some(
+            json!({"status": r.status, "bloodBankId": cmd.bank_id, "holdUntil": r.hold_until,
+                         "units": units.iter().map(|u| json!({"id": u.id, "unitNumber": u.unit_number, "bloodGroup": u.blood_group})).collect::<Vec<_>>()}),
+        ),
+        old: Some(json!({"status": "PENDING"})),
+        events,
+        ..Change::default()
+    };
+    Ok((r, change))
+}
+
+/// The accepting bank issues the reserved units.
+pub async fn fulfill<C: ConnectionTrait>(
+    db: &C,
+    cmd: FulfillBloodRequest,
+    actor: &Actor,
+) -> AppResult<(blood_request::Model, Change)> {
+    let (r, units) = issue(db, cmd.request_id, cmd.bank_id, actor).await?;
+    let change = Change {
+        old: Some(json!({"status": "ACCEPTED"})),
+        new: Some(
+            json!({"status": r.status, "issued": units.iter().map(|u| u.id).collect::<Vec<_>>()}),
+        ),
+        events: vec![alerts::request_event(&r)],
+        ..Change::default()
+    };
+    Ok((r, change))
+}
+
+/// The addressed bank refuses a pending request; its emergency alerts resolve.
+pub async fn reject<C: ConnectionTrait>(
+    db: &C,
+    request_id: Uuid,
+    bank_id: Uuid,
+    reason: Option<Text>,
+) -> AppResult<(blood_request::Model, Change)> {
+    let reason = reason.map(Text::into_inner).unwrap_or_default();
+    let r = refuse(db, request_id, bank_id, reason).await?;
+    alerts::resolve_related(db, r.id, &REQUEST_ALERTS).await?;
+    let change = Change {
+        old: Some(json!({"status": "PENDING"})),
+        new: Some(request_json(&r)),
+        events: vec![alerts::request_event(&r)],
+        ..Change::default()
+    };
+    Ok((r, change))
+}
+
+/// A bank passes on an open request; it stays open to the others.
+pub async fn decline<C: ConnectionTrait>(
+    db: &C,
+    request_id: Uuid,
+    bank_id: Uuid,
+    reason: Option<Text>,
+    actor: &Actor,
+) -> AppResult<(blood_request::Model, Change)> {
+    let reason = reason.map(Text::into_inner);
+    let r = pass(db, request_id, bank_id, reason.clone(), actor).await?;
+    let change = Change {
+        new: Some(json!({"declinedBy": bank_id, "reason": reason})),
+        ..Change::default()
+    };
+    Ok((r, change))
+}
+
+/// The hospital withdraws a request; reserved units return to stock (and the bank's
+/// thresholds are checked again), its emergency alerts resolve.
+pub async fn cancel<C: ConnectionTrait>(
+    db: &C,
+    cmd: CancelBloodRequest,
+    actor: &Actor,
+) -> AppResult<(blood_request::Model, Change)> {
+    let reason = cmd.reason.into_inner();
+    let (r, released) = withdraw(db, cmd.request_id, cmd.hospital_id, reason, actor).await?;
+    alerts::resolve_related(db, r.id, &REQUEST_ALERTS).await?;
+    let mut events = Vec::new();
+    if let Some(bank) = released.first().map(|u| u.blood_bank_id) {
+        let combos: Vec<_> = released
+            .iter()
+            .map(|u| (u.blood_group, u.component))
+            .collect();
+        events = alerts::check_stock(db, bank, &combos).await?;
+    }
+    events.push(alerts::request_event(&r));
+    let change = Change {
+        new: Some(
+            json!({"status": r.status, "reason": r.cancellation_reason, "released": released.iter().map(|u| u.id).collect::<Vec<_>>()}),
+        ),
+        events,
+        ..Change::default()
+    };
+    Ok((r, change))
 }
 
 /// Returns lapsed holds to `PENDING` and their units to stock. With several instances, each
@@ -637,21 +759,40 @@ pub async fn release_lapsed_holds<C: ConnectionTrait>(db: &C, limit: u64) -> App
     Ok(done)
 }
 
-/// Marks pending requests past their `neededBy` as `EXPIRED`.
-pub async fn expire_overdue<C: ConnectionTrait>(db: &C) -> AppResult<u64> {
+/// Expires pending requests whose `neededBy` has passed, each claimed with a conditional
+/// update (and `SKIP LOCKED` on Postgres) so that with several instances a request expires,
+/// and is announced, once; its emergency alerts resolve with it (their cause is gone).
+pub async fn expire_overdue<C: ConnectionTrait>(db: &C, limit: u64) -> AppResult<Vec<Event>> {
     let t = now();
-    let r = blood_request::Entity::update_many()
-        .col_expr(
-            blood_request::Column::Status,
-            Expr::value(RequestStatus::Expired),
-        )
-        .col_expr(blood_request::Column::ExpiredAt, Expr::value(Some(t)))
-        .col_expr(blood_request::Column::UpdatedAt, Expr::value(t))
+    let mut q = blood_request::Entity::find()
         .filter(blood_request::Column::Status.eq(RequestStatus::Pending))
         .filter(blood_request::Column::NeededBy.lte(t))
-        .exec(db)
-        .await?;
-    Ok(r.rows_affected)
+        .order_by_asc(blood_request::Column::Id)
+        .limit(limit);
+    if db.get_database_backend() == DbBackend::Postgres {
+        q = q.lock_with_behavior(LockType::Update, LockBehavior::SkipLocked);
+    }
+    let mut events = Vec::new();
+    for mut r in q.all(db).await? {
+        let claimed = blood_request::Entity::update_many()
+            .col_expr(
+                blood_request::Column::Status,
+                Expr::value(RequestStatus::Expired),
+            )
+            .col_expr(blood_request::Column::ExpiredAt, Expr::value(Some(t)))
+            .col_expr(blood_request::Column::UpdatedAt, Expr::value(t))
+            .filter(blood_request::Column::Id.eq(r.id))
+            .filter(blood_request::Column::Status.eq(RequestStatus::Pending))
+            .exec(db)
+            .await?;
+        if claimed.rows_affected != 1 {
+            continue;
+        }
+        alerts::resolve_related(db, r.id, &REQUEST_ALERTS).await?;
+        r.status = RequestStatus::Expired;
+        events.push(alerts::request_event(&r));
+    }
+    Ok(events)
 }
 
 /// Marks available or quarantined units past expiry as `EXPIRED`, recording their events.

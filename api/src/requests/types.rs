@@ -2,8 +2,8 @@
 //! requesting hospital's members and super admins, and every such read is audited.
 
 use crate::{
-    audit::service::ReadRecord,
-    auth::{Rule, authorize, policy::ANY_ROLE},
+    audit::ReadRecord,
+    auth,
     error::AppResult,
     graphql::{context::CtxExt, ids::to_id, loaders::load_children, pagination::SortDirection},
     identity::types::User,
@@ -14,7 +14,6 @@ use async_graphql::{ComplexObject, Context, Enum, ID, InputObject, SimpleObject}
 use chrono::{DateTime, Utc};
 use entity::{BloodGroup, Component, RequestStatus, Urgency, blood_request};
 use serde::Serialize;
-use uuid::Uuid;
 
 /// A hospital's request for blood.
 #[derive(SimpleObject, Clone)]
@@ -107,16 +106,7 @@ impl BloodRequest {
         value: &Option<String>,
     ) -> AppResult<Option<String>> {
         let req = ctx.req()?;
-        let allowed = authorize(
-            &req.viewer,
-            Rule::ReadOrg {
-                org: self.row.hospital_id,
-                roles: ANY_ROLE,
-                scope: None,
-            },
-        )
-        .is_ok();
-        if !allowed {
+        if !auth::requests::sees_patient(&req.viewer, &self.row) {
             return Ok(None);
         }
         req.reads.record(ReadRecord {
@@ -126,10 +116,6 @@ impl BloodRequest {
             organization_id: Some(self.row.hospital_id),
         });
         Ok(value.clone())
-    }
-
-    fn org_id(id: Option<Uuid>) -> Option<Uuid> {
-        id
     }
 }
 
@@ -153,7 +139,7 @@ impl BloodRequest {
 
     /// The bank it is addressed to (null for an open request).
     async fn target_bank(&self, ctx: &Context<'_>) -> AppResult<Option<Organization>> {
-        let Some(id) = Self::org_id(self.row.target_bank_id) else {
+        let Some(id) = self.row.target_bank_id else {
             return Ok(None);
         };
         Organization::load(ctx, id).await
@@ -161,7 +147,7 @@ impl BloodRequest {
 
     /// The bank that accepted it.
     async fn blood_bank(&self, ctx: &Context<'_>) -> AppResult<Option<Organization>> {
-        let Some(id) = Self::org_id(self.row.blood_bank_id) else {
+        let Some(id) = self.row.blood_bank_id else {
             return Ok(None);
         };
         Organization::load(ctx, id).await
@@ -178,27 +164,7 @@ impl BloodRequest {
     /// Units reserved for or issued to it: the hospital, the accepting bank and super admins.
     async fn units(&self, ctx: &Context<'_>) -> AppResult<Vec<BloodUnit>> {
         let req = ctx.req()?;
-        let hospital = authorize(
-            &req.viewer,
-            Rule::ReadOrg {
-                org: self.row.hospital_id,
-                roles: ANY_ROLE,
-                scope: Some("blood-requests:read"),
-            },
-        )
-        .is_ok();
-        let bank = self.row.blood_bank_id.is_some_and(|b| {
-            authorize(
-                &req.viewer,
-                Rule::ReadOrg {
-                    org: b,
-                    roles: ANY_ROLE,
-                    scope: Some("blood-requests:read"),
-                },
-            )
-            .is_ok()
-        });
-        if !(hospital || bank) {
+        if !auth::requests::sees_units(&req.viewer, &self.row) {
             return Ok(Vec::new());
         }
         let rows = load_children(&req.loaders.units_by_request, self.row.id).await?;

@@ -8,14 +8,18 @@ use crate::{
     config::Config,
     donors::service as donors,
     error::{AppError, AppResult},
-    requests::service as requests,
+    requests::{
+        commands::{
+            AcceptBloodRequest, CancelBloodRequest, CreateBloodRequest, FulfillBloodRequest,
+        },
+        service as requests,
+    },
     stock::service::{self as stock, NewUnit},
     validation::Text,
 };
 use chrono::{Duration, Utc};
 use entity::{
     BloodGroup, Component, DonationType, RequestStatus, UnitStatus, Urgency, blood_request,
-    organization,
 };
 use sea_orm::prelude::Uuid;
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, sea_query::Expr};
@@ -192,10 +196,6 @@ pub async fn load<C: ConnectionTrait>(
     }
 
     // Requests in every state.
-    let h = organization::Entity::find_by_id(hospital)
-        .one(db)
-        .await?
-        .ok_or(AppError::NotFound("hospital"))?;
     let ha = actor(hospital_admin, hospital, "ADMIN");
     let new = |group,
                component,
@@ -203,9 +203,9 @@ pub async fn load<C: ConnectionTrait>(
                urgency,
                target: Option<Uuid>,
                patient: &str|
-     -> AppResult<requests::NewRequest> {
-        Ok(requests::NewRequest {
-            hospital: h.clone(),
+     -> AppResult<CreateBloodRequest> {
+        Ok(CreateBloodRequest {
+            hospital_id: hospital,
             patient_reference: Text::parse(&format!("MRN-{patient}"), "patientReference", 64)?,
             patient_name: Some(Text::parse(patient, "patientName", 200)?),
             blood_group: group,
@@ -219,13 +219,14 @@ pub async fn load<C: ConnectionTrait>(
                 2000,
             )?),
             target_bank: target,
-            radius_km: config.default_request_radius_km,
-            allow_override: false,
-            override_reason: None,
+            radius_km: None,
+            emergency_override: None,
+            retry: None,
         })
     };
     requests::create(
         db,
+        config,
         new(
             BloodGroup::OPos,
             Component::RedCells,
@@ -236,9 +237,11 @@ pub async fn load<C: ConnectionTrait>(
         )?,
         &ha,
     )
-    .await?;
+    .await?
+    .0;
     let accepted = requests::create(
         db,
+        config,
         new(
             BloodGroup::APos,
             Component::RedCells,
@@ -249,10 +252,23 @@ pub async fn load<C: ConnectionTrait>(
         )?,
         &ha,
     )
+    .await?
+    .0;
+    let accept = |request_id| AcceptBloodRequest {
+        request_id,
+        bank_id: bank,
+        retry: None,
+    };
+    requests::accept(
+        db,
+        config.reservation_hold,
+        accept(accepted.id),
+        &bank_actor,
+    )
     .await?;
-    requests::accept(db, accepted.id, bank, config.reservation_hold, &bank_actor).await?;
     let fulfilled = requests::create(
         db,
+        config,
         new(
             BloodGroup::BPos,
             Component::Plasma,
@@ -263,11 +279,23 @@ pub async fn load<C: ConnectionTrait>(
         )?,
         &ha,
     )
+    .await?
+    .0;
+    requests::accept(
+        db,
+        config.reservation_hold,
+        accept(fulfilled.id),
+        &bank_actor,
+    )
     .await?;
-    requests::accept(db, fulfilled.id, bank, config.reservation_hold, &bank_actor).await?;
-    requests::fulfill(db, fulfilled.id, bank, &bank_actor).await?;
+    let fulfil = FulfillBloodRequest {
+        request_id: fulfilled.id,
+        bank_id: bank,
+    };
+    requests::fulfill(db, fulfil, &bank_actor).await?;
     let rejected = requests::create(
         db,
+        config,
         new(
             BloodGroup::ONeg,
             Component::Platelets,
@@ -278,16 +306,22 @@ pub async fn load<C: ConnectionTrait>(
         )?,
         &ha,
     )
-    .await?;
+    .await?
+    .0;
     requests::reject(
         db,
         rejected.id,
         bank2,
-        "No O− platelets on hand tonight".into(),
+        Some(Text::parse(
+            "No O− platelets on hand tonight",
+            "reason",
+            500,
+        )?),
     )
     .await?;
     let cancelled = requests::create(
         db,
+        config,
         new(
             BloodGroup::AbPos,
             Component::Plasma,
@@ -298,10 +332,17 @@ pub async fn load<C: ConnectionTrait>(
         )?,
         &ha,
     )
-    .await?;
-    requests::cancel(db, cancelled.id, hospital, "Surgery postponed".into(), &ha).await?;
+    .await?
+    .0;
+    let cancel = CancelBloodRequest {
+        request_id: cancelled.id,
+        hospital_id: hospital,
+        reason: Text::parse("Surgery postponed", "reason", 500)?,
+    };
+    requests::cancel(db, cancel, &ha).await?;
     let expired = requests::create(
         db,
+        config,
         new(
             BloodGroup::ANeg,
             Component::WholeBlood,
@@ -312,7 +353,8 @@ pub async fn load<C: ConnectionTrait>(
         )?,
         &ha,
     )
-    .await?;
+    .await?
+    .0;
     blood_request::Entity::update_many()
         .col_expr(
             blood_request::Column::NeededBy,
@@ -322,6 +364,6 @@ pub async fn load<C: ConnectionTrait>(
         .filter(blood_request::Column::Status.eq(RequestStatus::Pending))
         .exec(db)
         .await?;
-    requests::expire_overdue(db).await?;
+    requests::expire_overdue(db, 100).await?;
     Ok(())
 }

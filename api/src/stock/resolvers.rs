@@ -1,8 +1,9 @@
 //! Stock resolvers: check the caller, call the service, map the result.
 
 use super::{service, types::*};
+use crate::auth::scope::Scope;
 use crate::{
-    audit::{AuditAction, Change, mutate},
+    audit::{AuditAction, Change},
     auth::{
         Rule, Viewer, authorize,
         policy::{ADMIN, ADMIN_STAFF, ANY_ROLE},
@@ -15,6 +16,7 @@ use crate::{
         loaders::prime_orgs,
         pagination::{Conn, Keyset, PageArgs, SortValue, fetch_selected, node_selects},
     },
+    pipeline::mutate,
     validation::{GeoPoint, Text},
 };
 use async_graphql::{Context, Object};
@@ -32,7 +34,7 @@ pub struct StockQuery;
 async fn visible_banks(req: &RequestCtx) -> AppResult<Vec<Uuid>> {
     let v = &req.viewer;
     let hospital = !v.approved_orgs(OrgKind::Hospital).is_empty()
-        && (matches!(v, Viewer::User(_)) || v.client_has("stock:read"));
+        && (matches!(v, Viewer::User(_)) || v.client_has(Scope::StockRead));
     if v.is_super_admin() || hospital {
         let ids: Vec<Uuid> = organization::Entity::find()
             .select_only_id()
@@ -44,7 +46,7 @@ async fn visible_banks(req: &RequestCtx) -> AppResult<Vec<Uuid>> {
         return Ok(ids);
     }
     let own = v.approved_orgs(OrgKind::BloodBank);
-    if matches!(v, Viewer::Client(_)) && !v.client_has("stock:read") {
+    if matches!(v, Viewer::Client(_)) && !v.client_has(Scope::StockRead) {
         return Ok(Vec::new());
     }
     Ok(own)
@@ -86,7 +88,7 @@ impl StockQuery {
                     Rule::ReadOrg {
                         org: bank,
                         roles: ANY_ROLE,
-                        scope: Some("stock:read"),
+                        scope: Some(Scope::StockRead),
                     },
                 )?;
                 q = q.filter(blood_unit::Column::BloodBankId.eq(bank));
@@ -170,7 +172,7 @@ impl StockQuery {
                     Rule::ReadOrg {
                         org: u.blood_bank_id,
                         roles: ANY_ROLE,
-                        scope: Some("stock:read"),
+                        scope: Some(Scope::StockRead),
                     },
                 )
                 .is_ok()
@@ -235,7 +237,7 @@ impl StockQuery {
         let member = !v.approved_orgs(OrgKind::Hospital).is_empty()
             || !v.approved_orgs(OrgKind::BloodBank).is_empty();
         let allowed = v.is_super_admin()
-            || (member && (matches!(v, Viewer::User(_)) || v.client_has("stock:read")));
+            || (member && (matches!(v, Viewer::User(_)) || v.client_has(Scope::StockRead)));
         if !allowed {
             return Err(AppError::Forbidden(
                 "only hospitals, blood banks and super admins search stock",
@@ -283,7 +285,12 @@ impl StockQuery {
 pub struct StockMutation;
 
 fn bank_rule(bank: &AppResult<Uuid>, roles: &'static [entity::OrgRole]) -> Rule {
-    Rule::act_for(bank, roles, Some("stock:write"), Some(OrgKind::BloodBank))
+    Rule::act_for(
+        bank,
+        roles,
+        Some(Scope::StockWrite),
+        Some(OrgKind::BloodBank),
+    )
 }
 
 #[Object]

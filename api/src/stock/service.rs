@@ -20,27 +20,6 @@ use sea_orm::{
 use std::collections::{HashMap, HashSet};
 use uuid::Uuid;
 
-/// Kilometres per degree of latitude.
-const KM_PER_DEG: f64 = 111.195;
-
-/// `distance(point columns, centre) <= radius` as SQL arithmetic that both SQLite and
-/// Postgres evaluate (an equirectangular approximation: within 0.5 % at city scales, no
-/// trigonometry needed in the database). `radius_km` may be a column or a value.
-pub fn within_km<C: ColumnTrait>(
-    lat: C,
-    lon: C,
-    centre_lat: f64,
-    centre_lon: f64,
-    radius_km: SimpleExpr,
-) -> SimpleExpr {
-    let kx = (KM_PER_DEG * centre_lat.to_radians().cos()).powi(2);
-    let ky = KM_PER_DEG * KM_PER_DEG;
-    let dy = Expr::col(lat).sub(centre_lat);
-    let dx = Expr::col(lon).sub(centre_lon);
-    let d2 = dy.clone().mul(dy).mul(ky).add(dx.clone().mul(dx).mul(kx));
-    d2.lte(radius_km.clone().mul(radius_km))
-}
-
 /// A validated unit to add.
 pub struct NewUnit {
     /// DIN or local barcode.
@@ -203,9 +182,7 @@ pub async fn insert_units<C: ConnectionTrait>(
         blood_unit::Entity::insert_many(rows)
             .exec(db)
             .await
-            .map_err(crate::error::unique_violation(
-                "a unit with this number and component is already in stock",
-            ))?;
+            .map_err(crate::error::unique_violation)?;
     }
     Ok(())
 }

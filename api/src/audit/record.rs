@@ -1,15 +1,14 @@
-//! Writing audit rows, and the transaction wrapper every mutation runs in.
+//! Audit rows: what a mutation changed (written by [`crate::pipeline`] in the mutation's
+//! transaction), what a refused or failed one attempted, and the buffered reads of health
+//! data. Nothing here updates or deletes a row.
 
 use crate::{
-    auth::{Actor, Rule, authorize},
+    auth::{Actor, Viewer},
     db,
     error::{AppError, AppResult},
-    graphql::context::{CtxExt, RequestCtx},
 };
-use async_graphql::Context;
 use entity::{AuditOutcome, audit_log};
 use sea_orm::{ActiveValue::Set, ConnectionTrait, EntityTrait};
-use std::{future::Future, pin::Pin};
 use uuid::Uuid;
 
 /// What is being attempted, known before the attempt (so a refusal can be recorded).
@@ -69,55 +68,23 @@ pub struct Change {
     pub events: Vec<crate::events::Event>,
 }
 
-/// The work of a mutation, run inside its transaction.
-pub type Work<'c, T> = Pin<Box<dyn Future<Output = AppResult<(T, Change)>> + Send + 'c>>;
-
-/// Runs a mutation: checks `rule`, opens a write transaction, runs `work`, writes the
-/// SUCCESS audit row in the same transaction and commits. On refusal or failure nothing
-/// of the work is kept and a FAILURE row is written in a transaction of its own.
-pub async fn mutate<T, F>(ctx: &Context<'_>, what: AuditAction, rule: Rule, work: F) -> AppResult<T>
-where
-    T: Send,
-    F: for<'c> FnOnce(&'c db::CountedTxn, &'c Actor) -> Work<'c, T> + Send,
-{
-    let req = ctx.req()?;
-    let actor = match authorize(&req.viewer, rule) {
-        Ok(a) => a,
-        Err(e) => {
-            let actor = Actor::of(&req.viewer);
-            record_failure(req, &what, &actor, rule_org(rule), &e).await;
-            return Err(e);
-        }
-    };
-    let result = async {
-        let txn = req.db.begin_write().await?;
-        let (value, mut change) = work(&txn, &actor).await?;
-        let events = std::mem::take(&mut change.events);
-        let row = row(req, &what, &actor, AuditOutcome::Success, None, change);
-        audit_log::Entity::insert(row).exec(&txn).await?;
-        txn.commit().await?;
-        if !events.is_empty() {
-            ctx.app()?.events.publish(events).await;
-        }
-        Ok::<T, AppError>(value)
-    }
-    .await;
-    if let Err(e) = &result {
-        // The transaction was dropped, which rolled it back; now record the attempt.
-        record_failure(req, &what, &actor, actor.organization_id, e).await;
-    }
-    result
+/// Where a request came from, as every audit row records it.
+#[derive(Debug, Clone, Copy)]
+pub struct Origin<'a> {
+    /// The request id (also in the logs and in error extensions).
+    pub request_id: &'a str,
+    /// The client IP (from `X-Forwarded-For` only behind a trusted proxy).
+    pub ip: Option<std::net::IpAddr>,
+    /// The client's user agent.
+    pub user_agent: Option<&'a str>,
 }
 
-fn rule_org(rule: Rule) -> Option<Uuid> {
-    match rule {
-        Rule::ActFor { org, .. } | Rule::ReadOrg { org, .. } => Some(org),
-        _ => None,
-    }
-}
-
-async fn record_failure(
-    req: &RequestCtx,
+/// Writes the FAILURE row of a refused or failed attempt, in a statement of its own (after
+/// the attempt's transaction rolled back). A failure to write it is logged, never returned:
+/// it must not hide the original error.
+pub async fn record_failure<C: ConnectionTrait>(
+    db: &C,
+    origin: Origin<'_>,
     what: &AuditAction,
     actor: &Actor,
     org: Option<Uuid>,
@@ -128,21 +95,30 @@ async fn record_failure(
         ..Change::default()
     };
     let row = row(
-        req,
+        origin,
         what,
         actor,
         AuditOutcome::Failure,
         Some(err.code()),
         change,
     );
-    // A failure to audit a failure must not hide the original error; it is logged loudly.
-    if let Err(e) = audit_log::Entity::insert(row).exec(&req.db).await {
-        tracing::error!(request_id = %req.request_id, error = %e, action = what.action, "could not write FAILURE audit row");
+    if let Err(e) = audit_log::Entity::insert(row).exec(db).await {
+        tracing::error!(request_id = origin.request_id, error = %e, action = what.action, "could not write FAILURE audit row");
     }
 }
 
+/// The SUCCESS row of a mutation, to insert in its transaction.
+pub fn success_row(
+    origin: Origin<'_>,
+    what: &AuditAction,
+    actor: &Actor,
+    change: Change,
+) -> audit_log::ActiveModel {
+    row(origin, what, actor, AuditOutcome::Success, None, change)
+}
+
 fn row(
-    req: &RequestCtx,
+    origin: Origin<'_>,
     what: &AuditAction,
     actor: &Actor,
     outcome: AuditOutcome,
@@ -163,28 +139,13 @@ fn row(
         entity_id: Set(change.entity_id.or(what.entity_id)),
         old_values: Set(change.old),
         new_values: Set(change.new),
-        ip: Set(req.ip.map(|ip| ip.to_string())),
-        user_agent: Set(req
-            .user_agent
-            .clone()
-            .map(|ua| ua.chars().take(512).collect())),
+        ip: Set(origin.ip.map(|ip| ip.to_string())),
+        user_agent: Set(origin.user_agent.map(|ua| ua.chars().take(512).collect())),
         outcome: Set(outcome),
         error_code: Set(code.map(str::to_string)),
-        request_id: Set(Some(req.request_id.clone())),
+        request_id: Set(Some(origin.request_id.to_string())),
         created_at: Set(db::now()),
     }
-}
-
-/// Writes several audit rows (reads of health data) in one multi-row insert.
-pub async fn insert_many<C: ConnectionTrait>(
-    db: &C,
-    rows: Vec<audit_log::ActiveModel>,
-) -> AppResult<()> {
-    if rows.is_empty() {
-        return Ok(());
-    }
-    audit_log::Entity::insert_many(rows).exec(db).await?;
-    Ok(())
 }
 
 /// Reads of protected health data made during one request, written as one multi-row insert
@@ -226,12 +187,17 @@ impl ReadBuffer {
 }
 
 /// Writes the buffered reads of a request in one statement.
-pub async fn flush_reads(req: &RequestCtx) {
-    let reads = req.reads.take();
+pub async fn flush_reads<C: ConnectionTrait>(
+    db: &C,
+    origin: Origin<'_>,
+    viewer: &Viewer,
+    buffer: &ReadBuffer,
+) {
+    let reads = buffer.take();
     if reads.is_empty() {
         return;
     }
-    let actor = Actor::of(&req.viewer);
+    let actor = Actor::of(viewer);
     let rows: Vec<audit_log::ActiveModel> = reads
         .into_iter()
         .map(|r| {
@@ -244,10 +210,11 @@ pub async fn flush_reads(req: &RequestCtx) {
                 organization_id: r.organization_id,
                 ..Change::default()
             };
-            row(req, &what, &actor, AuditOutcome::Success, None, change)
+            row(origin, &what, &actor, AuditOutcome::Success, None, change)
         })
         .collect();
-    if let Err(e) = insert_many(&req.db, rows).await {
-        tracing::error!(request_id = %req.request_id, error = e.public_message(), "could not write read audit rows");
+    if let Err(e) = audit_log::Entity::insert_many(rows).exec(db).await {
+        // The cause, not the public "internal error": this line is for whoever fixes it.
+        tracing::error!(request_id = origin.request_id, error = %e, "could not write read audit rows");
     }
 }

@@ -1,0 +1,231 @@
+//! The mutation pipeline. Every mutation is a typed [`Command`]: its GraphQL input parsed
+//! once into a validated value (`TryFrom<…Input>`), then handed to [`run`], which
+//!
+//! 1. authorizes the caller once against the command's [`Rule`] (a refusal is audited);
+//! 2. answers a retry that carries a known idempotency key with the first result;
+//! 3. opens the write transaction (`BEGIN IMMEDIATE` on SQLite) and runs the command's use
+//!    case, which does the whole workflow (alerts, stock checks, notifications);
+//! 4. remembers the idempotency key, writes the SUCCESS audit row, commits;
+//! 5. publishes the events the use case collected, only after the commit.
+//!
+//! On any failure the transaction rolls back and a FAILURE row is written on its own. The
+//! one race policy: identical retries racing each other all get the first result (the
+//! losers roll back, find the winner's key and answer from it).
+//!
+//! Use cases live in each domain's `service.rs` and take a transaction and plain values, so
+//! jobs, `seed`, the benchmarks and tests call the same functions.
+
+use crate::{
+    audit::{AuditAction, Change, record},
+    auth::{Actor, Rule, Viewer, authorize},
+    db::{CountedTxn, Db},
+    error::{AppError, AppResult},
+    graphql::context::{CtxExt, RequestCtx},
+    idempotency::{IdemKey, RetryKey},
+    state::AppState,
+};
+use async_graphql::Context;
+use sea_orm::EntityTrait;
+use std::future::Future;
+use uuid::Uuid;
+
+/// What a use case may use: the transaction, who acts, and the shared state.
+pub struct Exec<'a> {
+    /// The mutation's write transaction.
+    pub txn: &'a CountedTxn,
+    /// Who acts, in which role, for which organization (as the audit row records it).
+    pub actor: &'a Actor,
+    /// The caller, for row-level rules decided once the row is held (`auth::care`).
+    pub viewer: &'a Viewer,
+    /// Settings, keys and the event bus.
+    pub app: &'a AppState,
+}
+
+/// A mutation, parsed and validated, ready to run.
+pub trait Command: Sized + Send {
+    /// What the mutation returns to its resolver.
+    type Output: Send;
+    /// The audit action, e.g. `blood_request.accept`.
+    const ACTION: &'static str;
+    /// The kind of entity it touches, e.g. `blood_request`.
+    const ENTITY: &'static str;
+    /// The rule when the input did not parse: the caller must still be known (so an
+    /// anonymous probe hears `UNAUTHENTICATED`, not what is wrong with its input).
+    const UNPARSED: Rule = Rule::Authenticated;
+
+    /// Who may run it.
+    fn rule(&self) -> Rule;
+
+    /// The entity the input names, for the audit row of a refused attempt.
+    fn entity_id(&self) -> Option<Uuid> {
+        None
+    }
+
+    /// The caller's idempotency key, for mutations partners retry.
+    fn retry_key(&self) -> Option<&RetryKey> {
+        None
+    }
+
+    /// The operation a retry key belongs to (its GraphQL name).
+    fn operation(&self) -> &'static str {
+        Self::ACTION
+    }
+
+    /// Work done after authorization and before the write transaction, such as hashing a
+    /// password, so it does not hold the write lock.
+    fn prepare(self, _app: &AppState) -> impl Future<Output = AppResult<Self>> + Send {
+        async { Ok(self) }
+    }
+
+    /// The use case, inside the write transaction: the result and what changed.
+    fn execute(
+        self,
+        exec: &Exec<'_>,
+    ) -> impl Future<Output = AppResult<(Self::Output, Change)>> + Send;
+
+    /// The id a retry is answered from (idempotent commands only).
+    fn result_id(_output: &Self::Output) -> Option<Uuid> {
+        None
+    }
+
+    /// Loads the answer of a remembered first attempt (idempotent commands only).
+    fn replay(_db: &Db, _id: Uuid) -> impl Future<Output = AppResult<Self::Output>> + Send {
+        async { Err(AppError::internal("this command keeps no idempotency keys")) }
+    }
+}
+
+/// Runs a command (or the error its input parsed into) through the pipeline.
+pub async fn run<C: Command>(ctx: &Context<'_>, parsed: AppResult<C>) -> AppResult<C::Output> {
+    let req = ctx.req()?;
+    let app = ctx.app()?;
+    let mut what = AuditAction::new(C::ACTION, C::ENTITY);
+    what.entity_id = parsed.as_ref().ok().and_then(C::entity_id);
+    let rule = parsed.as_ref().map_or(C::UNPARSED, C::rule);
+    let actor = match authorize(&req.viewer, rule) {
+        Ok(actor) => actor,
+        Err(e) => {
+            let actor = Actor::of(&req.viewer);
+            fail(req, &what, &actor, rule_org(rule), &e).await;
+            return Err(e);
+        }
+    };
+    let cmd = match parsed {
+        Ok(cmd) => cmd,
+        Err(e) => {
+            fail(req, &what, &actor, actor.organization_id, &e).await;
+            return Err(e);
+        }
+    };
+    let key = cmd
+        .retry_key()
+        .and_then(|k| IdemKey::scoped(&req.viewer, cmd.operation(), k));
+    if let Some(k) = &key
+        && let Some(id) = k.lookup(&req.db).await?
+    {
+        return C::replay(&req.db, id).await;
+    }
+    let result = attempt(req, app, &what, &actor, cmd, key.as_ref()).await;
+    let Err(e) = result else {
+        return result;
+    };
+    // The transaction was dropped, which rolled it back; now record the attempt.
+    fail(req, &what, &actor, actor.organization_id, &e).await;
+    // An identical attempt that won a race leaves this one with a taken key, or with the
+    // state the winner moved on (INVALID_TRANSITION, CONFLICT): answer with its result.
+    if let Some(k) = &key
+        && let Ok(Some(id)) = k.lookup(&req.db).await
+    {
+        return C::replay(&req.db, id).await;
+    }
+    Err(e)
+}
+
+async fn attempt<C: Command>(
+    req: &RequestCtx,
+    app: &AppState,
+    what: &AuditAction,
+    actor: &Actor,
+    cmd: C,
+    key: Option<&IdemKey>,
+) -> AppResult<C::Output> {
+    let cmd = cmd.prepare(app).await?;
+    let txn = req.db.begin_write().await?;
+    let exec = Exec {
+        txn: &txn,
+        actor,
+        viewer: &req.viewer,
+        app,
+    };
+    let (value, mut change) = cmd.execute(&exec).await?;
+    if let Some(k) = key
+        && let Some(id) = C::result_id(&value)
+    {
+        k.remember(&txn, id, app.config.idempotency_ttl).await?;
+    }
+    let events = std::mem::take(&mut change.events);
+    entity::audit_log::Entity::insert(record::success_row(req.origin(), what, actor, change))
+        .exec(&txn)
+        .await?;
+    txn.commit().await?;
+    if !events.is_empty() {
+        app.events.publish(events).await;
+    }
+    Ok(value)
+}
+
+fn rule_org(rule: Rule) -> Option<Uuid> {
+    match rule {
+        Rule::ActFor { org, .. } | Rule::ReadOrg { org, .. } => Some(org),
+        _ => None,
+    }
+}
+
+async fn fail(
+    req: &RequestCtx,
+    what: &AuditAction,
+    actor: &Actor,
+    org: Option<Uuid>,
+    e: &AppError,
+) {
+    record::record_failure(&req.db, req.origin(), what, actor, org, e).await;
+}
+
+/// The work of a mutation not yet written as a [`Command`], run inside its transaction.
+pub type Work<'c, T> = std::pin::Pin<Box<dyn Future<Output = AppResult<(T, Change)>> + Send + 'c>>;
+
+/// The pipeline for a mutation not yet written as a [`Command`]: a closure instead of a
+/// use case. Kept only while the domains move over.
+pub async fn mutate<T, F>(ctx: &Context<'_>, what: AuditAction, rule: Rule, work: F) -> AppResult<T>
+where
+    T: Send,
+    F: for<'c> FnOnce(&'c CountedTxn, &'c Actor) -> Work<'c, T> + Send,
+{
+    let req = ctx.req()?;
+    let app = ctx.app()?;
+    let actor = match authorize(&req.viewer, rule) {
+        Ok(a) => a,
+        Err(e) => {
+            let actor = Actor::of(&req.viewer);
+            fail(req, &what, &actor, rule_org(rule), &e).await;
+            return Err(e);
+        }
+    };
+    let result = async {
+        let txn = req.db.begin_write().await?;
+        let (value, mut change) = work(&txn, &actor).await?;
+        let events = std::mem::take(&mut change.events);
+        entity::audit_log::Entity::insert(record::success_row(req.origin(), &what, &actor, change))
+            .exec(&txn)
+            .await?;
+        txn.commit().await?;
+        if !events.is_empty() {
+            app.events.publish(events).await;
+        }
+        Ok::<T, AppError>(value)
+    }
+    .await;
+    if let Err(e) = &result {
+        fail(req, &what, &actor, actor.organization_id, e).await;
+    }
+    result
+}
