@@ -6,10 +6,10 @@ use crate::{
     config::{Config, ConfigError},
     db,
     events::{EventBus, redis_transport::RedisTransport},
-    graphql,
     http::{self, metrics::Metrics},
     identity::rate_limit::RateLimiter,
     redis_link::RedisLink,
+    schema,
     state::AppState,
 };
 use axum::Router;
@@ -112,7 +112,7 @@ impl Application {
         db::migrate(&pool).await?;
         let listener = TcpListener::bind((config.host.as_str(), config.port)).await?;
         let state = AppState::build(config, pool).await?;
-        let schema = graphql::builder(&state.config).data(state.clone()).finish();
+        let schema = schema::builder(&state.config).data(state.clone()).finish();
         let router = http::router(state.clone(), schema);
         crate::jobs::spawn(state.clone());
         Ok(Self {

@@ -3,7 +3,7 @@
 use crate::{
     app::{Application, StartError, shutdown_signal},
     config::Config,
-    db, graphql, seed,
+    db, schema, seed,
 };
 use clap::{Parser, Subcommand};
 
@@ -56,7 +56,7 @@ pub enum Command {
 pub async fn run(cli: Cli) -> Result<(), StartError> {
     match cli.command.unwrap_or(Command::Serve) {
         Command::ExportSchema { out } => {
-            let sdl = graphql::sdl();
+            let sdl = schema::sdl();
             match out {
                 Some(path) => std::fs::write(path, sdl)?,
                 None => print!("{sdl}"),

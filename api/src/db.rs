@@ -94,11 +94,6 @@ impl Db {
         self.statements.load(Ordering::Relaxed)
     }
 
-    /// Counts statements run outside this handle (for example in a transaction).
-    pub fn add_statements(&self, n: u64) {
-        self.statements.fetch_add(n, Ordering::Relaxed);
-    }
-
     /// The underlying pool, for transactions.
     pub fn pool(&self) -> &DatabaseConnection {
         &self.conn

@@ -26,6 +26,7 @@ pub mod pipeline;
 pub mod redis_link;
 pub mod reports;
 pub mod requests;
+pub mod schema;
 pub mod seed;
 pub mod state;
 pub mod stock;

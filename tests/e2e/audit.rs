@@ -126,7 +126,7 @@ async fn admins_read_their_organizations_audit_rows_and_no_one_else_does() {
 
 #[tokio::test]
 async fn the_schema_offers_no_way_to_change_or_delete_audit_rows() {
-    let sdl = lifeflow::graphql::sdl();
+    let sdl = lifeflow::schema::sdl();
     let mutation = sdl
         .split("type MutationRoot")
         .nth(1)

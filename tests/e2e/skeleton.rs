@@ -332,7 +332,7 @@ async fn the_checked_in_schema_matches_the_served_one() {
     let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../schema.graphql");
     let committed = std::fs::read_to_string(&path).expect("schema.graphql");
     assert!(
-        committed == lifeflow::graphql::sdl(),
+        committed == lifeflow::schema::sdl(),
         "schema.graphql is out of date: run `cargo run -- export-schema --out schema.graphql`"
     );
 }

@@ -172,11 +172,6 @@ impl EventBus {
         Self::new(capacity, Arc::new(InProcess), Uuid::now_v7())
     }
 
-    /// This instance's id.
-    pub fn instance(&self) -> Uuid {
-        self.instance
-    }
-
     /// The sender that a transport feeds remote events into.
     pub fn local_sender(&self) -> broadcast::Sender<Arc<Event>> {
         self.local.clone()

@@ -3,10 +3,8 @@
 //! executes, and the GraphQL-over-HTTP spec answers it with 400).
 
 use async_graphql::{
-    ServerResult, ValidationResult, Variables,
-    extensions::{
-        Extension, ExtensionContext, ExtensionFactory, NextExecute, NextParseQuery, NextValidation,
-    },
+    ServerResult, Variables,
+    extensions::{Extension, ExtensionContext, ExtensionFactory, NextExecute, NextParseQuery},
     parser::types::{ExecutableDocument, OperationType},
 };
 use std::sync::{Arc, Mutex};
@@ -73,14 +71,6 @@ impl Extension for ObserveExt {
             });
         }
         Ok(doc)
-    }
-
-    async fn validation(
-        &self,
-        ctx: &ExtensionContext<'_>,
-        next: NextValidation<'_>,
-    ) -> Result<ValidationResult, Vec<async_graphql::ServerError>> {
-        next.run(ctx).await
     }
 
     async fn execute(

@@ -7,7 +7,8 @@ use super::client::RequestMeta;
 use crate::{
     auth::Viewer,
     db::Db,
-    graphql::{AppSchema, context::RequestCtx, loaders::Loaders, observe::Outcome},
+    graphql::{context::RequestCtx, loaders::Loaders, observe::Outcome},
+    schema::AppSchema,
     state::AppState,
 };
 use async_graphql::{

@@ -6,7 +6,7 @@ pub mod health;
 pub mod metrics;
 pub mod ws;
 
-use crate::{error::current_request_id, graphql::AppSchema, state::AppState};
+use crate::{error::current_request_id, schema::AppSchema, state::AppState};
 use axum::{
     Router,
     http::{HeaderName, HeaderValue, Method, StatusCode, header},

@@ -1,0 +1,80 @@
+//! The served schema, assembled at the top: one query, mutation and subscription object per
+//! domain, merged, with the limits from the config. Nothing below imports this module but
+//! the HTTP transport and the command line.
+
+use crate::{
+    alerts::{
+        resolvers::{AlertMutation, AlertQuery},
+        subscriptions::SubscriptionRoot,
+    },
+    audit::resolvers::AuditQuery,
+    config::Config,
+    consultations::resolvers::{ConsultationMutation, ConsultationQuery},
+    donors::resolvers::{DonorMutation, DonorQuery},
+    identity::resolvers::{IdentityMutation, IdentityQuery},
+    organizations::resolvers::{OrganizationMutation, OrganizationQuery},
+    reports::resolvers::{ReportMutation, ReportQuery},
+    requests::resolvers::{RequestMutation, RequestQuery},
+    stock::resolvers::{StockMutation, StockQuery},
+};
+use async_graphql::{MergedObject, Schema, SchemaBuilder};
+
+/// Every query, one object per domain.
+#[derive(MergedObject, Default)]
+pub struct QueryRoot(
+    IdentityQuery,
+    OrganizationQuery,
+    AuditQuery,
+    DonorQuery,
+    StockQuery,
+    RequestQuery,
+    AlertQuery,
+    ConsultationQuery,
+    ReportQuery,
+);
+
+/// Every mutation, one object per domain.
+#[derive(MergedObject, Default)]
+pub struct MutationRoot(
+    IdentityMutation,
+    OrganizationMutation,
+    DonorMutation,
+    StockMutation,
+    RequestMutation,
+    AlertMutation,
+    ConsultationMutation,
+    ReportMutation,
+);
+
+/// The served schema.
+pub type AppSchema = Schema<QueryRoot, MutationRoot, SubscriptionRoot>;
+
+/// The schema builder with the limits from the config; none of them is on by default in
+/// async-graphql.
+pub fn builder(config: &Config) -> SchemaBuilder<QueryRoot, MutationRoot, SubscriptionRoot> {
+    let mut b = Schema::build(
+        QueryRoot::default(),
+        MutationRoot::default(),
+        SubscriptionRoot,
+    )
+    .limit_depth(config.max_depth)
+    .limit_complexity(config.max_complexity)
+    .limit_recursive_depth(config.max_depth.max(32))
+    .limit_directives(config.max_directives)
+    .extension(crate::graphql::observe::Observe);
+    if config.is_production() {
+        b = b.disable_introspection().disable_suggestions();
+    }
+    b
+}
+
+/// The SDL of the schema, as checked in at `schema.graphql`.
+pub fn sdl() -> String {
+    Schema::build(
+        QueryRoot::default(),
+        MutationRoot::default(),
+        SubscriptionRoot,
+    )
+    .finish()
+    .sdl()
+}
