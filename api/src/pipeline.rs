@@ -42,19 +42,25 @@ pub struct Exec<'a> {
 }
 
 /// A mutation, parsed and validated, ready to run.
-pub trait Command: Sized + Send {
+pub trait Command: Sized + Send + TryFrom<Self::Input, Error = AppError> {
+    /// The GraphQL input it is parsed from.
+    type Input: Send;
     /// What the mutation returns to its resolver.
     type Output: Send;
     /// The audit action, e.g. `blood_request.accept`.
     const ACTION: &'static str;
     /// The kind of entity it touches, e.g. `blood_request`.
     const ENTITY: &'static str;
-    /// The rule when the input did not parse: the caller must still be known (so an
-    /// anonymous probe hears `UNAUTHENTICATED`, not what is wrong with its input).
-    const UNPARSED: Rule = Rule::Authenticated;
-
     /// Who may run it.
     fn rule(&self) -> Rule;
+
+    /// Who may hear what is wrong with an input that does not parse. Authorization comes
+    /// before validation: a caller who may not act for the organization the input names is
+    /// refused, whatever else is wrong. Commands that act for an organization read its id
+    /// here; the default asks only for a known caller.
+    fn rule_unparsed(_input: &Self::Input) -> Rule {
+        Rule::Authenticated
+    }
 
     /// The entity the input names, for the audit row of a refused attempt.
     fn entity_id(&self) -> Option<Uuid> {
@@ -94,13 +100,15 @@ pub trait Command: Sized + Send {
     }
 }
 
-/// Runs a command (or the error its input parsed into) through the pipeline.
-pub async fn run<C: Command>(ctx: &Context<'_>, parsed: AppResult<C>) -> AppResult<C::Output> {
+/// Parses an input into its command and runs it through the pipeline.
+pub async fn run<C: Command>(ctx: &Context<'_>, input: C::Input) -> AppResult<C::Output> {
     let req = ctx.req()?;
     let app = ctx.app()?;
+    let fallback = C::rule_unparsed(&input);
+    let parsed = C::try_from(input);
     let mut what = AuditAction::new(C::ACTION, C::ENTITY);
     what.entity_id = parsed.as_ref().ok().and_then(C::entity_id);
-    let rule = parsed.as_ref().map_or(C::UNPARSED, C::rule);
+    let rule = parsed.as_ref().map_or(fallback, C::rule);
     let actor = match authorize(&req.viewer, rule) {
         Ok(actor) => actor,
         Err(e) => {

@@ -11,6 +11,7 @@ use crate::{
     pipeline::{Command, Exec},
     validation::Text,
 };
+use async_graphql::ID;
 use chrono::{DateTime, Utc};
 use entity::{BloodGroup, Component, OrgKind, Urgency, blood_request};
 use sea_orm::EntityTrait;
@@ -25,6 +26,11 @@ fn act_for(org: Uuid, kind: OrgKind) -> Rule {
         scope: Some(Scope::BloodRequestsWrite),
         kind: Some(kind),
     }
+}
+
+/// Before parsing: acting for the organization an input names, if its id parses.
+fn act_for_named(org: &ID, field: &str, kind: OrgKind) -> Rule {
+    parse_id(org, field).map_or(Rule::Authenticated, |org| act_for(org, kind))
 }
 
 /// A retried create or accept is answered with the request as it is now.
@@ -124,12 +130,17 @@ impl TryFrom<CreateBloodRequestInput> for CreateBloodRequest {
 }
 
 impl Command for CreateBloodRequest {
+    type Input = CreateBloodRequestInput;
     type Output = blood_request::Model;
     const ACTION: &'static str = "blood_request.create";
     const ENTITY: &'static str = "blood_request";
 
     fn rule(&self) -> Rule {
         act_for(self.hospital_id, OrgKind::Hospital)
+    }
+
+    fn rule_unparsed(input: &Self::Input) -> Rule {
+        act_for_named(&input.hospital_id, "input.hospitalId", OrgKind::Hospital)
     }
 
     fn retry_key(&self) -> Option<&RetryKey> {
@@ -176,12 +187,21 @@ impl TryFrom<AcceptBloodRequestInput> for AcceptBloodRequest {
 }
 
 impl Command for AcceptBloodRequest {
+    type Input = AcceptBloodRequestInput;
     type Output = blood_request::Model;
     const ACTION: &'static str = "blood_request.accept";
     const ENTITY: &'static str = "blood_request";
 
     fn rule(&self) -> Rule {
         act_for(self.bank_id, OrgKind::BloodBank)
+    }
+
+    fn rule_unparsed(input: &Self::Input) -> Rule {
+        act_for_named(
+            &input.blood_bank_id,
+            "input.bloodBankId",
+            OrgKind::BloodBank,
+        )
     }
 
     fn entity_id(&self) -> Option<Uuid> {
@@ -229,12 +249,21 @@ impl TryFrom<FulfillBloodRequestInput> for FulfillBloodRequest {
 }
 
 impl Command for FulfillBloodRequest {
+    type Input = FulfillBloodRequestInput;
     type Output = blood_request::Model;
     const ACTION: &'static str = "blood_request.fulfill";
     const ENTITY: &'static str = "blood_request";
 
     fn rule(&self) -> Rule {
         act_for(self.bank_id, OrgKind::BloodBank)
+    }
+
+    fn rule_unparsed(input: &Self::Input) -> Rule {
+        act_for_named(
+            &input.blood_bank_id,
+            "input.bloodBankId",
+            OrgKind::BloodBank,
+        )
     }
 
     fn entity_id(&self) -> Option<Uuid> {
@@ -280,6 +309,7 @@ impl<const REJECT: bool> TryFrom<BankResponseInput> for BankResponse<REJECT> {
 }
 
 impl<const REJECT: bool> Command for BankResponse<REJECT> {
+    type Input = BankResponseInput;
     type Output = blood_request::Model;
     const ACTION: &'static str = if REJECT {
         "blood_request.reject"
@@ -290,6 +320,14 @@ impl<const REJECT: bool> Command for BankResponse<REJECT> {
 
     fn rule(&self) -> Rule {
         act_for(self.bank_id, OrgKind::BloodBank)
+    }
+
+    fn rule_unparsed(input: &Self::Input) -> Rule {
+        act_for_named(
+            &input.blood_bank_id,
+            "input.bloodBankId",
+            OrgKind::BloodBank,
+        )
     }
 
     fn entity_id(&self) -> Option<Uuid> {
@@ -329,12 +367,17 @@ impl TryFrom<CancelBloodRequestInput> for CancelBloodRequest {
 }
 
 impl Command for CancelBloodRequest {
+    type Input = CancelBloodRequestInput;
     type Output = blood_request::Model;
     const ACTION: &'static str = "blood_request.cancel";
     const ENTITY: &'static str = "blood_request";
 
     fn rule(&self) -> Rule {
         act_for(self.hospital_id, OrgKind::Hospital)
+    }
+
+    fn rule_unparsed(input: &Self::Input) -> Rule {
+        act_for_named(&input.hospital_id, "input.hospitalId", OrgKind::Hospital)
     }
 
     fn entity_id(&self) -> Option<Uuid> {

@@ -136,9 +136,9 @@ pub struct RequestMutation;
 
 async fn payload<C: Command<Output = blood_request::Model>>(
     ctx: &Context<'_>,
-    cmd: AppResult<C>,
+    input: C::Input,
 ) -> AppResult<BloodRequestPayload> {
-    let r = pipeline::run(ctx, cmd).await?;
+    let r = pipeline::run::<C>(ctx, input).await?;
     Ok(BloodRequestPayload {
         blood_request: r.into(),
     })
@@ -153,7 +153,7 @@ impl RequestMutation {
         ctx: &Context<'_>,
         input: CreateBloodRequestInput,
     ) -> AppResult<BloodRequestPayload> {
-        payload(ctx, CreateBloodRequest::try_from(input)).await
+        payload::<CreateBloodRequest>(ctx, input).await
     }
 
     /// A bank accepts a request, reserving its units atomically (all or `INSUFFICIENT_STOCK`).
@@ -162,7 +162,7 @@ impl RequestMutation {
         ctx: &Context<'_>,
         input: AcceptBloodRequestInput,
     ) -> AppResult<BloodRequestPayload> {
-        payload(ctx, AcceptBloodRequest::try_from(input)).await
+        payload::<AcceptBloodRequest>(ctx, input).await
     }
 
     /// The accepting bank issues the reserved units.
@@ -171,7 +171,7 @@ impl RequestMutation {
         ctx: &Context<'_>,
         input: FulfillBloodRequestInput,
     ) -> AppResult<BloodRequestPayload> {
-        payload(ctx, FulfillBloodRequest::try_from(input)).await
+        payload::<FulfillBloodRequest>(ctx, input).await
     }
 
     /// The addressed bank refuses a pending request, with a reason.
@@ -180,7 +180,7 @@ impl RequestMutation {
         ctx: &Context<'_>,
         input: BankResponseInput,
     ) -> AppResult<BloodRequestPayload> {
-        payload(ctx, RejectBloodRequest::try_from(input)).await
+        payload::<RejectBloodRequest>(ctx, input).await
     }
 
     /// A bank passes on an open request; it stays open to the others.
@@ -189,7 +189,7 @@ impl RequestMutation {
         ctx: &Context<'_>,
         input: BankResponseInput,
     ) -> AppResult<BloodRequestPayload> {
-        payload(ctx, DeclineBloodRequest::try_from(input)).await
+        payload::<DeclineBloodRequest>(ctx, input).await
     }
 
     /// The hospital withdraws a request, with a reason; reserved units return to stock.
@@ -198,6 +198,6 @@ impl RequestMutation {
         ctx: &Context<'_>,
         input: CancelBloodRequestInput,
     ) -> AppResult<BloodRequestPayload> {
-        payload(ctx, CancelBloodRequest::try_from(input)).await
+        payload::<CancelBloodRequest>(ctx, input).await
     }
 }
