@@ -64,7 +64,7 @@ async fn every_caller_against_every_foundation_operation() {
     tokens.push(Some(root.access.clone()));
     let r = app
         .gql(Some(&admin.access), "mutation($i: CreateApiClientInput!) { createApiClient(input: $i) { token } }",
-             json!({"i": {"organizationId": org, "name": "HIS", "scopes": lifeflow::auth::policy::KNOWN_SCOPES}}))
+             json!({"i": {"organizationId": org, "name": "HIS", "scopes": lifeflow::auth::Scope::ALL.map(lifeflow::auth::Scope::wire_name)}}))
         .await;
     tokens.push(Some(
         r.data()["createApiClient"]["token"]
