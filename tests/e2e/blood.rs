@@ -1,8 +1,10 @@
 //! The blood network end to end: donors and donations, stock, the compatible-stock search,
 //! and blood requests through their whole life (accept, fulfil, cancel, reject, decline).
 
-use crate::blood_support::*;
-use lifeflow_tests::*;
+use lifeflow_tests::{
+    fixtures::{blood::*, *},
+    *,
+};
 use serde_json::{Value, json};
 
 const REGISTER_DONOR: &str = "mutation($i: RegisterDonorInput!) {

@@ -1,7 +1,10 @@
 //! Test harness: starts the real server on `127.0.0.1:0` over a fresh database (SQLite by
 //! default, Postgres when `TEST_DATABASE_URL` is set) and talks to it over real HTTP.
 
+pub mod fixtures;
+pub mod matrix;
 pub mod ws;
+
 use lifeflow::{app::Application, config::Config};
 use reqwest::header::{HeaderMap, HeaderValue};
 use sea_orm::{ConnectionTrait, Database, DatabaseConnection};
