@@ -2,6 +2,7 @@
 //! default, Postgres when `TEST_DATABASE_URL` is set) and talks to it over real HTTP.
 
 pub mod fixtures;
+pub mod logs;
 pub mod matrix;
 pub mod ws;
 
@@ -154,6 +155,7 @@ pub async fn spawn_on(test_db: std::sync::Arc<TestDb>, overrides: &[(&str, &str)
         settings.insert((*k).to_string(), (*v).to_string());
     }
     let config = Config::from_map(&settings).expect("test config");
+    logs::capture();
     let app = Application::build(config.clone()).await.expect("build app");
     let addr = app.local_addr().expect("addr");
     let db = app.state().db.clone();
