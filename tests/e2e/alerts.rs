@@ -23,16 +23,7 @@ async fn an_emergency_reaches_banks_in_its_radius_and_nobody_else() {
     let near_staff = app.signed_in("staff@near.example").await;
     app.add_member(&near_admin, &near, &near_staff.email, "STAFF")
         .await;
-    let (_far, far_admin) = net
-        .org_at(
-            &app,
-            "BB-FAR",
-            "BLOOD_BANK",
-            "a@far.example",
-            km_north(80.0),
-            HERE.1,
-        )
-        .await;
+    let (_far, far_admin) = net.far_bank(&app).await;
     let (_ngo, ngo_admin) = net
         .org_at(&app, "NGO-ONE", "NGO", "a@ngo.example", HERE.0, HERE.1)
         .await;

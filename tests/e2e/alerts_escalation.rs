@@ -126,16 +126,7 @@ async fn two_instances_sweeping_one_database_escalate_each_step_once() {
     let other = spawn_on(app.test_db.clone(), &FAST).await;
     let net = Region::new(&app).await;
     let [(near, _), (mid, _), (ngo, _)] = escalation_map(&app, &net).await;
-    let (_far, _) = net
-        .org_at(
-            &app,
-            "BB-FAR",
-            "BLOOD_BANK",
-            "a@far.example",
-            km_north(80.0),
-            HERE.1,
-        )
-        .await;
+    let (_far, _) = net.far_bank(&app).await;
 
     // Act: an emergency nobody answers, until it reached level 3 and a few sweeps more ran.
     let request = net.request(&app, NewRequest::default()).await;

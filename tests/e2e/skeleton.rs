@@ -1,6 +1,6 @@
 //! The platform skeleton: limits, HTTP hardening, errors, health, schema.
 
-use lifeflow_tests::*;
+use lifeflow_tests::{fixtures::readyz, *};
 use serde_json::{Value, json};
 
 fn deep_query(depth: usize) -> String {
@@ -237,14 +237,8 @@ async fn health_readiness_and_metrics_answer() {
         .await
         .expect("healthz");
     assert_eq!(h.status().as_u16(), 200);
-    let r = app
-        .http
-        .get(format!("{}/readyz", app.base))
-        .send()
-        .await
-        .expect("readyz");
-    assert_eq!(r.status().as_u16(), 200);
-    let body: Value = r.json().await.expect("json");
+    let (status, body) = readyz(&app).await;
+    assert_eq!(status, 200);
     assert_eq!(body["database"], "up");
     assert_eq!(body["redis"], "disabled");
     app.gql(None, "query Probe { __typename }", json!({})).await;
@@ -273,13 +267,8 @@ async fn readiness_is_503_when_the_database_is_unreachable() {
     let app = spawn_app().await;
     // Closing the server's pool makes the database unreachable for it.
     app.db.clone().close().await.ok();
-    let r = app
-        .http
-        .get(format!("{}/readyz", app.base))
-        .send()
-        .await
-        .expect("readyz");
-    assert_eq!(r.status().as_u16(), 503);
+    let (status, _) = readyz(&app).await;
+    assert_eq!(status, 503);
 }
 
 #[tokio::test]

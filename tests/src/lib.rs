@@ -1,5 +1,8 @@
 //! Test harness: starts the real server on `127.0.0.1:0` over a fresh database (SQLite by
 //! default, Postgres when `TEST_DATABASE_URL` is set) and talks to it over real HTTP.
+//!
+//! Around it: [`fixtures`] arrange scenarios, [`matrix`] runs permission matrices, [`logs`]
+//! captures what the servers log, and [`ws`] speaks the websocket protocols.
 
 pub mod fixtures;
 pub mod logs;
