@@ -1,7 +1,7 @@
 //! Accounts: registration, login, rotating sessions, token checks, rate limits.
 
 use base64::Engine as _;
-use lifeflow_tests::*;
+use lifeflow_tests::{fixtures::readyz, *};
 use serde_json::json;
 
 const ME: &str = "{ me { id email platformRole } }";
@@ -271,15 +271,7 @@ async fn two_instances_share_login_limits_through_redis() {
     ];
     let a = spawn_app_with(&settings).await;
     let b = spawn_on(a.test_db.clone(), &settings).await;
-    let ready: serde_json::Value = a
-        .http
-        .get(format!("{}/readyz", a.base))
-        .send()
-        .await
-        .expect("readyz")
-        .json()
-        .await
-        .expect("json");
+    let (_, ready) = readyz(&a).await;
     assert_eq!(ready["redis"], "up", "these tests need the machine's Redis");
     a.signed_in("shared@example.org").await;
     a.try_login("shared@example.org", "wrong password!!").await;

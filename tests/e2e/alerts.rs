@@ -2,8 +2,11 @@
 //! filters, per-organization acknowledgement, what a reconnecting client missed, resolution,
 //! notifications, and a request's transitions streamed to its hospital.
 
-use crate::alerts_support::*;
-use lifeflow_tests::{ws::*, *};
+use lifeflow_tests::{
+    fixtures::{blood::*, *},
+    ws::*,
+    *,
+};
 use serde_json::{Value, json};
 use std::time::Duration;
 
@@ -15,21 +18,12 @@ const QUIET: Duration = Duration::from_millis(1000);
 async fn an_emergency_reaches_banks_in_its_radius_and_nobody_else() {
     // Arrange: a hospital, a bank next to it, a bank ~80 km away, an unrelated NGO.
     let app = spawn_app().await;
-    let net = Network::new(&app).await;
+    let net = Region::new(&app).await;
     let (near, near_admin) = net.near_bank(&app).await;
     let near_staff = app.signed_in("staff@near.example").await;
     app.add_member(&near_admin, &near, &near_staff.email, "STAFF")
         .await;
-    let (_far, far_admin) = net
-        .org_at(
-            &app,
-            "BB-FAR",
-            "BLOOD_BANK",
-            "a@far.example",
-            km_north(80.0),
-            HERE.1,
-        )
-        .await;
+    let (_far, far_admin) = net.far_bank(&app).await;
     let (_ngo, ngo_admin) = net
         .org_at(&app, "NGO-ONE", "NGO", "a@ngo.example", HERE.0, HERE.1)
         .await;
@@ -77,7 +71,7 @@ async fn an_emergency_reaches_banks_in_its_radius_and_nobody_else() {
 async fn the_subscription_filter_leaves_out_kinds_groups_severities_and_places() {
     // Arrange: a bank member with one subscription per filter on one socket.
     let app = spawn_app().await;
-    let net = Network::new(&app).await;
+    let net = Region::new(&app).await;
     let (_bank, bank_admin) = net.near_bank(&app).await;
     let mut ws = connect_as(&app.base, &bank_admin.access).await;
     let subs = [
@@ -163,7 +157,7 @@ async fn the_subscription_filter_leaves_out_kinds_groups_severities_and_places()
 async fn a_bank_member_is_notified_and_marks_the_notification_read() {
     // Arrange
     let app = spawn_app().await;
-    let net = Network::new(&app).await;
+    let net = Region::new(&app).await;
     let (bank, bank_admin) = net.near_bank(&app).await;
     let staff = app.signed_in("staff@near.example").await;
     app.add_member(&bank_admin, &bank, &staff.email, "STAFF")
@@ -229,7 +223,7 @@ async fn a_bank_member_is_notified_and_marks_the_notification_read() {
 async fn acknowledgement_is_per_bank_missed_alerts_are_listed_and_accepting_resolves() {
     // Arrange: two banks in the radius, an emergency.
     let app = spawn_app().await;
-    let net = Network::new(&app).await;
+    let net = Region::new(&app).await;
     let (bank_a, admin_a) = net
         .org_at(&app, "BB-A", "BLOOD_BANK", "a@a.example", HERE.0, HERE.1)
         .await;
@@ -330,7 +324,13 @@ async fn acknowledgement_is_per_bank_missed_alerts_are_listed_and_accepting_reso
     assert_eq!(ids, vec![second.as_str()]);
 
     // Accepting the first request resolves its alert, for everyone.
-    add_units(&app, &admin_b, &bank_b, "A_POS", "RED_CELLS", 2, "B-UNIT").await;
+    add_units(
+        &app,
+        &admin_b,
+        &bank_b,
+        units("B-UNIT", "A_POS", "RED_CELLS", 2),
+    )
+    .await;
     let r = accept(&app, &admin_b, &first, &bank_b).await;
     assert_eq!(
         r.data()["acceptBloodRequest"]["bloodRequest"]["status"],
@@ -365,7 +365,7 @@ async fn acknowledgement_is_per_bank_missed_alerts_are_listed_and_accepting_reso
 async fn a_super_admin_subscribed_to_alerts_hears_of_a_new_organization() {
     // Arrange: the root and a bank admin listen.
     let app = spawn_app().await;
-    let net = Network::new(&app).await;
+    let net = Region::new(&app).await;
     let (_bank, bank_admin) = net.near_bank(&app).await;
     let mut root_ws = connect_as(&app.base, &net.root.access).await;
     root_ws.subscribe("1", ALERT_RAISED, json!({})).await;
@@ -405,9 +405,15 @@ async fn a_super_admin_subscribed_to_alerts_hears_of_a_new_organization() {
 async fn a_hospital_follows_its_request_and_another_hospital_cannot() {
     // Arrange
     let app = spawn_app().await;
-    let net = Network::new(&app).await;
+    let net = Region::new(&app).await;
     let (bank, bank_admin) = net.near_bank(&app).await;
-    add_units(&app, &bank_admin, &bank, "A_POS", "RED_CELLS", 2, "UNIT").await;
+    add_units(
+        &app,
+        &bank_admin,
+        &bank,
+        units("UNIT", "A_POS", "RED_CELLS", 2),
+    )
+    .await;
     let request = net.request(&app, NewRequest::default()).await;
     let (_other, other_admin) = net
         .org_at(

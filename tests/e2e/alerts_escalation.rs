@@ -3,8 +3,11 @@
 //! the delay; with two instances sweeping one database every step happens once. And an
 //! overdue request expires, resolving its alerts.
 
-use crate::alerts_support::*;
-use lifeflow_tests::{ws::*, *};
+use lifeflow_tests::{
+    fixtures::{blood::*, *},
+    ws::*,
+    *,
+};
 use serde_json::{Value, json};
 use std::time::Duration;
 
@@ -21,7 +24,7 @@ const WITH_RADIUS: &str = "subscription($f: AlertSubscriptionFilter) {
 
 /// The organizations an escalation reaches step by step: a bank at the hospital, a bank
 /// ~20 km away (outside 10 km, inside the widened 30 km) and an NGO ~15 km away.
-async fn escalation_map(app: &TestApp, net: &Network) -> [(String, Session); 3] {
+async fn escalation_map(app: &TestApp, net: &Region) -> [(String, Session); 3] {
     [
         net.near_bank(app).await,
         net.org_at(
@@ -50,7 +53,7 @@ async fn an_unanswered_emergency_widens_then_mobilizes_ngos_then_reaches_super_a
     // Arrange: a bank ~20 km away (outside 10 km, inside the widened 30 km), an NGO ~15 km
     // away, and everyone listening.
     let app = spawn_app_with(&FAST).await;
-    let net = Network::new(&app).await;
+    let net = Region::new(&app).await;
     let [(_, near_admin), (_, mid_admin), (_, ngo_admin)] = escalation_map(&app, &net).await;
     let mut near_ws = connect_as(&app.base, &near_admin.access).await;
     near_ws.subscribe("1", WITH_RADIUS, json!({})).await;
@@ -121,18 +124,9 @@ async fn two_instances_sweeping_one_database_escalate_each_step_once() {
     // Arrange: two instances sweeping every 100 ms, banks at 0 and 20 km, an NGO at 15 km.
     let app = spawn_app_with(&FAST).await;
     let other = spawn_on(app.test_db.clone(), &FAST).await;
-    let net = Network::new(&app).await;
+    let net = Region::new(&app).await;
     let [(near, _), (mid, _), (ngo, _)] = escalation_map(&app, &net).await;
-    let (_far, _) = net
-        .org_at(
-            &app,
-            "BB-FAR",
-            "BLOOD_BANK",
-            "a@far.example",
-            km_north(80.0),
-            HERE.1,
-        )
-        .await;
+    let (_far, _) = net.far_bank(&app).await;
 
     // Act: an emergency nobody answers, until it reached level 3 and a few sweeps more ran.
     let request = net.request(&app, NewRequest::default()).await;
@@ -199,7 +193,7 @@ async fn two_instances_sweeping_one_database_escalate_each_step_once() {
 async fn an_overdue_emergency_expires_and_its_alert_resolves() {
     // Arrange: an emergency needed within ~2 s, its hospital following it.
     let app = spawn_app_with(&[("SWEEP_INTERVAL_MS", "100")]).await;
-    let net = Network::new(&app).await;
+    let net = Region::new(&app).await;
     let (_bank, bank_admin) = net.near_bank(&app).await;
     let needed_by = (chrono::Utc::now() + chrono::Duration::milliseconds(2000)).to_rfc3339();
     let r = app
@@ -253,7 +247,7 @@ async fn an_overdue_emergency_expires_and_its_alert_resolves() {
 async fn a_lapsed_hold_alerts_the_hospital_reopens_the_emergency_and_restores_stock() {
     // Arrange: holds of 1 s; a bank with a threshold of 3 and four units accepts 2.
     let app = spawn_app_with(&[("SWEEP_INTERVAL_MS", "100"), ("RESERVATION_HOLD_SECS", "1")]).await;
-    let net = Network::new(&app).await;
+    let net = Region::new(&app).await;
     let (bank, admin) = net.near_bank(&app).await;
     app.gql(
         Some(&admin.access),
@@ -262,7 +256,7 @@ async fn a_lapsed_hold_alerts_the_hospital_reopens_the_emergency_and_restores_st
     )
     .await
     .data();
-    add_units(&app, &admin, &bank, "A_POS", "RED_CELLS", 4, "UNIT").await;
+    add_units(&app, &admin, &bank, units("UNIT", "A_POS", "RED_CELLS", 4)).await;
     let mut bank_ws = connect_as(&app.base, &admin.access).await;
     bank_ws.subscribe("1", ALERT_RAISED, json!({})).await;
     let mut hospital_ws = connect_as(&app.base, &net.hospital_staff.access).await;

@@ -1,8 +1,11 @@
 //! Alerts across instances through Redis pub/sub, and an instance that loses Redis: it keeps
 //! serving, still delivers its own events, says so in `/readyz`, and reconnects by itself.
 
-use crate::alerts_support::*;
-use lifeflow_tests::{ws::*, *};
+use lifeflow_tests::{
+    fixtures::{blood::*, *},
+    ws::*,
+    *,
+};
 use serde_json::{Value, json};
 use std::{
     net::TcpStream,
@@ -57,7 +60,7 @@ async fn an_alert_raised_on_one_instance_reaches_a_subscriber_on_another_through
     let b = spawn_on(a.test_db.clone(), &settings).await;
     wait_redis(&a, "up", Duration::from_secs(5)).await;
     wait_redis(&b, "up", Duration::from_secs(5)).await;
-    let net = Network::new(&a).await;
+    let net = Region::new(&a).await;
     let (_, bank_admin) = net.near_bank(&a).await;
     let mut on_a = connect_as(&a.base, &bank_admin.access).await;
     on_a.subscribe("1", ALERT_RAISED, json!({})).await;
@@ -71,13 +74,7 @@ async fn an_alert_raised_on_one_instance_reaches_a_subscriber_on_another_through
     on_b.subscribe("1", ALERT_RAISED, json!({})).await;
 
     // Act: the emergency is created through instance B.
-    let request = create_request(
-        &b,
-        &net.hospital_staff,
-        &net.hospital,
-        NewRequest::default(),
-    )
-    .await;
+    let request = net.request(&b, NewRequest::default()).await;
 
     // Assert: both instances' subscribers get it, each exactly once.
     let mut got_a = Vec::new();
@@ -175,7 +172,7 @@ async fn an_instance_that_loses_redis_keeps_delivering_locally_and_reconnects() 
     let a = spawn_app_with(&settings).await;
     let b = spawn_on(a.test_db.clone(), &settings).await;
     wait_redis(&a, "up", Duration::from_secs(5)).await;
-    let net = Network::new(&a).await;
+    let net = Region::new(&a).await;
     let (bank_id, bank_admin) = net.near_bank(&a).await;
     // A few staff, so an emergency makes several events (one notification each).
     for i in 0..5 {
@@ -210,13 +207,7 @@ async fn an_instance_that_loses_redis_keeps_delivering_locally_and_reconnects() 
     // Assert 2: both instances reconnect by themselves, and fan-out across them resumes.
     wait_redis(&a, "up", Duration::from_secs(15)).await;
     wait_redis(&b, "up", Duration::from_secs(15)).await;
-    let second = create_request(
-        &b,
-        &net.hospital_staff,
-        &net.hospital,
-        NewRequest::default(),
-    )
-    .await;
+    let second = net.request(&b, NewRequest::default()).await;
     let got = ws.next_data("1", ARRIVES).await;
     assert_eq!(got["alertRaised"]["relatedEntityId"], second.as_str());
     assert_eq!(

@@ -1,8 +1,7 @@
 //! STOCK_CRITICAL: raised once per crossing of a bank's threshold (by an acceptance or by
 //! units expiring), resolved when stock is back, raised again at the next crossing.
 
-use crate::alerts_support::*;
-use lifeflow_tests::{ws::*, *};
+use lifeflow_tests::{fixtures::blood::*, ws::*, *};
 use serde_json::{Value, json};
 use std::time::Duration;
 
@@ -23,10 +22,10 @@ async fn set_threshold(app: &TestApp, admin: &Session, bank: &str, n: i32) {
 async fn stock_critical_is_raised_once_per_crossing_and_resolved_when_stock_is_back() {
     // Arrange: threshold 3, four units, the bank listening for stock alerts.
     let app = spawn_app().await;
-    let net = Network::new(&app).await;
+    let net = Region::new(&app).await;
     let (bank, admin) = net.near_bank(&app).await;
     set_threshold(&app, &admin, &bank, 3).await;
-    add_units(&app, &admin, &bank, "A_POS", "RED_CELLS", 4, "FIRST").await;
+    add_units(&app, &admin, &bank, units("FIRST", "A_POS", "RED_CELLS", 4)).await;
     let mut ws = connect_as(&app.base, &admin.access).await;
     ws.subscribe("s", STOCK_ONLY, json!({})).await;
     let routine = |units| NewRequest {
@@ -68,7 +67,7 @@ async fn stock_critical_is_raised_once_per_crossing_and_resolved_when_stock_is_b
     assert_eq!(stock_alerts(None).await.len(), 1);
 
     // Act 3: units come back above the threshold.
-    add_units(&app, &admin, &bank, "A_POS", "RED_CELLS", 3, "BACK").await;
+    add_units(&app, &admin, &bank, units("BACK", "A_POS", "RED_CELLS", 3)).await;
 
     // Assert 3: resolved, nothing new raised.
     let all = stock_alerts(None).await;
@@ -90,7 +89,7 @@ async fn stock_critical_is_raised_once_per_crossing_and_resolved_when_stock_is_b
 async fn units_expiring_below_the_threshold_raise_stock_critical() {
     // Arrange: threshold 4, four units of which one expires in ~1.5 s; a quick sweep.
     let app = spawn_app_with(&[("SWEEP_INTERVAL_MS", "100")]).await;
-    let net = Network::new(&app).await;
+    let net = Region::new(&app).await;
     let (bank, admin) = net.near_bank(&app).await;
     set_threshold(&app, &admin, &bank, 4).await;
     let mut ws = connect_as(&app.base, &admin.access).await;

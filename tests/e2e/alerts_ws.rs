@@ -2,8 +2,7 @@
 //! (4408), the `Origin` check, the legacy `graphql-ws` protocol, protocol negotiation, and
 //! the reference npm `graphql-ws` client as a single-page app uses it.
 
-use crate::alerts_support::*;
-use lifeflow_tests::{ws::*, *};
+use lifeflow_tests::{fixtures::blood::*, ws::*, *};
 use serde_json::{Value, json};
 use std::{path::PathBuf, time::Duration};
 
@@ -99,7 +98,7 @@ async fn an_origin_outside_the_allow_list_is_refused_at_the_upgrade() {
 async fn the_legacy_graphql_ws_protocol_delivers_alerts() {
     // Arrange
     let app = spawn_app().await;
-    let net = Network::new(&app).await;
+    let net = Region::new(&app).await;
     let (_bank, bank_admin) = net.near_bank(&app).await;
     let mut ws = connect(&app.base, LEGACY_WS).await;
     assert_eq!(ws.protocol.as_deref(), Some(LEGACY_WS));
@@ -130,7 +129,7 @@ async fn the_legacy_graphql_ws_protocol_delivers_alerts() {
 async fn a_client_offering_both_protocols_is_spoken_to_in_the_one_the_server_selected() {
     // Arrange: offered in the legacy-first order some clients use.
     let app = spawn_app().await;
-    let net = Network::new(&app).await;
+    let net = Region::new(&app).await;
     let (_bank, bank_admin) = net.near_bank(&app).await;
     for offer in [
         format!("{LEGACY_WS}, {TRANSPORT_WS}"),
@@ -177,7 +176,7 @@ async fn the_npm_graphql_ws_client_subscribes_like_a_single_page_app() {
     }
     // Arrange
     let app = spawn_app().await;
-    let net = Network::new(&app).await;
+    let net = Region::new(&app).await;
     let (_bank, bank_admin) = net.near_bank(&app).await;
     let mut node = Node::start(
         std::process::Command::new("node")

@@ -1,8 +1,10 @@
 //! The blood network end to end: donors and donations, stock, the compatible-stock search,
 //! and blood requests through their whole life (accept, fulfil, cancel, reject, decline).
 
-use crate::blood_support::*;
-use lifeflow_tests::*;
+use lifeflow_tests::{
+    fixtures::{blood::*, *},
+    *,
+};
 use serde_json::{Value, json};
 
 const REGISTER_DONOR: &str = "mutation($i: RegisterDonorInput!) {
@@ -897,21 +899,17 @@ async fn a_unit_number_with_a_wrong_check_character_is_refused_and_nothing_of_th
 async fn a_hospital_information_system_creates_a_request_with_its_api_client_as_requester() {
     let app = spawn_app().await;
     let net = Network::new(&app, 2.0).await;
-    let r = app
-        .gql(
-            Some(&net.hospital.admin.access),
-            "mutation($i: CreateApiClientInput!) { createApiClient(input: $i) { token apiClient { id } } }",
-            json!({"i": {"organizationId": net.hospital.id, "name": "HIS", "scopes": ["blood-requests:write"]}}),
-        )
-        .await;
-    let token = r.data()["createApiClient"]["token"]
-        .as_str()
-        .expect("token")
-        .to_string();
-    let client_id = r.data()["createApiClient"]["apiClient"]["id"]
-        .as_str()
-        .expect("id")
-        .to_string();
+    let ApiClient {
+        token,
+        id: client_id,
+    } = api_client(
+        &app,
+        &net.hospital.admin,
+        &net.hospital.id,
+        "HIS",
+        &["blood-requests:write"],
+    )
+    .await;
 
     let r = try_create_request(
         &app,

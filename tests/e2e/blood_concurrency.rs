@@ -1,9 +1,11 @@
 //! Blood requests under concurrency and over time: no unit reserved twice, lapsing holds,
 //! and idempotency keys for the mutations partners retry.
 
-use crate::blood_support::*;
 use futures_util::future::join_all;
-use lifeflow_tests::*;
+use lifeflow_tests::{
+    fixtures::{blood::*, *},
+    *,
+};
 use serde_json::json;
 use std::time::Duration;
 

@@ -4,20 +4,12 @@
 //! business rule (an empty batch, an unknown request, an implausible weight), leaving the
 //! state unchanged for the next row.
 
-use crate::blood_support::*;
-use lifeflow_tests::*;
-use serde_json::{Value, json};
-
-#[derive(Debug, Clone, Copy, PartialEq)]
-enum E {
-    /// Past the permission layer.
-    A,
-    /// `UNAUTHENTICATED`.
-    U,
-    /// `FORBIDDEN`.
-    F,
-}
-use E::*;
+use lifeflow_tests::{
+    fixtures::{blood::*, *},
+    matrix::{Matrix, Outcome::*, Row, mutation},
+    *,
+};
+use serde_json::json;
 
 const CALLERS: [&str; 11] = [
     "anonymous",
@@ -32,18 +24,6 @@ const CALLERS: [&str; 11] = [
     "super admin",
     "hospital API client (blood-requests:write)",
 ];
-
-fn classify(r: &Gql) -> E {
-    match r.code() {
-        Some("UNAUTHENTICATED") => U,
-        Some("FORBIDDEN") => F,
-        _ => A,
-    }
-}
-
-fn mutation(name: &str, input_type: &str, selection: &str) -> String {
-    format!("mutation($i: {input_type}!) {{ {name}(input: $i) {{ {selection} }} }}")
-}
 
 #[tokio::test]
 async fn every_caller_against_every_blood_operation() {
@@ -68,17 +48,15 @@ async fn every_caller_against_every_blood_operation() {
         units("TWO", "O_POS", "RED_CELLS", 2),
     )
     .await;
-    let r = app
-        .gql(
-            Some(&net.hospital.admin.access),
-            "mutation($i: CreateApiClientInput!) { createApiClient(input: $i) { token } }",
-            json!({"i": {"organizationId": net.hospital.id, "name": "HIS", "scopes": ["blood-requests:write"]}}),
-        )
-        .await;
-    let client = r.data()["createApiClient"]["token"]
-        .as_str()
-        .expect("token")
-        .to_string();
+    let client = api_client(
+        &app,
+        &net.hospital.admin,
+        &net.hospital.id,
+        "HIS",
+        &["blood-requests:write"],
+    )
+    .await
+    .token;
     let plain = app.signed_in("plain@x.example").await;
     let tokens: Vec<Option<String>> = vec![
         None,
@@ -107,7 +85,7 @@ async fn every_caller_against_every_blood_operation() {
     let payload = "bloodRequest { id }";
 
     //  anon user H-ADM H-DOC H-STF B-ADM B-STF other NGO  SA  client
-    let matrix: Vec<(&str, String, Value, [E; 11])> = vec![
+    let matrix: Vec<Row<11>> = vec![
         ("createBloodRequest", mutation("createBloodRequest", "CreateBloodRequestInput", payload),
             json!({"i": bad_request}), [U, F, A, A, A, F, F, F, F, F, A]),
         ("cancelBloodRequest", mutation("cancelBloodRequest", "CancelBloodRequestInput", payload),
@@ -144,27 +122,8 @@ async fn every_caller_against_every_blood_operation() {
             [U, F, F, F, F, A, A, F, F, F, F]),
     ];
 
-    // Act
-    let mut mismatches = Vec::new();
-    for (name, query, vars, expected) in &matrix {
-        for (i, token) in tokens.iter().enumerate() {
-            let r = app.gql(token.as_deref(), query, vars.clone()).await;
-            let got = classify(&r);
-            if got != expected[i] {
-                mismatches.push(format!(
-                    "{name} as {}: expected {:?}, got {:?} ({})",
-                    CALLERS[i], expected[i], got, r.body
-                ));
-            }
-        }
-    }
-
-    // Assert
-    assert!(
-        mismatches.is_empty(),
-        "permission matrix mismatches:\n{}",
-        mismatches.join("\n")
-    );
+    // Act and assert
+    Matrix::new(CALLERS, tokens).assert(&app, &matrix).await;
     // Nothing in the matrix changed anything.
     assert_eq!(count_requests(&app).await, 0);
     assert_eq!(app.count("SELECT COUNT(*) FROM blood_units").await, 4);

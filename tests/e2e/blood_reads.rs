@@ -1,8 +1,10 @@
 //! Reading the blood network: who sees a request's patient fields (and the audit of every such
 //! read), and SQL statement counts that depend on a query's depth, never on its length.
 
-use crate::blood_support::*;
-use lifeflow_tests::*;
+use lifeflow_tests::{
+    fixtures::{blood::*, *},
+    *,
+};
 use serde_json::{Value, json};
 
 const PATIENT: &str = "query($id: ID!) { bloodRequest(id: $id) { id patientName medicalNotes } }";
@@ -16,15 +18,6 @@ fn with_patient(hospital: &str) -> Value {
     i["patientName"] = json!("Asha Rao");
     i["medicalNotes"] = json!("post-partum haemorrhage, Hb 6.1");
     i
-}
-
-fn edges(r: &Gql, field: &str) -> Vec<Value> {
-    r.data()[field]["edges"]
-        .as_array()
-        .expect("edges")
-        .iter()
-        .map(|e| e["node"].clone())
-        .collect()
 }
 
 #[tokio::test]
@@ -127,10 +120,10 @@ async fn a_page_of_requests_audits_its_patient_reads_in_one_statement_whatever_i
     let after_ten = total_reads().await;
 
     // Assert
-    let nodes = edges(&ten, "bloodRequests");
-    assert_eq!(nodes.len(), 10);
-    assert!(nodes.iter().all(|n| n["patientName"] == "Asha Rao"));
-    assert_eq!(edges(&two, "bloodRequests").len(), 2);
+    let listed = nodes(ten.data(), "bloodRequests");
+    assert_eq!(listed.len(), 10);
+    assert!(listed.iter().all(|n| n["patientName"] == "Asha Rao"));
+    assert_eq!(nodes(two.data(), "bloodRequests").len(), 2);
     assert_eq!(after_two, 2);
     assert_eq!(after_ten, 12);
     assert_eq!(
@@ -194,26 +187,29 @@ async fn a_page_of_requests_with_their_hospital_bank_and_requester_costs_the_sam
         .await;
 
     // Assert
-    let nodes = edges(&large, "bloodRequests");
-    assert_eq!(nodes.len(), 50);
-    assert_eq!(edges(&small, "bloodRequests").len(), 5);
-    let banks: std::collections::HashSet<&str> = nodes
+    let listed = nodes(large.data(), "bloodRequests");
+    assert_eq!(listed.len(), 50);
+    assert_eq!(nodes(small.data(), "bloodRequests").len(), 5);
+    let banks: std::collections::HashSet<&str> = listed
         .iter()
         .filter_map(|n| n["bloodBank"]["name"].as_str())
         .collect();
     assert_eq!(banks.len(), 2, "accepted at both banks");
     assert!(
-        nodes
+        listed
             .iter()
             .all(|n| n["hospital"]["name"] == "HOSP-CITY Centre")
     );
     assert!(
-        nodes
+        listed
             .iter()
             .all(|n| n["requestedBy"]["fullName"].is_string())
     );
     assert_eq!(small.statements(), large.statements(), "hospital view");
-    assert!(edges(&large_bank, "bloodRequests").len() > edges(&small_bank, "bloodRequests").len());
+    assert!(
+        nodes(large_bank.data(), "bloodRequests").len()
+            > nodes(small_bank.data(), "bloodRequests").len()
+    );
     assert_eq!(
         small_bank.statements(),
         large_bank.statements(),

@@ -1,8 +1,7 @@
 //! Telehealth end to end: profiles, availability, open slots, booking, the consultation
 //! state machine, prescriptions, payments, risk flags and who may do what.
 
-use crate::care_support::*;
-use lifeflow_tests::*;
+use lifeflow_tests::{fixtures::care::*, *};
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 use serde_json::json;
 
@@ -101,7 +100,7 @@ async fn a_consultation_goes_from_profile_to_payment_end_to_end() {
     assert!(patient_notes.contains(&"CONSULTATION_UPDATE".to_string()));
     assert!(patient_notes.contains(&"PRESCRIPTION".to_string()));
     assert!(
-        !crate::blood_support::audit_rows(&app, "consultation.read_health", Some(&id))
+        !lifeflow_tests::fixtures::audit_rows(&app, "consultation.read_health", Some(&id))
             .await
             .is_empty(),
         "reading health data is audited"

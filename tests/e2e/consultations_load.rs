@@ -1,9 +1,8 @@
 //! Consultations under concurrency and at length: no double-booking, and a page of
 //! consultations costs the same statements whatever its length.
 
-use crate::care_support::*;
 use futures_util::future::join_all;
-use lifeflow_tests::*;
+use lifeflow_tests::{fixtures::care::*, *};
 use serde_json::json;
 
 #[tokio::test]

@@ -4,19 +4,12 @@
 //! business rule (an invalid transition, an unknown user), leaving the state unchanged for
 //! the next row.
 
-use lifeflow_tests::*;
-use serde_json::{Value, json};
-
-#[derive(Debug, Clone, Copy, PartialEq)]
-enum E {
-    /// Past the permission layer.
-    A,
-    /// `UNAUTHENTICATED`.
-    U,
-    /// `FORBIDDEN`.
-    F,
-}
-use E::*;
+use lifeflow_tests::{
+    fixtures::api_client,
+    matrix::{Matrix, Outcome::*, Row},
+    *,
+};
+use serde_json::json;
 
 const CALLERS: [&str; 9] = [
     "anonymous",
@@ -29,14 +22,6 @@ const CALLERS: [&str; 9] = [
     "super admin",
     "API client",
 ];
-
-fn classify(r: &Gql) -> E {
-    match r.code() {
-        Some("UNAUTHENTICATED") => U,
-        Some("FORBIDDEN") => F,
-        _ => A,
-    }
-}
 
 #[tokio::test]
 async fn every_caller_against_every_foundation_operation() {
@@ -62,20 +47,16 @@ async fn every_caller_against_every_foundation_operation() {
         tokens.push(Some(s.access));
     }
     tokens.push(Some(root.access.clone()));
-    let r = app
-        .gql(Some(&admin.access), "mutation($i: CreateApiClientInput!) { createApiClient(input: $i) { token } }",
-             json!({"i": {"organizationId": org, "name": "HIS", "scopes": lifeflow::auth::Scope::ALL.map(lifeflow::auth::Scope::wire_name)}}))
-        .await;
+    let all_scopes = lifeflow::auth::Scope::ALL.map(lifeflow::auth::Scope::wire_name);
     tokens.push(Some(
-        r.data()["createApiClient"]["token"]
-            .as_str()
-            .expect("token")
-            .to_string(),
+        api_client(&app, &admin, &org, "HIS", &all_scopes)
+            .await
+            .token,
     ));
     let nobody = uuid::Uuid::new_v4().to_string();
 
     //                                  anon user other ADMIN DOC STAFF RAD  SA  client
-    let matrix: Vec<(&str, String, Value, [E; 9])> = vec![
+    let matrix: Vec<Row<9>> = vec![
         ("me", "{ me { id } }".into(), json!({}), [U, A, A, A, A, A, A, A, F]),
         ("users", "{ users(first: 1) { totalCount } }".into(), json!({}), [U, F, F, F, F, F, F, A, F]),
         ("organizations", "{ organizations { totalCount } }".into(), json!({}), [U, A, A, A, A, A, A, A, A]),
@@ -104,24 +85,7 @@ async fn every_caller_against_every_foundation_operation() {
             json!({"i": {"currentPassword": "not the password", "newPassword": "another long password"}}), [U, A, A, A, A, A, A, A, F]),
     ];
 
-    let mut mismatches = Vec::new();
-    for (name, query, vars, expected) in &matrix {
-        for (i, token) in tokens.iter().enumerate() {
-            let r = app.gql(token.as_deref(), query, vars.clone()).await;
-            let got = classify(&r);
-            if got != expected[i] {
-                mismatches.push(format!(
-                    "{name} as {}: expected {:?}, got {:?} ({})",
-                    CALLERS[i], expected[i], got, r.body
-                ));
-            }
-        }
-    }
-    assert!(
-        mismatches.is_empty(),
-        "permission matrix mismatches:\n{}",
-        mismatches.join("\n")
-    );
+    Matrix::new(CALLERS, tokens).assert(&app, &matrix).await;
     // Nothing in the matrix changed any organization's status.
     assert_eq!(
         app.count("SELECT COUNT(*) FROM organizations WHERE status = 'APPROVED'")

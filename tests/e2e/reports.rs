@@ -2,9 +2,11 @@
 //! reviews and critical findings, who reads what (every read audited), claims under
 //! concurrency, model quality, and statement counts that do not grow with a page.
 
-use crate::blood_support::{Org, audit_rows, member, org_north};
 use futures_util::future::join_all;
-use lifeflow_tests::*;
+use lifeflow_tests::{
+    fixtures::{Org, api_client, audit_rows, member, nodes, org_north},
+    *,
+};
 use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, IntoActiveModel, QueryFilter};
 use serde_json::{Value, json};
 use std::collections::HashSet;
@@ -52,7 +54,15 @@ impl Clinic {
         let doctor = member(app, &org, &format!("doc@{lc}.example"), "DOCTOR").await;
         let staff = member(app, &org, &format!("staff@{lc}.example"), "STAFF").await;
         let patient = app.signed_in(&format!("patient@{lc}.example")).await;
-        let ai = api_client(app, &org, &["reports:analysis:write"]).await;
+        let ai = api_client(
+            app,
+            &org.admin,
+            &org.id,
+            "Imaging AI",
+            &["reports:analysis:write"],
+        )
+        .await
+        .token;
         Self {
             root,
             org,
@@ -63,20 +73,6 @@ impl Clinic {
             ai,
         }
     }
-}
-
-async fn api_client(app: &TestApp, org: &Org, scopes: &[&str]) -> String {
-    let r = app
-        .gql(
-            Some(&org.admin.access),
-            "mutation($i: CreateApiClientInput!) { createApiClient(input: $i) { token } }",
-            json!({"i": {"organizationId": org.id, "name": "Imaging AI", "scopes": scopes}}),
-        )
-        .await;
-    r.data()["createApiClient"]["token"]
-        .as_str()
-        .expect("token")
-        .to_string()
 }
 
 fn report_input(org: &str, patient: &str) -> Value {
@@ -195,12 +191,7 @@ async fn notifications(app: &TestApp, who: &Session) -> Vec<Value> {
             json!({}),
         )
         .await;
-    r.data()["notifications"]["edges"]
-        .as_array()
-        .expect("edges")
-        .iter()
-        .map(|e| e["node"].clone())
-        .collect()
+    nodes(r.data(), "notifications")
 }
 
 #[tokio::test]
@@ -432,8 +423,18 @@ async fn only_the_patient_and_the_organizations_doctors_radiologists_and_admins_
     let other = Clinic::with_root(&app, c.root.clone(), "OTHER").await;
     let id = create_report(&app, &c, &c.patient).await;
     let theirs = create_report(&app, &c, &other_patient).await;
-    let reader = api_client(&app, &c.org, &["reports:read"]).await;
-    let no_scope = api_client(&app, &c.org, &["stock:read"]).await;
+    let reader = api_client(
+        &app,
+        &c.org.admin,
+        &c.org.id,
+        "Imaging AI",
+        &["reports:read"],
+    )
+    .await
+    .token;
+    let no_scope = api_client(&app, &c.org.admin, &c.org.id, "Imaging AI", &["stock:read"])
+        .await
+        .token;
     let reads = || audit_rows(&app, "medical_report.read", Some(&id));
 
     // Act and assert: the patient, the radiologist, the doctor, the admin and the reading
@@ -521,7 +522,15 @@ async fn only_an_api_client_with_the_analysis_scope_for_the_reports_organization
     let app = spawn_app().await;
     let c = Clinic::new(&app).await;
     let other = Clinic::with_root(&app, c.root.clone(), "OTHER").await;
-    let reader = api_client(&app, &c.org, &["reports:read"]).await;
+    let reader = api_client(
+        &app,
+        &c.org.admin,
+        &c.org.id,
+        "Imaging AI",
+        &["reports:read"],
+    )
+    .await
+    .token;
     let id = create_report(&app, &c, &c.patient).await;
     let analyse = |token: String| {
         let app = &app;
@@ -704,7 +713,15 @@ async fn twenty_concurrent_claims_over_sixty_pending_reports_take_each_report_ex
     // Arrange: 60 pending reports, two API clients of the AI service.
     let app = spawn_app().await;
     let c = Clinic::new(&app).await;
-    let second = api_client(&app, &c.org, &["reports:analysis:write"]).await;
+    let second = api_client(
+        &app,
+        &c.org.admin,
+        &c.org.id,
+        "Imaging AI",
+        &["reports:analysis:write"],
+    )
+    .await
+    .token;
     let mut created = HashSet::new();
     for _ in 0..60 {
         created.insert(create_report(&app, &c, &c.patient).await);
@@ -741,7 +758,15 @@ async fn a_claim_left_unanswered_past_the_timeout_can_be_taken_again() {
     // Arrange: claims lapse after one second.
     let app = spawn_app_with(&[("REPORT_CLAIM_TIMEOUT_SECS", "1")]).await;
     let c = Clinic::new(&app).await;
-    let second = api_client(&app, &c.org, &["reports:analysis:write"]).await;
+    let second = api_client(
+        &app,
+        &c.org.admin,
+        &c.org.id,
+        "Imaging AI",
+        &["reports:analysis:write"],
+    )
+    .await
+    .token;
     let id = create_report(&app, &c, &c.patient).await;
     assert_eq!(
         claimed_ids(&claim(&app, &c.ai, &c.org.id, 5).await),

@@ -3,21 +3,12 @@
 //! allowed mutations then fail on a business rule (an unknown patient, a limit of 0, an
 //! invalid transition) and leave the report as it was for the next row.
 
-use lifeflow_tests::*;
+use lifeflow_tests::{
+    fixtures::api_client,
+    matrix::{Matrix, Outcome::*, Row, mutation},
+    *,
+};
 use serde_json::json;
-
-#[derive(Debug, Clone, Copy, PartialEq)]
-enum E {
-    /// Past the permission layer.
-    A,
-    /// `UNAUTHENTICATED`.
-    U,
-    /// `FORBIDDEN`.
-    F,
-    /// `NOT_FOUND`: the report is hidden from the caller.
-    N,
-}
-use E::*;
 
 const CALLERS: [&str; 12] = [
     "anonymous",
@@ -33,29 +24,6 @@ const CALLERS: [&str; 12] = [
     "reader client (reports:read)",
     "client without a reports scope",
 ];
-
-fn classify(r: &Gql) -> E {
-    match r.code() {
-        Some("UNAUTHENTICATED") => U,
-        Some("FORBIDDEN") => F,
-        Some("NOT_FOUND") => N,
-        _ => A,
-    }
-}
-
-async fn client(app: &TestApp, admin: &Session, org: &str, scopes: &[&str]) -> String {
-    let r = app
-        .gql(
-            Some(&admin.access),
-            "mutation($i: CreateApiClientInput!) { createApiClient(input: $i) { token } }",
-            json!({"i": {"organizationId": org, "name": "partner", "scopes": scopes}}),
-        )
-        .await;
-    r.data()["createApiClient"]["token"]
-        .as_str()
-        .expect("token")
-        .to_string()
-}
 
 #[tokio::test]
 async fn every_caller_against_every_medical_report_operation() {
@@ -92,7 +60,11 @@ async fn every_caller_against_every_medical_report_operation() {
         &["reports:read"],
         &["stock:read", "blood-requests:read"],
     ] {
-        tokens.push(Some(client(&app, &admin, &org, scopes).await));
+        tokens.push(Some(
+            api_client(&app, &admin, &org, "partner", scopes)
+                .await
+                .token,
+        ));
     }
     let r = app
         .gql(
@@ -116,28 +88,28 @@ async fn every_caller_against_every_medical_report_operation() {
 
     // Act
     //                       anon user pat other ADMIN DOC STAFF RAD  SA  ai  read none
-    let matrix: Vec<(&str, &str, serde_json::Value, [E; 12])> = vec![
+    let matrix: Vec<Row<12>> = vec![
         (
             "medicalReport",
-            "query($id: ID!) { medicalReport(id: $id) { id } }",
+            "query($id: ID!) { medicalReport(id: $id) { id } }".into(),
             json!({"id": report}),
             [U, N, A, N, A, A, N, A, N, A, A, N],
         ),
         (
             "reviewQueue",
-            "query($o: ID!) { reviewQueue(organizationId: $o) { edges { cursor } } }",
+            "query($o: ID!) { reviewQueue(organizationId: $o) { edges { cursor } } }".into(),
             json!({"o": org}),
             [U, F, F, F, A, A, F, A, F, F, A, F],
         ),
         (
             "aiModelPerformance",
-            "query($o: ID!) { aiModelPerformance(modelName: \"m\", organizationId: $o) { confirmed } }",
+            "query($o: ID!) { aiModelPerformance(modelName: \"m\", organizationId: $o) { confirmed } }".into(),
             json!({"o": org}),
             [U, F, F, F, A, A, F, A, A, F, A, F],
         ),
         (
             "createMedicalReport",
-            "mutation($i: CreateMedicalReportInput!) { createMedicalReport(input: $i) { medicalReport { id } } }",
+            mutation("createMedicalReport", "CreateMedicalReportInput", "medicalReport { id }"),
             json!({"i": {"organizationId": org, "patientId": nobody, "studyType": "CT head",
                 "images": [{"url": "https://img.example/1.dcm", "imageType": "CT", "format": "DICOM",
                             "width": 512, "height": 512, "sizeBytes": 1000}]}}),
@@ -145,49 +117,35 @@ async fn every_caller_against_every_medical_report_operation() {
         ),
         (
             "claimReportsForAnalysis",
-            "mutation($i: ClaimReportsInput!) { claimReportsForAnalysis(input: $i) { medicalReports { id } } }",
+            mutation("claimReportsForAnalysis", "ClaimReportsInput", "medicalReports { id }"),
             json!({"i": {"organizationId": org, "limit": 0}}),
             [U, F, F, F, F, F, F, F, F, A, F, F],
         ),
         (
             "submitAiAnalysis",
-            "mutation($i: SubmitAiAnalysisInput!) { submitAiAnalysis(input: $i) { medicalReport { id } } }",
+            mutation("submitAiAnalysis", "SubmitAiAnalysisInput", "medicalReport { id }"),
             analysis,
             [U, F, F, F, F, F, F, F, F, A, F, F],
         ),
         (
             "reviewMedicalReport",
-            "mutation($i: ReviewMedicalReportInput!) { reviewMedicalReport(input: $i) { medicalReport { id } } }",
+            mutation("reviewMedicalReport", "ReviewMedicalReportInput", "medicalReport { id }"),
             review,
             [U, F, F, F, F, A, F, F, F, F, F, F],
         ),
         (
             "archiveMedicalReport",
-            "mutation($i: ArchiveMedicalReportInput!) { archiveMedicalReport(input: $i) { medicalReport { id } } }",
+            mutation("archiveMedicalReport", "ArchiveMedicalReportInput", "medicalReport { id }"),
             json!({"i": {"reportId": report}}),
             [U, F, F, F, A, A, F, A, F, F, F, F],
         ),
     ];
-    let mut mismatches = Vec::new();
-    for (name, query, vars, expected) in &matrix {
-        for (i, token) in tokens.iter().enumerate() {
-            let r = app.gql(token.as_deref(), query, vars.clone()).await;
-            let got = classify(&r);
-            if got != expected[i] {
-                mismatches.push(format!(
-                    "{name} as {}: expected {:?}, got {:?} ({})",
-                    CALLERS[i], expected[i], got, r.body
-                ));
-            }
-        }
-    }
+    Matrix::new(CALLERS, tokens)
+        .telling_not_found_apart()
+        .assert(&app, &matrix)
+        .await;
 
     // Assert
-    assert!(
-        mismatches.is_empty(),
-        "permission matrix mismatches:\n{}",
-        mismatches.join("\n")
-    );
     assert_eq!(
         app.count("SELECT COUNT(*) FROM medical_reports WHERE status = 'PENDING'")
             .await,

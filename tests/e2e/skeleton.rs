@@ -1,6 +1,6 @@
 //! The platform skeleton: limits, HTTP hardening, errors, health, schema.
 
-use lifeflow_tests::*;
+use lifeflow_tests::{fixtures::readyz, *};
 use serde_json::{Value, json};
 
 fn deep_query(depth: usize) -> String {
@@ -172,13 +172,18 @@ async fn a_field_error_is_200_with_a_code_and_a_request_id() {
     );
 }
 
+/// A real database failure through the real server: the client gets `INTERNAL` with a request
+/// id and nothing of the cause; the server's log has the cause under that request id.
 #[tokio::test]
-async fn an_internal_error_shows_no_sql_path_or_type_to_the_client() {
+async fn an_internal_error_is_logged_with_its_cause_and_request_id_but_the_client_sees_neither() {
+    // Arrange: the audit table is gone from this test's own database.
     let app = spawn_app().await;
     let root = app.super_admin().await;
     sea_orm::ConnectionTrait::execute_unprepared(&app.db, "DROP TABLE audit_logs")
         .await
         .expect("drop");
+
+    // Act: an operation that reads it.
     let r = app
         .gql(
             Some(&root.access),
@@ -186,6 +191,8 @@ async fn an_internal_error_shows_no_sql_path_or_type_to_the_client() {
             json!({}),
         )
         .await;
+
+    // Assert: the client sees a code and a request id, no SQL, table, driver or path.
     assert_eq!(r.code(), Some("INTERNAL"));
     let text = r.body.to_string().to_lowercase();
     for leak in [
@@ -200,7 +207,24 @@ async fn an_internal_error_shows_no_sql_path_or_type_to_the_client() {
     ] {
         assert!(!text.contains(leak), "{leak} leaked: {text}");
     }
-    assert!(r.body.pointer("/errors/0/extensions/requestId").is_some());
+    let request_id = r
+        .body
+        .pointer("/errors/0/extensions/requestId")
+        .and_then(Value::as_str)
+        .expect("extensions.requestId");
+    // The log has the database's own words for the cause, on the line with the request id.
+    let cause = if app.test_db.is_postgres() {
+        r#"relation "audit_logs" does not exist"#
+    } else {
+        "no such table: audit_logs"
+    };
+    let logged = logs::lines_with(request_id);
+    assert!(
+        logged
+            .iter()
+            .any(|l| l.contains("internal error") && l.contains(cause)),
+        "no log line with request id {request_id} and cause {cause:?}: {logged:#?}"
+    );
 }
 
 #[tokio::test]
@@ -213,14 +237,8 @@ async fn health_readiness_and_metrics_answer() {
         .await
         .expect("healthz");
     assert_eq!(h.status().as_u16(), 200);
-    let r = app
-        .http
-        .get(format!("{}/readyz", app.base))
-        .send()
-        .await
-        .expect("readyz");
-    assert_eq!(r.status().as_u16(), 200);
-    let body: Value = r.json().await.expect("json");
+    let (status, body) = readyz(&app).await;
+    assert_eq!(status, 200);
     assert_eq!(body["database"], "up");
     assert_eq!(body["redis"], "disabled");
     app.gql(None, "query Probe { __typename }", json!({})).await;
@@ -249,13 +267,8 @@ async fn readiness_is_503_when_the_database_is_unreachable() {
     let app = spawn_app().await;
     // Closing the server's pool makes the database unreachable for it.
     app.db.clone().close().await.ok();
-    let r = app
-        .http
-        .get(format!("{}/readyz", app.base))
-        .send()
-        .await
-        .expect("readyz");
-    assert_eq!(r.status().as_u16(), 503);
+    let (status, _) = readyz(&app).await;
+    assert_eq!(status, 503);
 }
 
 #[tokio::test]

@@ -1,7 +1,14 @@
 //! Test harness: starts the real server on `127.0.0.1:0` over a fresh database (SQLite by
 //! default, Postgres when `TEST_DATABASE_URL` is set) and talks to it over real HTTP.
+//!
+//! Around it: [`fixtures`] arrange scenarios, [`matrix`] runs permission matrices, [`logs`]
+//! captures what the servers log, and [`ws`] speaks the websocket protocols.
 
+pub mod fixtures;
+pub mod logs;
+pub mod matrix;
 pub mod ws;
+
 use lifeflow::{app::Application, config::Config};
 use reqwest::header::{HeaderMap, HeaderValue};
 use sea_orm::{ConnectionTrait, Database, DatabaseConnection};
@@ -151,6 +158,7 @@ pub async fn spawn_on(test_db: std::sync::Arc<TestDb>, overrides: &[(&str, &str)
         settings.insert((*k).to_string(), (*v).to_string());
     }
     let config = Config::from_map(&settings).expect("test config");
+    logs::capture();
     let app = Application::build(config.clone()).await.expect("build app");
     let addr = app.local_addr().expect("addr");
     let db = app.state().db.clone();

@@ -47,7 +47,7 @@ pub async fn visible<C: ConnectionTrait>(viewer: &Viewer, db: &C) -> AppResult<C
                         blood_request::Column::Latitude,
                         blood_request::Column::Longitude,
                         (b.latitude, b.longitude),
-                        Expr::col(blood_request::Column::RadiusKm).into(),
+                        Expr::col(blood_request::Column::RadiusKm),
                     )),
             );
         }
