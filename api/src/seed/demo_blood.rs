@@ -237,8 +237,7 @@ pub async fn load<C: ConnectionTrait>(
         )?,
         &ha,
     )
-    .await?
-    .0;
+    .await?;
     let accepted = requests::create(
         db,
         config,
