@@ -29,13 +29,9 @@ pub enum Target {
     Orgs(Vec<Uuid>),
     /// Approved organizations of a kind within a radius of a point.
     Within {
-        /// Kind.
         kind: OrgKind,
-        /// Centre.
         lat: f64,
-        /// Centre.
         lon: f64,
-        /// Radius.
         radius_km: f64,
     },
     /// These organizations, with notifications only to their members in these roles (clinical
@@ -48,27 +44,17 @@ pub enum Target {
 /// An alert to raise.
 #[derive(Debug, Clone)]
 pub struct NewAlert {
-    /// Kind.
     pub kind: AlertKind,
-    /// Severity.
     pub severity: Severity,
-    /// Title.
     pub title: String,
-    /// Message.
     pub message: String,
-    /// Group.
     pub blood_group: Option<BloodGroup>,
-    /// Component.
     pub component: Option<Component>,
     /// The organization it is about.
     pub organization_id: Option<Uuid>,
-    /// Where.
     pub location: Option<(f64, f64)>,
-    /// Radius.
     pub radius_km: Option<f64>,
-    /// Related entity.
     pub related: Option<(&'static str, Uuid)>,
-    /// Audience.
     pub target: Target,
 }
 
@@ -215,17 +201,12 @@ pub async fn raise<C: ConnectionTrait>(db: &C, new: NewAlert) -> AppResult<Vec<E
 /// report), not tied to an alert.
 #[derive(Debug, Clone)]
 pub struct NewNotification {
-    /// Recipient.
     pub user_id: Uuid,
-    /// Kind.
     pub kind: NotificationKind,
-    /// Priority.
     pub priority: Severity,
-    /// Title.
     pub title: String,
     /// Body (no health data: notifications are shown on lock screens and staff screens).
     pub body: String,
-    /// Related entity.
     pub related: Option<(&'static str, Uuid)>,
 }
 

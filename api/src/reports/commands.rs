@@ -3,7 +3,7 @@
 //! case in [`super::service`].
 
 use super::{
-    service::{self, MAX_CLAIM, MAX_IMAGES, NewImage, bounded_json},
+    service::{self, MAX_IMAGES, NewImage, bounded_json},
     types::*,
 };
 use crate::{
@@ -117,24 +117,19 @@ impl Command for CreateMedicalReport {
 pub struct ClaimReports {
     /// The organization acted for.
     pub organization_id: Uuid,
-    /// How many reports to take, 1 to [`MAX_CLAIM`].
-    pub limit: u64,
+    /// How many reports to take, 1 to [`MAX_CLAIM`](service::MAX_CLAIM).
+    pub limit: i32,
 }
 
 impl TryFrom<ClaimReportsInput> for ClaimReports {
     type Error = AppError;
 
+    /// The limit is checked by the use case, after authorization (a caller who may not claim
+    /// hears `FORBIDDEN` whatever the limit).
     fn try_from(input: ClaimReportsInput) -> AppResult<Self> {
-        let organization_id = parse_id(&input.organization_id, "input.organizationId")?;
-        if !(1..=MAX_CLAIM).contains(&input.limit) {
-            return Err(AppError::bad_input(
-                "input.limit",
-                format!("must be between 1 and {MAX_CLAIM}"),
-            ));
-        }
         Ok(Self {
-            organization_id,
-            limit: input.limit as u64,
+            organization_id: parse_id(&input.organization_id, "input.organizationId")?,
+            limit: input.limit,
         })
     }
 }

@@ -17,7 +17,7 @@ use crate::{
             Conn, Keyset, PageArgs, SortDirection, SortValue, fetch_selected, node_selects,
         },
     },
-    pipeline::{self, Command},
+    pipeline,
     validation::Text,
 };
 use async_graphql::{Context, ID, Object};
@@ -263,16 +263,6 @@ impl ReportQuery {
 #[derive(Default)]
 pub struct ReportMutation;
 
-async fn payload<C: Command<Output = medical_report::Model>>(
-    ctx: &Context<'_>,
-    cmd: AppResult<C>,
-) -> AppResult<MedicalReportPayload> {
-    let r = pipeline::run(ctx, cmd).await?;
-    Ok(MedicalReportPayload {
-        medical_report: r.into(),
-    })
-}
-
 /// Runs a command on one report, its organization located first (the rule depends on it).
 async fn on_report<S: ReportStep>(
     ctx: &Context<'_>,
@@ -282,7 +272,7 @@ async fn on_report<S: ReportStep>(
         Ok(c) => c.locate(&ctx.req()?.db).await,
         Err(e) => Err(e),
     };
-    payload(ctx, cmd).await
+    pipeline::run(ctx, cmd).await.map(Into::into)
 }
 
 #[Object]
@@ -294,7 +284,9 @@ impl ReportMutation {
         ctx: &Context<'_>,
         input: CreateMedicalReportInput,
     ) -> AppResult<MedicalReportPayload> {
-        payload(ctx, CreateMedicalReport::try_from(input)).await
+        pipeline::run(ctx, CreateMedicalReport::try_from(input))
+            .await
+            .map(Into::into)
     }
 
     /// The AI service takes up to `limit` (1 to 50) of its organization's waiting reports,
@@ -307,9 +299,8 @@ impl ReportMutation {
         input: ClaimReportsInput,
     ) -> AppResult<ClaimReportsPayload> {
         let rows = pipeline::run(ctx, ClaimReports::try_from(input)).await?;
-        Ok(ClaimReportsPayload {
-            medical_reports: rows.into_iter().map(MedicalReport::from).collect(),
-        })
+        let medical_reports = rows.into_iter().map(MedicalReport::from).collect();
+        Ok(ClaimReportsPayload { medical_reports })
     }
 
     /// The AI service submits its analysis of a claimed report, moving it to `ANALYZED` with

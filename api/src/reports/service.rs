@@ -259,6 +259,12 @@ pub async fn claim<C: ConnectionTrait>(
     client: Option<Uuid>,
     timeout: Duration,
 ) -> AppResult<(Vec<medical_report::Model>, Change)> {
+    if !(1..=MAX_CLAIM).contains(&cmd.limit) {
+        return Err(AppError::bad_input(
+            "input.limit",
+            format!("must be between 1 and {MAX_CLAIM}"),
+        ));
+    }
     let t = now();
     let cutoff = t - chrono::Duration::from_std(timeout).unwrap_or(chrono::Duration::zero());
     let candidates = medical_report::Entity::find()
@@ -266,7 +272,7 @@ pub async fn claim<C: ConnectionTrait>(
         .filter(claimable(cutoff))
         .order_by_asc(medical_report::Column::CreatedAt)
         .order_by_asc(medical_report::Column::Id)
-        .limit(cmd.limit);
+        .limit(cmd.limit as u64);
     let update = medical_report::Entity::update_many()
         .col_expr(
             medical_report::Column::Status,
@@ -578,7 +584,6 @@ pub struct ConfusionRow {
     pub ai_risk_level: RiskLevel,
     /// The doctor's level.
     pub doctor_risk_level: RiskLevel,
-    /// Reviews.
     pub reviews: i64,
     /// Of which confirmed the AI.
     pub confirmed: i64,
