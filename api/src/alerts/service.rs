@@ -8,6 +8,7 @@ use crate::{
     error::{AppError, AppResult},
     events::{AlertEvent, Event, NotificationEvent, RequestEvent},
 };
+use chrono::{DateTime, Utc};
 use entity::{
     AlertKind, AlertStatus, Audience, BloodGroup, Component, NotificationKind, OrgKind, OrgRole,
     OrgStatus, PlatformRole, Severity, UnitStatus, Urgency, alert, alert_recipient, blood_request,
@@ -17,7 +18,6 @@ use sea_orm::{
     ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QuerySelect,
     sea_query::Expr,
 };
-use chrono::{DateTime, Utc};
 use serde_json::json;
 use std::collections::{HashMap, HashSet};
 use uuid::Uuid;

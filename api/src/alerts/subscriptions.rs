@@ -141,9 +141,7 @@ impl SubscriptionRoot {
         }
         let reader = reader(&s.viewer, None)?;
         open(s, app(ctx)?, move |e| match e {
-            Event::Alert(a) if reader.sees(a) && matches(&f, a) => {
-                Some(Alert::from_event(a))
-            }
+            Event::Alert(a) if reader.sees(a) && matches(&f, a) => Some(Alert::from_event(a)),
             _ => None,
         })
     }

@@ -93,7 +93,12 @@ pub fn act_rule(org: Option<Uuid>) -> Rule {
 /// Whether `org` may act on an alert: it must be addressed to it or be about it (else
 /// `NOT_FOUND`). Resolving hides the alert from every recipient, so only the organization
 /// it is about may (a bank that cannot help acknowledges it for itself instead).
-pub fn may_act(a: Option<&alert::Model>, org: Uuid, addressed: bool, resolve: bool) -> AppResult<()> {
+pub fn may_act(
+    a: Option<&alert::Model>,
+    org: Uuid,
+    addressed: bool,
+    resolve: bool,
+) -> AppResult<()> {
     let about = a.is_some_and(|a| a.organization_id == Some(org));
     if !(addressed || about) {
         return Err(AppError::NotFound("alert"));

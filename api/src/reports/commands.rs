@@ -283,8 +283,15 @@ impl ReportStep for NewAnalysis {
     const ACTION: &'static str = "medical_report.analyze";
     const RULE: fn(Uuid) -> Rule = rules::analysis_rule;
 
-    async fn run(self, exec: &Exec<'_>, report: Uuid) -> AppResult<(medical_report::Model, Change)> {
-        let (client, tolerance) = (exec.actor.api_client_id, exec.app.config.ai_probability_tolerance);
+    async fn run(
+        self,
+        exec: &Exec<'_>,
+        report: Uuid,
+    ) -> AppResult<(medical_report::Model, Change)> {
+        let (client, tolerance) = (
+            exec.actor.api_client_id,
+            exec.app.config.ai_probability_tolerance,
+        );
         service::submit_analysis(exec.txn, report, client, self, tolerance).await
     }
 }
@@ -349,7 +356,11 @@ impl ReportStep for NewReview {
     const ACTION: &'static str = "medical_report.review";
     const RULE: fn(Uuid) -> Rule = rules::review_rule;
 
-    async fn run(self, exec: &Exec<'_>, report: Uuid) -> AppResult<(medical_report::Model, Change)> {
+    async fn run(
+        self,
+        exec: &Exec<'_>,
+        report: Uuid,
+    ) -> AppResult<(medical_report::Model, Change)> {
         let doctor = rules::acting_member(exec.actor, "only doctors review reports")?;
         service::review(exec.txn, report, doctor, self).await
     }
@@ -373,7 +384,11 @@ impl ReportStep for Archive {
     const ACTION: &'static str = "medical_report.archive";
     const RULE: fn(Uuid) -> Rule = rules::archive_rule;
 
-    async fn run(self, exec: &Exec<'_>, report: Uuid) -> AppResult<(medical_report::Model, Change)> {
+    async fn run(
+        self,
+        exec: &Exec<'_>,
+        report: Uuid,
+    ) -> AppResult<(medical_report::Model, Change)> {
         service::archive(exec.txn, report).await
     }
 }

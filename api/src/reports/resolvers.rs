@@ -241,21 +241,7 @@ impl ReportQuery {
         read_model_performance(&req.viewer, org)?;
         let name = Text::parse(&model_name, "modelName", 100)?.into_inner();
         let p = service::model_performance(&req.db, &name, from, to, org).await?;
-        Ok(AiModelPerformance {
-            model_name: name,
-            analyses_reviewed: p.reviewed,
-            confirmed: p.confirmed,
-            mean_accuracy_rating: p.mean_rating,
-            confusion_matrix: p
-                .cells
-                .into_iter()
-                .map(|(a, d, n)| ConfusionCell {
-                    ai_risk_level: a,
-                    doctor_risk_level: d,
-                    count: n,
-                })
-                .collect(),
-        })
+        Ok(AiModelPerformance::new(name, p))
     }
 }
 

@@ -20,8 +20,8 @@ use entity::{
     report_image, report_review, user,
 };
 use sea_orm::{
-    ColumnTrait, Condition, ConnectionTrait, EntityTrait, FromQueryResult, QueryFilter,
-    QueryOrder, QuerySelect,
+    ColumnTrait, Condition, ConnectionTrait, EntityTrait, FromQueryResult, QueryFilter, QueryOrder,
+    QuerySelect,
     sea_query::{Expr, Func, SimpleExpr},
 };
 use serde_json::json;
@@ -179,8 +179,10 @@ pub async fn create<C: ConnectionTrait>(
     .await?;
     let change = Change {
         entity_id: Some(report.id),
-        new: Some(json!({"status": report.status, "studyType": report.study_type,
-                         "patientId": report.patient_id, "images": images.len()})),
+        new: Some(
+            json!({"status": report.status, "studyType": report.study_type,
+                         "patientId": report.patient_id, "images": images.len()}),
+        ),
         ..Change::default()
     };
     Ok((report, change))

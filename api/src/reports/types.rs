@@ -429,3 +429,24 @@ pub struct AiModelPerformance {
     /// The non-empty cells of the confusion matrix (AI level against the doctor's).
     pub confusion_matrix: Vec<ConfusionCell>,
 }
+
+impl AiModelPerformance {
+    /// The figures `service::model_performance` computed for `model_name`.
+    pub fn new(model_name: String, p: crate::reports::service::Performance) -> Self {
+        Self {
+            model_name,
+            analyses_reviewed: p.reviewed,
+            confirmed: p.confirmed,
+            mean_accuracy_rating: p.mean_rating,
+            confusion_matrix: p
+                .cells
+                .into_iter()
+                .map(|(a, d, n)| ConfusionCell {
+                    ai_risk_level: a,
+                    doctor_risk_level: d,
+                    count: n,
+                })
+                .collect(),
+        }
+    }
+}
