@@ -2,9 +2,11 @@
 
 use crate::config::Config;
 use sea_orm::{
-    ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DatabaseTransaction, DbBackend,
-    DbErr, EntityTrait, ExecResult, PrimaryKeyTrait, QueryResult, QuerySelect,
-    SqliteTransactionMode, Statement, TransactionOptions, TransactionTrait,
+    ColumnTrait, ConnectOptions, ConnectionTrait, Database, DatabaseConnection,
+    DatabaseTransaction, DbBackend, DbErr, EntityTrait, ExecResult, PrimaryKeyTrait, QueryFilter,
+    QueryResult, QuerySelect, Select, SqliteTransactionMode, Statement, TransactionOptions,
+    TransactionTrait, UpdateMany,
+    sea_query::{LockBehavior, LockType},
     sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous},
 };
 use std::sync::{
@@ -68,6 +70,44 @@ where
         q = q.lock_exclusive();
     }
     q.one(db).await
+}
+
+/// Selects rows to claim: on Postgres `FOR UPDATE SKIP LOCKED`, so concurrent claimers (other
+/// instances, other workers) take different rows instead of queueing on the same ones. SQLite
+/// needs no lock: its write transactions (`BEGIN IMMEDIATE`) already run one at a time.
+pub fn skip_locked<E: EntityTrait>(db: &impl ConnectionTrait, q: Select<E>) -> Select<E> {
+    if db.get_database_backend() == DbBackend::Postgres {
+        q.lock_with_behavior(LockType::Update, LockBehavior::SkipLocked)
+    } else {
+        q
+    }
+}
+
+/// Claims rows: selects the candidates (see [`skip_locked`]) and applies `update` to them.
+/// `update` carries its own condition (still `PENDING`, not yet alerted, …): a conditional
+/// update, so a row another claimer moved meanwhile is left alone. Returns the candidates and
+/// how many rows the update moved.
+pub async fn claim<E, C>(
+    db: &C,
+    candidates: Select<E>,
+    id: E::Column,
+    id_of: impl Fn(&E::Model) -> uuid::Uuid,
+    update: UpdateMany<E>,
+) -> Result<(Vec<E::Model>, u64), DbErr>
+where
+    E: EntityTrait,
+    C: ConnectionTrait,
+{
+    let rows = skip_locked(db, candidates).all(db).await?;
+    if rows.is_empty() {
+        return Ok((rows, 0));
+    }
+    let moved = update
+        .filter(id.is_in(rows.iter().map(id_of)))
+        .exec(db)
+        .await?
+        .rows_affected;
+    Ok((rows, moved))
 }
 
 /// A request's view of the pool that counts the statements it runs.

@@ -2,6 +2,7 @@
 //! acknowledged per organization, resolved when their cause is, and streamed to
 //! subscribers.
 
+pub mod commands;
 pub mod resolvers;
 pub mod service;
 pub mod subscriptions;

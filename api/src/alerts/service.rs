@@ -1,11 +1,14 @@
 //! Raising, resolving and acknowledging alerts; notifications for their recipients.
 
 use crate::{
+    audit::Change,
+    auth::alerts::may_act,
     blood::{compatibility, geo},
     db::now,
     error::{AppError, AppResult},
     events::{AlertEvent, Event, NotificationEvent, RequestEvent},
 };
+use chrono::{DateTime, Utc};
 use entity::{
     AlertKind, AlertStatus, Audience, BloodGroup, Component, NotificationKind, OrgKind, OrgRole,
     OrgStatus, PlatformRole, Severity, UnitStatus, Urgency, alert, alert_recipient, blood_request,
@@ -15,7 +18,8 @@ use sea_orm::{
     ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QuerySelect,
     sea_query::Expr,
 };
-use std::collections::HashSet;
+use serde_json::json;
+use std::collections::{HashMap, HashSet};
 use uuid::Uuid;
 
 /// Who an alert goes to.
@@ -25,13 +29,9 @@ pub enum Target {
     Orgs(Vec<Uuid>),
     /// Approved organizations of a kind within a radius of a point.
     Within {
-        /// Kind.
         kind: OrgKind,
-        /// Centre.
         lat: f64,
-        /// Centre.
         lon: f64,
-        /// Radius.
         radius_km: f64,
     },
     /// These organizations, with notifications only to their members in these roles (clinical
@@ -44,27 +44,17 @@ pub enum Target {
 /// An alert to raise.
 #[derive(Debug, Clone)]
 pub struct NewAlert {
-    /// Kind.
     pub kind: AlertKind,
-    /// Severity.
     pub severity: Severity,
-    /// Title.
     pub title: String,
-    /// Message.
     pub message: String,
-    /// Group.
     pub blood_group: Option<BloodGroup>,
-    /// Component.
     pub component: Option<Component>,
     /// The organization it is about.
     pub organization_id: Option<Uuid>,
-    /// Where.
     pub location: Option<(f64, f64)>,
-    /// Radius.
     pub radius_km: Option<f64>,
-    /// Related entity.
     pub related: Option<(&'static str, Uuid)>,
-    /// Audience.
     pub target: Target,
 }
 
@@ -211,17 +201,12 @@ pub async fn raise<C: ConnectionTrait>(db: &C, new: NewAlert) -> AppResult<Vec<E
 /// report), not tied to an alert.
 #[derive(Debug, Clone)]
 pub struct NewNotification {
-    /// Recipient.
     pub user_id: Uuid,
-    /// Kind.
     pub kind: NotificationKind,
-    /// Priority.
     pub priority: Severity,
-    /// Title.
     pub title: String,
     /// Body (no health data: notifications are shown on lock screens and staff screens).
     pub body: String,
-    /// Related entity.
     pub related: Option<(&'static str, Uuid)>,
 }
 
@@ -546,4 +531,99 @@ pub async fn acknowledge<C: ConnectionTrait>(
         .one(db)
         .await?
         .ok_or(AppError::NotFound("alert"))
+}
+
+/// Acknowledges (for `org`) or resolves (for everyone) an alert, on behalf of `org` (`None`:
+/// a super admin acting on a platform alert), as the user or API client `by`.
+pub async fn act_on<C: ConnectionTrait>(
+    db: &C,
+    id: Uuid,
+    org: Option<Uuid>,
+    resolve: bool,
+    by: Uuid,
+) -> AppResult<((alert::Model, Option<DateTime<Utc>>), Change)> {
+    if let Some(o) = org {
+        let addressed = alert_recipient::Entity::find()
+            .filter(alert_recipient::Column::AlertId.eq(id))
+            .filter(alert_recipient::Column::OrganizationId.eq(o))
+            .one(db)
+            .await?
+            .is_some();
+        let a = alert::Entity::find_by_id(id).one(db).await?;
+        may_act(a.as_ref(), o, addressed, resolve)?;
+    }
+    let a = if resolve {
+        resolve_one(db, id).await?
+    } else {
+        acknowledge(db, id, org, by).await?
+    };
+    let ack = (org.is_some() && !resolve).then(now);
+    let change = Change {
+        new: Some(json!({"status": a.status, "organizationId": org})),
+        organization_id: org,
+        ..Change::default()
+    };
+    Ok(((a, ack), change))
+}
+
+/// Resolves an alert for every recipient.
+async fn resolve_one<C: ConnectionTrait>(db: &C, id: Uuid) -> AppResult<alert::Model> {
+    let find = || async {
+        alert::Entity::find_by_id(id)
+            .one(db)
+            .await?
+            .ok_or(AppError::NotFound("alert"))
+    };
+    if find().await?.status == AlertStatus::Resolved {
+        return Err(AppError::InvalidTransition {
+            from: "RESOLVED".into(),
+            to: "resolve".into(),
+        });
+    }
+    alert::Entity::update_many()
+        .col_expr(alert::Column::Status, Expr::value(AlertStatus::Resolved))
+        .col_expr(alert::Column::ResolvedAt, Expr::value(Some(now())))
+        .filter(alert::Column::Id.eq(id))
+        .exec(db)
+        .await?;
+    find().await
+}
+
+/// Marks a user's unread notifications read: these (`ids`) or all of them.
+pub async fn mark_read<C: ConnectionTrait>(
+    db: &C,
+    user: Uuid,
+    ids: Option<Vec<Uuid>>,
+) -> AppResult<(u64, Change)> {
+    let mut q = notification::Entity::update_many()
+        .col_expr(notification::Column::ReadAt, Expr::value(Some(now())))
+        .filter(notification::Column::UserId.eq(user))
+        .filter(notification::Column::ReadAt.is_null());
+    if let Some(ids) = ids {
+        q = q.filter(notification::Column::Id.is_in(ids));
+    }
+    let n = q.exec(db).await?.rows_affected;
+    let change = Change {
+        new: Some(json!({"marked": n})),
+        ..Change::default()
+    };
+    Ok((n, change))
+}
+
+/// When each of `orgs` acknowledged each of these alerts (for a page of `alerts`).
+pub async fn acknowledgements<C: ConnectionTrait>(
+    db: &C,
+    alerts: impl Iterator<Item = Uuid>,
+    orgs: &[Uuid],
+) -> AppResult<HashMap<Uuid, DateTime<Utc>>> {
+    let rows = alert_recipient::Entity::find()
+        .filter(alert_recipient::Column::AlertId.is_in(alerts))
+        .filter(alert_recipient::Column::OrganizationId.is_in(orgs.iter().copied()))
+        .filter(alert_recipient::Column::AcknowledgedAt.is_not_null())
+        .all(db)
+        .await?;
+    Ok(rows
+        .into_iter()
+        .filter_map(|r| Some((r.alert_id, r.acknowledged_at?)))
+        .collect())
 }

@@ -1,18 +1,17 @@
 //! Subscriptions. Each event is filtered in memory against the subscriber's session (built
 //! once, in `connection_init`): no database query per subscriber per event.
 
-use super::{resolvers::alert_orgs, types::*};
-use crate::auth::scope::Scope;
+use super::types::*;
 use crate::{
-    auth::{Rule, Viewer, authorize, policy::ANY_ROLE},
+    auth::{Rule, Scope, alerts::reader, authorize, policy::ANY_ROLE},
     blood::geo,
     error::{AppError, AppResult},
-    events::{AlertEvent, Event},
+    events::{AlertEvent, Event, session::Session},
     graphql::ids::{parse_id, to_id},
     state::AppState,
 };
 use async_graphql::{Context, ID, Subscription};
-use chrono::{DateTime, Utc};
+use chrono::Utc;
 use entity::blood_request;
 use futures_util::{Stream, StreamExt as _, stream};
 use sea_orm::EntityTrait;
@@ -21,20 +20,6 @@ use std::sync::{
     atomic::{AtomicUsize, Ordering},
 };
 use tokio::sync::broadcast::{self, error::RecvError};
-use uuid::Uuid;
-
-/// Who is subscribed on a websocket, established in `connection_init`.
-#[derive(Clone)]
-pub struct WsSession {
-    /// The caller.
-    pub viewer: Viewer,
-    /// When the token expires: every stream of the connection ends then.
-    pub expires_at: Option<DateTime<Utc>>,
-    /// Subscriptions open on the connection.
-    pub open: Arc<AtomicUsize>,
-    /// The most a connection may hold.
-    pub max: usize,
-}
 
 /// Releases a subscription slot when its stream is dropped.
 struct Slot(Arc<AtomicUsize>);
@@ -45,8 +30,8 @@ impl Drop for Slot {
     }
 }
 
-fn session<'a>(ctx: &Context<'a>) -> AppResult<&'a WsSession> {
-    ctx.data::<WsSession>()
+fn session<'a>(ctx: &Context<'a>) -> AppResult<&'a Session> {
+    ctx.data::<Session>()
         .map_err(|_| AppError::Unauthenticated("authenticate in connection_init"))
 }
 
@@ -74,7 +59,7 @@ fn events(rx: broadcast::Receiver<Arc<Event>>) -> impl Stream<Item = Result<Arc<
 /// Opens a stream for a session: counts it against the connection's cap and ends it when
 /// the token expires.
 fn open<T, F>(
-    s: &WsSession,
+    s: &Session,
     app: &AppState,
     pick: F,
 ) -> AppResult<impl Stream<Item = async_graphql::Result<T>> + use<T, F>>
@@ -107,11 +92,6 @@ where
         })
         .take_until(tokio::time::sleep(until));
     Ok(s)
-}
-
-/// Whether a subscriber may see an alert.
-pub fn may_see(viewer: &Viewer, orgs: &[Uuid], a: &AlertEvent) -> bool {
-    viewer.is_super_admin() || (!a.super_admins && a.recipients.iter().any(|r| orgs.contains(r)))
 }
 
 /// Whether an alert matches a subscription filter.
@@ -159,17 +139,9 @@ impl SubscriptionRoot {
                 "give near and radiusKm together",
             ));
         }
-        let viewer = s.viewer.clone();
-        let orgs = alert_orgs(&viewer);
-        if !viewer.is_super_admin() && orgs.is_empty() {
-            return Err(AppError::Forbidden(
-                "alerts are for organization members and super admins",
-            ));
-        }
+        let reader = reader(&s.viewer, None)?;
         open(s, app(ctx)?, move |e| match e {
-            Event::Alert(a) if may_see(&viewer, &orgs, a) && matches(&f, a) => {
-                Some(Alert::from_event(a))
-            }
+            Event::Alert(a) if reader.sees(a) && matches(&f, a) => Some(Alert::from_event(a)),
             _ => None,
         })
     }

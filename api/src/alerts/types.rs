@@ -10,27 +10,23 @@ use entity::{
 /// An alert, as the caller's organization sees it (acknowledgement is per organization).
 #[derive(SimpleObject, Clone)]
 pub struct Alert {
-    /// Identifier.
     pub id: ID,
-    /// Kind.
     pub kind: AlertKind,
-    /// Severity.
     pub severity: Severity,
-    /// Title.
+    /// A short line for lists and lock screens (no health data).
     pub title: String,
-    /// Message.
     pub message: String,
-    /// Group concerned.
+    /// The blood group the alert concerns (emergencies, stock), if any.
     pub blood_group: Option<BloodGroup>,
-    /// Component concerned.
+    /// The component the alert concerns (emergencies, stock), if any.
     pub component: Option<Component>,
-    /// The organization it is about.
+    /// The organization it is about (an emergency's hospital, a low-stock bank).
     pub organization_id: Option<ID>,
-    /// Where.
+    /// Where it happens (an emergency: the hospital), if it has a place.
     pub latitude: Option<f64>,
-    /// Where.
+    /// See `latitude`.
     pub longitude: Option<f64>,
-    /// Radius it was sent to.
+    /// The radius, in km around the location, of the organizations it was sent to.
     pub radius_km: Option<f64>,
     /// Kind of the related entity.
     pub related_entity_type: Option<String>,
@@ -102,17 +98,12 @@ impl Alert {
 /// A message to one user.
 #[derive(SimpleObject, Clone)]
 pub struct Notification {
-    /// Identifier.
     pub id: ID,
-    /// Kind.
     pub kind: NotificationKind,
-    /// Priority.
     pub priority: Severity,
-    /// Title.
     pub title: String,
-    /// Body.
     pub body: String,
-    /// The alert behind it.
+    /// The alert that caused it, if an alert did.
     pub alert_id: Option<ID>,
     /// Kind of the related entity.
     pub related_entity_type: Option<String>,
@@ -144,9 +135,7 @@ impl From<notification::Model> for Notification {
 /// Filter of `alerts`.
 #[derive(InputObject, Default)]
 pub struct AlertFilter {
-    /// Kinds.
     pub kinds: Option<Vec<AlertKind>>,
-    /// Severities.
     pub severities: Option<Vec<Severity>>,
     /// Statuses (as your organization sees them).
     pub statuses: Option<Vec<AlertStatus>>,
@@ -154,38 +143,33 @@ pub struct AlertFilter {
     pub organization_id: Option<ID>,
     /// Raised at or after (a reconnecting client asks for what it missed).
     pub created_after: Option<DateTime<Utc>>,
-    /// Raised before.
     pub created_before: Option<DateTime<Utc>>,
 }
 
-/// A point.
+/// A point on the map, in degrees.
 #[derive(InputObject, Clone, Copy)]
 pub struct NearInput {
-    /// Latitude.
     pub latitude: f64,
-    /// Longitude.
     pub longitude: f64,
 }
 
 /// Filter of the `alertRaised` subscription.
 #[derive(InputObject, Default, Clone)]
 pub struct AlertSubscriptionFilter {
-    /// Kinds.
     pub kinds: Option<Vec<AlertKind>>,
     /// Groups (alerts with no group are left out when given).
     pub blood_groups: Option<Vec<BloodGroup>>,
-    /// Minimum severity.
+    /// Alerts at least this severe (INFO < WARNING < CRITICAL).
     pub min_severity: Option<Severity>,
     /// Centre of a distance filter (alerts with no location are left out when given).
     pub near: Option<NearInput>,
-    /// Radius around `near`.
+    /// Radius around `near`, in km (give both or neither).
     pub radius_km: Option<f64>,
 }
 
 /// Input of `acknowledgeAlert` and `resolveAlert`.
 #[derive(InputObject)]
 pub struct AlertActionInput {
-    /// The alert.
     pub alert_id: ID,
     /// The organization acted for (leave out as a super admin for platform alerts).
     pub organization_id: Option<ID>,
@@ -218,14 +202,10 @@ pub struct MarkNotificationsReadPayload {
 /// A blood request's new state, streamed to its hospital.
 #[derive(SimpleObject, Clone)]
 pub struct BloodRequestChange {
-    /// The request.
     pub request_id: ID,
-    /// New state.
     pub status: entity::RequestStatus,
     /// The accepting bank, if any.
     pub blood_bank_id: Option<ID>,
-    /// Escalation level.
     pub escalation_level: i32,
-    /// When.
     pub at: DateTime<Utc>,
 }

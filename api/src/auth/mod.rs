@@ -3,6 +3,7 @@
 //! consultation and for medical reports, in [`care`] and [`reports`], which build on it;
 //! nowhere else).
 
+pub mod alerts;
 pub mod care;
 pub mod password;
 pub mod policy;

@@ -10,7 +10,7 @@
 //!   them among the readers. (A super admin who is also a member or the patient sees what that
 //!   grants.)
 
-use super::{Rule, Viewer, policy::unauthenticated};
+use super::{Actor, Rule, Viewer, policy::unauthenticated};
 use crate::auth::scope::Scope;
 use crate::error::{AppError, AppResult};
 use entity::{OrgRole, ReportStatus, medical_report};
@@ -122,23 +122,45 @@ pub fn read_model_performance(viewer: &Viewer, org: Option<Uuid>) -> AppResult<(
     }
 }
 
+fn act(org: Uuid, roles: &'static [OrgRole], scope: Option<Scope>) -> Rule {
+    Rule::ActFor {
+        org,
+        roles,
+        scope,
+        kind: None,
+    }
+}
+
 /// Uploading a report for an organization: its radiologists and doctors.
-pub fn upload_rule(org: &AppResult<Uuid>) -> Rule {
-    Rule::act_for(org, REPORT_UPLOADERS, None, None)
+pub fn upload_rule(org: Uuid) -> Rule {
+    act(org, REPORT_UPLOADERS, None)
 }
 
 /// Submitting or claiming analyses for an organization: only its API clients holding
 /// `reports:analysis:write` (users hold no role that allows it, so they are refused).
-pub fn analysis_rule(org: &AppResult<Uuid>) -> Rule {
-    Rule::act_for(org, &[], Some(ANALYSIS_SCOPE), None)
+pub fn analysis_rule(org: Uuid) -> Rule {
+    act(org, &[], Some(ANALYSIS_SCOPE))
 }
 
 /// Reviewing a report of an organization: its doctors.
-pub fn review_rule(org: &AppResult<Uuid>) -> Rule {
-    Rule::act_for(org, REPORT_REVIEWERS, None, None)
+pub fn review_rule(org: Uuid) -> Rule {
+    act(org, REPORT_REVIEWERS, None)
 }
 
 /// Archiving a report of an organization.
-pub fn archive_rule(org: &AppResult<Uuid>) -> Rule {
-    Rule::act_for(org, REPORT_ARCHIVERS, None, None)
+pub fn archive_rule(org: Uuid) -> Rule {
+    act(org, REPORT_ARCHIVERS, None)
+}
+
+/// The rule of a mutation on one report: `rule` for the report's organization, or, for a
+/// report that does not exist (`org` is `None`), credentials only, so the caller then hears
+/// `NOT_FOUND` and not who may act on a report.
+pub fn on_report(org: Option<Uuid>, rule: fn(Uuid) -> Rule) -> Rule {
+    org.map_or(Rule::Authenticated, rule)
+}
+
+/// The member who uploads or reviews a report (the rules above admit only users for both,
+/// so an API client is refused with `why`).
+pub fn acting_member(actor: &Actor, why: &'static str) -> AppResult<Uuid> {
+    actor.user_id.ok_or(AppError::Forbidden(why))
 }

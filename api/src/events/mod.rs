@@ -6,6 +6,7 @@
 //! costs a database query per subscriber.
 
 pub mod redis_transport;
+pub mod session;
 
 use chrono::{DateTime, Utc};
 use entity::{AlertKind, BloodGroup, Component, NotificationKind, RequestStatus, Severity};

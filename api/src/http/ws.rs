@@ -7,8 +7,8 @@
 
 use super::graphql::GqlState;
 use crate::{
-    alerts::subscriptions::WsSession,
     auth::{Viewer, tokens::API_TOKEN_PREFIX},
+    events::session::Session,
 };
 use async_graphql::{
     Data,
@@ -213,7 +213,7 @@ async fn serve(socket: WebSocket, st: GqlState, protocol: WebSocketProtocols) {
         }
         None => None,
     };
-    let session = WsSession {
+    let session = Session {
         viewer,
         expires_at,
         open: Arc::default(),

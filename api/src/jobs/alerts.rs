@@ -1,12 +1,13 @@
 //! The alerting steps of the sweep: escalation of unanswered emergencies, units about to
-//! expire, lapsed holds. Each step claims its rows with a conditional update (and `SKIP
-//! LOCKED` on Postgres), so with several instances every step happens exactly once.
+//! expire, lapsed holds. Each step claims its rows ([`db::skip_locked`], [`db::claim`]: a
+//! conditional update, and `SKIP LOCKED` on Postgres), so with several instances every step
+//! happens exactly once.
 
 use crate::{
     alerts::service::{self as alerts, NewAlert, Target},
     blood::compatibility,
     config::Config,
-    db::now,
+    db::{self, now},
     error::AppResult,
     events::Event,
 };
@@ -15,21 +16,13 @@ use entity::{
     blood_request, blood_unit,
 };
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
-    sea_query::{Expr, LockBehavior, LockType},
+    ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
+    sea_query::Expr,
 };
 use std::collections::HashMap;
 use uuid::Uuid;
 
 const BATCH: u64 = 200;
-
-fn lock<E: EntityTrait>(db: &impl ConnectionTrait, q: sea_orm::Select<E>) -> sea_orm::Select<E> {
-    if db.get_database_backend() == DbBackend::Postgres {
-        q.lock_with_behavior(LockType::Update, LockBehavior::SkipLocked)
-    } else {
-        q
-    }
-}
 
 /// Moves unanswered EMERGENCY and CRITICAL requests up one escalation level when their time
 /// comes: widen the radius and alert the banks again, then alert NGOs, then super admins.
@@ -50,7 +43,7 @@ pub async fn escalate<C: ConnectionTrait>(db: &C, config: &Config) -> AppResult<
             .filter(blood_request::Column::CreatedAt.lte(due))
             .order_by_asc(blood_request::Column::Id)
             .limit(BATCH);
-        for r in lock(db, q).all(db).await? {
+        for r in db::skip_locked(db, q).all(db).await? {
             let radius = if level == 0 {
                 r.radius_km.max(config.escalation_radius_km)
             } else {
@@ -121,17 +114,11 @@ pub async fn expiry_soon<C: ConnectionTrait>(db: &C) -> AppResult<Vec<Event>> {
         .filter(blood_unit::Column::ExpiresAt.lte(t + chrono::Duration::days(3)))
         .filter(blood_unit::Column::ExpiryAlertedAt.is_null())
         .limit(1000);
-    let units = lock(db, q).all(db).await?;
-    if units.is_empty() {
-        return Ok(Vec::new());
-    }
-    let claimed = blood_unit::Entity::update_many()
+    let alerted = blood_unit::Entity::update_many()
         .col_expr(blood_unit::Column::ExpiryAlertedAt, Expr::value(Some(t)))
-        .filter(blood_unit::Column::Id.is_in(units.iter().map(|u| u.id)))
-        .filter(blood_unit::Column::ExpiryAlertedAt.is_null())
-        .exec(db)
-        .await?;
-    if claimed.rows_affected == 0 {
+        .filter(blood_unit::Column::ExpiryAlertedAt.is_null());
+    let (units, claimed) = db::claim(db, q, blood_unit::Column::Id, |u| u.id, alerted).await?;
+    if claimed == 0 {
         return Ok(Vec::new());
     }
     let mut by_bank: HashMap<Uuid, Vec<&blood_unit::Model>> = HashMap::new();

@@ -8,6 +8,7 @@
 //! `ANALYZED` or `REVIEWED` (a study withdrawn after analysis need not be reviewed first).
 //! Anything else is `INVALID_TRANSITION`.
 
+pub mod commands;
 pub mod resolvers;
 pub mod service;
 pub mod types;

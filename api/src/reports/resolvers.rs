@@ -1,31 +1,29 @@
-//! Medical report resolvers: check the caller (`auth::reports`), call the service, map the
-//! result. Every report a query returns is an audited read of health data.
+//! Medical report resolvers: queries filtered by `auth::reports`, mutations run as commands.
+//! Every report a query returns is an audited read of health data.
 
-use super::{service, types::*};
+use super::{commands::*, service, types::*};
 use crate::{
-    audit::{AuditAction, Change, ReadRecord},
+    audit::ReadRecord,
     auth::{
         Rule, authorize,
-        reports::{
-            analysis_rule, archive_rule, read_model_performance, read_org_reports, review_rule,
-            upload_rule, visible_reports,
-        },
+        reports::{read_model_performance, read_org_reports, visible_reports},
     },
     error::{AppError, AppResult},
     graphql::{
         context::{CtxExt, RequestCtx},
         ids::parse_id,
         loaders::{prime, prime_orgs, prime_users},
-        pagination::{Conn, Keyset, PageArgs, SortValue, fetch_selected, node_selects},
+        pagination::{
+            Conn, Keyset, PageArgs, SortDirection, SortValue, fetch_selected, node_selects,
+        },
     },
-    pipeline::mutate,
-    validation::{Notes, Text},
+    pipeline,
+    validation::Text,
 };
 use async_graphql::{Context, ID, Object};
 use chrono::{DateTime, Utc};
 use entity::{ReportStatus, medical_report};
-use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
-use serde_json::json;
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, Select};
 use uuid::Uuid;
 
 /// Notes one audited read per report handed out (written as one insert when the request ends).
@@ -77,9 +75,7 @@ async fn prime_relations(
 }
 
 /// The review-queue keyset: the stored `queue_key` (see `service::queue_key`) plus id.
-fn queue_keyset(
-    direction: crate::graphql::pagination::SortDirection,
-) -> Keyset<medical_report::Entity> {
+fn queue_keyset(direction: SortDirection) -> Keyset<medical_report::Entity> {
     Keyset {
         key: Some((
             medical_report::Column::QueueKey,
@@ -89,6 +85,21 @@ fn queue_keyset(
         id_of: |m| m.id,
         direction,
     }
+}
+
+/// One page of reports: fetched, its relations primed, each report an audited read.
+async fn page(
+    ctx: &Context<'_>,
+    q: Select<medical_report::Entity>,
+    keyset: &Keyset<medical_report::Entity>,
+    args: PageArgs,
+) -> AppResult<Conn<MedicalReport>> {
+    let req = ctx.req()?;
+    let page = fetch_selected(ctx, q, keyset, &args).await?;
+    let rows: Vec<_> = page.rows.iter().map(|(_, m)| m).collect();
+    prime_relations(ctx, req, &rows).await?;
+    record_reads(req, rows.into_iter());
+    Ok(page.into_connection(MedicalReport::from))
 }
 
 /// Medical report queries.
@@ -153,11 +164,7 @@ impl ReportQuery {
             last,
             before,
         };
-        let page = fetch_selected(ctx, q, &keyset, &args).await?;
-        let rows: Vec<_> = page.rows.iter().map(|(_, m)| m).collect();
-        prime_relations(ctx, req, &rows).await?;
-        record_reads(req, rows.into_iter());
-        Ok(page.into_connection(MedicalReport::from))
+        page(ctx, q, &keyset, args).await
     }
 
     /// One report, if the caller may see it (`NOT_FOUND` otherwise). The read is audited.
@@ -204,18 +211,14 @@ impl ReportQuery {
         if let Some(t) = f.study_types {
             q = q.filter(medical_report::Column::StudyType.is_in(t));
         }
-        let keyset = queue_keyset(crate::graphql::pagination::SortDirection::Asc);
+        let keyset = queue_keyset(SortDirection::Asc);
         let args = PageArgs {
             first,
             after,
             last,
             before,
         };
-        let page = fetch_selected(ctx, q, &keyset, &args).await?;
-        let rows: Vec<_> = page.rows.iter().map(|(_, m)| m).collect();
-        prime_relations(ctx, req, &rows).await?;
-        record_reads(req, rows.into_iter());
-        Ok(page.into_connection(MedicalReport::from))
+        page(ctx, q, &keyset, args).await
     }
 
     /// How an AI model fares against doctors' reviews of its analyses (reviewed in
@@ -238,21 +241,7 @@ impl ReportQuery {
         read_model_performance(&req.viewer, org)?;
         let name = Text::parse(&model_name, "modelName", 100)?.into_inner();
         let p = service::model_performance(&req.db, &name, from, to, org).await?;
-        Ok(AiModelPerformance {
-            model_name: name,
-            analyses_reviewed: p.reviewed,
-            confirmed: p.confirmed,
-            mean_accuracy_rating: p.mean_rating,
-            confusion_matrix: p
-                .cells
-                .into_iter()
-                .map(|(a, d, n)| ConfusionCell {
-                    ai_risk_level: a,
-                    doctor_risk_level: d,
-                    count: n,
-                })
-                .collect(),
-        })
+        Ok(AiModelPerformance::new(name, p))
     }
 }
 
@@ -260,19 +249,16 @@ impl ReportQuery {
 #[derive(Default)]
 pub struct ReportMutation;
 
-fn report_json(r: &medical_report::Model) -> serde_json::Value {
-    json!({"status": r.status, "riskLevel": r.risk_level, "confidence": r.confidence,
-           "studyType": r.study_type, "patientId": r.patient_id})
-}
-
-/// The report an input names and its organization (for the mutation's rule).
-async fn named_report(req: &RequestCtx, id: &ID) -> (AppResult<Uuid>, AppResult<Uuid>) {
-    let id = parse_id(id, "input.reportId");
-    let org = match &id {
-        Ok(i) => service::report_org(&req.db, *i).await,
-        Err(e) => Err(e.clone()),
+/// Runs a command on one report, its organization located first (the rule depends on it).
+async fn on_report<S: ReportStep>(
+    ctx: &Context<'_>,
+    cmd: AppResult<OnReport<S>>,
+) -> AppResult<MedicalReportPayload> {
+    let cmd = match cmd {
+        Ok(c) => c.locate(&ctx.req()?.db).await,
+        Err(e) => Err(e),
     };
-    (id, org)
+    pipeline::run(ctx, cmd).await.map(Into::into)
 }
 
 #[Object]
@@ -284,33 +270,9 @@ impl ReportMutation {
         ctx: &Context<'_>,
         input: CreateMedicalReportInput,
     ) -> AppResult<MedicalReportPayload> {
-        let app = ctx.app()?;
-        let org = parse_id(&input.organization_id, "input.organizationId");
-        let rule = upload_rule(&org);
-        let prefixes = app.config.report_storage_prefixes.clone();
-        let r = mutate(
-            ctx,
-            AuditAction::new("medical_report.create", "medical_report"),
-            rule,
-            move |txn, actor| {
-                Box::pin(async move {
-                    let org = org?;
-                    let new = validate_report(input, org, actor, &prefixes)?;
-                    let (r, images) = service::create(txn, new).await?;
-                    let change = Change {
-                        entity_id: Some(r.id),
-                        new: Some(json!({"status": r.status, "studyType": r.study_type,
-                                         "patientId": r.patient_id, "images": images.len()})),
-                        ..Change::default()
-                    };
-                    Ok((r, change))
-                })
-            },
-        )
-        .await?;
-        Ok(MedicalReportPayload {
-            medical_report: r.into(),
-        })
+        pipeline::run(ctx, CreateMedicalReport::try_from(input))
+            .await
+            .map(Into::into)
     }
 
     /// The AI service takes up to `limit` (1 to 50) of its organization's waiting reports,
@@ -322,32 +284,9 @@ impl ReportMutation {
         ctx: &Context<'_>,
         input: ClaimReportsInput,
     ) -> AppResult<ClaimReportsPayload> {
-        let app = ctx.app()?;
-        let org = parse_id(&input.organization_id, "input.organizationId");
-        let rule = analysis_rule(&org);
-        let timeout = app.config.report_claim_timeout;
-        let rows = mutate(
-            ctx,
-            AuditAction::new("medical_report.claim", "medical_report"),
-            rule,
-            move |txn, actor| {
-                Box::pin(async move {
-                    let rows = service::claim(txn, org?, actor.api_client_id, input.limit, timeout)
-                        .await?;
-                    let change = Change {
-                        new: Some(
-                            json!({"claimed": rows.iter().map(|r| r.id).collect::<Vec<_>>()}),
-                        ),
-                        ..Change::default()
-                    };
-                    Ok((rows, change))
-                })
-            },
-        )
-        .await?;
-        Ok(ClaimReportsPayload {
-            medical_reports: rows.into_iter().map(MedicalReport::from).collect(),
-        })
+        let rows = pipeline::run(ctx, ClaimReports::try_from(input)).await?;
+        let medical_reports = rows.into_iter().map(MedicalReport::from).collect();
+        Ok(ClaimReportsPayload { medical_reports })
     }
 
     /// The AI service submits its analysis of a claimed report, moving it to `ANALYZED` with
@@ -358,61 +297,7 @@ impl ReportMutation {
         ctx: &Context<'_>,
         input: SubmitAiAnalysisInput,
     ) -> AppResult<MedicalReportPayload> {
-        let req = ctx.req()?;
-        let tolerance = ctx.app()?.config.ai_probability_tolerance;
-        let (id, org) = named_report(req, &input.report_id).await;
-        let rule = analysis_rule(&org);
-        let r = mutate(
-            ctx,
-            AuditAction::new("medical_report.analyze", "medical_report").on_parsed(&id),
-            rule,
-            move |txn, actor| {
-                Box::pin(async move {
-                    let id = id?;
-                    org?;
-                    let p = &input.probabilities;
-                    service::probabilities(p.low, p.medium, p.high, tolerance)?;
-                    if !(0.0..=1.0).contains(&input.image_quality_score) {
-                        return Err(AppError::bad_input(
-                            "input.imageQualityScore",
-                            "must be between 0 and 1",
-                        ));
-                    }
-                    if input.processing_time_ms < 0 {
-                        return Err(AppError::bad_input(
-                            "input.processingTimeMs",
-                            "must not be negative",
-                        ));
-                    }
-                    service::bounded_json(&input.findings.0, "input.findings")?;
-                    let new = service::NewAnalysis {
-                        model_name: Text::parse(&input.model_name, "input.modelName", 100)?,
-                        model_version: Text::parse(&input.model_version, "input.modelVersion", 50)?,
-                        risk_level: input.risk_level,
-                        low: p.low,
-                        medium: p.medium,
-                        high: p.high,
-                        findings: input.findings.0,
-                        processing_time_ms: input.processing_time_ms,
-                        image_quality_score: input.image_quality_score,
-                    };
-                    let (r, a) =
-                        service::submit_analysis(txn, id, actor.api_client_id, new).await?;
-                    let change = Change {
-                        old: Some(json!({"status": "ANALYZING"})),
-                        new: Some(json!({"status": r.status, "riskLevel": r.risk_level,
-                                         "confidence": r.confidence, "analysisId": a.id,
-                                         "model": a.model_name, "version": a.model_version})),
-                        ..Change::default()
-                    };
-                    Ok((r, change))
-                })
-            },
-        )
-        .await?;
-        Ok(MedicalReportPayload {
-            medical_report: r.into(),
-        })
+        on_report(ctx, SubmitAiAnalysis::try_from(input)).await
     }
 
     /// A doctor of the report's organization reviews an analysed report, moving it to
@@ -423,61 +308,7 @@ impl ReportMutation {
         ctx: &Context<'_>,
         input: ReviewMedicalReportInput,
     ) -> AppResult<MedicalReportPayload> {
-        let req = ctx.req()?;
-        let (id, org) = named_report(req, &input.report_id).await;
-        let rule = review_rule(&org);
-        let r = mutate(
-            ctx,
-            AuditAction::new("medical_report.review", "medical_report").on_parsed(&id),
-            rule,
-            move |txn, actor| {
-                Box::pin(async move {
-                    let id = id?;
-                    org?;
-                    let doctor = actor
-                        .user_id
-                        .ok_or(AppError::Forbidden("only doctors review reports"))?;
-                    if !(1..=5).contains(&input.ai_accuracy_rating) {
-                        return Err(AppError::bad_input(
-                            "input.aiAccuracyRating",
-                            "must be between 1 and 5",
-                        ));
-                    }
-                    let new = service::NewReview {
-                        notes: Notes::parse(&input.notes, "input.notes", 5000)?,
-                        clinical_findings: Notes::parse_opt(
-                            input.clinical_findings.as_deref(),
-                            "input.clinicalFindings",
-                            5000,
-                        )?,
-                        confirms_ai: input.confirms_ai,
-                        ai_accuracy_rating: input.ai_accuracy_rating,
-                        doctor_risk_level: input.doctor_risk_level,
-                        urgency: input.urgency,
-                        recommended_action: Notes::parse_opt(
-                            input.recommended_action.as_deref(),
-                            "input.recommendedAction",
-                            2000,
-                        )?,
-                        follow_up_date: input.follow_up_date,
-                    };
-                    let (r, rv, events) = service::review(txn, id, doctor, new).await?;
-                    let change = Change {
-                        old: Some(json!({"status": "ANALYZED"})),
-                        new: Some(json!({"status": r.status, "reviewId": rv.id,
-                                         "urgency": rv.urgency, "confirmsAi": rv.confirms_ai,
-                                         "doctorRiskLevel": rv.doctor_risk_level})),
-                        events,
-                        ..Change::default()
-                    };
-                    Ok((r, change))
-                })
-            },
-        )
-        .await?;
-        Ok(MedicalReportPayload {
-            medical_report: r.into(),
-        })
+        on_report(ctx, ReviewMedicalReport::try_from(input)).await
     }
 
     /// Archives an `ANALYZED` or `REVIEWED` report: the organization's doctors, radiologists
@@ -487,100 +318,6 @@ impl ReportMutation {
         ctx: &Context<'_>,
         input: ArchiveMedicalReportInput,
     ) -> AppResult<MedicalReportPayload> {
-        let req = ctx.req()?;
-        let (id, org) = named_report(req, &input.report_id).await;
-        let rule = archive_rule(&org);
-        let r = mutate(
-            ctx,
-            AuditAction::new("medical_report.archive", "medical_report").on_parsed(&id),
-            rule,
-            move |txn, _| {
-                Box::pin(async move {
-                    let id = id?;
-                    org?;
-                    let (from, r) = service::archive(txn, id).await?;
-                    let change = Change {
-                        old: Some(json!({"status": from})),
-                        new: Some(report_json(&r)),
-                        ..Change::default()
-                    };
-                    Ok((r, change))
-                })
-            },
-        )
-        .await?;
-        Ok(MedicalReportPayload {
-            medical_report: r.into(),
-        })
+        on_report(ctx, ArchiveMedicalReport::try_from(input)).await
     }
-}
-
-/// Validates `createMedicalReport`'s input, naming the failing field.
-fn validate_report(
-    input: CreateMedicalReportInput,
-    org: Uuid,
-    actor: &crate::auth::Actor,
-    prefixes: &[String],
-) -> AppResult<service::NewReport> {
-    let uploaded_by = actor
-        .user_id
-        .ok_or(AppError::Forbidden("only members upload reports"))?;
-    let patient_id = parse_id(&input.patient_id, "input.patientId")?;
-    let study_type = Text::parse(&input.study_type, "input.studyType", 100)?;
-    let clinical_notes =
-        Notes::parse_opt(input.clinical_notes.as_deref(), "input.clinicalNotes", 5000)?;
-    if input.images.is_empty() || input.images.len() > service::MAX_IMAGES {
-        return Err(AppError::bad_input(
-            "input.images",
-            format!("must hold 1 to {} images", service::MAX_IMAGES),
-        ));
-    }
-    let mut images = Vec::with_capacity(input.images.len());
-    for (n, i) in input.images.into_iter().enumerate() {
-        let field = |f: &str| format!("input.images.{n}.{f}");
-        let url = service::image_url(&i.url, &field("url"), prefixes)?;
-        if i.width <= 0 || i.width > 100_000 {
-            return Err(AppError::bad_input(
-                field("width"),
-                "must be between 1 and 100000",
-            ));
-        }
-        if i.height <= 0 || i.height > 100_000 {
-            return Err(AppError::bad_input(
-                field("height"),
-                "must be between 1 and 100000",
-            ));
-        }
-        if i.size_bytes <= 0 {
-            return Err(AppError::bad_input(field("sizeBytes"), "must be positive"));
-        }
-        let display_order = i.display_order.unwrap_or(n as i32);
-        if display_order < 0 {
-            return Err(AppError::bad_input(
-                field("displayOrder"),
-                "must not be negative",
-            ));
-        }
-        if let Some(m) = &i.dicom_metadata {
-            service::bounded_json(&m.0, &field("dicomMetadata"))?;
-        }
-        images.push(service::NewImage {
-            url,
-            image_type: i.image_type,
-            format: i.format,
-            width: i.width,
-            height: i.height,
-            size_bytes: i.size_bytes,
-            display_order,
-            dicom_metadata: i.dicom_metadata.map(|m| m.0),
-        });
-    }
-    Ok(service::NewReport {
-        organization_id: org,
-        patient_id,
-        uploaded_by,
-        study_type,
-        clinical_notes,
-        images,
-    })
 }

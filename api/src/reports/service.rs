@@ -1,25 +1,30 @@
-//! Medical report rules: creation, claims for analysis, analyses, reviews (with the critical
-//! finding alert), archiving and AI model quality. Functions take a connection or the
-//! mutation's transaction; permissions are checked before (see `auth::reports`).
+//! Medical report use cases: creation, claims for analysis, analyses, reviews (with the
+//! critical finding alert), archiving and AI model quality. Each mutation's use case does the
+//! whole workflow and returns the audit [`Change`]; it takes a connection (the pipeline's
+//! transaction) and the parsed command, so `seed` and tests call it too. Permissions are
+//! checked before (see `auth::reports`).
 
+use super::commands::{ClaimReports, CreateMedicalReport, NewAnalysis, NewReview};
 use crate::{
     alerts::service::{NewAlert, NewNotification, Target, notify, raise},
-    db::now,
+    audit::Change,
+    db::{self, now},
     error::{AppError, AppResult, unique_violation},
     events::Event,
-    validation::{Notes, Text},
+    validation::Notes,
 };
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::{DateTime, Utc};
 use entity::{
     AlertKind, ConsultationStatus, ImageFormat, ImageType, NotificationKind, OrgRole, ReportStatus,
     ReviewUrgency, RiskLevel, Severity, WireName, ai_analysis, consultation, medical_report,
     report_image, report_review, user,
 };
 use sea_orm::{
-    ColumnTrait, Condition, ConnectionTrait, DbBackend, EntityTrait, FromQueryResult, QueryFilter,
-    QueryOrder, QuerySelect,
-    sea_query::{Expr, Func, LockBehavior, LockType, SimpleExpr},
+    ColumnTrait, Condition, ConnectionTrait, EntityTrait, FromQueryResult, QueryFilter, QueryOrder,
+    QuerySelect,
+    sea_query::{Expr, Func, SimpleExpr},
 };
+use serde_json::json;
 use std::time::Duration;
 use uuid::Uuid;
 
@@ -48,42 +53,26 @@ pub fn queue_key(risk: Option<RiskLevel>, at: DateTime<Utc>) -> String {
     format!("{rank}|{}", at.format("%Y%m%dT%H%M%S%.6fZ"))
 }
 
-/// One validated image.
+/// One image of a new report, its fields checked (its URL is checked by [`create`], against
+/// the configured storage locations).
 #[derive(Debug, Clone)]
 pub struct NewImage {
-    /// `https://` URL (or an allowed storage prefix).
+    /// The file's URL: `https://`, or under an allowed storage prefix.
     pub url: String,
-    /// Modality.
+    /// The imaging modality.
     pub image_type: ImageType,
-    /// Format.
+    /// The file format.
     pub format: ImageFormat,
-    /// Pixels.
+    /// Width in pixels.
     pub width: i32,
-    /// Pixels.
+    /// Height in pixels.
     pub height: i32,
-    /// File size.
+    /// File size in bytes.
     pub size_bytes: i64,
     /// Position in the report.
     pub display_order: i32,
-    /// DICOM metadata.
+    /// DICOM metadata, at most [`MAX_JSON_BYTES`].
     pub dicom_metadata: Option<serde_json::Value>,
-}
-
-/// A validated new report.
-#[derive(Debug, Clone)]
-pub struct NewReport {
-    /// The organization acting.
-    pub organization_id: Uuid,
-    /// The patient (a user).
-    pub patient_id: Uuid,
-    /// The uploading member.
-    pub uploaded_by: Uuid,
-    /// Study type, e.g. "Chest X-ray".
-    pub study_type: Text,
-    /// Clinical notes.
-    pub clinical_notes: Option<Notes>,
-    /// Images (1 to [`MAX_IMAGES`]).
-    pub images: Vec<NewImage>,
 }
 
 /// Checks an image URL: `https://` with a host, or one of the configured storage prefixes.
@@ -122,11 +111,17 @@ pub fn bounded_json(v: &serde_json::Value, field: &str) -> AppResult<()> {
     Ok(())
 }
 
-/// Creates a report as `PENDING` with its images.
+/// Creates a report as `PENDING` with its images, uploaded by `uploader`. Image URLs must be
+/// `https://` or start with one of the storage `prefixes` (`REPORT_STORAGE_PREFIXES`).
 pub async fn create<C: ConnectionTrait>(
     db: &C,
-    new: NewReport,
-) -> AppResult<(medical_report::Model, Vec<report_image::Model>)> {
+    new: CreateMedicalReport,
+    uploader: Uuid,
+    prefixes: &[String],
+) -> AppResult<(medical_report::Model, Change)> {
+    for (n, i) in new.images.iter().enumerate() {
+        image_url(&i.url, &format!("input.images.{n}.url"), prefixes)?;
+    }
     let patient = user::Entity::find_by_id(new.patient_id)
         .one(db)
         .await?
@@ -137,7 +132,7 @@ pub async fn create<C: ConnectionTrait>(
         id: Uuid::now_v7(),
         organization_id: new.organization_id,
         patient_id: patient.id,
-        uploaded_by_user_id: new.uploaded_by,
+        uploaded_by_user_id: uploader,
         study_type: new.study_type.into_inner(),
         clinical_notes: new.clinical_notes.map(Notes::into_inner),
         status: ReportStatus::Pending,
@@ -162,7 +157,7 @@ pub async fn create<C: ConnectionTrait>(
         .map(|i| report_image::Model {
             id: Uuid::now_v7(),
             report_id: report.id,
-            url: i.url,
+            url: i.url.trim().to_string(),
             image_type: i.image_type,
             format: i.format,
             width: i.width,
@@ -182,18 +177,25 @@ pub async fn create<C: ConnectionTrait>(
     )
     .exec(db)
     .await?;
-    Ok((report, images))
+    let change = Change {
+        entity_id: Some(report.id),
+        new: Some(
+            json!({"status": report.status, "studyType": report.study_type,
+                         "patientId": report.patient_id, "images": images.len()}),
+        ),
+        ..Change::default()
+    };
+    Ok((report, change))
 }
 
-/// The organization of a report (for the rule of a mutation naming the report).
-pub async fn report_org<C: ConnectionTrait>(db: &C, id: Uuid) -> AppResult<Uuid> {
-    medical_report::Entity::find_by_id(id)
+/// The organization of a report, if it exists (for the rule of a mutation naming it).
+pub async fn report_org<C: ConnectionTrait>(db: &C, id: Uuid) -> AppResult<Option<Uuid>> {
+    Ok(medical_report::Entity::find_by_id(id)
         .select_only()
         .column(medical_report::Column::OrganizationId)
         .into_tuple::<Uuid>()
         .one(db)
-        .await?
-        .ok_or(AppError::NotFound("medical report"))
+        .await?)
 }
 
 /// Loads a report; on Postgres the row stays locked until the transaction ends, so two
@@ -250,18 +252,16 @@ fn claimable(cutoff: DateTime<Utc>) -> Condition {
 }
 
 /// Claims up to `limit` of an organization's claimable reports for `client`, oldest first,
-/// moving them to `ANALYZING`. Two workers never take the same report: on Postgres the
-/// candidates are selected `FOR UPDATE SKIP LOCKED` (a concurrent claim skips them) and the
-/// update is conditional on the report still being claimable; on SQLite the write
-/// transaction (`BEGIN IMMEDIATE`) serializes claims.
+/// moving them to `ANALYZING`. Two workers never take the same report (see [`db::claim`]: the
+/// candidates are skipped by a concurrent claim on Postgres, and the update is conditional on
+/// the report still being claimable).
 pub async fn claim<C: ConnectionTrait>(
     db: &C,
-    org: Uuid,
+    cmd: ClaimReports,
     client: Option<Uuid>,
-    limit: i32,
     timeout: Duration,
-) -> AppResult<Vec<medical_report::Model>> {
-    if !(1..=MAX_CLAIM).contains(&limit) {
+) -> AppResult<(Vec<medical_report::Model>, Change)> {
+    if !(1..=MAX_CLAIM).contains(&cmd.limit) {
         return Err(AppError::bad_input(
             "input.limit",
             format!("must be between 1 and {MAX_CLAIM}"),
@@ -269,22 +269,13 @@ pub async fn claim<C: ConnectionTrait>(
     }
     let t = now();
     let cutoff = t - chrono::Duration::from_std(timeout).unwrap_or(chrono::Duration::zero());
-    let mut q = medical_report::Entity::find()
-        .select_only()
-        .column(medical_report::Column::Id)
-        .filter(medical_report::Column::OrganizationId.eq(org))
+    let candidates = medical_report::Entity::find()
+        .filter(medical_report::Column::OrganizationId.eq(cmd.organization_id))
         .filter(claimable(cutoff))
         .order_by_asc(medical_report::Column::CreatedAt)
         .order_by_asc(medical_report::Column::Id)
-        .limit(limit as u64);
-    if db.get_database_backend() == DbBackend::Postgres {
-        q = q.lock_with_behavior(LockType::Update, LockBehavior::SkipLocked);
-    }
-    let ids: Vec<Uuid> = q.into_tuple().all(db).await?;
-    if ids.is_empty() {
-        return Ok(Vec::new());
-    }
-    medical_report::Entity::update_many()
+        .limit(cmd.limit as u64);
+    let update = medical_report::Entity::update_many()
         .col_expr(
             medical_report::Column::Status,
             Expr::value(ReportStatus::Analyzing),
@@ -295,58 +286,36 @@ pub async fn claim<C: ConnectionTrait>(
             Expr::value(client),
         )
         .col_expr(medical_report::Column::UpdatedAt, Expr::value(t))
-        .filter(medical_report::Column::Id.is_in(ids.clone()))
-        .filter(claimable(cutoff))
-        .exec(db)
-        .await?;
-    // Only the rows this claim moved (the conditional update skips any another took).
-    let mut q = medical_report::Entity::find()
-        .filter(medical_report::Column::Id.is_in(ids))
-        .filter(medical_report::Column::Status.eq(ReportStatus::Analyzing))
-        .filter(medical_report::Column::ClaimedAt.eq(t));
-    q = match client {
-        Some(c) => q.filter(medical_report::Column::ClaimedByApiClientId.eq(c)),
-        None => q.filter(medical_report::Column::ClaimedByApiClientId.is_null()),
-    };
-    Ok(q.order_by_asc(medical_report::Column::CreatedAt)
-        .order_by_asc(medical_report::Column::Id)
-        .all(db)
-        .await?)
-}
-
-/// A validated AI analysis.
-#[derive(Debug, Clone)]
-pub struct NewAnalysis {
-    /// Model name.
-    pub model_name: Text,
-    /// Model version.
-    pub model_version: Text,
-    /// The level the model chose.
-    pub risk_level: RiskLevel,
-    /// P(low).
-    pub low: f64,
-    /// P(medium).
-    pub medium: f64,
-    /// P(high).
-    pub high: f64,
-    /// Findings.
-    pub findings: serde_json::Value,
-    /// Processing time.
-    pub processing_time_ms: i32,
-    /// Image quality, 0 to 1.
-    pub image_quality_score: f64,
-}
-
-/// Checks the three class probabilities: each within 0..1, summing to 1 within `tolerance`.
-pub fn probabilities(low: f64, medium: f64, high: f64, tolerance: f64) -> AppResult<()> {
-    for (name, p) in [("low", low), ("medium", medium), ("high", high)] {
-        if !(0.0..=1.0).contains(&p) {
-            return Err(AppError::bad_input(
-                format!("input.probabilities.{name}"),
-                "must be between 0 and 1",
-            ));
-        }
+        .filter(claimable(cutoff));
+    let id_of = |m: &medical_report::Model| m.id;
+    let (taken, _) = db::claim(db, candidates, medical_report::Column::Id, id_of, update).await?;
+    let mut rows = Vec::new();
+    if !taken.is_empty() {
+        // Only the rows this claim moved (the conditional update skips any another took).
+        let mut q = medical_report::Entity::find()
+            .filter(medical_report::Column::Id.is_in(taken.iter().map(id_of)))
+            .filter(medical_report::Column::Status.eq(ReportStatus::Analyzing))
+            .filter(medical_report::Column::ClaimedAt.eq(t));
+        q = match client {
+            Some(c) => q.filter(medical_report::Column::ClaimedByApiClientId.eq(c)),
+            None => q.filter(medical_report::Column::ClaimedByApiClientId.is_null()),
+        };
+        rows = q
+            .order_by_asc(medical_report::Column::CreatedAt)
+            .order_by_asc(medical_report::Column::Id)
+            .all(db)
+            .await?;
     }
+    let change = Change {
+        new: Some(json!({"claimed": rows.iter().map(|r| r.id).collect::<Vec<_>>()})),
+        ..Change::default()
+    };
+    Ok((rows, change))
+}
+
+/// Checks that the three class probabilities sum to 1 within `tolerance`
+/// (`AI_PROBABILITY_TOLERANCE`); each is within 0..1 once parsed.
+pub fn probabilities_sum(low: f64, medium: f64, high: f64, tolerance: f64) -> AppResult<()> {
     if ((low + medium + high) - 1.0).abs() > tolerance {
         return Err(AppError::bad_input(
             "input.probabilities",
@@ -365,7 +334,9 @@ pub async fn submit_analysis<C: ConnectionTrait>(
     report_id: Uuid,
     client: Option<Uuid>,
     new: NewAnalysis,
-) -> AppResult<(medical_report::Model, ai_analysis::Model)> {
+    tolerance: f64,
+) -> AppResult<(medical_report::Model, Change)> {
+    probabilities_sum(new.low, new.medium, new.high, tolerance)?;
     let report = load_locked(db, report_id).await?;
     let exists = ai_analysis::Entity::find()
         .filter(ai_analysis::Column::ReportId.eq(report_id))
@@ -428,28 +399,14 @@ pub async fn submit_analysis<C: ConnectionTrait>(
         ],
     )
     .await?;
-    Ok((r, a))
-}
-
-/// A validated review.
-#[derive(Debug, Clone)]
-pub struct NewReview {
-    /// Notes.
-    pub notes: Notes,
-    /// Clinical findings.
-    pub clinical_findings: Option<Notes>,
-    /// Whether the doctor confirms the AI's assessment.
-    pub confirms_ai: bool,
-    /// 1 to 5.
-    pub ai_accuracy_rating: i32,
-    /// The doctor's assessment.
-    pub doctor_risk_level: RiskLevel,
-    /// Urgency.
-    pub urgency: ReviewUrgency,
-    /// Recommended action.
-    pub recommended_action: Option<Notes>,
-    /// Follow-up date.
-    pub follow_up_date: Option<NaiveDate>,
+    let change = Change {
+        old: Some(json!({"status": "ANALYZING"})),
+        new: Some(json!({"status": r.status, "riskLevel": r.risk_level,
+                         "confidence": r.confidence, "analysisId": a.id,
+                         "model": a.model_name, "version": a.model_version})),
+        ..Change::default()
+    };
+    Ok((r, change))
 }
 
 /// The title of every critical-finding alert and notification: no health data (they show on
@@ -459,13 +416,12 @@ pub const CRITICAL_TITLE: &str = "A report needs urgent attention";
 /// Records a doctor's review of an `ANALYZED` report and moves it to `REVIEWED`. The patient
 /// is notified; a `CRITICAL` review also raises a `CRITICAL_FINDING` alert to the
 /// organization's doctors and notifies the doctor of the patient's latest consultation.
-/// Returns the events to publish after commit.
 pub async fn review<C: ConnectionTrait>(
     db: &C,
     report_id: Uuid,
     doctor_user: Uuid,
     new: NewReview,
-) -> AppResult<(medical_report::Model, report_review::Model, Vec<Event>)> {
+) -> AppResult<(medical_report::Model, Change)> {
     let report = load_locked(db, report_id).await?;
     if report.status != ReportStatus::Analyzed {
         return Err(invalid(report.status, ReportStatus::Reviewed));
@@ -567,7 +523,15 @@ pub async fn review<C: ConnectionTrait>(
         });
     }
     events.extend(notify(db, notes).await?);
-    Ok((r, rv, events))
+    let change = Change {
+        old: Some(json!({"status": "ANALYZED"})),
+        new: Some(json!({"status": r.status, "reviewId": rv.id,
+                         "urgency": rv.urgency, "confirmsAi": rv.confirms_ai,
+                         "doctorRiskLevel": rv.doctor_risk_level})),
+        events,
+        ..Change::default()
+    };
+    Ok((r, change))
 }
 
 /// The user of the doctor of the patient's latest consultation (newest `scheduled_at`, past
@@ -594,7 +558,7 @@ pub async fn latest_consultation_doctor<C: ConnectionTrait>(
 pub async fn archive<C: ConnectionTrait>(
     db: &C,
     report_id: Uuid,
-) -> AppResult<(ReportStatus, medical_report::Model)> {
+) -> AppResult<(medical_report::Model, Change)> {
     let report = load_locked(db, report_id).await?;
     let from = report.status;
     let r = move_report(
@@ -605,7 +569,14 @@ pub async fn archive<C: ConnectionTrait>(
         vec![(medical_report::Column::ArchivedAt, Expr::value(Some(now())))],
     )
     .await?;
-    Ok((from, r))
+    let change = Change {
+        old: Some(json!({"status": from})),
+        new: Some(json!({"status": r.status, "riskLevel": r.risk_level,
+                         "confidence": r.confidence, "studyType": r.study_type,
+                         "patientId": r.patient_id})),
+        ..Change::default()
+    };
+    Ok((r, change))
 }
 
 /// One cell of the confusion matrix.
@@ -615,7 +586,6 @@ pub struct ConfusionRow {
     pub ai_risk_level: RiskLevel,
     /// The doctor's level.
     pub doctor_risk_level: RiskLevel,
-    /// Reviews.
     pub reviews: i64,
     /// Of which confirmed the AI.
     pub confirmed: i64,

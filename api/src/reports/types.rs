@@ -26,13 +26,11 @@ use serde::Serialize;
 #[derive(SimpleObject, Clone)]
 #[graphql(complex)]
 pub struct MedicalReport {
-    /// Identifier.
     pub id: ID,
     /// Study type, e.g. "Chest X-ray".
     pub study_type: String,
     /// Clinical notes of the uploader.
     pub clinical_notes: Option<String>,
-    /// State.
     pub status: ReportStatus,
     /// Risk level from the AI analysis (the doctor's own assessment is on the review).
     pub risk_level: Option<RiskLevel>,
@@ -51,7 +49,6 @@ pub struct MedicalReport {
     /// When archived.
     pub archived_at: Option<DateTime<Utc>>,
     #[graphql(skip)]
-    /// The row.
     pub row: medical_report::Model,
 }
 
@@ -77,17 +74,14 @@ impl From<medical_report::Model> for MedicalReport {
 
 #[ComplexObject]
 impl MedicalReport {
-    /// The patient.
     async fn patient(&self, ctx: &Context<'_>) -> AppResult<Option<User>> {
         User::load(ctx, self.row.patient_id).await
     }
 
-    /// The member who uploaded it.
     async fn uploaded_by(&self, ctx: &Context<'_>) -> AppResult<Option<User>> {
         User::load(ctx, self.row.uploaded_by_user_id).await
     }
 
-    /// The organization it belongs to.
     async fn organization(&self, ctx: &Context<'_>) -> AppResult<Option<Organization>> {
         Organization::load(ctx, self.row.organization_id).await
     }
@@ -114,13 +108,10 @@ impl MedicalReport {
 /// The metadata of one image of a report (the file itself lives in storage).
 #[derive(SimpleObject, Clone)]
 pub struct ReportImage {
-    /// Identifier.
     pub id: ID,
     /// Where the file is.
     pub url: String,
-    /// Modality.
     pub image_type: ImageType,
-    /// Format.
     pub format: ImageFormat,
     /// Width in pixels.
     pub width: i32,
@@ -130,7 +121,6 @@ pub struct ReportImage {
     pub size_bytes: i64,
     /// Position in the report.
     pub display_order: i32,
-    /// DICOM metadata.
     pub dicom_metadata: Option<Json<serde_json::Value>>,
 }
 
@@ -153,11 +143,8 @@ impl From<report_image::Model> for ReportImage {
 /// The AI analysis of a report.
 #[derive(SimpleObject, Clone)]
 pub struct AiAnalysis {
-    /// Identifier.
     pub id: ID,
-    /// Model name.
     pub model_name: String,
-    /// Model version.
     pub model_version: String,
     /// The level the model chose.
     pub risk_level: RiskLevel,
@@ -167,7 +154,6 @@ pub struct AiAnalysis {
     pub findings: Json<serde_json::Value>,
     /// Processing time in milliseconds.
     pub processing_time_ms: i32,
-    /// Image quality, 0 to 1.
     pub image_quality_score: f64,
     /// The API client that submitted it.
     pub api_client_id: Option<ID>,
@@ -222,11 +208,8 @@ impl From<ai_analysis::Model> for AiAnalysis {
 #[derive(SimpleObject, Clone)]
 #[graphql(complex)]
 pub struct ReportReview {
-    /// Identifier.
     pub id: ID,
-    /// Notes.
     pub notes: String,
-    /// Clinical findings.
     pub clinical_findings: Option<String>,
     /// Whether the doctor confirms the AI's assessment.
     pub confirms_ai: bool,
@@ -234,16 +217,12 @@ pub struct ReportReview {
     pub ai_accuracy_rating: i32,
     /// The doctor's risk assessment.
     pub doctor_risk_level: RiskLevel,
-    /// Urgency.
     pub urgency: ReviewUrgency,
-    /// Recommended action.
     pub recommended_action: Option<String>,
-    /// Follow-up date.
     pub follow_up_date: Option<NaiveDate>,
     /// When reviewed.
     pub created_at: DateTime<Utc>,
     #[graphql(skip)]
-    /// The row.
     pub row: report_review::Model,
 }
 
@@ -267,7 +246,6 @@ impl From<report_review::Model> for ReportReview {
 
 #[ComplexObject]
 impl ReportReview {
-    /// The reviewing doctor.
     async fn doctor(&self, ctx: &Context<'_>) -> AppResult<Option<User>> {
         User::load(ctx, self.row.doctor_user_id).await
     }
@@ -278,9 +256,7 @@ impl ReportReview {
 pub struct ReportImageInput {
     /// `https://` URL (or an allowed storage location).
     pub url: String,
-    /// Modality.
     pub image_type: ImageType,
-    /// Format.
     pub format: ImageFormat,
     /// Width in pixels (positive).
     pub width: i32,
@@ -290,7 +266,7 @@ pub struct ReportImageInput {
     pub size_bytes: i64,
     /// Position in the report (defaults to its index).
     pub display_order: Option<i32>,
-    /// DICOM metadata.
+    /// DICOM metadata (JSON, at most 64 KiB).
     pub dicom_metadata: Option<Json<serde_json::Value>>,
 }
 
@@ -323,9 +299,9 @@ pub struct ClaimReportsInput {
 pub struct SubmitAiAnalysisInput {
     /// The report (claimed, `ANALYZING`).
     pub report_id: ID,
-    /// Model name.
+    /// The model's name (at most 100 characters); `aiModelPerformance` reports by it.
     pub model_name: String,
-    /// Model version.
+    /// The model's version (at most 50 characters).
     pub model_version: String,
     /// The level the model chose.
     pub risk_level: RiskLevel,
@@ -335,7 +311,7 @@ pub struct SubmitAiAnalysisInput {
     pub findings: Json<serde_json::Value>,
     /// Processing time in milliseconds (not negative).
     pub processing_time_ms: i32,
-    /// Image quality, 0 to 1.
+    /// Image quality as the model judged it, 0 to 1.
     pub image_quality_score: f64,
 }
 
@@ -344,9 +320,8 @@ pub struct SubmitAiAnalysisInput {
 pub struct ReviewMedicalReportInput {
     /// The report (`ANALYZED`).
     pub report_id: ID,
-    /// Review notes.
+    /// The review's notes (at most 5000 characters).
     pub notes: String,
-    /// Clinical findings.
     pub clinical_findings: Option<String>,
     /// Whether the doctor confirms the AI's assessment.
     pub confirms_ai: bool,
@@ -356,9 +331,7 @@ pub struct ReviewMedicalReportInput {
     pub doctor_risk_level: RiskLevel,
     /// Urgency; `CRITICAL` alerts the organization's doctors and the patient's doctor.
     pub urgency: ReviewUrgency,
-    /// Recommended action.
     pub recommended_action: Option<String>,
-    /// Follow-up date.
     pub follow_up_date: Option<NaiveDate>,
 }
 
@@ -376,6 +349,14 @@ pub struct MedicalReportPayload {
     pub medical_report: MedicalReport,
 }
 
+impl From<medical_report::Model> for MedicalReportPayload {
+    fn from(r: medical_report::Model) -> Self {
+        Self {
+            medical_report: r.into(),
+        }
+    }
+}
+
 /// Result of `claimReportsForAnalysis`.
 #[derive(SimpleObject)]
 pub struct ClaimReportsPayload {
@@ -386,19 +367,14 @@ pub struct ClaimReportsPayload {
 /// Filter of `medicalReports`.
 #[derive(InputObject, Default)]
 pub struct MedicalReportFilter {
-    /// Organization.
     pub organization_id: Option<ID>,
-    /// Patient.
     pub patient_id: Option<ID>,
-    /// States.
     pub statuses: Option<Vec<ReportStatus>>,
-    /// AI risk levels.
     pub risk_levels: Option<Vec<RiskLevel>>,
     /// Study types (exact).
     pub study_types: Option<Vec<String>>,
     /// Uploaded at or after.
     pub uploaded_after: Option<DateTime<Utc>>,
-    /// Uploaded before.
     pub uploaded_before: Option<DateTime<Utc>>,
 }
 
@@ -416,10 +392,8 @@ pub enum MedicalReportOrderField {
 /// Order of `medicalReports`.
 #[derive(InputObject, Default)]
 pub struct MedicalReportOrder {
-    /// Sort key.
     #[graphql(default)]
     pub field: MedicalReportOrderField,
-    /// Direction.
     #[graphql(default)]
     pub direction: SortDirection,
 }
@@ -427,7 +401,6 @@ pub struct MedicalReportOrder {
 /// Filter of `reviewQueue`.
 #[derive(InputObject, Default)]
 pub struct ReviewQueueFilter {
-    /// AI risk levels.
     pub risk_levels: Option<Vec<RiskLevel>>,
     /// Study types (exact).
     pub study_types: Option<Vec<String>>,
@@ -440,14 +413,12 @@ pub struct ConfusionCell {
     pub ai_risk_level: RiskLevel,
     /// The doctor's level.
     pub doctor_risk_level: RiskLevel,
-    /// Reviews.
     pub count: i64,
 }
 
 /// An AI model's quality as doctors' reviews judge it.
 #[derive(SimpleObject)]
 pub struct AiModelPerformance {
-    /// Model name.
     pub model_name: String,
     /// Analyses reviewed.
     pub analyses_reviewed: i64,
@@ -457,4 +428,25 @@ pub struct AiModelPerformance {
     pub mean_accuracy_rating: Option<f64>,
     /// The non-empty cells of the confusion matrix (AI level against the doctor's).
     pub confusion_matrix: Vec<ConfusionCell>,
+}
+
+impl AiModelPerformance {
+    /// The figures `service::model_performance` computed for `model_name`.
+    pub fn new(model_name: String, p: crate::reports::service::Performance) -> Self {
+        Self {
+            model_name,
+            analyses_reviewed: p.reviewed,
+            confirmed: p.confirmed,
+            mean_accuracy_rating: p.mean_rating,
+            confusion_matrix: p
+                .cells
+                .into_iter()
+                .map(|(a, d, n)| ConfusionCell {
+                    ai_risk_level: a,
+                    doctor_risk_level: d,
+                    count: n,
+                })
+                .collect(),
+        }
+    }
 }

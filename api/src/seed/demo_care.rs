@@ -6,7 +6,10 @@ use crate::{
     consultations::service::{self as care, Booking, BookingLimits, NewDoctor, NewRule},
     error::{AppError, AppResult},
     identity::service::{self as identity, NewUser},
-    reports::service::{self as reports, NewImage, NewReport},
+    reports::{
+        commands::CreateMedicalReport,
+        service::{self as reports, NewImage},
+    },
     validation::{Email, IanaZone, Text},
 };
 use chrono::{Datelike, Duration, NaiveTime, TimeZone, Utc, Weekday as ChronoWeekday};
@@ -104,10 +107,9 @@ pub async fn load<C: ConnectionTrait>(
     .await?;
     reports::create(
         db,
-        NewReport {
+        CreateMedicalReport {
             organization_id: hospital,
             patient_id: patient.id,
-            uploaded_by: radiologist,
             study_type: Text::parse("Chest X-ray, PA view", "studyType", 100)?,
             clinical_notes: None,
             images: vec![NewImage {
@@ -121,6 +123,8 @@ pub async fn load<C: ConnectionTrait>(
                 dicom_metadata: None,
             }],
         },
+        radiologist,
+        &[],
     )
     .await?;
     Ok(vec![(
