@@ -62,6 +62,14 @@ pub trait Command: Sized + Send + TryFrom<Self::Input, Error = AppError> {
         Rule::Authenticated
     }
 
+    /// Reads what the rule depends on when the input does not say it (the organization of
+    /// the report a review names), after parsing and before authorization. A row that does
+    /// not exist leaves the command as it is: its rule then asks only for a known caller,
+    /// and its use case answers `NOT_FOUND`.
+    fn locate(self, _db: &Db) -> impl Future<Output = AppResult<Self>> + Send {
+        async { Ok(self) }
+    }
+
     /// The entity the input names, for the audit row of a refused attempt.
     fn entity_id(&self) -> Option<Uuid> {
         None
@@ -105,7 +113,10 @@ pub async fn run<C: Command>(ctx: &Context<'_>, input: C::Input) -> AppResult<C:
     let req = ctx.req()?;
     let app = ctx.app()?;
     let fallback = C::rule_unparsed(&input);
-    let parsed = C::try_from(input);
+    let parsed = match C::try_from(input) {
+        Ok(cmd) => cmd.locate(&req.db).await,
+        Err(e) => Err(e),
+    };
     let mut what = AuditAction::new(C::ACTION, C::ENTITY);
     what.entity_id = parsed.as_ref().ok().and_then(C::entity_id);
     let rule = parsed.as_ref().map_or(fallback, C::rule);

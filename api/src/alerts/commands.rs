@@ -42,6 +42,7 @@ impl<const RESOLVE: bool> TryFrom<AlertActionInput> for AlertAction<RESOLVE> {
 }
 
 impl<const RESOLVE: bool> Command for AlertAction<RESOLVE> {
+    type Input = AlertActionInput;
     /// The alert and when the organization acknowledged it (if it just did).
     type Output = (alert::Model, Option<DateTime<Utc>>);
     const ACTION: &'static str = if RESOLVE {
@@ -53,6 +54,14 @@ impl<const RESOLVE: bool> Command for AlertAction<RESOLVE> {
 
     fn rule(&self) -> Rule {
         rules::act_rule(self.organization_id)
+    }
+
+    fn rule_unparsed(input: &Self::Input) -> Rule {
+        match &input.organization_id {
+            None => rules::act_rule(None),
+            Some(org) => parse_id(org, "input.organizationId")
+                .map_or(Rule::Authenticated, |org| rules::act_rule(Some(org))),
+        }
     }
 
     fn entity_id(&self) -> Option<Uuid> {
@@ -89,10 +98,14 @@ impl TryFrom<MarkNotificationsReadInput> for MarkNotificationsRead {
 }
 
 impl Command for MarkNotificationsRead {
+    type Input = MarkNotificationsReadInput;
     type Output = u64;
     const ACTION: &'static str = "notification.mark_read";
     const ENTITY: &'static str = "notification";
-    const UNPARSED: Rule = Rule::SignedIn;
+
+    fn rule_unparsed(_input: &Self::Input) -> Rule {
+        Rule::SignedIn
+    }
 
     fn rule(&self) -> Rule {
         Rule::SignedIn

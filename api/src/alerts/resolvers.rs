@@ -169,7 +169,7 @@ impl AlertMutation {
         ctx: &Context<'_>,
         input: AlertActionInput,
     ) -> AppResult<AlertPayload> {
-        let (a, ack) = pipeline::run(ctx, AcknowledgeAlert::try_from(input)).await?;
+        let (a, ack) = pipeline::run::<AcknowledgeAlert>(ctx, input).await?;
         Ok(AlertPayload {
             alert: Alert::from_model(a, ack),
         })
@@ -181,7 +181,7 @@ impl AlertMutation {
         ctx: &Context<'_>,
         input: AlertActionInput,
     ) -> AppResult<AlertPayload> {
-        let (a, ack) = pipeline::run(ctx, ResolveAlert::try_from(input)).await?;
+        let (a, ack) = pipeline::run::<ResolveAlert>(ctx, input).await?;
         Ok(AlertPayload {
             alert: Alert::from_model(a, ack),
         })
@@ -193,7 +193,7 @@ impl AlertMutation {
         ctx: &Context<'_>,
         input: MarkNotificationsReadInput,
     ) -> AppResult<MarkNotificationsReadPayload> {
-        let marked = pipeline::run(ctx, MarkNotificationsRead::try_from(input)).await?;
+        let marked = pipeline::run::<MarkNotificationsRead>(ctx, input).await?;
         Ok(MarkNotificationsReadPayload { marked })
     }
 }

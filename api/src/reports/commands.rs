@@ -19,6 +19,11 @@ use entity::{ReviewUrgency, RiskLevel, medical_report};
 use std::future::Future;
 use uuid::Uuid;
 
+/// Before parsing: the rule for the organization an input names, if its id parses.
+fn named_org(org: &async_graphql::ID, rule: fn(Uuid) -> Rule) -> Rule {
+    parse_id(org, "input.organizationId").map_or(Rule::Authenticated, rule)
+}
+
 /// `createMedicalReport`, parsed.
 #[derive(Debug, Clone)]
 pub struct CreateMedicalReport {
@@ -97,12 +102,17 @@ impl TryFrom<CreateMedicalReportInput> for CreateMedicalReport {
 }
 
 impl Command for CreateMedicalReport {
+    type Input = CreateMedicalReportInput;
     type Output = medical_report::Model;
     const ACTION: &'static str = "medical_report.create";
     const ENTITY: &'static str = "medical_report";
 
     fn rule(&self) -> Rule {
         rules::upload_rule(self.organization_id)
+    }
+
+    fn rule_unparsed(input: &Self::Input) -> Rule {
+        named_org(&input.organization_id, rules::upload_rule)
     }
 
     async fn execute(self, exec: &Exec<'_>) -> AppResult<(Self::Output, Change)> {
@@ -135,12 +145,17 @@ impl TryFrom<ClaimReportsInput> for ClaimReports {
 }
 
 impl Command for ClaimReports {
+    type Input = ClaimReportsInput;
     type Output = Vec<medical_report::Model>;
     const ACTION: &'static str = "medical_report.claim";
     const ENTITY: &'static str = "medical_report";
 
     fn rule(&self) -> Rule {
         rules::analysis_rule(self.organization_id)
+    }
+
+    fn rule_unparsed(input: &Self::Input) -> Rule {
+        named_org(&input.organization_id, rules::analysis_rule)
     }
 
     async fn execute(self, exec: &Exec<'_>) -> AppResult<(Self::Output, Change)> {
@@ -150,7 +165,7 @@ impl Command for ClaimReports {
 }
 
 /// A mutation of one existing report: the report, its organization (looked up by
-/// [`OnReport::locate`] before the pipeline runs, since the rule depends on it) and the step.
+/// `locate` before authorization, since the rule depends on it) and the step.
 pub struct OnReport<S> {
     /// The report named by the input.
     pub report_id: Uuid,
@@ -168,16 +183,12 @@ impl<S> OnReport<S> {
             step,
         })
     }
-
-    /// Finds the report's organization, for the rule.
-    pub async fn locate(mut self, db: &crate::db::Db) -> AppResult<Self> {
-        self.organization_id = service::report_org(db, self.report_id).await?;
-        Ok(self)
-    }
 }
 
 /// One step of a report's life after upload: its audit action, its rule and its use case.
 pub trait ReportStep: Send + Sized {
+    /// The GraphQL input of the mutation.
+    type Input: Send;
     /// The audit action, e.g. `medical_report.review`.
     const ACTION: &'static str;
     /// The rule for the report's organization (from `auth::reports`).
@@ -190,13 +201,22 @@ pub trait ReportStep: Send + Sized {
     ) -> impl Future<Output = AppResult<(medical_report::Model, Change)>> + Send;
 }
 
-impl<S: ReportStep> Command for OnReport<S> {
+impl<S: ReportStep> Command for OnReport<S>
+where
+    OnReport<S>: TryFrom<S::Input, Error = AppError>,
+{
+    type Input = S::Input;
     type Output = medical_report::Model;
     const ACTION: &'static str = S::ACTION;
     const ENTITY: &'static str = "medical_report";
 
     fn rule(&self) -> Rule {
         rules::on_report(self.organization_id, S::RULE)
+    }
+
+    async fn locate(mut self, db: &crate::db::Db) -> AppResult<Self> {
+        self.organization_id = service::report_org(db, self.report_id).await?;
+        Ok(self)
     }
 
     fn entity_id(&self) -> Option<Uuid> {
@@ -280,6 +300,7 @@ impl TryFrom<SubmitAiAnalysisInput> for SubmitAiAnalysis {
 }
 
 impl ReportStep for NewAnalysis {
+    type Input = SubmitAiAnalysisInput;
     const ACTION: &'static str = "medical_report.analyze";
     const RULE: fn(Uuid) -> Rule = rules::analysis_rule;
 
@@ -353,6 +374,7 @@ impl TryFrom<ReviewMedicalReportInput> for ReviewMedicalReport {
 }
 
 impl ReportStep for NewReview {
+    type Input = ReviewMedicalReportInput;
     const ACTION: &'static str = "medical_report.review";
     const RULE: fn(Uuid) -> Rule = rules::review_rule;
 
@@ -381,6 +403,7 @@ impl TryFrom<ArchiveMedicalReportInput> for ArchiveMedicalReport {
 }
 
 impl ReportStep for Archive {
+    type Input = ArchiveMedicalReportInput;
     const ACTION: &'static str = "medical_report.archive";
     const RULE: fn(Uuid) -> Rule = rules::archive_rule;
 

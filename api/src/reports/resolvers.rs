@@ -249,16 +249,17 @@ impl ReportQuery {
 #[derive(Default)]
 pub struct ReportMutation;
 
-/// Runs a command on one report, its organization located first (the rule depends on it).
+/// Runs a command on one report.
 async fn on_report<S: ReportStep>(
     ctx: &Context<'_>,
-    cmd: AppResult<OnReport<S>>,
-) -> AppResult<MedicalReportPayload> {
-    let cmd = match cmd {
-        Ok(c) => c.locate(&ctx.req()?.db).await,
-        Err(e) => Err(e),
-    };
-    pipeline::run(ctx, cmd).await.map(Into::into)
+    input: S::Input,
+) -> AppResult<MedicalReportPayload>
+where
+    OnReport<S>: pipeline::Command<Input = S::Input, Output = medical_report::Model>,
+{
+    pipeline::run::<OnReport<S>>(ctx, input)
+        .await
+        .map(Into::into)
 }
 
 #[Object]
@@ -270,7 +271,7 @@ impl ReportMutation {
         ctx: &Context<'_>,
         input: CreateMedicalReportInput,
     ) -> AppResult<MedicalReportPayload> {
-        pipeline::run(ctx, CreateMedicalReport::try_from(input))
+        pipeline::run::<CreateMedicalReport>(ctx, input)
             .await
             .map(Into::into)
     }
@@ -284,7 +285,7 @@ impl ReportMutation {
         ctx: &Context<'_>,
         input: ClaimReportsInput,
     ) -> AppResult<ClaimReportsPayload> {
-        let rows = pipeline::run(ctx, ClaimReports::try_from(input)).await?;
+        let rows = pipeline::run::<ClaimReports>(ctx, input).await?;
         let medical_reports = rows.into_iter().map(MedicalReport::from).collect();
         Ok(ClaimReportsPayload { medical_reports })
     }
@@ -297,7 +298,7 @@ impl ReportMutation {
         ctx: &Context<'_>,
         input: SubmitAiAnalysisInput,
     ) -> AppResult<MedicalReportPayload> {
-        on_report(ctx, SubmitAiAnalysis::try_from(input)).await
+        on_report::<NewAnalysis>(ctx, input).await
     }
 
     /// A doctor of the report's organization reviews an analysed report, moving it to
@@ -308,7 +309,7 @@ impl ReportMutation {
         ctx: &Context<'_>,
         input: ReviewMedicalReportInput,
     ) -> AppResult<MedicalReportPayload> {
-        on_report(ctx, ReviewMedicalReport::try_from(input)).await
+        on_report::<NewReview>(ctx, input).await
     }
 
     /// Archives an `ANALYZED` or `REVIEWED` report: the organization's doctors, radiologists
@@ -318,6 +319,6 @@ impl ReportMutation {
         ctx: &Context<'_>,
         input: ArchiveMedicalReportInput,
     ) -> AppResult<MedicalReportPayload> {
-        on_report(ctx, ArchiveMedicalReport::try_from(input)).await
+        on_report::<Archive>(ctx, input).await
     }
 }
