@@ -3,7 +3,9 @@
 //! consultation and for medical reports, in [`care`] and [`reports`], which build on it;
 //! nowhere else).
 
+pub mod audit;
 pub mod care;
+pub mod organizations;
 pub mod password;
 pub mod policy;
 pub mod reports;
