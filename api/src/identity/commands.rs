@@ -165,7 +165,7 @@ impl Command for RefreshSession {
 
     async fn execute(self, exec: &Exec<'_>) -> AppResult<(Self::Output, Change)> {
         match service::refresh(exec.txn, exec.app, &self.token, self.from).await? {
-            Refresh::Rotated(session, change) => Ok((session, change)),
+            Refresh::Rotated(rotated) => Ok(*rotated),
             Refresh::Reused { family } => {
                 let _ = self.reused.set(family);
                 Err(AppError::Unauthenticated(service::REUSED))

@@ -85,8 +85,7 @@ impl IdentityMutation {
         ctx: &Context<'_>,
         input: RegisterInput,
     ) -> AppResult<RegisterPayload> {
-        let user = pipeline::run(ctx, Register::try_from(input)).await?;
-        Ok(RegisterPayload { user: user.into() })
+        Ok(pipeline::run(ctx, Register::try_from(input)).await?.into())
     }
 
     /// Signs in with email and password. Wrong email, wrong password and deactivated
@@ -121,11 +120,7 @@ impl IdentityMutation {
         input: ChangePasswordInput,
     ) -> AppResult<ChangePasswordPayload> {
         let cmd = ChangePassword::parse(input, &ctx.req()?.viewer);
-        let (user, revoked_sessions) = pipeline::run(ctx, cmd).await?;
-        Ok(ChangePasswordPayload {
-            user: user.into(),
-            revoked_sessions,
-        })
+        Ok(pipeline::run(ctx, cmd).await?.into())
     }
 
     /// Activates or deactivates a user (super admins). Deactivation ends their sessions, and
@@ -135,7 +130,8 @@ impl IdentityMutation {
         ctx: &Context<'_>,
         input: SetUserActiveInput,
     ) -> AppResult<SetUserActivePayload> {
-        let user = pipeline::run(ctx, SetUserActive::try_from(input)).await?;
-        Ok(SetUserActivePayload { user: user.into() })
+        Ok(pipeline::run(ctx, SetUserActive::try_from(input))
+            .await?
+            .into())
     }
 }

@@ -74,7 +74,7 @@ pub struct IssuedRefresh {
 /// What presenting a refresh token led to.
 pub enum Refresh {
     /// The token was live: the session goes on with its successor.
-    Rotated(Session, Change),
+    Rotated(Box<(Session, Change)>),
     /// The token had been used already (or a concurrent refresh used it first): it leaked,
     /// and its whole family is to be revoked.
     Reused {
@@ -300,7 +300,7 @@ pub async fn refresh<C: ConnectionTrait>(
     let ttl = app.config.refresh_token_ttl;
     let next = issue_refresh(db, u.id, Some(s.family_id), ttl, from).await?;
     let change = by_user(s.family_id, u.id);
-    Ok(Refresh::Rotated(session(app, u, next)?, change))
+    Ok(Refresh::Rotated(Box::new((session(app, u, next)?, change))))
 }
 
 /// Revokes the family of a leaked (reused) refresh token, on its own after the refresh

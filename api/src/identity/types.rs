@@ -5,12 +5,7 @@ use super::service::Session;
 use crate::{
     auth,
     error::AppResult,
-    graphql::{
-        context::CtxExt,
-        ids::to_id,
-        loaders::{load_children, load_one},
-        pagination::SortDirection,
-    },
+    graphql::{context::CtxExt, ids::to_id, loaders, pagination::SortDirection},
     organizations::types::Membership,
 };
 use async_graphql::{ComplexObject, Context, Enum, ID, InputObject, SimpleObject};
@@ -32,6 +27,7 @@ pub struct User {
     pub is_active: bool,
     /// When the user last signed in successfully.
     pub last_login_at: Option<DateTime<Utc>>,
+    /// When the account was registered.
     pub created_at: DateTime<Utc>,
     #[graphql(skip)]
     pub uuid: uuid::Uuid,
@@ -56,7 +52,7 @@ impl From<user::Model> for User {
 impl User {
     /// A user through the request's loader, for relation fields.
     pub async fn load(ctx: &Context<'_>, id: uuid::Uuid) -> AppResult<Option<Self>> {
-        Ok(load_one(&ctx.req()?.loaders.users, id)
+        Ok(loaders::load_one(&ctx.req()?.loaders.users, id)
             .await?
             .map(Self::from))
     }
@@ -78,7 +74,7 @@ impl User {
     async fn memberships(&self, ctx: &Context<'_>) -> AppResult<Vec<Membership>> {
         let req = ctx.req()?;
         auth::organizations::sees_memberships(&req.viewer, self.uuid)?;
-        let rows = load_children(&req.loaders.memberships_by_user, self.uuid).await?;
+        let rows = loaders::load_children(&req.loaders.memberships_by_user, self.uuid).await?;
         Ok(rows.into_iter().map(Membership::from).collect())
     }
 }
@@ -210,4 +206,25 @@ pub struct UserOrder {
     pub field: UserOrderField,
     #[graphql(default)]
     pub direction: SortDirection,
+}
+
+impl From<user::Model> for RegisterPayload {
+    fn from(m: user::Model) -> Self {
+        Self { user: m.into() }
+    }
+}
+
+impl From<user::Model> for SetUserActivePayload {
+    fn from(m: user::Model) -> Self {
+        Self { user: m.into() }
+    }
+}
+
+impl From<(user::Model, u64)> for ChangePasswordPayload {
+    fn from((m, revoked_sessions): (user::Model, u64)) -> Self {
+        Self {
+            user: m.into(),
+            revoked_sessions,
+        }
+    }
 }

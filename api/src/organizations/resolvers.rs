@@ -11,7 +11,7 @@ use crate::{
         loaders::{prime, prime_users},
         pagination::{Conn, Keyset, PageArgs, SortValue, fetch_selected, node_selects},
     },
-    pipeline::{self, Command},
+    pipeline,
 };
 use async_graphql::{Context, ID, Object};
 use entity::{membership, organization};
@@ -109,22 +109,6 @@ async fn prime_members(
 #[derive(Default)]
 pub struct OrganizationMutation;
 
-async fn organization<C: Command<Output = organization::Model>>(
-    ctx: &Context<'_>,
-    cmd: AppResult<C>,
-) -> AppResult<OrganizationPayload> {
-    let organization = pipeline::run(ctx, cmd).await?.into();
-    Ok(OrganizationPayload { organization })
-}
-
-async fn membership<C: Command<Output = membership::Model>>(
-    ctx: &Context<'_>,
-    cmd: AppResult<C>,
-) -> AppResult<MembershipPayload> {
-    let membership = pipeline::run(ctx, cmd).await?.into();
-    Ok(MembershipPayload { membership })
-}
-
 #[Object]
 impl OrganizationMutation {
     /// Registers an organization as `PENDING`; the caller becomes its `ADMIN`.
@@ -133,7 +117,9 @@ impl OrganizationMutation {
         ctx: &Context<'_>,
         input: RegisterOrganizationInput,
     ) -> AppResult<OrganizationPayload> {
-        organization(ctx, RegisterOrganization::try_from(input)).await
+        Ok(pipeline::run(ctx, RegisterOrganization::try_from(input))
+            .await?
+            .into())
     }
 
     /// PENDING → APPROVED (super admins).
@@ -142,7 +128,9 @@ impl OrganizationMutation {
         ctx: &Context<'_>,
         input: OrganizationStatusInput,
     ) -> AppResult<OrganizationPayload> {
-        organization(ctx, ApproveOrganization::try_from(input)).await
+        Ok(pipeline::run(ctx, ApproveOrganization::try_from(input))
+            .await?
+            .into())
     }
 
     /// PENDING → REJECTED, with a reason (super admins).
@@ -151,7 +139,9 @@ impl OrganizationMutation {
         ctx: &Context<'_>,
         input: OrganizationStatusInput,
     ) -> AppResult<OrganizationPayload> {
-        organization(ctx, RejectOrganization::try_from(input)).await
+        Ok(pipeline::run(ctx, RejectOrganization::try_from(input))
+            .await?
+            .into())
     }
 
     /// APPROVED → SUSPENDED, with a reason (super admins). Members can no longer act for it.
@@ -160,7 +150,9 @@ impl OrganizationMutation {
         ctx: &Context<'_>,
         input: OrganizationStatusInput,
     ) -> AppResult<OrganizationPayload> {
-        organization(ctx, SuspendOrganization::try_from(input)).await
+        Ok(pipeline::run(ctx, SuspendOrganization::try_from(input))
+            .await?
+            .into())
     }
 
     /// SUSPENDED → APPROVED (super admins).
@@ -169,7 +161,9 @@ impl OrganizationMutation {
         ctx: &Context<'_>,
         input: OrganizationStatusInput,
     ) -> AppResult<OrganizationPayload> {
-        organization(ctx, ReinstateOrganization::try_from(input)).await
+        Ok(pipeline::run(ctx, ReinstateOrganization::try_from(input))
+            .await?
+            .into())
     }
 
     /// Adds an existing account to the organization (its admins).
@@ -178,7 +172,7 @@ impl OrganizationMutation {
         ctx: &Context<'_>,
         input: AddMemberInput,
     ) -> AppResult<MembershipPayload> {
-        membership(ctx, for_admins(input)).await
+        Ok(pipeline::run(ctx, for_admins(input)).await?.into())
     }
 
     /// Changes a member's role (its admins); the last admin cannot be demoted.
@@ -187,7 +181,7 @@ impl OrganizationMutation {
         ctx: &Context<'_>,
         input: ChangeMemberRoleInput,
     ) -> AppResult<MembershipPayload> {
-        membership(ctx, for_admins(input)).await
+        Ok(pipeline::run(ctx, for_admins(input)).await?.into())
     }
 
     /// Removes a member (its admins); the last admin cannot be removed.
@@ -196,7 +190,7 @@ impl OrganizationMutation {
         ctx: &Context<'_>,
         input: RemoveMemberInput,
     ) -> AppResult<MembershipPayload> {
-        membership(ctx, for_admins(input)).await
+        Ok(pipeline::run(ctx, for_admins(input)).await?.into())
     }
 
     /// Creates an API client for the organization (its admins). The token is in the
@@ -206,11 +200,7 @@ impl OrganizationMutation {
         ctx: &Context<'_>,
         input: CreateApiClientInput,
     ) -> AppResult<CreateApiClientPayload> {
-        let (client, token) = pipeline::run(ctx, for_admins(input)).await?;
-        Ok(CreateApiClientPayload {
-            api_client: client.into(),
-            token,
-        })
+        Ok(pipeline::run(ctx, for_admins(input)).await?.into())
     }
 
     /// Revokes an API client (its organization's admins); its token stops working at once.
@@ -219,9 +209,6 @@ impl OrganizationMutation {
         ctx: &Context<'_>,
         input: RevokeApiClientInput,
     ) -> AppResult<ApiClientPayload> {
-        let client = pipeline::run(ctx, for_admins(input)).await?;
-        Ok(ApiClientPayload {
-            api_client: client.into(),
-        })
+        Ok(pipeline::run(ctx, for_admins(input)).await?.into())
     }
 }

@@ -3,12 +3,7 @@
 use crate::{
     auth,
     error::AppResult,
-    graphql::{
-        context::CtxExt,
-        ids::to_id,
-        loaders::{load_children, load_one},
-        pagination::SortDirection,
-    },
+    graphql::{context::CtxExt, ids::to_id, loaders, pagination::SortDirection},
     identity::types::User,
 };
 use async_graphql::{ComplexObject, Context, Enum, ID, InputObject, SimpleObject};
@@ -55,7 +50,7 @@ pub struct Organization {
 impl Organization {
     /// An organization through the request's loader, for relation fields.
     pub async fn load(ctx: &Context<'_>, id: Uuid) -> AppResult<Option<Self>> {
-        Ok(load_one(&ctx.req()?.loaders.orgs, id)
+        Ok(loaders::load_one(&ctx.req()?.loaders.orgs, id)
             .await?
             .map(Self::from))
     }
@@ -94,7 +89,7 @@ impl Organization {
     async fn members(&self, ctx: &Context<'_>) -> AppResult<Vec<Membership>> {
         let req = ctx.req()?;
         auth::organizations::sees_members(&req.viewer, self.uuid)?;
-        let rows = load_children(&req.loaders.members_by_org, self.uuid).await?;
+        let rows = loaders::load_children(&req.loaders.members_by_org, self.uuid).await?;
         Ok(rows.into_iter().map(Membership::from).collect())
     }
 }
@@ -207,19 +202,29 @@ pub struct OrganizationOrder {
 pub struct RegisterOrganizationInput {
     /// Unique code: 3 to 32 letters, digits or dashes.
     pub code: String,
+    /// At most 200 characters.
     pub name: String,
     pub kind: OrgKind,
+    /// At most 300 characters.
     pub address: Option<String>,
+    /// At most 100 characters.
     pub city: String,
+    /// At most 100 characters.
     pub state: Option<String>,
+    /// At most 20 characters.
     pub postal_code: Option<String>,
     /// ISO 3166-1 alpha-2, e.g. `IN`.
     pub country: String,
+    /// WGS 84, from -90 to 90.
     pub latitude: f64,
+    /// WGS 84, from -180 to 180.
     pub longitude: f64,
+    /// In international form, e.g. `+918022275081`.
     pub phone: Option<String>,
     pub email: Option<String>,
+    /// At most 64 characters.
     pub license_number: Option<String>,
+    /// At most 64 characters.
     pub registration_number: Option<String>,
 }
 
@@ -304,4 +309,37 @@ pub struct RevokeApiClientInput {
 #[derive(SimpleObject)]
 pub struct ApiClientPayload {
     pub api_client: ApiClient,
+}
+
+impl From<organization::Model> for OrganizationPayload {
+    fn from(m: organization::Model) -> Self {
+        Self {
+            organization: m.into(),
+        }
+    }
+}
+
+impl From<membership::Model> for MembershipPayload {
+    fn from(m: membership::Model) -> Self {
+        Self {
+            membership: m.into(),
+        }
+    }
+}
+
+impl From<(api_client::Model, String)> for CreateApiClientPayload {
+    fn from((m, token): (api_client::Model, String)) -> Self {
+        Self {
+            api_client: m.into(),
+            token,
+        }
+    }
+}
+
+impl From<api_client::Model> for ApiClientPayload {
+    fn from(m: api_client::Model) -> Self {
+        Self {
+            api_client: m.into(),
+        }
+    }
 }
