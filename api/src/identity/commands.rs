@@ -61,7 +61,6 @@ pub struct Register {
     pub email: Email,
     /// The password, hashed by `prepare`.
     pub password: NewSecret,
-    /// Display name.
     pub full_name: Text,
     /// E.164 phone.
     pub phone: Option<Phone>,
@@ -269,7 +268,6 @@ impl Command for ChangePassword {
 
 /// `setUserActive`, parsed.
 pub struct SetUserActive {
-    /// The user.
     pub user_id: Uuid,
     /// False deactivates.
     pub active: bool,

@@ -36,11 +36,9 @@ pub struct NewUser {
     pub email: Email,
     /// argon2id PHC string.
     pub password_hash: String,
-    /// Display name.
     pub full_name: String,
     /// E.164 phone.
     pub phone: Option<String>,
-    /// Platform role.
     pub platform_role: PlatformRole,
 }
 

@@ -105,25 +105,17 @@ admin_input! {
 pub struct RegisterOrganization {
     /// Unique, upper-case.
     pub code: OrgCode,
-    /// Display name.
     pub name: Text,
-    /// Hospital, blood bank or NGO.
     pub kind: OrgKind,
-    /// Street address.
     pub address: Option<Text>,
-    /// City.
     pub city: Text,
-    /// State or region.
     pub state: Option<Text>,
-    /// Postal code.
     pub postal_code: Option<Text>,
     /// ISO 3166-1 alpha-2.
     pub country: CountryCode,
     /// WGS 84 position.
     pub location: GeoPoint,
-    /// Contact phone.
     pub phone: Option<Phone>,
-    /// Contact email.
     pub email: Option<Email>,
     /// Health licence number.
     pub license_number: Option<Text>,
@@ -184,7 +176,6 @@ impl Command for RegisterOrganization {
 /// `rejectOrganization` and `suspendOrganization` (these two need a reason) and
 /// `reinstateOrganization`.
 pub struct ChangeOrgStatus<const M: u8> {
-    /// The organization.
     pub organization_id: Uuid,
     /// Why, for the audit trail.
     pub reason: Option<Text>,
