@@ -51,15 +51,19 @@ pub trait Command: Sized + Send + TryFrom<Self::Input, Error = AppError> {
     const ACTION: &'static str;
     /// The kind of entity it touches, e.g. `blood_request`.
     const ENTITY: &'static str;
+    /// Who may hear what is wrong with an input that does not parse, when that does not
+    /// depend on the input (see [`Command::rule_unparsed`]).
+    const UNPARSED: Rule = Rule::Authenticated;
+
     /// Who may run it.
     fn rule(&self) -> Rule;
 
     /// Who may hear what is wrong with an input that does not parse. Authorization comes
     /// before validation: a caller who may not act for the organization the input names is
     /// refused, whatever else is wrong. Commands that act for an organization read its id
-    /// here; the default asks only for a known caller.
+    /// here; the default is [`Command::UNPARSED`].
     fn rule_unparsed(_input: &Self::Input) -> Rule {
-        Rule::Authenticated
+        Self::UNPARSED
     }
 
     /// Reads what the rule depends on when the input does not say it (the organization of

@@ -102,10 +102,7 @@ impl Command for MarkNotificationsRead {
     type Output = u64;
     const ACTION: &'static str = "notification.mark_read";
     const ENTITY: &'static str = "notification";
-
-    fn rule_unparsed(_input: &Self::Input) -> Rule {
-        Rule::SignedIn
-    }
+    const UNPARSED: Rule = Rule::SignedIn;
 
     fn rule(&self) -> Rule {
         Rule::SignedIn

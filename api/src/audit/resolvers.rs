@@ -1,10 +1,10 @@
-//! The `auditLogs` query. There is deliberately no mutation here: audit rows are only ever
-//! inserted by [`super::service`].
+//! The `auditLogs` query, filtered by `auth::audit`. There is deliberately no mutation here:
+//! audit rows are only ever inserted by the pipeline ([`super::record`]).
 
 use super::types::*;
 use crate::{
-    auth::{Rule, Viewer, authorize, policy::ADMIN},
-    error::{AppError, AppResult},
+    auth,
+    error::AppResult,
     graphql::{
         context::CtxExt,
         ids::parse_id,
@@ -12,9 +12,8 @@ use crate::{
     },
 };
 use async_graphql::{Context, Object};
-use entity::{OrgRole, audit_log};
+use entity::audit_log;
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
-use uuid::Uuid;
 
 /// Audit queries.
 #[derive(Default)]
@@ -34,46 +33,14 @@ impl AuditQuery {
         last: Option<i32>,
         before: Option<String>,
     ) -> AppResult<Conn<AuditLog>> {
-        let req = ctx.req()?;
         let f = filter.unwrap_or_default();
         let org = f
             .organization_id
             .as_ref()
             .map(|id| parse_id(id, "filter.organizationId"))
             .transpose()?;
-        let mut q = audit_log::Entity::find();
-        match org {
-            Some(org) => {
-                authorize(
-                    &req.viewer,
-                    Rule::ReadOrg {
-                        org,
-                        roles: ADMIN,
-                        scope: None,
-                    },
-                )?;
-                q = q.filter(audit_log::Column::OrganizationId.eq(org));
-            }
-            None if req.viewer.is_super_admin() => {}
-            None => {
-                authorize(&req.viewer, Rule::SignedIn)?;
-                let mine: Vec<Uuid> = match &req.viewer {
-                    Viewer::User(u) => u
-                        .grants
-                        .iter()
-                        .filter(|g| g.role == OrgRole::Admin)
-                        .map(|g| g.organization_id)
-                        .collect(),
-                    _ => Vec::new(),
-                };
-                if mine.is_empty() {
-                    return Err(AppError::Forbidden(
-                        "only super admins and organization admins read the audit trail",
-                    ));
-                }
-                q = q.filter(audit_log::Column::OrganizationId.is_in(mine));
-            }
-        }
+        let visible = auth::audit::visible(&ctx.req()?.viewer, org)?;
+        let mut q = audit_log::Entity::find().filter(visible);
         if let Some(actions) = f.actions {
             q = q.filter(audit_log::Column::Action.is_in(actions));
         }
@@ -90,14 +57,9 @@ impl AuditQuery {
             key: None,
             id: audit_log::Column::Id,
             id_of: |m| m.id,
-            direction: order_by.map(|o| o.direction).unwrap_or(SortDirection::Desc),
+            direction: order_by.map_or(SortDirection::Desc, |o| o.direction),
         };
-        let args = PageArgs {
-            first,
-            after,
-            last,
-            before,
-        };
+        let args = PageArgs::new(first, after, last, before);
         let page = fetch_selected(ctx, q, &keyset, &args).await?;
         Ok(page.into_connection(AuditLog::from))
     }

@@ -8,37 +8,31 @@ use entity::{AuditOutcome, audit_log};
 /// One audited event.
 #[derive(SimpleObject)]
 pub struct AuditLog {
-    /// Identifier (time-ordered).
+    /// Time-ordered: a later row has a greater id.
     pub id: ID,
     /// The acting user.
     pub actor_user_id: Option<ID>,
     /// The acting API client.
     pub actor_api_client_id: Option<ID>,
-    /// The role acted in.
+    /// `SUPER_ADMIN`, `USER`, `API_CLIENT`, `ANONYMOUS` or the organization role acted in.
     pub actor_role: String,
-    /// The organization concerned.
     pub organization_id: Option<ID>,
     /// What was attempted, e.g. `organization.approve`.
     pub action: String,
-    /// Kind of entity.
+    /// The kind of entity, e.g. `organization`.
     pub entity_type: Option<String>,
-    /// The entity.
     pub entity_id: Option<ID>,
-    /// Values before.
+    /// The changed values before the change.
     pub old_values: Option<Json<serde_json::Value>>,
-    /// Values after.
+    /// The changed values after it.
     pub new_values: Option<Json<serde_json::Value>>,
-    /// Client IP.
     pub ip: Option<String>,
-    /// Client user agent.
     pub user_agent: Option<String>,
-    /// Whether it went through.
     pub outcome: AuditOutcome,
-    /// The error code of a failure.
+    /// A failure's `extensions.code`, e.g. `FORBIDDEN`.
     pub error_code: Option<String>,
-    /// The request it came from.
+    /// The request id, as in the logs and in error extensions.
     pub request_id: Option<String>,
-    /// When.
     pub created_at: DateTime<Utc>,
 }
 
@@ -68,8 +62,8 @@ impl From<audit_log::Model> for AuditLog {
 /// Filter of `auditLogs`.
 #[derive(InputObject, Default)]
 pub struct AuditLogFilter {
-    /// One organization (required for organization admins with several organizations to
-    /// narrow; super admins may omit it).
+    /// Only this organization's rows. Without it, organization admins read the rows of
+    /// every organization they administer, and super admins every row.
     pub organization_id: Option<ID>,
     /// Only these actions.
     pub actions: Option<Vec<String>>,
@@ -84,6 +78,5 @@ pub struct AuditLogFilter {
 /// Order of `auditLogs`: by time (newest first by default).
 #[derive(InputObject)]
 pub struct AuditLogOrder {
-    /// Direction.
     pub direction: SortDirection,
 }

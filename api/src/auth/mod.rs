@@ -1,10 +1,12 @@
-//! Authentication (tokens, passwords, the per-request [`Viewer`]) and authorization (the
-//! rules every resolver declares, checked in [`policy`] and, for the parties to a
-//! consultation and for medical reports, in [`care`] and [`reports`], which build on it;
-//! nowhere else).
+//! Authentication (tokens, passwords, the per-request [`Viewer`]) and authorization: the
+//! rule every command and query declares, checked in [`policy`], and each domain's rules of
+//! which rows and fields a caller sees and who may act on a row once it is held, in the
+//! module named for the domain (built on [`policy`]). Nowhere else.
 
 pub mod alerts;
+pub mod audit;
 pub mod care;
+pub mod organizations;
 pub mod password;
 pub mod policy;
 pub mod reports;

@@ -1,23 +1,34 @@
-//! Identity rules: accounts, sessions and their rotation. Functions take a connection or
-//! transaction and plain, already-validated values.
+//! Identity use cases: accounts, sign-in, rotating sessions. Each takes a connection or
+//! transaction and already-validated values, and returns what changed for the audit row.
 
+use super::commands::{ChangePassword, Register, SetUserActive};
 use crate::{
-    auth::tokens::{random_token, token_hash},
+    audit::Change,
+    auth::{
+        Actor,
+        tokens::{random_token, token_hash},
+    },
     db::now,
     error::{AppError, AppResult, unique_violation},
-    validation::Email,
+    state::AppState,
+    validation::{Email, Phone},
 };
+use chrono::{DateTime, Utc};
 use entity::{PlatformRole, session, user};
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter,
     sea_query::Expr,
 };
-use std::time::Duration;
+use serde_json::json;
+use std::{net::IpAddr, time::Duration};
 use uuid::Uuid;
 
 /// The error every failed credential check answers with, so that a caller cannot tell a
 /// wrong email from a wrong password or a deactivated account.
 pub const BAD_CREDENTIALS: &str = "invalid email or password";
+
+/// The message of a refresh attempt with a token that was already rotated.
+pub const REUSED: &str = "refresh token already used; the session has been revoked";
 
 /// A new account's validated fields.
 pub struct NewUser {
@@ -25,12 +36,49 @@ pub struct NewUser {
     pub email: Email,
     /// argon2id PHC string.
     pub password_hash: String,
-    /// Display name.
     pub full_name: String,
     /// E.164 phone.
     pub phone: Option<String>,
-    /// Platform role.
     pub platform_role: PlatformRole,
+}
+
+/// Where a sign-in or a refresh comes from, stored with the session it starts.
+#[derive(Debug, Clone, Default)]
+pub struct Device {
+    /// The client IP.
+    pub ip: Option<IpAddr>,
+    /// The client's user agent (cut to 512 characters when stored).
+    pub user_agent: Option<String>,
+}
+
+/// A signed-in session as handed to the client.
+pub struct Session {
+    /// The user signed in.
+    pub user: user::Model,
+    /// The access token and its expiry.
+    pub access: (String, DateTime<Utc>),
+    /// The refresh token and its stored row.
+    pub refresh: IssuedRefresh,
+}
+
+/// A refresh token as issued: the secret (shown once) and its row.
+pub struct IssuedRefresh {
+    /// The opaque token for the client.
+    pub token: String,
+    /// Its stored row.
+    pub session: session::Model,
+}
+
+/// What presenting a refresh token led to.
+pub enum Refresh {
+    /// The token was live: the session goes on with its successor.
+    Rotated(Box<(Session, Change)>),
+    /// The token had been used already (or a concurrent refresh used it first): it leaked,
+    /// and its whole family is to be revoked.
+    Reused {
+        /// The session family the token belongs to.
+        family: Uuid,
+    },
 }
 
 /// Finds a user by normalized email.
@@ -71,12 +119,92 @@ pub async fn create_user<C: ConnectionTrait>(db: &C, new: NewUser) -> AppResult<
     Ok(model)
 }
 
-/// A refresh token as issued: the secret (shown once) and its row.
-pub struct IssuedRefresh {
-    /// The opaque token for the client.
-    pub token: String,
-    /// Its stored row.
-    pub session: session::Model,
+/// `register`: a plain user account (its password already hashed by the command).
+pub async fn register<C: ConnectionTrait>(
+    db: &C,
+    cmd: Register,
+) -> AppResult<(user::Model, Change)> {
+    let u = create_user(
+        db,
+        NewUser {
+            email: cmd.email,
+            password_hash: cmd.password.into_hash()?,
+            full_name: cmd.full_name.into_inner(),
+            phone: cmd.phone.map(Phone::into_inner),
+            platform_role: PlatformRole::User,
+        },
+    )
+    .await?;
+    let change = Change {
+        new: Some(json!({"email": u.email, "fullName": u.full_name})),
+        ..by_user(u.id, u.id)
+    };
+    Ok((u, change))
+}
+
+/// The change of an action on `entity` that only the action itself ties to a user.
+fn by_user(entity: Uuid, user: Uuid) -> Change {
+    Change {
+        entity_id: Some(entity),
+        actor_user_id: Some(user),
+        ..Change::default()
+    }
+}
+
+/// Checks a login attempt against the rate limits (per account and per IP) and the stored
+/// hash, counting failures. Runs before the write transaction: verifying takes tens of
+/// milliseconds of CPU.
+pub async fn check_credentials(
+    app: &AppState,
+    email: &Email,
+    password: String,
+    ip: Option<IpAddr>,
+) -> AppResult<user::Model> {
+    let account_key = format!("login:acct:{}", email.as_str());
+    let ip_key = format!("login:ip:{}", ip.map(|i| i.to_string()).unwrap_or_default());
+    app.limiter
+        .check(&account_key, app.config.login_max_attempts)
+        .await?;
+    app.limiter
+        .check(&ip_key, app.config.login_max_attempts_per_ip)
+        .await?;
+    let found = find_by_email(&app.db, email).await?;
+    let ok = app
+        .hasher
+        .verify(password, found.as_ref().map(|u| u.password_hash.clone()))
+        .await?;
+    match found {
+        Some(u) if ok && u.is_active => {
+            app.limiter.clear(&account_key).await;
+            Ok(u)
+        }
+        _ => {
+            app.limiter.hit(&account_key).await;
+            app.limiter.hit(&ip_key).await;
+            Err(AppError::Unauthenticated(BAD_CREDENTIALS))
+        }
+    }
+}
+
+/// `login`, once the credentials checked out: records the login and starts a session family.
+pub async fn login<C: ConnectionTrait>(
+    db: &C,
+    app: &AppState,
+    user: user::Model,
+    from: Device,
+) -> AppResult<(Session, Change)> {
+    touch_login(db, user.id).await?;
+    let refresh = issue_refresh(db, user.id, None, app.config.refresh_token_ttl, from).await?;
+    let change = by_user(user.id, user.id);
+    Ok((session(app, user, refresh)?, change))
+}
+
+fn session(app: &AppState, user: user::Model, refresh: IssuedRefresh) -> AppResult<Session> {
+    Ok(Session {
+        access: app.keys.issue_access(user.id)?,
+        user,
+        refresh,
+    })
 }
 
 /// Starts a session family or continues one, storing only the token's hash.
@@ -85,8 +213,7 @@ pub async fn issue_refresh<C: ConnectionTrait>(
     user_id: Uuid,
     family_id: Option<Uuid>,
     ttl: Duration,
-    ip: Option<String>,
-    user_agent: Option<String>,
+    from: Device,
 ) -> AppResult<IssuedRefresh> {
     let token = random_token("");
     let t = now();
@@ -98,8 +225,8 @@ pub async fn issue_refresh<C: ConnectionTrait>(
         expires_at: Set(t + chrono::Duration::from_std(ttl).unwrap_or(chrono::Duration::days(30))),
         rotated_at: Set(None),
         revoked_at: Set(None),
-        ip: Set(ip),
-        user_agent: Set(user_agent.map(|u| u.chars().take(512).collect())),
+        ip: Set(from.ip.map(|i| i.to_string())),
+        user_agent: Set(from.user_agent.map(|u| u.chars().take(512).collect())),
         created_at: Set(t),
     }
     .insert(db)
@@ -128,19 +255,25 @@ pub async fn find_session<C: ConnectionTrait>(
         .await?)
 }
 
-/// Rotates a refresh token: marks it used and issues its successor in the same family.
+/// `refreshSession`: rotates a refresh token, marking it used and issuing its successor in
+/// the same family. A token used before is [`Refresh::Reused`].
 ///
 /// The mark is a conditional update, so of two requests presenting the same token at once
-/// exactly one rotates it; the other sees a used token, which is treated as reuse.
-pub async fn rotate<C: ConnectionTrait>(
+/// exactly one rotates it; the other sees a used token, which is reuse too.
+pub async fn refresh<C: ConnectionTrait>(
     db: &C,
+    app: &AppState,
     token: &str,
-    ttl: Duration,
-    ip: Option<String>,
-    user_agent: Option<String>,
-) -> AppResult<(user::Model, IssuedRefresh)> {
+    from: Device,
+) -> AppResult<Refresh> {
     let invalid = || AppError::Unauthenticated("invalid refresh token");
     let s = find_session(db, token).await?.ok_or_else(invalid)?;
+    let reused = Refresh::Reused {
+        family: s.family_id,
+    };
+    if s.rotated_at.is_some() {
+        return Ok(reused);
+    }
     let t = now();
     if s.revoked_at.is_some() || s.expires_at <= t {
         return Err(invalid());
@@ -153,7 +286,7 @@ pub async fn rotate<C: ConnectionTrait>(
         .exec(db)
         .await?;
     if marked.rows_affected != 1 {
-        return Err(AppError::Unauthenticated(REUSED));
+        return Ok(reused);
     }
     let u = user::Entity::find_by_id(s.user_id)
         .one(db)
@@ -162,75 +295,128 @@ pub async fn rotate<C: ConnectionTrait>(
     if !u.is_active {
         return Err(invalid());
     }
-    let next = issue_refresh(db, u.id, Some(s.family_id), ttl, ip, user_agent).await?;
-    Ok((u, next))
+    let ttl = app.config.refresh_token_ttl;
+    let next = issue_refresh(db, u.id, Some(s.family_id), ttl, from).await?;
+    let change = by_user(s.family_id, u.id);
+    Ok(Refresh::Rotated(Box::new((session(app, u, next)?, change))))
 }
 
-/// The message of a refresh attempt with a token that was already rotated.
-pub const REUSED: &str = "refresh token already used; the session has been revoked";
+/// Revokes the family of a leaked (reused) refresh token, on its own after the refresh
+/// attempt rolled back.
+pub async fn revoke_leaked<C: ConnectionTrait>(
+    db: &C,
+    family: Uuid,
+    request_id: &str,
+) -> AppResult<()> {
+    let n = revoke_family(db, family).await?;
+    tracing::warn!(request_id, family = %family, revoked = n, "refresh token reuse: session family revoked");
+    Ok(())
+}
 
-/// If `token` is a rotated (already used) token, returns its family: presenting it again
-/// means it leaked, and the whole family must be revoked.
-pub async fn reused_family<C: ConnectionTrait>(db: &C, token: &str) -> AppResult<Option<Uuid>> {
-    Ok(find_session(db, token)
+/// `logout`: revokes the whole family of a refresh token.
+pub async fn logout<C: ConnectionTrait>(db: &C, token: &str) -> AppResult<(u64, Change)> {
+    let s = find_session(db, token)
         .await?
-        .filter(|s| s.rotated_at.is_some())
-        .map(|s| s.family_id))
+        .ok_or(AppError::Unauthenticated("invalid refresh token"))?;
+    let n = revoke_family(db, s.family_id).await?;
+    Ok((n, by_user(s.family_id, s.user_id)))
 }
 
 /// Revokes every live token of a family.
 pub async fn revoke_family<C: ConnectionTrait>(db: &C, family_id: Uuid) -> AppResult<u64> {
-    let r = session::Entity::update_many()
-        .col_expr(session::Column::RevokedAt, Expr::value(now()))
-        .filter(session::Column::FamilyId.eq(family_id))
-        .filter(session::Column::RevokedAt.is_null())
-        .exec(db)
-        .await?;
-    Ok(r.rows_affected)
+    revoke_where(db, session::Column::FamilyId.eq(family_id)).await
 }
 
 /// Revokes every live session of a user (password change, deactivation).
 pub async fn revoke_user_sessions<C: ConnectionTrait>(db: &C, user_id: Uuid) -> AppResult<u64> {
+    revoke_where(db, session::Column::UserId.eq(user_id)).await
+}
+
+async fn revoke_where<C: ConnectionTrait>(
+    db: &C,
+    which: sea_orm::sea_query::SimpleExpr,
+) -> AppResult<u64> {
     let r = session::Entity::update_many()
         .col_expr(session::Column::RevokedAt, Expr::value(now()))
-        .filter(session::Column::UserId.eq(user_id))
+        .filter(which)
         .filter(session::Column::RevokedAt.is_null())
         .exec(db)
         .await?;
     Ok(r.rows_affected)
 }
 
-/// Sets a user's password hash.
-pub async fn set_password<C: ConnectionTrait>(
-    db: &C,
+/// Verifies a signed-in user's current password (before the write transaction).
+pub async fn check_password(
+    app: &AppState,
     user_id: Uuid,
-    hash: String,
-) -> AppResult<()> {
+    current: String,
+) -> AppResult<user::Model> {
+    let u = user::Entity::find_by_id(user_id)
+        .one(&app.db)
+        .await?
+        .ok_or(AppError::Unauthenticated("sign in first"))?;
+    if !app
+        .hasher
+        .verify(current, Some(u.password_hash.clone()))
+        .await?
+    {
+        return Err(AppError::bad_input(
+            "input.currentPassword",
+            "is not your current password",
+        ));
+    }
+    Ok(u)
+}
+
+/// `changePassword`, its current password verified and the new one hashed by the command:
+/// sets the hash and ends every session of the user.
+pub async fn change_password<C: ConnectionTrait>(
+    db: &C,
+    cmd: ChangePassword,
+) -> AppResult<((user::Model, u64), Change)> {
+    let (u, hash) = cmd.verified()?;
     user::Entity::update_many()
         .col_expr(user::Column::PasswordHash, Expr::value(hash))
         .col_expr(user::Column::UpdatedAt, Expr::value(now()))
-        .filter(user::Column::Id.eq(user_id))
+        .filter(user::Column::Id.eq(u.id))
         .exec(db)
         .await?;
-    Ok(())
+    let n = revoke_user_sessions(db, u.id).await?;
+    let change = Change {
+        entity_id: Some(u.id),
+        ..Change::default()
+    };
+    Ok(((u, n), change))
 }
 
-/// Activates or deactivates a user; deactivation also ends their sessions.
+/// `setUserActive`: activates or deactivates a user (never oneself); deactivation also ends
+/// their sessions.
 pub async fn set_active<C: ConnectionTrait>(
     db: &C,
-    user_id: Uuid,
-    active: bool,
-) -> AppResult<(user::Model, user::Model)> {
-    let before = user::Entity::find_by_id(user_id)
+    cmd: SetUserActive,
+    actor: &Actor,
+) -> AppResult<(user::Model, Change)> {
+    if actor.user_id == Some(cmd.user_id) && !cmd.active {
+        return Err(AppError::bad_input(
+            "input.userId",
+            "you cannot deactivate yourself",
+        ));
+    }
+    let before = user::Entity::find_by_id(cmd.user_id)
         .one(db)
         .await?
         .ok_or(AppError::NotFound("user"))?;
     let mut am: user::ActiveModel = before.clone().into();
-    am.is_active = Set(active);
+    am.is_active = Set(cmd.active);
     am.updated_at = Set(now());
     let after = am.update(db).await?;
-    if !active {
-        revoke_user_sessions(db, user_id).await?;
+    if !cmd.active {
+        revoke_user_sessions(db, cmd.user_id).await?;
     }
-    Ok((before, after))
+    let change = Change {
+        old: Some(json!({"isActive": before.is_active})),
+        new: Some(json!({"isActive": after.is_active})),
+        ..Change::default()
+    };
+    Ok((after, change))
 }

@@ -1,15 +1,11 @@
 //! GraphQL types of the identity domain, kept apart from the database rows (a `User` never
 //! carries its password hash).
 
+use super::service::Session;
 use crate::{
-    auth::Rule,
+    auth,
     error::AppResult,
-    graphql::{
-        context::CtxExt,
-        ids::to_id,
-        loaders::{load_children, load_one},
-        pagination::SortDirection,
-    },
+    graphql::{context::CtxExt, ids::to_id, loaders, pagination::SortDirection},
     organizations::types::Membership,
 };
 use async_graphql::{ComplexObject, Context, Enum, ID, InputObject, SimpleObject};
@@ -20,24 +16,20 @@ use entity::{PlatformRole, user};
 #[derive(SimpleObject, Clone)]
 #[graphql(complex)]
 pub struct User {
-    /// Identifier.
     pub id: ID,
     /// Email, lower-cased.
     pub email: String,
-    /// Full name.
     pub full_name: String,
     /// Phone in E.164 form.
     pub phone: Option<String>,
-    /// Platform role.
     pub platform_role: PlatformRole,
     /// False once deactivated: no login, no refresh, tokens refused.
     pub is_active: bool,
-    /// Last successful login.
+    /// When the user last signed in successfully.
     pub last_login_at: Option<DateTime<Utc>>,
-    /// Created.
+    /// When the account was registered.
     pub created_at: DateTime<Utc>,
     #[graphql(skip)]
-    /// The row's id.
     pub uuid: uuid::Uuid,
 }
 
@@ -60,7 +52,7 @@ impl From<user::Model> for User {
 impl User {
     /// A user through the request's loader, for relation fields.
     pub async fn load(ctx: &Context<'_>, id: uuid::Uuid) -> AppResult<Option<Self>> {
-        Ok(load_one(&ctx.req()?.loaders.users, id)
+        Ok(loaders::load_one(&ctx.req()?.loaders.users, id)
             .await?
             .map(Self::from))
     }
@@ -81,10 +73,8 @@ impl User {
     /// Active memberships. Visible to the user themself and to super admins.
     async fn memberships(&self, ctx: &Context<'_>) -> AppResult<Vec<Membership>> {
         let req = ctx.req()?;
-        if req.viewer.user_id() != Some(self.uuid) {
-            crate::auth::authorize(&req.viewer, Rule::SuperAdmin)?;
-        }
-        let rows = load_children(&req.loaders.memberships_by_user, self.uuid).await?;
+        auth::organizations::sees_memberships(&req.viewer, self.uuid)?;
+        let rows = loaders::load_children(&req.loaders.memberships_by_user, self.uuid).await?;
         Ok(rows.into_iter().map(Membership::from).collect())
     }
 }
@@ -96,25 +86,20 @@ pub struct RegisterInput {
     pub email: String,
     /// At least 12 characters.
     pub password: String,
-    /// Full name.
     pub full_name: String,
     /// Phone in international form.
     pub phone: Option<String>,
 }
 
-/// Result of `register`.
 #[derive(SimpleObject)]
 pub struct RegisterPayload {
-    /// The new account.
     pub user: User,
 }
 
 /// Input of `login`.
 #[derive(InputObject)]
 pub struct LoginInput {
-    /// Email.
     pub email: String,
-    /// Password.
     pub password: String,
 }
 
@@ -133,6 +118,18 @@ pub struct AuthPayload {
     pub user: User,
 }
 
+impl From<Session> for AuthPayload {
+    fn from(s: Session) -> Self {
+        Self {
+            access_token: s.access.0,
+            access_token_expires_at: s.access.1,
+            refresh_token: s.refresh.token,
+            refresh_token_expires_at: s.refresh.session.expires_at,
+            user: s.user.into(),
+        }
+    }
+}
+
 /// Input of `refreshSession`.
 #[derive(InputObject)]
 pub struct RefreshSessionInput {
@@ -147,10 +144,9 @@ pub struct LogoutInput {
     pub refresh_token: String,
 }
 
-/// Result of `logout`.
 #[derive(SimpleObject)]
 pub struct LogoutPayload {
-    /// Tokens revoked.
+    /// How many refresh tokens were revoked.
     pub revoked: u64,
 }
 
@@ -166,25 +162,21 @@ pub struct ChangePasswordInput {
 /// Result of `changePassword`: every session was ended; sign in again.
 #[derive(SimpleObject)]
 pub struct ChangePasswordPayload {
-    /// The user.
     pub user: User,
-    /// Sessions revoked.
+    /// How many refresh tokens were revoked.
     pub revoked_sessions: u64,
 }
 
 /// Input of `setUserActive` (super admin).
 #[derive(InputObject)]
 pub struct SetUserActiveInput {
-    /// The user.
     pub user_id: ID,
     /// False deactivates: no login, no refresh, tokens refused at the next request.
     pub is_active: bool,
 }
 
-/// Result of `setUserActive`.
 #[derive(SimpleObject)]
 pub struct SetUserActivePayload {
-    /// The user after the change.
     pub user: User,
 }
 
@@ -202,20 +194,37 @@ pub struct UserFilter {
 /// Sort keys of `users`.
 #[derive(Enum, Copy, Clone, Eq, PartialEq, Default)]
 pub enum UserOrderField {
-    /// Creation order.
     #[default]
     CreatedAt,
-    /// Email.
     Email,
 }
 
 /// Order of `users`.
 #[derive(InputObject, Default)]
 pub struct UserOrder {
-    /// Sort key.
     #[graphql(default)]
     pub field: UserOrderField,
-    /// Direction.
     #[graphql(default)]
     pub direction: SortDirection,
+}
+
+impl From<user::Model> for RegisterPayload {
+    fn from(m: user::Model) -> Self {
+        Self { user: m.into() }
+    }
+}
+
+impl From<user::Model> for SetUserActivePayload {
+    fn from(m: user::Model) -> Self {
+        Self { user: m.into() }
+    }
+}
+
+impl From<(user::Model, u64)> for ChangePasswordPayload {
+    fn from((m, revoked_sessions): (user::Model, u64)) -> Self {
+        Self {
+            user: m.into(),
+            revoked_sessions,
+        }
+    }
 }

@@ -1,5 +1,6 @@
 //! Organizations: registration and approval, memberships, API clients.
 
+pub mod commands;
 pub mod resolvers;
 pub mod service;
 pub mod types;

@@ -1,55 +1,84 @@
-//! Organization rules: the status machine, membership invariants, API credentials.
+//! Organization use cases: registration and the status machine, membership invariants, API
+//! credentials. Each takes a transaction and a parsed command and returns what changed.
 
+use super::commands::{
+    AddMember, ChangeMemberRole, CreateApiClient, Member, RegisterOrganization, RevokeApiClient,
+};
 use crate::{
+    alerts::service::{self as alerts, NewAlert, Target},
+    audit::Change,
     auth::{
+        Actor,
         scope::Scope,
         tokens::{API_TOKEN_PREFIX, random_token, token_hash},
     },
     db::now,
     error::{AppError, AppResult, unique_violation},
-    validation::{CountryCode, Email, GeoPoint, OrgCode, Phone, Text},
+    validation::{Phone, Text},
 };
-use entity::{OrgKind, OrgRole, OrgStatus, WireName, api_client, membership, organization, user};
+use entity::{
+    AlertKind, OrgKind, OrgRole, OrgStatus, Severity, WireName, api_client, membership,
+    organization, user,
+};
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait,
     QueryFilter,
 };
+use serde_json::json;
 use uuid::Uuid;
 
-/// A validated registration.
-pub struct NewOrganization {
-    /// Code.
-    pub code: OrgCode,
-    /// Name.
-    pub name: Text,
-    /// Kind.
-    pub kind: OrgKind,
-    /// Address.
-    pub address: Option<Text>,
-    /// City.
-    pub city: Text,
-    /// State.
-    pub state: Option<Text>,
-    /// Postal code.
-    pub postal_code: Option<Text>,
-    /// Country.
-    pub country: CountryCode,
-    /// Location.
-    pub location: GeoPoint,
-    /// Phone.
-    pub phone: Option<Phone>,
-    /// Email.
-    pub email: Option<Email>,
-    /// Licence.
-    pub license_number: Option<Text>,
-    /// Registration.
-    pub registration_number: Option<Text>,
+fn org_json(o: &organization::Model) -> serde_json::Value {
+    json!({"code": o.code, "name": o.name, "kind": o.kind, "status": o.status})
 }
 
-/// Registers an organization as `PENDING` with `admin` as its first `ADMIN`.
+/// `registerOrganization`: the organization, `PENDING`, with the caller as its first
+/// `ADMIN`, and an alert to the super admins who review it.
 pub async fn register<C: ConnectionTrait>(
     db: &C,
-    new: NewOrganization,
+    cmd: RegisterOrganization,
+    actor: &Actor,
+) -> AppResult<(organization::Model, Change)> {
+    let admin = actor
+        .user_id
+        .ok_or(AppError::Unauthenticated("sign in first"))?;
+    let (org, _) = create(db, cmd, admin).await?;
+    let kind = match org.kind {
+        OrgKind::Hospital => "hospital",
+        OrgKind::BloodBank => "blood bank",
+        OrgKind::Ngo => "NGO",
+    };
+    let alert = NewAlert {
+        kind: AlertKind::OrgPending,
+        severity: Severity::Info,
+        title: format!("{} waits for approval", org.name),
+        message: format!(
+            "{} ({kind}, {}) registered and is pending review.",
+            org.name, org.city
+        ),
+        blood_group: None,
+        component: None,
+        organization_id: Some(org.id),
+        location: Some((org.latitude, org.longitude)),
+        radius_km: None,
+        related: Some(("organization", org.id)),
+        target: Target::SuperAdmins,
+    };
+    let events = alerts::raise(db, alert).await?;
+    let change = Change {
+        entity_id: Some(org.id),
+        organization_id: Some(org.id),
+        new: Some(org_json(&org)),
+        events,
+        ..Change::default()
+    };
+    Ok((org, change))
+}
+
+/// Creates an organization as `PENDING` with `admin` as its first `ADMIN` (no alert: the
+/// demo seed approves at once).
+pub async fn create<C: ConnectionTrait>(
+    db: &C,
+    new: RegisterOrganization,
     admin: Uuid,
 ) -> AppResult<(organization::Model, membership::Model)> {
     let t = now();
@@ -114,7 +143,7 @@ async fn insert_membership<C: ConnectionTrait>(
 }
 
 /// The status moves a super admin can make.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum StatusMove {
     /// PENDING → APPROVED.
     Approve,
@@ -127,6 +156,24 @@ pub enum StatusMove {
 }
 
 impl StatusMove {
+    /// Every move, indexed by its `u8` value.
+    pub const ALL: [Self; 4] = [Self::Approve, Self::Reject, Self::Suspend, Self::Reinstate];
+
+    /// Its audit action.
+    pub const fn action(self) -> &'static str {
+        match self {
+            Self::Approve => "organization.approve",
+            Self::Reject => "organization.reject",
+            Self::Suspend => "organization.suspend",
+            Self::Reinstate => "organization.reinstate",
+        }
+    }
+
+    /// Rejecting and suspending need a reason.
+    pub fn needs_reason(self) -> bool {
+        matches!(self, Self::Reject | Self::Suspend)
+    }
+
     fn states(self) -> (OrgStatus, OrgStatus) {
         match self {
             Self::Approve => (OrgStatus::Pending, OrgStatus::Approved),
@@ -146,9 +193,34 @@ impl StatusMove {
     }
 }
 
+/// A super admin's status move, with its reason for the audit trail. Approving or rejecting
+/// resolves the organization's pending alert.
+pub async fn change_status<C: ConnectionTrait>(
+    db: &C,
+    org_id: Uuid,
+    mv: StatusMove,
+    reason: Option<Text>,
+) -> AppResult<(organization::Model, Change)> {
+    let (before, after) = move_status(db, org_id, mv).await?;
+    if matches!(mv, StatusMove::Approve | StatusMove::Reject) {
+        alerts::resolve_related(db, org_id, &[AlertKind::OrgPending]).await?;
+    }
+    let mut new = org_json(&after);
+    if let Some(r) = reason {
+        new["reason"] = json!(r.into_inner());
+    }
+    let change = Change {
+        organization_id: Some(org_id),
+        old: Some(org_json(&before)),
+        new: Some(new),
+        ..Change::default()
+    };
+    Ok((after, change))
+}
+
 /// Applies a status move as a conditional update, so two admins acting at once cannot both
 /// move the same organization; any other starting state is `INVALID_TRANSITION`.
-pub async fn change_status<C: ConnectionTrait>(
+async fn move_status<C: ConnectionTrait>(
     db: &C,
     org_id: Uuid,
     mv: StatusMove,
@@ -202,20 +274,6 @@ async fn lock_org<C: ConnectionTrait>(db: &C, org_id: Uuid) -> AppResult<()> {
     Ok(())
 }
 
-async fn active_membership<C: ConnectionTrait>(
-    db: &C,
-    org_id: Uuid,
-    user_id: Uuid,
-) -> AppResult<membership::Model> {
-    membership::Entity::find()
-        .filter(membership::Column::OrganizationId.eq(org_id))
-        .filter(membership::Column::UserId.eq(user_id))
-        .filter(membership::Column::IsActive.eq(true))
-        .one(db)
-        .await?
-        .ok_or(AppError::NotFound("membership"))
-}
-
 /// Refuses a change that would leave the organization with no active admin.
 async fn keep_an_admin<C: ConnectionTrait>(
     db: &C,
@@ -240,16 +298,16 @@ async fn keep_an_admin<C: ConnectionTrait>(
     Ok(())
 }
 
-/// Adds an existing account to an organization (or reactivates a removed membership).
+/// `addMember`: adds an existing account to an organization (or reactivates a removed
+/// membership).
 pub async fn add_member<C: ConnectionTrait>(
     db: &C,
-    org_id: Uuid,
-    email: &Email,
-    role: OrgRole,
-) -> AppResult<membership::Model> {
+    cmd: AddMember,
+) -> AppResult<(membership::Model, Change)> {
+    let org_id = cmd.organization_id;
     lock_org(db, org_id).await?;
     let u = user::Entity::find()
-        .filter(user::Column::Email.eq(email.as_str()))
+        .filter(user::Column::Email.eq(cmd.email.as_str()))
         .one(db)
         .await?
         .ok_or(AppError::NotFound("user"))?;
@@ -258,70 +316,100 @@ pub async fn add_member<C: ConnectionTrait>(
         .filter(membership::Column::UserId.eq(u.id))
         .one(db)
         .await?;
-    match existing {
-        Some(m) if m.is_active => Err(AppError::Conflict("this user is already a member".into())),
+    let m = match existing {
+        Some(m) if m.is_active => {
+            return Err(AppError::Conflict("this user is already a member".into()));
+        }
         Some(m) => {
             let mut am: membership::ActiveModel = m.into();
             am.is_active = Set(true);
-            am.role = Set(role);
+            am.role = Set(cmd.role);
             am.updated_at = Set(now());
-            Ok(am.update(db).await?)
+            am.update(db).await?
         }
-        None => insert_membership(db, u.id, org_id, role).await,
-    }
+        None => insert_membership(db, u.id, org_id, cmd.role).await?,
+    };
+    let change = Change {
+        entity_id: Some(m.id),
+        new: Some(json!({"userId": m.user_id, "role": m.role})),
+        ..Change::default()
+    };
+    Ok((m, change))
 }
 
-/// Changes a member's role; the last admin cannot be demoted.
+/// `changeMemberRole`; the last admin cannot be demoted.
 pub async fn change_role<C: ConnectionTrait>(
     db: &C,
-    org_id: Uuid,
-    user_id: Uuid,
-    role: OrgRole,
-) -> AppResult<(membership::Model, membership::Model)> {
-    lock_org(db, org_id).await?;
-    let before = active_membership(db, org_id, user_id).await?;
-    if role != OrgRole::Admin {
-        keep_an_admin(db, org_id, &before).await?;
+    cmd: ChangeMemberRole,
+) -> AppResult<(membership::Model, Change)> {
+    let before = member_of(db, &cmd.member).await?;
+    if cmd.role != OrgRole::Admin {
+        keep_an_admin(db, cmd.member.organization_id, &before).await?;
     }
     let mut am: membership::ActiveModel = before.clone().into();
-    am.role = Set(role);
+    am.role = Set(cmd.role);
     am.updated_at = Set(now());
-    Ok((before, am.update(db).await?))
+    let after = am.update(db).await?;
+    let change = Change {
+        entity_id: Some(after.id),
+        old: Some(json!({"role": before.role})),
+        new: Some(json!({"role": after.role})),
+        ..Change::default()
+    };
+    Ok((after, change))
 }
 
-/// Removes a member (the membership is kept, inactive); the last admin cannot leave.
+/// `removeMember` (the membership is kept, inactive); the last admin cannot leave.
 pub async fn remove_member<C: ConnectionTrait>(
     db: &C,
-    org_id: Uuid,
-    user_id: Uuid,
-) -> AppResult<membership::Model> {
-    lock_org(db, org_id).await?;
-    let before = active_membership(db, org_id, user_id).await?;
-    keep_an_admin(db, org_id, &before).await?;
+    member: Member,
+) -> AppResult<(membership::Model, Change)> {
+    let before = member_of(db, &member).await?;
+    keep_an_admin(db, member.organization_id, &before).await?;
     let mut am: membership::ActiveModel = before.into();
     am.is_active = Set(false);
     am.updated_at = Set(now());
-    Ok(am.update(db).await?)
+    let m = am.update(db).await?;
+    let change = Change {
+        entity_id: Some(m.id),
+        old: Some(json!({"userId": m.user_id, "role": m.role, "isActive": true})),
+        new: Some(json!({"isActive": false})),
+        ..Change::default()
+    };
+    Ok((m, change))
 }
 
-/// Creates an API client; returns it with its token, which is stored only as a hash.
+/// The active membership of a member, with the organization locked for the change.
+async fn member_of<C: ConnectionTrait>(db: &C, member: &Member) -> AppResult<membership::Model> {
+    lock_org(db, member.organization_id).await?;
+    membership::Entity::find()
+        .filter(membership::Column::OrganizationId.eq(member.organization_id))
+        .filter(membership::Column::UserId.eq(member.user_id))
+        .filter(membership::Column::IsActive.eq(true))
+        .one(db)
+        .await?
+        .ok_or(AppError::NotFound("membership"))
+}
+
+/// `createApiClient` (by a user): the client and its token, which is stored only as a hash
+/// and shown only now.
 pub async fn create_api_client<C: ConnectionTrait>(
     db: &C,
-    org_id: Uuid,
-    name: Text,
-    scopes: Vec<Scope>,
-    expires_at: Option<chrono::DateTime<chrono::Utc>>,
-    created_by: Uuid,
-) -> AppResult<(api_client::Model, String)> {
+    cmd: CreateApiClient,
+    actor: &Actor,
+) -> AppResult<((api_client::Model, String), Change)> {
+    let created_by = actor
+        .user_id
+        .ok_or(AppError::Forbidden("only users create API clients"))?;
     let token = random_token(API_TOKEN_PREFIX);
-    let model = api_client::ActiveModel {
+    let c = api_client::ActiveModel {
         id: Set(Uuid::now_v7()),
-        organization_id: Set(org_id),
-        name: Set(name.into_inner()),
+        organization_id: Set(cmd.organization_id),
+        name: Set(cmd.name.into_inner()),
         token_prefix: Set(token.chars().take(10).collect()),
         token_hash: Set(token_hash(&token)),
-        scopes: Set(Scope::to_stored(&scopes)),
-        expires_at: Set(expires_at),
+        scopes: Set(Scope::to_stored(&cmd.scopes)),
+        expires_at: Set(cmd.expires_at),
         revoked_at: Set(None),
         created_by: Set(created_by),
         last_used_at: Set(None),
@@ -329,17 +417,21 @@ pub async fn create_api_client<C: ConnectionTrait>(
     }
     .insert(db)
     .await?;
-    Ok((model, token))
+    let change = Change {
+        entity_id: Some(c.id),
+        new: Some(json!({"name": c.name, "scopes": c.scopes, "expiresAt": c.expires_at})),
+        ..Change::default()
+    };
+    Ok(((c, token), change))
 }
 
-/// Revokes an API client of the organization; revoking twice is a `CONFLICT`.
+/// `revokeApiClient`: revokes a client of the organization; revoking twice is a `CONFLICT`.
 pub async fn revoke_api_client<C: ConnectionTrait>(
     db: &C,
-    org_id: Uuid,
-    client_id: Uuid,
-) -> AppResult<api_client::Model> {
-    let c = api_client::Entity::find_by_id(client_id)
-        .filter(api_client::Column::OrganizationId.eq(org_id))
+    cmd: RevokeApiClient,
+) -> AppResult<(api_client::Model, Change)> {
+    let c = api_client::Entity::find_by_id(cmd.api_client_id)
+        .filter(api_client::Column::OrganizationId.eq(cmd.organization_id))
         .one(db)
         .await?
         .ok_or(AppError::NotFound("API client"))?;
@@ -350,5 +442,11 @@ pub async fn revoke_api_client<C: ConnectionTrait>(
     }
     let mut am: api_client::ActiveModel = c.into();
     am.revoked_at = Set(Some(now()));
-    Ok(am.update(db).await?)
+    let c = am.update(db).await?;
+    let change = Change {
+        entity_id: Some(c.id),
+        new: Some(json!({"revokedAt": c.revoked_at})),
+        ..Change::default()
+    };
+    Ok((c, change))
 }

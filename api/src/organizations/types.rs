@@ -1,14 +1,9 @@
 //! GraphQL types of the organizations domain.
 
 use crate::{
-    auth::{Rule, authorize, policy::ANY_ROLE},
+    auth,
     error::AppResult,
-    graphql::{
-        context::CtxExt,
-        ids::to_id,
-        loaders::{load_children, load_one},
-        pagination::SortDirection,
-    },
+    graphql::{context::CtxExt, ids::to_id, loaders, pagination::SortDirection},
     identity::types::User,
 };
 use async_graphql::{ComplexObject, Context, Enum, ID, InputObject, SimpleObject};
@@ -21,53 +16,41 @@ use uuid::Uuid;
 #[derive(SimpleObject, Clone)]
 #[graphql(complex)]
 pub struct Organization {
-    /// Identifier.
     pub id: ID,
     /// Unique code, upper-case.
     pub code: String,
-    /// Name.
     pub name: String,
-    /// Hospital, blood bank or NGO.
     pub kind: OrgKind,
-    /// Street address.
     pub address: Option<String>,
-    /// City.
     pub city: String,
     /// State or region.
     pub state: Option<String>,
-    /// Postal code.
     pub postal_code: Option<String>,
-    /// ISO 3166-1 alpha-2 country.
+    /// ISO 3166-1 alpha-2.
     pub country: String,
     /// WGS 84 latitude.
     pub latitude: f64,
     /// WGS 84 longitude.
     pub longitude: f64,
-    /// Contact phone.
     pub phone: Option<String>,
-    /// Contact email.
     pub email: Option<String>,
     /// Health licence number.
     pub license_number: Option<String>,
     /// Company or charity registration number.
     pub registration_number: Option<String>,
-    /// Standing with the platform.
+    /// `PENDING` until a super admin approves it; only `APPROVED` organizations act.
     pub status: OrgStatus,
-    /// When approved.
     pub approved_at: Option<DateTime<Utc>>,
-    /// When suspended.
     pub suspended_at: Option<DateTime<Utc>>,
-    /// Registered.
     pub created_at: DateTime<Utc>,
     #[graphql(skip)]
-    /// The row id.
     pub uuid: Uuid,
 }
 
 impl Organization {
     /// An organization through the request's loader, for relation fields.
     pub async fn load(ctx: &Context<'_>, id: Uuid) -> AppResult<Option<Self>> {
-        Ok(load_one(&ctx.req()?.loaders.orgs, id)
+        Ok(loaders::load_one(&ctx.req()?.loaders.orgs, id)
             .await?
             .map(Self::from))
     }
@@ -105,15 +88,8 @@ impl Organization {
     /// Active members: visible to the organization's members and to super admins.
     async fn members(&self, ctx: &Context<'_>) -> AppResult<Vec<Membership>> {
         let req = ctx.req()?;
-        authorize(
-            &req.viewer,
-            Rule::ReadOrg {
-                org: self.uuid,
-                roles: ANY_ROLE,
-                scope: None,
-            },
-        )?;
-        let rows = load_children(&req.loaders.members_by_org, self.uuid).await?;
+        auth::organizations::sees_members(&req.viewer, self.uuid)?;
+        let rows = loaders::load_children(&req.loaders.members_by_org, self.uuid).await?;
         Ok(rows.into_iter().map(Membership::from).collect())
     }
 }
@@ -122,19 +98,14 @@ impl Organization {
 #[derive(SimpleObject, Clone)]
 #[graphql(complex)]
 pub struct Membership {
-    /// Identifier.
     pub id: ID,
-    /// Role.
     pub role: OrgRole,
-    /// False once removed.
+    /// False once the member was removed.
     pub is_active: bool,
-    /// Since.
     pub created_at: DateTime<Utc>,
     #[graphql(skip)]
-    /// Member.
     pub user_id: Uuid,
     #[graphql(skip)]
-    /// Organization.
     pub organization_id: Uuid,
 }
 
@@ -153,12 +124,10 @@ impl From<membership::Model> for Membership {
 
 #[ComplexObject]
 impl Membership {
-    /// The member.
     async fn user(&self, ctx: &Context<'_>) -> AppResult<Option<User>> {
         User::load(ctx, self.user_id).await
     }
 
-    /// The organization.
     async fn organization(&self, ctx: &Context<'_>) -> AppResult<Option<Organization>> {
         Organization::load(ctx, self.organization_id).await
     }
@@ -167,21 +136,17 @@ impl Membership {
 /// A partner system's credential (the token itself is shown only at creation).
 #[derive(SimpleObject, Clone)]
 pub struct ApiClient {
-    /// Identifier.
     pub id: ID,
     /// Organization it acts for.
     pub organization_id: ID,
-    /// Name.
     pub name: String,
     /// First characters of the token, to tell tokens apart.
     pub token_prefix: String,
     /// Granted scopes.
     pub scopes: Vec<String>,
-    /// Expiry, if any.
     pub expires_at: Option<DateTime<Utc>>,
     /// When revoked.
     pub revoked_at: Option<DateTime<Utc>>,
-    /// Created.
     pub created_at: DateTime<Utc>,
 }
 
@@ -216,10 +181,8 @@ pub struct OrganizationFilter {
 /// Sort keys of `organizations`.
 #[derive(Enum, Copy, Clone, Eq, PartialEq, Default)]
 pub enum OrganizationOrderField {
-    /// Name.
     #[default]
     Name,
-    /// Code.
     Code,
     /// Registration order.
     CreatedAt,
@@ -228,10 +191,8 @@ pub enum OrganizationOrderField {
 /// Order of `organizations`.
 #[derive(InputObject, Default)]
 pub struct OrganizationOrder {
-    /// Sort key.
     #[graphql(default)]
     pub field: OrganizationOrderField,
-    /// Direction.
     #[graphql(default)]
     pub direction: SortDirection,
 }
@@ -241,38 +202,35 @@ pub struct OrganizationOrder {
 pub struct RegisterOrganizationInput {
     /// Unique code: 3 to 32 letters, digits or dashes.
     pub code: String,
-    /// Name.
+    /// At most 200 characters.
     pub name: String,
-    /// Kind.
     pub kind: OrgKind,
-    /// Street address.
+    /// At most 300 characters.
     pub address: Option<String>,
-    /// City.
+    /// At most 100 characters.
     pub city: String,
-    /// State.
+    /// At most 100 characters.
     pub state: Option<String>,
-    /// Postal code.
+    /// At most 20 characters.
     pub postal_code: Option<String>,
-    /// ISO country code.
+    /// ISO 3166-1 alpha-2, e.g. `IN`.
     pub country: String,
-    /// Latitude.
+    /// WGS 84, from -90 to 90.
     pub latitude: f64,
-    /// Longitude.
+    /// WGS 84, from -180 to 180.
     pub longitude: f64,
-    /// Phone.
+    /// In international form, e.g. `+918022275081`.
     pub phone: Option<String>,
-    /// Email.
     pub email: Option<String>,
-    /// Licence number.
+    /// At most 64 characters.
     pub license_number: Option<String>,
-    /// Registration number.
+    /// At most 64 characters.
     pub registration_number: Option<String>,
 }
 
 /// Input naming an organization for a status change.
 #[derive(InputObject)]
 pub struct OrganizationStatusInput {
-    /// The organization.
     pub organization_id: ID,
     /// Why (recorded in the audit trail); required to reject or suspend.
     pub reason: Option<String>,
@@ -281,7 +239,6 @@ pub struct OrganizationStatusInput {
 /// Result of organization mutations.
 #[derive(SimpleObject)]
 pub struct OrganizationPayload {
-    /// The organization after the change.
     pub organization: Organization,
 }
 
@@ -301,7 +258,6 @@ pub struct AddMemberInput {
 pub struct ChangeMemberRoleInput {
     /// The organization acted for.
     pub organization_id: ID,
-    /// The member.
     pub user_id: ID,
     /// The new role.
     pub role: OrgRole,
@@ -312,14 +268,12 @@ pub struct ChangeMemberRoleInput {
 pub struct RemoveMemberInput {
     /// The organization acted for.
     pub organization_id: ID,
-    /// The member.
     pub user_id: ID,
 }
 
 /// Result of membership mutations.
 #[derive(SimpleObject)]
 pub struct MembershipPayload {
-    /// The membership after the change.
     pub membership: Membership,
 }
 
@@ -339,7 +293,6 @@ pub struct CreateApiClientInput {
 /// Result of `createApiClient`: the only time the token is shown.
 #[derive(SimpleObject)]
 pub struct CreateApiClientPayload {
-    /// The client.
     pub api_client: ApiClient,
     /// The bearer token. It is not stored and cannot be shown again.
     pub token: String,
@@ -350,13 +303,43 @@ pub struct CreateApiClientPayload {
 pub struct RevokeApiClientInput {
     /// The organization acted for.
     pub organization_id: ID,
-    /// The client.
     pub api_client_id: ID,
 }
 
-/// Result of `revokeApiClient`.
 #[derive(SimpleObject)]
 pub struct ApiClientPayload {
-    /// The client after the change.
     pub api_client: ApiClient,
+}
+
+impl From<organization::Model> for OrganizationPayload {
+    fn from(m: organization::Model) -> Self {
+        Self {
+            organization: m.into(),
+        }
+    }
+}
+
+impl From<membership::Model> for MembershipPayload {
+    fn from(m: membership::Model) -> Self {
+        Self {
+            membership: m.into(),
+        }
+    }
+}
+
+impl From<(api_client::Model, String)> for CreateApiClientPayload {
+    fn from((m, token): (api_client::Model, String)) -> Self {
+        Self {
+            api_client: m.into(),
+            token,
+        }
+    }
+}
+
+impl From<api_client::Model> for ApiClientPayload {
+    fn from(m: api_client::Model) -> Self {
+        Self {
+            api_client: m.into(),
+        }
+    }
 }

@@ -10,7 +10,10 @@ use crate::{
     db,
     error::{AppError, AppResult},
     identity::service::{self as identity, NewUser},
-    organizations::service::{self as orgs, NewOrganization, StatusMove},
+    organizations::{
+        commands::{AddMember, RegisterOrganization},
+        service::{self as orgs, StatusMove},
+    },
     validation::{CountryCode, Email, GeoPoint, NewPassword, OrgCode, Phone, Text},
 };
 use entity::{OrgKind, OrgRole, PlatformRole, user};
@@ -197,7 +200,7 @@ pub async fn run(config: &Config, pool: &DatabaseConnection) -> AppResult<()> {
             ids.push((email, *role));
             logins.push((u.email, format!("{} of {}", entity_role(*role), o.code)));
         }
-        let new = NewOrganization {
+        let new = RegisterOrganization {
             code: OrgCode::parse(o.code, "code")?,
             name: Text::parse(o.name, "name", 200)?,
             kind: o.kind,
@@ -215,14 +218,19 @@ pub async fn run(config: &Config, pool: &DatabaseConnection) -> AppResult<()> {
         let first = identity::find_by_email(&txn, &ids[0].0)
             .await?
             .ok_or(AppError::NotFound("user"))?;
-        let org = match orgs::register(&txn, new, first.id).await {
+        let org = match orgs::create(&txn, new, first.id).await {
             Ok((org, _)) => org,
             Err(AppError::Conflict(_)) => continue,
             Err(e) => return Err(e),
         };
-        orgs::change_status(&txn, org.id, StatusMove::Approve).await?;
-        for (email, role) in ids.iter().skip(1) {
-            orgs::add_member(&txn, org.id, email, *role).await?;
+        orgs::change_status(&txn, org.id, StatusMove::Approve, None).await?;
+        for (email, role) in ids.into_iter().skip(1) {
+            let member = AddMember {
+                organization_id: org.id,
+                email,
+                role,
+            };
+            orgs::add_member(&txn, member).await?;
         }
         created.push((o.code, org.id, first.id));
     }

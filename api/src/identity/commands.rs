@@ -1,0 +1,334 @@
+//! Identity mutations as typed commands: each input parsed once, run by
+//! [`crate::pipeline`], its use case in [`super::service`]. Password work (hashing,
+//! verifying) happens in `prepare`, before the write transaction.
+
+use super::{
+    service::{self, Device, Refresh, Session},
+    types::*,
+};
+use crate::{
+    audit::Change,
+    auth::Rule,
+    error::{AppError, AppResult},
+    graphql::{context::CtxExt, context::RequestCtx, ids::parse_id},
+    pipeline::{self, Command, Exec},
+    state::AppState,
+    validation::{Email, NewPassword, Phone, Text},
+};
+use async_graphql::Context;
+use entity::user;
+use std::sync::{Arc, OnceLock};
+use uuid::Uuid;
+
+impl Device {
+    /// The device a request comes from.
+    pub fn of(req: &RequestCtx) -> Self {
+        Self {
+            ip: req.ip,
+            user_agent: req.user_agent.clone(),
+        }
+    }
+}
+
+/// A new password: as typed, until the command's `prepare` hashes it.
+pub enum NewSecret {
+    /// As typed (already checked for length).
+    Typed(NewPassword),
+    /// Its argon2id PHC string.
+    Hashed(String),
+}
+
+impl NewSecret {
+    async fn hash(self, app: &AppState) -> AppResult<Self> {
+        match self {
+            Self::Typed(p) => Ok(Self::Hashed(app.hasher.hash(p.into_inner()).await?)),
+            hashed => Ok(hashed),
+        }
+    }
+
+    /// The hash, once prepared.
+    pub fn into_hash(self) -> AppResult<String> {
+        match self {
+            Self::Hashed(h) => Ok(h),
+            Self::Typed(_) => Err(AppError::internal("a password was not hashed")),
+        }
+    }
+}
+
+/// `register`, parsed.
+pub struct Register {
+    /// Normalized email.
+    pub email: Email,
+    /// The password, hashed by `prepare`.
+    pub password: NewSecret,
+    pub full_name: Text,
+    /// E.164 phone.
+    pub phone: Option<Phone>,
+}
+
+impl TryFrom<RegisterInput> for Register {
+    type Error = AppError;
+
+    fn try_from(input: RegisterInput) -> AppResult<Self> {
+        Ok(Self {
+            email: Email::parse(&input.email, "input.email")?,
+            password: NewSecret::Typed(NewPassword::parse(&input.password, "input.password")?),
+            full_name: Text::parse(&input.full_name, "input.fullName", 200)?,
+            phone: Phone::parse_opt(input.phone.as_deref(), "input.phone")?,
+        })
+    }
+}
+
+impl Command for Register {
+    type Input = RegisterInput;
+    type Output = user::Model;
+    const ACTION: &'static str = "user.register";
+    const ENTITY: &'static str = "user";
+    const UNPARSED: Rule = Rule::Public;
+
+    fn rule(&self) -> Rule {
+        Rule::Public
+    }
+
+    async fn prepare(mut self, app: &AppState) -> AppResult<Self> {
+        self.password = self.password.hash(app).await?;
+        Ok(self)
+    }
+
+    async fn execute(self, exec: &Exec<'_>) -> AppResult<(Self::Output, Change)> {
+        service::register(exec.txn, self).await
+    }
+}
+
+/// `login`, parsed; `prepare` checks the credentials against the rate limits and the hash.
+pub struct Login {
+    email: Email,
+    password: String,
+    from: Device,
+    verified: Option<user::Model>,
+}
+
+impl TryFrom<(LoginInput, Device)> for Login {
+    type Error = AppError;
+
+    /// A login attempt, from the device the request came from.
+    fn try_from((input, from): (LoginInput, Device)) -> AppResult<Self> {
+        Ok(Self {
+            email: Email::parse(&input.email, "input.email")?,
+            password: input.password,
+            from,
+            verified: None,
+        })
+    }
+}
+
+impl Command for Login {
+    type Input = (LoginInput, Device);
+    type Output = Session;
+    const ACTION: &'static str = "auth.login";
+    const ENTITY: &'static str = "user";
+    const UNPARSED: Rule = Rule::Public;
+
+    fn rule(&self) -> Rule {
+        Rule::Public
+    }
+
+    async fn prepare(mut self, app: &AppState) -> AppResult<Self> {
+        let password = std::mem::take(&mut self.password);
+        let user = service::check_credentials(app, &self.email, password, self.from.ip).await?;
+        self.verified = Some(user);
+        Ok(self)
+    }
+
+    async fn execute(self, exec: &Exec<'_>) -> AppResult<(Self::Output, Change)> {
+        let user = self
+            .verified
+            .ok_or_else(|| AppError::internal("credentials not checked"))?;
+        service::login(exec.txn, exec.app, user, self.from).await
+    }
+}
+
+/// `refreshSession`. A reused token fails the attempt, which rolls back; the family it
+/// names is carried out in `reused` and revoked after, by [`refresh_session`].
+pub struct RefreshSession {
+    token: String,
+    from: Device,
+    reused: Arc<OnceLock<Uuid>>,
+}
+
+impl TryFrom<(RefreshSessionInput, Device, Arc<OnceLock<Uuid>>)> for RefreshSession {
+    type Error = AppError;
+
+    fn try_from(
+        (input, from, reused): (RefreshSessionInput, Device, Arc<OnceLock<Uuid>>),
+    ) -> AppResult<Self> {
+        Ok(Self {
+            token: input.refresh_token,
+            from,
+            reused,
+        })
+    }
+}
+
+impl Command for RefreshSession {
+    type Input = (RefreshSessionInput, Device, Arc<OnceLock<Uuid>>);
+    type Output = Session;
+    const ACTION: &'static str = "auth.refresh";
+    const ENTITY: &'static str = "session";
+    const UNPARSED: Rule = Rule::Public;
+
+    fn rule(&self) -> Rule {
+        Rule::Public
+    }
+
+    async fn execute(self, exec: &Exec<'_>) -> AppResult<(Self::Output, Change)> {
+        match service::refresh(exec.txn, exec.app, &self.token, self.from).await? {
+            Refresh::Rotated(rotated) => Ok(*rotated),
+            Refresh::Reused { family } => {
+                let _ = self.reused.set(family);
+                Err(AppError::Unauthenticated(service::REUSED))
+            }
+        }
+    }
+}
+
+/// Runs `refreshSession`; when the token was reused, revokes its whole family once the
+/// attempt is recorded.
+pub async fn refresh_session(ctx: &Context<'_>, input: RefreshSessionInput) -> AppResult<Session> {
+    let req = ctx.req()?;
+    let reused = Arc::new(OnceLock::new());
+    let input = (input, Device::of(req), reused.clone());
+    let result = pipeline::run::<RefreshSession>(ctx, input).await;
+    if let Some(family) = reused.get() {
+        service::revoke_leaked(&req.db, *family, &req.request_id).await?;
+    }
+    result
+}
+
+/// `logout`: holding the refresh token is what counts.
+pub struct Logout {
+    /// The session's current refresh token.
+    pub token: String,
+}
+
+impl TryFrom<LogoutInput> for Logout {
+    type Error = AppError;
+
+    fn try_from(input: LogoutInput) -> AppResult<Self> {
+        Ok(Self {
+            token: input.refresh_token,
+        })
+    }
+}
+
+impl Command for Logout {
+    type Input = LogoutInput;
+    type Output = u64;
+    const ACTION: &'static str = "auth.logout";
+    const ENTITY: &'static str = "session";
+    const UNPARSED: Rule = Rule::Public;
+
+    fn rule(&self) -> Rule {
+        Rule::Public
+    }
+
+    async fn execute(self, exec: &Exec<'_>) -> AppResult<(Self::Output, Change)> {
+        service::logout(exec.txn, &self.token).await
+    }
+}
+
+/// `changePassword`, parsed; `prepare` verifies the current password and hashes the new one.
+pub struct ChangePassword {
+    user_id: Uuid,
+    current: String,
+    new: NewSecret,
+    verified: Option<user::Model>,
+}
+
+impl TryFrom<(ChangePasswordInput, Option<Uuid>)> for ChangePassword {
+    type Error = AppError;
+
+    /// The signed-in caller's request (their user id, if a user calls).
+    fn try_from((input, user): (ChangePasswordInput, Option<Uuid>)) -> AppResult<Self> {
+        Ok(Self {
+            user_id: user.ok_or(AppError::Unauthenticated("sign in first"))?,
+            new: NewSecret::Typed(NewPassword::parse(
+                &input.new_password,
+                "input.newPassword",
+            )?),
+            current: input.current_password,
+            verified: None,
+        })
+    }
+}
+
+impl ChangePassword {
+    /// The user whose current password was verified, and the new hash.
+    pub fn verified(self) -> AppResult<(user::Model, String)> {
+        let user = self
+            .verified
+            .ok_or_else(|| AppError::internal("current password not verified"))?;
+        Ok((user, self.new.into_hash()?))
+    }
+}
+
+impl Command for ChangePassword {
+    type Input = (ChangePasswordInput, Option<Uuid>);
+    type Output = (user::Model, u64);
+    const ACTION: &'static str = "user.change_password";
+    const ENTITY: &'static str = "user";
+    const UNPARSED: Rule = Rule::SignedIn;
+
+    fn rule(&self) -> Rule {
+        Rule::SignedIn
+    }
+
+    async fn prepare(mut self, app: &AppState) -> AppResult<Self> {
+        let current = std::mem::take(&mut self.current);
+        self.verified = Some(service::check_password(app, self.user_id, current).await?);
+        self.new = self.new.hash(app).await?;
+        Ok(self)
+    }
+
+    async fn execute(self, exec: &Exec<'_>) -> AppResult<(Self::Output, Change)> {
+        service::change_password(exec.txn, self).await
+    }
+}
+
+/// `setUserActive`, parsed.
+pub struct SetUserActive {
+    pub user_id: Uuid,
+    /// False deactivates.
+    pub active: bool,
+}
+
+impl TryFrom<SetUserActiveInput> for SetUserActive {
+    type Error = AppError;
+
+    fn try_from(input: SetUserActiveInput) -> AppResult<Self> {
+        Ok(Self {
+            user_id: parse_id(&input.user_id, "input.userId")?,
+            active: input.is_active,
+        })
+    }
+}
+
+impl Command for SetUserActive {
+    type Input = SetUserActiveInput;
+    type Output = user::Model;
+    const ACTION: &'static str = "user.set_active";
+    const ENTITY: &'static str = "user";
+    const UNPARSED: Rule = Rule::SuperAdmin;
+
+    fn rule(&self) -> Rule {
+        Rule::SuperAdmin
+    }
+
+    fn entity_id(&self) -> Option<Uuid> {
+        Some(self.user_id)
+    }
+
+    async fn execute(self, exec: &Exec<'_>) -> AppResult<(Self::Output, Change)> {
+        service::set_active(exec.txn, self, exec.actor).await
+    }
+}
