@@ -945,6 +945,7 @@ pub async fn pay<C: ConnectionTrait>(
             format!("must be the doctor's fee currency, {fee_currency}"),
         ));
     }
+    let t = now();
     let paid = payment::Entity::find()
         .filter(payment::Column::ConsultationId.eq(c.id))
         .filter(payment::Column::Status.eq(PaymentStatus::Succeeded))
@@ -953,7 +954,6 @@ pub async fn pay<C: ConnectionTrait>(
     if paid.is_some() {
         return Err(AppError::Conflict(PAID.into()));
     }
-    let t = now();
     let p = payment::Model {
         id: Uuid::now_v7(),
         consultation_id: c.id,

@@ -110,16 +110,19 @@ impl Doctor {
     }
 }
 
-/// Weekly hours, wall-clock in an IANA time zone, valid between two dates.
-#[derive(SimpleObject, Clone)]
+/// Weekly hours, wall-clock in an IANA time zone, valid between two dates. A rule does not
+/// cross midnight: split it in two.
+#[derive(SimpleObject, InputObject, Clone)]
+#[graphql(input_name = "AvailabilityRuleInput")]
 pub struct AvailabilityRule {
+    #[graphql(skip_input)]
     pub id: ID,
     pub day_of_week: Weekday,
-    /// Start, wall-clock.
+    /// Start, wall-clock (`09:00:00`).
     pub start_time: NaiveTime,
-    /// End, wall-clock.
+    /// End, wall-clock, after the start.
     pub end_time: NaiveTime,
-    /// IANA zone.
+    /// IANA zone, e.g. `Asia/Kolkata`.
     pub time_zone: String,
     /// The first day the rule applies.
     pub valid_from: NaiveDate,
@@ -549,27 +552,11 @@ pub struct VerifyDoctorInput {
     pub doctor_id: ID,
 }
 
-/// One weekly rule.
-#[derive(InputObject, Clone)]
-pub struct AvailabilityRuleInput {
-    pub day_of_week: Weekday,
-    /// Start, wall-clock (`09:00:00`).
-    pub start_time: NaiveTime,
-    /// End, wall-clock, after the start (rules do not cross midnight: split them).
-    pub end_time: NaiveTime,
-    /// IANA zone, e.g. `Asia/Kolkata`.
-    pub time_zone: String,
-    /// The first day the rule applies.
-    pub valid_from: NaiveDate,
-    /// The last day the rule applies; none for a rule without end.
-    pub valid_until: Option<NaiveDate>,
-}
-
 /// Input of `setAvailability`: replaces the caller's rules.
 #[derive(InputObject)]
 pub struct SetAvailabilityInput {
     /// The rules (at most 50; none clears them).
-    pub rules: Vec<AvailabilityRuleInput>,
+    pub rules: Vec<AvailabilityRule>,
 }
 
 /// Input of `bookConsultation`.
