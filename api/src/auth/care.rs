@@ -1,12 +1,13 @@
-//! Who may act on, and read, a consultation: its patient, its doctor, and (for an
-//! organization's consultations) that organization's admins. Kept here with the rest of the
-//! permission layer; the consultation services call [`require`] inside their transactions,
-//! once they hold the row.
+//! Who may see and act on telehealth data: a consultation's patient, its doctor and (for an
+//! organization's consultations) that organization's admins; doctor profiles for everyone
+//! once verified. Resolvers and types ask these functions; the consultation use cases call
+//! [`require`] inside their transactions, once they hold the row.
 
-use super::viewer::Viewer;
+use super::{Actor, Rule, authorize, viewer::Viewer};
 use crate::error::{AppError, AppResult};
-use entity::{OrgRole, consultation};
-use sea_orm::{ColumnTrait, Condition};
+use chrono::Duration;
+use entity::{ConsultationStatus, OrgRole, consultation, doctor, prescription};
+use sea_orm::{ColumnTrait, Condition, sea_query::Query};
 use uuid::Uuid;
 
 /// How the caller is related to a consultation.
@@ -31,6 +32,47 @@ impl Party {
     }
 }
 
+/// What a party does to a consultation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Act {
+    /// A move of the state machine to this state.
+    Move(ConsultationStatus),
+    /// Moving it to another time.
+    Reschedule,
+    /// Writing a prescription.
+    Prescribe,
+    /// Flagging a risk.
+    FlagRisk,
+    /// Recording a payment.
+    Pay,
+    /// Refunding a payment.
+    Refund,
+}
+
+impl Act {
+    /// The parties allowed to do it: the doctor treats; the patient may also cancel or move
+    /// a booking (until the cut-off, [`before_cutoff`]); payments are for everyone involved,
+    /// refunds for the doctor and the organization's admin.
+    fn parties(self) -> &'static [Party] {
+        match self {
+            Self::Move(ConsultationStatus::Cancelled) | Self::Reschedule => {
+                &[Party::Patient, Party::Doctor]
+            }
+            Self::Move(_) | Self::Prescribe | Self::FlagRisk => &[Party::Doctor],
+            Self::Pay => &[Party::Patient, Party::Doctor, Party::OrgAdmin],
+            Self::Refund => &[Party::Doctor, Party::OrgAdmin],
+        }
+    }
+
+    /// What an outsider is told does not exist.
+    fn hidden(self) -> &'static str {
+        match self {
+            Self::Refund => "payment",
+            _ => "consultation",
+        }
+    }
+}
+
 /// The caller's relation to a consultation, if any. A super admin has none: consultations
 /// are health data and platform administration does not need them.
 pub fn party(viewer: &Viewer, c: &consultation::Model) -> Option<Party> {
@@ -47,36 +89,109 @@ pub fn party(viewer: &Viewer, c: &consultation::Model) -> Option<Party> {
         .map(|_| Party::OrgAdmin)
 }
 
-/// The caller must be one of `allowed`. Someone with no relation at all is told the
-/// consultation does not exist (its existence is private); a party without the right to this
-/// action is refused.
-pub fn require(viewer: &Viewer, c: &consultation::Model, allowed: &[Party]) -> AppResult<Party> {
+/// The caller must be a party allowed to do `act`. Someone with no relation at all is told
+/// the consultation (or the payment) does not exist (its existence is private); a party
+/// without the right to this act is refused.
+pub fn require(viewer: &Viewer, c: &consultation::Model, act: Act) -> AppResult<Party> {
     match party(viewer, c) {
-        None => Err(AppError::NotFound("consultation")),
-        Some(p) if allowed.contains(&p) => Ok(p),
+        None => Err(AppError::NotFound(act.hidden())),
+        Some(p) if act.parties().contains(&p) => Ok(p),
         Some(_) => Err(AppError::Forbidden(
             "only another party to this consultation may do this",
         )),
     }
 }
 
-/// The consultations a caller may list: their own as a patient, those they hold as a doctor,
-/// and their organizations' if they are an admin there. `None` when they can see none.
-pub fn visible(viewer: &Viewer) -> Option<Condition> {
+/// A patient may cancel or move a consultation only until `cutoff` before its start.
+pub fn before_cutoff(c: &consultation::Model, party: Party, cutoff: Duration) -> AppResult<()> {
+    if party == Party::Patient && crate::db::now() > c.scheduled_at - cutoff {
+        return Err(AppError::Forbidden(
+            "it is too close to the start: only the doctor can cancel or move it now",
+        ));
+    }
+    Ok(())
+}
+
+/// Symptoms, diagnosis, notes, prescriptions and payments of a consultation: its parties.
+pub fn sees_health(viewer: &Viewer, c: &consultation::Model) -> bool {
+    party(viewer, c).is_some()
+}
+
+/// Risk flags: the doctor and the organization's admins, not the patient.
+pub fn sees_risk_flags(viewer: &Viewer, c: &consultation::Model) -> bool {
+    matches!(party(viewer, c), Some(Party::Doctor | Party::OrgAdmin))
+}
+
+fn admin_of(viewer: &Viewer) -> Vec<Uuid> {
     let Viewer::User(u) = viewer else {
-        return None;
+        return Vec::new();
     };
-    let admin_of: Vec<Uuid> = u
-        .grants
+    u.grants
         .iter()
         .filter(|g| g.role == OrgRole::Admin)
         .map(|g| g.organization_id)
-        .collect();
+        .collect()
+}
+
+/// The consultations a caller may list: their own as a patient, those they hold as a doctor,
+/// and their organizations' if they are an admin there. Anyone else (API clients, super
+/// admins without a part in one) is refused.
+pub fn visible(viewer: &Viewer) -> AppResult<Condition> {
+    let Some(me) = viewer.user_id() else {
+        return Err(AppError::Forbidden(
+            "only patients, doctors and organization admins see consultations",
+        ));
+    };
+    let admin_of = admin_of(viewer);
     let mut any = Condition::any()
-        .add(consultation::Column::PatientId.eq(u.id))
-        .add(consultation::Column::DoctorUserId.eq(u.id));
+        .add(consultation::Column::PatientId.eq(me))
+        .add(consultation::Column::DoctorUserId.eq(me));
     if !admin_of.is_empty() {
         any = any.add(consultation::Column::OrganizationId.is_in(admin_of));
     }
-    Some(any)
+    Ok(any)
+}
+
+/// The prescriptions a caller may list: those of the consultations they see.
+pub fn visible_prescriptions(viewer: &Viewer) -> AppResult<Condition> {
+    let of = Query::select()
+        .column(consultation::Column::Id)
+        .from(consultation::Entity)
+        .cond_where(visible(viewer)?)
+        .to_owned();
+    Ok(Condition::all().add(prescription::Column::ConsultationId.in_subquery(of)))
+}
+
+/// Which doctor profiles a caller sees: verified ones; their own; their organizations' when
+/// they are its admin; everything for super admins.
+pub fn visible_doctors(viewer: &Viewer) -> Condition {
+    if viewer.is_super_admin() {
+        return Condition::all();
+    }
+    let mut any = Condition::any().add(doctor::Column::IsVerified.eq(true));
+    if let Some(me) = viewer.user_id() {
+        any = any.add(doctor::Column::UserId.eq(me));
+    }
+    let admin_of = admin_of(viewer);
+    if !admin_of.is_empty() {
+        any = any.add(doctor::Column::OrganizationId.is_in(admin_of));
+    }
+    any
+}
+
+/// A doctor's account in full (phone, last sign-in): the doctor, super admins and the admins
+/// of the doctor's organization. Others see its public fields.
+pub fn sees_account(viewer: &Viewer, d: &doctor::Model) -> bool {
+    viewer.user_id() == Some(d.user_id) || may_verify(viewer, d).is_ok()
+}
+
+/// Who verifies a doctor profile: a super admin, or an admin of the doctor's organization.
+/// The actor is what the audit row records.
+pub fn may_verify(viewer: &Viewer, d: &doctor::Model) -> AppResult<Actor> {
+    authorize(
+        viewer,
+        Rule::SuperAdminOrOrgAdmin {
+            org: d.organization_id,
+        },
+    )
 }

@@ -1,10 +1,24 @@
-//! Telehealth rules: doctor profiles, availability, booking without double-booking, the
-//! consultation state machine, prescriptions, payments and risk flags. Every function takes
-//! the caller's transaction, so resolvers, jobs and tests share the same rules.
+//! Telehealth use cases: doctor profiles, availability, booking without double-booking, the
+//! consultation state machine, prescriptions, payments and risk flags. Each use case does the
+//! whole workflow (notifications, alerts, the audit `Change`) on the caller's transaction, so
+//! the pipeline, `seed`, jobs and tests share the same rules. Who may act on a consultation
+//! is asked of `auth::care` once the row is held.
 
-use super::slots::{self, Slot, WeeklyRule};
+use super::{
+    commands::{
+        AddPrescription, BookConsultation, RaiseRiskFlag, RecordPayment, RefundPayment,
+        RescheduleConsultation, UpdateDoctorProfile,
+    },
+    slots::{self, Slot, WeeklyRule},
+};
 use crate::{
     alerts::service::{NewAlert, NewNotification, Target, notify, raise},
+    audit::Change,
+    auth::{
+        Viewer,
+        care::{self, Act, Party},
+    },
+    config::Config,
     db::now,
     error::{AppError, AppResult, unique_violation},
     events::Event,
@@ -12,15 +26,39 @@ use crate::{
 };
 use chrono::{DateTime, Duration, NaiveDate, NaiveTime, Timelike, Utc};
 use entity::{
-    AlertKind, ConsultationStatus, ConsultationType, NotificationKind, OrgRole, PaymentMethod,
-    PaymentStatus, RiskSeverity, RiskType, Severity, Weekday, WireName, availability_rule,
-    consultation, doctor, payment, prescription, risk_flag,
+    AlertKind, ConsultationStatus, ConsultationType, NotificationKind, OrgRole, PaymentStatus,
+    RiskSeverity, Severity, Weekday, WireName, availability_rule, consultation, doctor, payment,
+    prescription, risk_flag,
 };
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, RuntimeErr,
     sea_query::Expr,
 };
+use serde_json::json;
 use uuid::Uuid;
+
+/// A consultation's values as the audit trail records them.
+fn consultation_json(c: &consultation::Model) -> serde_json::Value {
+    json!({"status": c.status, "scheduledAt": c.scheduled_at, "endsAt": c.ends_at,
+           "doctorId": c.doctor_id, "patientId": c.patient_id, "type": c.consultation_type,
+           "rescheduledFromId": c.rescheduled_from_id, "rescheduledToId": c.rescheduled_to_id})
+}
+
+/// A profile's fields as the audit trail records them.
+fn doctor_json(d: &doctor::Model) -> serde_json::Value {
+    json!({"licenseNumber": d.license_number, "specialization": d.specialization,
+           "organizationId": d.organization_id, "experienceYears": d.experience_years,
+           "fee": d.consultation_fee_minor, "currency": d.currency, "isAvailable": d.is_available})
+}
+
+/// What a party's act on a consultation writes to the audit row.
+fn party_change(c: &consultation::Model, party: Party) -> Change {
+    Change {
+        organization_id: c.organization_id,
+        actor_role: Some(party.role().into()),
+        ..Change::default()
+    }
+}
 
 /// True when an insert or update broke the database's no-overlap rule (the Postgres
 /// exclusion constraints, or the SQLite triggers): a concurrent booking won.
@@ -41,30 +79,27 @@ fn overlap_violation(e: &DbErr) -> bool {
 /// A validated new doctor profile.
 #[derive(Debug, Clone)]
 pub struct NewDoctor {
-    /// The practitioner's account.
-    pub user_id: Uuid,
-    /// Organization, if any (membership checked by the caller's rule).
+    /// The organization the doctor practises in (membership checked by the command's rule).
     pub organization_id: Option<Uuid>,
-    /// License number, trimmed and upper-cased.
+    /// Trimmed and upper-cased.
     pub license_number: String,
-    /// Specialization.
     pub specialization: String,
-    /// Years.
     pub experience_years: i32,
-    /// Degrees.
     pub qualification: Option<String>,
-    /// About.
     pub bio: Option<String>,
-    /// Fee in minor units.
     pub fee_minor: i64,
-    /// Currency.
+    /// ISO 4217 code.
     pub currency: String,
 }
 
-/// Creates a profile; one per user, license numbers unique.
-pub async fn create_doctor<C: ConnectionTrait>(db: &C, new: NewDoctor) -> AppResult<doctor::Model> {
+/// Creates a user's profile, unverified; one per user, license numbers unique.
+pub async fn create_doctor<C: ConnectionTrait>(
+    db: &C,
+    user_id: Uuid,
+    new: NewDoctor,
+) -> AppResult<(doctor::Model, Change)> {
     if doctor::Entity::find()
-        .filter(doctor::Column::UserId.eq(new.user_id))
+        .filter(doctor::Column::UserId.eq(user_id))
         .one(db)
         .await?
         .is_some()
@@ -87,7 +122,7 @@ pub async fn create_doctor<C: ConnectionTrait>(db: &C, new: NewDoctor) -> AppRes
     let t = now();
     let m = doctor::Model {
         id: Uuid::now_v7(),
-        user_id: new.user_id,
+        user_id,
         organization_id: new.organization_id,
         license_number: new.license_number,
         specialization: new.specialization,
@@ -109,7 +144,13 @@ pub async fn create_doctor<C: ConnectionTrait>(db: &C, new: NewDoctor) -> AppRes
         .exec(db)
         .await
         .map_err(unique_violation)?;
-    Ok(m)
+    let change = Change {
+        entity_id: Some(m.id),
+        organization_id: m.organization_id,
+        new: Some(doctor_json(&m)),
+        ..Change::default()
+    };
+    Ok((m, change))
 }
 
 /// The caller's own profile.
@@ -130,15 +171,57 @@ pub async fn doctor_by_id<C: ConnectionTrait>(db: &C, id: Uuid) -> AppResult<doc
 }
 
 /// Saves a changed profile.
-pub async fn save_doctor<C: ConnectionTrait>(
-    db: &C,
-    mut d: doctor::Model,
-) -> AppResult<doctor::Model> {
+async fn save_doctor<C: ConnectionTrait>(db: &C, mut d: doctor::Model) -> AppResult<doctor::Model> {
     d.updated_at = now();
     doctor::Entity::update(doctor::ActiveModel::from(d.clone()).reset_all())
         .exec(db)
         .await?;
     Ok(d)
+}
+
+/// Changes a user's own profile: the fields given.
+pub async fn update_profile<C: ConnectionTrait>(
+    db: &C,
+    user: Uuid,
+    u: UpdateDoctorProfile,
+) -> AppResult<(doctor::Model, Change)> {
+    let mut d = doctor_of_user(db, user).await?;
+    let old = doctor_json(&d);
+    d.specialization = u.specialization.unwrap_or(d.specialization);
+    d.experience_years = u.experience_years.unwrap_or(d.experience_years);
+    d.qualification = u.qualification.unwrap_or(d.qualification);
+    d.bio = u.bio.unwrap_or(d.bio);
+    d.consultation_fee_minor = u.fee_minor.unwrap_or(d.consultation_fee_minor);
+    d.currency = u.currency.unwrap_or(d.currency);
+    d.is_available = u.is_available.unwrap_or(d.is_available);
+    let d = save_doctor(db, d).await?;
+    let change = Change {
+        entity_id: Some(d.id),
+        organization_id: d.organization_id,
+        old: Some(old),
+        new: Some(doctor_json(&d)),
+        ..Change::default()
+    };
+    Ok((d, change))
+}
+
+/// Verifies a profile, for a super admin or an admin of the doctor's organization.
+pub async fn verify<C: ConnectionTrait>(
+    db: &C,
+    viewer: &Viewer,
+    doctor_id: Uuid,
+) -> AppResult<(doctor::Model, Change)> {
+    let d = doctor_by_id(db, doctor_id).await?;
+    let verifier = care::may_verify(viewer, &d)?;
+    let d = verify_doctor(db, d, verifier.user_id).await?;
+    let change = Change {
+        organization_id: d.organization_id,
+        old: Some(json!({"isVerified": false})),
+        new: Some(json!({"isVerified": true})),
+        actor_role: Some(verifier.role),
+        ..Change::default()
+    };
+    Ok((d, change))
 }
 
 /// Marks a profile verified (idempotent).
@@ -159,20 +242,14 @@ pub async fn verify_doctor<C: ConnectionTrait>(
 
 // ---------------------------------------------------------------- availability
 
-/// A validated availability rule.
+/// A weekly availability rule: wall-clock hours in a zone, valid from a day until another.
 #[derive(Debug, Clone)]
 pub struct NewRule {
-    /// Day.
     pub day: Weekday,
-    /// Start.
     pub start: NaiveTime,
-    /// End.
     pub end: NaiveTime,
-    /// Zone.
     pub zone: IanaZone,
-    /// First day.
     pub valid_from: NaiveDate,
-    /// Last day.
     pub valid_until: Option<NaiveDate>,
 }
 
@@ -191,7 +268,7 @@ impl NewRule {
 
 /// Checks a set of rules: each ends after it starts and is valid for at least a day, and no
 /// two apply at the same time. All rules share one zone, so "the same time" is unambiguous.
-pub fn check_rules(rules: &[NewRule]) -> AppResult<()> {
+fn check_rules(rules: &[NewRule]) -> AppResult<()> {
     if rules.len() > 50 {
         return Err(AppError::bad_input("input.rules", "at most 50 rules"));
     }
@@ -268,6 +345,30 @@ pub async fn set_availability<C: ConnectionTrait>(
     Ok(rows)
 }
 
+/// Replaces a user's own weekly availability.
+pub async fn replace_availability<C: ConnectionTrait>(
+    db: &C,
+    user: Uuid,
+    rules: Vec<NewRule>,
+) -> AppResult<(doctor::Model, Change)> {
+    let d = doctor_of_user(db, user).await?;
+    let saved = set_availability(db, d.id, rules).await?;
+    let rules: Vec<_> = saved
+        .iter()
+        .map(|r| {
+            json!({"day": r.day_of_week, "start": r.start_time, "end": r.end_time,
+                   "timeZone": r.time_zone, "validFrom": r.valid_from, "validUntil": r.valid_until})
+        })
+        .collect();
+    let change = Change {
+        entity_id: Some(d.id),
+        organization_id: d.organization_id,
+        new: Some(json!({ "rules": rules })),
+        ..Change::default()
+    };
+    Ok((d, change))
+}
+
 async fn weekly_rules<C: ConnectionTrait>(db: &C, doctor_id: Uuid) -> AppResult<Vec<WeeklyRule>> {
     let rows = availability_rule::Entity::find()
         .filter(availability_rule::Column::DoctorId.eq(doctor_id))
@@ -328,13 +429,51 @@ pub async fn open_slots<C: ConnectionTrait>(
     Ok(slots::open_slots(&rules, from, to, duration, now(), &busy))
 }
 
+/// The free slots of a verified doctor in `[from, to)`, a window of at most
+/// `OPEN_SLOTS_MAX_DAYS`; none while the doctor takes no bookings.
+pub async fn free_slots<C: ConnectionTrait>(
+    db: &C,
+    config: &Config,
+    doctor_id: Uuid,
+    (from, to): (DateTime<Utc>, DateTime<Utc>),
+    duration: Duration,
+) -> AppResult<Vec<Slot>> {
+    if to <= from {
+        return Err(AppError::bad_input("to", "must be after from"));
+    }
+    let max = config.open_slots_max_days;
+    if to - from > Duration::days(max) {
+        return Err(AppError::bad_input(
+            "to",
+            format!("the window may span at most {max} days"),
+        ));
+    }
+    let d = doctor::Entity::find_by_id(doctor_id)
+        .filter(doctor::Column::IsVerified.eq(true))
+        .one(db)
+        .await?
+        .ok_or(AppError::NotFound("doctor"))?;
+    if !d.is_available {
+        return Ok(Vec::new());
+    }
+    open_slots(db, d.id, from, to, duration).await
+}
+
 // ---------------------------------------------------------------- booking
 
 /// Booking limits from the settings.
 #[derive(Debug, Clone, Copy)]
 pub struct BookingLimits {
-    /// How far ahead.
+    /// How many days ahead a slot may be booked.
     pub max_days_ahead: i64,
+}
+
+impl From<&Config> for BookingLimits {
+    fn from(config: &Config) -> Self {
+        Self {
+            max_days_ahead: config.consultation_max_days_ahead,
+        }
+    }
 }
 
 /// Checks a length in minutes.
@@ -351,13 +490,9 @@ pub fn check_duration(minutes: i32, field: &str) -> AppResult<Duration> {
 /// A slot a patient asks for.
 #[derive(Debug, Clone)]
 pub struct Booking {
-    /// The patient.
     pub patient_id: Uuid,
-    /// Start.
     pub start: DateTime<Utc>,
-    /// Length.
     pub duration: Duration,
-    /// How.
     pub kind: ConsultationType,
     /// What the patient reports.
     pub symptoms: Option<String>,
@@ -475,12 +610,47 @@ pub async fn book<C: ConnectionTrait>(
     Ok(m)
 }
 
-/// Loads a consultation; on Postgres the row stays locked until the transaction ends, so
-/// two transitions of one consultation run one after the other.
-pub async fn load_locked<C: ConnectionTrait>(db: &C, id: Uuid) -> AppResult<consultation::Model> {
-    crate::db::find_locked::<consultation::Entity, _>(db, id)
+/// A patient books a consultation for themself; the doctor hears of it.
+pub async fn book_consultation<C: ConnectionTrait>(
+    db: &C,
+    patient: Uuid,
+    cmd: BookConsultation,
+    config: &Config,
+) -> AppResult<(consultation::Model, Change)> {
+    let d = doctor_by_id(db, cmd.doctor_id).await?;
+    let booking = Booking {
+        patient_id: patient,
+        start: cmd.start,
+        duration: cmd.duration,
+        kind: cmd.kind,
+        symptoms: cmd.symptoms,
+        rescheduled_from: None,
+    };
+    let c = book(db, &d, booking, config.into()).await?;
+    let events = notify_other_party(db, &c, Some(patient), "requested").await?;
+    let change = Change {
+        entity_id: Some(c.id),
+        new: Some(consultation_json(&c)),
+        events,
+        ..party_change(&c, Party::Patient)
+    };
+    Ok((c, change))
+}
+
+/// Loads a consultation for a party allowed to do `act` (`auth::care`); on Postgres the row
+/// stays locked until the transaction ends, so two acts on one consultation run one after
+/// the other.
+async fn load_for<C: ConnectionTrait>(
+    db: &C,
+    viewer: &Viewer,
+    id: Uuid,
+    act: Act,
+) -> AppResult<(consultation::Model, Party)> {
+    let c = crate::db::find_locked::<consultation::Entity, _>(db, id)
         .await?
-        .ok_or(AppError::NotFound("consultation"))
+        .ok_or(AppError::NotFound("consultation"))?;
+    let party = care::require(viewer, &c, act)?;
+    Ok((c, party))
 }
 
 /// The states each state may move to: the one table of the state machine.
@@ -497,7 +667,7 @@ pub fn allowed(from: ConsultationStatus, to: ConsultationStatus) -> bool {
 }
 
 /// Refuses a move the state machine does not allow from the consultation's state.
-pub fn ensure_allowed(c: &consultation::Model, to: ConsultationStatus) -> AppResult<()> {
+fn ensure_allowed(c: &consultation::Model, to: ConsultationStatus) -> AppResult<()> {
     if allowed(c.status, to) {
         Ok(())
     } else {
@@ -511,22 +681,20 @@ pub fn ensure_allowed(c: &consultation::Model, to: ConsultationStatus) -> AppRes
 /// What a transition writes besides the status.
 #[derive(Debug, Default, Clone)]
 pub struct Stamp {
-    /// Diagnosis (completion).
+    /// On completion.
     pub diagnosis: Option<String>,
-    /// Notes (completion).
+    /// On completion.
     pub notes: Option<String>,
-    /// Reason (cancellation).
+    /// On cancellation.
     pub reason: Option<String>,
-    /// Who cancelled.
+    /// On cancellation: who cancelled.
     pub cancelled_by: Option<Uuid>,
-    /// The booking that replaces it.
-    pub rescheduled_to: Option<Uuid>,
 }
 
 /// Moves a consultation to `to`, if the state machine allows it from the state it is in.
 /// The update is conditional on that state, so a concurrent move makes this one fail
 /// instead of overwriting it.
-pub async fn transition<C: ConnectionTrait>(
+async fn transition<C: ConnectionTrait>(
     db: &C,
     c: consultation::Model,
     to: ConsultationStatus,
@@ -555,7 +723,6 @@ pub async fn transition<C: ConnectionTrait>(
             next.cancelled_at = Some(t);
             next.cancellation_reason = stamp.reason;
             next.cancelled_by = stamp.cancelled_by;
-            next.rescheduled_to_id = stamp.rescheduled_to;
         }
         ConsultationStatus::NoShow => next.no_show_at = Some(t),
         ConsultationStatus::Requested => {}
@@ -576,18 +743,102 @@ pub async fn transition<C: ConnectionTrait>(
     Ok(next)
 }
 
-/// Links a new booking to the one it replaced.
-pub async fn link_reschedule<C: ConnectionTrait>(db: &C, old: Uuid, new: Uuid) -> AppResult<()> {
+/// What the other party is told a move did.
+fn verb(to: ConsultationStatus) -> &'static str {
+    match to {
+        ConsultationStatus::Requested => "requested",
+        ConsultationStatus::Confirmed => "confirmed",
+        ConsultationStatus::InProgress => "started",
+        ConsultationStatus::Completed => "completed",
+        ConsultationStatus::Cancelled => "cancelled",
+        ConsultationStatus::NoShow => "marked as a no-show",
+    }
+}
+
+/// A party moves a consultation to `to` (`auth::care` says who may make which move); the
+/// other party is notified. A patient cancels only until the cut-off; a no-show is marked
+/// only once the start has passed.
+pub async fn move_to<C: ConnectionTrait>(
+    db: &C,
+    viewer: &Viewer,
+    id: Uuid,
+    to: ConsultationStatus,
+    mut stamp: Stamp,
+    config: &Config,
+) -> AppResult<(consultation::Model, Change)> {
+    let (c, party) = load_for(db, viewer, id, Act::Move(to)).await?;
+    ensure_allowed(&c, to)?;
+    match to {
+        ConsultationStatus::Cancelled => {
+            care::before_cutoff(&c, party, config.consultation_cancel_cutoff)?;
+            stamp.cancelled_by = viewer.user_id();
+        }
+        ConsultationStatus::NoShow if now() < c.scheduled_at => {
+            return Err(AppError::bad_input(
+                "input.consultationId",
+                "the consultation has not started yet",
+            ));
+        }
+        _ => {}
+    }
+    let old = consultation_json(&c);
+    let next = transition(db, c, to, stamp).await?;
+    let events = notify_other_party(db, &next, viewer.user_id(), verb(to)).await?;
+    let change = Change {
+        old: Some(old),
+        new: Some(consultation_json(&next)),
+        events,
+        ..party_change(&next, party)
+    };
+    Ok((next, change))
+}
+
+/// Moves a consultation to a new time: the old booking is cancelled and linked to a new one
+/// (same doctor, patient, kind and symptoms). The patient (before the cut-off) or the doctor.
+pub async fn reschedule<C: ConnectionTrait>(
+    db: &C,
+    viewer: &Viewer,
+    cmd: RescheduleConsultation,
+    config: &Config,
+) -> AppResult<(consultation::Model, Change)> {
+    let (old, party) = load_for(db, viewer, cmd.consultation_id, Act::Reschedule).await?;
+    ensure_allowed(&old, ConsultationStatus::Cancelled)?;
+    care::before_cutoff(&old, party, config.consultation_cancel_cutoff)?;
+    let stamp = Stamp {
+        reason: Some(cmd.reason),
+        cancelled_by: viewer.user_id(),
+        ..Stamp::default()
+    };
+    let cancelled = transition(db, old.clone(), ConsultationStatus::Cancelled, stamp).await?;
+    let d = doctor_by_id(db, old.doctor_id).await?;
+    let booking = Booking {
+        patient_id: old.patient_id,
+        start: cmd.start,
+        duration: cmd
+            .duration
+            .unwrap_or(Duration::minutes(i64::from(old.duration_minutes))),
+        kind: old.consultation_type,
+        symptoms: old.symptoms.clone(),
+        rescheduled_from: Some(old.id),
+    };
+    let new = book(db, &d, booking, config.into()).await?;
     consultation::Entity::update_many()
-        .col_expr(consultation::Column::RescheduledToId, Expr::value(new))
-        .filter(consultation::Column::Id.eq(old))
+        .col_expr(consultation::Column::RescheduledToId, Expr::value(new.id))
+        .filter(consultation::Column::Id.eq(cancelled.id))
         .exec(db)
         .await?;
-    Ok(())
+    let events = notify_other_party(db, &new, viewer.user_id(), "rescheduled").await?;
+    let change = Change {
+        old: Some(consultation_json(&old)),
+        new: Some(consultation_json(&new)),
+        events,
+        ..party_change(&new, party)
+    };
+    Ok((new, change))
 }
 
 /// Tells the other party about a change (no health data in the text).
-pub async fn notify_other_party<C: ConnectionTrait>(
+async fn notify_other_party<C: ConnectionTrait>(
     db: &C,
     c: &consultation::Model,
     actor: Option<Uuid>,
@@ -619,14 +870,13 @@ pub async fn notify_other_party<C: ConnectionTrait>(
 
 // ---------------------------------------------------------------- prescriptions
 
-/// Writes a prescription: by the consultation's doctor, during or after it.
-pub async fn add_prescription<C: ConnectionTrait>(
+/// The consultation's doctor writes a prescription, during or after it; the patient is told.
+pub async fn prescribe<C: ConnectionTrait>(
     db: &C,
-    c: &consultation::Model,
-    medications: serde_json::Value,
-    instructions: Option<String>,
-    follow_up: Option<NaiveDate>,
-) -> AppResult<prescription::Model> {
+    viewer: &Viewer,
+    cmd: AddPrescription,
+) -> AppResult<(prescription::Model, Change)> {
+    let (c, party) = load_for(db, viewer, cmd.consultation_id, Act::Prescribe).await?;
     if !matches!(
         c.status,
         ConsultationStatus::InProgress | ConsultationStatus::Completed
@@ -636,100 +886,117 @@ pub async fn add_prescription<C: ConnectionTrait>(
             to: "PRESCRIBE".into(),
         });
     }
-    let m = prescription::Model {
+    let p = prescription::Model {
         id: Uuid::now_v7(),
         consultation_id: c.id,
         doctor_id: c.doctor_id,
         patient_id: c.patient_id,
-        medications,
-        instructions,
-        follow_up_date: follow_up,
+        medications: serde_json::to_value(&cmd.medications)?,
+        instructions: cmd.instructions,
+        follow_up_date: cmd.follow_up,
         created_at: now(),
     };
-    prescription::Entity::insert(prescription::ActiveModel::from(m.clone()))
+    prescription::Entity::insert(prescription::ActiveModel::from(p.clone()))
         .exec(db)
         .await?;
-    Ok(m)
+    let events = notify(
+        db,
+        vec![NewNotification {
+            user_id: c.patient_id,
+            kind: NotificationKind::Prescription,
+            priority: Severity::Info,
+            title: "New prescription".into(),
+            body: "Your doctor wrote a prescription for you.".into(),
+            related: Some(("prescription", p.id)),
+        }],
+    )
+    .await?;
+    let change = Change {
+        entity_id: Some(p.id),
+        new: Some(json!({"consultationId": c.id, "medications": cmd.medications.len()})),
+        events,
+        ..party_change(&c, party)
+    };
+    Ok((p, change))
 }
 
 // ---------------------------------------------------------------- payments
 
-/// A validated payment.
-#[derive(Debug, Clone)]
-pub struct NewPayment {
-    /// Minor units.
-    pub amount_minor: i64,
-    /// Currency (must be the fee's).
-    pub currency: String,
-    /// How.
-    pub method: PaymentMethod,
-    /// Reference.
-    pub reference: Option<String>,
-    /// Who recorded it.
-    pub recorded_by: Option<Uuid>,
-}
-
 const PAID: &str = "this consultation is already paid";
 
-/// Records a successful payment; one per consultation (a partial unique index decides
-/// between concurrent attempts), never for a cancelled one.
-pub async fn record_payment<C: ConnectionTrait>(
+/// Records a successful payment in the doctor's fee currency: one per consultation (a
+/// partial unique index decides between concurrent attempts), never for a cancelled one.
+pub async fn pay<C: ConnectionTrait>(
     db: &C,
-    c: &consultation::Model,
-    fee_currency: &str,
-    p: NewPayment,
-) -> AppResult<payment::Model> {
+    viewer: &Viewer,
+    cmd: RecordPayment,
+) -> AppResult<(payment::Model, Change)> {
+    let (c, party) = load_for(db, viewer, cmd.consultation_id, Act::Pay).await?;
+    let fee_currency = doctor_by_id(db, c.doctor_id).await?.currency;
     if c.status == ConsultationStatus::Cancelled {
         return Err(AppError::InvalidTransition {
             from: c.status.wire_name(),
             to: "PAY".into(),
         });
     }
-    if p.currency != fee_currency {
+    if cmd.currency != fee_currency {
         return Err(AppError::bad_input(
             "input.currency",
             format!("must be the doctor's fee currency, {fee_currency}"),
         ));
     }
+    let t = now();
     let paid = payment::Entity::find()
         .filter(payment::Column::ConsultationId.eq(c.id))
         .filter(payment::Column::Status.eq(PaymentStatus::Succeeded))
         .one(db)
         .await?;
-    let conflict = || AppError::Conflict(PAID.into());
     if paid.is_some() {
-        return Err(conflict());
+        return Err(AppError::Conflict(PAID.into()));
     }
-    let t = now();
-    let m = payment::Model {
+    let p = payment::Model {
         id: Uuid::now_v7(),
         consultation_id: c.id,
         patient_id: c.patient_id,
         doctor_id: c.doctor_id,
-        amount_minor: p.amount_minor,
-        currency: p.currency,
-        method: p.method,
+        amount_minor: cmd.amount_minor,
+        currency: cmd.currency,
+        method: cmd.method,
         status: PaymentStatus::Succeeded,
-        transaction_reference: p.reference,
-        recorded_by: p.recorded_by,
+        transaction_reference: cmd.reference,
+        recorded_by: viewer.user_id(),
         refunded_at: None,
         refund_reason: None,
         created_at: t,
         updated_at: t,
     };
-    payment::Entity::insert(payment::ActiveModel::from(m.clone()))
+    payment::Entity::insert(payment::ActiveModel::from(p.clone()))
         .exec(db)
         .await
         .map_err(unique_violation)?;
-    Ok(m)
+    let change = Change {
+        entity_id: Some(p.id),
+        new: Some(
+            json!({"consultationId": c.id, "amountMinor": p.amount_minor,
+                         "currency": p.currency, "method": p.method, "status": p.status}),
+        ),
+        ..party_change(&c, party)
+    };
+    Ok((p, change))
 }
 
-/// Refunds a successful payment (conditional on it still being successful).
-pub async fn refund_payment<C: ConnectionTrait>(
+/// Refunds a successful payment (conditional on it still being successful): the doctor or
+/// the organization's admin.
+pub async fn refund<C: ConnectionTrait>(
     db: &C,
-    p: payment::Model,
-    reason: String,
-) -> AppResult<payment::Model> {
+    viewer: &Viewer,
+    cmd: RefundPayment,
+) -> AppResult<(payment::Model, Change)> {
+    let p = payment::Entity::find_by_id(cmd.payment_id)
+        .one(db)
+        .await?
+        .ok_or(AppError::NotFound("payment"))?;
+    let (c, party) = load_for(db, viewer, p.consultation_id, Act::Refund).await?;
     let refuse = |s: PaymentStatus| AppError::InvalidTransition {
         from: s.wire_name(),
         to: PaymentStatus::Refunded.wire_name(),
@@ -744,7 +1011,10 @@ pub async fn refund_payment<C: ConnectionTrait>(
             Expr::value(PaymentStatus::Refunded),
         )
         .col_expr(payment::Column::RefundedAt, Expr::value(t))
-        .col_expr(payment::Column::RefundReason, Expr::value(reason.clone()))
+        .col_expr(
+            payment::Column::RefundReason,
+            Expr::value(cmd.reason.clone()),
+        )
         .col_expr(payment::Column::UpdatedAt, Expr::value(t))
         .filter(payment::Column::Id.eq(p.id))
         .filter(payment::Column::Status.eq(PaymentStatus::Succeeded))
@@ -753,27 +1023,32 @@ pub async fn refund_payment<C: ConnectionTrait>(
     if res.rows_affected == 0 {
         return Err(refuse(PaymentStatus::Refunded));
     }
-    Ok(payment::Model {
+    let p = payment::Model {
         status: PaymentStatus::Refunded,
         refunded_at: Some(t),
-        refund_reason: Some(reason),
+        refund_reason: Some(cmd.reason),
         updated_at: t,
         ..p
-    })
+    };
+    let change = Change {
+        old: Some(json!({"status": "SUCCEEDED"})),
+        new: Some(json!({"status": p.status, "reason": p.refund_reason})),
+        ..party_change(&c, party)
+    };
+    Ok((p, change))
 }
 
 // ---------------------------------------------------------------- risk flags
 
-/// Flags a risk on a consultation; a critical one raises a `RISK_FLAG` alert to the
+/// The consultation's doctor flags a risk; a critical one raises a `RISK_FLAG` alert to the
 /// organization's admins and doctors (to super admins for a doctor in no organization, so a
 /// critical safety flag always reaches someone). The alert text carries no health data.
-pub async fn raise_risk_flag<C: ConnectionTrait>(
+pub async fn flag_risk<C: ConnectionTrait>(
     db: &C,
-    c: &consultation::Model,
-    risk_type: RiskType,
-    severity: RiskSeverity,
-    description: String,
-) -> AppResult<(risk_flag::Model, Vec<Event>)> {
+    viewer: &Viewer,
+    cmd: RaiseRiskFlag,
+) -> AppResult<(risk_flag::Model, Change)> {
+    let (c, party) = load_for(db, viewer, cmd.consultation_id, Act::FlagRisk).await?;
     if matches!(
         c.status,
         ConsultationStatus::Requested | ConsultationStatus::Cancelled
@@ -786,7 +1061,7 @@ pub async fn raise_risk_flag<C: ConnectionTrait>(
     let id = Uuid::now_v7();
     let mut events = Vec::new();
     let mut alert_id = None;
-    if severity == RiskSeverity::Critical {
+    if cmd.severity == RiskSeverity::Critical {
         const CLINICAL: &[OrgRole] = &[OrgRole::Admin, OrgRole::Doctor];
         events = raise(
             db,
@@ -814,20 +1089,27 @@ pub async fn raise_risk_flag<C: ConnectionTrait>(
             _ => None,
         });
     }
-    let m = risk_flag::Model {
+    let f = risk_flag::Model {
         id,
         consultation_id: c.id,
         patient_id: c.patient_id,
         doctor_id: c.doctor_id,
         organization_id: c.organization_id,
-        risk_type,
-        severity,
-        description,
+        risk_type: cmd.risk_type,
+        severity: cmd.severity,
+        description: cmd.description,
         alert_id,
         created_at: now(),
     };
-    risk_flag::Entity::insert(risk_flag::ActiveModel::from(m.clone()))
+    risk_flag::Entity::insert(risk_flag::ActiveModel::from(f.clone()))
         .exec(db)
         .await?;
-    Ok((m, events))
+    let change = Change {
+        entity_id: Some(f.id),
+        new: Some(json!({"consultationId": c.id, "riskType": f.risk_type,
+                         "severity": f.severity, "alertId": f.alert_id})),
+        events,
+        ..party_change(&c, party)
+    };
+    Ok((f, change))
 }

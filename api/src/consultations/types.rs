@@ -3,10 +3,11 @@
 
 use crate::{
     audit::ReadRecord,
-    auth::{Rule, authorize, care},
+    auth::care,
+    consultations::slots::Slot,
     error::AppResult,
     graphql::{
-        context::CtxExt,
+        context::{CtxExt, RequestCtx},
         ids::to_id,
         loaders::{load_children, load_one},
         pagination::SortDirection,
@@ -21,6 +22,7 @@ use entity::{
     Weekday, availability_rule, consultation, doctor, payment, prescription, risk_flag,
 };
 use serde::{Deserialize, Serialize};
+use uuid::Uuid;
 
 /// An amount of money.
 #[derive(SimpleObject, Clone, Debug)]
@@ -35,15 +37,11 @@ pub struct Money {
 #[derive(SimpleObject, Clone)]
 #[graphql(complex)]
 pub struct Doctor {
-    /// Identifier.
     pub id: ID,
     /// Registration number with the medical council (unique).
     pub license_number: String,
-    /// Specialization.
     pub specialization: String,
-    /// Years of practice.
     pub experience_years: i32,
-    /// Degrees.
     pub qualification: Option<String>,
     /// About the doctor.
     pub bio: Option<String>,
@@ -51,18 +49,15 @@ pub struct Doctor {
     pub consultation_fee: Money,
     /// Mean rating (0 until rated).
     pub rating: f64,
-    /// Ratings counted.
+    /// How many ratings the mean is of.
     pub rating_count: i32,
     /// Checked by a super admin or the organization's admin.
     pub is_verified: bool,
-    /// When verified.
     pub verified_at: Option<DateTime<Utc>>,
     /// Taking bookings.
     pub is_available: bool,
-    /// Created.
     pub created_at: DateTime<Utc>,
     #[graphql(skip)]
-    /// The row.
     pub row: doctor::Model,
 }
 
@@ -97,14 +92,7 @@ impl Doctor {
     async fn user(&self, ctx: &Context<'_>) -> AppResult<Option<User>> {
         let req = ctx.req()?;
         let u = load_one(&req.loaders.users, self.row.user_id).await?;
-        let full = req.viewer.user_id() == Some(self.row.user_id)
-            || authorize(
-                &req.viewer,
-                Rule::SuperAdminOrOrgAdmin {
-                    org: self.row.organization_id,
-                },
-            )
-            .is_ok();
+        let full = care::sees_account(&req.viewer, &self.row);
         Ok(u.map(if full { User::from } else { User::public }))
     }
 
@@ -116,30 +104,42 @@ impl Doctor {
         Organization::load(ctx, id).await
     }
 
-    /// Weekly availability.
     async fn availability(&self, ctx: &Context<'_>) -> AppResult<Vec<AvailabilityRule>> {
         let rows = load_children(&ctx.req()?.loaders.availability_by_doctor, self.row.id).await?;
         Ok(rows.into_iter().map(AvailabilityRule::from).collect())
     }
 }
 
-/// Weekly hours, wall-clock in an IANA time zone, valid between two dates.
-#[derive(SimpleObject, Clone)]
+/// Weekly hours, wall-clock in an IANA time zone, valid between two dates. A rule does not
+/// cross midnight: split it in two.
+#[derive(SimpleObject, InputObject, Clone)]
+#[graphql(input_name = "AvailabilityRuleInput")]
 pub struct AvailabilityRule {
-    /// Identifier.
+    #[graphql(skip_input)]
     pub id: ID,
-    /// Day.
     pub day_of_week: Weekday,
-    /// Start, wall-clock.
+    /// Start, wall-clock (`09:00:00`).
     pub start_time: NaiveTime,
-    /// End, wall-clock.
+    /// End, wall-clock, after the start.
     pub end_time: NaiveTime,
-    /// IANA zone.
+    /// IANA zone, e.g. `Asia/Kolkata`.
     pub time_zone: String,
-    /// First day.
+    /// The first day the rule applies.
     pub valid_from: NaiveDate,
-    /// Last day, if any.
+    /// The last day the rule applies; none for a rule without end.
     pub valid_until: Option<NaiveDate>,
+}
+
+impl From<Slot> for OpenSlot {
+    fn from(s: Slot) -> Self {
+        Self {
+            starts_at: s.start,
+            ends_at: s.end,
+            local_starts_at: s.local_start(),
+            utc_offset_minutes: s.offset_seconds() / 60,
+            time_zone: s.tz.name().to_string(),
+        }
+    }
 }
 
 impl From<availability_rule::Model> for AvailabilityRule {
@@ -175,38 +175,26 @@ pub struct OpenSlot {
 #[derive(SimpleObject, Clone)]
 #[graphql(complex)]
 pub struct Consultation {
-    /// Identifier.
     pub id: ID,
-    /// Start.
+    /// When it starts (UTC).
     pub scheduled_at: DateTime<Utc>,
-    /// End.
+    /// When it ends (UTC).
     pub ends_at: DateTime<Utc>,
-    /// Length.
     pub duration_minutes: i32,
-    /// How.
     pub consultation_type: ConsultationType,
-    /// State.
     pub status: ConsultationStatus,
-    /// Why it was cancelled.
     pub cancellation_reason: Option<String>,
     /// The booking this one replaced.
     pub rescheduled_from_id: Option<ID>,
     /// The booking that replaced this one.
     pub rescheduled_to_id: Option<ID>,
-    /// Confirmed.
     pub confirmed_at: Option<DateTime<Utc>>,
-    /// Started.
     pub started_at: Option<DateTime<Utc>>,
-    /// Completed.
     pub completed_at: Option<DateTime<Utc>>,
-    /// Cancelled.
     pub cancelled_at: Option<DateTime<Utc>>,
-    /// Marked as a no-show.
     pub no_show_at: Option<DateTime<Utc>>,
-    /// Booked.
     pub created_at: DateTime<Utc>,
     #[graphql(skip)]
-    /// The row.
     pub row: consultation::Model,
 }
 
@@ -237,7 +225,7 @@ impl Consultation {
     /// A health field: only for the consultation's parties, and the read is audited.
     fn health(&self, ctx: &Context<'_>, value: &Option<String>) -> AppResult<Option<String>> {
         let req = ctx.req()?;
-        if care::party(&req.viewer, &self.row).is_none() {
+        if !care::sees_health(&req.viewer, &self.row) {
             return Ok(None);
         }
         req.reads.record(ReadRecord {
@@ -267,13 +255,11 @@ impl Consultation {
         self.health(ctx, &self.row.notes)
     }
 
-    /// The doctor.
     async fn doctor(&self, ctx: &Context<'_>) -> AppResult<Option<Doctor>> {
         let d = load_one(&ctx.req()?.loaders.doctors, self.row.doctor_id).await?;
         Ok(d.map(Doctor::from))
     }
 
-    /// The patient.
     async fn patient(&self, ctx: &Context<'_>) -> AppResult<Option<User>> {
         User::load(ctx, self.row.patient_id).await
     }
@@ -281,17 +267,12 @@ impl Consultation {
     /// Prescriptions written in it (health data; audited).
     async fn prescriptions(&self, ctx: &Context<'_>) -> AppResult<Vec<Prescription>> {
         let req = ctx.req()?;
-        if care::party(&req.viewer, &self.row).is_none() {
+        if !care::sees_health(&req.viewer, &self.row) {
             return Ok(Vec::new());
         }
         let rows = load_children(&req.loaders.prescriptions_by_consultation, self.row.id).await?;
         for p in &rows {
-            req.reads.record(ReadRecord {
-                action: "prescription.read",
-                entity_type: "prescription",
-                entity_id: p.id,
-                organization_id: self.row.organization_id,
-            });
+            Prescription::record_read(req, p, self.row.organization_id);
         }
         Ok(rows.into_iter().map(Prescription::from).collect())
     }
@@ -299,7 +280,7 @@ impl Consultation {
     /// Payments recorded for it.
     async fn payments(&self, ctx: &Context<'_>) -> AppResult<Vec<Payment>> {
         let req = ctx.req()?;
-        if care::party(&req.viewer, &self.row).is_none() {
+        if !care::sees_health(&req.viewer, &self.row) {
             return Ok(Vec::new());
         }
         let rows = load_children(&req.loaders.payments_by_consultation, self.row.id).await?;
@@ -309,10 +290,7 @@ impl Consultation {
     /// Risks the doctor flagged: the doctor and the organization's admins (not the patient).
     async fn risk_flags(&self, ctx: &Context<'_>) -> AppResult<Vec<RiskFlag>> {
         let req = ctx.req()?;
-        if !matches!(
-            care::party(&req.viewer, &self.row),
-            Some(care::Party::Doctor | care::Party::OrgAdmin)
-        ) {
+        if !care::sees_risk_flags(&req.viewer, &self.row) {
             return Ok(Vec::new());
         }
         let rows = load_children(&req.loaders.risk_flags_by_consultation, self.row.id).await?;
@@ -325,7 +303,6 @@ impl Consultation {
 #[graphql(input_name = "MedicationInput")]
 #[serde(rename_all = "camelCase")]
 pub struct Medication {
-    /// Medicine.
     pub name: String,
     /// Dose, e.g. "500 mg".
     pub dose: String,
@@ -340,20 +317,13 @@ pub struct Medication {
 #[derive(SimpleObject, Clone)]
 #[graphql(complex)]
 pub struct Prescription {
-    /// Identifier.
     pub id: ID,
-    /// The consultation.
     pub consultation_id: ID,
-    /// Medications.
     pub medications: Vec<Medication>,
-    /// Instructions.
     pub instructions: Option<String>,
-    /// When to come back.
     pub follow_up_date: Option<NaiveDate>,
-    /// Written.
     pub created_at: DateTime<Utc>,
     #[graphql(skip)]
-    /// The row.
     pub row: prescription::Model,
 }
 
@@ -371,6 +341,18 @@ impl From<prescription::Model> for Prescription {
     }
 }
 
+impl Prescription {
+    /// Audits the read of a prescription (health data).
+    pub fn record_read(req: &RequestCtx, p: &prescription::Model, org: Option<Uuid>) {
+        req.reads.record(ReadRecord {
+            action: "prescription.read",
+            entity_type: "prescription",
+            entity_id: p.id,
+            organization_id: org,
+        });
+    }
+}
+
 #[ComplexObject]
 impl Prescription {
     /// The doctor who wrote it.
@@ -379,7 +361,6 @@ impl Prescription {
         Ok(d.map(Doctor::from))
     }
 
-    /// The patient.
     async fn patient(&self, ctx: &Context<'_>) -> AppResult<Option<User>> {
         User::load(ctx, self.row.patient_id).await
     }
@@ -388,23 +369,15 @@ impl Prescription {
 /// A payment for a consultation.
 #[derive(SimpleObject, Clone)]
 pub struct Payment {
-    /// Identifier.
     pub id: ID,
-    /// The consultation.
     pub consultation_id: ID,
-    /// Amount.
     pub amount: Money,
-    /// How.
     pub method: PaymentMethod,
-    /// State.
     pub status: PaymentStatus,
     /// The gateway's or bank's reference.
     pub transaction_reference: Option<String>,
-    /// Refunded.
     pub refunded_at: Option<DateTime<Utc>>,
-    /// Why refunded.
     pub refund_reason: Option<String>,
-    /// Recorded.
     pub created_at: DateTime<Utc>,
 }
 
@@ -430,19 +403,14 @@ impl From<payment::Model> for Payment {
 /// A risk a doctor flagged on a consultation.
 #[derive(SimpleObject, Clone)]
 pub struct RiskFlag {
-    /// Identifier.
     pub id: ID,
-    /// The consultation.
     pub consultation_id: ID,
-    /// Kind of risk.
     pub risk_type: RiskType,
-    /// Severity.
     pub severity: RiskSeverity,
     /// What the doctor saw.
     pub description: String,
     /// The alert it raised (critical flags).
     pub alert_id: Option<ID>,
-    /// Raised.
     pub created_at: DateTime<Utc>,
 }
 
@@ -492,9 +460,7 @@ pub enum DoctorOrderField {
 /// Order of `doctors` (default: rating, highest first).
 #[derive(InputObject)]
 pub struct DoctorOrder {
-    /// Field.
     pub field: DoctorOrderField,
-    /// Direction.
     pub direction: SortDirection,
 }
 
@@ -510,7 +476,7 @@ impl Default for DoctorOrder {
 /// Filter of `consultations`.
 #[derive(InputObject, Default)]
 pub struct ConsultationFilter {
-    /// States.
+    /// Only consultations in these states.
     pub statuses: Option<Vec<ConsultationStatus>>,
     /// With this doctor.
     pub doctor_id: Option<ID>,
@@ -537,9 +503,7 @@ pub enum ConsultationOrderField {
 /// Order of `consultations` (default: soonest first).
 #[derive(InputObject, Default)]
 pub struct ConsultationOrder {
-    /// Field.
     pub field: ConsultationOrderField,
-    /// Direction.
     pub direction: SortDirection,
 }
 
@@ -557,13 +521,10 @@ pub struct CreateDoctorProfileInput {
     pub organization_id: Option<ID>,
     /// Registration number (unique).
     pub license_number: String,
-    /// Specialization.
     pub specialization: String,
     /// Years of practice (0 to 70).
     pub experience_years: i32,
-    /// Degrees.
     pub qualification: Option<String>,
-    /// About.
     pub bio: Option<String>,
     /// Fee per consultation in minor units (0 for free).
     pub consultation_fee_minor: i64,
@@ -574,15 +535,10 @@ pub struct CreateDoctorProfileInput {
 /// Input of `updateDoctorProfile` (the caller's own profile; absent fields are kept).
 #[derive(InputObject, Default)]
 pub struct UpdateDoctorProfileInput {
-    /// Specialization.
     pub specialization: Option<String>,
-    /// Years of practice.
     pub experience_years: Option<i32>,
-    /// Degrees.
     pub qualification: Option<String>,
-    /// About.
     pub bio: Option<String>,
-    /// Fee in minor units.
     pub consultation_fee_minor: Option<i64>,
     /// ISO 4217 code.
     pub currency: Option<String>,
@@ -593,45 +549,25 @@ pub struct UpdateDoctorProfileInput {
 /// Input of `verifyDoctor`.
 #[derive(InputObject)]
 pub struct VerifyDoctorInput {
-    /// The profile.
     pub doctor_id: ID,
-}
-
-/// One weekly rule.
-#[derive(InputObject, Clone)]
-pub struct AvailabilityRuleInput {
-    /// Day.
-    pub day_of_week: Weekday,
-    /// Start, wall-clock (`09:00:00`).
-    pub start_time: NaiveTime,
-    /// End, wall-clock, after the start (rules do not cross midnight: split them).
-    pub end_time: NaiveTime,
-    /// IANA zone, e.g. `Asia/Kolkata`.
-    pub time_zone: String,
-    /// First day.
-    pub valid_from: NaiveDate,
-    /// Last day.
-    pub valid_until: Option<NaiveDate>,
 }
 
 /// Input of `setAvailability`: replaces the caller's rules.
 #[derive(InputObject)]
 pub struct SetAvailabilityInput {
     /// The rules (at most 50; none clears them).
-    pub rules: Vec<AvailabilityRuleInput>,
+    pub rules: Vec<AvailabilityRule>,
 }
 
 /// Input of `bookConsultation`.
 #[derive(InputObject, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct BookConsultationInput {
-    /// The doctor.
     pub doctor_id: ID,
     /// Start (UTC; whole minutes).
     pub scheduled_at: DateTime<Utc>,
     /// Length in minutes (10 to 240, a multiple of 5).
     pub duration_minutes: i32,
-    /// How.
     pub consultation_type: ConsultationType,
     /// What the patient reports.
     pub symptoms: Option<String>,
@@ -642,53 +578,48 @@ pub struct BookConsultationInput {
 /// Input of `confirmConsultation`, `startConsultation` and `markNoShow`.
 #[derive(InputObject)]
 pub struct ConsultationActionInput {
-    /// The consultation.
     pub consultation_id: ID,
 }
 
 /// Input of `completeConsultation`.
 #[derive(InputObject)]
 pub struct CompleteConsultationInput {
-    /// The consultation.
     pub consultation_id: ID,
-    /// Diagnosis.
+    /// Required, up to 4000 characters (health data).
     pub diagnosis: String,
-    /// Notes.
+    /// Up to 8000 characters (health data).
     pub notes: Option<String>,
 }
 
 /// Input of `cancelConsultation`.
 #[derive(InputObject)]
 pub struct CancelConsultationInput {
-    /// The consultation.
     pub consultation_id: ID,
-    /// Why.
+    /// Why, shown to both parties as the cancellation reason (up to 500 characters).
     pub reason: String,
 }
 
 /// Input of `rescheduleConsultation`.
 #[derive(InputObject)]
 pub struct RescheduleConsultationInput {
-    /// The consultation to move.
+    /// The consultation to move; it is cancelled and linked to the new booking.
     pub consultation_id: ID,
     /// New start.
     pub scheduled_at: DateTime<Utc>,
     /// New length (defaults to the old one).
     pub duration_minutes: Option<i32>,
-    /// Why.
+    /// Why it moves (default "rescheduled"), kept as the old booking's cancellation reason.
     pub reason: Option<String>,
 }
 
 /// Input of `addPrescription`.
 #[derive(InputObject)]
 pub struct AddPrescriptionInput {
-    /// The consultation.
     pub consultation_id: ID,
     /// Medications (1 to 20).
     pub medications: Vec<Medication>,
-    /// Instructions.
+    /// Up to 4000 characters.
     pub instructions: Option<String>,
-    /// When to come back.
     pub follow_up_date: Option<NaiveDate>,
 }
 
@@ -696,13 +627,11 @@ pub struct AddPrescriptionInput {
 #[derive(InputObject, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct RecordPaymentInput {
-    /// The consultation.
     pub consultation_id: ID,
     /// Amount in minor units.
     pub amount_minor: i64,
     /// ISO 4217 code (the doctor's fee currency).
     pub currency: String,
-    /// How.
     pub method: PaymentMethod,
     /// The gateway's or bank's reference.
     pub transaction_reference: Option<String>,
@@ -713,18 +642,15 @@ pub struct RecordPaymentInput {
 /// Input of `refundPayment`.
 #[derive(InputObject)]
 pub struct RefundPaymentInput {
-    /// The payment.
     pub payment_id: ID,
-    /// Why.
+    /// Why, kept on the payment (up to 500 characters).
     pub reason: String,
 }
 
 /// Input of `raiseRiskFlag`.
 #[derive(InputObject)]
 pub struct RaiseRiskFlagInput {
-    /// The consultation.
     pub consultation_id: ID,
-    /// Kind.
     pub risk_type: RiskType,
     /// Severity; CRITICAL raises a RISK_FLAG alert.
     pub severity: RiskSeverity,
@@ -735,34 +661,65 @@ pub struct RaiseRiskFlagInput {
 /// Result of a doctor mutation.
 #[derive(SimpleObject)]
 pub struct DoctorPayload {
-    /// The profile.
     pub doctor: Doctor,
 }
 
 /// Result of a consultation mutation.
 #[derive(SimpleObject)]
 pub struct ConsultationPayload {
-    /// The consultation.
     pub consultation: Consultation,
 }
 
 /// Result of `addPrescription`.
 #[derive(SimpleObject)]
 pub struct PrescriptionPayload {
-    /// The prescription.
     pub prescription: Prescription,
 }
 
 /// Result of a payment mutation.
 #[derive(SimpleObject)]
 pub struct PaymentPayload {
-    /// The payment.
     pub payment: Payment,
 }
 
 /// Result of `raiseRiskFlag`.
 #[derive(SimpleObject)]
 pub struct RiskFlagPayload {
-    /// The flag.
     pub risk_flag: RiskFlag,
+}
+
+impl From<doctor::Model> for DoctorPayload {
+    fn from(m: doctor::Model) -> Self {
+        Self { doctor: m.into() }
+    }
+}
+
+impl From<consultation::Model> for ConsultationPayload {
+    fn from(m: consultation::Model) -> Self {
+        Self {
+            consultation: m.into(),
+        }
+    }
+}
+
+impl From<prescription::Model> for PrescriptionPayload {
+    fn from(m: prescription::Model) -> Self {
+        Self {
+            prescription: m.into(),
+        }
+    }
+}
+
+impl From<payment::Model> for PaymentPayload {
+    fn from(m: payment::Model) -> Self {
+        Self { payment: m.into() }
+    }
+}
+
+impl From<risk_flag::Model> for RiskFlagPayload {
+    fn from(m: risk_flag::Model) -> Self {
+        Self {
+            risk_flag: m.into(),
+        }
+    }
 }

@@ -41,10 +41,10 @@ pub async fn load<C: ConnectionTrait>(
         },
     )
     .await?;
-    let doctor = care::create_doctor(
+    let (doctor, _) = care::create_doctor(
         db,
+        doctor_user,
         NewDoctor {
-            user_id: doctor_user,
             organization_id: Some(hospital),
             license_number: "KMC-104233".into(),
             specialization: "Internal Medicine".into(),
