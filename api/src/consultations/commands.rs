@@ -31,11 +31,15 @@ use uuid::Uuid;
 /// retried mutation (answered from the row it created), and the use case.
 macro_rules! command {
     (
-        $cmd:ident$(<$g:ident: $bound:path>)? => $out:ty, $action:expr, on $entity:literal,
+        $cmd:ident$(<$g:ident: $bound:path>)? => $out:ty, from $input:ty, $action:expr, on $entity:literal,
         rule $rule:expr $(, id $id:ident)? $(, retry $op:literal of $row:ident)?,
         run |$c:ident, $x:ident| $run:expr
     ) => {
-        impl$(<$g: $bound>)? Command for $cmd$(<$g>)? {
+        impl$(<$g: $bound>)? Command for $cmd$(<$g>)?
+        where
+            Self: TryFrom<$input, Error = AppError>,
+        {
+            type Input = $input;
             type Output = $out;
             const ACTION: &'static str = $action;
             const ENTITY: &'static str = $entity;
@@ -274,6 +278,8 @@ impl TryFrom<BookConsultationInput> for BookConsultation {
 
 /// A move of the consultation state machine: its audit action and the state it moves to.
 pub trait Step: Send {
+    /// The GraphQL input of the move.
+    type Input: Send;
     /// The audit action.
     const ACTION: &'static str;
     /// The state the consultation moves to.
@@ -284,10 +290,11 @@ pub trait Step: Send {
 pub trait BareStep: Step {}
 
 macro_rules! steps {
-    ($($(#[$doc:meta])* $name:ident $(+ $bare:ident)? => $action:literal, $to:ident;)*) => {$(
+    ($($(#[$doc:meta])* $name:ident $(+ $bare:ident)? => $action:literal, $to:ident, $input:ty;)*) => {$(
         $(#[$doc])*
         pub struct $name;
         impl Step for $name {
+            type Input = $input;
             const ACTION: &'static str = $action;
             const TO: ConsultationStatus = ConsultationStatus::$to;
         }
@@ -297,15 +304,15 @@ macro_rules! steps {
 
 steps! {
     /// `confirmConsultation`: the doctor confirms a requested consultation.
-    Confirm + BareStep => "consultation.confirm", Confirmed;
+    Confirm + BareStep => "consultation.confirm", Confirmed, ConsultationActionInput;
     /// `startConsultation`: the doctor starts a confirmed one.
-    Start + BareStep => "consultation.start", InProgress;
+    Start + BareStep => "consultation.start", InProgress, ConsultationActionInput;
     /// `completeConsultation`: the doctor completes it with a diagnosis.
-    Complete => "consultation.complete", Completed;
+    Complete => "consultation.complete", Completed, CompleteConsultationInput;
     /// `cancelConsultation`: either party cancels, with a reason.
-    Cancel => "consultation.cancel", Cancelled;
+    Cancel => "consultation.cancel", Cancelled, CancelConsultationInput;
     /// `markNoShow`: the doctor records that the patient did not come.
-    NoShow + BareStep => "consultation.no_show", NoShow;
+    NoShow + BareStep => "consultation.no_show", NoShow, ConsultationActionInput;
 }
 
 /// A move of one consultation, parsed, with what it writes besides the state.
@@ -515,35 +522,35 @@ impl TryFrom<RaiseRiskFlagInput> for RaiseRiskFlag {
     }
 }
 
-command!(CreateDoctorProfile => doctor::Model, "doctor.create", on "doctor",
+command!(CreateDoctorProfile => doctor::Model, from CreateDoctorProfileInput, "doctor.create", on "doctor",
     rule CreateDoctorProfile::rule,
     run |c, x| service::create_doctor(x.txn, user(x)?, c.0));
-command!(UpdateDoctorProfile => doctor::Model, "doctor.update", on "doctor", rule signed_in,
+command!(UpdateDoctorProfile => doctor::Model, from UpdateDoctorProfileInput, "doctor.update", on "doctor", rule signed_in,
     run |c, x| service::update_profile(x.txn, user(x)?, c));
-command!(VerifyDoctor => doctor::Model, "doctor.verify", on "doctor", rule signed_in,
+command!(VerifyDoctor => doctor::Model, from VerifyDoctorInput, "doctor.verify", on "doctor", rule signed_in,
     id doctor_id,
     run |c, x| service::verify(x.txn, x.viewer, c.doctor_id));
-command!(SetAvailability => doctor::Model, "doctor.set_availability", on "doctor",
+command!(SetAvailability => doctor::Model, from SetAvailabilityInput, "doctor.set_availability", on "doctor",
     rule signed_in,
     run |c, x| service::replace_availability(x.txn, user(x)?, c.0));
-command!(BookConsultation => consultation::Model, "consultation.book", on "consultation",
+command!(BookConsultation => consultation::Model, from BookConsultationInput, "consultation.book", on "consultation",
     rule signed_in, retry "bookConsultation" of consultation,
     run |c, x| service::book_consultation(x.txn, user(x)?, c, &x.app.config));
-command!(Move<S: Step> => consultation::Model, S::ACTION, on "consultation",
+command!(Move<S: Step> => consultation::Model, from S::Input, S::ACTION, on "consultation",
     rule signed_in, id consultation_id,
     run |c, x| service::move_to(x.txn, x.viewer, c.consultation_id, S::TO, c.stamp, &x.app.config));
-command!(RescheduleConsultation => consultation::Model, "consultation.reschedule",
+command!(RescheduleConsultation => consultation::Model, from RescheduleConsultationInput, "consultation.reschedule",
     on "consultation", rule signed_in, id consultation_id,
     run |c, x| service::reschedule(x.txn, x.viewer, c, &x.app.config));
-command!(AddPrescription => prescription::Model, "prescription.add", on "consultation",
+command!(AddPrescription => prescription::Model, from AddPrescriptionInput, "prescription.add", on "consultation",
     rule signed_in, id consultation_id,
     run |c, x| service::prescribe(x.txn, x.viewer, c));
-command!(RecordPayment => payment::Model, "payment.record", on "consultation",
+command!(RecordPayment => payment::Model, from RecordPaymentInput, "payment.record", on "consultation",
     rule signed_in, id consultation_id, retry "recordPayment" of payment,
     run |c, x| service::pay(x.txn, x.viewer, c));
-command!(RefundPayment => payment::Model, "payment.refund", on "payment", rule signed_in,
+command!(RefundPayment => payment::Model, from RefundPaymentInput, "payment.refund", on "payment", rule signed_in,
     id payment_id,
     run |c, x| service::refund(x.txn, x.viewer, c));
-command!(RaiseRiskFlag => risk_flag::Model, "risk_flag.raise", on "consultation",
+command!(RaiseRiskFlag => risk_flag::Model, from RaiseRiskFlagInput, "risk_flag.raise", on "consultation",
     rule signed_in, id consultation_id,
     run |c, x| service::flag_risk(x.txn, x.viewer, c));

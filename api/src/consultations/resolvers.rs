@@ -321,8 +321,8 @@ impl ConsultationQuery {
 pub struct ConsultationMutation;
 
 /// Runs a command and wraps its result in the mutation's payload.
-async fn run<C: Command, P: From<C::Output>>(ctx: &Context<'_>, cmd: AppResult<C>) -> AppResult<P> {
-    pipeline::run(ctx, cmd).await.map(P::from)
+async fn run<C: Command, P: From<C::Output>>(ctx: &Context<'_>, input: C::Input) -> AppResult<P> {
+    pipeline::run::<C>(ctx, input).await.map(P::from)
 }
 
 #[Object]
@@ -335,7 +335,7 @@ impl ConsultationMutation {
         ctx: &Context<'_>,
         input: CreateDoctorProfileInput,
     ) -> AppResult<DoctorPayload> {
-        run(ctx, CreateDoctorProfile::try_from(input)).await
+        run::<CreateDoctorProfile, _>(ctx, input).await
     }
 
     /// Updates the caller's own profile.
@@ -344,7 +344,7 @@ impl ConsultationMutation {
         ctx: &Context<'_>,
         input: UpdateDoctorProfileInput,
     ) -> AppResult<DoctorPayload> {
-        run(ctx, UpdateDoctorProfile::try_from(input)).await
+        run::<UpdateDoctorProfile, _>(ctx, input).await
     }
 
     /// Verifies a profile: a super admin, or an admin of the doctor's organization.
@@ -353,7 +353,7 @@ impl ConsultationMutation {
         ctx: &Context<'_>,
         input: VerifyDoctorInput,
     ) -> AppResult<DoctorPayload> {
-        run(ctx, VerifyDoctor::try_from(input)).await
+        run::<VerifyDoctor, _>(ctx, input).await
     }
 
     /// Replaces the caller's weekly availability.
@@ -362,7 +362,7 @@ impl ConsultationMutation {
         ctx: &Context<'_>,
         input: SetAvailabilityInput,
     ) -> AppResult<DoctorPayload> {
-        run(ctx, SetAvailability::try_from(input)).await
+        run::<SetAvailability, _>(ctx, input).await
     }
 
     /// Books a consultation for the caller (the patient). Safe to retry with an
@@ -372,7 +372,7 @@ impl ConsultationMutation {
         ctx: &Context<'_>,
         input: BookConsultationInput,
     ) -> AppResult<ConsultationPayload> {
-        run(ctx, BookConsultation::try_from(input)).await
+        run::<BookConsultation, _>(ctx, input).await
     }
 
     /// The doctor confirms a requested consultation.
@@ -381,7 +381,7 @@ impl ConsultationMutation {
         ctx: &Context<'_>,
         input: ConsultationActionInput,
     ) -> AppResult<ConsultationPayload> {
-        run(ctx, Move::<Confirm>::try_from(input)).await
+        run::<Move<Confirm>, _>(ctx, input).await
     }
 
     /// The doctor starts a confirmed consultation.
@@ -390,7 +390,7 @@ impl ConsultationMutation {
         ctx: &Context<'_>,
         input: ConsultationActionInput,
     ) -> AppResult<ConsultationPayload> {
-        run(ctx, Move::<Start>::try_from(input)).await
+        run::<Move<Start>, _>(ctx, input).await
     }
 
     /// The doctor completes a consultation in progress, with the diagnosis and notes.
@@ -399,7 +399,7 @@ impl ConsultationMutation {
         ctx: &Context<'_>,
         input: CompleteConsultationInput,
     ) -> AppResult<ConsultationPayload> {
-        run(ctx, Move::<Complete>::try_from(input)).await
+        run::<Move<Complete>, _>(ctx, input).await
     }
 
     /// The patient or the doctor cancels, with a reason. Within the cut-off before the
@@ -409,7 +409,7 @@ impl ConsultationMutation {
         ctx: &Context<'_>,
         input: CancelConsultationInput,
     ) -> AppResult<ConsultationPayload> {
-        run(ctx, Move::<Cancel>::try_from(input)).await
+        run::<Move<Cancel>, _>(ctx, input).await
     }
 
     /// The doctor records that the patient did not come (once the start has passed).
@@ -418,7 +418,7 @@ impl ConsultationMutation {
         ctx: &Context<'_>,
         input: ConsultationActionInput,
     ) -> AppResult<ConsultationPayload> {
-        run(ctx, Move::<NoShow>::try_from(input)).await
+        run::<Move<NoShow>, _>(ctx, input).await
     }
 
     /// Moves a consultation to a new time: a new booking linked to the old one, which is
@@ -428,7 +428,7 @@ impl ConsultationMutation {
         ctx: &Context<'_>,
         input: RescheduleConsultationInput,
     ) -> AppResult<ConsultationPayload> {
-        run(ctx, RescheduleConsultation::try_from(input)).await
+        run::<RescheduleConsultation, _>(ctx, input).await
     }
 
     /// The consultation's doctor writes a prescription, during or after it.
@@ -437,7 +437,7 @@ impl ConsultationMutation {
         ctx: &Context<'_>,
         input: AddPrescriptionInput,
     ) -> AppResult<PrescriptionPayload> {
-        run(ctx, AddPrescription::try_from(input)).await
+        run::<AddPrescription, _>(ctx, input).await
     }
 
     /// Records a payment (the patient, the doctor or the organization's admin); one
@@ -447,7 +447,7 @@ impl ConsultationMutation {
         ctx: &Context<'_>,
         input: RecordPaymentInput,
     ) -> AppResult<PaymentPayload> {
-        run(ctx, RecordPayment::try_from(input)).await
+        run::<RecordPayment, _>(ctx, input).await
     }
 
     /// Refunds a successful payment: the doctor or the organization's admin.
@@ -456,7 +456,7 @@ impl ConsultationMutation {
         ctx: &Context<'_>,
         input: RefundPaymentInput,
     ) -> AppResult<PaymentPayload> {
-        run(ctx, RefundPayment::try_from(input)).await
+        run::<RefundPayment, _>(ctx, input).await
     }
 
     /// The consultation's doctor flags a risk; a CRITICAL one raises a RISK_FLAG alert to
@@ -466,6 +466,6 @@ impl ConsultationMutation {
         ctx: &Context<'_>,
         input: RaiseRiskFlagInput,
     ) -> AppResult<RiskFlagPayload> {
-        run(ctx, RaiseRiskFlag::try_from(input)).await
+        run::<RaiseRiskFlag, _>(ctx, input).await
     }
 }
