@@ -4,11 +4,13 @@
 //! nowhere else).
 
 pub mod care;
+pub mod donors;
 pub mod password;
 pub mod policy;
 pub mod reports;
 pub mod requests;
 pub mod scope;
+pub mod stock;
 pub mod tokens;
 pub mod viewer;
 

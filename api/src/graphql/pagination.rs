@@ -54,6 +54,23 @@ pub struct PageArgs {
     pub before: Option<String>,
 }
 
+impl PageArgs {
+    /// The four paging arguments of a list field, as its resolver received them.
+    pub fn new(
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+    ) -> Self {
+        Self {
+            first,
+            after,
+            last,
+            before,
+        }
+    }
+}
+
 /// A sort key value as stored in a cursor.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(tag = "t", content = "v")]
@@ -116,6 +133,23 @@ pub struct Keyset<E: EntityTrait> {
     pub id_of: fn(&E::Model) -> Uuid,
     /// Direction.
     pub direction: SortDirection,
+}
+
+impl<E: EntityTrait> Keyset<E> {
+    /// Sorted by `key` (`None`: creation order), then by the id column `id` read by `id_of`.
+    pub fn new(
+        key: Option<SortKey<E>>,
+        id: E::Column,
+        id_of: fn(&E::Model) -> Uuid,
+        direction: SortDirection,
+    ) -> Self {
+        Self {
+            key,
+            id,
+            id_of,
+            direction,
+        }
+    }
 }
 
 /// One fetched page.

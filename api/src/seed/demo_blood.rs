@@ -6,7 +6,7 @@ use crate::{
     auth::Actor,
     blood::{eligibility::RuleSet, isbt},
     config::Config,
-    donors::service as donors,
+    donors::{commands::RecordDonation, service as donors},
     error::{AppError, AppResult},
     requests::{
         commands::{
@@ -14,7 +14,10 @@ use crate::{
         },
         service as requests,
     },
-    stock::service::{self as stock, NewUnit},
+    stock::{
+        commands::{AddBloodUnits, NewUnit, SetStockThreshold},
+        service as stock,
+    },
     validation::Text,
 };
 use chrono::{Duration, Utc};
@@ -110,7 +113,8 @@ pub async fn load<C: ConnectionTrait>(
                 location: Some((12.95 + i as f64 * 0.01, 77.58 + i as f64 * 0.01)),
             },
         )
-        .await?;
+        .await?
+        .0;
         donor_ids.push(d.id);
     }
     let bank_actor = actor(bank_admin, bank, "ADMIN");
@@ -142,7 +146,7 @@ pub async fn load<C: ConnectionTrait>(
         donors::record_donation(
             db,
             &rules,
-            donors::NewDonation {
+            RecordDonation {
                 donor_id: *donor_id,
                 bank_id: bank,
                 collected_at: Utc::now() - Duration::hours(2),
@@ -190,9 +194,17 @@ pub async fn load<C: ConnectionTrait>(
                 }
             }
         }
-        stock::add_units(db, b, units, &a).await?;
-        stock::set_threshold(db, b, BloodGroup::ONeg, Component::RedCells, 10).await?;
-        stock::set_threshold(db, b, BloodGroup::OPos, Component::RedCells, 3).await?;
+        let units = AddBloodUnits { bank_id: b, units };
+        stock::add(db, units, &a).await?;
+        for (blood_group, critical_threshold) in [(BloodGroup::ONeg, 10), (BloodGroup::OPos, 3)] {
+            let threshold = SetStockThreshold {
+                bank_id: b,
+                blood_group,
+                component: Component::RedCells,
+                critical_threshold,
+            };
+            stock::set_threshold(db, threshold).await?;
+        }
     }
 
     // Requests in every state.

@@ -1,13 +1,18 @@
 //! Stock rules: adding units, moving them through their states (every change kept as an
 //! event), thresholds, derived levels and the compatible-stock search.
 
+use super::commands::{
+    AddBloodUnits, DiscardBloodUnit, NewUnit, ReleaseBloodUnits, SetStockThreshold,
+};
 use crate::{
+    alerts::service::check_stock,
+    audit::Change,
     auth::Actor,
-    blood::{compatibility, geo, isbt::UnitNumber, shelf_life},
+    blood::{compatibility, geo, shelf_life},
     db::now,
     error::{AppError, AppResult},
 };
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::{DateTime, Utc};
 use entity::{
     BloodGroup, Component, OrgKind, OrgStatus, StockStatus, UnitStatus, WireName, blood_unit,
     blood_unit_event, organization, stock_threshold,
@@ -17,28 +22,9 @@ use sea_orm::{
     ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
     sea_query::{Expr, ExprTrait, OnConflict, SimpleExpr},
 };
+use serde_json::json;
 use std::collections::{HashMap, HashSet};
 use uuid::Uuid;
-
-/// A validated unit to add.
-pub struct NewUnit {
-    /// DIN or local barcode.
-    pub unit_number: UnitNumber,
-    /// Component.
-    pub component: Component,
-    /// Group.
-    pub blood_group: BloodGroup,
-    /// Volume.
-    pub volume_ml: i32,
-    /// Collection date.
-    pub collected_on: NaiveDate,
-    /// Expiry; defaults from the component's shelf life.
-    pub expires_at: Option<DateTime<Utc>>,
-    /// `QUARANTINED` or `AVAILABLE`.
-    pub status: UnitStatus,
-    /// The donation it came from.
-    pub donation_id: Option<Uuid>,
-}
 
 /// A status change to record.
 fn event(
@@ -242,26 +228,93 @@ pub async fn transition<C: ConnectionTrait>(
         .collect())
 }
 
-/// Sets (or replaces) a bank's critical threshold for a group and component.
+/// The (group, component) pairs of units, whose thresholds a change may cross.
+fn combos(units: &[blood_unit::Model]) -> Vec<(BloodGroup, Component)> {
+    units.iter().map(|u| (u.blood_group, u.component)).collect()
+}
+
+/// Adds a batch of units to a bank's stock (see [`add_units`]) and checks the bank's
+/// thresholds for them.
+pub async fn add<C: ConnectionTrait>(
+    db: &C,
+    cmd: AddBloodUnits,
+    actor: &Actor,
+) -> AppResult<(Vec<blood_unit::Model>, Change)> {
+    let units = add_units(db, cmd.bank_id, cmd.units, actor).await?;
+    let change = Change {
+        organization_id: Some(cmd.bank_id),
+        new: Some(
+            json!({"units": units.iter().map(|u| json!({"id": u.id, "unitNumber": u.unit_number, "component": u.component})).collect::<Vec<_>>()}),
+        ),
+        events: check_stock(db, cmd.bank_id, &combos(&units)).await?,
+        ..Change::default()
+    };
+    Ok((units, change))
+}
+
+/// Releases quarantined units for use and checks the bank's thresholds (they count
+/// available units).
+pub async fn release<C: ConnectionTrait>(
+    db: &C,
+    cmd: ReleaseBloodUnits,
+    actor: &Actor,
+) -> AppResult<(Vec<blood_unit::Model>, Change)> {
+    let from = [UnitStatus::Quarantined];
+    let to = UnitStatus::Available;
+    let units = transition(db, cmd.bank_id, &cmd.unit_ids, &from, to, None, actor).await?;
+    let change = Change {
+        new: Some(json!({"released": cmd.unit_ids})),
+        events: check_stock(db, cmd.bank_id, &combos(&units)).await?,
+        ..Change::default()
+    };
+    Ok((units, change))
+}
+
+/// Discards a quarantined, available or expired unit with a reason (reserved and issued
+/// units cannot be) and checks the bank's thresholds.
+pub async fn discard<C: ConnectionTrait>(
+    db: &C,
+    cmd: DiscardBloodUnit,
+    actor: &Actor,
+) -> AppResult<(Vec<blood_unit::Model>, Change)> {
+    let from = [
+        UnitStatus::Quarantined,
+        UnitStatus::Available,
+        UnitStatus::Expired,
+    ];
+    let reason = cmd.reason.into_inner();
+    let to = UnitStatus::Discarded;
+    let units = transition(
+        db,
+        cmd.bank_id,
+        &[cmd.unit_id],
+        &from,
+        to,
+        Some(reason.clone()),
+        actor,
+    )
+    .await?;
+    let change = Change {
+        entity_id: Some(cmd.unit_id),
+        new: Some(json!({"status": "DISCARDED", "reason": reason})),
+        events: check_stock(db, cmd.bank_id, &combos(&units)).await?,
+        ..Change::default()
+    };
+    Ok((units, change))
+}
+
+/// Sets (or replaces) a bank's critical threshold for a group and component. The alert
+/// state is not re-checked: the next stock change does that.
 pub async fn set_threshold<C: ConnectionTrait>(
     db: &C,
-    bank_id: Uuid,
-    group: BloodGroup,
-    component: Component,
-    threshold: i32,
-) -> AppResult<stock_threshold::Model> {
-    if !(0..=100_000).contains(&threshold) {
-        return Err(AppError::bad_input(
-            "input.criticalThreshold",
-            "must be between 0 and 100000",
-        ));
-    }
+    cmd: SetStockThreshold,
+) -> AppResult<(stock_threshold::Model, Change)> {
     let row = stock_threshold::ActiveModel {
         id: Set(Uuid::now_v7()),
-        blood_bank_id: Set(bank_id),
-        blood_group: Set(group),
-        component: Set(component),
-        critical_threshold: Set(threshold),
+        blood_bank_id: Set(cmd.bank_id),
+        blood_group: Set(cmd.blood_group),
+        component: Set(cmd.component),
+        critical_threshold: Set(cmd.critical_threshold),
         in_alert: Set(false),
         updated_at: Set(now()),
     };
@@ -280,13 +333,21 @@ pub async fn set_threshold<C: ConnectionTrait>(
         )
         .exec(db)
         .await?;
-    stock_threshold::Entity::find()
-        .filter(stock_threshold::Column::BloodBankId.eq(bank_id))
-        .filter(stock_threshold::Column::BloodGroup.eq(group))
-        .filter(stock_threshold::Column::Component.eq(component))
+    let t = stock_threshold::Entity::find()
+        .filter(stock_threshold::Column::BloodBankId.eq(cmd.bank_id))
+        .filter(stock_threshold::Column::BloodGroup.eq(cmd.blood_group))
+        .filter(stock_threshold::Column::Component.eq(cmd.component))
         .one(db)
         .await?
-        .ok_or_else(|| AppError::internal("threshold vanished after upsert"))
+        .ok_or_else(|| AppError::internal("threshold vanished after upsert"))?;
+    let change = Change {
+        entity_id: Some(t.id),
+        new: Some(
+            json!({"bloodGroup": t.blood_group, "component": t.component, "criticalThreshold": t.critical_threshold}),
+        ),
+        ..Change::default()
+    };
+    Ok((t, change))
 }
 
 /// One derived stock level.
