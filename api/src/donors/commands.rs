@@ -1,8 +1,10 @@
 //! Donor mutations as typed commands: each input parsed once (`TryFrom`), each command run by
-//! [`crate::pipeline`] and its use case in [`super::service`].
+//! [`crate::pipeline`] and its use case in [`super::service`]. As in
+//! [`crate::stock::commands`], an error in a field the rule does not need is answered only
+//! once the caller is authorized (and, for donors, once the row-level rules passed).
 
 use super::{
-    service::{self, NewDonor},
+    service::{self, NewDonation, NewDonor},
     types::*,
 };
 use crate::{
@@ -12,12 +14,12 @@ use crate::{
     error::{AppError, AppResult},
     graphql::ids::parse_id,
     pipeline::{Command, Exec},
-    stock::{commands::NewUnit, types::GeoPointInput},
+    stock::{commands::unit_number, service::NewUnit, types::GeoPointInput},
     validation::{Email, GeoPoint, Phone, Text},
 };
 use async_graphql::ID;
-use chrono::{DateTime, Utc};
-use entity::{BloodGroup, DonationType, OrgKind, blood_unit, donation, donor};
+use chrono::Utc;
+use entity::{BloodGroup, OrgKind, blood_unit, donation, donor};
 use uuid::Uuid;
 
 /// Acting for an organization's donors (its admins, doctors and staff; no API client), or
@@ -64,7 +66,7 @@ pub struct RegisterDonor {
     /// The NGO or bank acted for; `None` to register oneself.
     pub organization_id: Option<Uuid>,
     /// The donor, without owner yet.
-    pub donor: NewDonor,
+    pub donor: AppResult<NewDonor>,
 }
 
 impl TryFrom<RegisterDonorInput> for RegisterDonor {
@@ -72,50 +74,53 @@ impl TryFrom<RegisterDonorInput> for RegisterDonor {
 
     fn try_from(input: RegisterDonorInput) -> AppResult<Self> {
         let org = org_id(input.organization_id.as_ref())?;
-        let location = location(input.location)?;
-        let weight_kg = weight(input.weight_kg)?;
-        let today = Utc::now().date_naive();
-        if input.date_of_birth >= today || age_on(input.date_of_birth, today) > 120 {
-            return Err(AppError::bad_input(
-                "input.dateOfBirth",
-                "is not a plausible birth date",
-            ));
-        }
-        let donor = NewDonor {
-            user_id: None,
-            ngo_id: None,
-            registered_by: org,
-            full_name: Text::parse(&input.full_name, "input.fullName", 200)?.into_inner(),
-            date_of_birth: input.date_of_birth,
-            gender: inner(Text::parse_opt(
-                input.gender.as_deref(),
-                "input.gender",
-                16,
-            )?)
-            .map(|g| g.to_uppercase()),
-            blood_group: input.blood_group,
-            weight_kg,
-            phone: Phone::parse(&input.phone, "input.phone")?.into_inner(),
-            email: input
-                .email
-                .as_deref()
-                .map(|e| Email::parse(e, "input.email"))
-                .transpose()?
-                .map(|e| e.as_str().to_string()),
-            address: inner(Text::parse_opt(
-                input.address.as_deref(),
-                "input.address",
-                300,
-            )?),
-            city: Text::parse(&input.city, "input.city", 100)?.into_inner(),
-            state: inner(Text::parse_opt(input.state.as_deref(), "input.state", 100)?),
-            location: location.map(|p| (p.latitude, p.longitude)),
-        };
         Ok(Self {
             organization_id: org,
-            donor,
+            donor: new_donor(input, org),
         })
     }
+}
+
+fn new_donor(input: RegisterDonorInput, org: Option<Uuid>) -> AppResult<NewDonor> {
+    let location = location(input.location)?;
+    let weight_kg = weight(input.weight_kg)?;
+    let today = Utc::now().date_naive();
+    if input.date_of_birth >= today || age_on(input.date_of_birth, today) > 120 {
+        return Err(AppError::bad_input(
+            "input.dateOfBirth",
+            "is not a plausible birth date",
+        ));
+    }
+    Ok(NewDonor {
+        user_id: None,
+        ngo_id: None,
+        registered_by: org,
+        full_name: Text::parse(&input.full_name, "input.fullName", 200)?.into_inner(),
+        date_of_birth: input.date_of_birth,
+        gender: inner(Text::parse_opt(
+            input.gender.as_deref(),
+            "input.gender",
+            16,
+        )?)
+        .map(|g| g.to_uppercase()),
+        blood_group: input.blood_group,
+        weight_kg,
+        phone: Phone::parse(&input.phone, "input.phone")?.into_inner(),
+        email: input
+            .email
+            .as_deref()
+            .map(|e| Email::parse(e, "input.email"))
+            .transpose()?
+            .map(|e| e.as_str().to_string()),
+        address: inner(Text::parse_opt(
+            input.address.as_deref(),
+            "input.address",
+            300,
+        )?),
+        city: Text::parse(&input.city, "input.city", 100)?.into_inner(),
+        state: inner(Text::parse_opt(input.state.as_deref(), "input.state", 100)?),
+        location: location.map(|p| (p.latitude, p.longitude)),
+    })
 }
 
 impl Command for RegisterDonor {
@@ -134,18 +139,26 @@ impl Command for RegisterDonor {
         let donor = NewDonor {
             user_id,
             ngo_id,
-            ..self.donor
+            ..self.donor?
         };
         service::register(exec.txn, &rules, donor).await
     }
 }
 
-/// `updateDonor`, parsed: each field `None` when left as it is.
+/// `updateDonor`, parsed.
 pub struct UpdateDonor {
     /// The donor.
-    pub donor_id: Uuid,
+    pub donor_id: AppResult<Uuid>,
     /// The organization acted for; `None` for the donor themself.
     pub organization_id: Option<Uuid>,
+    /// Whether it sets what only the donor's organization may: a deferral or observation.
+    pub clinical: bool,
+    /// What changes.
+    pub changes: AppResult<DonorChanges>,
+}
+
+/// The changes of `updateDonor`, each `None` when left as it is.
+pub struct DonorChanges {
     /// A new phone number.
     pub phone: Option<Phone>,
     /// A new email address.
@@ -164,55 +177,55 @@ pub struct UpdateDonor {
     pub under_observation: Option<bool>,
 }
 
-impl UpdateDonor {
-    /// Whether it sets what only the donor's organization may: a deferral or observation.
-    pub fn clinical(&self) -> bool {
-        self.add_deferral.is_some() || self.under_observation.is_some()
-    }
-}
-
 impl TryFrom<UpdateDonorInput> for UpdateDonor {
     type Error = AppError;
 
     fn try_from(input: UpdateDonorInput) -> AppResult<Self> {
         Ok(Self {
-            donor_id: parse_id(&input.donor_id, "input.donorId")?,
+            donor_id: parse_id(&input.donor_id, "input.donorId"),
             organization_id: org_id(input.organization_id.as_ref())?,
-            phone: input
-                .phone
-                .as_deref()
-                .map(|p| Phone::parse(p, "input.phone"))
-                .transpose()?,
-            email: input
-                .email
-                .as_deref()
-                .map(|e| Email::parse(e, "input.email"))
-                .transpose()?,
-            address: input
-                .address
-                .as_deref()
-                .map(|a| Text::parse_opt(Some(a), "input.address", 300))
-                .transpose()?,
-            city: input
-                .city
-                .as_deref()
-                .map(|c| Text::parse(c, "input.city", 100))
-                .transpose()?,
-            weight_kg: input.weight_kg.map(weight).transpose()?,
-            location: location(input.location)?,
-            add_deferral: input
-                .add_deferral
-                .map(|d| {
-                    let reason = Text::parse(&d.reason, "input.addDeferral.reason", 300)?;
-                    Ok::<_, AppError>(Deferral {
-                        reason: reason.into_inner(),
-                        until: d.until,
-                    })
-                })
-                .transpose()?,
-            under_observation: input.under_observation,
+            clinical: input.add_deferral.is_some() || input.under_observation.is_some(),
+            changes: changes(input),
         })
     }
+}
+
+fn changes(input: UpdateDonorInput) -> AppResult<DonorChanges> {
+    Ok(DonorChanges {
+        phone: input
+            .phone
+            .as_deref()
+            .map(|p| Phone::parse(p, "input.phone"))
+            .transpose()?,
+        email: input
+            .email
+            .as_deref()
+            .map(|e| Email::parse(e, "input.email"))
+            .transpose()?,
+        address: input
+            .address
+            .as_deref()
+            .map(|a| Text::parse_opt(Some(a), "input.address", 300))
+            .transpose()?,
+        city: input
+            .city
+            .as_deref()
+            .map(|c| Text::parse(c, "input.city", 100))
+            .transpose()?,
+        weight_kg: input.weight_kg.map(weight).transpose()?,
+        location: location(input.location)?,
+        add_deferral: input
+            .add_deferral
+            .map(|d| {
+                let reason = Text::parse(&d.reason, "input.addDeferral.reason", 300)?;
+                Ok::<_, AppError>(Deferral {
+                    reason: reason.into_inner(),
+                    until: d.until,
+                })
+            })
+            .transpose()?,
+        under_observation: input.under_observation,
+    })
 }
 
 impl Command for UpdateDonor {
@@ -225,7 +238,7 @@ impl Command for UpdateDonor {
     }
 
     fn entity_id(&self) -> Option<Uuid> {
-        Some(self.donor_id)
+        self.donor_id.as_ref().ok().copied()
     }
 
     async fn execute(self, exec: &Exec<'_>) -> AppResult<(Self::Output, Change)> {
@@ -236,24 +249,10 @@ impl Command for UpdateDonor {
 
 /// `recordDonation`, parsed.
 pub struct RecordDonation {
-    /// The donor.
-    pub donor_id: Uuid,
     /// The collecting bank, acted for.
     pub bank_id: Uuid,
-    /// Not in the future.
-    pub collected_at: DateTime<Utc>,
-    /// Whole blood or apheresis, which sets the interval before the next donation.
-    pub donation_type: DonationType,
-    /// 50 to 700 ml.
-    pub volume_ml: i32,
-    /// In g/dL, plausible (3 to 25).
-    pub hemoglobin: f64,
-    /// E.g. `120/80`.
-    pub blood_pressure: Option<String>,
-    /// Free text.
-    pub notes: Option<String>,
-    /// Units collected, to add to stock (their group becomes the donor's).
-    pub units: Vec<NewUnit>,
+    /// The donation.
+    pub donation: AppResult<NewDonation>,
 }
 
 impl TryFrom<RecordDonationInput> for RecordDonation {
@@ -261,64 +260,71 @@ impl TryFrom<RecordDonationInput> for RecordDonation {
 
     fn try_from(input: RecordDonationInput) -> AppResult<Self> {
         let bank_id = parse_id(&input.blood_bank_id, "input.bloodBankId")?;
-        let donor_id = parse_id(&input.donor_id, "input.donorId")?;
-        if !(50..=700).contains(&input.volume_ml) {
-            return Err(AppError::bad_input(
-                "input.volumeMl",
-                "must be between 50 and 700",
-            ));
-        }
-        if !(input.hemoglobin.is_finite() && (3.0..=25.0).contains(&input.hemoglobin)) {
-            return Err(AppError::bad_input(
-                "input.hemoglobin",
-                "must be a plausible value in g/dL",
-            ));
-        }
-        let collected_at = input.collected_at.unwrap_or_else(Utc::now);
-        if collected_at > Utc::now() + chrono::Duration::minutes(5) {
-            return Err(AppError::bad_input(
-                "input.collectedAt",
-                "cannot be in the future",
-            ));
-        }
-        let units = input
-            .units
-            .into_iter()
-            .enumerate()
-            .map(|(i, u)| {
-                Ok(NewUnit {
-                    unit_number: NewUnit::number(i, &u.unit_number, u.is_local_barcode)?,
-                    component: u.component,
-                    // Replaced by the donor's group in the use case.
-                    blood_group: BloodGroup::ONeg,
-                    volume_ml: u.volume_ml,
-                    collected_on: collected_at.date_naive(),
-                    expires_at: u.expires_at,
-                    status: u.status,
-                    donation_id: None,
-                })
-            })
-            .collect::<AppResult<_>>()?;
         Ok(Self {
-            donor_id,
             bank_id,
-            collected_at,
-            donation_type: input.donation_type,
-            volume_ml: input.volume_ml,
-            hemoglobin: input.hemoglobin,
-            blood_pressure: inner(Text::parse_opt(
-                input.blood_pressure.as_deref(),
-                "input.bloodPressure",
-                16,
-            )?),
-            notes: inner(Text::parse_opt(
-                input.notes.as_deref(),
-                "input.notes",
-                1000,
-            )?),
-            units,
+            donation: new_donation(input, bank_id),
         })
     }
+}
+
+fn new_donation(input: RecordDonationInput, bank_id: Uuid) -> AppResult<NewDonation> {
+    let donor_id = parse_id(&input.donor_id, "input.donorId")?;
+    if !(50..=700).contains(&input.volume_ml) {
+        return Err(AppError::bad_input(
+            "input.volumeMl",
+            "must be between 50 and 700",
+        ));
+    }
+    if !(input.hemoglobin.is_finite() && (3.0..=25.0).contains(&input.hemoglobin)) {
+        return Err(AppError::bad_input(
+            "input.hemoglobin",
+            "must be a plausible value in g/dL",
+        ));
+    }
+    let collected_at = input.collected_at.unwrap_or_else(Utc::now);
+    if collected_at > Utc::now() + chrono::Duration::minutes(5) {
+        return Err(AppError::bad_input(
+            "input.collectedAt",
+            "cannot be in the future",
+        ));
+    }
+    let units = input
+        .units
+        .into_iter()
+        .enumerate()
+        .map(|(i, u)| {
+            Ok(NewUnit {
+                unit_number: unit_number(i, &u.unit_number, u.is_local_barcode)?,
+                component: u.component,
+                // Replaced by the donor's group in the use case.
+                blood_group: BloodGroup::ONeg,
+                volume_ml: u.volume_ml,
+                collected_on: collected_at.date_naive(),
+                expires_at: u.expires_at,
+                status: u.status,
+                donation_id: None,
+            })
+        })
+        .collect::<AppResult<_>>()?;
+    Ok(NewDonation {
+        donor_id,
+        bank_id,
+        collected_at,
+        donation_type: input.donation_type,
+        volume_ml: input.volume_ml,
+        hemoglobin: input.hemoglobin,
+        blood_pressure: inner(Text::parse_opt(
+            input.blood_pressure.as_deref(),
+            "input.bloodPressure",
+            16,
+        )?),
+        notes: inner(Text::parse_opt(
+            input.notes.as_deref(),
+            "input.notes",
+            1000,
+        )?),
+        units,
+    })
 }
 
 impl Command for RecordDonation {
@@ -337,6 +343,6 @@ impl Command for RecordDonation {
 
     async fn execute(self, exec: &Exec<'_>) -> AppResult<(Self::Output, Change)> {
         let rules = service::rule_set(&exec.app.config)?;
-        service::record_donation(exec.txn, &rules, self, exec.actor).await
+        service::record_donation(exec.txn, &rules, self.donation?, exec.actor).await
     }
 }

@@ -1,6 +1,6 @@
 //! Donor rules: registration, updates, donations and eligibility.
 
-use super::commands::{RecordDonation, UpdateDonor};
+use super::commands::UpdateDonor;
 use crate::{
     audit::Change,
     auth::{self, Actor},
@@ -8,11 +8,11 @@ use crate::{
     config::Config,
     db::now,
     error::{AppError, AppResult, unique_violation},
-    stock::{commands::NewUnit, service as stock},
+    stock::service::{self as stock, NewUnit},
     validation::Text,
 };
-use chrono::{NaiveDate, Utc};
-use entity::{BloodGroup, Eligibility, blood_unit, donation, donor};
+use chrono::{DateTime, NaiveDate, Utc};
+use entity::{BloodGroup, DonationType, Eligibility, blood_unit, donation, donor};
 use sea_orm::{ActiveModelTrait, ActiveValue::Set, ConnectionTrait, EntityTrait};
 use serde_json::json;
 use uuid::Uuid;
@@ -64,27 +64,21 @@ pub struct NewDonor {
     pub ngo_id: Option<Uuid>,
     /// The organization that registered them.
     pub registered_by: Option<Uuid>,
-    /// Name.
     pub full_name: String,
-    /// Birth date.
     pub date_of_birth: NaiveDate,
     /// Gender as given.
     pub gender: Option<String>,
-    /// Group.
     pub blood_group: BloodGroup,
-    /// Weight.
+    /// In kg.
     pub weight_kg: f64,
     /// Phone (unique).
     pub phone: String,
-    /// Email.
     pub email: Option<String>,
-    /// Address.
     pub address: Option<String>,
-    /// City.
     pub city: String,
-    /// State.
+    /// State or province.
     pub state: Option<String>,
-    /// Location.
+    /// Where they live, as (latitude, longitude).
     pub location: Option<(f64, f64)>,
 }
 
@@ -146,35 +140,36 @@ pub async fn update<C: ConnectionTrait>(
     cmd: UpdateDonor,
     actor: &Actor,
 ) -> AppResult<(donor::Model, Change)> {
-    let before = donor::Entity::find_by_id(cmd.donor_id)
+    let before = donor::Entity::find_by_id(cmd.donor_id?)
         .one(db)
         .await?
         .ok_or(AppError::NotFound("donor"))?;
-    auth::donors::may_update(actor, cmd.organization_id, &before, cmd.clinical())?;
+    auth::donors::may_update(actor, cmd.organization_id, &before, cmd.clinical)?;
+    let changes = cmd.changes?;
     let mut d = before.clone();
-    if let Some(p) = cmd.phone {
+    if let Some(p) = changes.phone {
         d.phone = p.into_inner();
     }
-    if let Some(e) = cmd.email {
+    if let Some(e) = changes.email {
         d.email = Some(e.as_str().to_string());
     }
-    if let Some(a) = cmd.address {
+    if let Some(a) = changes.address {
         d.address = a.map(Text::into_inner);
     }
-    if let Some(c) = cmd.city {
+    if let Some(c) = changes.city {
         d.city = c.into_inner();
     }
-    if let Some(w) = cmd.weight_kg {
+    if let Some(w) = changes.weight_kg {
         d.weight_kg = w;
     }
-    if let Some(p) = cmd.location {
+    if let Some(p) = changes.location {
         d.latitude = Some(p.latitude);
         d.longitude = Some(p.longitude);
     }
-    if let Some(deferral) = cmd.add_deferral {
+    if let Some(deferral) = changes.add_deferral {
         add_deferral(&mut d, deferral)?;
     }
-    if let Some(observed) = cmd.under_observation {
+    if let Some(observed) = changes.under_observation {
         d.eligibility_status = if observed {
             Eligibility::UnderObservation
         } else {
@@ -218,13 +213,34 @@ fn add_deferral(d: &mut donor::Model, deferral: Deferral) -> AppResult<()> {
     Ok(())
 }
 
+/// A donation to record.
+pub struct NewDonation {
+    /// The donor.
+    pub donor_id: Uuid,
+    /// The collecting bank.
+    pub bank_id: Uuid,
+    /// Not in the future; the day eligibility is assessed on.
+    pub collected_at: DateTime<Utc>,
+    /// Sets the interval before the donor's next donation.
+    pub donation_type: DonationType,
+    /// 50 to 700 ml.
+    pub volume_ml: i32,
+    /// In g/dL; below the rule set's minimum the donor cannot give.
+    pub hemoglobin: f64,
+    /// E.g. `120/80`.
+    pub blood_pressure: Option<String>,
+    pub notes: Option<String>,
+    /// Units collected, to add to stock (their group becomes the donor's).
+    pub units: Vec<NewUnit>,
+}
+
 /// Records a donation: refused when the donor is not eligible that day; updates the donor's
 /// counters and eligibility, and adds the collected units to the bank's stock, in one
 /// transaction.
 pub async fn record_donation<C: ConnectionTrait>(
     db: &C,
     rules: &RuleSet,
-    new: RecordDonation,
+    new: NewDonation,
     actor: &Actor,
 ) -> AppResult<(
     (donation::Model, donor::Model, Vec<blood_unit::Model>),

@@ -6,7 +6,7 @@ use crate::{
     auth::Actor,
     blood::{eligibility::RuleSet, isbt},
     config::Config,
-    donors::{commands::RecordDonation, service as donors},
+    donors::service as donors,
     error::{AppError, AppResult},
     requests::{
         commands::{
@@ -14,10 +14,7 @@ use crate::{
         },
         service as requests,
     },
-    stock::{
-        commands::{AddBloodUnits, NewUnit, SetStockThreshold},
-        service as stock,
-    },
+    stock::service::{self as stock, NewUnit},
     validation::Text,
 };
 use chrono::{Duration, Utc};
@@ -146,7 +143,7 @@ pub async fn load<C: ConnectionTrait>(
         donors::record_donation(
             db,
             &rules,
-            RecordDonation {
+            donors::NewDonation {
                 donor_id: *donor_id,
                 bank_id: bank,
                 collected_at: Utc::now() - Duration::hours(2),
@@ -194,17 +191,9 @@ pub async fn load<C: ConnectionTrait>(
                 }
             }
         }
-        let units = AddBloodUnits { bank_id: b, units };
-        stock::add(db, units, &a).await?;
-        for (blood_group, critical_threshold) in [(BloodGroup::ONeg, 10), (BloodGroup::OPos, 3)] {
-            let threshold = SetStockThreshold {
-                bank_id: b,
-                blood_group,
-                component: Component::RedCells,
-                critical_threshold,
-            };
-            stock::set_threshold(db, threshold).await?;
-        }
+        stock::add(db, b, units, &a).await?;
+        stock::set_threshold(db, b, BloodGroup::ONeg, Component::RedCells, 10).await?;
+        stock::set_threshold(db, b, BloodGroup::OPos, Component::RedCells, 3).await?;
     }
 
     // Requests in every state.

@@ -1,7 +1,14 @@
 //! Stock mutations as typed commands: each input parsed once (`TryFrom`), each command run by
 //! [`crate::pipeline`] and its use case in [`super::service`].
+//!
+//! Only the ids a command's rule needs make its parse fail; an error in any other field is
+//! kept (`AppResult` fields) and answered once the caller is authorized, so a caller without
+//! the right hears `FORBIDDEN` whatever the input, as before.
 
-use super::{service, types::*};
+use super::{
+    service::{self, NewUnit},
+    types::*,
+};
 use crate::{
     audit::Change,
     auth::{
@@ -14,8 +21,7 @@ use crate::{
     pipeline::{Command, Exec},
     validation::Text,
 };
-use chrono::{DateTime, NaiveDate, Utc};
-use entity::{BloodGroup, Component, OrgKind, OrgRole, UnitStatus, blood_unit, stock_threshold};
+use entity::{BloodGroup, Component, OrgKind, OrgRole, blood_unit, stock_threshold};
 use uuid::Uuid;
 
 /// What a bank does to its stock: its members in `roles`, or its API client with
@@ -29,35 +35,13 @@ fn act_for(bank: Uuid, roles: &'static [OrgRole]) -> Rule {
     }
 }
 
-/// A unit to add to stock, parsed.
-pub struct NewUnit {
-    /// ISBT 128 DIN or a local barcode.
-    pub unit_number: UnitNumber,
-    /// The component.
-    pub component: Component,
-    /// The donor's group.
-    pub blood_group: BloodGroup,
-    /// In millilitres.
-    pub volume_ml: i32,
-    /// The collection date.
-    pub collected_on: NaiveDate,
-    /// Defaults to the collection date plus the component's shelf life.
-    pub expires_at: Option<DateTime<Utc>>,
-    /// `QUARANTINED` or `AVAILABLE`.
-    pub status: UnitStatus,
-    /// The donation it came from.
-    pub donation_id: Option<Uuid>,
-}
-
-impl NewUnit {
-    /// The unit number of the `i`th unit of an input, checked.
-    pub fn number(i: usize, raw: &str, is_local_barcode: bool) -> AppResult<UnitNumber> {
-        UnitNumber::parse(
-            raw,
-            is_local_barcode,
-            &format!("input.units[{i}].unitNumber"),
-        )
-    }
+/// The unit number of the `i`th unit of an input, checked.
+pub fn unit_number(i: usize, raw: &str, is_local_barcode: bool) -> AppResult<UnitNumber> {
+    UnitNumber::parse(
+        raw,
+        is_local_barcode,
+        &format!("input.units[{i}].unitNumber"),
+    )
 }
 
 /// `addBloodUnits`, parsed.
@@ -65,7 +49,7 @@ pub struct AddBloodUnits {
     /// The bank acted for.
     pub bank_id: Uuid,
     /// All or none.
-    pub units: Vec<NewUnit>,
+    pub units: AppResult<Vec<NewUnit>>,
 }
 
 impl TryFrom<AddBloodUnitsInput> for AddBloodUnits {
@@ -79,7 +63,7 @@ impl TryFrom<AddBloodUnitsInput> for AddBloodUnits {
             .enumerate()
             .map(|(i, u)| {
                 Ok(NewUnit {
-                    unit_number: NewUnit::number(i, &u.unit_number, u.is_local_barcode)?,
+                    unit_number: unit_number(i, &u.unit_number, u.is_local_barcode)?,
                     component: u.component,
                     blood_group: u.blood_group,
                     volume_ml: u.volume_ml,
@@ -89,7 +73,7 @@ impl TryFrom<AddBloodUnitsInput> for AddBloodUnits {
                     donation_id: None,
                 })
             })
-            .collect::<AppResult<_>>()?;
+            .collect();
         Ok(Self { bank_id, units })
     }
 }
@@ -104,7 +88,7 @@ impl Command for AddBloodUnits {
     }
 
     async fn execute(self, exec: &Exec<'_>) -> AppResult<(Self::Output, Change)> {
-        service::add(exec.txn, self, exec.actor).await
+        service::add(exec.txn, self.bank_id, self.units?, exec.actor).await
     }
 }
 
@@ -113,7 +97,7 @@ pub struct ReleaseBloodUnits {
     /// The bank acted for.
     pub bank_id: Uuid,
     /// At least one.
-    pub unit_ids: Vec<Uuid>,
+    pub unit_ids: AppResult<Vec<Uuid>>,
 }
 
 impl TryFrom<ReleaseBloodUnitsInput> for ReleaseBloodUnits {
@@ -125,13 +109,14 @@ impl TryFrom<ReleaseBloodUnitsInput> for ReleaseBloodUnits {
             .unit_ids
             .iter()
             .map(|i| parse_id(i, "input.unitIds"))
-            .collect::<AppResult<Vec<_>>>()?;
-        if unit_ids.is_empty() {
-            return Err(AppError::bad_input(
-                "input.unitIds",
-                "give at least one unit",
-            ));
-        }
+            .collect::<AppResult<Vec<_>>>()
+            .and_then(|ids| match ids.is_empty() {
+                true => Err(AppError::bad_input(
+                    "input.unitIds",
+                    "give at least one unit",
+                )),
+                false => Ok(ids),
+            });
         Ok(Self { bank_id, unit_ids })
     }
 }
@@ -146,7 +131,7 @@ impl Command for ReleaseBloodUnits {
     }
 
     async fn execute(self, exec: &Exec<'_>) -> AppResult<(Self::Output, Change)> {
-        service::release(exec.txn, self, exec.actor).await
+        service::release(exec.txn, self.bank_id, &self.unit_ids?, exec.actor).await
     }
 }
 
@@ -155,9 +140,9 @@ pub struct DiscardBloodUnit {
     /// The bank acted for.
     pub bank_id: Uuid,
     /// The unit, held by that bank.
-    pub unit_id: Uuid,
+    pub unit_id: AppResult<Uuid>,
     /// Kept on the unit's history.
-    pub reason: Text,
+    pub reason: AppResult<Text>,
 }
 
 impl TryFrom<DiscardBloodUnitInput> for DiscardBloodUnit {
@@ -166,8 +151,8 @@ impl TryFrom<DiscardBloodUnitInput> for DiscardBloodUnit {
     fn try_from(input: DiscardBloodUnitInput) -> AppResult<Self> {
         Ok(Self {
             bank_id: parse_id(&input.blood_bank_id, "input.bloodBankId")?,
-            unit_id: parse_id(&input.unit_id, "input.unitId")?,
-            reason: Text::parse(&input.reason, "input.reason", 500)?,
+            unit_id: parse_id(&input.unit_id, "input.unitId"),
+            reason: Text::parse(&input.reason, "input.reason", 500),
         })
     }
 }
@@ -182,7 +167,8 @@ impl Command for DiscardBloodUnit {
     }
 
     async fn execute(self, exec: &Exec<'_>) -> AppResult<(Self::Output, Change)> {
-        service::discard(exec.txn, self, exec.actor).await
+        let (unit, reason) = (self.unit_id?, self.reason?.into_inner());
+        service::discard(exec.txn, self.bank_id, unit, reason, exec.actor).await
     }
 }
 
@@ -190,30 +176,28 @@ impl Command for DiscardBloodUnit {
 pub struct SetStockThreshold {
     /// The bank acted for.
     pub bank_id: Uuid,
-    /// The group.
     pub blood_group: BloodGroup,
-    /// The component.
     pub component: Component,
     /// 0 to 100,000 available units.
-    pub critical_threshold: i32,
+    pub critical_threshold: AppResult<i32>,
 }
 
 impl TryFrom<SetStockThresholdInput> for SetStockThreshold {
     type Error = AppError;
 
     fn try_from(input: SetStockThresholdInput) -> AppResult<Self> {
-        let bank_id = parse_id(&input.blood_bank_id, "input.bloodBankId")?;
-        if !(0..=100_000).contains(&input.critical_threshold) {
-            return Err(AppError::bad_input(
-                "input.criticalThreshold",
-                "must be between 0 and 100000",
-            ));
-        }
+        let t = input.critical_threshold;
         Ok(Self {
-            bank_id,
+            bank_id: parse_id(&input.blood_bank_id, "input.bloodBankId")?,
             blood_group: input.blood_group,
             component: input.component,
-            critical_threshold: input.critical_threshold,
+            critical_threshold: match (0..=100_000).contains(&t) {
+                true => Ok(t),
+                false => Err(AppError::bad_input(
+                    "input.criticalThreshold",
+                    "must be between 0 and 100000",
+                )),
+            },
         })
     }
 }
@@ -228,6 +212,14 @@ impl Command for SetStockThreshold {
     }
 
     async fn execute(self, exec: &Exec<'_>) -> AppResult<(Self::Output, Change)> {
-        service::set_threshold(exec.txn, self).await
+        let (group, component) = (self.blood_group, self.component);
+        service::set_threshold(
+            exec.txn,
+            self.bank_id,
+            group,
+            component,
+            self.critical_threshold?,
+        )
+        .await
     }
 }

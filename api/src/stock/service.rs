@@ -1,18 +1,15 @@
 //! Stock rules: adding units, moving them through their states (every change kept as an
 //! event), thresholds, derived levels and the compatible-stock search.
 
-use super::commands::{
-    AddBloodUnits, DiscardBloodUnit, NewUnit, ReleaseBloodUnits, SetStockThreshold,
-};
 use crate::{
     alerts::service::check_stock,
     audit::Change,
     auth::Actor,
-    blood::{compatibility, geo, shelf_life},
+    blood::{compatibility, geo, isbt::UnitNumber, shelf_life},
     db::now,
     error::{AppError, AppResult},
 };
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 use entity::{
     BloodGroup, Component, OrgKind, OrgStatus, StockStatus, UnitStatus, WireName, blood_unit,
     blood_unit_event, organization, stock_threshold,
@@ -25,6 +22,25 @@ use sea_orm::{
 use serde_json::json;
 use std::collections::{HashMap, HashSet};
 use uuid::Uuid;
+
+/// A unit to add to stock.
+pub struct NewUnit {
+    /// ISBT 128 DIN or a local barcode.
+    pub unit_number: UnitNumber,
+    pub component: Component,
+    /// The donor's group.
+    pub blood_group: BloodGroup,
+    /// In millilitres, 1 to 1,000.
+    pub volume_ml: i32,
+    /// Not in the future.
+    pub collected_on: NaiveDate,
+    /// Defaults to the collection date plus the component's shelf life.
+    pub expires_at: Option<DateTime<Utc>>,
+    /// `QUARANTINED` or `AVAILABLE`.
+    pub status: UnitStatus,
+    /// The donation it came from.
+    pub donation_id: Option<Uuid>,
+}
 
 /// A status change to record.
 fn event(
@@ -237,16 +253,17 @@ fn combos(units: &[blood_unit::Model]) -> Vec<(BloodGroup, Component)> {
 /// thresholds for them.
 pub async fn add<C: ConnectionTrait>(
     db: &C,
-    cmd: AddBloodUnits,
+    bank_id: Uuid,
+    units: Vec<NewUnit>,
     actor: &Actor,
 ) -> AppResult<(Vec<blood_unit::Model>, Change)> {
-    let units = add_units(db, cmd.bank_id, cmd.units, actor).await?;
+    let units = add_units(db, bank_id, units, actor).await?;
     let change = Change {
-        organization_id: Some(cmd.bank_id),
+        organization_id: Some(bank_id),
         new: Some(
             json!({"units": units.iter().map(|u| json!({"id": u.id, "unitNumber": u.unit_number, "component": u.component})).collect::<Vec<_>>()}),
         ),
-        events: check_stock(db, cmd.bank_id, &combos(&units)).await?,
+        events: check_stock(db, bank_id, &combos(&units)).await?,
         ..Change::default()
     };
     Ok((units, change))
@@ -256,15 +273,16 @@ pub async fn add<C: ConnectionTrait>(
 /// available units).
 pub async fn release<C: ConnectionTrait>(
     db: &C,
-    cmd: ReleaseBloodUnits,
+    bank_id: Uuid,
+    unit_ids: &[Uuid],
     actor: &Actor,
 ) -> AppResult<(Vec<blood_unit::Model>, Change)> {
     let from = [UnitStatus::Quarantined];
     let to = UnitStatus::Available;
-    let units = transition(db, cmd.bank_id, &cmd.unit_ids, &from, to, None, actor).await?;
+    let units = transition(db, bank_id, unit_ids, &from, to, None, actor).await?;
     let change = Change {
-        new: Some(json!({"released": cmd.unit_ids})),
-        events: check_stock(db, cmd.bank_id, &combos(&units)).await?,
+        new: Some(json!({"released": unit_ids})),
+        events: check_stock(db, bank_id, &combos(&units)).await?,
         ..Change::default()
     };
     Ok((units, change))
@@ -274,7 +292,9 @@ pub async fn release<C: ConnectionTrait>(
 /// units cannot be) and checks the bank's thresholds.
 pub async fn discard<C: ConnectionTrait>(
     db: &C,
-    cmd: DiscardBloodUnit,
+    bank_id: Uuid,
+    unit_id: Uuid,
+    reason: String,
     actor: &Actor,
 ) -> AppResult<(Vec<blood_unit::Model>, Change)> {
     let from = [
@@ -282,12 +302,11 @@ pub async fn discard<C: ConnectionTrait>(
         UnitStatus::Available,
         UnitStatus::Expired,
     ];
-    let reason = cmd.reason.into_inner();
     let to = UnitStatus::Discarded;
     let units = transition(
         db,
-        cmd.bank_id,
-        &[cmd.unit_id],
+        bank_id,
+        &[unit_id],
         &from,
         to,
         Some(reason.clone()),
@@ -295,9 +314,9 @@ pub async fn discard<C: ConnectionTrait>(
     )
     .await?;
     let change = Change {
-        entity_id: Some(cmd.unit_id),
+        entity_id: Some(unit_id),
         new: Some(json!({"status": "DISCARDED", "reason": reason})),
-        events: check_stock(db, cmd.bank_id, &combos(&units)).await?,
+        events: check_stock(db, bank_id, &combos(&units)).await?,
         ..Change::default()
     };
     Ok((units, change))
@@ -307,14 +326,17 @@ pub async fn discard<C: ConnectionTrait>(
 /// state is not re-checked: the next stock change does that.
 pub async fn set_threshold<C: ConnectionTrait>(
     db: &C,
-    cmd: SetStockThreshold,
+    bank_id: Uuid,
+    group: BloodGroup,
+    component: Component,
+    threshold: i32,
 ) -> AppResult<(stock_threshold::Model, Change)> {
     let row = stock_threshold::ActiveModel {
         id: Set(Uuid::now_v7()),
-        blood_bank_id: Set(cmd.bank_id),
-        blood_group: Set(cmd.blood_group),
-        component: Set(cmd.component),
-        critical_threshold: Set(cmd.critical_threshold),
+        blood_bank_id: Set(bank_id),
+        blood_group: Set(group),
+        component: Set(component),
+        critical_threshold: Set(threshold),
         in_alert: Set(false),
         updated_at: Set(now()),
     };
@@ -334,9 +356,9 @@ pub async fn set_threshold<C: ConnectionTrait>(
         .exec(db)
         .await?;
     let t = stock_threshold::Entity::find()
-        .filter(stock_threshold::Column::BloodBankId.eq(cmd.bank_id))
-        .filter(stock_threshold::Column::BloodGroup.eq(cmd.blood_group))
-        .filter(stock_threshold::Column::Component.eq(cmd.component))
+        .filter(stock_threshold::Column::BloodBankId.eq(bank_id))
+        .filter(stock_threshold::Column::BloodGroup.eq(group))
+        .filter(stock_threshold::Column::Component.eq(component))
         .one(db)
         .await?
         .ok_or_else(|| AppError::internal("threshold vanished after upsert"))?;
@@ -353,15 +375,12 @@ pub async fn set_threshold<C: ConnectionTrait>(
 /// One derived stock level.
 #[derive(Debug, Clone)]
 pub struct Level {
-    /// Bank.
     pub bank_id: Uuid,
-    /// Group.
     pub blood_group: BloodGroup,
-    /// Component.
     pub component: Component,
     /// Available, unexpired units.
     pub available: i64,
-    /// Reserved units.
+    /// Units reserved for accepted requests.
     pub reserved: i64,
     /// Available units expiring within 3 days.
     pub expiring_soon: i64,
