@@ -14,7 +14,10 @@ use crate::{
     error::{AppError, AppResult},
     graphql::ids::parse_id,
     pipeline::{Command, Exec},
-    stock::{commands::unit_number, service::NewUnit, types::GeoPointInput},
+    stock::{
+        commands::parse_units,
+        types::{GeoPointInput, NewBloodUnitInput},
+    },
     validation::{Email, GeoPoint, Phone, Text},
 };
 use async_graphql::ID;
@@ -288,24 +291,17 @@ fn new_donation(input: RecordDonationInput, bank_id: Uuid) -> AppResult<NewDonat
             "cannot be in the future",
         ));
     }
-    let units = input
-        .units
-        .into_iter()
-        .enumerate()
-        .map(|(i, u)| {
-            Ok(NewUnit {
-                unit_number: unit_number(i, &u.unit_number, u.is_local_barcode)?,
-                component: u.component,
-                // Replaced by the donor's group in the use case.
-                blood_group: BloodGroup::ONeg,
-                volume_ml: u.volume_ml,
-                collected_on: collected_at.date_naive(),
-                expires_at: u.expires_at,
-                status: u.status,
-                donation_id: None,
-            })
-        })
-        .collect::<AppResult<_>>()?;
+    let units = parse_units(input.units.into_iter().map(|u| NewBloodUnitInput {
+        unit_number: u.unit_number,
+        is_local_barcode: u.is_local_barcode,
+        component: u.component,
+        // Replaced by the donor's group in the use case.
+        blood_group: BloodGroup::ONeg,
+        volume_ml: u.volume_ml,
+        collected_on: collected_at.date_naive(),
+        expires_at: u.expires_at,
+        status: u.status,
+    }))?;
     Ok(NewDonation {
         donor_id,
         bank_id,

@@ -85,7 +85,7 @@ impl DonorQuery {
                     donor::Column::Latitude,
                     donor::Column::Longitude,
                     (p.latitude, p.longitude),
-                    Expr::val(r).into(),
+                    Expr::val(r),
                 ));
             }
             (None, None) => {}

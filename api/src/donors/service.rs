@@ -71,7 +71,7 @@ pub struct NewDonor {
     pub blood_group: BloodGroup,
     /// In kg.
     pub weight_kg: f64,
-    /// Phone (unique).
+    /// Unique among donors.
     pub phone: String,
     pub email: Option<String>,
     pub address: Option<String>,

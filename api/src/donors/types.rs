@@ -22,7 +22,7 @@ pub struct Donor {
     /// Gender as given.
     pub gender: Option<String>,
     pub blood_group: BloodGroup,
-    /// Weight in kg, 20 to 300.
+    /// Weight in kg.
     pub weight_kg: f64,
     pub phone: String,
     pub email: Option<String>,
@@ -181,7 +181,9 @@ impl Donation {
 pub struct RegisterDonorInput {
     /// The NGO or blood bank registering them; leave out to register yourself.
     pub organization_id: Option<ID>,
+    /// At most 200 characters.
     pub full_name: String,
+    /// Before today and at most 120 years ago.
     pub date_of_birth: NaiveDate,
     /// Gender (e.g. FEMALE, MALE).
     pub gender: Option<String>,
@@ -190,8 +192,11 @@ pub struct RegisterDonorInput {
     pub weight_kg: f64,
     /// Phone (unique).
     pub phone: String,
+    /// Checked for form and stored lower-cased.
     pub email: Option<String>,
+    /// At most 300 characters.
     pub address: Option<String>,
+    /// At most 100 characters.
     pub city: String,
     /// State or province.
     pub state: Option<String>,

@@ -238,8 +238,7 @@ pub async fn load<C: ConnectionTrait>(
         )?,
         &ha,
     )
-    .await?
-    .0;
+    .await?;
     let accepted = requests::create(
         db,
         config,

@@ -35,13 +35,25 @@ fn act_for(bank: Uuid, roles: &'static [OrgRole]) -> Rule {
     }
 }
 
-/// The unit number of the `i`th unit of an input, checked.
-pub fn unit_number(i: usize, raw: &str, is_local_barcode: bool) -> AppResult<UnitNumber> {
-    UnitNumber::parse(
-        raw,
-        is_local_barcode,
-        &format!("input.units[{i}].unitNumber"),
-    )
+/// The units of an input, parsed; a bad unit number is named by its index.
+pub fn parse_units(units: impl IntoIterator<Item = NewBloodUnitInput>) -> AppResult<Vec<NewUnit>> {
+    units
+        .into_iter()
+        .enumerate()
+        .map(|(i, u)| {
+            let field = format!("input.units[{i}].unitNumber");
+            Ok(NewUnit {
+                unit_number: UnitNumber::parse(&u.unit_number, u.is_local_barcode, &field)?,
+                component: u.component,
+                blood_group: u.blood_group,
+                volume_ml: u.volume_ml,
+                collected_on: u.collected_on,
+                expires_at: u.expires_at,
+                status: u.status,
+                donation_id: None,
+            })
+        })
+        .collect()
 }
 
 /// `addBloodUnits`, parsed.
@@ -57,23 +69,7 @@ impl TryFrom<AddBloodUnitsInput> for AddBloodUnits {
 
     fn try_from(input: AddBloodUnitsInput) -> AppResult<Self> {
         let bank_id = parse_id(&input.blood_bank_id, "input.bloodBankId")?;
-        let units = input
-            .units
-            .into_iter()
-            .enumerate()
-            .map(|(i, u)| {
-                Ok(NewUnit {
-                    unit_number: unit_number(i, &u.unit_number, u.is_local_barcode)?,
-                    component: u.component,
-                    blood_group: u.blood_group,
-                    volume_ml: u.volume_ml,
-                    collected_on: u.collected_on,
-                    expires_at: u.expires_at,
-                    status: u.status,
-                    donation_id: None,
-                })
-            })
-            .collect();
+        let units = parse_units(input.units);
         Ok(Self { bank_id, units })
     }
 }

@@ -145,7 +145,7 @@ impl StockQuery {
         if ctx.look_ahead().field("bloodBank").exists() {
             prime_orgs(req, levels.iter().map(|l| l.bank_id).collect()).await?;
         }
-        Ok(levels.into_iter().map(StockLevel::from).collect())
+        Ok(levels)
     }
 
     /// Approved banks within the radius holding compatible, available, unexpired units,

@@ -9,6 +9,7 @@ use crate::{
     db::now,
     error::{AppError, AppResult},
 };
+use async_graphql::SimpleObject;
 use chrono::{DateTime, NaiveDate, Utc};
 use entity::{
     BloodGroup, Component, OrgKind, OrgStatus, StockStatus, UnitStatus, WireName, blood_unit,
@@ -372,10 +373,10 @@ pub async fn set_threshold<C: ConnectionTrait>(
     Ok((t, change))
 }
 
-/// One derived stock level.
-#[derive(Debug, Clone)]
-pub struct Level {
-    pub bank_id: Uuid,
+/// Derived stock of one bank, group and component (counts, never unit rows).
+#[derive(Debug, Clone, SimpleObject)]
+#[graphql(complex)]
+pub struct StockLevel {
     pub blood_group: BloodGroup,
     pub component: Component,
     /// Available, unexpired units.
@@ -384,12 +385,14 @@ pub struct Level {
     pub reserved: i64,
     /// Available units expiring within 3 days.
     pub expiring_soon: i64,
-    /// Available ÷ average daily issues over 30 days; `None` when nothing was issued.
+    /// Available ÷ average daily issues over the last 30 days; null when nothing was issued.
     pub days_of_stock: Option<f64>,
-    /// The bank's critical threshold (0 when unset).
+    /// The bank's threshold (0 when unset).
     pub critical_threshold: i32,
-    /// Against the threshold.
+    /// RED below the threshold, AMBER below twice it, GREEN otherwise.
     pub status: StockStatus,
+    #[graphql(skip)]
+    pub bank_id: Uuid,
 }
 
 /// Stock status of `available` units against a critical threshold.
@@ -411,7 +414,7 @@ pub async fn levels<C: ConnectionTrait>(
     bank_ids: &[Uuid],
     groups: Option<&[BloodGroup]>,
     components: Option<&[Component]>,
-) -> AppResult<Vec<Level>> {
+) -> AppResult<Vec<StockLevel>> {
     if bank_ids.is_empty() {
         return Ok(Vec::new());
     }
@@ -506,12 +509,12 @@ pub async fn levels<C: ConnectionTrait>(
         .into_iter()
         .map(|(b, g, c, n)| ((b, g, c), n))
         .collect();
-    let mut out: Vec<Level> = acc
+    let mut out: Vec<StockLevel> = acc
         .into_iter()
         .map(|((bank, g, c), (available, reserved, expiring_soon))| {
             let threshold = limits.get(&(bank, g, c)).copied().unwrap_or(0);
             let per_day = issues.get(&(bank, g, c)).map(|n| *n as f64 / 30.0);
-            Level {
+            StockLevel {
                 bank_id: bank,
                 blood_group: g,
                 component: c,

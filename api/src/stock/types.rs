@@ -1,6 +1,7 @@
 //! GraphQL types of the stock domain.
 
-use super::service::{BankMatch, Level};
+use super::service::BankMatch;
+pub use super::service::StockLevel;
 use crate::{
     error::AppResult,
     graphql::{ids::to_id, pagination::SortDirection},
@@ -8,7 +9,7 @@ use crate::{
 };
 use async_graphql::{ComplexObject, Context, Enum, ID, InputObject, SimpleObject};
 use chrono::{DateTime, NaiveDate, Utc};
-use entity::{BloodGroup, Component, StockStatus, UnitStatus, blood_unit, blood_unit_event};
+use entity::{BloodGroup, Component, UnitStatus, blood_unit, blood_unit_event};
 use uuid::Uuid;
 
 /// One physical unit.
@@ -235,44 +236,6 @@ pub struct StockLevelFilter {
     pub blood_bank_ids: Option<Vec<ID>>,
     pub blood_groups: Option<Vec<BloodGroup>>,
     pub components: Option<Vec<Component>>,
-}
-
-/// Derived stock of one bank, group and component (counts, never unit rows).
-#[derive(SimpleObject)]
-#[graphql(complex)]
-pub struct StockLevel {
-    pub blood_group: BloodGroup,
-    pub component: Component,
-    /// Available, unexpired units.
-    pub available: i64,
-    /// Units reserved for accepted requests.
-    pub reserved: i64,
-    /// Available units expiring within 3 days.
-    pub expiring_soon: i64,
-    /// Available ÷ average daily issues over the last 30 days; null when nothing was issued.
-    pub days_of_stock: Option<f64>,
-    /// The bank's threshold (0 when unset).
-    pub critical_threshold: i32,
-    /// RED below the threshold, AMBER below twice it, GREEN otherwise.
-    pub status: StockStatus,
-    #[graphql(skip)]
-    pub bank_id: Uuid,
-}
-
-impl From<Level> for StockLevel {
-    fn from(l: Level) -> Self {
-        Self {
-            blood_group: l.blood_group,
-            component: l.component,
-            available: l.available,
-            reserved: l.reserved,
-            expiring_soon: l.expiring_soon,
-            days_of_stock: l.days_of_stock,
-            critical_threshold: l.critical_threshold,
-            status: l.status,
-            bank_id: l.bank_id,
-        }
-    }
 }
 
 #[ComplexObject]
