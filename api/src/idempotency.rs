@@ -122,32 +122,3 @@ impl IdemKey {
         Ok(())
     }
 }
-
-impl IdemKey {
-    /// Legacy entry for mutations not yet moved to the pipeline.
-    pub fn new<T: Serialize>(
-        viewer: &Viewer,
-        operation: &'static str,
-        key: Option<&str>,
-        input: &T,
-    ) -> AppResult<Option<Self>> {
-        Ok(RetryKey::parse(key, input)?.and_then(|k| Self::scoped(viewer, operation, &k)))
-    }
-}
-
-/// Legacy: the message of a first attempt that lost a race with an identical one.
-pub const RACED: &str = "the same idempotency key is being used by a concurrent request";
-
-/// Legacy: what a key remembers, for mutations not yet moved to the pipeline.
-pub async fn remembered<C: ConnectionTrait, T>(
-    key: &Option<IdemKey>,
-    db: &C,
-    load: impl AsyncFnOnce(Uuid) -> AppResult<T>,
-) -> AppResult<Option<T>> {
-    if let Some(k) = key
-        && let Some(id) = k.lookup(db).await?
-    {
-        return load(id).await.map(Some);
-    }
-    Ok(None)
-}

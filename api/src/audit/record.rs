@@ -5,7 +5,7 @@
 use crate::{
     auth::{Actor, Viewer},
     db,
-    error::{AppError, AppResult},
+    error::AppError,
 };
 use entity::{AuditOutcome, audit_log};
 use sea_orm::{ActiveValue::Set, ConnectionTrait, EntityTrait};
@@ -36,15 +36,6 @@ impl AuditAction {
     pub fn on(mut self, id: Uuid) -> Self {
         self.entity_id = Some(id);
         self
-    }
-
-    /// The entity the input names, if its id parsed (a malformed one is refused later, in
-    /// the work, and the attempt is still recorded).
-    pub fn on_parsed(self, id: &AppResult<Uuid>) -> Self {
-        match id {
-            Ok(id) => self.on(*id),
-            Err(_) => self,
-        }
     }
 }
 

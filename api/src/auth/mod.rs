@@ -6,12 +6,14 @@
 pub mod alerts;
 pub mod audit;
 pub mod care;
+pub mod donors;
 pub mod organizations;
 pub mod password;
 pub mod policy;
 pub mod reports;
 pub mod requests;
 pub mod scope;
+pub mod stock;
 pub mod tokens;
 pub mod viewer;
 

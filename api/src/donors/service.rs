@@ -1,16 +1,33 @@
 //! Donor rules: registration, updates, donations and eligibility.
 
+use super::commands::UpdateDonor;
 use crate::{
-    auth::Actor,
+    audit::Change,
+    auth::{self, Actor},
     blood::eligibility::{self, Assessment, Deferral, DonorFacts, RuleSet},
+    config::Config,
     db::now,
     error::{AppError, AppResult, unique_violation},
     stock::service::{self as stock, NewUnit},
+    validation::Text,
 };
 use chrono::{DateTime, NaiveDate, Utc};
 use entity::{BloodGroup, DonationType, Eligibility, blood_unit, donation, donor};
-use sea_orm::{ActiveModelTrait, ActiveValue::Set, ConnectionTrait};
+use sea_orm::{ActiveModelTrait, ActiveValue::Set, ConnectionTrait, EntityTrait};
+use serde_json::json;
 use uuid::Uuid;
+
+/// The eligibility rule set the configuration names.
+pub fn rule_set(config: &Config) -> AppResult<RuleSet> {
+    let name = &config.eligibility_rules;
+    RuleSet::by_name(name).ok_or_else(|| AppError::internal(format!("unknown rule set {name}")))
+}
+
+/// The values an audit row keeps of a donor.
+fn donor_json(d: &donor::Model) -> serde_json::Value {
+    json!({"bloodGroup": d.blood_group, "city": d.city, "weightKg": d.weight_kg, "eligibilityStatus": d.eligibility_status,
+           "totalDonations": d.total_donations, "deferrals": d.deferrals})
+}
 
 /// The facts eligibility is computed from, as stored on a donor.
 pub fn facts(d: &donor::Model) -> DonorFacts {
@@ -47,27 +64,21 @@ pub struct NewDonor {
     pub ngo_id: Option<Uuid>,
     /// The organization that registered them.
     pub registered_by: Option<Uuid>,
-    /// Name.
     pub full_name: String,
-    /// Birth date.
     pub date_of_birth: NaiveDate,
     /// Gender as given.
     pub gender: Option<String>,
-    /// Group.
     pub blood_group: BloodGroup,
-    /// Weight.
+    /// In kg.
     pub weight_kg: f64,
-    /// Phone (unique).
+    /// Unique among donors.
     pub phone: String,
-    /// Email.
     pub email: Option<String>,
-    /// Address.
     pub address: Option<String>,
-    /// City.
     pub city: String,
-    /// State.
+    /// State or province.
     pub state: Option<String>,
-    /// Location.
+    /// Where they live, as (latitude, longitude).
     pub location: Option<(f64, f64)>,
 }
 
@@ -77,7 +88,8 @@ pub async fn register<C: ConnectionTrait>(
     db: &C,
     rules: &RuleSet,
     new: NewDonor,
-) -> AppResult<donor::Model> {
+) -> AppResult<(donor::Model, Change)> {
+    let org = new.registered_by;
     let t = now();
     let mut m = donor::Model {
         id: Uuid::now_v7(),
@@ -110,11 +122,72 @@ pub async fn register<C: ConnectionTrait>(
     m.eligibility_status = a.status;
     m.next_eligible_date = a.next_eligible_date;
     let am: donor::ActiveModel = m.into();
-    am.insert(db).await.map_err(unique_violation)
+    let d = am.insert(db).await.map_err(unique_violation)?;
+    let change = Change {
+        entity_id: Some(d.id),
+        organization_id: org,
+        new: Some(donor_json(&d)),
+        ..Change::default()
+    };
+    Ok((d, change))
+}
+
+/// Updates a donor for the organization that manages them or for the donor themself
+/// ([`auth::donors::may_update`]), recomputing eligibility.
+pub async fn update<C: ConnectionTrait>(
+    db: &C,
+    rules: &RuleSet,
+    cmd: UpdateDonor,
+    actor: &Actor,
+) -> AppResult<(donor::Model, Change)> {
+    let before = donor::Entity::find_by_id(cmd.donor_id?)
+        .one(db)
+        .await?
+        .ok_or(AppError::NotFound("donor"))?;
+    auth::donors::may_update(actor, cmd.organization_id, &before, cmd.clinical)?;
+    let changes = cmd.changes?;
+    let mut d = before.clone();
+    if let Some(p) = changes.phone {
+        d.phone = p.into_inner();
+    }
+    if let Some(e) = changes.email {
+        d.email = Some(e.as_str().to_string());
+    }
+    if let Some(a) = changes.address {
+        d.address = a.map(Text::into_inner);
+    }
+    if let Some(c) = changes.city {
+        d.city = c.into_inner();
+    }
+    if let Some(w) = changes.weight_kg {
+        d.weight_kg = w;
+    }
+    if let Some(p) = changes.location {
+        d.latitude = Some(p.latitude);
+        d.longitude = Some(p.longitude);
+    }
+    if let Some(deferral) = changes.add_deferral {
+        add_deferral(&mut d, deferral)?;
+    }
+    if let Some(observed) = changes.under_observation {
+        d.eligibility_status = if observed {
+            Eligibility::UnderObservation
+        } else {
+            Eligibility::Eligible
+        };
+    }
+    let after = save(db, rules, d).await?;
+    let change = Change {
+        old: Some(donor_json(&before)),
+        new: Some(donor_json(&after)),
+        organization_id: cmd.organization_id,
+        ..Change::default()
+    };
+    Ok((after, change))
 }
 
 /// Saves a donor after a change, recomputing eligibility.
-pub async fn save<C: ConnectionTrait>(
+async fn save<C: ConnectionTrait>(
     db: &C,
     rules: &RuleSet,
     mut d: donor::Model,
@@ -133,32 +206,31 @@ pub async fn save<C: ConnectionTrait>(
 }
 
 /// Adds a deferral to a donor's list.
-pub fn add_deferral(d: &mut donor::Model, deferral: Deferral) -> AppResult<()> {
+fn add_deferral(d: &mut donor::Model, deferral: Deferral) -> AppResult<()> {
     let mut list: Vec<Deferral> = serde_json::from_value(d.deferrals.clone()).unwrap_or_default();
     list.push(deferral);
     d.deferrals = serde_json::to_value(list)?;
     Ok(())
 }
 
-/// A validated donation.
+/// A donation to record.
 pub struct NewDonation {
-    /// Donor.
+    /// The donor.
     pub donor_id: Uuid,
-    /// Collecting bank.
+    /// The collecting bank.
     pub bank_id: Uuid,
-    /// When.
+    /// Not in the future; the day eligibility is assessed on.
     pub collected_at: DateTime<Utc>,
-    /// Type.
+    /// Sets the interval before the donor's next donation.
     pub donation_type: DonationType,
-    /// Volume.
+    /// 50 to 700 ml.
     pub volume_ml: i32,
-    /// Hemoglobin in g/dL.
+    /// In g/dL; below the rule set's minimum the donor cannot give.
     pub hemoglobin: f64,
-    /// e.g. `120/80`.
+    /// E.g. `120/80`.
     pub blood_pressure: Option<String>,
-    /// Notes.
     pub notes: Option<String>,
-    /// Units collected, to add to stock (their group is the donor's).
+    /// Units collected, to add to stock (their group becomes the donor's).
     pub units: Vec<NewUnit>,
 }
 
@@ -170,7 +242,10 @@ pub async fn record_donation<C: ConnectionTrait>(
     rules: &RuleSet,
     new: NewDonation,
     actor: &Actor,
-) -> AppResult<(donation::Model, donor::Model, Vec<blood_unit::Model>)> {
+) -> AppResult<(
+    (donation::Model, donor::Model, Vec<blood_unit::Model>),
+    Change,
+)> {
     // Locked until the transaction ends (Postgres; SQLite's write transaction serializes), so
     // two banks recording the same donor at once cannot both find them eligible.
     let d = crate::db::find_locked::<donor::Entity, _>(db, new.donor_id)
@@ -238,5 +313,12 @@ pub async fn record_donation<C: ConnectionTrait>(
     } else {
         stock::add_units(db, new.bank_id, units, actor).await?
     };
-    Ok((donation, updated, units))
+    let change = Change {
+        entity_id: Some(donation.id),
+        new: Some(
+            json!({"donorId": updated.id, "donationType": donation.donation_type, "units": units.len()}),
+        ),
+        ..Change::default()
+    };
+    Ok(((donation, updated, units), change))
 }

@@ -16,33 +16,23 @@ use entity::{BloodGroup, Component, DonationType, Eligibility, UnitStatus, donat
 #[derive(SimpleObject, Clone)]
 #[graphql(complex)]
 pub struct Donor {
-    /// Identifier.
     pub id: ID,
-    /// Name.
     pub full_name: String,
-    /// Birth date.
     pub date_of_birth: NaiveDate,
     /// Gender as given.
     pub gender: Option<String>,
-    /// Group.
     pub blood_group: BloodGroup,
     /// Weight in kg.
     pub weight_kg: f64,
-    /// Phone.
     pub phone: String,
-    /// Email.
     pub email: Option<String>,
-    /// Address.
     pub address: Option<String>,
-    /// City.
     pub city: String,
-    /// State.
+    /// State or province.
     pub state: Option<String>,
-    /// Latitude.
     pub latitude: Option<f64>,
-    /// Longitude.
     pub longitude: Option<f64>,
-    /// Last donation.
+    /// The day of their last donation.
     pub last_donation_date: Option<NaiveDate>,
     /// Donations so far.
     pub total_donations: i32,
@@ -51,7 +41,6 @@ pub struct Donor {
     /// When they may donate again.
     pub next_eligible_date: Option<NaiveDate>,
     #[graphql(skip)]
-    /// The row.
     pub row: donor::Model,
 }
 
@@ -85,7 +74,7 @@ impl From<donor::Model> for Donor {
 /// A deferral.
 #[derive(SimpleObject, Clone)]
 pub struct DonorDeferral {
-    /// Why.
+    /// The reason, in plain words.
     pub reason: String,
     /// Until (null: permanent).
     pub until: Option<NaiveDate>,
@@ -94,7 +83,6 @@ pub struct DonorDeferral {
 /// Eligibility with its reasons, computed now from the configured rule set.
 #[derive(SimpleObject)]
 pub struct EligibilityAssessment {
-    /// Status.
     pub status: Eligibility,
     /// Every reason that applies.
     pub reasons: Vec<String>,
@@ -150,22 +138,18 @@ impl Donor {
 #[derive(SimpleObject, Clone)]
 #[graphql(complex)]
 pub struct Donation {
-    /// Identifier.
     pub id: ID,
     /// When collected.
     pub collected_at: DateTime<Utc>,
-    /// Type.
     pub donation_type: DonationType,
-    /// Volume.
+    /// In millilitres.
     pub volume_ml: i32,
     /// Hemoglobin (g/dL).
     pub hemoglobin: f64,
-    /// Blood pressure.
+    /// As measured, e.g. `120/80`.
     pub blood_pressure: Option<String>,
-    /// Notes.
     pub notes: Option<String>,
     #[graphql(skip)]
-    /// Bank.
     pub bank_id: uuid::Uuid,
 }
 
@@ -197,25 +181,24 @@ impl Donation {
 pub struct RegisterDonorInput {
     /// The NGO or blood bank registering them; leave out to register yourself.
     pub organization_id: Option<ID>,
-    /// Name.
+    /// At most 200 characters.
     pub full_name: String,
-    /// Birth date.
+    /// Before today and at most 120 years ago.
     pub date_of_birth: NaiveDate,
     /// Gender (e.g. FEMALE, MALE).
     pub gender: Option<String>,
-    /// Group.
     pub blood_group: BloodGroup,
-    /// Weight in kg.
+    /// Weight in kg, 20 to 300.
     pub weight_kg: f64,
     /// Phone (unique).
     pub phone: String,
-    /// Email.
+    /// Checked for form and stored lower-cased.
     pub email: Option<String>,
-    /// Address.
+    /// At most 300 characters.
     pub address: Option<String>,
-    /// City.
+    /// At most 100 characters.
     pub city: String,
-    /// State.
+    /// State or province.
     pub state: Option<String>,
     /// Where they live (for outreach within a radius).
     pub location: Option<GeoPointInput>,
@@ -224,30 +207,25 @@ pub struct RegisterDonorInput {
 /// A deferral to add.
 #[derive(InputObject)]
 pub struct DeferralInput {
-    /// Why.
+    /// The reason, in plain words.
     pub reason: String,
     /// Until (leave out for permanent).
     pub until: Option<NaiveDate>,
 }
 
-/// Input of `updateDonor`.
+/// Input of `updateDonor`: the fields left out stay as they are.
 #[derive(InputObject)]
 pub struct UpdateDonorInput {
     /// The donor.
     pub donor_id: ID,
     /// The organization acted for (leave out when updating your own record).
     pub organization_id: Option<ID>,
-    /// Phone.
     pub phone: Option<String>,
-    /// Email.
     pub email: Option<String>,
-    /// Address.
     pub address: Option<String>,
-    /// City.
     pub city: Option<String>,
-    /// Weight in kg.
+    /// Weight in kg, 20 to 300.
     pub weight_kg: Option<f64>,
-    /// Location.
     pub location: Option<GeoPointInput>,
     /// A deferral to add (organizations only).
     pub add_deferral: Option<DeferralInput>,
@@ -270,9 +248,8 @@ pub struct DonationUnitInput {
     /// Mark a local barcode.
     #[graphql(default)]
     pub is_local_barcode: bool,
-    /// Component.
     pub component: Component,
-    /// Volume.
+    /// In millilitres.
     pub volume_ml: i32,
     /// Expiry (default: shelf life).
     pub expires_at: Option<DateTime<Utc>>,
@@ -290,15 +267,13 @@ pub struct RecordDonationInput {
     pub donor_id: ID,
     /// When (default now).
     pub collected_at: Option<DateTime<Utc>>,
-    /// Type.
     pub donation_type: DonationType,
-    /// Volume.
+    /// In millilitres, 50 to 700.
     pub volume_ml: i32,
     /// Hemoglobin in g/dL.
     pub hemoglobin: f64,
     /// e.g. `120/80`.
     pub blood_pressure: Option<String>,
-    /// Notes.
     pub notes: Option<String>,
     /// Units to add to stock.
     #[graphql(default)]
@@ -319,11 +294,8 @@ pub struct RecordDonationPayload {
 /// Filter of `donors`.
 #[derive(InputObject, Default)]
 pub struct DonorFilter {
-    /// Groups.
     pub blood_groups: Option<Vec<BloodGroup>>,
-    /// City.
     pub city: Option<String>,
-    /// Eligibility.
     pub eligibility: Option<Vec<Eligibility>>,
     /// Centre of a distance filter.
     pub near: Option<GeoPointInput>,
@@ -334,7 +306,7 @@ pub struct DonorFilter {
 /// Sort keys of `donors`.
 #[derive(Enum, Copy, Clone, Eq, PartialEq, Default)]
 pub enum DonorOrderField {
-    /// Name.
+    /// By full name.
     #[default]
     FullName,
     /// Registration order.
@@ -344,10 +316,8 @@ pub enum DonorOrderField {
 /// Order of `donors`.
 #[derive(InputObject, Default)]
 pub struct DonorOrder {
-    /// Sort key.
     #[graphql(default)]
     pub field: DonorOrderField,
-    /// Direction.
     #[graphql(default)]
     pub direction: SortDirection,
 }

@@ -55,7 +55,7 @@ pub struct PageArgs {
 }
 
 impl PageArgs {
-    /// The four arguments of a connection field, as received.
+    /// The four paging arguments of a list field, as its resolver received them.
     pub fn new(
         first: Option<i32>,
         after: Option<String>,
@@ -133,6 +133,23 @@ pub struct Keyset<E: EntityTrait> {
     pub id_of: fn(&E::Model) -> Uuid,
     /// Direction.
     pub direction: SortDirection,
+}
+
+impl<E: EntityTrait> Keyset<E> {
+    /// Sorted by `key` (`None`: creation order), then by the id column `id` read by `id_of`.
+    pub fn new(
+        key: Option<SortKey<E>>,
+        id: E::Column,
+        id_of: fn(&E::Model) -> Uuid,
+        direction: SortDirection,
+    ) -> Self {
+        Self {
+            key,
+            id,
+            id_of,
+            direction,
+        }
+    }
 }
 
 /// One fetched page.

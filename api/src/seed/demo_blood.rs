@@ -110,7 +110,8 @@ pub async fn load<C: ConnectionTrait>(
                 location: Some((12.95 + i as f64 * 0.01, 77.58 + i as f64 * 0.01)),
             },
         )
-        .await?;
+        .await?
+        .0;
         donor_ids.push(d.id);
     }
     let bank_actor = actor(bank_admin, bank, "ADMIN");
@@ -190,7 +191,7 @@ pub async fn load<C: ConnectionTrait>(
                 }
             }
         }
-        stock::add_units(db, b, units, &a).await?;
+        stock::add(db, b, units, &a).await?;
         stock::set_threshold(db, b, BloodGroup::ONeg, Component::RedCells, 10).await?;
         stock::set_threshold(db, b, BloodGroup::OPos, Component::RedCells, 3).await?;
     }

@@ -1,67 +1,26 @@
-//! Stock resolvers: check the caller, call the service, map the result.
+//! Stock resolvers: queries filtered by `auth::stock`, mutations run as commands.
 
-use super::{service, types::*};
-use crate::auth::scope::Scope;
+use super::{commands::*, service, types::*};
 use crate::{
-    audit::{AuditAction, Change},
-    auth::{
-        Rule, Viewer, authorize,
-        policy::{ADMIN, ADMIN_STAFF, ANY_ROLE},
-    },
+    auth::{self, Rule, authorize},
     blood::isbt::UnitNumber,
     error::{AppError, AppResult},
     graphql::{
-        context::{CtxExt, RequestCtx},
+        context::CtxExt,
         ids::parse_id,
         loaders::prime_orgs,
-        pagination::{Conn, Keyset, PageArgs, SortValue, fetch_selected, node_selects},
+        pagination::{Conn, Keyset, PageArgs, SortKey, SortValue, fetch_selected, node_selects},
     },
-    pipeline::mutate,
-    validation::{GeoPoint, Text},
+    pipeline::{self, Command},
+    validation::GeoPoint,
 };
 use async_graphql::{Context, Object};
-use entity::{OrgKind, OrgStatus, UnitStatus, blood_unit, organization};
+use entity::blood_unit;
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
-use serde_json::json;
-use uuid::Uuid;
 
 /// Stock queries.
 #[derive(Default)]
 pub struct StockQuery;
-
-/// Banks whose counts the caller may see: every approved bank for super admins and for
-/// hospitals (the network shares counts with them), else the caller's own banks.
-async fn visible_banks(req: &RequestCtx) -> AppResult<Vec<Uuid>> {
-    let v = &req.viewer;
-    let hospital = !v.approved_orgs(OrgKind::Hospital).is_empty()
-        && (matches!(v, Viewer::User(_)) || v.client_has(Scope::StockRead));
-    if v.is_super_admin() || hospital {
-        let ids: Vec<Uuid> = organization::Entity::find()
-            .select_only_id()
-            .filter(organization::Column::Kind.eq(OrgKind::BloodBank))
-            .filter(organization::Column::Status.eq(OrgStatus::Approved))
-            .into_tuple()
-            .all(&req.db)
-            .await?;
-        return Ok(ids);
-    }
-    let own = v.approved_orgs(OrgKind::BloodBank);
-    if matches!(v, Viewer::Client(_)) && !v.client_has(Scope::StockRead) {
-        return Ok(Vec::new());
-    }
-    Ok(own)
-}
-
-trait SelectId {
-    fn select_only_id(self) -> Self;
-}
-
-impl SelectId for sea_orm::Select<organization::Entity> {
-    fn select_only_id(self) -> Self {
-        use sea_orm::QuerySelect;
-        self.select_only().column(organization::Column::Id)
-    }
-}
 
 #[Object]
 impl StockQuery {
@@ -79,30 +38,13 @@ impl StockQuery {
     ) -> AppResult<Conn<BloodUnit>> {
         let req = ctx.req()?;
         let f = filter.unwrap_or_default();
-        let mut q = blood_unit::Entity::find();
-        match &f.blood_bank_id {
-            Some(id) => {
-                let bank = parse_id(id, "filter.bloodBankId")?;
-                authorize(
-                    &req.viewer,
-                    Rule::ReadOrg {
-                        org: bank,
-                        roles: ANY_ROLE,
-                        scope: Some(Scope::StockRead),
-                    },
-                )?;
-                q = q.filter(blood_unit::Column::BloodBankId.eq(bank));
-            }
-            None => {
-                authorize(&req.viewer, Rule::SuperAdmin).map_err(|e| match e {
-                    AppError::Forbidden(_) => AppError::bad_input(
-                        "filter.bloodBankId",
-                        "name the bank whose units you want",
-                    ),
-                    other => other,
-                })?;
-            }
-        }
+        let bank = f
+            .blood_bank_id
+            .as_ref()
+            .map(|id| parse_id(id, "filter.bloodBankId"))
+            .transpose()?;
+        let mut q =
+            blood_unit::Entity::find().filter(auth::stock::visible_units(&req.viewer, bank)?);
         if let Some(g) = f.blood_groups {
             q = q.filter(blood_unit::Column::BloodGroup.is_in(g));
         }
@@ -116,29 +58,26 @@ impl StockQuery {
             q = q.filter(blood_unit::Column::ExpiresAt.lt(t));
         }
         let order = order_by.unwrap_or_default();
-        let keyset = Keyset::<blood_unit::Entity> {
-            key: match order.field {
-                BloodUnitOrderField::ExpiresAt => {
-                    Some((blood_unit::Column::ExpiresAt, |m: &blood_unit::Model| {
-                        SortValue::Time(m.expires_at)
-                    }))
-                }
-                BloodUnitOrderField::CreatedAt => None,
-            },
-            id: blood_unit::Column::Id,
-            id_of: |m| m.id,
-            direction: order.direction,
+        let key: Option<SortKey<blood_unit::Entity>> = match order.field {
+            BloodUnitOrderField::ExpiresAt => Some((blood_unit::Column::ExpiresAt, |m| {
+                SortValue::Time(m.expires_at)
+            })),
+            BloodUnitOrderField::CreatedAt => None,
         };
-        let args = PageArgs {
-            first,
-            after,
-            last,
-            before,
-        };
+        let keyset = Keyset::<blood_unit::Entity>::new(
+            key,
+            blood_unit::Column::Id,
+            |m| m.id,
+            order.direction,
+        );
+        let args = PageArgs::new(first, after, last, before);
         let page = fetch_selected(ctx, q, &keyset, &args).await?;
         if node_selects(ctx, &["bloodBank"]) {
-            let ids: Vec<Uuid> = page.rows.iter().map(|(_, m)| m.blood_bank_id).collect();
-            prime_orgs(req, ids).await?;
+            prime_orgs(
+                req,
+                page.rows.iter().map(|(_, m)| m.blood_bank_id).collect(),
+            )
+            .await?;
         }
         Ok(page.into_connection(BloodUnit::from))
     }
@@ -166,17 +105,7 @@ impl StockQuery {
         let found = service::history(&req.db, &din).await?;
         let visible: Vec<BloodUnitHistory> = found
             .into_iter()
-            .filter(|(u, _)| {
-                authorize(
-                    &req.viewer,
-                    Rule::ReadOrg {
-                        org: u.blood_bank_id,
-                        roles: ANY_ROLE,
-                        scope: Some(Scope::StockRead),
-                    },
-                )
-                .is_ok()
-            })
+            .filter(|(u, _)| auth::stock::sees_unit(&req.viewer, u))
             .map(|(u, ev)| BloodUnitHistory {
                 unit: u.into(),
                 events: ev.into_iter().map(Into::into).collect(),
@@ -198,12 +127,7 @@ impl StockQuery {
         let req = ctx.req()?;
         authorize(&req.viewer, Rule::Authenticated)?;
         let f = filter.unwrap_or_default();
-        let mut banks = visible_banks(req).await?;
-        if banks.is_empty() {
-            return Err(AppError::Forbidden(
-                "only hospitals, blood banks and super admins see stock levels",
-            ));
-        }
+        let mut banks = auth::stock::visible_banks(&req.viewer, &req.db).await?;
         if let Some(ids) = &f.blood_bank_ids {
             let wanted = ids
                 .iter()
@@ -221,7 +145,7 @@ impl StockQuery {
         if ctx.look_ahead().field("bloodBank").exists() {
             prime_orgs(req, levels.iter().map(|l| l.bank_id).collect()).await?;
         }
-        Ok(levels.into_iter().map(StockLevel::from).collect())
+        Ok(levels)
     }
 
     /// Approved banks within the radius holding compatible, available, unexpired units,
@@ -233,16 +157,7 @@ impl StockQuery {
     ) -> AppResult<Vec<CompatibleBank>> {
         let req = ctx.req()?;
         authorize(&req.viewer, Rule::Authenticated)?;
-        let v = &req.viewer;
-        let member = !v.approved_orgs(OrgKind::Hospital).is_empty()
-            || !v.approved_orgs(OrgKind::BloodBank).is_empty();
-        let allowed = v.is_super_admin()
-            || (member && (matches!(v, Viewer::User(_)) || v.client_has(Scope::StockRead)));
-        if !allowed {
-            return Err(AppError::Forbidden(
-                "only hospitals, blood banks and super admins search stock",
-            ));
-        }
+        auth::stock::searches_stock(&req.viewer)?;
         let point = GeoPoint::parse(input.near.latitude, input.near.longitude, "input.near.")?;
         let max = ctx.app()?.config.max_request_radius_km;
         let radius = input
@@ -284,13 +199,14 @@ impl StockQuery {
 #[derive(Default)]
 pub struct StockMutation;
 
-fn bank_rule(bank: &AppResult<Uuid>, roles: &'static [entity::OrgRole]) -> Rule {
-    Rule::act_for(
-        bank,
-        roles,
-        Some(Scope::StockWrite),
-        Some(OrgKind::BloodBank),
-    )
+async fn units<C: Command<Output = Vec<blood_unit::Model>>>(
+    ctx: &Context<'_>,
+    input: C::Input,
+) -> AppResult<BloodUnitsPayload> {
+    let units = pipeline::run::<C>(ctx, input).await?;
+    Ok(BloodUnitsPayload {
+        units: units.into_iter().map(Into::into).collect(),
+    })
 }
 
 #[Object]
@@ -302,40 +218,7 @@ impl StockMutation {
         ctx: &Context<'_>,
         input: AddBloodUnitsInput,
     ) -> AppResult<BloodUnitsPayload> {
-        let bank = parse_id(&input.blood_bank_id, "input.bloodBankId");
-        let rule = bank_rule(&bank, ADMIN_STAFF);
-        let units = mutate(ctx, AuditAction::new("blood_unit.add", "blood_unit"), rule, move |txn, actor| {
-            Box::pin(async move {
-                let bank = bank?;
-                let mut new = Vec::with_capacity(input.units.len());
-                for (i, u) in input.units.into_iter().enumerate() {
-                    new.push(service::NewUnit {
-                        unit_number: UnitNumber::parse(&u.unit_number, u.is_local_barcode, &format!("input.units[{i}].unitNumber"))?,
-                        component: u.component,
-                        blood_group: u.blood_group,
-                        volume_ml: u.volume_ml,
-                        collected_on: u.collected_on,
-                        expires_at: u.expires_at,
-                        status: u.status,
-                        donation_id: None,
-                    });
-                }
-                let units = service::add_units(txn, bank, new, actor).await?;
-                let combos: Vec<_> = units.iter().map(|u| (u.blood_group, u.component)).collect();
-                let events = crate::alerts::service::check_stock(txn, bank, &combos).await?;
-                let change = Change {
-                    organization_id: Some(bank),
-                    new: Some(json!({"units": units.iter().map(|u| json!({"id": u.id, "unitNumber": u.unit_number, "component": u.component})).collect::<Vec<_>>()})),
-                    events,
-                    ..Change::default()
-                };
-                Ok((units, change))
-            })
-        })
-        .await?;
-        Ok(BloodUnitsPayload {
-            units: units.into_iter().map(Into::into).collect(),
-        })
+        units::<AddBloodUnits>(ctx, input).await
     }
 
     /// Releases quarantined units for use.
@@ -344,52 +227,7 @@ impl StockMutation {
         ctx: &Context<'_>,
         input: ReleaseBloodUnitsInput,
     ) -> AppResult<BloodUnitsPayload> {
-        let bank = parse_id(&input.blood_bank_id, "input.bloodBankId");
-        let rule = bank_rule(&bank, ADMIN_STAFF);
-        let units = mutate(
-            ctx,
-            AuditAction::new("blood_unit.release", "blood_unit"),
-            rule,
-            move |txn, actor| {
-                Box::pin(async move {
-                    let bank = bank?;
-                    let ids = input
-                        .unit_ids
-                        .iter()
-                        .map(|i| parse_id(i, "input.unitIds"))
-                        .collect::<AppResult<Vec<_>>>()?;
-                    if ids.is_empty() {
-                        return Err(AppError::bad_input(
-                            "input.unitIds",
-                            "give at least one unit",
-                        ));
-                    }
-                    let units = service::transition(
-                        txn,
-                        bank,
-                        &ids,
-                        &[UnitStatus::Quarantined],
-                        UnitStatus::Available,
-                        None,
-                        actor,
-                    )
-                    .await?;
-                    let combos: Vec<_> =
-                        units.iter().map(|u| (u.blood_group, u.component)).collect();
-                    let events = crate::alerts::service::check_stock(txn, bank, &combos).await?;
-                    let change = Change {
-                        new: Some(json!({"released": ids})),
-                        events,
-                        ..Change::default()
-                    };
-                    Ok((units, change))
-                })
-            },
-        )
-        .await?;
-        Ok(BloodUnitsPayload {
-            units: units.into_iter().map(Into::into).collect(),
-        })
+        units::<ReleaseBloodUnits>(ctx, input).await
     }
 
     /// Discards a unit, with a reason. Reserved and issued units cannot be discarded.
@@ -398,49 +236,7 @@ impl StockMutation {
         ctx: &Context<'_>,
         input: DiscardBloodUnitInput,
     ) -> AppResult<BloodUnitsPayload> {
-        let bank = parse_id(&input.blood_bank_id, "input.bloodBankId");
-        let rule = bank_rule(&bank, ADMIN_STAFF);
-        let unit = parse_id(&input.unit_id, "input.unitId");
-        let units = mutate(
-            ctx,
-            AuditAction::new("blood_unit.discard", "blood_unit"),
-            rule,
-            move |txn, actor| {
-                Box::pin(async move {
-                    let (bank, unit) = (bank?, unit?);
-                    let reason = Text::parse(&input.reason, "input.reason", 500)?.into_inner();
-                    let from = [
-                        UnitStatus::Quarantined,
-                        UnitStatus::Available,
-                        UnitStatus::Expired,
-                    ];
-                    let units = service::transition(
-                        txn,
-                        bank,
-                        &[unit],
-                        &from,
-                        UnitStatus::Discarded,
-                        Some(reason.clone()),
-                        actor,
-                    )
-                    .await?;
-                    let combos: Vec<_> =
-                        units.iter().map(|u| (u.blood_group, u.component)).collect();
-                    let events = crate::alerts::service::check_stock(txn, bank, &combos).await?;
-                    let change = Change {
-                        entity_id: Some(unit),
-                        new: Some(json!({"status": "DISCARDED", "reason": reason})),
-                        events,
-                        ..Change::default()
-                    };
-                    Ok((units, change))
-                })
-            },
-        )
-        .await?;
-        Ok(BloodUnitsPayload {
-            units: units.into_iter().map(Into::into).collect(),
-        })
+        units::<DiscardBloodUnit>(ctx, input).await
     }
 
     /// Sets the bank's critical threshold for a group and component (its admins).
@@ -449,20 +245,7 @@ impl StockMutation {
         ctx: &Context<'_>,
         input: SetStockThresholdInput,
     ) -> AppResult<StockThresholdPayload> {
-        let bank = parse_id(&input.blood_bank_id, "input.bloodBankId");
-        let rule = bank_rule(&bank, ADMIN);
-        let t = mutate(ctx, AuditAction::new("stock_threshold.set", "stock_threshold"), rule, move |txn, _| {
-            Box::pin(async move {
-                let t = service::set_threshold(txn, bank?, input.blood_group, input.component, input.critical_threshold).await?;
-                                let change = Change {
-                    entity_id: Some(t.id),
-                    new: Some(json!({"bloodGroup": t.blood_group, "component": t.component, "criticalThreshold": t.critical_threshold})),
-                    ..Change::default()
-                };
-                Ok((t, change))
-            })
-        })
-        .await?;
+        let t = pipeline::run::<SetStockThreshold>(ctx, input).await?;
         Ok(StockThresholdPayload {
             threshold: StockThreshold {
                 blood_group: t.blood_group,

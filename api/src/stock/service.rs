@@ -2,11 +2,14 @@
 //! event), thresholds, derived levels and the compatible-stock search.
 
 use crate::{
+    alerts::service::check_stock,
+    audit::Change,
     auth::Actor,
     blood::{compatibility, geo, isbt::UnitNumber, shelf_life},
     db::now,
     error::{AppError, AppResult},
 };
+use async_graphql::SimpleObject;
 use chrono::{DateTime, NaiveDate, Utc};
 use entity::{
     BloodGroup, Component, OrgKind, OrgStatus, StockStatus, UnitStatus, WireName, blood_unit,
@@ -17,22 +20,22 @@ use sea_orm::{
     ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
     sea_query::{Expr, ExprTrait, OnConflict, SimpleExpr},
 };
+use serde_json::json;
 use std::collections::{HashMap, HashSet};
 use uuid::Uuid;
 
-/// A validated unit to add.
+/// A unit to add to stock.
 pub struct NewUnit {
-    /// DIN or local barcode.
+    /// ISBT 128 DIN or a local barcode.
     pub unit_number: UnitNumber,
-    /// Component.
     pub component: Component,
-    /// Group.
+    /// The donor's group.
     pub blood_group: BloodGroup,
-    /// Volume.
+    /// In millilitres, 1 to 1,000.
     pub volume_ml: i32,
-    /// Collection date.
+    /// Not in the future.
     pub collected_on: NaiveDate,
-    /// Expiry; defaults from the component's shelf life.
+    /// Defaults to the collection date plus the component's shelf life.
     pub expires_at: Option<DateTime<Utc>>,
     /// `QUARANTINED` or `AVAILABLE`.
     pub status: UnitStatus,
@@ -242,20 +245,93 @@ pub async fn transition<C: ConnectionTrait>(
         .collect())
 }
 
-/// Sets (or replaces) a bank's critical threshold for a group and component.
+/// The (group, component) pairs of units, whose thresholds a change may cross.
+fn combos(units: &[blood_unit::Model]) -> Vec<(BloodGroup, Component)> {
+    units.iter().map(|u| (u.blood_group, u.component)).collect()
+}
+
+/// Adds a batch of units to a bank's stock (see [`add_units`]) and checks the bank's
+/// thresholds for them.
+pub async fn add<C: ConnectionTrait>(
+    db: &C,
+    bank_id: Uuid,
+    units: Vec<NewUnit>,
+    actor: &Actor,
+) -> AppResult<(Vec<blood_unit::Model>, Change)> {
+    let units = add_units(db, bank_id, units, actor).await?;
+    let change = Change {
+        organization_id: Some(bank_id),
+        new: Some(
+            json!({"units": units.iter().map(|u| json!({"id": u.id, "unitNumber": u.unit_number, "component": u.component})).collect::<Vec<_>>()}),
+        ),
+        events: check_stock(db, bank_id, &combos(&units)).await?,
+        ..Change::default()
+    };
+    Ok((units, change))
+}
+
+/// Releases quarantined units for use and checks the bank's thresholds (they count
+/// available units).
+pub async fn release<C: ConnectionTrait>(
+    db: &C,
+    bank_id: Uuid,
+    unit_ids: &[Uuid],
+    actor: &Actor,
+) -> AppResult<(Vec<blood_unit::Model>, Change)> {
+    let from = [UnitStatus::Quarantined];
+    let to = UnitStatus::Available;
+    let units = transition(db, bank_id, unit_ids, &from, to, None, actor).await?;
+    let change = Change {
+        new: Some(json!({"released": unit_ids})),
+        events: check_stock(db, bank_id, &combos(&units)).await?,
+        ..Change::default()
+    };
+    Ok((units, change))
+}
+
+/// Discards a quarantined, available or expired unit with a reason (reserved and issued
+/// units cannot be) and checks the bank's thresholds.
+pub async fn discard<C: ConnectionTrait>(
+    db: &C,
+    bank_id: Uuid,
+    unit_id: Uuid,
+    reason: String,
+    actor: &Actor,
+) -> AppResult<(Vec<blood_unit::Model>, Change)> {
+    let from = [
+        UnitStatus::Quarantined,
+        UnitStatus::Available,
+        UnitStatus::Expired,
+    ];
+    let to = UnitStatus::Discarded;
+    let units = transition(
+        db,
+        bank_id,
+        &[unit_id],
+        &from,
+        to,
+        Some(reason.clone()),
+        actor,
+    )
+    .await?;
+    let change = Change {
+        entity_id: Some(unit_id),
+        new: Some(json!({"status": "DISCARDED", "reason": reason})),
+        events: check_stock(db, bank_id, &combos(&units)).await?,
+        ..Change::default()
+    };
+    Ok((units, change))
+}
+
+/// Sets (or replaces) a bank's critical threshold for a group and component. The alert
+/// state is not re-checked: the next stock change does that.
 pub async fn set_threshold<C: ConnectionTrait>(
     db: &C,
     bank_id: Uuid,
     group: BloodGroup,
     component: Component,
     threshold: i32,
-) -> AppResult<stock_threshold::Model> {
-    if !(0..=100_000).contains(&threshold) {
-        return Err(AppError::bad_input(
-            "input.criticalThreshold",
-            "must be between 0 and 100000",
-        ));
-    }
+) -> AppResult<(stock_threshold::Model, Change)> {
     let row = stock_threshold::ActiveModel {
         id: Set(Uuid::now_v7()),
         blood_bank_id: Set(bank_id),
@@ -280,36 +356,43 @@ pub async fn set_threshold<C: ConnectionTrait>(
         )
         .exec(db)
         .await?;
-    stock_threshold::Entity::find()
+    let t = stock_threshold::Entity::find()
         .filter(stock_threshold::Column::BloodBankId.eq(bank_id))
         .filter(stock_threshold::Column::BloodGroup.eq(group))
         .filter(stock_threshold::Column::Component.eq(component))
         .one(db)
         .await?
-        .ok_or_else(|| AppError::internal("threshold vanished after upsert"))
+        .ok_or_else(|| AppError::internal("threshold vanished after upsert"))?;
+    let change = Change {
+        entity_id: Some(t.id),
+        new: Some(
+            json!({"bloodGroup": t.blood_group, "component": t.component, "criticalThreshold": t.critical_threshold}),
+        ),
+        ..Change::default()
+    };
+    Ok((t, change))
 }
 
-/// One derived stock level.
-#[derive(Debug, Clone)]
-pub struct Level {
-    /// Bank.
-    pub bank_id: Uuid,
-    /// Group.
+/// Derived stock of one bank, group and component (counts, never unit rows).
+#[derive(Debug, Clone, SimpleObject)]
+#[graphql(complex)]
+pub struct StockLevel {
     pub blood_group: BloodGroup,
-    /// Component.
     pub component: Component,
     /// Available, unexpired units.
     pub available: i64,
-    /// Reserved units.
+    /// Units reserved for accepted requests.
     pub reserved: i64,
     /// Available units expiring within 3 days.
     pub expiring_soon: i64,
-    /// Available ÷ average daily issues over 30 days; `None` when nothing was issued.
+    /// Available ÷ average daily issues over the last 30 days; null when nothing was issued.
     pub days_of_stock: Option<f64>,
-    /// The bank's critical threshold (0 when unset).
+    /// The bank's threshold (0 when unset).
     pub critical_threshold: i32,
-    /// Against the threshold.
+    /// RED below the threshold, AMBER below twice it, GREEN otherwise.
     pub status: StockStatus,
+    #[graphql(skip)]
+    pub bank_id: Uuid,
 }
 
 /// Stock status of `available` units against a critical threshold.
@@ -331,7 +414,7 @@ pub async fn levels<C: ConnectionTrait>(
     bank_ids: &[Uuid],
     groups: Option<&[BloodGroup]>,
     components: Option<&[Component]>,
-) -> AppResult<Vec<Level>> {
+) -> AppResult<Vec<StockLevel>> {
     if bank_ids.is_empty() {
         return Ok(Vec::new());
     }
@@ -426,12 +509,12 @@ pub async fn levels<C: ConnectionTrait>(
         .into_iter()
         .map(|(b, g, c, n)| ((b, g, c), n))
         .collect();
-    let mut out: Vec<Level> = acc
+    let mut out: Vec<StockLevel> = acc
         .into_iter()
         .map(|((bank, g, c), (available, reserved, expiring_soon))| {
             let threshold = limits.get(&(bank, g, c)).copied().unwrap_or(0);
             let per_day = issues.get(&(bank, g, c)).map(|n| *n as f64 / 30.0);
-            Level {
+            StockLevel {
                 bank_id: bank,
                 blood_group: g,
                 component: c,

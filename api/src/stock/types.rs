@@ -1,6 +1,7 @@
 //! GraphQL types of the stock domain.
 
-use super::service::{BankMatch, Level};
+use super::service::BankMatch;
+pub use super::service::StockLevel;
 use crate::{
     error::AppResult,
     graphql::{ids::to_id, pagination::SortDirection},
@@ -8,30 +9,29 @@ use crate::{
 };
 use async_graphql::{ComplexObject, Context, Enum, ID, InputObject, SimpleObject};
 use chrono::{DateTime, NaiveDate, Utc};
-use entity::{BloodGroup, Component, StockStatus, UnitStatus, blood_unit, blood_unit_event};
+use entity::{BloodGroup, Component, UnitStatus, blood_unit, blood_unit_event};
 use uuid::Uuid;
 
 /// One physical unit.
 #[derive(SimpleObject, Clone)]
 #[graphql(complex)]
 pub struct BloodUnit {
-    /// Identifier.
     pub id: ID,
     /// ISBT 128 DIN (13 characters) or a local barcode.
     pub unit_number: String,
     /// True for a local barcode.
     pub is_local_barcode: bool,
-    /// Component.
     pub component: Component,
     /// ABO/Rh group.
     pub blood_group: BloodGroup,
-    /// Volume.
+    /// In millilitres.
     pub volume_ml: i32,
-    /// Collected.
+    /// The collection date.
     pub collected_on: NaiveDate,
     /// Expires (platelets expire by the hour).
     pub expires_at: DateTime<Utc>,
-    /// State.
+    /// QUARANTINED until tested, then AVAILABLE; RESERVED for a request, ISSUED, EXPIRED or
+    /// DISCARDED.
     pub status: UnitStatus,
     /// The request it is reserved for.
     pub reserved_for_request_id: Option<ID>,
@@ -39,10 +39,9 @@ pub struct BloodUnit {
     pub reserved_until: Option<DateTime<Utc>>,
     /// The donation it came from.
     pub donation_id: Option<ID>,
-    /// Added to stock.
+    /// When the unit was added to stock.
     pub created_at: DateTime<Utc>,
     #[graphql(skip)]
-    /// Bank.
     pub bank_id: Uuid,
 }
 
@@ -78,19 +77,19 @@ impl BloodUnit {
 /// One status change of a unit.
 #[derive(SimpleObject, Clone)]
 pub struct BloodUnitEvent {
-    /// From (none when added).
+    /// The state before (null when the unit was added).
     pub from_status: Option<UnitStatus>,
-    /// To.
+    /// The state after.
     pub to_status: UnitStatus,
     /// The request involved.
     pub request_id: Option<ID>,
-    /// Who.
+    /// The user who made the change, if a user did.
     pub actor_user_id: Option<ID>,
-    /// Which API client.
+    /// The API client that made the change, if one did.
     pub actor_api_client_id: Option<ID>,
-    /// Why (discards).
+    /// The reason given (discards, releases of reserved units).
     pub reason: Option<String>,
-    /// When.
+    /// When the change happened.
     pub at: DateTime<Utc>,
 }
 
@@ -111,7 +110,6 @@ impl From<blood_unit_event::Model> for BloodUnitEvent {
 /// A unit with its whole history.
 #[derive(SimpleObject)]
 pub struct BloodUnitHistory {
-    /// The unit.
     pub unit: BloodUnit,
     /// Its status changes, oldest first.
     pub events: Vec<BloodUnitEvent>,
@@ -125,13 +123,11 @@ pub struct NewBloodUnitInput {
     /// Mark a local barcode (no ISBT 128 check).
     #[graphql(default)]
     pub is_local_barcode: bool,
-    /// Component.
     pub component: Component,
-    /// Group.
     pub blood_group: BloodGroup,
     /// Volume in millilitres.
     pub volume_ml: i32,
-    /// Collection date.
+    /// The collection date; not in the future.
     pub collected_on: NaiveDate,
     /// Expiry; defaults to the collection date plus the component's shelf life.
     pub expires_at: Option<DateTime<Utc>>,
@@ -170,9 +166,8 @@ pub struct ReleaseBloodUnitsInput {
 pub struct DiscardBloodUnitInput {
     /// The bank acted for.
     pub blood_bank_id: ID,
-    /// The unit.
     pub unit_id: ID,
-    /// Why (required).
+    /// Why the unit is discarded (kept in its history).
     pub reason: String,
 }
 
@@ -181,9 +176,7 @@ pub struct DiscardBloodUnitInput {
 pub struct SetStockThresholdInput {
     /// The bank acted for.
     pub blood_bank_id: ID,
-    /// Group.
     pub blood_group: BloodGroup,
-    /// Component.
     pub component: Component,
     /// Below this many available units the level is RED (AMBER below twice it).
     pub critical_threshold: i32,
@@ -192,11 +185,9 @@ pub struct SetStockThresholdInput {
 /// A bank's critical threshold.
 #[derive(SimpleObject)]
 pub struct StockThreshold {
-    /// Group.
     pub blood_group: BloodGroup,
-    /// Component.
     pub component: Component,
-    /// Threshold.
+    /// Below this many available units the level is RED.
     pub critical_threshold: i32,
 }
 
@@ -212,11 +203,8 @@ pub struct StockThresholdPayload {
 pub struct BloodUnitFilter {
     /// The bank (required except for super admins).
     pub blood_bank_id: Option<ID>,
-    /// Groups.
     pub blood_groups: Option<Vec<BloodGroup>>,
-    /// Components.
     pub components: Option<Vec<Component>>,
-    /// States.
     pub statuses: Option<Vec<UnitStatus>>,
     /// Expiring before this instant.
     pub expiring_before: Option<DateTime<Utc>>,
@@ -235,10 +223,8 @@ pub enum BloodUnitOrderField {
 /// Order of `bloodUnits`.
 #[derive(InputObject, Default)]
 pub struct BloodUnitOrder {
-    /// Sort key.
     #[graphql(default)]
     pub field: BloodUnitOrderField,
-    /// Direction.
     #[graphql(default)]
     pub direction: SortDirection,
 }
@@ -248,67 +234,24 @@ pub struct BloodUnitOrder {
 pub struct StockLevelFilter {
     /// Banks (default: all visible to the caller).
     pub blood_bank_ids: Option<Vec<ID>>,
-    /// Groups.
     pub blood_groups: Option<Vec<BloodGroup>>,
-    /// Components.
     pub components: Option<Vec<Component>>,
-}
-
-/// Derived stock of one bank, group and component (counts, never unit rows).
-#[derive(SimpleObject)]
-#[graphql(complex)]
-pub struct StockLevel {
-    /// Group.
-    pub blood_group: BloodGroup,
-    /// Component.
-    pub component: Component,
-    /// Available, unexpired units.
-    pub available: i64,
-    /// Reserved units.
-    pub reserved: i64,
-    /// Available units expiring within 3 days.
-    pub expiring_soon: i64,
-    /// Available ÷ average daily issues over the last 30 days; null when nothing was issued.
-    pub days_of_stock: Option<f64>,
-    /// The bank's threshold (0 when unset).
-    pub critical_threshold: i32,
-    /// RED below the threshold, AMBER below twice it, GREEN otherwise.
-    pub status: StockStatus,
-    #[graphql(skip)]
-    /// Bank.
-    pub bank_id: Uuid,
-}
-
-impl From<Level> for StockLevel {
-    fn from(l: Level) -> Self {
-        Self {
-            blood_group: l.blood_group,
-            component: l.component,
-            available: l.available,
-            reserved: l.reserved,
-            expiring_soon: l.expiring_soon,
-            days_of_stock: l.days_of_stock,
-            critical_threshold: l.critical_threshold,
-            status: l.status,
-            bank_id: l.bank_id,
-        }
-    }
 }
 
 #[ComplexObject]
 impl StockLevel {
-    /// The bank.
+    /// The bank these counts are of.
     async fn blood_bank(&self, ctx: &Context<'_>) -> AppResult<Option<Organization>> {
         Organization::load(ctx, self.bank_id).await
     }
 }
 
-/// A point.
+/// A point in WGS 84 degrees.
 #[derive(InputObject, Clone, Copy)]
 pub struct GeoPointInput {
-    /// Latitude.
+    /// -90 to 90.
     pub latitude: f64,
-    /// Longitude.
+    /// -180 to 180.
     pub longitude: f64,
 }
 
@@ -317,13 +260,12 @@ pub struct GeoPointInput {
 pub struct FindCompatibleStockInput {
     /// The recipient's group.
     pub blood_group: BloodGroup,
-    /// Component needed.
     pub component: Component,
-    /// Units needed.
+    /// Units needed, 1 to 100 (see `canSupplyAll`).
     pub units: i32,
     /// Where the patient is.
     pub near: GeoPointInput,
-    /// Search radius (default 10 km).
+    /// Search radius in km (the default and the ceiling are server settings).
     pub radius_km: Option<f64>,
     /// Include emergency-only matches (Rh+ to Rh−, group O whole blood to non-O).
     #[graphql(default)]
@@ -333,9 +275,9 @@ pub struct FindCompatibleStockInput {
 /// Compatible units of one group at a bank.
 #[derive(SimpleObject)]
 pub struct GroupCount {
-    /// Donor group.
+    /// A donor group compatible with the recipient's.
     pub blood_group: BloodGroup,
-    /// Units.
+    /// Available, unexpired units of it.
     pub units: i64,
 }
 
@@ -354,7 +296,6 @@ pub struct CompatibleBank {
     /// Soonest expiry among them.
     pub soonest_expiry: Option<DateTime<Utc>>,
     #[graphql(skip)]
-    /// Bank.
     pub bank_id: Uuid,
 }
 
