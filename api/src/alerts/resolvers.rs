@@ -103,12 +103,7 @@ impl AlertQuery {
             id_of: |m| m.id,
             direction: SortDirection::Desc,
         };
-        let args = PageArgs {
-            first,
-            after,
-            last,
-            before,
-        };
+        let args = PageArgs::new(first, after, last, before);
         let page = fetch_selected(ctx, q, &keyset, &args).await?;
         // The caller's acknowledgements for the page, in one query.
         let acks = if orgs.is_empty() || page.rows.is_empty() {

@@ -37,41 +37,44 @@ impl PasswordHasher {
         })
     }
 
-    /// Hashes a password into a PHC string.
-    pub async fn hash(&self, password: String) -> AppResult<String> {
+    /// Runs argon2 work on the blocking pool, at most `concurrency` at a time.
+    async fn run<T: Send + 'static>(
+        &self,
+        work: impl FnOnce(&Argon2<'static>) -> AppResult<T> + Send + 'static,
+    ) -> AppResult<T> {
         let _permit = self
             .permits
             .acquire()
             .await
             .map_err(|e| AppError::internal(e.to_string()))?;
         let argon = self.argon.clone();
-        tokio::task::spawn_blocking(move || {
+        tokio::task::spawn_blocking(move || work(&argon)).await?
+    }
+
+    /// Hashes a password into a PHC string.
+    pub async fn hash(&self, password: String) -> AppResult<String> {
+        self.run(move |argon| {
             let salt = SaltString::generate(&mut argon2::password_hash::rand_core::OsRng);
             argon
                 .hash_password(password.as_bytes(), &salt)
                 .map(|h| h.to_string())
                 .map_err(|e| AppError::internal(format!("argon2: {e}")))
         })
-        .await?
+        .await
     }
 
     /// Checks a password against a stored hash; `None` checks against a dummy so the time
     /// taken does not reveal whether the account exists.
     pub async fn verify(&self, password: String, hash: Option<String>) -> AppResult<bool> {
-        let _permit = self
-            .permits
-            .acquire()
-            .await
-            .map_err(|e| AppError::internal(e.to_string()))?;
-        let argon = self.argon.clone();
         let exists = hash.is_some();
         let hash = hash.unwrap_or_else(|| self.dummy_hash.as_str().to_owned());
-        let ok = tokio::task::spawn_blocking(move || {
-            let parsed = PasswordHash::new(&hash)
-                .map_err(|e| AppError::internal(format!("stored hash: {e}")))?;
-            Ok::<_, AppError>(argon.verify_password(password.as_bytes(), &parsed).is_ok())
-        })
-        .await??;
+        let ok = self
+            .run(move |argon| {
+                let parsed = PasswordHash::new(&hash)
+                    .map_err(|e| AppError::internal(format!("stored hash: {e}")))?;
+                Ok(argon.verify_password(password.as_bytes(), &parsed).is_ok())
+            })
+            .await?;
         Ok(exists && ok)
     }
 }

@@ -43,12 +43,7 @@ where
     E: EntityTrait,
     E::Model: Send + Sync,
 {
-    let args = PageArgs {
-        first,
-        after,
-        last,
-        before,
-    };
+    let args = PageArgs::new(first, after, last, before);
     fetch_selected(ctx, q, &keyset, &args).await
 }
 

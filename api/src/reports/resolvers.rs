@@ -158,12 +158,7 @@ impl ReportQuery {
                 direction: order.direction,
             },
         };
-        let args = PageArgs {
-            first,
-            after,
-            last,
-            before,
-        };
+        let args = PageArgs::new(first, after, last, before);
         page(ctx, q, &keyset, args).await
     }
 
@@ -212,12 +207,7 @@ impl ReportQuery {
             q = q.filter(medical_report::Column::StudyType.is_in(t));
         }
         let keyset = queue_keyset(SortDirection::Asc);
-        let args = PageArgs {
-            first,
-            after,
-            last,
-            before,
-        };
+        let args = PageArgs::new(first, after, last, before);
         page(ctx, q, &keyset, args).await
     }
 

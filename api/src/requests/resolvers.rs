@@ -75,12 +75,7 @@ impl RequestQuery {
             id_of: |m| m.id,
             direction: order.direction,
         };
-        let args = PageArgs {
-            first,
-            after,
-            last,
-            before,
-        };
+        let args = PageArgs::new(first, after, last, before);
         let page = fetch_selected(ctx, q, &keyset, &args).await?;
         prime_relations(ctx, req, page.rows.iter().map(|(_, m)| m)).await?;
         Ok(page.into_connection(BloodRequest::from))

@@ -331,32 +331,11 @@ async fn reserve<C: ConnectionTrait>(
         ],
     )
     .await?;
-    record_events(
-        db,
-        units
-            .iter()
-            .map(|u| {
-                unit_event(
-                    u,
-                    UnitStatus::Available,
-                    UnitStatus::Reserved,
-                    req.id,
-                    None,
-                    actor,
-                )
-            })
-            .collect(),
-    )
+    let units = record_moves(db, units, UnitStatus::Reserved, req.id, actor, |u| {
+        u.reserved_for_request_id = Some(req.id);
+        u.reserved_until = Some(hold_until);
+    })
     .await?;
-    let units = units
-        .into_iter()
-        .map(|mut u| {
-            u.status = UnitStatus::Reserved;
-            u.reserved_for_request_id = Some(req.id);
-            u.reserved_until = Some(hold_until);
-            u
-        })
-        .collect();
     Ok((accepted, units))
 }
 
@@ -409,32 +388,36 @@ async fn issue<C: ConnectionTrait>(
         .filter(blood_unit::Column::Id.is_in(units.iter().map(|u| u.id)))
         .exec(db)
         .await?;
-    record_events(
-        db,
-        units
-            .iter()
-            .map(|u| {
-                unit_event(
-                    u,
-                    UnitStatus::Reserved,
-                    UnitStatus::Issued,
-                    req.id,
-                    None,
-                    actor,
-                )
-            })
-            .collect(),
-    )
+    let units = record_moves(db, units, UnitStatus::Issued, req.id, actor, |u| {
+        u.reserved_until = None;
+    })
     .await?;
-    let units = units
+    Ok((done, units))
+}
+
+/// Records each unit's move to `to` for a request (one statement) and returns the units as
+/// they now are, `set` applying the rest of what the update wrote.
+async fn record_moves<C: ConnectionTrait>(
+    db: &C,
+    units: Vec<blood_unit::Model>,
+    to: UnitStatus,
+    request: Uuid,
+    actor: &Actor,
+    set: impl Fn(&mut blood_unit::Model),
+) -> AppResult<Vec<blood_unit::Model>> {
+    let events = units
+        .iter()
+        .map(|u| unit_event(u, u.status, to, request, None, actor))
+        .collect();
+    record_events(db, events).await?;
+    Ok(units
         .into_iter()
         .map(|mut u| {
-            u.status = UnitStatus::Issued;
-            u.reserved_until = None;
+            u.status = to;
+            set(&mut u);
             u
         })
-        .collect();
-    Ok((done, units))
+        .collect())
 }
 
 /// Returns a request's reserved units to stock (expired ones become `EXPIRED`).
