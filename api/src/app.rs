@@ -28,7 +28,6 @@ pub enum StartError {
     /// The port could not be bound.
     #[error("listen: {0}")]
     Io(#[from] std::io::Error),
-    /// Anything else.
     #[error("{0}")]
     Other(String),
 }

@@ -16,7 +16,6 @@ pub struct Cli {
     pub command: Option<Command>,
 }
 
-/// Subcommands.
 #[derive(Subcommand, Debug)]
 pub enum Command {
     /// Serve the API (the default).
@@ -38,7 +37,6 @@ pub enum Command {
         /// The admin's password (at least 12 characters).
         #[arg(long, env = "ADMIN_PASSWORD", hide_env_values = true)]
         password: String,
-        /// Full name.
         #[arg(long, env = "ADMIN_NAME", default_value = "Platform Administrator")]
         name: String,
     },

@@ -12,7 +12,6 @@ use std::{collections::HashMap, net::IpAddr, time::Duration};
 pub enum AppEnv {
     /// Local work and tests.
     Development,
-    /// Real traffic.
     Production,
 }
 

@@ -201,7 +201,6 @@ impl std::fmt::Debug for CountedTxn {
 }
 
 impl CountedTxn {
-    /// Commits.
     pub async fn commit(self) -> Result<(), DbErr> {
         self.tick();
         self.txn.commit().await

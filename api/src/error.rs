@@ -22,10 +22,8 @@ pub fn current_request_id() -> Option<String> {
 /// Causes that are never shown to clients.
 #[derive(Debug, thiserror::Error)]
 pub enum InternalError {
-    /// A database failure.
     #[error("database: {0}")]
     Db(#[from] sea_orm::DbErr),
-    /// A Redis failure.
     #[error("redis: {0}")]
     Redis(#[from] redis::RedisError),
     /// Token signing failure.

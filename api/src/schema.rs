@@ -46,7 +46,6 @@ pub struct MutationRoot(
     ReportMutation,
 );
 
-/// The served schema.
 pub type AppSchema = Schema<QueryRoot, MutationRoot, SubscriptionRoot>;
 
 /// The schema builder with the limits from the config; none of them is on by default in

@@ -15,15 +15,11 @@ use std::sync::Arc;
 pub struct AppState {
     /// Settings, read once at start.
     pub config: Arc<Config>,
-    /// The connection pool.
     pub db: DatabaseConnection,
-    /// Access-token keys.
     pub keys: TokenKeys,
-    /// Password hashing.
     pub hasher: PasswordHasher,
     /// Login rate limits.
     pub limiter: RateLimiter,
-    /// Prometheus metrics.
     pub metrics: Arc<Metrics>,
     /// Redis, when configured.
     pub redis: Option<RedisLink>,

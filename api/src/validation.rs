@@ -94,7 +94,6 @@ impl Text {
         }
     }
 
-    /// The text.
     pub fn into_inner(self) -> String {
         self.0
     }
@@ -153,7 +152,6 @@ impl OrgCode {
         Ok(Self(s))
     }
 
-    /// The code.
     pub fn into_inner(self) -> String {
         self.0
     }
@@ -207,7 +205,6 @@ impl CountryCode {
         Ok(Self(s))
     }
 
-    /// The code.
     pub fn into_inner(self) -> String {
         self.0
     }
@@ -285,7 +282,6 @@ impl Notes {
         Ok(Some(Self(s.to_string())))
     }
 
-    /// The text.
     pub fn into_inner(self) -> String {
         self.0
     }
@@ -321,7 +317,6 @@ impl Currency {
         Ok(Self(s))
     }
 
-    /// The code.
     pub fn into_inner(self) -> String {
         self.0
     }
@@ -347,7 +342,6 @@ impl MinorAmount {
         Ok(Self(raw))
     }
 
-    /// The amount.
     pub fn get(self) -> i64 {
         self.0
     }

@@ -30,7 +30,6 @@ pub struct Model {
 /// A unit has its history of events.
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
 pub enum Relation {
-    /// Status changes.
     #[sea_orm(has_many = "super::blood_unit_event::Entity")]
     Events,
 }

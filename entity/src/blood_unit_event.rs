@@ -23,7 +23,6 @@ pub struct Model {
 /// An event belongs to a unit.
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
 pub enum Relation {
-    /// The unit.
     #[sea_orm(
         belongs_to = "super::blood_unit::Entity",
         from = "Column::UnitId",

@@ -26,25 +26,17 @@ macro_rules! db_enum {
 db_enum! {
     /// A day of the week, for weekly availability.
     pub enum Weekday {
-        /// Monday.
         Monday = "MONDAY",
-        /// Tuesday.
         Tuesday = "TUESDAY",
-        /// Wednesday.
         Wednesday = "WEDNESDAY",
-        /// Thursday.
         Thursday = "THURSDAY",
-        /// Friday.
         Friday = "FRIDAY",
-        /// Saturday.
         Saturday = "SATURDAY",
-        /// Sunday.
         Sunday = "SUNDAY",
     }
 }
 
 impl Weekday {
-    /// The chrono weekday.
     pub fn to_chrono(self) -> chrono::Weekday {
         match self {
             Self::Monday => chrono::Weekday::Mon,
@@ -61,11 +53,8 @@ impl Weekday {
 db_enum! {
     /// How a consultation takes place.
     pub enum ConsultationType {
-        /// Video call.
         Video = "VIDEO",
-        /// Voice call.
         Audio = "AUDIO",
-        /// Text chat.
         Chat = "CHAT",
         /// At the clinic.
         InPerson = "IN_PERSON",
@@ -79,9 +68,7 @@ db_enum! {
         Requested = "REQUESTED",
         /// Confirmed by the doctor.
         Confirmed = "CONFIRMED",
-        /// Under way.
         InProgress = "IN_PROGRESS",
-        /// Done.
         Completed = "COMPLETED",
         /// Called off (or replaced by a rescheduled booking).
         Cancelled = "CANCELLED",
@@ -100,7 +87,6 @@ impl ConsultationStatus {
 db_enum! {
     /// Where a payment stands.
     pub enum PaymentStatus {
-        /// Paid.
         Succeeded = "SUCCEEDED",
         /// Paid back.
         Refunded = "REFUNDED",
@@ -110,17 +96,13 @@ db_enum! {
 db_enum! {
     /// How a payment was made.
     pub enum PaymentMethod {
-        /// Card.
         Card = "CARD",
         /// Cash at the clinic.
         Cash = "CASH",
         /// Unified Payments Interface.
         Upi = "UPI",
-        /// Bank transfer.
         BankTransfer = "BANK_TRANSFER",
-        /// Insurance.
         Insurance = "INSURANCE",
-        /// Digital wallet.
         Wallet = "WALLET",
     }
 }
@@ -128,15 +110,11 @@ db_enum! {
 db_enum! {
     /// What a risk flag is about (seed 002).
     pub enum RiskType {
-        /// Clinical risk.
         Medical = "MEDICAL",
-        /// Financial risk.
         Financial = "FINANCIAL",
-        /// Compliance risk.
         Compliance = "COMPLIANCE",
         /// Safety of the patient or others.
         Safety = "SAFETY",
-        /// Anything else.
         Other = "OTHER",
     }
 }
@@ -144,11 +122,8 @@ db_enum! {
 db_enum! {
     /// How severe a risk flag is.
     pub enum RiskSeverity {
-        /// Low.
         Low = "LOW",
-        /// Medium.
         Medium = "MEDIUM",
-        /// High.
         High = "HIGH",
         /// Critical: raises a `RISK_FLAG` alert.
         Critical = "CRITICAL",
@@ -166,7 +141,6 @@ db_enum! {
         Analyzed = "ANALYZED",
         /// Reviewed by a doctor.
         Reviewed = "REVIEWED",
-        /// Archived.
         Archived = "ARCHIVED",
     }
 }
@@ -174,11 +148,8 @@ db_enum! {
 db_enum! {
     /// Risk level of a report (from the AI or a doctor).
     pub enum RiskLevel {
-        /// Low.
         Low = "LOW",
-        /// Medium.
         Medium = "MEDIUM",
-        /// High.
         High = "HIGH",
     }
 }
@@ -195,15 +166,12 @@ impl RiskLevel {
 }
 
 db_enum! {
-    /// Imaging modality.
     pub enum ImageType {
-        /// X-ray.
         Xray = "XRAY",
         /// Computed tomography.
         Ct = "CT",
         /// Magnetic resonance.
         Mri = "MRI",
-        /// Ultrasound.
         Ultrasound = "ULTRASOUND",
     }
 }
@@ -211,11 +179,8 @@ db_enum! {
 db_enum! {
     /// Image file format.
     pub enum ImageFormat {
-        /// JPEG.
         Jpeg = "JPEG",
-        /// PNG.
         Png = "PNG",
-        /// DICOM.
         Dicom = "DICOM",
     }
 }
@@ -223,11 +188,9 @@ db_enum! {
 db_enum! {
     /// How soon a reviewed finding needs action.
     pub enum ReviewUrgency {
-        /// Routine.
         Routine = "ROUTINE",
         /// Needs a follow-up.
         FollowUp = "FOLLOW_UP",
-        /// Urgent.
         Urgent = "URGENT",
         /// Critical: raises a `CRITICAL_FINDING` alert.
         Critical = "CRITICAL",

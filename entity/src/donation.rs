@@ -3,7 +3,6 @@
 use crate::DonationType;
 use sea_orm::entity::prelude::*;
 
-/// A donation.
 #[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
 #[sea_orm(table_name = "donations")]
 pub struct Model {

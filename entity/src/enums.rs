@@ -6,7 +6,6 @@ use serde::{Deserialize, Serialize};
 /// The name an enum value has in the database and on the wire (`IN_PROGRESS`), for error
 /// messages and audit rows.
 pub trait WireName {
-    /// The name.
     fn wire_name(&self) -> String;
 }
 
@@ -148,7 +147,6 @@ pub enum OrgRole {
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 #[sea_orm(rs_type = "String", db_type = "String(StringLen::N(16))")]
 pub enum AuditOutcome {
-    /// Committed.
     #[sea_orm(string_value = "SUCCESS")]
     Success,
     /// Refused or failed; nothing else was written.
@@ -291,7 +289,6 @@ pub enum UnitStatus {
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 #[sea_orm(rs_type = "String", db_type = "String(StringLen::N(24))")]
 pub enum DonationType {
-    /// Whole blood.
     #[sea_orm(string_value = "WHOLE_BLOOD")]
     WholeBlood,
     /// Plasma apheresis.
@@ -350,7 +347,6 @@ pub enum Eligibility {
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 #[sea_orm(rs_type = "String", db_type = "String(StringLen::N(16))")]
 pub enum Urgency {
-    /// Planned.
     #[sea_orm(string_value = "ROUTINE")]
     Routine,
     /// Within hours.
@@ -552,7 +548,6 @@ pub enum Audience {
     /// The organizations listed as recipients.
     #[sea_orm(string_value = "ORGANIZATIONS")]
     Organizations,
-    /// Super admins.
     #[sea_orm(string_value = "SUPER_ADMINS")]
     SuperAdmins,
 }

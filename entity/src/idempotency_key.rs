@@ -17,7 +17,6 @@ pub struct Model {
     pub expires_at: DateTimeUtc,
 }
 
-/// No relations.
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
 pub enum Relation {}
 

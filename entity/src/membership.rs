@@ -20,14 +20,12 @@ pub struct Model {
 /// A membership joins a user and an organization.
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
 pub enum Relation {
-    /// The member.
     #[sea_orm(
         belongs_to = "super::user::Entity",
         from = "Column::UserId",
         to = "super::user::Column::Id"
     )]
     User,
-    /// The organization.
     #[sea_orm(
         belongs_to = "super::organization::Entity",
         from = "Column::OrganizationId",

@@ -3,7 +3,6 @@
 use crate::{NotificationKind, Severity};
 use sea_orm::entity::prelude::*;
 
-/// A notification.
 #[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
 #[sea_orm(table_name = "notifications")]
 pub struct Model {

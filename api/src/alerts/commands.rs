@@ -17,7 +17,6 @@ use uuid::Uuid;
 /// What an organization does to an alert: `resolveAlert` (for everyone) or
 /// `acknowledgeAlert` (for itself; other recipients still see it open).
 pub struct AlertAction<const RESOLVE: bool> {
-    /// The alert.
     pub alert_id: Uuid,
     /// The organization acted for; `None` for a super admin acting on a platform alert.
     pub organization_id: Option<Uuid>,

@@ -37,7 +37,6 @@ fn addressed_to(orgs: Vec<Uuid>, ack: Option<bool>) -> Expr {
     alert::Column::Id.in_subquery(q.to_owned())
 }
 
-/// Alert queries.
 #[derive(Default)]
 pub struct AlertQuery;
 
@@ -152,7 +151,6 @@ impl AlertQuery {
     }
 }
 
-/// Alert mutations.
 #[derive(Default)]
 pub struct AlertMutation;
 

@@ -25,7 +25,6 @@ use uuid::Uuid;
 /// Who an alert goes to.
 #[derive(Debug, Clone)]
 pub enum Target {
-    /// These organizations.
     Orgs(Vec<Uuid>),
     /// Approved organizations of a kind within a radius of a point.
     Within {
@@ -37,7 +36,6 @@ pub enum Target {
     /// These organizations, with notifications only to their members in these roles (clinical
     /// alerts go to doctors and admins, not to every screen of the organization).
     OrgRoles(Vec<Uuid>, &'static [OrgRole]),
-    /// Super admins.
     SuperAdmins,
 }
 

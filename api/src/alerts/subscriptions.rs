@@ -117,7 +117,6 @@ pub fn matches(f: &AlertSubscriptionFilter, a: &AlertEvent) -> bool {
     }
 }
 
-/// Every subscription.
 #[derive(Default)]
 pub struct SubscriptionRoot;
 

@@ -38,7 +38,6 @@ pub struct Alert {
     pub acknowledged_at: Option<DateTime<Utc>>,
     /// When it was resolved.
     pub resolved_at: Option<DateTime<Utc>>,
-    /// When raised.
     pub created_at: DateTime<Utc>,
 }
 
@@ -107,11 +106,8 @@ pub struct Notification {
     pub alert_id: Option<ID>,
     /// Kind of the related entity.
     pub related_entity_type: Option<String>,
-    /// The related entity.
     pub related_entity_id: Option<ID>,
-    /// When read.
     pub read_at: Option<DateTime<Utc>>,
-    /// When sent.
     pub created_at: DateTime<Utc>,
 }
 

@@ -46,9 +46,7 @@ pub struct Change {
     pub entity_id: Option<Uuid>,
     /// The organization the change belongs to, if the actor's doesn't say.
     pub organization_id: Option<Uuid>,
-    /// Values before.
     pub old: Option<serde_json::Value>,
-    /// Values after.
     pub new: Option<serde_json::Value>,
     /// The acting user, when only the mutation establishes it (register, login).
     pub actor_user_id: Option<Uuid>,
@@ -153,9 +151,7 @@ pub struct ReadRecord {
     pub action: &'static str,
     /// Kind of entity read.
     pub entity_type: &'static str,
-    /// The entity.
     pub entity_id: Uuid,
-    /// Its organization.
     pub organization_id: Option<Uuid>,
 }
 

@@ -15,7 +15,6 @@ use async_graphql::{Context, Object};
 use entity::audit_log;
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 
-/// Audit queries.
 #[derive(Default)]
 pub struct AuditQuery;
 

@@ -10,7 +10,6 @@ use entity::{AuditOutcome, audit_log};
 pub struct AuditLog {
     /// Time-ordered: a later row has a greater id.
     pub id: ID,
-    /// The acting user.
     pub actor_user_id: Option<ID>,
     /// The acting API client.
     pub actor_api_client_id: Option<ID>,

@@ -35,14 +35,12 @@ pub enum Rule {
     Authenticated,
     /// A signed-in user (API clients are refused).
     SignedIn,
-    /// A super admin.
     SuperAdmin,
     /// Act for an organization: an active member with one of `roles` while the organization
     /// is `APPROVED`, or (when `scope` is given) an API client of that organization holding it.
     ActFor {
         /// The organization named in the input.
         org: Uuid,
-        /// Roles allowed.
         roles: &'static [OrgRole],
         /// The scope an API client needs, if clients may do this at all.
         scope: Option<Scope>,
@@ -52,15 +50,12 @@ pub enum Rule {
     /// A super admin, or an admin of this organization (active membership; the organization
     /// approved). With no organization, super admins only.
     SuperAdminOrOrgAdmin {
-        /// The organization.
         org: Option<Uuid>,
     },
     /// Read an organization's operational data: super admins, or its active members with one
     /// of `roles` whatever the organization's status (a pending organization's admin sees it).
     ReadOrg {
-        /// The organization.
         org: Uuid,
-        /// Roles allowed.
         roles: &'static [OrgRole],
         /// The scope an API client of the organization needs, if clients may read this.
         scope: Option<Scope>,

@@ -22,9 +22,7 @@ pub const API_TOKEN_PREFIX: &str = "lfk_";
 /// Claims of an access token. Every registered claim is required when decoding.
 #[derive(Debug, Serialize, Deserialize)]
 pub struct AccessClaims {
-    /// Issuer.
     pub iss: String,
-    /// Audience.
     pub aud: String,
     /// The user's id.
     pub sub: String,
@@ -34,7 +32,6 @@ pub struct AccessClaims {
     pub nbf: i64,
     /// Issued at.
     pub iat: i64,
-    /// Token id.
     pub jti: String,
     /// Always `access`.
     pub typ: String,

@@ -11,7 +11,6 @@ use uuid::Uuid;
 /// An active membership of the caller, with its organization's state at request time.
 #[derive(Debug, Clone)]
 pub struct Grant {
-    /// The organization.
     pub organization_id: Uuid,
     /// The caller's role there.
     pub role: OrgRole,
@@ -26,9 +25,7 @@ pub struct Grant {
 pub struct UserViewer {
     /// The user's id.
     pub id: Uuid,
-    /// Platform role.
     pub platform_role: PlatformRole,
-    /// Active memberships.
     pub grants: Vec<Grant>,
 }
 
@@ -43,7 +40,6 @@ pub struct ClientViewer {
     pub org_kind: OrgKind,
     /// That organization's status.
     pub org_status: OrgStatus,
-    /// Granted scopes.
     pub scopes: Vec<super::scope::Scope>,
 }
 
@@ -56,9 +52,7 @@ pub enum Viewer {
         /// True when a token was presented but refused.
         rejected: bool,
     },
-    /// A user.
     User(UserViewer),
-    /// An API client.
     Client(ClientViewer),
 }
 

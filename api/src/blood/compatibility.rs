@@ -28,7 +28,6 @@ use BloodGroup::{ANeg, APos, AbNeg, AbPos, BNeg, BPos, ONeg, OPos};
 /// Every blood group, in the order the table and the tests use: O−, O+, A−, A+, B−, B+, AB−, AB+.
 pub const ALL_GROUPS: [BloodGroup; 8] = [ONeg, OPos, ANeg, APos, BNeg, BPos, AbNeg, AbPos];
 
-/// Every component.
 pub const ALL_COMPONENTS: [Component; 5] = [
     Component::WholeBlood,
     Component::RedCells,

@@ -280,7 +280,6 @@ impl TryFrom<BookConsultationInput> for BookConsultation {
 pub trait Step: Send {
     /// The GraphQL input of the move.
     type Input: Send;
-    /// The audit action.
     const ACTION: &'static str;
     /// The state the consultation moves to.
     const TO: ConsultationStatus;

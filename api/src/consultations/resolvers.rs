@@ -79,7 +79,6 @@ async fn prime_page(
     Ok(())
 }
 
-/// Telehealth queries.
 #[derive(Default)]
 pub struct ConsultationQuery;
 
@@ -311,7 +310,6 @@ impl ConsultationQuery {
     }
 }
 
-/// Telehealth mutations.
 #[derive(Default)]
 pub struct ConsultationMutation;
 

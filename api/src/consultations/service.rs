@@ -681,11 +681,8 @@ fn ensure_allowed(c: &consultation::Model, to: ConsultationStatus) -> AppResult<
 /// What a transition writes besides the status.
 #[derive(Debug, Default, Clone)]
 pub struct Stamp {
-    /// On completion.
     pub diagnosis: Option<String>,
-    /// On completion.
     pub notes: Option<String>,
-    /// On cancellation.
     pub reason: Option<String>,
     /// On cancellation: who cancelled.
     pub cancelled_by: Option<Uuid>,

@@ -18,7 +18,6 @@ use chrono_tz::Tz;
 pub struct WeeklyRule {
     /// Day of the week, in the rule's zone.
     pub weekday: Weekday,
-    /// Wall-clock start.
     pub start: NaiveTime,
     /// Wall-clock end (after `start`; rules do not cross midnight).
     pub end: NaiveTime,
@@ -30,7 +29,6 @@ pub struct WeeklyRule {
     pub valid_until: Option<NaiveDate>,
 }
 
-/// A bookable slot.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Slot {
     /// Start, UTC.

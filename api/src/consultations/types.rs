@@ -54,7 +54,6 @@ pub struct Doctor {
     /// Checked by a super admin or the organization's admin.
     pub is_verified: bool,
     pub verified_at: Option<DateTime<Utc>>,
-    /// Taking bookings.
     pub is_available: bool,
     pub created_at: DateTime<Utc>,
     #[graphql(skip)]
@@ -156,7 +155,6 @@ impl From<availability_rule::Model> for AvailabilityRule {
     }
 }
 
-/// A free slot.
 #[derive(SimpleObject, Clone)]
 pub struct OpenSlot {
     /// Start, UTC.
@@ -486,17 +484,14 @@ pub struct ConsultationFilter {
     pub organization_id: Option<ID>,
     /// Starting at or after.
     pub scheduled_after: Option<DateTime<Utc>>,
-    /// Starting before.
     pub scheduled_before: Option<DateTime<Utc>>,
 }
 
 /// Sort field of `consultations`.
 #[derive(Enum, Copy, Clone, Eq, PartialEq, Default)]
 pub enum ConsultationOrderField {
-    /// By start.
     #[default]
     ScheduledAt,
-    /// By booking.
     CreatedAt,
 }
 
@@ -542,7 +537,6 @@ pub struct UpdateDoctorProfileInput {
     pub consultation_fee_minor: Option<i64>,
     /// ISO 4217 code.
     pub currency: Option<String>,
-    /// Taking bookings.
     pub is_available: Option<bool>,
 }
 
@@ -604,7 +598,6 @@ pub struct CancelConsultationInput {
 pub struct RescheduleConsultationInput {
     /// The consultation to move; it is cancelled and linked to the new booking.
     pub consultation_id: ID,
-    /// New start.
     pub scheduled_at: DateTime<Utc>,
     /// New length (defaults to the old one).
     pub duration_minutes: Option<i32>,

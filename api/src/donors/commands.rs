@@ -152,13 +152,11 @@ impl Command for RegisterDonor {
 
 /// `updateDonor`, parsed.
 pub struct UpdateDonor {
-    /// The donor.
     pub donor_id: AppResult<Uuid>,
     /// The organization acted for; `None` for the donor themself.
     pub organization_id: Option<Uuid>,
     /// Whether it sets what only the donor's organization may: a deferral or observation.
     pub clinical: bool,
-    /// What changes.
     pub changes: AppResult<DonorChanges>,
 }
 
@@ -170,11 +168,9 @@ pub struct DonorChanges {
     pub email: Option<Email>,
     /// A new address; `Some(None)` clears it.
     pub address: Option<Option<Text>>,
-    /// A new city.
     pub city: Option<Text>,
     /// A new weight in kg.
     pub weight_kg: Option<f64>,
-    /// A new location.
     pub location: Option<GeoPoint>,
     /// A deferral to add (organizations only).
     pub add_deferral: Option<Deferral>,
@@ -257,7 +253,6 @@ impl Command for UpdateDonor {
 pub struct RecordDonation {
     /// The collecting bank, acted for.
     pub bank_id: Uuid,
-    /// The donation.
     pub donation: AppResult<NewDonation>,
 }
 

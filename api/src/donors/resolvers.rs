@@ -18,7 +18,6 @@ use entity::{Eligibility, donor};
 use sea_orm::{ColumnTrait, Condition, EntityTrait, QueryFilter, sea_query::Expr};
 use uuid::Uuid;
 
-/// Donor queries.
 #[derive(Default)]
 pub struct DonorQuery;
 
@@ -144,7 +143,6 @@ impl DonorQuery {
     }
 }
 
-/// Donor mutations.
 #[derive(Default)]
 pub struct DonorMutation;
 

@@ -56,7 +56,6 @@ pub fn assess(rules: &RuleSet, d: &donor::Model) -> Assessment {
     eligibility::assess(rules, &facts(d), Utc::now().date_naive())
 }
 
-/// A validated registration.
 pub struct NewDonor {
     /// The donor's own account, when they register themself.
     pub user_id: Option<Uuid>,
@@ -215,9 +214,7 @@ fn add_deferral(d: &mut donor::Model, deferral: Deferral) -> AppResult<()> {
 
 /// A donation to record.
 pub struct NewDonation {
-    /// The donor.
     pub donor_id: Uuid,
-    /// The collecting bank.
     pub bank_id: Uuid,
     /// Not in the future; the day eligibility is assessed on.
     pub collected_at: DateTime<Utc>,

@@ -12,7 +12,6 @@ use async_graphql::{ComplexObject, Context, Enum, ID, InputObject, SimpleObject}
 use chrono::{DateTime, NaiveDate, Utc};
 use entity::{BloodGroup, Component, DonationType, Eligibility, UnitStatus, donation, donor};
 
-/// A blood donor.
 #[derive(SimpleObject, Clone)]
 #[graphql(complex)]
 pub struct Donor {
@@ -71,7 +70,6 @@ impl From<donor::Model> for Donor {
     }
 }
 
-/// A deferral.
 #[derive(SimpleObject, Clone)]
 pub struct DonorDeferral {
     /// The reason, in plain words.
@@ -134,12 +132,10 @@ impl Donor {
     }
 }
 
-/// One donation.
 #[derive(SimpleObject, Clone)]
 #[graphql(complex)]
 pub struct Donation {
     pub id: ID,
-    /// When collected.
     pub collected_at: DateTime<Utc>,
     pub donation_type: DonationType,
     /// In millilitres.
@@ -170,7 +166,6 @@ impl From<donation::Model> for Donation {
 
 #[ComplexObject]
 impl Donation {
-    /// The collecting bank.
     async fn blood_bank(&self, ctx: &Context<'_>) -> AppResult<Option<Organization>> {
         Organization::load(ctx, self.bank_id).await
     }
@@ -216,7 +211,6 @@ pub struct DeferralInput {
 /// Input of `updateDonor`: the fields left out stay as they are.
 #[derive(InputObject)]
 pub struct UpdateDonorInput {
-    /// The donor.
     pub donor_id: ID,
     /// The organization acted for (leave out when updating your own record).
     pub organization_id: Option<ID>,
@@ -263,7 +257,6 @@ pub struct DonationUnitInput {
 pub struct RecordDonationInput {
     /// The collecting bank, acted for.
     pub blood_bank_id: ID,
-    /// The donor.
     pub donor_id: ID,
     /// When (default now).
     pub collected_at: Option<DateTime<Utc>>,
@@ -283,7 +276,6 @@ pub struct RecordDonationInput {
 /// Result of `recordDonation`.
 #[derive(SimpleObject)]
 pub struct RecordDonationPayload {
-    /// The donation.
     pub donation: Donation,
     /// The donor with updated counters and eligibility.
     pub donor: Donor,
@@ -309,7 +301,6 @@ pub enum DonorOrderField {
     /// By full name.
     #[default]
     FullName,
-    /// Registration order.
     CreatedAt,
 }
 

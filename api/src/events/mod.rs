@@ -20,69 +20,47 @@ use uuid::Uuid;
 pub struct AlertEvent {
     /// The alert's id.
     pub id: Uuid,
-    /// Kind.
     pub kind: AlertKind,
-    /// Severity.
     pub severity: Severity,
-    /// Title.
     pub title: String,
-    /// Message.
     pub message: String,
-    /// Group concerned.
     pub blood_group: Option<BloodGroup>,
-    /// Component concerned.
     pub component: Option<Component>,
     /// The organization it is about.
     pub organization_id: Option<Uuid>,
-    /// Where.
     pub latitude: Option<f64>,
-    /// Where.
     pub longitude: Option<f64>,
     /// Radius it was sent to.
     pub radius_km: Option<f64>,
-    /// Recipient organizations.
     pub recipients: Vec<Uuid>,
     /// Whether super admins are the audience.
     pub super_admins: bool,
     /// Kind of the related entity.
     pub related_entity_type: Option<String>,
-    /// The related entity.
     pub related_entity_id: Option<Uuid>,
-    /// When.
     pub created_at: DateTime<Utc>,
 }
 
 /// A blood request changed state.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct RequestEvent {
-    /// The request.
     pub request_id: Uuid,
-    /// Its hospital.
     pub hospital_id: Uuid,
     /// The accepting bank, if any.
     pub blood_bank_id: Option<Uuid>,
-    /// New state.
     pub status: RequestStatus,
-    /// Escalation level.
     pub escalation_level: i32,
-    /// When.
     pub at: DateTime<Utc>,
 }
 
 /// A notification for one user.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct NotificationEvent {
-    /// The notification.
     pub id: Uuid,
-    /// Its recipient.
     pub user_id: Uuid,
-    /// Kind.
     pub kind: NotificationKind,
-    /// Priority.
     pub priority: Severity,
-    /// Title.
     pub title: String,
-    /// Body.
     pub body: String,
     /// The alert behind it.
     pub alert_id: Option<Uuid>,
@@ -92,7 +70,6 @@ pub struct NotificationEvent {
     /// The related entity (absent from events of older instances).
     #[serde(default)]
     pub related_entity_id: Option<Uuid>,
-    /// When.
     pub created_at: DateTime<Utc>,
 }
 
@@ -113,7 +90,6 @@ pub enum Event {
 pub struct Envelope {
     /// The publishing instance (it already delivered locally and ignores its own echo).
     pub origin: Uuid,
-    /// The event.
     pub event: Event,
 }
 

@@ -9,7 +9,6 @@ use std::sync::{Arc, atomic::AtomicUsize};
 /// Who is subscribed on a connection, and its limits.
 #[derive(Clone)]
 pub struct Session {
-    /// The caller.
     pub viewer: Viewer,
     /// When the token expires: every stream of the connection ends then.
     pub expires_at: Option<DateTime<Utc>>,

@@ -18,7 +18,6 @@ pub struct RequestCtx {
     pub ip: Option<IpAddr>,
     /// Client user agent.
     pub user_agent: Option<String>,
-    /// The caller.
     pub viewer: Viewer,
     /// The request's counting view of the pool.
     pub db: Db,
@@ -30,9 +29,7 @@ pub struct RequestCtx {
 
 /// Typed access to the request and app state from a resolver.
 pub trait CtxExt {
-    /// The request context.
     fn req(&self) -> AppResult<&RequestCtx>;
-    /// The shared state.
     fn app(&self) -> AppResult<&AppState>;
 }
 

@@ -215,7 +215,6 @@ pub fn group<M>(keys: &[Uuid], rows: Vec<M>, parent: impl Fn(&M) -> Uuid) -> Has
     map
 }
 
-/// A cached dataloader.
 pub type Cached<L> = DataLoader<L, HashMapCache>;
 
 fn cached<L: Loader<Uuid>>(l: L) -> Cached<L> {

@@ -15,7 +15,6 @@ pub struct Outcome {
     inner: Mutex<OutcomeInner>,
 }
 
-/// The recorded facts.
 #[derive(Default, Debug, Clone)]
 pub struct OutcomeInner {
     /// `query`, `mutation` or `subscription`, once parsed.
@@ -39,7 +38,6 @@ impl Outcome {
     }
 }
 
-/// The extension factory.
 pub struct Observe;
 
 impl ExtensionFactory for Observe {

@@ -75,13 +75,9 @@ impl PageArgs {
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(tag = "t", content = "v")]
 pub enum SortValue {
-    /// Timestamp columns.
     Time(chrono::DateTime<chrono::Utc>),
-    /// Text columns.
     Text(String),
-    /// Integer columns.
     Int(i64),
-    /// Float columns.
     Float(f64),
 }
 
@@ -127,11 +123,9 @@ pub type SortKey<E> = (
 pub struct Keyset<E: EntityTrait> {
     /// The sort column, or `None` to sort by id alone (ids are UUIDv7: creation order).
     pub key: Option<SortKey<E>>,
-    /// The id column.
     pub id: E::Column,
     /// Reads the id of a row.
     pub id_of: fn(&E::Model) -> Uuid,
-    /// Direction.
     pub direction: SortDirection,
 }
 

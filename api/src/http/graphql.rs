@@ -29,9 +29,7 @@ pub const GQL_RESPONSE: &str = "application/graphql-response+json";
 /// Shared by the HTTP handlers.
 #[derive(Clone)]
 pub struct GqlState {
-    /// The app.
     pub app: AppState,
-    /// The schema.
     pub schema: AppSchema,
     /// Websocket connection counters.
     pub ws: Arc<super::ws::WsCounters>,

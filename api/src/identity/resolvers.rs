@@ -15,13 +15,11 @@ use async_graphql::{Context, Object};
 use entity::user;
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 
-/// Identity queries.
 #[derive(Default)]
 pub struct IdentityQuery;
 
 #[Object]
 impl IdentityQuery {
-    /// The signed-in user.
     async fn me(&self, ctx: &Context<'_>) -> AppResult<User> {
         let req = ctx.req()?;
         authorize(&req.viewer, Rule::SignedIn)?;
@@ -73,7 +71,6 @@ impl IdentityQuery {
     }
 }
 
-/// Identity mutations.
 #[derive(Default)]
 pub struct IdentityMutation;
 

@@ -65,7 +65,6 @@ pub struct Session {
 pub struct IssuedRefresh {
     /// The opaque token for the client.
     pub token: String,
-    /// Its stored row.
     pub session: session::Model,
 }
 

@@ -114,7 +114,6 @@ pub struct AuthPayload {
     pub refresh_token: String,
     /// When the refresh token expires.
     pub refresh_token_expires_at: DateTime<Utc>,
-    /// The signed-in user.
     pub user: User,
 }
 

@@ -227,9 +227,7 @@ impl Member {
 
 /// `changeMemberRole`, parsed.
 pub struct ChangeMemberRole {
-    /// Whose role.
     pub member: Member,
-    /// The new role.
     pub role: OrgRole,
 }
 

@@ -18,7 +18,6 @@ use entity::{membership, organization};
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 use uuid::Uuid;
 
-/// Organization queries.
 #[derive(Default)]
 pub struct OrganizationQuery;
 
@@ -105,7 +104,6 @@ async fn prime_members(
     Ok(members.into_values().flatten().collect())
 }
 
-/// Organization mutations.
 #[derive(Default)]
 pub struct OrganizationMutation;
 

@@ -159,7 +159,6 @@ impl StatusMove {
     /// Every move, indexed by its `u8` value.
     pub const ALL: [Self; 4] = [Self::Approve, Self::Reject, Self::Suspend, Self::Reinstate];
 
-    /// Its audit action.
     pub const fn action(self) -> &'static str {
         match self {
             Self::Approve => "organization.approve",

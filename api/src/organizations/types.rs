@@ -142,10 +142,8 @@ pub struct ApiClient {
     pub name: String,
     /// First characters of the token, to tell tokens apart.
     pub token_prefix: String,
-    /// Granted scopes.
     pub scopes: Vec<String>,
     pub expires_at: Option<DateTime<Utc>>,
-    /// When revoked.
     pub revoked_at: Option<DateTime<Utc>>,
     pub created_at: DateTime<Utc>,
 }
@@ -184,7 +182,6 @@ pub enum OrganizationOrderField {
     #[default]
     Name,
     Code,
-    /// Registration order.
     CreatedAt,
 }
 
@@ -259,7 +256,6 @@ pub struct ChangeMemberRoleInput {
     /// The organization acted for.
     pub organization_id: ID,
     pub user_id: ID,
-    /// The new role.
     pub role: OrgRole,
 }
 

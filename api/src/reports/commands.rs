@@ -193,7 +193,6 @@ pub trait ReportStep: Send + Sized {
     const ACTION: &'static str;
     /// The rule for the report's organization (from `auth::reports`).
     const RULE: fn(Uuid) -> Rule;
-    /// The use case.
     fn run(
         self,
         exec: &Exec<'_>,

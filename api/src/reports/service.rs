@@ -59,9 +59,7 @@ pub fn queue_key(risk: Option<RiskLevel>, at: DateTime<Utc>) -> String {
 pub struct NewImage {
     /// The file's URL: `https://`, or under an allowed storage prefix.
     pub url: String,
-    /// The imaging modality.
     pub image_type: ImageType,
-    /// The file format.
     pub format: ImageFormat,
     /// Width in pixels.
     pub width: i32,
@@ -596,7 +594,6 @@ pub struct ConfusionRow {
 /// Model quality derived from reviews.
 #[derive(Debug, Clone, Default)]
 pub struct Performance {
-    /// Analyses reviewed.
     pub reviewed: i64,
     /// Reviews confirming the AI.
     pub confirmed: i64,

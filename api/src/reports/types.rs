@@ -38,15 +38,11 @@ pub struct MedicalReport {
     pub confidence: Option<f64>,
     /// The reviewing doctor's clinical findings.
     pub findings: Option<String>,
-    /// When uploaded.
     pub uploaded_at: DateTime<Utc>,
     /// When claimed for analysis.
     pub claimed_at: Option<DateTime<Utc>>,
-    /// When analysed.
     pub analyzed_at: Option<DateTime<Utc>>,
-    /// When reviewed.
     pub reviewed_at: Option<DateTime<Utc>>,
-    /// When archived.
     pub archived_at: Option<DateTime<Utc>>,
     #[graphql(skip)]
     pub row: medical_report::Model,
@@ -148,7 +144,6 @@ pub struct AiAnalysis {
     pub model_version: String,
     /// The level the model chose.
     pub risk_level: RiskLevel,
-    /// Class probabilities.
     pub probabilities: RiskProbabilities,
     /// Findings as the model reported them.
     pub findings: Json<serde_json::Value>,
@@ -157,7 +152,6 @@ pub struct AiAnalysis {
     pub image_quality_score: f64,
     /// The API client that submitted it.
     pub api_client_id: Option<ID>,
-    /// When submitted.
     pub created_at: DateTime<Utc>,
 }
 
@@ -220,7 +214,6 @@ pub struct ReportReview {
     pub urgency: ReviewUrgency,
     pub recommended_action: Option<String>,
     pub follow_up_date: Option<NaiveDate>,
-    /// When reviewed.
     pub created_at: DateTime<Utc>,
     #[graphql(skip)]
     pub row: report_review::Model,
@@ -420,7 +413,6 @@ pub struct ConfusionCell {
 #[derive(SimpleObject)]
 pub struct AiModelPerformance {
     pub model_name: String,
-    /// Analyses reviewed.
     pub analyses_reviewed: i64,
     /// Reviews confirming the AI.
     pub confirmed: i64,

@@ -51,11 +51,9 @@ pub struct CreateBloodRequest {
     pub patient_name: Option<Text>,
     /// The recipient's group.
     pub blood_group: BloodGroup,
-    /// The component needed.
     pub component: Component,
     /// 1 to 20.
     pub units_required: i32,
-    /// How urgent.
     pub urgency: Urgency,
     /// In the future.
     pub needed_by: DateTime<Utc>,
@@ -166,7 +164,6 @@ impl Command for CreateBloodRequest {
 
 /// `acceptBloodRequest`, parsed.
 pub struct AcceptBloodRequest {
-    /// The request.
     pub request_id: Uuid,
     /// The bank acted for.
     pub bank_id: Uuid,
@@ -231,7 +228,6 @@ impl Command for AcceptBloodRequest {
 
 /// `fulfillBloodRequest`, parsed.
 pub struct FulfillBloodRequest {
-    /// The request.
     pub request_id: Uuid,
     /// The accepting bank, acted for.
     pub bank_id: Uuid,
@@ -279,11 +275,9 @@ impl Command for FulfillBloodRequest {
 /// refuses; a reason is required) or `declineBloodRequest` (a bank passes on an open request,
 /// which stays open to the others).
 pub struct BankResponse<const REJECT: bool> {
-    /// The request.
     pub request_id: Uuid,
     /// The bank acted for.
     pub bank_id: Uuid,
-    /// Why.
     pub reason: Option<Text>,
 }
 
@@ -346,11 +340,9 @@ impl<const REJECT: bool> Command for BankResponse<REJECT> {
 
 /// `cancelBloodRequest`, parsed.
 pub struct CancelBloodRequest {
-    /// The request.
     pub request_id: Uuid,
     /// The requesting hospital, acted for.
     pub hospital_id: Uuid,
-    /// Why.
     pub reason: Text,
 }
 

@@ -19,21 +19,14 @@ use serde::Serialize;
 #[derive(SimpleObject, Clone)]
 #[graphql(complex)]
 pub struct BloodRequest {
-    /// Identifier.
     pub id: ID,
     /// The hospital's patient reference (not a name).
     pub patient_reference: String,
-    /// Recipient group.
     pub blood_group: BloodGroup,
-    /// Component.
     pub component: Component,
-    /// Units needed.
     pub units_required: i32,
-    /// Urgency.
     pub urgency: Urgency,
-    /// Deadline.
     pub needed_by: DateTime<Utc>,
-    /// State.
     pub status: RequestStatus,
     /// Radius of an open request, from the hospital.
     pub radius_km: f64,
@@ -41,30 +34,20 @@ pub struct BloodRequest {
     pub escalation_level: i32,
     /// Whether emergency-only matches are allowed.
     pub allow_emergency_override: bool,
-    /// Why.
     pub override_reason: Option<String>,
     /// Until when the accepted units are held.
     pub hold_until: Option<DateTime<Utc>>,
-    /// Accepted.
     pub accepted_at: Option<DateTime<Utc>>,
-    /// Fulfilled.
     pub fulfilled_at: Option<DateTime<Utc>>,
-    /// Rejected.
     pub rejected_at: Option<DateTime<Utc>>,
-    /// Cancelled.
     pub cancelled_at: Option<DateTime<Utc>>,
-    /// Expired.
     pub expired_at: Option<DateTime<Utc>>,
-    /// Why rejected.
     pub rejection_reason: Option<String>,
-    /// Why cancelled.
     pub cancellation_reason: Option<String>,
     /// The API client that created it, if one did.
     pub requested_by_api_client_id: Option<ID>,
-    /// Created.
     pub created_at: DateTime<Utc>,
     #[graphql(skip)]
-    /// The row.
     pub row: blood_request::Model,
 }
 
@@ -132,7 +115,6 @@ impl BloodRequest {
         self.patient_field(ctx, &self.row.medical_notes)
     }
 
-    /// The requesting hospital.
     async fn hospital(&self, ctx: &Context<'_>) -> AppResult<Option<Organization>> {
         Organization::load(ctx, self.row.hospital_id).await
     }
@@ -182,13 +164,10 @@ pub struct CreateBloodRequestInput {
     pub patient_reference: String,
     /// Patient name (seen only by the hospital).
     pub patient_name: Option<String>,
-    /// Recipient group.
     pub blood_group: BloodGroup,
-    /// Component.
     pub component: Component,
     /// Units (1 to 20).
     pub units_required: i32,
-    /// Urgency.
     pub urgency: Urgency,
     /// Deadline (in the future).
     pub needed_by: DateTime<Utc>,
@@ -212,7 +191,6 @@ pub struct CreateBloodRequestInput {
 #[derive(InputObject, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct AcceptBloodRequestInput {
-    /// The request.
     pub request_id: ID,
     /// The bank acted for.
     pub blood_bank_id: ID,
@@ -224,7 +202,6 @@ pub struct AcceptBloodRequestInput {
 /// Input of `fulfillBloodRequest`.
 #[derive(InputObject)]
 pub struct FulfillBloodRequestInput {
-    /// The request.
     pub request_id: ID,
     /// The accepting bank, acted for.
     pub blood_bank_id: ID,
@@ -233,7 +210,6 @@ pub struct FulfillBloodRequestInput {
 /// Input of `rejectBloodRequest` and `declineBloodRequest`.
 #[derive(InputObject)]
 pub struct BankResponseInput {
-    /// The request.
     pub request_id: ID,
     /// The bank acted for.
     pub blood_bank_id: ID,
@@ -244,7 +220,6 @@ pub struct BankResponseInput {
 /// Input of `cancelBloodRequest`.
 #[derive(InputObject)]
 pub struct CancelBloodRequestInput {
-    /// The request.
     pub request_id: ID,
     /// The hospital acted for.
     pub hospital_id: ID,
@@ -262,17 +237,13 @@ pub struct BloodRequestPayload {
 /// Filter of `bloodRequests`.
 #[derive(InputObject, Default)]
 pub struct BloodRequestFilter {
-    /// States.
     pub statuses: Option<Vec<RequestStatus>>,
-    /// Urgencies.
     pub urgencies: Option<Vec<Urgency>>,
-    /// Requesting hospital.
     pub hospital_id: Option<ID>,
     /// Accepting or addressed bank.
     pub blood_bank_id: Option<ID>,
     /// Created at or after.
     pub created_after: Option<DateTime<Utc>>,
-    /// Created before.
     pub created_before: Option<DateTime<Utc>>,
 }
 
@@ -282,17 +253,14 @@ pub enum BloodRequestOrderField {
     /// Most urgent first, then oldest first (the default).
     #[default]
     Urgency,
-    /// Creation order.
     CreatedAt,
 }
 
 /// Order of `bloodRequests`.
 #[derive(InputObject, Default)]
 pub struct BloodRequestOrder {
-    /// Sort key.
     #[graphql(default)]
     pub field: BloodRequestOrderField,
-    /// Direction.
     #[graphql(default)]
     pub direction: SortDirection,
 }

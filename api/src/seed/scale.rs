@@ -15,19 +15,13 @@ use uuid::Uuid;
 /// What was generated.
 #[derive(Debug, Clone)]
 pub struct ScaleReport {
-    /// Blood banks.
     pub banks: usize,
-    /// Hospitals.
     pub hospitals: usize,
-    /// Units.
     pub units: usize,
-    /// Requests.
     pub requests: usize,
-    /// Wall time.
     pub seconds: f64,
     /// The ids of the generated banks, hospitals and their admin users.
     pub bank_ids: Vec<Uuid>,
-    /// Hospital ids.
     pub hospital_ids: Vec<Uuid>,
 }
 

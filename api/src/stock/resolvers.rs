@@ -18,7 +18,6 @@ use async_graphql::{Context, Object};
 use entity::blood_unit;
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 
-/// Stock queries.
 #[derive(Default)]
 pub struct StockQuery;
 
@@ -195,7 +194,6 @@ impl StockQuery {
     }
 }
 
-/// Stock mutations.
 #[derive(Default)]
 pub struct StockMutation;
 

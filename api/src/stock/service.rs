@@ -536,7 +536,6 @@ pub async fn levels<C: ConnectionTrait>(
 /// A bank that holds compatible stock.
 #[derive(Debug, Clone)]
 pub struct BankMatch {
-    /// The bank.
     pub bank: organization::Model,
     /// Great-circle distance from the search point.
     pub distance_km: f64,

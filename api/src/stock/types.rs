@@ -26,7 +26,6 @@ pub struct BloodUnit {
     pub blood_group: BloodGroup,
     /// In millilitres.
     pub volume_ml: i32,
-    /// The collection date.
     pub collected_on: NaiveDate,
     /// Expires (platelets expire by the hour).
     pub expires_at: DateTime<Utc>,
@@ -79,9 +78,7 @@ impl BloodUnit {
 pub struct BloodUnitEvent {
     /// The state before (null when the unit was added).
     pub from_status: Option<UnitStatus>,
-    /// The state after.
     pub to_status: UnitStatus,
-    /// The request involved.
     pub request_id: Option<ID>,
     /// The user who made the change, if a user did.
     pub actor_user_id: Option<ID>,
@@ -115,7 +112,6 @@ pub struct BloodUnitHistory {
     pub events: Vec<BloodUnitEvent>,
 }
 
-/// A new unit.
 #[derive(InputObject)]
 pub struct NewBloodUnitInput {
     /// ISBT 128 DIN with its check character (e.g. `W1234 26 123456 K`), or a local barcode.
@@ -194,7 +190,6 @@ pub struct StockThreshold {
 /// Result of `setStockThreshold`.
 #[derive(SimpleObject)]
 pub struct StockThresholdPayload {
-    /// The threshold now.
     pub threshold: StockThreshold,
 }
 
@@ -216,7 +211,6 @@ pub enum BloodUnitOrderField {
     /// Soonest expiry first (first-expiry-first-out).
     #[default]
     ExpiresAt,
-    /// Order added.
     CreatedAt,
 }
 
