@@ -51,19 +51,21 @@ pub trait Command: Sized + Send + TryFrom<Self::Input, Error = AppError> {
     const ACTION: &'static str;
     /// The kind of entity it touches, e.g. `blood_request`.
     const ENTITY: &'static str;
-    /// Who may hear what is wrong with an input that does not parse, when that does not
-    /// depend on the input (see [`Command::rule_unparsed`]).
-    const UNPARSED: Rule = Rule::Authenticated;
+    /// Who may run it, when that does not depend on the input.
+    const RULE: Rule = Rule::Authenticated;
 
-    /// Who may run it.
-    fn rule(&self) -> Rule;
+    /// Who may run it, read from the input as sent (the organization it names), so that
+    /// authorization comes before validation: a caller who may not act for that
+    /// organization is refused whatever else is wrong with the input. Defaults to
+    /// [`Command::RULE`].
+    fn authority(_input: &Self::Input) -> Rule {
+        Self::RULE
+    }
 
-    /// Who may hear what is wrong with an input that does not parse. Authorization comes
-    /// before validation: a caller who may not act for the organization the input names is
-    /// refused, whatever else is wrong. Commands that act for an organization read its id
-    /// here; the default is [`Command::UNPARSED`].
-    fn rule_unparsed(_input: &Self::Input) -> Rule {
-        Self::UNPARSED
+    /// Who may run it once parsed and located, when that says more than the input did (a
+    /// report's organization, found by [`Command::locate`]).
+    fn rule(&self) -> Option<Rule> {
+        None
     }
 
     /// Reads what the rule depends on when the input does not say it (the organization of
@@ -116,14 +118,18 @@ pub trait Command: Sized + Send + TryFrom<Self::Input, Error = AppError> {
 pub async fn run<C: Command>(ctx: &Context<'_>, input: C::Input) -> AppResult<C::Output> {
     let req = ctx.req()?;
     let app = ctx.app()?;
-    let fallback = C::rule_unparsed(&input);
+    let authority = C::authority(&input);
     let parsed = match C::try_from(input) {
         Ok(cmd) => cmd.locate(&req.db).await,
         Err(e) => Err(e),
     };
     let mut what = AuditAction::new(C::ACTION, C::ENTITY);
     what.entity_id = parsed.as_ref().ok().and_then(C::entity_id);
-    let rule = parsed.as_ref().map_or(fallback, C::rule);
+    let rule = parsed
+        .as_ref()
+        .ok()
+        .and_then(Command::rule)
+        .unwrap_or(authority);
     let actor = match authorize(&req.viewer, rule) {
         Ok(actor) => actor,
         Err(e) => {

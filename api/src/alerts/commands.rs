@@ -51,11 +51,7 @@ impl<const RESOLVE: bool> Command for AlertAction<RESOLVE> {
     };
     const ENTITY: &'static str = "alert";
 
-    fn rule(&self) -> Rule {
-        rules::act_rule(self.organization_id)
-    }
-
-    fn rule_unparsed(input: &Self::Input) -> Rule {
+    fn authority(input: &Self::Input) -> Rule {
         match &input.organization_id {
             None => rules::act_rule(None),
             Some(org) => parse_id(org, "input.organizationId")
@@ -101,11 +97,7 @@ impl Command for MarkNotificationsRead {
     type Output = u64;
     const ACTION: &'static str = "notification.mark_read";
     const ENTITY: &'static str = "notification";
-    const UNPARSED: Rule = Rule::SignedIn;
-
-    fn rule(&self) -> Rule {
-        Rule::SignedIn
-    }
+    const RULE: Rule = Rule::SignedIn;
 
     async fn execute(self, exec: &Exec<'_>) -> AppResult<(Self::Output, Change)> {
         let me = (exec.actor.user_id).ok_or(AppError::Unauthenticated("sign in first"))?;

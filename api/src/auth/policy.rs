@@ -63,23 +63,11 @@ pub enum Rule {
 }
 
 impl Rule {
-    /// Acting for the organization an input names. A malformed id names none: the caller
-    /// must still have credentials, and the work then answers `BAD_USER_INPUT` for the id.
-    pub fn act_for(
-        org: &AppResult<Uuid>,
-        roles: &'static [OrgRole],
-        scope: Option<Scope>,
-        kind: Option<OrgKind>,
-    ) -> Self {
-        match org {
-            Ok(org) => Self::ActFor {
-                org: *org,
-                roles,
-                scope,
-                kind,
-            },
-            Err(_) => Self::Authenticated,
-        }
+    /// The rule for the organization an input names, read before the input is parsed. An id
+    /// that does not parse names none: the caller must still have credentials, and parsing
+    /// then answers `BAD_USER_INPUT` for the id.
+    pub fn for_named(id: &async_graphql::ID, rule: impl FnOnce(Uuid) -> Rule) -> Rule {
+        Uuid::parse_str(id.as_str()).map_or(Rule::Authenticated, rule)
     }
 }
 

@@ -43,10 +43,10 @@ macro_rules! command {
             type Output = $out;
             const ACTION: &'static str = $action;
             const ENTITY: &'static str = $entity;
-            const UNPARSED: Rule = Rule::SignedIn;
+            const RULE: Rule = Rule::SignedIn;
 
-            fn rule(&self) -> Rule {
-                $rule(self)
+            fn rule(&self) -> Option<Rule> {
+                Some($rule(self))
             }
 
             fn entity_id(&self) -> Option<Uuid> {

@@ -133,8 +133,8 @@ impl Command for RegisterDonor {
     const ACTION: &'static str = "donor.register";
     const ENTITY: &'static str = "donor";
 
-    fn rule(&self) -> Rule {
-        act_for(self.organization_id)
+    fn rule(&self) -> Option<Rule> {
+        Some(act_for(self.organization_id))
     }
 
     async fn execute(self, exec: &Exec<'_>) -> AppResult<(Self::Output, Change)> {
@@ -235,8 +235,8 @@ impl Command for UpdateDonor {
     const ACTION: &'static str = "donor.update";
     const ENTITY: &'static str = "donor";
 
-    fn rule(&self) -> Rule {
-        act_for(self.organization_id)
+    fn rule(&self) -> Option<Rule> {
+        Some(act_for(self.organization_id))
     }
 
     fn entity_id(&self) -> Option<Uuid> {
@@ -327,13 +327,13 @@ impl Command for RecordDonation {
     const ACTION: &'static str = "donation.record";
     const ENTITY: &'static str = "donation";
 
-    fn rule(&self) -> Rule {
-        Rule::ActFor {
+    fn rule(&self) -> Option<Rule> {
+        Some(Rule::ActFor {
             org: self.bank_id,
             roles: ADMIN_DOCTOR_STAFF,
             scope: Some(Scope::StockWrite),
             kind: Some(OrgKind::BloodBank),
-        }
+        })
     }
 
     async fn execute(self, exec: &Exec<'_>) -> AppResult<(Self::Output, Change)> {

@@ -84,11 +84,7 @@ impl Command for Register {
     type Output = user::Model;
     const ACTION: &'static str = "user.register";
     const ENTITY: &'static str = "user";
-    const UNPARSED: Rule = Rule::Public;
-
-    fn rule(&self) -> Rule {
-        Rule::Public
-    }
+    const RULE: Rule = Rule::Public;
 
     async fn prepare(mut self, app: &AppState) -> AppResult<Self> {
         self.password = self.password.hash(app).await?;
@@ -127,11 +123,7 @@ impl Command for Login {
     type Output = Session;
     const ACTION: &'static str = "auth.login";
     const ENTITY: &'static str = "user";
-    const UNPARSED: Rule = Rule::Public;
-
-    fn rule(&self) -> Rule {
-        Rule::Public
-    }
+    const RULE: Rule = Rule::Public;
 
     async fn prepare(mut self, app: &AppState) -> AppResult<Self> {
         let password = std::mem::take(&mut self.password);
@@ -175,11 +167,7 @@ impl Command for RefreshSession {
     type Output = Session;
     const ACTION: &'static str = "auth.refresh";
     const ENTITY: &'static str = "session";
-    const UNPARSED: Rule = Rule::Public;
-
-    fn rule(&self) -> Rule {
-        Rule::Public
-    }
+    const RULE: Rule = Rule::Public;
 
     async fn execute(self, exec: &Exec<'_>) -> AppResult<(Self::Output, Change)> {
         match service::refresh(exec.txn, exec.app, &self.token, self.from).await? {
@@ -226,11 +214,7 @@ impl Command for Logout {
     type Output = u64;
     const ACTION: &'static str = "auth.logout";
     const ENTITY: &'static str = "session";
-    const UNPARSED: Rule = Rule::Public;
-
-    fn rule(&self) -> Rule {
-        Rule::Public
-    }
+    const RULE: Rule = Rule::Public;
 
     async fn execute(self, exec: &Exec<'_>) -> AppResult<(Self::Output, Change)> {
         service::logout(exec.txn, &self.token).await
@@ -277,11 +261,7 @@ impl Command for ChangePassword {
     type Output = (user::Model, u64);
     const ACTION: &'static str = "user.change_password";
     const ENTITY: &'static str = "user";
-    const UNPARSED: Rule = Rule::SignedIn;
-
-    fn rule(&self) -> Rule {
-        Rule::SignedIn
-    }
+    const RULE: Rule = Rule::SignedIn;
 
     async fn prepare(mut self, app: &AppState) -> AppResult<Self> {
         let current = std::mem::take(&mut self.current);
@@ -318,11 +298,7 @@ impl Command for SetUserActive {
     type Output = user::Model;
     const ACTION: &'static str = "user.set_active";
     const ENTITY: &'static str = "user";
-    const UNPARSED: Rule = Rule::SuperAdmin;
-
-    fn rule(&self) -> Rule {
-        Rule::SuperAdmin
-    }
+    const RULE: Rule = Rule::SuperAdmin;
 
     fn entity_id(&self) -> Option<Uuid> {
         Some(self.user_id)

@@ -32,9 +32,9 @@ fn org_id(id: &ID) -> AppResult<Uuid> {
     parse_id(id, "input.organizationId")
 }
 
-/// Before parsing: the admins of the organization an input names, if its id parses.
+/// Before parsing: the admins of the organization an input names.
 fn admins_named(org: &ID) -> Rule {
-    org_id(org).map_or(Rule::Authenticated, admins_of)
+    Rule::for_named(org, admins_of)
 }
 
 /// `registerOrganization`, parsed.
@@ -98,11 +98,7 @@ impl Command for RegisterOrganization {
     type Output = organization::Model;
     const ACTION: &'static str = "organization.register";
     const ENTITY: &'static str = "organization";
-    const UNPARSED: Rule = Rule::SignedIn;
-
-    fn rule(&self) -> Rule {
-        Rule::SignedIn
-    }
+    const RULE: Rule = Rule::SignedIn;
 
     async fn execute(self, exec: &Exec<'_>) -> AppResult<(Self::Output, Change)> {
         service::register(exec.txn, self, exec.actor).await
@@ -152,11 +148,7 @@ impl<const M: u8> Command for ChangeOrgStatus<M> {
     type Output = organization::Model;
     const ACTION: &'static str = Self::MOVE.action();
     const ENTITY: &'static str = "organization";
-    const UNPARSED: Rule = Rule::SuperAdmin;
-
-    fn rule(&self) -> Rule {
-        Rule::SuperAdmin
-    }
+    const RULE: Rule = Rule::SuperAdmin;
 
     fn entity_id(&self) -> Option<Uuid> {
         Some(self.organization_id)
@@ -195,11 +187,7 @@ impl Command for AddMember {
     const ACTION: &'static str = "membership.add";
     const ENTITY: &'static str = "membership";
 
-    fn rule(&self) -> Rule {
-        admins_of(self.organization_id)
-    }
-
-    fn rule_unparsed(input: &Self::Input) -> Rule {
+    fn authority(input: &Self::Input) -> Rule {
         admins_named(&input.organization_id)
     }
 
@@ -248,11 +236,7 @@ impl Command for ChangeMemberRole {
     const ACTION: &'static str = "membership.change_role";
     const ENTITY: &'static str = "membership";
 
-    fn rule(&self) -> Rule {
-        admins_of(self.member.organization_id)
-    }
-
-    fn rule_unparsed(input: &Self::Input) -> Rule {
+    fn authority(input: &Self::Input) -> Rule {
         admins_named(&input.organization_id)
     }
 
@@ -278,11 +262,7 @@ impl Command for RemoveMember {
     const ACTION: &'static str = "membership.remove";
     const ENTITY: &'static str = "membership";
 
-    fn rule(&self) -> Rule {
-        admins_of(self.0.organization_id)
-    }
-
-    fn rule_unparsed(input: &Self::Input) -> Rule {
+    fn authority(input: &Self::Input) -> Rule {
         admins_named(&input.organization_id)
     }
 
@@ -331,11 +311,7 @@ impl Command for CreateApiClient {
     const ACTION: &'static str = "api_client.create";
     const ENTITY: &'static str = "api_client";
 
-    fn rule(&self) -> Rule {
-        admins_of(self.organization_id)
-    }
-
-    fn rule_unparsed(input: &Self::Input) -> Rule {
+    fn authority(input: &Self::Input) -> Rule {
         admins_named(&input.organization_id)
     }
 
@@ -369,11 +345,7 @@ impl Command for RevokeApiClient {
     const ACTION: &'static str = "api_client.revoke";
     const ENTITY: &'static str = "api_client";
 
-    fn rule(&self) -> Rule {
-        admins_of(self.organization_id)
-    }
-
-    fn rule_unparsed(input: &Self::Input) -> Rule {
+    fn authority(input: &Self::Input) -> Rule {
         admins_named(&input.organization_id)
     }
 

@@ -19,11 +19,6 @@ use entity::{ReviewUrgency, RiskLevel, medical_report};
 use std::future::Future;
 use uuid::Uuid;
 
-/// Before parsing: the rule for the organization an input names, if its id parses.
-fn named_org(org: &async_graphql::ID, rule: fn(Uuid) -> Rule) -> Rule {
-    parse_id(org, "input.organizationId").map_or(Rule::Authenticated, rule)
-}
-
 /// `createMedicalReport`, parsed.
 #[derive(Debug, Clone)]
 pub struct CreateMedicalReport {
@@ -107,12 +102,8 @@ impl Command for CreateMedicalReport {
     const ACTION: &'static str = "medical_report.create";
     const ENTITY: &'static str = "medical_report";
 
-    fn rule(&self) -> Rule {
-        rules::upload_rule(self.organization_id)
-    }
-
-    fn rule_unparsed(input: &Self::Input) -> Rule {
-        named_org(&input.organization_id, rules::upload_rule)
+    fn authority(input: &Self::Input) -> Rule {
+        Rule::for_named(&input.organization_id, rules::upload_rule)
     }
 
     async fn execute(self, exec: &Exec<'_>) -> AppResult<(Self::Output, Change)> {
@@ -150,12 +141,8 @@ impl Command for ClaimReports {
     const ACTION: &'static str = "medical_report.claim";
     const ENTITY: &'static str = "medical_report";
 
-    fn rule(&self) -> Rule {
-        rules::analysis_rule(self.organization_id)
-    }
-
-    fn rule_unparsed(input: &Self::Input) -> Rule {
-        named_org(&input.organization_id, rules::analysis_rule)
+    fn authority(input: &Self::Input) -> Rule {
+        Rule::for_named(&input.organization_id, rules::analysis_rule)
     }
 
     async fn execute(self, exec: &Exec<'_>) -> AppResult<(Self::Output, Change)> {
@@ -192,7 +179,7 @@ pub trait ReportStep: Send + Sized {
     /// The audit action, e.g. `medical_report.review`.
     const ACTION: &'static str;
     /// The rule for the report's organization (from `auth::reports`).
-    const RULE: fn(Uuid) -> Rule;
+    const ORG_RULE: fn(Uuid) -> Rule;
     fn run(
         self,
         exec: &Exec<'_>,
@@ -209,8 +196,8 @@ where
     const ACTION: &'static str = S::ACTION;
     const ENTITY: &'static str = "medical_report";
 
-    fn rule(&self) -> Rule {
-        rules::on_report(self.organization_id, S::RULE)
+    fn rule(&self) -> Option<Rule> {
+        Some(rules::on_report(self.organization_id, S::ORG_RULE))
     }
 
     async fn locate(mut self, db: &crate::db::Db) -> AppResult<Self> {
@@ -301,7 +288,7 @@ impl TryFrom<SubmitAiAnalysisInput> for SubmitAiAnalysis {
 impl ReportStep for NewAnalysis {
     type Input = SubmitAiAnalysisInput;
     const ACTION: &'static str = "medical_report.analyze";
-    const RULE: fn(Uuid) -> Rule = rules::analysis_rule;
+    const ORG_RULE: fn(Uuid) -> Rule = rules::analysis_rule;
 
     async fn run(
         self,
@@ -375,7 +362,7 @@ impl TryFrom<ReviewMedicalReportInput> for ReviewMedicalReport {
 impl ReportStep for NewReview {
     type Input = ReviewMedicalReportInput;
     const ACTION: &'static str = "medical_report.review";
-    const RULE: fn(Uuid) -> Rule = rules::review_rule;
+    const ORG_RULE: fn(Uuid) -> Rule = rules::review_rule;
 
     async fn run(
         self,
@@ -404,7 +391,7 @@ impl TryFrom<ArchiveMedicalReportInput> for ArchiveMedicalReport {
 impl ReportStep for Archive {
     type Input = ArchiveMedicalReportInput;
     const ACTION: &'static str = "medical_report.archive";
-    const RULE: fn(Uuid) -> Rule = rules::archive_rule;
+    const ORG_RULE: fn(Uuid) -> Rule = rules::archive_rule;
 
     async fn run(
         self,

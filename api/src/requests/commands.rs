@@ -28,9 +28,9 @@ fn act_for(org: Uuid, kind: OrgKind) -> Rule {
     }
 }
 
-/// Before parsing: acting for the organization an input names, if its id parses.
-fn act_for_named(org: &ID, field: &str, kind: OrgKind) -> Rule {
-    parse_id(org, field).map_or(Rule::Authenticated, |org| act_for(org, kind))
+/// Before parsing: acting for the organization an input names.
+fn act_for_named(org: &ID, kind: OrgKind) -> Rule {
+    Rule::for_named(org, |org| act_for(org, kind))
 }
 
 /// A retried create or accept is answered with the request as it is now.
@@ -133,12 +133,8 @@ impl Command for CreateBloodRequest {
     const ACTION: &'static str = "blood_request.create";
     const ENTITY: &'static str = "blood_request";
 
-    fn rule(&self) -> Rule {
-        act_for(self.hospital_id, OrgKind::Hospital)
-    }
-
-    fn rule_unparsed(input: &Self::Input) -> Rule {
-        act_for_named(&input.hospital_id, "input.hospitalId", OrgKind::Hospital)
+    fn authority(input: &Self::Input) -> Rule {
+        act_for_named(&input.hospital_id, OrgKind::Hospital)
     }
 
     fn retry_key(&self) -> Option<&RetryKey> {
@@ -189,16 +185,8 @@ impl Command for AcceptBloodRequest {
     const ACTION: &'static str = "blood_request.accept";
     const ENTITY: &'static str = "blood_request";
 
-    fn rule(&self) -> Rule {
-        act_for(self.bank_id, OrgKind::BloodBank)
-    }
-
-    fn rule_unparsed(input: &Self::Input) -> Rule {
-        act_for_named(
-            &input.blood_bank_id,
-            "input.bloodBankId",
-            OrgKind::BloodBank,
-        )
+    fn authority(input: &Self::Input) -> Rule {
+        act_for_named(&input.blood_bank_id, OrgKind::BloodBank)
     }
 
     fn entity_id(&self) -> Option<Uuid> {
@@ -250,16 +238,8 @@ impl Command for FulfillBloodRequest {
     const ACTION: &'static str = "blood_request.fulfill";
     const ENTITY: &'static str = "blood_request";
 
-    fn rule(&self) -> Rule {
-        act_for(self.bank_id, OrgKind::BloodBank)
-    }
-
-    fn rule_unparsed(input: &Self::Input) -> Rule {
-        act_for_named(
-            &input.blood_bank_id,
-            "input.bloodBankId",
-            OrgKind::BloodBank,
-        )
+    fn authority(input: &Self::Input) -> Rule {
+        act_for_named(&input.blood_bank_id, OrgKind::BloodBank)
     }
 
     fn entity_id(&self) -> Option<Uuid> {
@@ -312,16 +292,8 @@ impl<const REJECT: bool> Command for BankResponse<REJECT> {
     };
     const ENTITY: &'static str = "blood_request";
 
-    fn rule(&self) -> Rule {
-        act_for(self.bank_id, OrgKind::BloodBank)
-    }
-
-    fn rule_unparsed(input: &Self::Input) -> Rule {
-        act_for_named(
-            &input.blood_bank_id,
-            "input.bloodBankId",
-            OrgKind::BloodBank,
-        )
+    fn authority(input: &Self::Input) -> Rule {
+        act_for_named(&input.blood_bank_id, OrgKind::BloodBank)
     }
 
     fn entity_id(&self) -> Option<Uuid> {
@@ -364,12 +336,8 @@ impl Command for CancelBloodRequest {
     const ACTION: &'static str = "blood_request.cancel";
     const ENTITY: &'static str = "blood_request";
 
-    fn rule(&self) -> Rule {
-        act_for(self.hospital_id, OrgKind::Hospital)
-    }
-
-    fn rule_unparsed(input: &Self::Input) -> Rule {
-        act_for_named(&input.hospital_id, "input.hospitalId", OrgKind::Hospital)
+    fn authority(input: &Self::Input) -> Rule {
+        act_for_named(&input.hospital_id, OrgKind::Hospital)
     }
 
     fn entity_id(&self) -> Option<Uuid> {

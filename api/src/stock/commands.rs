@@ -33,9 +33,9 @@ fn act_for(bank: Uuid, roles: &'static [OrgRole]) -> Rule {
     }
 }
 
-/// Before parsing: acting for the bank an input names, if its id parses.
+/// Before parsing: acting for the bank an input names.
 fn bank_named(bank: &ID, roles: &'static [OrgRole]) -> Rule {
-    parse_id(bank, "input.bloodBankId").map_or(Rule::Authenticated, |b| act_for(b, roles))
+    Rule::for_named(bank, |b| act_for(b, roles))
 }
 
 /// The units of an input, parsed; a bad unit number is named by its index.
@@ -83,11 +83,7 @@ impl Command for AddBloodUnits {
     const ACTION: &'static str = "blood_unit.add";
     const ENTITY: &'static str = "blood_unit";
 
-    fn rule(&self) -> Rule {
-        act_for(self.bank_id, ADMIN_STAFF)
-    }
-
-    fn rule_unparsed(input: &Self::Input) -> Rule {
+    fn authority(input: &Self::Input) -> Rule {
         bank_named(&input.blood_bank_id, ADMIN_STAFF)
     }
 
@@ -130,11 +126,7 @@ impl Command for ReleaseBloodUnits {
     const ACTION: &'static str = "blood_unit.release";
     const ENTITY: &'static str = "blood_unit";
 
-    fn rule(&self) -> Rule {
-        act_for(self.bank_id, ADMIN_STAFF)
-    }
-
-    fn rule_unparsed(input: &Self::Input) -> Rule {
+    fn authority(input: &Self::Input) -> Rule {
         bank_named(&input.blood_bank_id, ADMIN_STAFF)
     }
 
@@ -171,11 +163,7 @@ impl Command for DiscardBloodUnit {
     const ACTION: &'static str = "blood_unit.discard";
     const ENTITY: &'static str = "blood_unit";
 
-    fn rule(&self) -> Rule {
-        act_for(self.bank_id, ADMIN_STAFF)
-    }
-
-    fn rule_unparsed(input: &Self::Input) -> Rule {
+    fn authority(input: &Self::Input) -> Rule {
         bank_named(&input.blood_bank_id, ADMIN_STAFF)
     }
 
@@ -221,11 +209,7 @@ impl Command for SetStockThreshold {
     const ACTION: &'static str = "stock_threshold.set";
     const ENTITY: &'static str = "stock_threshold";
 
-    fn rule(&self) -> Rule {
-        act_for(self.bank_id, ADMIN)
-    }
-
-    fn rule_unparsed(input: &Self::Input) -> Rule {
+    fn authority(input: &Self::Input) -> Rule {
         bank_named(&input.blood_bank_id, ADMIN)
     }
 
