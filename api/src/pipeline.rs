@@ -169,6 +169,14 @@ pub async fn run<C: Command>(ctx: &Context<'_>, input: C::Input) -> AppResult<C:
     Err(e)
 }
 
+/// Runs a command and answers with its mutation's payload (`From` the command's output).
+pub async fn respond<C: Command, P: From<C::Output>>(
+    ctx: &Context<'_>,
+    input: C::Input,
+) -> AppResult<P> {
+    run::<C>(ctx, input).await.map(P::from)
+}
+
 async fn attempt<C: Command>(
     req: &RequestCtx,
     app: &AppState,

@@ -12,7 +12,7 @@ use crate::{
             Conn, Keyset, Page, PageArgs, SortDirection, SortValue, fetch_selected, node_selects,
         },
     },
-    pipeline::{self, Command},
+    pipeline,
     validation::Text,
 };
 use async_graphql::{Context, ID, Object};
@@ -313,11 +313,6 @@ impl ConsultationQuery {
 #[derive(Default)]
 pub struct ConsultationMutation;
 
-/// Runs a command and wraps its result in the mutation's payload.
-async fn run<C: Command, P: From<C::Output>>(ctx: &Context<'_>, input: C::Input) -> AppResult<P> {
-    pipeline::run::<C>(ctx, input).await.map(P::from)
-}
-
 #[Object]
 impl ConsultationMutation {
     /// Creates the caller's doctor profile (unverified until a super admin or the
@@ -328,7 +323,7 @@ impl ConsultationMutation {
         ctx: &Context<'_>,
         input: CreateDoctorProfileInput,
     ) -> AppResult<DoctorPayload> {
-        run::<CreateDoctorProfile, _>(ctx, input).await
+        pipeline::respond::<CreateDoctorProfile, _>(ctx, input).await
     }
 
     /// Updates the caller's own profile.
@@ -337,7 +332,7 @@ impl ConsultationMutation {
         ctx: &Context<'_>,
         input: UpdateDoctorProfileInput,
     ) -> AppResult<DoctorPayload> {
-        run::<UpdateDoctorProfile, _>(ctx, input).await
+        pipeline::respond::<UpdateDoctorProfile, _>(ctx, input).await
     }
 
     /// Verifies a profile: a super admin, or an admin of the doctor's organization.
@@ -346,7 +341,7 @@ impl ConsultationMutation {
         ctx: &Context<'_>,
         input: VerifyDoctorInput,
     ) -> AppResult<DoctorPayload> {
-        run::<VerifyDoctor, _>(ctx, input).await
+        pipeline::respond::<VerifyDoctor, _>(ctx, input).await
     }
 
     /// Replaces the caller's weekly availability.
@@ -355,7 +350,7 @@ impl ConsultationMutation {
         ctx: &Context<'_>,
         input: SetAvailabilityInput,
     ) -> AppResult<DoctorPayload> {
-        run::<SetAvailability, _>(ctx, input).await
+        pipeline::respond::<SetAvailability, _>(ctx, input).await
     }
 
     /// Books a consultation for the caller (the patient). Safe to retry with an
@@ -365,7 +360,7 @@ impl ConsultationMutation {
         ctx: &Context<'_>,
         input: BookConsultationInput,
     ) -> AppResult<ConsultationPayload> {
-        run::<BookConsultation, _>(ctx, input).await
+        pipeline::respond::<BookConsultation, _>(ctx, input).await
     }
 
     /// The doctor confirms a requested consultation.
@@ -374,7 +369,7 @@ impl ConsultationMutation {
         ctx: &Context<'_>,
         input: ConsultationActionInput,
     ) -> AppResult<ConsultationPayload> {
-        run::<Move<Confirm>, _>(ctx, input).await
+        pipeline::respond::<Move<Confirm>, _>(ctx, input).await
     }
 
     /// The doctor starts a confirmed consultation.
@@ -383,7 +378,7 @@ impl ConsultationMutation {
         ctx: &Context<'_>,
         input: ConsultationActionInput,
     ) -> AppResult<ConsultationPayload> {
-        run::<Move<Start>, _>(ctx, input).await
+        pipeline::respond::<Move<Start>, _>(ctx, input).await
     }
 
     /// The doctor completes a consultation in progress, with the diagnosis and notes.
@@ -392,7 +387,7 @@ impl ConsultationMutation {
         ctx: &Context<'_>,
         input: CompleteConsultationInput,
     ) -> AppResult<ConsultationPayload> {
-        run::<Move<Complete>, _>(ctx, input).await
+        pipeline::respond::<Move<Complete>, _>(ctx, input).await
     }
 
     /// The patient or the doctor cancels, with a reason. Within the cut-off before the
@@ -402,7 +397,7 @@ impl ConsultationMutation {
         ctx: &Context<'_>,
         input: CancelConsultationInput,
     ) -> AppResult<ConsultationPayload> {
-        run::<Move<Cancel>, _>(ctx, input).await
+        pipeline::respond::<Move<Cancel>, _>(ctx, input).await
     }
 
     /// The doctor records that the patient did not come (once the start has passed).
@@ -411,7 +406,7 @@ impl ConsultationMutation {
         ctx: &Context<'_>,
         input: ConsultationActionInput,
     ) -> AppResult<ConsultationPayload> {
-        run::<Move<NoShow>, _>(ctx, input).await
+        pipeline::respond::<Move<NoShow>, _>(ctx, input).await
     }
 
     /// Moves a consultation to a new time: a new booking linked to the old one, which is
@@ -421,7 +416,7 @@ impl ConsultationMutation {
         ctx: &Context<'_>,
         input: RescheduleConsultationInput,
     ) -> AppResult<ConsultationPayload> {
-        run::<RescheduleConsultation, _>(ctx, input).await
+        pipeline::respond::<RescheduleConsultation, _>(ctx, input).await
     }
 
     /// The consultation's doctor writes a prescription, during or after it.
@@ -430,7 +425,7 @@ impl ConsultationMutation {
         ctx: &Context<'_>,
         input: AddPrescriptionInput,
     ) -> AppResult<PrescriptionPayload> {
-        run::<AddPrescription, _>(ctx, input).await
+        pipeline::respond::<AddPrescription, _>(ctx, input).await
     }
 
     /// Records a payment (the patient, the doctor or the organization's admin); one
@@ -440,7 +435,7 @@ impl ConsultationMutation {
         ctx: &Context<'_>,
         input: RecordPaymentInput,
     ) -> AppResult<PaymentPayload> {
-        run::<RecordPayment, _>(ctx, input).await
+        pipeline::respond::<RecordPayment, _>(ctx, input).await
     }
 
     /// Refunds a successful payment: the doctor or the organization's admin.
@@ -449,7 +444,7 @@ impl ConsultationMutation {
         ctx: &Context<'_>,
         input: RefundPaymentInput,
     ) -> AppResult<PaymentPayload> {
-        run::<RefundPayment, _>(ctx, input).await
+        pipeline::respond::<RefundPayment, _>(ctx, input).await
     }
 
     /// The consultation's doctor flags a risk; a CRITICAL one raises a RISK_FLAG alert to
@@ -459,6 +454,6 @@ impl ConsultationMutation {
         ctx: &Context<'_>,
         input: RaiseRiskFlagInput,
     ) -> AppResult<RiskFlagPayload> {
-        run::<RaiseRiskFlag, _>(ctx, input).await
+        pipeline::respond::<RaiseRiskFlag, _>(ctx, input).await
     }
 }

@@ -155,8 +155,7 @@ impl DonorMutation {
         ctx: &Context<'_>,
         input: RegisterDonorInput,
     ) -> AppResult<DonorPayload> {
-        let d = pipeline::run::<RegisterDonor>(ctx, input).await?;
-        Ok(DonorPayload { donor: d.into() })
+        pipeline::respond::<RegisterDonor, _>(ctx, input).await
     }
 
     /// Updates a donor: the organization that manages them, or the donor themself (contact
@@ -166,8 +165,7 @@ impl DonorMutation {
         ctx: &Context<'_>,
         input: UpdateDonorInput,
     ) -> AppResult<DonorPayload> {
-        let d = pipeline::run::<UpdateDonor>(ctx, input).await?;
-        Ok(DonorPayload { donor: d.into() })
+        pipeline::respond::<UpdateDonor, _>(ctx, input).await
     }
 
     /// Records a donation at a bank (its admins, doctors and staff): refused when the donor

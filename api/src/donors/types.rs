@@ -234,6 +234,12 @@ pub struct DonorPayload {
     pub donor: Donor,
 }
 
+impl From<donor::Model> for DonorPayload {
+    fn from(m: donor::Model) -> Self {
+        Self { donor: m.into() }
+    }
+}
+
 /// A unit collected in a donation (its group is the donor's).
 #[derive(InputObject)]
 pub struct DonationUnitInput {

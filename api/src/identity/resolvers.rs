@@ -82,14 +82,14 @@ impl IdentityMutation {
         ctx: &Context<'_>,
         input: RegisterInput,
     ) -> AppResult<RegisterPayload> {
-        Ok(pipeline::run::<Register>(ctx, input).await?.into())
+        pipeline::respond::<Register, _>(ctx, input).await
     }
 
     /// Signs in with email and password. Wrong email, wrong password and deactivated
     /// accounts answer alike; repeated failures are rate-limited per account and per IP.
     async fn login(&self, ctx: &Context<'_>, input: LoginInput) -> AppResult<AuthPayload> {
         let from = Device::of(ctx.req()?);
-        Ok(pipeline::run::<Login>(ctx, (input, from)).await?.into())
+        pipeline::respond::<Login, _>(ctx, (input, from)).await
     }
 
     /// Trades a refresh token for a new pair. Each refresh token works once; presenting a
@@ -116,9 +116,7 @@ impl IdentityMutation {
         input: ChangePasswordInput,
     ) -> AppResult<ChangePasswordPayload> {
         let user = ctx.req()?.viewer.user_id();
-        Ok(pipeline::run::<ChangePassword>(ctx, (input, user))
-            .await?
-            .into())
+        pipeline::respond::<ChangePassword, _>(ctx, (input, user)).await
     }
 
     /// Activates or deactivates a user (super admins). Deactivation ends their sessions, and
@@ -128,6 +126,6 @@ impl IdentityMutation {
         ctx: &Context<'_>,
         input: SetUserActiveInput,
     ) -> AppResult<SetUserActivePayload> {
-        Ok(pipeline::run::<SetUserActive>(ctx, input).await?.into())
+        pipeline::respond::<SetUserActive, _>(ctx, input).await
     }
 }

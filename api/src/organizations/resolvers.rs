@@ -115,9 +115,7 @@ impl OrganizationMutation {
         ctx: &Context<'_>,
         input: RegisterOrganizationInput,
     ) -> AppResult<OrganizationPayload> {
-        Ok(pipeline::run::<RegisterOrganization>(ctx, input)
-            .await?
-            .into())
+        pipeline::respond::<RegisterOrganization, _>(ctx, input).await
     }
 
     /// PENDING → APPROVED (super admins).
@@ -126,9 +124,7 @@ impl OrganizationMutation {
         ctx: &Context<'_>,
         input: OrganizationStatusInput,
     ) -> AppResult<OrganizationPayload> {
-        Ok(pipeline::run::<ApproveOrganization>(ctx, input)
-            .await?
-            .into())
+        pipeline::respond::<ApproveOrganization, _>(ctx, input).await
     }
 
     /// PENDING → REJECTED, with a reason (super admins).
@@ -137,9 +133,7 @@ impl OrganizationMutation {
         ctx: &Context<'_>,
         input: OrganizationStatusInput,
     ) -> AppResult<OrganizationPayload> {
-        Ok(pipeline::run::<RejectOrganization>(ctx, input)
-            .await?
-            .into())
+        pipeline::respond::<RejectOrganization, _>(ctx, input).await
     }
 
     /// APPROVED → SUSPENDED, with a reason (super admins). Members can no longer act for it.
@@ -148,9 +142,7 @@ impl OrganizationMutation {
         ctx: &Context<'_>,
         input: OrganizationStatusInput,
     ) -> AppResult<OrganizationPayload> {
-        Ok(pipeline::run::<SuspendOrganization>(ctx, input)
-            .await?
-            .into())
+        pipeline::respond::<SuspendOrganization, _>(ctx, input).await
     }
 
     /// SUSPENDED → APPROVED (super admins).
@@ -159,9 +151,7 @@ impl OrganizationMutation {
         ctx: &Context<'_>,
         input: OrganizationStatusInput,
     ) -> AppResult<OrganizationPayload> {
-        Ok(pipeline::run::<ReinstateOrganization>(ctx, input)
-            .await?
-            .into())
+        pipeline::respond::<ReinstateOrganization, _>(ctx, input).await
     }
 
     /// Adds an existing account to the organization (its admins).
@@ -170,7 +160,7 @@ impl OrganizationMutation {
         ctx: &Context<'_>,
         input: AddMemberInput,
     ) -> AppResult<MembershipPayload> {
-        Ok(pipeline::run::<AddMember>(ctx, input).await?.into())
+        pipeline::respond::<AddMember, _>(ctx, input).await
     }
 
     /// Changes a member's role (its admins); the last admin cannot be demoted.
@@ -179,7 +169,7 @@ impl OrganizationMutation {
         ctx: &Context<'_>,
         input: ChangeMemberRoleInput,
     ) -> AppResult<MembershipPayload> {
-        Ok(pipeline::run::<ChangeMemberRole>(ctx, input).await?.into())
+        pipeline::respond::<ChangeMemberRole, _>(ctx, input).await
     }
 
     /// Removes a member (its admins); the last admin cannot be removed.
@@ -188,7 +178,7 @@ impl OrganizationMutation {
         ctx: &Context<'_>,
         input: RemoveMemberInput,
     ) -> AppResult<MembershipPayload> {
-        Ok(pipeline::run::<RemoveMember>(ctx, input).await?.into())
+        pipeline::respond::<RemoveMember, _>(ctx, input).await
     }
 
     /// Creates an API client for the organization (its admins). The token is in the
@@ -198,7 +188,7 @@ impl OrganizationMutation {
         ctx: &Context<'_>,
         input: CreateApiClientInput,
     ) -> AppResult<CreateApiClientPayload> {
-        Ok(pipeline::run::<CreateApiClient>(ctx, input).await?.into())
+        pipeline::respond::<CreateApiClient, _>(ctx, input).await
     }
 
     /// Revokes an API client (its organization's admins); its token stops working at once.
@@ -207,6 +197,6 @@ impl OrganizationMutation {
         ctx: &Context<'_>,
         input: RevokeApiClientInput,
     ) -> AppResult<ApiClientPayload> {
-        Ok(pipeline::run::<RevokeApiClient>(ctx, input).await?.into())
+        pipeline::respond::<RevokeApiClient, _>(ctx, input).await
     }
 }

@@ -239,19 +239,6 @@ impl ReportQuery {
 #[derive(Default)]
 pub struct ReportMutation;
 
-/// Runs a command on one report.
-async fn on_report<S: ReportStep>(
-    ctx: &Context<'_>,
-    input: S::Input,
-) -> AppResult<MedicalReportPayload>
-where
-    OnReport<S>: pipeline::Command<Input = S::Input, Output = medical_report::Model>,
-{
-    pipeline::run::<OnReport<S>>(ctx, input)
-        .await
-        .map(Into::into)
-}
-
 #[Object]
 impl ReportMutation {
     /// Uploads a report for a patient: the organization's radiologists and doctors. Image
@@ -261,9 +248,7 @@ impl ReportMutation {
         ctx: &Context<'_>,
         input: CreateMedicalReportInput,
     ) -> AppResult<MedicalReportPayload> {
-        pipeline::run::<CreateMedicalReport>(ctx, input)
-            .await
-            .map(Into::into)
+        pipeline::respond::<CreateMedicalReport, _>(ctx, input).await
     }
 
     /// The AI service takes up to `limit` (1 to 50) of its organization's waiting reports,
@@ -288,7 +273,7 @@ impl ReportMutation {
         ctx: &Context<'_>,
         input: SubmitAiAnalysisInput,
     ) -> AppResult<MedicalReportPayload> {
-        on_report::<NewAnalysis>(ctx, input).await
+        pipeline::respond::<OnReport<NewAnalysis>, _>(ctx, input).await
     }
 
     /// A doctor of the report's organization reviews an analysed report, moving it to
@@ -299,7 +284,7 @@ impl ReportMutation {
         ctx: &Context<'_>,
         input: ReviewMedicalReportInput,
     ) -> AppResult<MedicalReportPayload> {
-        on_report::<NewReview>(ctx, input).await
+        pipeline::respond::<OnReport<NewReview>, _>(ctx, input).await
     }
 
     /// Archives an `ANALYZED` or `REVIEWED` report: the organization's doctors, radiologists
@@ -309,6 +294,6 @@ impl ReportMutation {
         ctx: &Context<'_>,
         input: ArchiveMedicalReportInput,
     ) -> AppResult<MedicalReportPayload> {
-        on_report::<Archive>(ctx, input).await
+        pipeline::respond::<OnReport<Archive>, _>(ctx, input).await
     }
 }

@@ -10,7 +10,7 @@ use crate::{
         loaders::{prime, prime_orgs, prime_users},
         pagination::{Conn, Keyset, PageArgs, SortValue, fetch_selected, node_selects},
     },
-    pipeline::{self, Command},
+    pipeline,
 };
 use async_graphql::{Context, ID, Object};
 use entity::blood_request;
@@ -129,16 +129,6 @@ async fn prime_relations<'a>(
 #[derive(Default)]
 pub struct RequestMutation;
 
-async fn payload<C: Command<Output = blood_request::Model>>(
-    ctx: &Context<'_>,
-    input: C::Input,
-) -> AppResult<BloodRequestPayload> {
-    let r = pipeline::run::<C>(ctx, input).await?;
-    Ok(BloodRequestPayload {
-        blood_request: r.into(),
-    })
-}
-
 #[Object]
 impl RequestMutation {
     /// Creates a request for a hospital (its admins, doctors and staff, or its API client
@@ -148,7 +138,7 @@ impl RequestMutation {
         ctx: &Context<'_>,
         input: CreateBloodRequestInput,
     ) -> AppResult<BloodRequestPayload> {
-        payload::<CreateBloodRequest>(ctx, input).await
+        pipeline::respond::<CreateBloodRequest, _>(ctx, input).await
     }
 
     /// A bank accepts a request, reserving its units atomically (all or `INSUFFICIENT_STOCK`).
@@ -157,7 +147,7 @@ impl RequestMutation {
         ctx: &Context<'_>,
         input: AcceptBloodRequestInput,
     ) -> AppResult<BloodRequestPayload> {
-        payload::<AcceptBloodRequest>(ctx, input).await
+        pipeline::respond::<AcceptBloodRequest, _>(ctx, input).await
     }
 
     /// The accepting bank issues the reserved units.
@@ -166,7 +156,7 @@ impl RequestMutation {
         ctx: &Context<'_>,
         input: FulfillBloodRequestInput,
     ) -> AppResult<BloodRequestPayload> {
-        payload::<FulfillBloodRequest>(ctx, input).await
+        pipeline::respond::<FulfillBloodRequest, _>(ctx, input).await
     }
 
     /// The addressed bank refuses a pending request, with a reason.
@@ -175,7 +165,7 @@ impl RequestMutation {
         ctx: &Context<'_>,
         input: BankResponseInput,
     ) -> AppResult<BloodRequestPayload> {
-        payload::<RejectBloodRequest>(ctx, input).await
+        pipeline::respond::<RejectBloodRequest, _>(ctx, input).await
     }
 
     /// A bank passes on an open request; it stays open to the others.
@@ -184,7 +174,7 @@ impl RequestMutation {
         ctx: &Context<'_>,
         input: BankResponseInput,
     ) -> AppResult<BloodRequestPayload> {
-        payload::<DeclineBloodRequest>(ctx, input).await
+        pipeline::respond::<DeclineBloodRequest, _>(ctx, input).await
     }
 
     /// The hospital withdraws a request, with a reason; reserved units return to stock.
@@ -193,6 +183,6 @@ impl RequestMutation {
         ctx: &Context<'_>,
         input: CancelBloodRequestInput,
     ) -> AppResult<BloodRequestPayload> {
-        payload::<CancelBloodRequest>(ctx, input).await
+        pipeline::respond::<CancelBloodRequest, _>(ctx, input).await
     }
 }

@@ -234,6 +234,14 @@ pub struct BloodRequestPayload {
     pub blood_request: BloodRequest,
 }
 
+impl From<blood_request::Model> for BloodRequestPayload {
+    fn from(m: blood_request::Model) -> Self {
+        Self {
+            blood_request: m.into(),
+        }
+    }
+}
+
 /// Filter of `bloodRequests`.
 #[derive(InputObject, Default)]
 pub struct BloodRequestFilter {

@@ -1,6 +1,6 @@
 //! Stock mutations as typed commands: each input parsed once (`TryFrom`), each command run by
 //! [`crate::pipeline`] and its use case in [`super::service`]. A caller who may not act for
-//! the bank the input names hears `FORBIDDEN` whatever else is wrong (`rule_unparsed`).
+//! the bank the input names hears `FORBIDDEN` whatever else is wrong (`authority`).
 
 use super::{
     service::{self, NewUnit},

@@ -11,7 +11,7 @@ use crate::{
         loaders::prime_orgs,
         pagination::{Conn, Keyset, PageArgs, SortKey, SortValue, fetch_selected, node_selects},
     },
-    pipeline::{self, Command},
+    pipeline,
     validation::GeoPoint,
 };
 use async_graphql::{Context, Object};
@@ -197,16 +197,6 @@ impl StockQuery {
 #[derive(Default)]
 pub struct StockMutation;
 
-async fn units<C: Command<Output = Vec<blood_unit::Model>>>(
-    ctx: &Context<'_>,
-    input: C::Input,
-) -> AppResult<BloodUnitsPayload> {
-    let units = pipeline::run::<C>(ctx, input).await?;
-    Ok(BloodUnitsPayload {
-        units: units.into_iter().map(Into::into).collect(),
-    })
-}
-
 #[Object]
 impl StockMutation {
     /// Adds a batch of units to a bank's stock (its admins and staff, or its API client with
@@ -216,7 +206,7 @@ impl StockMutation {
         ctx: &Context<'_>,
         input: AddBloodUnitsInput,
     ) -> AppResult<BloodUnitsPayload> {
-        units::<AddBloodUnits>(ctx, input).await
+        pipeline::respond::<AddBloodUnits, _>(ctx, input).await
     }
 
     /// Releases quarantined units for use.
@@ -225,7 +215,7 @@ impl StockMutation {
         ctx: &Context<'_>,
         input: ReleaseBloodUnitsInput,
     ) -> AppResult<BloodUnitsPayload> {
-        units::<ReleaseBloodUnits>(ctx, input).await
+        pipeline::respond::<ReleaseBloodUnits, _>(ctx, input).await
     }
 
     /// Discards a unit, with a reason. Reserved and issued units cannot be discarded.
@@ -234,7 +224,7 @@ impl StockMutation {
         ctx: &Context<'_>,
         input: DiscardBloodUnitInput,
     ) -> AppResult<BloodUnitsPayload> {
-        units::<DiscardBloodUnit>(ctx, input).await
+        pipeline::respond::<DiscardBloodUnit, _>(ctx, input).await
     }
 
     /// Sets the bank's critical threshold for a group and component (its admins).
@@ -243,13 +233,6 @@ impl StockMutation {
         ctx: &Context<'_>,
         input: SetStockThresholdInput,
     ) -> AppResult<StockThresholdPayload> {
-        let t = pipeline::run::<SetStockThreshold>(ctx, input).await?;
-        Ok(StockThresholdPayload {
-            threshold: StockThreshold {
-                blood_group: t.blood_group,
-                component: t.component,
-                critical_threshold: t.critical_threshold,
-            },
-        })
+        pipeline::respond::<SetStockThreshold, _>(ctx, input).await
     }
 }

@@ -9,7 +9,7 @@ use crate::{
 };
 use async_graphql::{ComplexObject, Context, Enum, ID, InputObject, SimpleObject};
 use chrono::{DateTime, NaiveDate, Utc};
-use entity::{BloodGroup, Component, UnitStatus, blood_unit, blood_unit_event};
+use entity::{BloodGroup, Component, UnitStatus, blood_unit, blood_unit_event, stock_threshold};
 use uuid::Uuid;
 
 /// One physical unit.
@@ -148,6 +148,14 @@ pub struct BloodUnitsPayload {
     pub units: Vec<BloodUnit>,
 }
 
+impl From<Vec<blood_unit::Model>> for BloodUnitsPayload {
+    fn from(units: Vec<blood_unit::Model>) -> Self {
+        Self {
+            units: units.into_iter().map(Into::into).collect(),
+        }
+    }
+}
+
 /// Input of `releaseBloodUnits`: quarantine to available.
 #[derive(InputObject)]
 pub struct ReleaseBloodUnitsInput {
@@ -191,6 +199,18 @@ pub struct StockThreshold {
 #[derive(SimpleObject)]
 pub struct StockThresholdPayload {
     pub threshold: StockThreshold,
+}
+
+impl From<stock_threshold::Model> for StockThresholdPayload {
+    fn from(t: stock_threshold::Model) -> Self {
+        Self {
+            threshold: StockThreshold {
+                blood_group: t.blood_group,
+                component: t.component,
+                critical_threshold: t.critical_threshold,
+            },
+        }
+    }
 }
 
 /// Filter of `bloodUnits`.
