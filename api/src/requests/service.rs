@@ -23,9 +23,8 @@ use entity::{
 use sea_orm::{
     ActiveModelTrait,
     ActiveValue::Set,
-    ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, Order, QueryFilter, QueryOrder,
-    QuerySelect,
-    sea_query::{Expr, LockBehavior, LockType, SimpleExpr},
+    ColumnTrait, ConnectionTrait, EntityTrait, Order, QueryFilter, QueryOrder, QuerySelect,
+    sea_query::{Expr, SimpleExpr},
 };
 use serde_json::json;
 use std::time::Duration;
@@ -266,7 +265,7 @@ async fn reserve<C: ConnectionTrait>(
         rank = rank.case(blood_unit::Column::BloodGroup.eq(*g), i as i32);
     }
     let rank: SimpleExpr = rank.finally(donors.len() as i32).into();
-    let mut q = blood_unit::Entity::find()
+    let q = blood_unit::Entity::find()
         .filter(blood_unit::Column::BloodBankId.eq(bank_id))
         .filter(blood_unit::Column::Component.eq(req.component))
         .filter(blood_unit::Column::Status.eq(UnitStatus::Available))
@@ -276,9 +275,7 @@ async fn reserve<C: ConnectionTrait>(
         .order_by_asc(blood_unit::Column::ExpiresAt)
         .order_by_asc(blood_unit::Column::Id)
         .limit(req.units_required as u64);
-    if db.get_database_backend() == DbBackend::Postgres {
-        q = q.lock_with_behavior(LockType::Update, LockBehavior::SkipLocked);
-    }
+    let q = crate::db::skip_locked(db, q);
     let units = q.all(db).await?;
     if units.len() < req.units_required as usize {
         return Err(AppError::InsufficientStock(format!(
@@ -697,14 +694,12 @@ pub async fn cancel<C: ConnectionTrait>(
 /// request is taken by one (`FOR UPDATE SKIP LOCKED` on Postgres).
 pub async fn release_lapsed_holds<C: ConnectionTrait>(db: &C, limit: u64) -> AppResult<Vec<Uuid>> {
     let t = now();
-    let mut q = blood_request::Entity::find()
+    let q = blood_request::Entity::find()
         .filter(blood_request::Column::Status.eq(RequestStatus::Accepted))
         .filter(blood_request::Column::HoldUntil.lte(t))
         .order_by_asc(blood_request::Column::HoldUntil)
         .limit(limit);
-    if db.get_database_backend() == DbBackend::Postgres {
-        q = q.lock_with_behavior(LockType::Update, LockBehavior::SkipLocked);
-    }
+    let q = crate::db::skip_locked(db, q);
     let lapsed = q.all(db).await?;
     let system = Actor {
         user_id: None,
@@ -747,14 +742,12 @@ pub async fn release_lapsed_holds<C: ConnectionTrait>(db: &C, limit: u64) -> App
 /// and is announced, once; its emergency alerts resolve with it (their cause is gone).
 pub async fn expire_overdue<C: ConnectionTrait>(db: &C, limit: u64) -> AppResult<Vec<Event>> {
     let t = now();
-    let mut q = blood_request::Entity::find()
+    let q = blood_request::Entity::find()
         .filter(blood_request::Column::Status.eq(RequestStatus::Pending))
         .filter(blood_request::Column::NeededBy.lte(t))
         .order_by_asc(blood_request::Column::Id)
         .limit(limit);
-    if db.get_database_backend() == DbBackend::Postgres {
-        q = q.lock_with_behavior(LockType::Update, LockBehavior::SkipLocked);
-    }
+    let q = crate::db::skip_locked(db, q);
     let mut events = Vec::new();
     for mut r in q.all(db).await? {
         let claimed = blood_request::Entity::update_many()
@@ -781,13 +774,11 @@ pub async fn expire_overdue<C: ConnectionTrait>(db: &C, limit: u64) -> AppResult
 /// Marks available or quarantined units past expiry as `EXPIRED`, recording their events.
 pub async fn expire_units<C: ConnectionTrait>(db: &C, limit: u64) -> AppResult<u64> {
     let t = now();
-    let mut q = blood_unit::Entity::find()
+    let q = blood_unit::Entity::find()
         .filter(blood_unit::Column::Status.is_in([UnitStatus::Available, UnitStatus::Quarantined]))
         .filter(blood_unit::Column::ExpiresAt.lte(t))
         .limit(limit);
-    if db.get_database_backend() == DbBackend::Postgres {
-        q = q.lock_with_behavior(LockType::Update, LockBehavior::SkipLocked);
-    }
+    let q = crate::db::skip_locked(db, q);
     let units = q.all(db).await?;
     if units.is_empty() {
         return Ok(0);
