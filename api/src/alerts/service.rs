@@ -1,5 +1,6 @@
 //! Raising, resolving and acknowledging alerts; notifications for their recipients.
 
+pub use crate::events::AlertContent;
 use crate::{
     audit::Change,
     auth::alerts::may_act,
@@ -42,12 +43,7 @@ pub enum Target {
 /// An alert to raise.
 #[derive(Debug, Clone)]
 pub struct NewAlert {
-    pub kind: AlertKind,
-    pub severity: Severity,
-    pub title: String,
-    pub message: String,
-    pub blood_group: Option<BloodGroup>,
-    pub component: Option<Component>,
+    pub content: AlertContent,
     /// The organization it is about.
     pub organization_id: Option<Uuid>,
     pub location: Option<(f64, f64)>,
@@ -90,14 +86,15 @@ pub async fn raise<C: ConnectionTrait>(db: &C, new: NewAlert) -> AppResult<Vec<E
     let t = now();
     let orgs = recipients(db, &new.target).await?;
     let super_admins = matches!(new.target, Target::SuperAdmins);
+    let content = new.content;
     let a = alert::Model {
         id: Uuid::now_v7(),
-        kind: new.kind,
-        severity: new.severity,
-        title: new.title,
-        message: new.message,
-        blood_group: new.blood_group,
-        component: new.component,
+        kind: content.kind,
+        severity: content.severity,
+        title: content.title.clone(),
+        message: content.message.clone(),
+        blood_group: content.blood_group,
+        component: content.component,
         organization_id: new.organization_id,
         latitude: new.location.map(|l| l.0),
         longitude: new.location.map(|l| l.1),
@@ -159,12 +156,7 @@ pub async fn raise<C: ConnectionTrait>(db: &C, new: NewAlert) -> AppResult<Vec<E
     };
     let mut events = vec![Event::Alert(AlertEvent {
         id: a.id,
-        kind: a.kind,
-        severity: a.severity,
-        title: a.title.clone(),
-        message: a.message.clone(),
-        blood_group: a.blood_group,
-        component: a.component,
+        content,
         organization_id: a.organization_id,
         latitude: a.latitude,
         longitude: a.longitude,
@@ -374,16 +366,17 @@ pub async fn emergency_alert<C: ConnectionTrait>(
     raise(
         db,
         NewAlert {
-            kind: AlertKind::EmergencyRequest,
-            severity: if r.urgency == Urgency::Critical {
-                Severity::Critical
-            } else {
-                Severity::Warning
-            },
-            title,
-            message,
-            blood_group: Some(r.blood_group),
-            component: Some(r.component),
+            content: AlertContent::new(
+                AlertKind::EmergencyRequest,
+                if r.urgency == Urgency::Critical {
+                    Severity::Critical
+                } else {
+                    Severity::Warning
+                },
+                title,
+                message,
+            )
+            .about(r.blood_group, r.component),
             organization_id: Some(r.hospital_id),
             location: Some((r.latitude, r.longitude)),
             radius_km: Some(radius_km),
@@ -440,19 +433,20 @@ pub async fn check_stock<C: ConnectionTrait>(
                     raise(
                         db,
                         NewAlert {
-                            kind: AlertKind::StockCritical,
-                            severity: Severity::Critical,
-                            title: format!(
-                                "{} {} below threshold",
-                                compatibility::label(th.blood_group),
-                                component_name(th.component)
-                            ),
-                            message: format!(
-                                "{available} available, threshold {}",
-                                th.critical_threshold
-                            ),
-                            blood_group: Some(th.blood_group),
-                            component: Some(th.component),
+                            content: AlertContent::new(
+                                AlertKind::StockCritical,
+                                Severity::Critical,
+                                format!(
+                                    "{} {} below threshold",
+                                    compatibility::label(th.blood_group),
+                                    component_name(th.component)
+                                ),
+                                format!(
+                                    "{available} available, threshold {}",
+                                    th.critical_threshold
+                                ),
+                            )
+                            .about(th.blood_group, th.component),
                             organization_id: Some(bank),
                             location: None,
                             radius_km: None,

@@ -96,15 +96,18 @@ where
 
 /// Whether an alert matches a subscription filter.
 pub fn matches(f: &AlertSubscriptionFilter, a: &AlertEvent) -> bool {
-    if f.kinds.as_ref().is_some_and(|k| !k.contains(&a.kind)) {
-        return false;
-    }
-    if let Some(groups) = &f.blood_groups
-        && !a.blood_group.is_some_and(|g| groups.contains(&g))
+    if f.kinds
+        .as_ref()
+        .is_some_and(|k| !k.contains(&a.content.kind))
     {
         return false;
     }
-    if f.min_severity.is_some_and(|m| a.severity < m) {
+    if let Some(groups) = &f.blood_groups
+        && !a.content.blood_group.is_some_and(|g| groups.contains(&g))
+    {
+        return false;
+    }
+    if f.min_severity.is_some_and(|m| a.content.severity < m) {
         return false;
     }
     if let (Some(p), Some(r)) = (f.near, f.radius_km) {

@@ -1,25 +1,19 @@
 //! GraphQL types of alerts and notifications.
 
-use crate::{events::AlertEvent, graphql::ids::to_id};
+use crate::{
+    events::{AlertContent, AlertEvent},
+    graphql::ids::to_id,
+};
 use async_graphql::{ID, InputObject, SimpleObject};
 use chrono::{DateTime, Utc};
-use entity::{
-    AlertKind, AlertStatus, BloodGroup, Component, NotificationKind, Severity, alert, notification,
-};
+use entity::{AlertKind, AlertStatus, BloodGroup, NotificationKind, Severity, alert, notification};
 
 /// An alert, as the caller's organization sees it (acknowledgement is per organization).
 #[derive(SimpleObject, Clone)]
 pub struct Alert {
     pub id: ID,
-    pub kind: AlertKind,
-    pub severity: Severity,
-    /// A short line for lists and lock screens (no health data).
-    pub title: String,
-    pub message: String,
-    /// The blood group the alert concerns (emergencies, stock), if any.
-    pub blood_group: Option<BloodGroup>,
-    /// The component the alert concerns (emergencies, stock), if any.
-    pub component: Option<Component>,
+    #[graphql(flatten)]
+    pub content: AlertContent,
     /// The organization it is about (an emergency's hospital, a low-stock bank).
     pub organization_id: Option<ID>,
     /// Where it happens (an emergency: the hospital), if it has a place.
@@ -51,12 +45,14 @@ impl Alert {
         };
         Self {
             id: to_id(m.id),
-            kind: m.kind,
-            severity: m.severity,
-            title: m.title,
-            message: m.message,
-            blood_group: m.blood_group,
-            component: m.component,
+            content: AlertContent {
+                kind: m.kind,
+                severity: m.severity,
+                title: m.title,
+                message: m.message,
+                blood_group: m.blood_group,
+                component: m.component,
+            },
             organization_id: m.organization_id.map(to_id),
             latitude: m.latitude,
             longitude: m.longitude,
@@ -74,12 +70,7 @@ impl Alert {
     pub fn from_event(e: &AlertEvent) -> Self {
         Self {
             id: to_id(e.id),
-            kind: e.kind,
-            severity: e.severity,
-            title: e.title.clone(),
-            message: e.message.clone(),
-            blood_group: e.blood_group,
-            component: e.component,
+            content: e.content.clone(),
             organization_id: e.organization_id.map(to_id),
             latitude: e.latitude,
             longitude: e.longitude,

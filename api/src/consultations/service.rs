@@ -12,7 +12,7 @@ use super::{
     slots::{self, Slot, WeeklyRule},
 };
 use crate::{
-    alerts::service::{NewAlert, NewNotification, Target, notify, raise},
+    alerts::service::{AlertContent, NewAlert, NewNotification, Target, notify, raise},
     audit::Change,
     auth::{
         Viewer,
@@ -1063,13 +1063,12 @@ pub async fn flag_risk<C: ConnectionTrait>(
         events = raise(
             db,
             NewAlert {
-                kind: AlertKind::RiskFlag,
-                severity: Severity::Critical,
-                title: "Critical risk flagged on a consultation".into(),
-                message: "A doctor flagged a critical risk; open the consultation for details."
-                    .into(),
-                blood_group: None,
-                component: None,
+                content: AlertContent::new(
+                    AlertKind::RiskFlag,
+                    Severity::Critical,
+                    "Critical risk flagged on a consultation".into(),
+                    "A doctor flagged a critical risk; open the consultation for details.".into(),
+                ),
                 organization_id: c.organization_id,
                 location: None,
                 radius_km: None,

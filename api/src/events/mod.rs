@@ -8,6 +8,7 @@
 pub mod redis_transport;
 pub mod session;
 
+use async_graphql::SimpleObject;
 use chrono::{DateTime, Utc};
 use entity::{AlertKind, BloodGroup, Component, NotificationKind, RequestStatus, Severity};
 use serde::{Deserialize, Serialize};
@@ -15,17 +16,50 @@ use std::sync::Arc;
 use tokio::sync::broadcast;
 use uuid::Uuid;
 
+/// What an alert says: the same in the database, on the bus and in GraphQL.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, SimpleObject)]
+pub struct AlertContent {
+    pub kind: AlertKind,
+    pub severity: Severity,
+    /// A short line for lists and lock screens (no health data).
+    pub title: String,
+    pub message: String,
+    /// The blood group the alert concerns (emergencies, stock), if any.
+    pub blood_group: Option<BloodGroup>,
+    /// The component the alert concerns (emergencies, stock), if any.
+    pub component: Option<Component>,
+}
+
+impl AlertContent {
+    /// An alert about no particular blood group or component.
+    pub fn new(kind: AlertKind, severity: Severity, title: String, message: String) -> Self {
+        Self {
+            kind,
+            severity,
+            title,
+            message,
+            blood_group: None,
+            component: None,
+        }
+    }
+
+    /// The same alert, about this blood group and component.
+    pub fn about(self, group: BloodGroup, component: Component) -> Self {
+        Self {
+            blood_group: Some(group),
+            component: Some(component),
+            ..self
+        }
+    }
+}
+
 /// An alert as raised, with who it is for.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct AlertEvent {
     /// The alert's id.
     pub id: Uuid,
-    pub kind: AlertKind,
-    pub severity: Severity,
-    pub title: String,
-    pub message: String,
-    pub blood_group: Option<BloodGroup>,
-    pub component: Option<Component>,
+    #[serde(flatten)]
+    pub content: AlertContent,
     /// The organization it is about.
     pub organization_id: Option<Uuid>,
     pub latitude: Option<f64>,

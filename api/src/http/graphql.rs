@@ -52,6 +52,71 @@ fn wants_gql_response(headers: &HeaderMap) -> bool {
         .is_some_and(|a| a.contains(GQL_RESPONSE))
 }
 
+/// Why a request is refused before any GraphQL runs.
+enum Refused {
+    /// Not `application/json`: an HTML form can post `text/plain` cross-site.
+    MediaType,
+    BodyTooLarge,
+    NotGraphQl,
+    BatchSize(usize),
+    /// A mutation in a URL: a GET can be triggered cross-site by a link or an image.
+    MutationOverGet,
+    NoQuery,
+    BadVariables,
+}
+
+impl Refused {
+    /// The response, counted under its reason in the metrics.
+    fn respond(self, app: &AppState, request_id: &str) -> Response {
+        let (status, code, reason, message) = match self {
+            Self::MediaType => (
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "UNSUPPORTED_MEDIA_TYPE",
+                "unsupported_media_type",
+                "send the request as application/json".to_string(),
+            ),
+            Self::BodyTooLarge => (
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "PAYLOAD_TOO_LARGE",
+                "payload_too_large",
+                "the request body is too large".to_string(),
+            ),
+            Self::NotGraphQl => (
+                StatusCode::BAD_REQUEST,
+                "BAD_REQUEST",
+                "bad_request",
+                "the body is not a GraphQL request in JSON".to_string(),
+            ),
+            Self::BatchSize(max) => (
+                StatusCode::BAD_REQUEST,
+                "BATCH_TOO_LARGE",
+                "batch_too_large",
+                format!("a batch holds 1 to {max} operations"),
+            ),
+            Self::MutationOverGet => (
+                StatusCode::METHOD_NOT_ALLOWED,
+                "METHOD_NOT_ALLOWED",
+                "mutation_over_get",
+                "mutations must be sent with POST".to_string(),
+            ),
+            Self::NoQuery => (
+                StatusCode::BAD_REQUEST,
+                "BAD_REQUEST",
+                "bad_request",
+                "give a query parameter".to_string(),
+            ),
+            Self::BadVariables => (
+                StatusCode::BAD_REQUEST,
+                "BAD_REQUEST",
+                "bad_request",
+                "variables must be JSON".to_string(),
+            ),
+        };
+        app.metrics.record_refused(reason);
+        refusal(status, code, &message, request_id)
+    }
+}
+
 /// A refusal before any GraphQL runs: a status and one error with a code.
 pub fn refusal(status: StatusCode, code: &str, message: &str, request_id: &str) -> Response {
     let body = json!({"errors": [{"message": message, "extensions": {"code": code, "requestId": request_id}}]});
@@ -72,53 +137,22 @@ pub async fn post(
 ) -> Response {
     let app = &st.app;
     if essence(headers.get(header::CONTENT_TYPE)).as_deref() != Some("application/json") {
-        app.metrics.record_refused("unsupported_media_type");
-        return refusal(
-            StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            "UNSUPPORTED_MEDIA_TYPE",
-            "send the request as application/json",
-            &meta.id,
-        );
+        return Refused::MediaType.respond(app, &meta.id);
     }
     let bytes: Bytes = match axum::body::to_bytes(body, app.config.max_body_bytes).await {
         Ok(b) => b,
-        Err(_) => {
-            app.metrics.record_refused("payload_too_large");
-            return refusal(
-                StatusCode::PAYLOAD_TOO_LARGE,
-                "PAYLOAD_TOO_LARGE",
-                "the request body is too large",
-                &meta.id,
-            );
-        }
+        Err(_) => return Refused::BodyTooLarge.respond(app, &meta.id),
     };
     let batch: BatchRequest = match serde_json::from_slice(&bytes) {
         Ok(b) => b,
-        Err(_) => {
-            app.metrics.record_refused("bad_request");
-            return refusal(
-                StatusCode::BAD_REQUEST,
-                "BAD_REQUEST",
-                "the body is not a GraphQL request in JSON",
-                &meta.id,
-            );
-        }
+        Err(_) => return Refused::NotGraphQl.respond(app, &meta.id),
     };
     let (requests, is_batch) = match batch {
         BatchRequest::Single(r) => (vec![r], false),
         BatchRequest::Batch(v) => (v, true),
     };
     if requests.is_empty() || requests.len() > app.config.max_batch_size {
-        app.metrics.record_refused("batch_too_large");
-        return refusal(
-            StatusCode::BAD_REQUEST,
-            "BATCH_TOO_LARGE",
-            &format!(
-                "a batch holds 1 to {} operations",
-                app.config.max_batch_size
-            ),
-            &meta.id,
-        );
+        return Refused::BatchSize(app.config.max_batch_size).respond(app, &meta.id);
     }
     execute(&st, &meta, &headers, requests, is_batch).await
 }
@@ -149,18 +183,12 @@ pub async fn get(
             )
             .into_response();
         }
-        return refusal(
-            StatusCode::BAD_REQUEST,
-            "BAD_REQUEST",
-            "give a query parameter",
-            &meta.id,
-        );
+        return Refused::NoQuery.respond(app, &meta.id);
     };
     let op_name = params
         .get("operationName")
         .filter(|s| !s.is_empty())
         .cloned();
-    // Mutations change state, and a GET can be triggered cross-site by a link or an image.
     if let Ok(doc) = async_graphql::parser::parse_query(query) {
         let op = match &op_name {
             Some(n) => doc
@@ -172,13 +200,7 @@ pub async fn get(
         if let Some((_, op)) = op
             && op.node.ty != OperationType::Query
         {
-            app.metrics.record_refused("mutation_over_get");
-            return refusal(
-                StatusCode::METHOD_NOT_ALLOWED,
-                "METHOD_NOT_ALLOWED",
-                "mutations must be sent with POST",
-                &meta.id,
-            );
+            return Refused::MutationOverGet.respond(app, &meta.id);
         }
     }
     let mut req = GqlRequest::new(query.clone());
@@ -188,14 +210,7 @@ pub async fn get(
     if let Some(v) = params.get("variables").filter(|s| !s.is_empty()) {
         match serde_json::from_str::<Value>(v) {
             Ok(v) => req = req.variables(async_graphql::Variables::from_json(v)),
-            Err(_) => {
-                return refusal(
-                    StatusCode::BAD_REQUEST,
-                    "BAD_REQUEST",
-                    "variables must be JSON",
-                    &meta.id,
-                );
-            }
+            Err(_) => return Refused::BadVariables.respond(app, &meta.id),
         }
     }
     execute(&st, &meta, &headers, vec![req], false).await

@@ -4,7 +4,7 @@
 //! happens exactly once.
 
 use crate::{
-    alerts::service::{self as alerts, NewAlert, Target},
+    alerts::service::{self as alerts, AlertContent, NewAlert, Target},
     blood::compatibility,
     config::Config,
     db::{self, now},
@@ -75,20 +75,21 @@ pub async fn escalate<C: ConnectionTrait>(db: &C, config: &Config) -> AppResult<
                     alerts::raise(
                         db,
                         NewAlert {
-                            kind: AlertKind::DelayedEmergency,
-                            severity: Severity::Critical,
-                            title: format!(
-                                "Unanswered emergency: {} units of {} {}",
-                                r.units_required,
-                                compatibility::label(r.blood_group),
-                                alerts::component_name(r.component)
-                            ),
-                            message: format!(
-                                "Pending since {}; banks within {radius} km and NGOs were alerted.",
-                                r.created_at.format("%H:%M UTC")
-                            ),
-                            blood_group: Some(r.blood_group),
-                            component: Some(r.component),
+                            content: AlertContent::new(
+                                AlertKind::DelayedEmergency,
+                                Severity::Critical,
+                                format!(
+                                    "Unanswered emergency: {} units of {} {}",
+                                    r.units_required,
+                                    compatibility::label(r.blood_group),
+                                    alerts::component_name(r.component)
+                                ),
+                                format!(
+                                    "Pending since {}; banks within {radius} km and NGOs were alerted.",
+                                    r.created_at.format("%H:%M UTC")
+                                ),
+                            )
+                            .about(r.blood_group, r.component),
                             organization_id: Some(r.hospital_id),
                             location: Some((r.latitude, r.longitude)),
                             radius_km: Some(radius),
@@ -132,20 +133,20 @@ pub async fn expiry_soon<C: ConnectionTrait>(db: &C) -> AppResult<Vec<Event>> {
             alerts::raise(
                 db,
                 NewAlert {
-                    kind: AlertKind::ExpirySoon,
-                    severity: Severity::Warning,
-                    title: format!("{} units expire within 3 days", list.len()),
-                    message: format!(
-                        "Units {} expire from {}; issue them first.",
-                        list.iter()
-                            .take(10)
-                            .map(|u| u.unit_number.as_str())
-                            .collect::<Vec<_>>()
-                            .join(", "),
-                        soonest.format("%Y-%m-%d %H:%M UTC")
+                    content: AlertContent::new(
+                        AlertKind::ExpirySoon,
+                        Severity::Warning,
+                        format!("{} units expire within 3 days", list.len()),
+                        format!(
+                            "Units {} expire from {}; issue them first.",
+                            list.iter()
+                                .take(10)
+                                .map(|u| u.unit_number.as_str())
+                                .collect::<Vec<_>>()
+                                .join(", "),
+                            soonest.format("%Y-%m-%d %H:%M UTC")
+                        ),
                     ),
-                    blood_group: None,
-                    component: None,
                     organization_id: Some(bank),
                     location: None,
                     radius_km: None,
@@ -175,12 +176,13 @@ pub async fn lapsed<C: ConnectionTrait>(db: &C, ids: &[Uuid]) -> AppResult<Vec<E
             alerts::raise(
                 db,
                 NewAlert {
-                    kind: AlertKind::HoldLapsed,
-                    severity: Severity::Warning,
-                    title: format!("Reservation lapsed for {}", r.patient_reference),
-                    message: "The accepting bank did not issue the units in time; the request is pending again.".into(),
-                    blood_group: Some(r.blood_group),
-                    component: Some(r.component),
+                    content: AlertContent::new(
+                        AlertKind::HoldLapsed,
+                        Severity::Warning,
+                        format!("Reservation lapsed for {}", r.patient_reference),
+                        "The accepting bank did not issue the units in time; the request is pending again.".into(),
+                    )
+                    .about(r.blood_group, r.component),
                     organization_id: Some(r.hospital_id),
                     location: Some((r.latitude, r.longitude)),
                     radius_km: None,

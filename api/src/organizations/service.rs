@@ -5,7 +5,7 @@ use super::commands::{
     AddMember, ChangeMemberRole, CreateApiClient, Member, RegisterOrganization, RevokeApiClient,
 };
 use crate::{
-    alerts::service::{self as alerts, NewAlert, Target},
+    alerts::service::{self as alerts, AlertContent, NewAlert, Target},
     audit::Change,
     auth::{
         Actor,
@@ -48,15 +48,15 @@ pub async fn register<C: ConnectionTrait>(
         OrgKind::Ngo => "NGO",
     };
     let alert = NewAlert {
-        kind: AlertKind::OrgPending,
-        severity: Severity::Info,
-        title: format!("{} waits for approval", org.name),
-        message: format!(
-            "{} ({kind}, {}) registered and is pending review.",
-            org.name, org.city
+        content: AlertContent::new(
+            AlertKind::OrgPending,
+            Severity::Info,
+            format!("{} waits for approval", org.name),
+            format!(
+                "{} ({kind}, {}) registered and is pending review.",
+                org.name, org.city
+            ),
         ),
-        blood_group: None,
-        component: None,
         organization_id: Some(org.id),
         location: Some((org.latitude, org.longitude)),
         radius_km: None,

@@ -6,7 +6,7 @@
 
 use super::commands::{ClaimReports, CreateMedicalReport, NewAnalysis, NewReview};
 use crate::{
-    alerts::service::{NewAlert, NewNotification, Target, notify, raise},
+    alerts::service::{AlertContent, NewAlert, NewNotification, Target, notify, raise},
     audit::Change,
     db::{self, now},
     error::{AppError, AppResult, unique_violation},
@@ -473,12 +473,12 @@ pub async fn review<C: ConnectionTrait>(
             raise(
                 db,
                 NewAlert {
-                    kind: AlertKind::CriticalFinding,
-                    severity: Severity::Critical,
-                    title: CRITICAL_TITLE.into(),
-                    message: "A reviewed imaging report was marked critical.".into(),
-                    blood_group: None,
-                    component: None,
+                    content: AlertContent::new(
+                        AlertKind::CriticalFinding,
+                        Severity::Critical,
+                        CRITICAL_TITLE.into(),
+                        "A reviewed imaging report was marked critical.".into(),
+                    ),
                     organization_id: Some(r.organization_id),
                     location: None,
                     radius_km: None,
