@@ -264,7 +264,7 @@ async fn an_api_client_token_is_shown_once_scoped_and_revocable() {
         )
         .await;
     assert_eq!(bad.field(), Some("input.scopes"));
-    let r = app.gql(Some(&admin.access), create, json!({"i": {"organizationId": org, "name": "HIS", "scopes": ["blood-requests:write"]}})).await;
+    let r = app.gql(Some(&admin.access), create, json!({"i": {"organizationId": org, "name": "HIS", "scopes": ["blood-requests:write", "organizations:read"]}})).await;
     let token = r.data()["createApiClient"]["token"]
         .as_str()
         .expect("token")
@@ -288,7 +288,8 @@ async fn an_api_client_token_is_shown_once_scoped_and_revocable() {
         .await,
         0
     );
-    // The token acts for its organization: it sees organizations, but is no user.
+    // The token acts for its organization: with `organizations:read` it sees organizations,
+    // but it is no user.
     let orgs = app
         .gql(
             Some(&token),
@@ -499,4 +500,71 @@ async fn the_demo_seed_loads_an_approved_network_and_can_run_twice() {
             .await,
         1
     );
+}
+
+#[tokio::test]
+async fn members_and_clients_of_a_suspended_organization_lose_read_access() {
+    // Arrange: a hospital with an admin, a staff member and a partner system, all reading.
+    let app = spawn_app().await;
+    let root = app.super_admin().await;
+    let admin = app.signed_in("admin@hospital.example").await;
+    let org = app.approved_org(&root, &admin, "HOSP-S", "HOSPITAL").await;
+    let staff = app.signed_in("staff@hospital.example").await;
+    app.add_member(&admin, &org, &staff.email, "STAFF").await;
+    let client = lifeflow_tests::fixtures::api_client(
+        &app,
+        &admin,
+        &org,
+        "HIS",
+        &["blood-requests:read", "organizations:read"],
+    )
+    .await;
+    let members = "query($o: ID!) { organization(id: $o) { status members { role } } }";
+    let audit = "query($o: ID!) { auditLogs(filter: {organizationId: $o}) { totalCount } }";
+    let requests = "{ bloodRequests { totalCount } }";
+    let vars = json!({"o": org});
+    assert!(
+        app.gql(Some(&staff.access), members, vars.clone())
+            .await
+            .code()
+            .is_none()
+    );
+    assert!(
+        app.gql(Some(&admin.access), audit, vars.clone())
+            .await
+            .code()
+            .is_none()
+    );
+    assert!(
+        app.gql(Some(&client.token), requests, json!({}))
+            .await
+            .code()
+            .is_none()
+    );
+
+    // Act
+    let r = app
+        .gql(
+            Some(&root.access),
+            &status_mutation("suspendOrganization"),
+            json!({"i": {"organizationId": org, "reason": "licence lapsed"}}),
+        )
+        .await;
+    assert!(r.code().is_none(), "{:?}", r.body);
+
+    // Assert: the profile and its status stay visible to members; nothing else does.
+    let profile = app
+        .gql(
+            Some(&staff.access),
+            "query($o: ID!) { organization(id: $o) { status } }",
+            vars.clone(),
+        )
+        .await;
+    assert_eq!(profile.data()["organization"]["status"], "SUSPENDED");
+    let r = app.gql(Some(&staff.access), members, vars.clone()).await;
+    assert_eq!(r.code(), Some("FORBIDDEN"), "{:?}", r.body);
+    let r = app.gql(Some(&admin.access), audit, vars.clone()).await;
+    assert_eq!(r.code(), Some("FORBIDDEN"), "{:?}", r.body);
+    let r = app.gql(Some(&client.token), requests, json!({})).await;
+    assert_eq!(r.code(), Some("UNAUTHENTICATED"), "{:?}", r.body);
 }

@@ -61,7 +61,7 @@ async fn every_caller_against_every_foundation_operation() {
         ("users", "{ users(first: 1) { totalCount } }".into(), json!({}), [U, F, F, F, F, F, F, A, F]),
         ("organizations", "{ organizations { totalCount } }".into(), json!({}), [U, A, A, A, A, A, A, A, A]),
         ("organization", "query($o: ID!) { organization(id: $o) { code } }".into(), json!({"o": org}), [U, A, A, A, A, A, A, A, A]),
-        ("organization.members", "query($o: ID!) { organization(id: $o) { members { role } } }".into(), json!({"o": org}), [U, F, F, A, A, A, A, A, F]),
+        ("organization.members", "query($o: ID!) { organization(id: $o) { members { role } } }".into(), json!({"o": org}), [U, F, F, A, A, A, A, A, A]),
         ("auditLogs", "query($o: ID!) { auditLogs(filter: {organizationId: $o}) { totalCount } }".into(), json!({"o": org}), [U, F, F, A, F, F, F, A, F]),
         ("registerOrganization", "mutation($i: RegisterOrganizationInput!) { registerOrganization(input: $i) { organization { id } } }".into(),
             json!({"i": org_input("x", "NGO")}), [U, A, A, A, A, A, A, A, F]),
@@ -119,4 +119,79 @@ async fn public_operations_answer_anyone() {
     assert!(r.data()["refreshSession"]["accessToken"].is_string());
     let r = app.gql(None, "{ __typename }", json!({})).await;
     assert_eq!(r.data()["__typename"], "QueryRoot");
+}
+
+#[tokio::test]
+async fn an_api_client_reads_organizations_and_acts_on_alerts_only_with_those_scopes() {
+    // Arrange: one client per scope question, of the same hospital.
+    let app = spawn_app().await;
+    let root = app.super_admin().await;
+    let admin = app.signed_in("admin@a.example").await;
+    let org = app.approved_org(&root, &admin, "HOSP-A", "HOSPITAL").await;
+    let mut tokens = vec![None];
+    for scopes in [
+        &["stock:read"][..],
+        &["organizations:read"],
+        &["alerts:read"],
+        &["alerts:read", "alerts:write"],
+    ] {
+        let name = scopes.join(" ");
+        tokens.push(Some(
+            api_client(&app, &admin, &org, &name, scopes).await.token,
+        ));
+    }
+    let nobody = uuid::Uuid::new_v4().to_string();
+    let act = |name: &str| {
+        format!("mutation($i: AlertActionInput!) {{ {name}(input: $i) {{ alert {{ id }} }} }}")
+    };
+
+    // Act / Assert: reading is not acting, and another grant is not this one. Allowed alert
+    // actions then find no such alert.
+    //                                              anon stock orgs alerts:read +write
+    let matrix: Vec<Row<5>> = vec![
+        (
+            "organizations",
+            "{ organizations { totalCount } }".into(),
+            json!({}),
+            [U, F, A, F, F],
+        ),
+        (
+            "organization",
+            "query($o: ID!) { organization(id: $o) { code } }".into(),
+            json!({"o": org}),
+            [U, F, A, F, F],
+        ),
+        (
+            "organization.members",
+            "query($o: ID!) { organization(id: $o) { members { role } } }".into(),
+            json!({"o": org}),
+            [U, F, A, F, F],
+        ),
+        (
+            "alerts",
+            "{ alerts { totalCount } }".into(),
+            json!({}),
+            [U, F, F, A, A],
+        ),
+        (
+            "acknowledgeAlert",
+            act("acknowledgeAlert"),
+            json!({"i": {"alertId": nobody, "organizationId": org}}),
+            [U, F, F, F, A],
+        ),
+        (
+            "resolveAlert",
+            act("resolveAlert"),
+            json!({"i": {"alertId": nobody, "organizationId": org}}),
+            [U, F, F, F, A],
+        ),
+    ];
+    let callers = [
+        "anonymous",
+        "stock:read",
+        "organizations:read",
+        "alerts:read",
+        "alerts:read+write",
+    ];
+    Matrix::new(callers, tokens).assert(&app, &matrix).await;
 }

@@ -77,13 +77,14 @@ pub fn reader(viewer: &Viewer, only: Option<Uuid>) -> AppResult<AlertReader> {
 }
 
 /// Acknowledging or resolving an alert for an organization: its members in any role, or its
-/// API client with `alerts:read`; without an organization (platform alerts), super admins.
+/// API client with `alerts:write` (reading is not acting); without an organization
+/// (platform alerts), super admins.
 pub fn act_rule(org: Option<Uuid>) -> Rule {
     match org {
         Some(org) => Rule::ActFor {
             org,
             roles: ANY_ROLE,
-            scope: Some(Scope::AlertsRead),
+            scope: Some(Scope::AlertsWrite),
             kind: None,
         },
         None => Rule::SuperAdmin,

@@ -18,6 +18,8 @@ pub enum Scope {
     StockWrite,
     /// Read the alerts addressed to the organization.
     AlertsRead,
+    /// Acknowledge and resolve the organization's alerts.
+    AlertsWrite,
     /// Read the organization's medical reports.
     ReportsRead,
     /// Claim reports for analysis and submit AI analyses.
@@ -26,13 +28,14 @@ pub enum Scope {
 
 impl Scope {
     /// Every scope, in the order they are documented.
-    pub const ALL: [Scope; 8] = [
+    pub const ALL: [Scope; 9] = [
         Scope::OrganizationsRead,
         Scope::BloodRequestsRead,
         Scope::BloodRequestsWrite,
         Scope::StockRead,
         Scope::StockWrite,
         Scope::AlertsRead,
+        Scope::AlertsWrite,
         Scope::ReportsRead,
         Scope::ReportsAnalysisWrite,
     ];
@@ -46,6 +49,7 @@ impl Scope {
             Scope::StockRead => "stock:read",
             Scope::StockWrite => "stock:write",
             Scope::AlertsRead => "alerts:read",
+            Scope::AlertsWrite => "alerts:write",
             Scope::ReportsRead => "reports:read",
             Scope::ReportsAnalysisWrite => "reports:analysis:write",
         }

@@ -26,7 +26,11 @@ pub struct UserViewer {
     /// The user's id.
     pub id: Uuid,
     pub platform_role: PlatformRole,
+    /// Memberships of organizations that are pending or approved.
     pub grants: Vec<Grant>,
+    /// Organizations the user is a member of that are suspended or rejected: the user still
+    /// sees their profile (and status), and nothing else of them.
+    pub dormant: Vec<Uuid>,
 }
 
 /// A partner system calling with an API token.
@@ -91,21 +95,25 @@ impl Viewer {
             .find_also_related(organization::Entity)
             .all(db)
             .await?;
-        let grants = rows
-            .into_iter()
-            .filter_map(|(m, o)| {
-                o.map(|o| Grant {
+        let (mut grants, mut dormant) = (Vec::new(), Vec::new());
+        for (m, o) in rows {
+            let Some(o) = o else { continue };
+            if matches!(o.status, OrgStatus::Pending | OrgStatus::Approved) {
+                grants.push(Grant {
                     organization_id: m.organization_id,
                     role: m.role,
                     org_kind: o.kind,
                     org_status: o.status,
-                })
-            })
-            .collect();
+                });
+            } else {
+                dormant.push(o.id);
+            }
+        }
         Ok(Self::User(UserViewer {
             id: u.id,
             platform_role: u.platform_role,
             grants,
+            dormant,
         }))
     }
 
@@ -119,7 +127,11 @@ impl Viewer {
             return Ok(Self::Anonymous { rejected: true });
         };
         let now = chrono::Utc::now();
-        if client.revoked_at.is_some() || client.expires_at.is_some_and(|e| e <= now) {
+        // A suspended organization's partner systems stop with it, reads included.
+        if client.revoked_at.is_some()
+            || client.expires_at.is_some_and(|e| e <= now)
+            || org.status != OrgStatus::Approved
+        {
             return Ok(Self::Anonymous { rejected: true });
         }
         let scopes = super::scope::Scope::from_stored(&client.scopes);

@@ -37,9 +37,8 @@ impl OrganizationQuery {
         before: Option<String>,
     ) -> AppResult<Conn<Organization>> {
         let req = ctx.req()?;
-        authorize(&req.viewer, Rule::Authenticated)?;
         let f = filter.unwrap_or_default();
-        let mut q = organization::Entity::find().filter(auth::organizations::visible(&req.viewer));
+        let mut q = organization::Entity::find().filter(auth::organizations::visible(&req.viewer)?);
         if let Some(kinds) = f.kinds {
             q = q.filter(organization::Column::Kind.is_in(kinds));
         }
@@ -81,9 +80,9 @@ impl OrganizationQuery {
     /// One organization by id; `NOT_FOUND` when it does not exist or is not visible.
     async fn organization(&self, ctx: &Context<'_>, id: ID) -> AppResult<Organization> {
         let req = ctx.req()?;
-        authorize(&req.viewer, Rule::Authenticated)?;
+        let visible = auth::organizations::visible(&req.viewer)?;
         organization::Entity::find_by_id(parse_id(&id, "id")?)
-            .filter(auth::organizations::visible(&req.viewer))
+            .filter(visible)
             .one(&req.db)
             .await?
             .map(Organization::from)
