@@ -3,7 +3,7 @@
 
 use super::{commands::*, types::*};
 use crate::{
-    auth::{self, Rule, authorize},
+    auth,
     error::{AppError, AppResult},
     graphql::{
         context::CtxExt,
