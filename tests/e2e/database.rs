@@ -20,8 +20,9 @@ async fn a_blood_request_cannot_name_a_bank_or_a_requester_that_does_not_exist()
     // Arrange
     let app = spawn_app().await;
     let net = Network::new(&app, 2.0).await;
-    let id = Uuid::parse_str(&net.nurse_request(&app, "O_POS", "RED_CELLS", 1).await).unwrap();
-    let bank = Uuid::parse_str(&net.bank.id).unwrap();
+    let request = net.nurse_request(&app, "O_POS", "RED_CELLS", 1).await;
+    let id = Uuid::parse_str(&request).expect("request id");
+    let bank = Uuid::parse_str(&net.bank.id).expect("bank id");
     let set = |column: blood_request::Column, value: Uuid| {
         blood_request::Entity::update_many()
             .col_expr(column, Expr::value(value))
