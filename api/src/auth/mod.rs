@@ -11,6 +11,7 @@ pub mod organizations;
 pub mod password;
 pub mod policy;
 pub mod reports;
+pub mod revocation;
 pub mod requests;
 pub mod scope;
 pub mod stock;
