@@ -19,3 +19,4 @@ mod permissions;
 mod reports;
 mod reports_permissions;
 mod skeleton;
+mod streams;
