@@ -22,8 +22,7 @@ const EVENTS_ONLY: (&str, &str) = ("WS_RECHECK_SECS", "3600");
 /// The close code of a connection whose access was withdrawn.
 const FORBIDDEN: Option<u16> = Some(4403);
 
-const REVOKE: &str =
-    "mutation($i: RevokeApiClientInput!) { revokeApiClient(input: $i) { apiClient { revokedAt } } }";
+const REVOKE: &str = "mutation($i: RevokeApiClientInput!) { revokeApiClient(input: $i) { apiClient { revokedAt } } }";
 const DEACTIVATE: &str =
     "mutation($i: SetUserActiveInput!) { setUserActive(input: $i) { user { isActive } } }";
 const REMOVE: &str =

@@ -89,8 +89,10 @@ pub async fn try_connect(
 /// Linux the whole of 127/8 is local), so the server sees another client IP.
 pub async fn try_connect_from(base: &str, from: IpAddr) -> Result<WsClient, tungstenite::Error> {
     let mut req = ws_url(base).into_client_request()?;
-    req.headers_mut()
-        .insert("Sec-WebSocket-Protocol", HeaderValue::from_static(TRANSPORT_WS));
+    req.headers_mut().insert(
+        "Sec-WebSocket-Protocol",
+        HeaderValue::from_static(TRANSPORT_WS),
+    );
     let server: SocketAddr = base
         .trim_start_matches("http://")
         .parse()

@@ -26,8 +26,8 @@ use axum::{
     http::{HeaderMap, StatusCode, header},
     response::{IntoResponse, Response},
 };
-use futures_util::{SinkExt as _, StreamExt as _, stream};
 use chrono::Utc;
+use futures_util::{SinkExt as _, StreamExt as _, stream};
 use std::{
     collections::HashMap,
     net::IpAddr,

@@ -418,7 +418,7 @@ pub async fn set_active<C: ConnectionTrait>(
         old: Some(json!({"isActive": before.is_active})),
         new: Some(json!({"isActive": after.is_active})),
         events: (!after.is_active)
-            .then(|| Event::Revoked(Revocation::User { id: after.id }))
+            .then_some(Event::Revoked(Revocation::User { id: after.id }))
             .into_iter()
             .collect(),
         ..Change::default()
