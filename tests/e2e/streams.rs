@@ -175,25 +175,54 @@ async fn the_streams_of_a_suspended_organizations_members_and_clients_end() {
 }
 
 #[tokio::test]
-async fn a_revocation_whose_event_was_missed_ends_the_stream_at_the_next_recheck() {
-    // Arrange: a re-check every second.
+async fn revocations_whose_events_were_missed_end_their_streams_at_the_next_recheck() {
+    // Arrange: a re-check every second; streams of a member, a client and a user to be
+    // revoked, and of a member and a client who stay.
     let app = spawn_app_with(&[("WS_RECHECK_SECS", "1")]).await;
+    let root = app.super_admin().await;
+    let org = bank(&app, &root, "BANK-MISS").await;
+    let staff = member(&app, &org, "staff@bank-miss.example", "STAFF").await;
+    let revoked = api_client(&app, &org.admin, &org.id, "old feed", &["alerts:read"]).await;
+    let kept = api_client(&app, &org.admin, &org.id, "new feed", &["alerts:read"]).await;
     let user = app.signed_in("missed@example.org").await;
-    let mut ws = connect_as(&app.base, &user.access).await;
-    ws.subscribe("n", NOTIFICATIONS, json!({})).await;
+    let mut by_staff = alert_stream(&app, &staff.access).await;
+    let mut by_revoked = alert_stream(&app, &revoked.token).await;
+    let mut by_user = connect_as(&app.base, &user.access).await;
+    by_user.subscribe("n", NOTIFICATIONS, json!({})).await;
+    let mut by_admin = alert_stream(&app, &org.admin.access).await;
+    let mut by_kept = alert_stream(&app, &kept.token).await;
 
-    // Act: the user is deactivated without an event, as when the event was published while
+    // Act: the changes are made without their events, as when an event was published while
     // Redis was down and never reached this instance.
-    let id: uuid::Uuid = user.user_id.parse().expect("user id");
+    let uuid = |s: &str| s.parse::<uuid::Uuid>().expect("uuid");
     entity::user::Entity::update_many()
         .col_expr(entity::user::Column::IsActive, false.into())
-        .filter(entity::user::Column::Id.eq(id))
+        .filter(entity::user::Column::Id.eq(uuid(&user.user_id)))
         .exec(&app.db)
         .await
         .expect("deactivate");
+    entity::membership::Entity::update_many()
+        .col_expr(entity::membership::Column::IsActive, false.into())
+        .filter(entity::membership::Column::UserId.eq(uuid(&staff.user_id)))
+        .exec(&app.db)
+        .await
+        .expect("remove");
+    entity::api_client::Entity::update_many()
+        .col_expr(
+            entity::api_client::Column::RevokedAt,
+            Some(chrono::Utc::now()).into(),
+        )
+        .filter(entity::api_client::Column::Id.eq(uuid(&revoked.id)))
+        .exec(&app.db)
+        .await
+        .expect("revoke");
 
-    // Assert
-    assert_eq!(ws.closed_with(ARRIVES).await, FORBIDDEN);
+    // Assert: the three end; the others still answer.
+    assert_eq!(by_user.closed_with(ARRIVES).await, FORBIDDEN, "user");
+    assert_eq!(by_staff.closed_with(ARRIVES).await, FORBIDDEN, "member");
+    assert_eq!(by_revoked.closed_with(ARRIVES).await, FORBIDDEN, "client");
+    by_admin.settle().await;
+    by_kept.settle().await;
 }
 
 #[tokio::test]
