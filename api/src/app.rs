@@ -90,6 +90,7 @@ impl AppState {
                 redis.clone(),
             ),
             metrics: Arc::new(Metrics::default()),
+            sessions: Arc::default(),
             redis,
             db,
             config: Arc::new(config),
@@ -114,6 +115,7 @@ impl Application {
         let schema = schema::builder(&state.config).data(state.clone()).finish();
         let router = http::router(state.clone(), schema);
         crate::jobs::spawn(state.clone());
+        crate::jobs::sessions::spawn(state.clone());
         Ok(Self {
             listener,
             router,

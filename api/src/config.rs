@@ -104,6 +104,19 @@ pub struct Config {
     pub ws_max_connections: usize,
     /// `WS_MAX_CONNECTIONS_PER_USER`.
     pub ws_max_connections_per_user: usize,
+    /// `WS_MAX_CONNECTIONS_PER_CLIENT`: connections per API client (its token).
+    pub ws_max_connections_per_client: usize,
+    /// `WS_MAX_PENDING_CONNECTIONS`: sockets not yet authenticated, per instance, counted
+    /// apart from the authenticated ones so that they cannot take their places.
+    pub ws_max_pending: usize,
+    /// `WS_MAX_PENDING_PER_IP`: sockets not yet authenticated from one client IP.
+    pub ws_max_pending_per_ip: usize,
+    /// `WS_RECHECK_SECS`: how often live sessions are checked against the database, for a
+    /// revocation whose event was missed.
+    pub ws_recheck_interval: Duration,
+    /// `WS_CLIENT_SESSION_MAX_SECS`: how long an API client's subscriptions run after its
+    /// connection authenticated (its token lives a year).
+    pub ws_client_session_max: Duration,
     /// `WS_MAX_SUBSCRIPTIONS`: subscriptions per connection.
     pub ws_max_subscriptions: usize,
     /// `WS_INIT_TIMEOUT_MS`: a socket that sends no `connection_init` by then is closed (4408).
@@ -272,6 +285,15 @@ impl Config {
             escalation_radius_km: num(&get, "ESCALATION_RADIUS_KM", 30.0)?,
             ws_max_connections: num(&get, "WS_MAX_CONNECTIONS", 15_000)?,
             ws_max_connections_per_user: num(&get, "WS_MAX_CONNECTIONS_PER_USER", 20)?,
+            ws_max_connections_per_client: num(&get, "WS_MAX_CONNECTIONS_PER_CLIENT", 5)?,
+            ws_max_pending: num(&get, "WS_MAX_PENDING_CONNECTIONS", 1_000)?,
+            ws_max_pending_per_ip: num(&get, "WS_MAX_PENDING_PER_IP", 20)?,
+            ws_recheck_interval: Duration::from_secs(num(&get, "WS_RECHECK_SECS", 30)?),
+            ws_client_session_max: Duration::from_secs(num(
+                &get,
+                "WS_CLIENT_SESSION_MAX_SECS",
+                24 * 3600,
+            )?),
             ws_max_subscriptions: num(&get, "WS_MAX_SUBSCRIPTIONS", 20)?,
             ws_init_timeout: Duration::from_millis(num(&get, "WS_INIT_TIMEOUT_MS", 5_000)?),
             ws_ping_interval: Duration::from_secs(num(&get, "WS_PING_INTERVAL_SECS", 25)?),

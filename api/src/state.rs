@@ -25,4 +25,6 @@ pub struct AppState {
     pub redis: Option<RedisLink>,
     /// Alerts, request changes and notifications, to subscribers here and elsewhere.
     pub events: crate::events::EventBus,
+    /// The subscribers' sessions on this instance, which revocations end.
+    pub sessions: Arc<crate::events::session::Sessions>,
 }

@@ -95,6 +95,8 @@ pub async fn run(args: &Args, db_url: &str) -> Res<bool> {
         ("LOGIN_MAX_ATTEMPTS_PER_IP", "100000"),
         ("WS_MAX_CONNECTIONS", "15000"),
         ("WS_MAX_CONNECTIONS_PER_USER", "20000"),
+        // Every subscriber connects from 127.0.0.1, a batch at a time.
+        ("WS_MAX_PENDING_PER_IP", "20000"),
     ]
     .into_iter()
     .map(|(k, v)| (k.to_string(), v.to_string()))

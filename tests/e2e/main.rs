@@ -20,3 +20,4 @@ mod permissions;
 mod reports;
 mod reports_permissions;
 mod skeleton;
+mod streams;

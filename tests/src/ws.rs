@@ -4,8 +4,11 @@
 
 use futures_util::{SinkExt as _, StreamExt as _};
 use serde_json::{Value, json};
-use std::time::Duration;
-use tokio::net::TcpStream;
+use std::{
+    net::{IpAddr, SocketAddr},
+    time::Duration,
+};
+use tokio::net::{TcpSocket, TcpStream};
 use tokio_tungstenite::{
     MaybeTlsStream, WebSocketStream,
     tungstenite::{self, Message, client::IntoClientRequest, http::HeaderValue},
@@ -69,6 +72,40 @@ pub async fn try_connect(
     let (socket, resp) = tokio::time::timeout(ARRIVES, tokio_tungstenite::connect_async(req))
         .await
         .expect("websocket upgrade timed out")?;
+    let protocol = resp
+        .headers()
+        .get("sec-websocket-protocol")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string);
+    Ok(WsClient {
+        socket,
+        protocol,
+        next_ping: 0,
+        pending: Default::default(),
+    })
+}
+
+/// Opens a `graphql-transport-ws` socket from another loopback address (`127.0.0.2`, …: on
+/// Linux the whole of 127/8 is local), so the server sees another client IP.
+pub async fn try_connect_from(base: &str, from: IpAddr) -> Result<WsClient, tungstenite::Error> {
+    let mut req = ws_url(base).into_client_request()?;
+    req.headers_mut().insert(
+        "Sec-WebSocket-Protocol",
+        HeaderValue::from_static(TRANSPORT_WS),
+    );
+    let server: SocketAddr = base
+        .trim_start_matches("http://")
+        .parse()
+        .expect("the test server's address");
+    let socket = TcpSocket::new_v4()?;
+    socket.bind(SocketAddr::new(from, 0))?;
+    let stream = socket.connect(server).await?;
+    let (socket, resp) = tokio::time::timeout(
+        ARRIVES,
+        tokio_tungstenite::client_async(req, MaybeTlsStream::Plain(stream)),
+    )
+    .await
+    .expect("websocket upgrade timed out")?;
     let protocol = resp
         .headers()
         .get("sec-websocket-protocol")

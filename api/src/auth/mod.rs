@@ -12,6 +12,7 @@ pub mod password;
 pub mod policy;
 pub mod reports;
 pub mod requests;
+pub mod revocation;
 pub mod scope;
 pub mod stock;
 pub mod tokens;

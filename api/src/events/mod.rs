@@ -117,6 +117,8 @@ pub enum Event {
     RequestChanged(RequestEvent),
     /// A user was notified.
     Notification(NotificationEvent),
+    /// Access granted earlier was withdrawn: the streams it authorized end.
+    Revoked(crate::auth::revocation::Revocation),
 }
 
 /// What crosses instances: the event and the instance that published it.

@@ -3,18 +3,22 @@
 //! silent socket, so the handshake is done here: the first message must be
 //! `connection_init` carrying a valid token (`{"authorization": "Bearer …"}`) within
 //! `WS_INIT_TIMEOUT_MS`, else the socket is closed with 4403 (bad token) or 4408 (no init).
-//! Then async-graphql's protocol machine runs with the caller's session as connection data.
+//! Then async-graphql's protocol machine runs with the caller's session as connection data,
+//! until a revocation ends the session (closed with 4403: the client reconnects and is
+//! authenticated afresh, or refused).
+//!
+//! Caps: authenticated connections per instance, per user and per API client; sockets not yet
+//! authenticated per instance and per client IP, counted apart so they cannot crowd out the
+//! authenticated ones.
 
-use super::graphql::GqlState;
-use crate::{
-    auth::{Viewer, tokens::API_TOKEN_PREFIX},
-    events::session::Session,
-};
+use super::{client::RequestMeta, graphql::GqlState};
+use crate::{auth::Viewer, events::session::Session};
 use async_graphql::{
     Data,
     http::{WebSocket as GqlWebSocket, WebSocketProtocols, WsMessage},
 };
 use axum::{
+    Extension,
     extract::{
         State,
         ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade},
@@ -22,9 +26,11 @@ use axum::{
     http::{HeaderMap, StatusCode, header},
     response::{IntoResponse, Response},
 };
+use chrono::Utc;
 use futures_util::{SinkExt as _, StreamExt as _, stream};
 use std::{
     collections::HashMap,
+    net::IpAddr,
     sync::{
         Arc, Mutex,
         atomic::{AtomicUsize, Ordering},
@@ -35,33 +41,85 @@ use uuid::Uuid;
 /// The subprotocols served, in order of preference.
 const PROTOCOLS: [&str; 2] = ["graphql-transport-ws", "graphql-ws"];
 
-/// Open connections, in total and per user, for the caps.
+/// Open connections, for the caps: authenticated ones in total and per user or API client,
+/// and those not yet authenticated in total and per client IP. The two kinds are counted
+/// apart, so sockets that never authenticate cannot take the places of those that did.
 #[derive(Default)]
 pub struct WsCounters {
-    total: AtomicUsize,
-    per_user: Mutex<HashMap<Uuid, usize>>,
+    authenticated: AtomicUsize,
+    pending: AtomicUsize,
+    per_key: Mutex<HashMap<Key, usize>>,
 }
 
-struct TotalGuard(Arc<WsCounters>);
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+enum Key {
+    /// Sockets from one client IP that have not authenticated yet.
+    PendingFrom(IpAddr),
+    User(Uuid),
+    Client(Uuid),
+}
 
-impl Drop for TotalGuard {
+#[derive(Debug, Clone, Copy)]
+enum Slot {
+    Authenticated,
+    Pending,
+    Keyed(Key),
+}
+
+/// A place taken under a cap, given back when dropped.
+struct Held(Arc<WsCounters>, Slot);
+
+impl Drop for Held {
     fn drop(&mut self) {
-        self.0.total.fetch_sub(1, Ordering::Relaxed);
+        match self.1 {
+            Slot::Authenticated => {
+                self.0.authenticated.fetch_sub(1, Ordering::Relaxed);
+            }
+            Slot::Pending => {
+                self.0.pending.fetch_sub(1, Ordering::Relaxed);
+            }
+            Slot::Keyed(k) => {
+                let mut m = self.0.keyed();
+                if let Some(n) = m.get_mut(&k) {
+                    *n = n.saturating_sub(1);
+                    if *n == 0 {
+                        m.remove(&k);
+                    }
+                }
+            }
+        }
     }
 }
 
-struct UserGuard(Arc<WsCounters>, Uuid);
+impl WsCounters {
+    fn keyed(&self) -> std::sync::MutexGuard<'_, HashMap<Key, usize>> {
+        self.per_key.lock().unwrap_or_else(|p| p.into_inner())
+    }
 
-impl Drop for UserGuard {
-    fn drop(&mut self) {
-        if let Ok(mut m) = self.0.per_user.lock()
-            && let Some(n) = m.get_mut(&self.1)
-        {
-            *n = n.saturating_sub(1);
-            if *n == 0 {
-                m.remove(&self.1);
+    /// Takes a place under `max`, or `None` when all are taken.
+    fn take(self: &Arc<Self>, slot: Slot, max: usize) -> Option<Held> {
+        let below = |n: usize| (n < max).then_some(n + 1);
+        let taken = match slot {
+            Slot::Authenticated => self
+                .authenticated
+                .fetch_update(Ordering::Relaxed, Ordering::Relaxed, below)
+                .is_ok(),
+            Slot::Pending => self
+                .pending
+                .fetch_update(Ordering::Relaxed, Ordering::Relaxed, below)
+                .is_ok(),
+            Slot::Keyed(k) => {
+                let mut m = self.keyed();
+                let n = m.get(&k).copied().unwrap_or(0);
+                if n < max {
+                    m.insert(k, n + 1);
+                    true
+                } else {
+                    false
+                }
             }
-        }
+        };
+        taken.then(|| Held(self.clone(), slot))
     }
 }
 
@@ -87,6 +145,7 @@ fn origin_allowed(headers: &HeaderMap, allowed: &[String]) -> bool {
 /// `GET /graphql/ws`.
 pub async fn handler(
     State(st): State<GqlState>,
+    meta: Option<Extension<RequestMeta>>,
     headers: HeaderMap,
     upgrade: WebSocketUpgrade,
 ) -> Response {
@@ -109,17 +168,42 @@ pub async fn handler(
         .find(|p| offered.contains(p))
         .and_then(|p| p.parse::<WebSocketProtocols>().ok())
         .unwrap_or(WebSocketProtocols::GraphQLWS);
-    let counters = st.ws.clone();
-    if counters.total.fetch_add(1, Ordering::Relaxed) >= config.ws_max_connections {
-        counters.total.fetch_sub(1, Ordering::Relaxed);
-        st.app.metrics.record_refused("ws_capacity");
-        return (
+    let counters = &st.ws;
+    let full = || {
+        (
             StatusCode::SERVICE_UNAVAILABLE,
             "too many websocket connections",
         )
-            .into_response();
+            .into_response()
+    };
+    // A socket that could not be served once authenticated is refused before it waits.
+    if counters.authenticated.load(Ordering::Relaxed) >= config.ws_max_connections {
+        st.app.metrics.record_refused("ws_capacity");
+        return full();
     }
-    let guard = TotalGuard(counters);
+    // Until `connection_init` proves who it is, a socket holds a place among the pending
+    // ones only (ended after WS_INIT_TIMEOUT_MS), and one of its IP's.
+    let Some(pending) = counters.take(Slot::Pending, config.ws_max_pending) else {
+        st.app.metrics.record_refused("ws_pending_capacity");
+        return full();
+    };
+    let pending_from = match meta.and_then(|Extension(m)| m.ip) {
+        Some(ip) => match counters.take(
+            Slot::Keyed(Key::PendingFrom(ip)),
+            config.ws_max_pending_per_ip,
+        ) {
+            Some(held) => Some(held),
+            None => {
+                st.app.metrics.record_refused("ws_pending_per_ip");
+                return (
+                    StatusCode::TOO_MANY_REQUESTS,
+                    "too many unauthenticated websocket connections from this address",
+                )
+                    .into_response();
+            }
+        },
+        None => None,
+    };
     let max_message = config.ws_max_message_bytes;
     upgrade
         .protocols(PROTOCOLS)
@@ -128,10 +212,7 @@ pub async fn handler(
         .read_buffer_size(4096)
         .max_message_size(max_message)
         .max_frame_size(max_message)
-        .on_upgrade(move |socket| async move {
-            serve(socket, st, protocol).await;
-            drop(guard);
-        })
+        .on_upgrade(move |socket| serve(socket, st, protocol, (pending, pending_from)))
 }
 
 async fn close(sink: &mut (impl futures_util::Sink<Message> + Unpin), code: u16, reason: &str) {
@@ -158,7 +239,14 @@ fn token_of(payload: &serde_json::Value) -> Option<String> {
     (!token.is_empty()).then(|| token.to_string())
 }
 
-async fn serve(socket: WebSocket, st: GqlState, protocol: WebSocketProtocols) {
+/// Runs one socket; `pending` holds its places among the not-yet-authenticated ones until
+/// it authenticates.
+async fn serve(
+    socket: WebSocket,
+    st: GqlState,
+    protocol: WebSocketProtocols,
+    pending: (Held, Option<Held>),
+) {
     let config = st.app.config.clone();
     let (mut sink, mut stream) = socket.split();
     // 1. The first message must be connection_init, in time.
@@ -192,27 +280,32 @@ async fn serve(socket: WebSocket, st: GqlState, protocol: WebSocketProtocols) {
         Ok(v @ (Viewer::User(_) | Viewer::Client(_))) => v,
         _ => return close(&mut sink, 4403, "Forbidden").await,
     };
-    let expires_at = if token.starts_with(API_TOKEN_PREFIX) {
-        None
-    } else {
-        st.app.keys.access_expiry(&token)
+    drop(pending);
+    let (key, max_per_key, expires_at) = match &viewer {
+        Viewer::Client(c) => (
+            Key::Client(c.id),
+            config.ws_max_connections_per_client,
+            // The token lives a year: the connection's streams end long before (DESIGN §7.2).
+            chrono::Duration::from_std(config.ws_client_session_max)
+                .ok()
+                .map(|d| Utc::now() + d),
+        ),
+        Viewer::User(u) => (
+            Key::User(u.id),
+            config.ws_max_connections_per_user,
+            st.app.keys.access_expiry(&token),
+        ),
+        Viewer::Anonymous { .. } => return close(&mut sink, 4403, "Forbidden").await,
     };
-    let _user_guard = match viewer.user_id() {
-        Some(uid) => {
-            let over = {
-                let mut m = st.ws.per_user.lock().unwrap_or_else(|p| p.into_inner());
-                let n = m.entry(uid).or_default();
-                *n += 1;
-                *n > config.ws_max_connections_per_user
-            };
-            let g = UserGuard(st.ws.clone(), uid);
-            if over {
-                return close(&mut sink, 4429, "Too many connections").await;
-            }
-            Some(g)
-        }
-        None => None,
+    let Some(_authenticated) = st.ws.take(Slot::Authenticated, config.ws_max_connections) else {
+        st.app.metrics.record_refused("ws_capacity");
+        return close(&mut sink, 1013, "Try again later").await;
     };
+    let Some(_per_key) = st.ws.take(Slot::Keyed(key), max_per_key) else {
+        return close(&mut sink, 4429, "Too many connections").await;
+    };
+    // Revocations (events, and the periodic re-check) end the connection through this.
+    let mut registration = st.app.sessions.register(viewer.clone());
     let session = Session {
         viewer,
         expires_at,
@@ -248,6 +341,12 @@ async fn serve(socket: WebSocket, st: GqlState, protocol: WebSocketProtocols) {
                 }
                 None => break,
             },
+            // The access this connection was granted is withdrawn: it ends, and a client
+            // that reconnects is authenticated afresh (or refused).
+            _ = registration.ended() => {
+                close(&mut sink, 4403, "Forbidden").await;
+                break;
+            }
             _ = ping.tick() => {
                 if sink.send(Message::Ping(Vec::new().into())).await.is_err() {
                     break;

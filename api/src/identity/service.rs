@@ -22,6 +22,8 @@ use sea_orm::{
 use serde_json::json;
 use std::{net::IpAddr, time::Duration};
 use uuid::Uuid;
+// Streams opened with the access a change withdraws end on these events (DESIGN §7.2).
+use crate::{auth::revocation::Revocation, events::Event};
 
 /// The error every failed credential check answers with, so that a caller cannot tell a
 /// wrong email from a wrong password or a deactivated account.
@@ -415,6 +417,10 @@ pub async fn set_active<C: ConnectionTrait>(
     let change = Change {
         old: Some(json!({"isActive": before.is_active})),
         new: Some(json!({"isActive": after.is_active})),
+        events: (!after.is_active)
+            .then_some(Event::Revoked(Revocation::User { id: after.id }))
+            .into_iter()
+            .collect(),
         ..Change::default()
     };
     Ok((after, change))

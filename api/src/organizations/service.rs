@@ -26,6 +26,8 @@ use sea_orm::{
 };
 use serde_json::json;
 use uuid::Uuid;
+// Streams opened with the access a change withdraws end on these events (DESIGN §7.2).
+use crate::{auth::revocation::Revocation, events::Event};
 
 fn org_json(o: &organization::Model) -> serde_json::Value {
     json!({"code": o.code, "name": o.name, "kind": o.kind, "status": o.status})
@@ -212,6 +214,14 @@ pub async fn change_status<C: ConnectionTrait>(
         organization_id: Some(org_id),
         old: Some(org_json(&before)),
         new: Some(new),
+        // Approval grants; the other moves withdraw.
+        events: (after.status != OrgStatus::Approved)
+            .then_some(Event::Revoked(Revocation::Organization {
+                id: org_id,
+                status: after.status,
+            }))
+            .into_iter()
+            .collect(),
         ..Change::default()
     };
     Ok((after, change))
@@ -353,6 +363,11 @@ pub async fn change_role<C: ConnectionTrait>(
         entity_id: Some(after.id),
         old: Some(json!({"role": before.role})),
         new: Some(json!({"role": after.role})),
+        events: vec![Event::Revoked(Revocation::Membership {
+            user_id: after.user_id,
+            organization_id: after.organization_id,
+            role: Some(after.role),
+        })],
         ..Change::default()
     };
     Ok((after, change))
@@ -373,6 +388,11 @@ pub async fn remove_member<C: ConnectionTrait>(
         entity_id: Some(m.id),
         old: Some(json!({"userId": m.user_id, "role": m.role, "isActive": true})),
         new: Some(json!({"isActive": false})),
+        events: vec![Event::Revoked(Revocation::Membership {
+            user_id: m.user_id,
+            organization_id: m.organization_id,
+            role: None,
+        })],
         ..Change::default()
     };
     Ok((m, change))
@@ -445,6 +465,7 @@ pub async fn revoke_api_client<C: ConnectionTrait>(
     let change = Change {
         entity_id: Some(c.id),
         new: Some(json!({"revokedAt": c.revoked_at})),
+        events: vec![Event::Revoked(Revocation::ApiClient { id: c.id })],
         ..Change::default()
     };
     Ok((c, change))
