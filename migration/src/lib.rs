@@ -19,6 +19,8 @@ mod m20261123_000005_alerts;
 mod m20261123_000006_consultations;
 #[allow(missing_docs)]
 mod m20261123_000007_medical_reports;
+#[allow(missing_docs)]
+mod m20261201_000001_donor_codes;
 
 /// Applies every migration in order.
 pub struct Migrator;
@@ -34,6 +36,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261123_000005_alerts::Migration),
             Box::new(m20261123_000006_consultations::Migration),
             Box::new(m20261123_000007_medical_reports::Migration),
+            Box::new(m20261201_000001_donor_codes::Migration),
         ]
     }
 }
