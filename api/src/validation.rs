@@ -290,7 +290,13 @@ mod tests {
             DonorCode::parse("oil2-3456-789a", "c").map(|c| c.0).ok(),
             Some("01123456789A".to_string())
         );
-        for bad in ["", "ABCD-EFGH-JKM", "ABCD-EFGH-JKMNP", "ABCD-EFGH-JKMU", "ABCD-EFGH-JKM\u{e9}"] {
+        for bad in [
+            "",
+            "ABCD-EFGH-JKM",
+            "ABCD-EFGH-JKMNP",
+            "ABCD-EFGH-JKMU",
+            "ABCD-EFGH-JKM\u{e9}",
+        ] {
             assert!(DonorCode::parse(bad, "c").is_err(), "{bad}");
         }
         assert_ne!(DonorCode::generate(), DonorCode::generate());

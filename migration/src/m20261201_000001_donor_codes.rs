@@ -41,7 +41,12 @@ impl MigrationTrait for Migration {
         let db = m.get_connection();
         let backend = m.get_database_backend();
         let rows = db
-            .query_all(&Query::select().column(id.clone()).from(donors.clone()).to_owned())
+            .query_all(
+                &Query::select()
+                    .column(id.clone())
+                    .from(donors.clone())
+                    .to_owned(),
+            )
             .await?;
         for row in rows {
             let donor: Uuid = row.try_get("", "id")?;

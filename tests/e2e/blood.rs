@@ -141,7 +141,10 @@ async fn an_ngo_donor_gives_blood_at_a_bank_whose_units_are_quarantined_then_rel
     // writes nothing.
     let mut again = donation(2);
     again["i"]["donorId"] = json!(donor_id);
-    again["i"].as_object_mut().expect("input").remove("donorCode");
+    again["i"]
+        .as_object_mut()
+        .expect("input")
+        .remove("donorCode");
     let r = app
         .gql(Some(&net.bank_staff.access), RECORD_DONATION, again)
         .await;

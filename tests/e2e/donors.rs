@@ -58,7 +58,9 @@ async fn record(app: &TestApp, token: &str, vars: Value) -> Gql {
 }
 
 async fn snapshot(app: &TestApp, who: &Session, donor: &str) -> Value {
-    let r = app.gql(Some(&who.access), SNAPSHOT, json!({"id": donor})).await;
+    let r = app
+        .gql(Some(&who.access), SNAPSHOT, json!({"id": donor}))
+        .await;
     r.data()["donor"].clone()
 }
 
@@ -97,10 +99,20 @@ async fn donation_banks(app: &TestApp, who: &Session, donor: &str) -> Vec<String
 /// `donor` gives whole blood at the scene's bank 100 days ago and at the other bank today,
 /// showing their card at both.
 async fn gives_at_both_banks(app: &TestApp, s: &Scene, donor: &str, code: &str) {
-    let mut earlier = donation(&s.net.bank.id, by_code(code), 13.6, &format!("{}-A", &donor[..8]));
+    let mut earlier = donation(
+        &s.net.bank.id,
+        by_code(code),
+        13.6,
+        &format!("{}-A", &donor[..8]),
+    );
     earlier["i"]["collectedAt"] = json!(in_days(-100));
     record(app, &s.net.bank_staff.access, earlier).await.data();
-    let today = donation(&s.other.id, by_code(code), 13.9, &format!("{}-B", &donor[..8]));
+    let today = donation(
+        &s.other.id,
+        by_code(code),
+        13.9,
+        &format!("{}-B", &donor[..8]),
+    );
     record(app, &s.other.admin.access, today).await.data();
 }
 
@@ -110,14 +122,7 @@ async fn an_unrelated_bank_naming_a_donor_it_never_met_hears_not_found_and_nothi
     let app = spawn_app().await;
     let s = scene(&app).await;
     let donor = ngo_donor(&app, &s.ngo, "Meera Iyer", "+919800000101").await;
-    let lims = api_client(
-        &app,
-        &s.other.admin,
-        &s.other.id,
-        "LIMS",
-        &["stock:write"],
-    )
-    .await;
+    let lims = api_client(&app, &s.other.admin, &s.other.id, "LIMS", &["stock:write"]).await;
     let before = snapshot(&app, &s.ngo.admin, &donor).await;
     let unknown = uuid::Uuid::new_v4().to_string();
 
@@ -173,12 +178,7 @@ async fn a_bank_records_a_donation_for_a_donor_it_never_met_when_they_show_their
     let app = spawn_app().await;
     let s = scene(&app).await;
     let me = app.signed_in("arjun@donor.example").await;
-    let donor = register_donor(
-        &app,
-        &me,
-        donor_input(None, "Arjun Das", "+919800000102"),
-    )
-    .await;
+    let donor = register_donor(&app, &me, donor_input(None, "Arjun Das", "+919800000102")).await;
     let r = app
         .gql(
             Some(&me.access),
@@ -298,7 +298,10 @@ async fn a_deferred_donor_is_refused_naming_the_rule_deferred_and_never_the_defe
     let r = app
         .gql(Some(&s.ngo.admin.access), update, defer(&ngos, &s.ngo.id))
         .await;
-    assert_eq!(r.data()["updateDonor"]["donor"]["eligibilityStatus"], "DEFERRED");
+    assert_eq!(
+        r.data()["updateDonor"]["donor"]["eligibilityStatus"],
+        "DEFERRED"
+    );
     let code = card_code(&app, &s.ngo.admin, &ngos).await;
     let walk_in = register_donor(
         &app,
@@ -334,7 +337,10 @@ async fn a_deferred_donor_is_refused_naming_the_rule_deferred_and_never_the_defe
         assert_eq!(reason(r), Some("DEFERRED"));
         assert_eq!(r.field(), Some(field));
         let body = r.body.to_string();
-        assert!(!body.contains("hepatitis") && !body.contains("clinic"), "{body}");
+        assert!(
+            !body.contains("hepatitis") && !body.contains("clinic"),
+            "{body}"
+        );
     }
     assert_eq!(app.count("SELECT COUNT(*) FROM donations").await, 0);
     assert_eq!(app.count("SELECT COUNT(*) FROM blood_units").await, 0);
@@ -348,7 +354,11 @@ async fn a_bank_sees_only_its_own_donations_of_a_donor_and_the_donor_sees_them_a
     let me = app.signed_in("priya@donor.example").await;
     let donor = register_donor(&app, &me, donor_input(None, "Priya Das", "+919800000106")).await;
     let r = app
-        .gql(Some(&me.access), "{ myDonorProfile { donorCode } }", json!({}))
+        .gql(
+            Some(&me.access),
+            "{ myDonorProfile { donorCode } }",
+            json!({}),
+        )
         .await;
     let code = r.data()["myDonorProfile"]["donorCode"]
         .as_str()
@@ -368,8 +378,8 @@ async fn a_bank_sees_only_its_own_donations_of_a_donor_and_the_donor_sees_them_a
         .await;
 
     // Assert
-    assert_eq!(seen_by_bank, [s.net.bank.id.clone()]);
-    assert_eq!(seen_by_other, [s.other.id.clone()]);
+    assert_eq!(seen_by_bank, [s.net.bank.id.as_str()]);
+    assert_eq!(seen_by_other, [s.other.id.as_str()]);
     let mine = &r.data()["myDonorProfile"];
     assert_eq!(mine["donations"].as_array().map(Vec::len), Some(2));
     assert_eq!(mine["donorCode"], code.as_str());
@@ -403,7 +413,7 @@ async fn an_ngo_sees_every_donation_of_its_donor_and_a_bank_only_its_own() {
     let mut both = vec![s.net.bank.id.clone(), s.other.id.clone()];
     both.sort();
     assert_eq!(seen_by_ngo, both);
-    assert_eq!(seen_by_bank, [s.net.bank.id.clone()]);
+    assert_eq!(seen_by_bank, [s.net.bank.id.as_str()]);
 }
 
 const CALLERS: [&str; 8] = [
@@ -432,15 +442,9 @@ async fn every_caller_against_a_donor_one_bank_knows_and_another_does_not() {
     )
     .await
     .data();
-    let client = api_client(
-        &app,
-        &s.other.admin,
-        &s.other.id,
-        "LIMS",
-        &["stock:write"],
-    )
-    .await
-    .token;
+    let client = api_client(&app, &s.other.admin, &s.other.id, "LIMS", &["stock:write"])
+        .await
+        .token;
     let plain = app.signed_in("plain@x.example").await;
     let tokens = vec![
         None,
@@ -459,18 +463,42 @@ async fn every_caller_against_a_donor_one_bank_knows_and_another_does_not() {
 
     //  anon user NGO B-ADM B-STF other client SA
     let matrix: Vec<Row<8>> = vec![
-        ("recordDonation by id at the bank that knows them", record_doc.clone(),
-            donation(bank, by_id(&donor), 14.0, "MTX-1"), [U, F, F, A, A, F, F, F]),
-        ("recordDonation by id at a bank that does not", record_doc.clone(),
-            donation(other, by_id(&donor), 14.0, "MTX-2"), [U, F, F, F, F, N, N, F]),
-        ("recordDonation by card code at a bank that does not", record_doc.clone(),
-            donation(other, by_code(&code), 14.0, "MTX-3"), [U, F, F, F, F, A, A, F]),
-        ("recordDonation by an unknown card code", record_doc,
-            donation(other, by_code("ZZZZ-ZZZZ-ZZZZ"), 14.0, "MTX-4"), [U, F, F, F, F, N, N, F]),
-        ("donor", read.into(), json!({"id": donor}), [U, N, A, A, A, N, F, A]),
-        ("updateDonor for the bank that does not know them", update,
+        (
+            "recordDonation by id at the bank that knows them",
+            record_doc.clone(),
+            donation(bank, by_id(&donor), 14.0, "MTX-1"),
+            [U, F, F, A, A, F, F, F],
+        ),
+        (
+            "recordDonation by id at a bank that does not",
+            record_doc.clone(),
+            donation(other, by_id(&donor), 14.0, "MTX-2"),
+            [U, F, F, F, F, N, N, F],
+        ),
+        (
+            "recordDonation by card code at a bank that does not",
+            record_doc.clone(),
+            donation(other, by_code(&code), 14.0, "MTX-3"),
+            [U, F, F, F, F, A, A, F],
+        ),
+        (
+            "recordDonation by an unknown card code",
+            record_doc,
+            donation(other, by_code("ZZZZ-ZZZZ-ZZZZ"), 14.0, "MTX-4"),
+            [U, F, F, F, F, N, N, F],
+        ),
+        (
+            "donor",
+            read.into(),
+            json!({"id": donor}),
+            [U, N, A, A, A, N, F, A],
+        ),
+        (
+            "updateDonor for the bank that does not know them",
+            update,
             json!({"i": {"donorId": donor, "organizationId": other, "weightKg": 10.0}}),
-            [U, F, F, F, F, N, F, F]),
+            [U, F, F, F, F, N, F, F],
+        ),
     ];
 
     // Act and assert
@@ -484,8 +512,11 @@ async fn every_caller_against_a_donor_one_bank_knows_and_another_does_not() {
 
 #[tokio::test]
 async fn donors_registered_before_card_codes_existed_get_one_that_a_bank_can_use() {
-    use migration::{MigrationName, Migrator, MigratorTrait};
-    use sea_orm::{ConnectionTrait, Database, sea_query::{Alias, Query}};
+    use migration::{Migrator, MigratorTrait};
+    use sea_orm::{
+        ConnectionTrait, Database,
+        sea_query::{Alias, Query},
+    };
 
     // Arrange: a database migrated up to just before card codes, with two donors in it.
     let test_db = std::sync::Arc::new(TestDb::create().await);
@@ -503,9 +534,21 @@ async fn donors_registered_before_card_codes_existed_get_one_that_a_bank_can_use
         let insert = Query::insert()
             .into_table(Alias::new("donors"))
             .columns(
-                ["id", "full_name", "date_of_birth", "blood_group", "weight_kg", "phone", "city",
-                 "total_donations", "eligibility_status", "deferrals", "created_at", "updated_at"]
-                    .map(Alias::new),
+                [
+                    "id",
+                    "full_name",
+                    "date_of_birth",
+                    "blood_group",
+                    "weight_kg",
+                    "phone",
+                    "city",
+                    "total_donations",
+                    "eligibility_status",
+                    "deferrals",
+                    "created_at",
+                    "updated_at",
+                ]
+                .map(Alias::new),
             )
             .values_panic([
                 uuid::Uuid::now_v7().into(),
@@ -544,7 +587,15 @@ async fn donors_registered_before_card_codes_existed_get_one_that_a_bank_can_use
     assert_ne!(donors[0].1, donors[1].1);
     assert!(donors.iter().all(|(_, c)| c.len() == 12), "{donors:?}");
     let root = app.super_admin().await;
-    let bank = org_north(&app, &root, "BANK-CITY", "BLOOD_BANK", "admin@bank.example", 2.0).await;
+    let bank = org_north(
+        &app,
+        &root,
+        "BANK-CITY",
+        "BLOOD_BANK",
+        "admin@bank.example",
+        2.0,
+    )
+    .await;
     let r = record(
         &app,
         &bank.admin.access,

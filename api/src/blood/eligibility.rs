@@ -293,7 +293,10 @@ pub fn assess(rules: &RuleSet, facts: &DonorFacts, today: NaiveDate) -> Assessme
             format!("younger than the minimum age of {min_age}; may donate from {from}"),
         );
     } else if age > max_age {
-        found.ineligible(Criterion::Age, format!("older than the maximum age of {max_age}"));
+        found.ineligible(
+            Criterion::Age,
+            format!("older than the maximum age of {max_age}"),
+        );
     }
 
     // A NaN measurement counts as too low.
@@ -323,7 +326,10 @@ pub fn assess(rules: &RuleSet, facts: &DonorFacts, today: NaiveDate) -> Assessme
 
     for deferral in &facts.deferrals {
         match deferral.until {
-            None => found.ineligible(Criterion::Deferred, format!("permanently deferred: {}", deferral.reason)),
+            None => found.ineligible(
+                Criterion::Deferred,
+                format!("permanently deferred: {}", deferral.reason),
+            ),
             Some(until) if until > today => {
                 found.deferred(
                     Criterion::Deferred,

@@ -249,7 +249,9 @@ pub struct Admitted {
 /// as an unknown id or code, so a bank learns nothing of donors it does not know.
 pub async fn admit<C: ConnectionTrait>(db: &C, bank: Uuid, who: &DonorRef) -> AppResult<Admitted> {
     let q = match who {
-        DonorRef::Id(id) => donor::Entity::find_by_id(*id).filter(auth::donors::known_to_bank(bank)),
+        DonorRef::Id(id) => {
+            donor::Entity::find_by_id(*id).filter(auth::donors::known_to_bank(bank))
+        }
         DonorRef::Code(code) => {
             donor::Entity::find().filter(donor::Column::DonorCode.eq(code.as_str()))
         }
@@ -329,7 +331,11 @@ pub async fn record_donation<C: ConnectionTrait>(
         hemoglobin_g_dl: Some(new.hemoglobin),
         ..facts(&d)
     };
-    if let Some(c) = eligibility::assess(rules, &today, day).criteria.iter().min() {
+    if let Some(c) = eligibility::assess(rules, &today, day)
+        .criteria
+        .iter()
+        .min()
+    {
         return Err(not_eligible(field, *c));
     }
     let t = now();
