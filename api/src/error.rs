@@ -57,6 +57,16 @@ pub enum AppError {
         /// What is wrong, for a person.
         message: String,
     },
+    /// A donor who may not give: `BAD_USER_INPUT` with `extensions.field` and
+    /// `extensions.reason`, the rule that refused (never the donor's clinical details).
+    NotEligible {
+        /// The input path of the donor (or of the measurement that refused).
+        field: &'static str,
+        /// The rule's code, e.g. `HEMOGLOBIN`.
+        reason: &'static str,
+        /// What the rule says, for a person.
+        message: &'static str,
+    },
     /// A uniqueness or state conflict: `CONFLICT`.
     Conflict(String),
     /// A value another record already holds: `CONFLICT` with `extensions.field`.
@@ -104,7 +114,7 @@ impl AppError {
             Self::Unauthenticated(_) => "UNAUTHENTICATED",
             Self::Forbidden(_) => "FORBIDDEN",
             Self::NotFound(_) => "NOT_FOUND",
-            Self::BadInput { .. } => "BAD_USER_INPUT",
+            Self::BadInput { .. } | Self::NotEligible { .. } => "BAD_USER_INPUT",
             Self::Conflict(_) | Self::Duplicate { .. } => "CONFLICT",
             Self::InvalidTransition { .. } => "INVALID_TRANSITION",
             Self::InsufficientStock(_) => "INSUFFICIENT_STOCK",
@@ -119,6 +129,7 @@ impl AppError {
             Self::Unauthenticated(m) | Self::Forbidden(m) => (*m).to_string(),
             Self::NotFound(what) => format!("{what} not found"),
             Self::BadInput { field, message } => format!("{field}: {message}"),
+            Self::NotEligible { field, message, .. } => format!("{field}: {message}"),
             Self::Conflict(m) | Self::InsufficientStock(m) => m.clone(),
             Self::Duplicate { message, .. } => (*message).to_string(),
             Self::InvalidTransition { from, to } => format!("cannot {to} from {from}"),
@@ -154,6 +165,10 @@ impl From<AppError> for async_graphql::Error {
             match &err {
                 AppError::BadInput { field, .. } => ext.set("field", field.as_str()),
                 AppError::Duplicate { field, .. } => ext.set("field", *field),
+                AppError::NotEligible { field, reason, .. } => {
+                    ext.set("field", *field);
+                    ext.set("reason", *reason);
+                }
                 AppError::RateLimited { retry_after_secs } => {
                     ext.set("retryAfterSeconds", *retry_after_secs)
                 }

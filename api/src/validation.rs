@@ -157,6 +157,67 @@ impl OrgCode {
     }
 }
 
+/// A donor card code: 12 characters of Crockford's base 32 (60 random bits), shown as
+/// `XXXX-XXXX-XXXX`. Read back the way people type what they see: any case, spaces and
+/// dashes ignored, `O` read as `0` and `I`/`L` as `1`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DonorCode(String);
+
+impl DonorCode {
+    const ALPHABET: &'static [u8; 32] = b"0123456789ABCDEFGHJKMNPQRSTVWXYZ";
+    const LEN: usize = 12;
+
+    /// A new code from the operating system's CSPRNG (via `rand`'s thread RNG).
+    pub fn generate() -> Self {
+        use rand::Rng as _;
+        let mut rng = rand::rng();
+        Self(
+            (0..Self::LEN)
+                .map(|_| char::from(Self::ALPHABET[rng.random_range(0..Self::ALPHABET.len())]))
+                .collect(),
+        )
+    }
+
+    /// Parses a code as a donor or a bank typed it.
+    pub fn parse(raw: &str, field: &str) -> AppResult<Self> {
+        let bad = || AppError::bad_input(field, "is not a donor card code");
+        if raw.len() > 64 {
+            return Err(bad());
+        }
+        let mut s = String::with_capacity(Self::LEN);
+        for c in raw.chars().filter(|c| !matches!(c, ' ' | '-')) {
+            let c = match c.to_ascii_uppercase() {
+                'O' => '0',
+                'I' | 'L' => '1',
+                c => c,
+            };
+            if !c.is_ascii() || !Self::ALPHABET.contains(&(c as u8)) {
+                return Err(bad());
+            }
+            s.push(c);
+        }
+        if s.len() != Self::LEN {
+            return Err(bad());
+        }
+        Ok(Self(s))
+    }
+
+    /// As stored: the 12 characters without dashes.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// A stored code as printed on the card, in groups of four.
+    pub fn display(stored: &str) -> String {
+        stored
+            .as_bytes()
+            .chunks(4)
+            .map(|g| String::from_utf8_lossy(g).into_owned())
+            .collect::<Vec<_>>()
+            .join("-")
+    }
+}
+
 /// A point on Earth in WGS 84 degrees.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct GeoPoint {
@@ -213,6 +274,33 @@ impl CountryCode {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn donor_codes_read_back_as_people_type_them() {
+        let code = DonorCode::generate();
+        assert_eq!(code.as_str().len(), 12);
+        let shown = DonorCode::display(code.as_str());
+        assert_eq!(shown.len(), 14);
+        assert_eq!(DonorCode::parse(&shown, "c").ok(), Some(code.clone()));
+        assert_eq!(
+            DonorCode::parse(&shown.to_lowercase().replace('-', " "), "c").ok(),
+            Some(code)
+        );
+        assert_eq!(
+            DonorCode::parse("oil2-3456-789a", "c").map(|c| c.0).ok(),
+            Some("01123456789A".to_string())
+        );
+        for bad in [
+            "",
+            "ABCD-EFGH-JKM",
+            "ABCD-EFGH-JKMNP",
+            "ABCD-EFGH-JKMU",
+            "ABCD-EFGH-JKM\u{e9}",
+        ] {
+            assert!(DonorCode::parse(bad, "c").is_err(), "{bad}");
+        }
+        assert_ne!(DonorCode::generate(), DonorCode::generate());
+    }
 
     #[test]
     fn emails_are_normalized_and_checked() {

@@ -19,6 +19,10 @@ pub struct Model {
     pub weight_kg: f64,
     #[sea_orm(unique)]
     pub phone: String,
+    /// The code on the donor's card (12 characters, no dashes); shown at a bank, it admits
+    /// the bank to the donor.
+    #[sea_orm(unique)]
+    pub donor_code: String,
     pub email: Option<String>,
     pub address: Option<String>,
     pub city: String,

@@ -20,6 +20,7 @@ mod m20261123_000006_consultations;
 #[allow(missing_docs)]
 mod m20261123_000007_medical_reports;
 #[allow(missing_docs)]
+mod m20261201_000001_donor_codes;
 mod m20261201_000009_references;
 
 /// Applies every migration in order.
@@ -36,6 +37,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261123_000005_alerts::Migration),
             Box::new(m20261123_000006_consultations::Migration),
             Box::new(m20261123_000007_medical_reports::Migration),
+            Box::new(m20261201_000001_donor_codes::Migration),
             Box::new(m20261201_000009_references::Migration),
         ]
     }

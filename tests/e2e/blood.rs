@@ -2,7 +2,7 @@
 //! and blood requests through their whole life (accept, fulfil, cancel, reject, decline).
 
 use lifeflow_tests::{
-    fixtures::{blood::*, *},
+    fixtures::{blood::*, donors::card_code, *},
     *,
 };
 use serde_json::{Value, json};
@@ -64,10 +64,12 @@ async fn an_ngo_donor_gives_blood_at_a_bank_whose_units_are_quarantined_then_rel
     assert_eq!(donor["eligibilityStatus"], "ELIGIBLE");
     assert_eq!(donor["totalDonations"], 0);
     let donor_id = donor["id"].as_str().expect("donor id").to_string();
+    let code = card_code(&app, &ngo.admin, &donor_id).await;
 
-    // Act: the bank records a whole-blood donation split into red cells and plasma.
+    // Act: the donor shows their card at the bank, which records a whole-blood donation split
+    // into red cells and plasma.
     let donation = |seq: u32| {
-        json!({"i": {"bloodBankId": net.bank.id, "donorId": donor_id, "donationType": "WHOLE_BLOOD",
+        json!({"i": {"bloodBankId": net.bank.id, "donorCode": code, "donationType": "WHOLE_BLOOD",
         "volumeMl": 450, "hemoglobin": 13.8, "bloodPressure": "120/80",
         "units": [
             {"unitNumber": din_checked(seq), "component": "RED_CELLS", "volumeMl": 280},
@@ -135,12 +137,23 @@ async fn an_ngo_donor_gives_blood_at_a_bank_whose_units_are_quarantined_then_rel
         2
     );
 
-    // Another donation today is refused and writes nothing.
+    // Another donation today, the bank now naming the donor it knows by id, is refused and
+    // writes nothing.
+    let mut again = donation(2);
+    again["i"]["donorId"] = json!(donor_id);
+    again["i"]
+        .as_object_mut()
+        .expect("input")
+        .remove("donorCode");
     let r = app
-        .gql(Some(&net.bank_staff.access), RECORD_DONATION, donation(2))
+        .gql(Some(&net.bank_staff.access), RECORD_DONATION, again)
         .await;
     assert_eq!(r.code(), Some("BAD_USER_INPUT"), "{}", r.body);
     assert_eq!(r.field(), Some("input.donorId"));
+    assert_eq!(
+        r.body.pointer("/errors/0/extensions/reason"),
+        Some(&json!("INTERVAL"))
+    );
     assert_eq!(app.count("SELECT COUNT(*) FROM donations").await, 1);
     assert_eq!(app.count("SELECT COUNT(*) FROM blood_units").await, 2);
     assert_eq!(
@@ -1074,10 +1087,11 @@ async fn a_donor_whose_deferral_has_run_out_is_found_and_shown_as_eligible() {
         .as_str()
         .expect("donor id")
         .to_string();
+    let code = card_code(&app, &ngo.admin, &donor).await;
     app.gql(
         Some(&net.bank_staff.access),
         RECORD_DONATION,
-        json!({"i": {"bloodBankId": net.bank.id, "donorId": donor, "donationType": "WHOLE_BLOOD",
+        json!({"i": {"bloodBankId": net.bank.id, "donorCode": code, "donationType": "WHOLE_BLOOD",
                      "volumeMl": 450, "hemoglobin": 13.1}}),
     )
     .await

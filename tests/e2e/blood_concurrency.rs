@@ -3,7 +3,7 @@
 
 use futures_util::future::join_all;
 use lifeflow_tests::{
-    fixtures::{blood::*, *},
+    fixtures::{blood::*, donors::card_code, *},
     *,
 };
 use serde_json::json;
@@ -255,11 +255,19 @@ async fn one_donor_recorded_at_two_banks_at_once_gives_one_donation() {
         .as_str()
         .expect("donor id")
         .to_string();
+    // The first bank knows the donor by id; the second meets them by their card.
+    let code = card_code(&app, &net.bank_staff, &donor).await;
     let record = |token: String, bank: String, i: usize| {
-        let vars = json!({"i": {"bloodBankId": bank, "donorId": donor, "donationType": "WHOLE_BLOOD",
+        let (key, value) = if bank == net.bank.id {
+            ("donorId", &donor)
+        } else {
+            ("donorCode", &code)
+        };
+        let mut vars = json!({"i": {"bloodBankId": bank, "donationType": "WHOLE_BLOOD",
                      "volumeMl": 450, "hemoglobin": 14.2,
                      "units": [{"unitNumber": format!("RACE-{i}"), "isLocalBarcode": true,
                                 "component": "RED_CELLS", "volumeMl": 280}]}});
+        vars["i"][key] = json!(value);
         let app = &app;
         async move {
             app.gql(

@@ -120,6 +120,9 @@ async fn every_caller_against_every_blood_operation() {
         ("recordDonation", mutation("recordDonation", "RecordDonationInput", "donation { id }"),
             json!({"i": {"bloodBankId": bank, "donorId": nobody, "donationType": "WHOLE_BLOOD", "volumeMl": 450, "hemoglobin": 14.0}}),
             [U, F, F, F, F, A, A, F, F, F, F]),
+        ("recordDonation by card code", mutation("recordDonation", "RecordDonationInput", "donation { id }"),
+            json!({"i": {"bloodBankId": bank, "donorCode": "ZZZZ-ZZZZ-ZZZZ", "donationType": "WHOLE_BLOOD", "volumeMl": 450, "hemoglobin": 14.0}}),
+            [U, F, F, F, F, A, A, F, F, F, F]),
     ];
 
     // Act and assert

@@ -14,6 +14,7 @@ mod blood_reads;
 mod consultations;
 mod consultations_load;
 mod database;
+mod donors;
 mod organizations;
 mod pagination;
 mod permissions;

@@ -23,17 +23,7 @@ pub fn visible(viewer: &Viewer) -> Condition {
         }
         let banks = viewer.approved_orgs(OrgKind::BloodBank);
         if !banks.is_empty() {
-            any = any
-                .add(donor::Column::RegisteredByOrgId.is_in(banks.clone()))
-                .add(
-                    donor::Column::Id.in_subquery(
-                        Query::select()
-                            .column(donation::Column::DonorId)
-                            .from(donation::Entity)
-                            .and_where(Expr::col(donation::Column::BloodBankId).is_in(banks))
-                            .to_owned(),
-                    ),
-                );
+            any = any.add(known_to_banks(banks));
         }
         if let Some(me) = viewer.user_id() {
             any = any.add(donor::Column::UserId.eq(me));
@@ -43,6 +33,68 @@ pub fn visible(viewer: &Viewer) -> Condition {
         any = any.add(donor::Column::Id.is_null());
     }
     any
+}
+
+/// Donors the banks registered or collected from.
+fn known_to_banks(banks: Vec<Uuid>) -> Condition {
+    Condition::any()
+        .add(donor::Column::RegisteredByOrgId.is_in(banks.clone()))
+        .add(
+            donor::Column::Id.in_subquery(
+                Query::select()
+                    .column(donation::Column::DonorId)
+                    .from(donation::Entity)
+                    .and_where(Expr::col(donation::Column::BloodBankId).is_in(banks))
+                    .to_owned(),
+            ),
+        )
+}
+
+/// Donors a bank may name by id when it records a donation: those it registered or
+/// collected from, as in [`visible`], whoever acts for it (staff or API client). Any other
+/// donor is admitted only by their card code.
+pub fn known_to_bank(bank: Uuid) -> Condition {
+    known_to_banks(vec![bank])
+}
+
+/// Which of a donor's donations the caller sees.
+pub enum DonationsShown {
+    All,
+    /// Only those collected at these banks.
+    AtBanks(Vec<Uuid>),
+}
+
+/// A donor's donations are the donor's own history: the donor, their NGO and super admins
+/// see all of them; a bank sees those it collected, not where else the donor gives.
+pub fn donations_shown(viewer: &Viewer, d: &donor::Model) -> DonationsShown {
+    let own = d.user_id.is_some() && d.user_id == viewer.user_id();
+    let their_ngo = matches!(viewer, Viewer::User(_))
+        && d.ngo_id
+            .is_some_and(|n| viewer.approved_orgs(OrgKind::Ngo).contains(&n));
+    if viewer.is_super_admin() || own || their_ngo {
+        DonationsShown::All
+    } else {
+        DonationsShown::AtBanks(viewer.approved_orgs(OrgKind::BloodBank))
+    }
+}
+
+/// Whether the caller may read a donor's card code: the donor, to show it, and the members of
+/// the organization that registered them or of their NGO, to print it for donors without an
+/// account. Not banks that merely collected from them, not super admins, not API clients:
+/// the code admits whoever holds it.
+pub fn may_read_code(viewer: &Viewer, d: &donor::Model) -> bool {
+    let Viewer::User(_) = viewer else {
+        return false;
+    };
+    let own = d.user_id.is_some() && d.user_id == viewer.user_id();
+    let member = |org: Option<Uuid>| {
+        org.is_some_and(|o| {
+            viewer
+                .grant(o)
+                .is_some_and(|g| g.org_status == entity::OrgStatus::Approved)
+        })
+    };
+    own || member(d.registered_by_org_id) || member(d.ngo_id)
 }
 
 /// One donor, if the caller may see them (`NOT_FOUND` otherwise, as for an unknown id).

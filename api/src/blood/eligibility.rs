@@ -157,6 +157,46 @@ pub struct DonorFacts {
     pub deferrals: Vec<Deferral>,
 }
 
+/// The rule a reason comes from. A bank that cannot record a donation is told this, not
+/// the reason itself: a deferral's reason is clinical text for the donor's own organization.
+/// Declared in the order a bank is told them when several apply: what the record says
+/// before what was measured at the chair.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum Criterion {
+    /// A recorded deferral (or, outside [`assess`], observation).
+    Deferred,
+    Age,
+    /// The interval since the last donation.
+    Interval,
+    Weight,
+    Hemoglobin,
+}
+
+impl Criterion {
+    /// The wire name (`extensions.reason`).
+    pub fn code(self) -> &'static str {
+        match self {
+            Self::Age => "AGE",
+            Self::Weight => "WEIGHT",
+            Self::Hemoglobin => "HEMOGLOBIN",
+            Self::Deferred => "DEFERRED",
+            Self::Interval => "INTERVAL",
+        }
+    }
+
+    /// What a bank is told, without the donor's details.
+    pub fn summary(self) -> &'static str {
+        match self {
+            Self::Age => "the donor's age is outside the range allowed to donate",
+            Self::Weight => "the donor weighs less than the minimum to donate",
+            Self::Hemoglobin => "hemoglobin is below the minimum to donate",
+            Self::Deferred => "the donor is deferred and cannot donate now",
+            Self::Interval => "too soon after the donor's last donation",
+        }
+    }
+}
+
 /// The outcome of [`assess`].
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -165,6 +205,8 @@ pub struct Assessment {
     pub status: Eligibility,
     /// Every reason that applies, in plain English; empty when eligible.
     pub reasons: Vec<String>,
+    /// The rule of each reason, in the same order.
+    pub criteria: Vec<Criterion>,
     /// When a deferred donor may give again, if a date can be given.
     pub next_eligible_date: Option<NaiveDate>,
 }
@@ -208,21 +250,24 @@ struct Findings {
     undated: bool,
     latest: Option<NaiveDate>,
     reasons: Vec<String>,
+    criteria: Vec<Criterion>,
 }
 
 impl Findings {
-    fn ineligible(&mut self, reason: String) {
+    fn ineligible(&mut self, criterion: Criterion, reason: String) {
         self.ineligible = true;
         self.reasons.push(reason);
+        self.criteria.push(criterion);
     }
 
-    fn deferred(&mut self, until: Option<NaiveDate>, reason: String) {
+    fn deferred(&mut self, criterion: Criterion, until: Option<NaiveDate>, reason: String) {
         self.deferred = true;
         match until {
             Some(date) => self.latest = Some(self.latest.map_or(date, |d| d.max(date))),
             None => self.undated = true,
         }
         self.reasons.push(reason);
+        self.criteria.push(criterion);
     }
 }
 
@@ -234,6 +279,7 @@ pub fn assess(rules: &RuleSet, facts: &DonorFacts, today: NaiveDate) -> Assessme
         undated: false,
         latest: None,
         reasons: Vec::new(),
+        criteria: Vec::new(),
     };
 
     let age = age_on(facts.date_of_birth, today);
@@ -242,16 +288,21 @@ pub fn assess(rules: &RuleSet, facts: &DonorFacts, today: NaiveDate) -> Assessme
     if age < min_age {
         let from = birthday_at_age(facts.date_of_birth, min_age);
         found.deferred(
+            Criterion::Age,
             Some(from),
             format!("younger than the minimum age of {min_age}; may donate from {from}"),
         );
     } else if age > max_age {
-        found.ineligible(format!("older than the maximum age of {max_age}"));
+        found.ineligible(
+            Criterion::Age,
+            format!("older than the maximum age of {max_age}"),
+        );
     }
 
     // A NaN measurement counts as too low.
     if facts.weight_kg.is_nan() || facts.weight_kg < rules.min_weight_kg {
         found.deferred(
+            Criterion::Weight,
             None,
             format!(
                 "weighs {} kg, below the minimum of {} kg",
@@ -264,6 +315,7 @@ pub fn assess(rules: &RuleSet, facts: &DonorFacts, today: NaiveDate) -> Assessme
         && (hb.is_nan() || hb < rules.min_hemoglobin_g_dl)
     {
         found.deferred(
+            Criterion::Hemoglobin,
             None,
             format!(
                 "hemoglobin {hb} g/dL is below the minimum of {} g/dL",
@@ -274,9 +326,13 @@ pub fn assess(rules: &RuleSet, facts: &DonorFacts, today: NaiveDate) -> Assessme
 
     for deferral in &facts.deferrals {
         match deferral.until {
-            None => found.ineligible(format!("permanently deferred: {}", deferral.reason)),
+            None => found.ineligible(
+                Criterion::Deferred,
+                format!("permanently deferred: {}", deferral.reason),
+            ),
             Some(until) if until > today => {
                 found.deferred(
+                    Criterion::Deferred,
                     Some(until),
                     format!("deferred until {until}: {}", deferral.reason),
                 );
@@ -290,6 +346,7 @@ pub fn assess(rules: &RuleSet, facts: &DonorFacts, today: NaiveDate) -> Assessme
         let next = add_days(last, days);
         if today < next {
             found.deferred(
+                Criterion::Interval,
                 Some(next),
                 format!(
                     "last {} donation on {last}; {days} days must pass, so the next is possible from {next}",
@@ -312,6 +369,7 @@ pub fn assess(rules: &RuleSet, facts: &DonorFacts, today: NaiveDate) -> Assessme
     Assessment {
         status,
         reasons: found.reasons,
+        criteria: found.criteria,
         next_eligible_date,
     }
 }
@@ -351,6 +409,7 @@ mod tests {
         Assessment {
             status: Eligibility::Eligible,
             reasons: Vec::new(),
+            criteria: Vec::new(),
             next_eligible_date: None,
         }
     }
@@ -742,6 +801,11 @@ mod tests {
         assert_eq!(a.status, Eligibility::Ineligible);
         assert_eq!(a.next_eligible_date, None);
         assert_eq!(a.reasons.len(), 6, "{:?}", a.reasons);
+        use Criterion::*;
+        assert_eq!(
+            a.criteria,
+            [Age, Weight, Hemoglobin, Deferred, Deferred, Interval]
+        );
     }
 
     #[test]

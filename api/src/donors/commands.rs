@@ -5,7 +5,7 @@
 //! caller who may not touch the donor hears that first, whatever else is wrong.
 
 use super::{
-    service::{self, NewDonation, NewDonor},
+    service::{self, DonorRef, NewDonation, NewDonor},
     types::*,
 };
 use crate::{
@@ -19,7 +19,7 @@ use crate::{
         commands::parse_units,
         types::{GeoPointInput, NewBloodUnitInput},
     },
-    validation::{Email, GeoPoint, Phone, Text},
+    validation::{DonorCode, Email, GeoPoint, Phone, Text},
 };
 use async_graphql::ID;
 use chrono::Utc;
@@ -253,6 +253,8 @@ impl Command for UpdateDonor {
 pub struct RecordDonation {
     /// The collecting bank, acted for.
     pub bank_id: Uuid,
+    /// The donor, by id or by card code; admitted before the rest of the input is read.
+    pub donor: AppResult<DonorRef>,
     pub donation: AppResult<NewDonation>,
 }
 
@@ -263,13 +265,24 @@ impl TryFrom<RecordDonationInput> for RecordDonation {
         let bank_id = parse_id(&input.blood_bank_id, "input.bloodBankId")?;
         Ok(Self {
             bank_id,
-            donation: new_donation(input, bank_id),
+            donor: donor_ref(input.donor_id.as_ref(), input.donor_code.as_deref()),
+            donation: new_donation(input),
         })
     }
 }
 
-fn new_donation(input: RecordDonationInput, bank_id: Uuid) -> AppResult<NewDonation> {
-    let donor_id = parse_id(&input.donor_id, "input.donorId")?;
+fn donor_ref(id: Option<&ID>, code: Option<&str>) -> AppResult<DonorRef> {
+    match (id, code) {
+        (Some(id), None) => parse_id(id, "input.donorId").map(DonorRef::Id),
+        (None, Some(code)) => DonorCode::parse(code, "input.donorCode").map(DonorRef::Code),
+        _ => Err(AppError::bad_input(
+            "input.donorId",
+            "give either donorId or donorCode",
+        )),
+    }
+}
+
+fn new_donation(input: RecordDonationInput) -> AppResult<NewDonation> {
     if !(50..=700).contains(&input.volume_ml) {
         return Err(AppError::bad_input(
             "input.volumeMl",
@@ -301,8 +314,6 @@ fn new_donation(input: RecordDonationInput, bank_id: Uuid) -> AppResult<NewDonat
         status: u.status,
     }))?;
     Ok(NewDonation {
-        donor_id,
-        bank_id,
         collected_at,
         donation_type: input.donation_type,
         volume_ml: input.volume_ml,
@@ -338,6 +349,7 @@ impl Command for RecordDonation {
 
     async fn execute(self, exec: &Exec<'_>) -> AppResult<(Self::Output, Change)> {
         let rules = service::rule_set(&exec.app.config)?;
-        service::record_donation(exec.txn, &rules, self.donation?, exec.actor).await
+        let donor = service::admit(exec.txn, self.bank_id, &self.donor?).await?;
+        service::record_donation(exec.txn, &rules, donor, self.donation?, exec.actor).await
     }
 }

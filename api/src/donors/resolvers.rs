@@ -168,8 +168,11 @@ impl DonorMutation {
         pipeline::respond::<UpdateDonor, _>(ctx, input).await
     }
 
-    /// Records a donation at a bank (its admins, doctors and staff): refused when the donor
-    /// is not eligible; updates the donor and adds the collected units to stock.
+    /// Records a donation at a bank (its admins, doctors and staff, or its client with
+    /// `stock:write`) for a donor it registered or collected from, or any donor by the code
+    /// on their card; any other donor is `NOT_FOUND`. An ineligible donor is refused with
+    /// `extensions.reason` (`DEFERRED`, `AGE`, `INTERVAL`, `WEIGHT`, `HEMOGLOBIN`). Updates
+    /// the donor and adds the collected units to stock.
     async fn record_donation(
         &self,
         ctx: &Context<'_>,

@@ -4,16 +4,19 @@ use super::commands::UpdateDonor;
 use crate::{
     audit::Change,
     auth::{self, Actor},
-    blood::eligibility::{self, Assessment, Deferral, DonorFacts, RuleSet},
+    blood::eligibility::{self, Assessment, Criterion, Deferral, DonorFacts, RuleSet},
     config::Config,
     db::now,
     error::{AppError, AppResult, unique_violation},
     stock::service::{self as stock, NewUnit},
-    validation::Text,
+    validation::{DonorCode, Text},
 };
 use chrono::{DateTime, NaiveDate, Utc};
 use entity::{BloodGroup, DonationType, Eligibility, blood_unit, donation, donor};
-use sea_orm::{ActiveModelTrait, ActiveValue::Set, ConnectionTrait, EntityTrait};
+use sea_orm::{
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter,
+    QuerySelect,
+};
 use serde_json::json;
 use uuid::Uuid;
 
@@ -101,6 +104,7 @@ pub async fn register<C: ConnectionTrait>(
         blood_group: new.blood_group,
         weight_kg: new.weight_kg,
         phone: new.phone,
+        donor_code: DonorCode::generate().as_str().to_string(),
         email: new.email,
         address: new.address,
         city: new.city,
@@ -212,10 +216,65 @@ fn add_deferral(d: &mut donor::Model, deferral: Deferral) -> AppResult<()> {
     Ok(())
 }
 
+/// How a bank names the donor in front of it.
+pub enum DonorRef {
+    /// A donor the bank registered or collected from ([`auth::donors::known_to_bank`]).
+    Id(Uuid),
+    /// The code on the card the donor shows: any donor.
+    Code(DonorCode),
+}
+
+impl DonorRef {
+    /// The input field that named the donor, for errors about them.
+    fn field(&self) -> &'static str {
+        match self {
+            Self::Id(_) => "input.donorId",
+            Self::Code(_) => "input.donorCode",
+        }
+    }
+}
+
+/// A donor a bank may record a donation for, locked until the transaction ends (Postgres;
+/// SQLite's write transaction serializes), so two banks recording the same donor at once
+/// cannot both find them eligible.
+pub struct Admitted {
+    donor: donor::Model,
+    /// The bank admitted.
+    bank: Uuid,
+    /// The input field that named them.
+    field: &'static str,
+}
+
+/// Admits `bank` to the donor `who` names. Any other donor is `NOT_FOUND`, the same answer
+/// as an unknown id or code, so a bank learns nothing of donors it does not know.
+pub async fn admit<C: ConnectionTrait>(db: &C, bank: Uuid, who: &DonorRef) -> AppResult<Admitted> {
+    let q = match who {
+        DonorRef::Id(id) => {
+            donor::Entity::find_by_id(*id).filter(auth::donors::known_to_bank(bank))
+        }
+        DonorRef::Code(code) => {
+            donor::Entity::find().filter(donor::Column::DonorCode.eq(code.as_str()))
+        }
+    };
+    let id: Uuid = q
+        .select_only()
+        .column(donor::Column::Id)
+        .into_tuple()
+        .one(db)
+        .await?
+        .ok_or(AppError::NotFound("donor"))?;
+    let donor = crate::db::find_locked::<donor::Entity, _>(db, id)
+        .await?
+        .ok_or(AppError::NotFound("donor"))?;
+    Ok(Admitted {
+        donor,
+        bank,
+        field: who.field(),
+    })
+}
+
 /// A donation to record.
 pub struct NewDonation {
-    pub donor_id: Uuid,
-    pub bank_id: Uuid,
     /// Not in the future; the day eligibility is assessed on.
     pub collected_at: DateTime<Utc>,
     /// Sets the interval before the donor's next donation.
@@ -231,53 +290,59 @@ pub struct NewDonation {
     pub units: Vec<NewUnit>,
 }
 
-/// Records a donation: refused when the donor is not eligible that day; updates the donor's
-/// counters and eligibility, and adds the collected units to the bank's stock, in one
-/// transaction.
+/// Why a donor cannot give, naming the rule and not the donor's details.
+fn not_eligible(field: &'static str, c: Criterion) -> AppError {
+    AppError::NotEligible {
+        field: if c == Criterion::Hemoglobin {
+            "input.hemoglobin"
+        } else {
+            field
+        },
+        reason: c.code(),
+        message: c.summary(),
+    }
+}
+
+/// Records a donation: refused when the donor is not eligible that day with today's
+/// hemoglobin; updates the donor's counters and eligibility, and adds the collected units to
+/// the bank's stock, in one transaction.
 pub async fn record_donation<C: ConnectionTrait>(
     db: &C,
     rules: &RuleSet,
+    admitted: Admitted,
     new: NewDonation,
     actor: &Actor,
 ) -> AppResult<(
     (donation::Model, donor::Model, Vec<blood_unit::Model>),
     Change,
 )> {
-    // Locked until the transaction ends (Postgres; SQLite's write transaction serializes), so
-    // two banks recording the same donor at once cannot both find them eligible.
-    let d = crate::db::find_locked::<donor::Entity, _>(db, new.donor_id)
-        .await?
-        .ok_or(AppError::NotFound("donor"))?;
+    let Admitted {
+        donor: d,
+        bank,
+        field,
+    } = admitted;
     // Staff set UNDER_OBSERVATION for clinical follow-up; the rules never compute it, so it
     // must be checked here: such a donor does not give until taken off it.
     if d.eligibility_status == Eligibility::UnderObservation {
-        return Err(AppError::bad_input(
-            "input.donorId",
-            "the donor is under observation and cannot donate until taken off it",
-        ));
+        return Err(not_eligible(field, Criterion::Deferred));
     }
     let day = new.collected_at.date_naive();
-    let before = eligibility::assess(rules, &facts(&d), day);
-    if before.status != Eligibility::Eligible {
-        return Err(AppError::bad_input(
-            "input.donorId",
-            format!("the donor is not eligible: {}", before.reasons.join("; ")),
-        ));
-    }
-    if new.hemoglobin < rules.min_hemoglobin_g_dl {
-        return Err(AppError::bad_input(
-            "input.hemoglobin",
-            format!(
-                "is below {} g/dL: the donor cannot donate today",
-                rules.min_hemoglobin_g_dl
-            ),
-        ));
+    let today = DonorFacts {
+        hemoglobin_g_dl: Some(new.hemoglobin),
+        ..facts(&d)
+    };
+    if let Some(c) = eligibility::assess(rules, &today, day)
+        .criteria
+        .iter()
+        .min()
+    {
+        return Err(not_eligible(field, *c));
     }
     let t = now();
     let donation = donation::ActiveModel {
         id: Set(Uuid::now_v7()),
         donor_id: Set(d.id),
-        blood_bank_id: Set(new.bank_id),
+        blood_bank_id: Set(bank),
         camp_id: Set(None),
         collected_at: Set(new.collected_at),
         donation_type: Set(new.donation_type),
@@ -308,7 +373,7 @@ pub async fn record_donation<C: ConnectionTrait>(
     let units = if units.is_empty() {
         Vec::new()
     } else {
-        stock::add_units(db, new.bank_id, units, actor).await?
+        stock::add_units(db, bank, units, actor).await?
     };
     let change = Change {
         entity_id: Some(donation.id),

@@ -2,11 +2,13 @@
 
 use super::service;
 use crate::{
+    auth::donors::{DonationsShown, donations_shown, may_read_code},
     blood::eligibility::{Deferral, RuleSet},
     error::AppResult,
     graphql::{context::CtxExt, ids::to_id, loaders::load_children, pagination::SortDirection},
     organizations::types::Organization,
     stock::types::GeoPointInput,
+    validation::DonorCode,
 };
 use async_graphql::{ComplexObject, Context, Enum, ID, InputObject, SimpleObject};
 use chrono::{DateTime, NaiveDate, Utc};
@@ -125,10 +127,28 @@ impl Donor {
         Organization::load(ctx, id).await
     }
 
-    /// Donations, newest first.
+    /// Donations, newest first: all of them for the donor and their NGO, a bank's own for a
+    /// bank.
     async fn donations(&self, ctx: &Context<'_>) -> AppResult<Vec<Donation>> {
-        let rows = load_children(&ctx.req()?.loaders.donations_by_donor, self.row.id).await?;
-        Ok(rows.into_iter().map(Donation::from).collect())
+        let req = ctx.req()?;
+        let rows = load_children(&req.loaders.donations_by_donor, self.row.id).await?;
+        let shown = donations_shown(&req.viewer, &self.row);
+        Ok(rows
+            .into_iter()
+            .filter(|d| match &shown {
+                DonationsShown::All => true,
+                DonationsShown::AtBanks(banks) => banks.contains(&d.blood_bank_id),
+            })
+            .map(Donation::from)
+            .collect())
+    }
+
+    /// The code on the donor's card (`XXXX-XXXX-XXXX`): shown at any blood bank, it lets
+    /// the bank record a donation. Only the donor and the organization that registered or
+    /// manages them read it; null for everyone else.
+    async fn donor_code(&self, ctx: &Context<'_>) -> AppResult<Option<String>> {
+        let viewer = &ctx.req()?.viewer;
+        Ok(may_read_code(viewer, &self.row).then(|| DonorCode::display(&self.row.donor_code)))
     }
 }
 
@@ -263,7 +283,10 @@ pub struct DonationUnitInput {
 pub struct RecordDonationInput {
     /// The collecting bank, acted for.
     pub blood_bank_id: ID,
-    pub donor_id: ID,
+    /// A donor the bank registered or collected from before.
+    pub donor_id: Option<ID>,
+    /// The code on the card the donor shows (any donor); give this or `donorId`.
+    pub donor_code: Option<String>,
     /// When (default now).
     pub collected_at: Option<DateTime<Utc>>,
     pub donation_type: DonationType,

@@ -15,7 +15,7 @@ use crate::{
         service as requests,
     },
     stock::service::{self as stock, NewUnit},
-    validation::Text,
+    validation::{DonorCode, Text},
 };
 use chrono::{Duration, Utc};
 use entity::{
@@ -88,7 +88,7 @@ pub async fn load<C: ConnectionTrait>(
         "Priya Das",
         "Karthik Rao",
     ];
-    let mut donor_ids = Vec::new();
+    let mut donor_codes = Vec::new();
     for (i, name) in names.iter().enumerate() {
         let d = donors::register(
             db,
@@ -112,11 +112,11 @@ pub async fn load<C: ConnectionTrait>(
         )
         .await?
         .0;
-        donor_ids.push(d.id);
+        donor_codes.push(d.donor_code);
     }
     let bank_actor = actor(bank_admin, bank, "ADMIN");
     let mut seq = 1;
-    for donor_id in donor_ids.iter().take(4) {
+    for code in donor_codes.iter().take(4) {
         let units = vec![
             NewUnit {
                 unit_number: din("G1234", seq)?,
@@ -140,12 +140,14 @@ pub async fn load<C: ConnectionTrait>(
             },
         ];
         seq += 1;
+        // The NGO's donors are new to the bank: they show their cards.
+        let code = DonorCode::parse(code, "donorCode")?;
+        let donor = donors::admit(db, bank, &donors::DonorRef::Code(code)).await?;
         donors::record_donation(
             db,
             &rules,
+            donor,
             donors::NewDonation {
-                donor_id: *donor_id,
-                bank_id: bank,
                 collected_at: Utc::now() - Duration::hours(2),
                 donation_type: DonationType::WholeBlood,
                 volume_ml: 450,
