@@ -35,7 +35,13 @@ async fn from_ip(app: &TestApp, ip: &str, query: &str, input: serde_json::Value)
 }
 
 async fn login_from(app: &TestApp, ip: &str, email: &str, password: &str) -> Gql {
-    from_ip(app, ip, LOGIN, json!({"email": email, "password": password})).await
+    from_ip(
+        app,
+        ip,
+        LOGIN,
+        json!({"email": email, "password": password}),
+    )
+    .await
 }
 
 async fn register_from(app: &TestApp, ip: &str, email: &str) -> Gql {
@@ -201,7 +207,11 @@ async fn registration_is_rate_limited_per_ip_and_a_refused_one_costs_no_hash() {
     assert_eq!(count(&answers, None), 3);
     assert_eq!(count(&answers, Some("RATE_LIMITED")), 7);
     assert!(elsewhere.data()["register"]["user"]["id"].is_string());
-    assert_eq!(hashes_after - hashes_before, 4, "one hash a registration admitted");
+    assert_eq!(
+        hashes_after - hashes_before,
+        4,
+        "one hash a registration admitted"
+    );
     assert_eq!(app.count("SELECT COUNT(*) FROM users").await, 4);
 }
 

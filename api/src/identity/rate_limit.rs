@@ -195,7 +195,9 @@ impl Local {
         for ((key, max), used) in keys.iter().zip(self.counts(keys, now)) {
             if used >= *max {
                 let start = self.counts.get(key).map_or(now, |(_, s)| *s);
-                return Err(self.window.saturating_sub(now.saturating_duration_since(start)));
+                return Err(self
+                    .window
+                    .saturating_sub(now.saturating_duration_since(start)));
             }
         }
         for (key, _) in keys {
@@ -247,7 +249,10 @@ mod tests {
         let t0 = Instant::now();
         let mut local = Local::new(window, t0);
         for i in 0..1000 {
-            let _ = local.reserve(&keys(&[&format!("login:ip:10.0.{}.{}", i / 256, i % 256)], 5), t0);
+            let _ = local.reserve(
+                &keys(&[&format!("login:ip:10.0.{}.{}", i / 256, i % 256)], 5),
+                t0,
+            );
         }
         assert_eq!(local.counts.len(), 1000);
 
