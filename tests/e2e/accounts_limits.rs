@@ -123,16 +123,20 @@ async fn two_instances_sharing_redis_give_parallel_wrong_passwords_only_the_limi
     // Act
     let answers = wrong_logins(&[&a, &b], "doctor@clinic.example", 100).await;
 
-    // Assert
+    // Assert: at most five; fewer when a loaded server hears Redis too late to know whether
+    // an attempt counted, and refuses it.
     let (_, a_after) = password_work(&a).await;
     let (_, b_after) = password_work(&b).await;
+    let checks = (a_after - a_before) + (b_after - b_before);
+    assert!(checks <= 5, "{checks} password checks on the two instances");
+    assert_eq!(count(&answers, Some("UNAUTHENTICATED")) as u64, checks);
+    assert_eq!(count(&answers, Some("RATE_LIMITED")) as u64, 100 - checks);
+    let owner = b.try_login("doctor@clinic.example", PASSWORD).await;
     assert_eq!(
-        (a_after - a_before) + (b_after - b_before),
-        5,
-        "password checks on both instances"
+        owner.code(),
+        Some("RATE_LIMITED"),
+        "locked on the other instance too"
     );
-    assert_eq!(count(&answers, Some("UNAUTHENTICATED")), 5);
-    assert_eq!(count(&answers, Some("RATE_LIMITED")), 95);
 }
 
 #[tokio::test]

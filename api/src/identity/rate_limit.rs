@@ -89,6 +89,10 @@ impl RateLimiter {
     /// Reserves one attempt under every `(name, max)` limit at once, or refuses with
     /// `RATE_LIMITED` when any of them already has `max` attempts in its window (then
     /// nothing is counted). The attempt stays counted unless [`RateLimiter::release`]d.
+    ///
+    /// Without Redis, or when Redis is unreachable, attempts are counted in this process (so
+    /// each instance allows the limit); when Redis answers too late to know whether it
+    /// counted, the attempt is refused.
     pub async fn reserve(&self, limits: &[(&str, u32)]) -> Result<Reserved, AppError> {
         let keys: Vec<(String, u32)> = limits.iter().map(|(n, m)| (self.key(n), *m)).collect();
         if let Some(link) = &self.redis
@@ -107,6 +111,12 @@ impl RateLimiter {
             match cmd.query_async::<(u8, i64)>(&mut c).await {
                 Ok((1, _)) => return Ok(Reserved::Shared),
                 Ok((_, ttl)) => return Err(limited(Duration::from_secs(ttl.max(1) as u64))),
+                // The script may have run and counted; granting the attempt here as well
+                // would let a storm that slows the server buy extra guesses.
+                Err(e) if e.is_timeout() => {
+                    tracing::warn!(error = %e, "rate limit: redis answered late; attempt refused");
+                    return Err(limited(Duration::from_secs(1)));
+                }
                 Err(e) => {
                     tracing::warn!(error = %e, "rate limit: redis failed; counting in process")
                 }
