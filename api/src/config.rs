@@ -64,12 +64,14 @@ pub struct Config {
     pub max_batch_size: usize,
     /// `REQUEST_TIMEOUT_MS`.
     pub request_timeout: Duration,
-    /// `LOGIN_MAX_ATTEMPTS`: failed logins per account, and per IP, within the window.
+    /// `LOGIN_MAX_ATTEMPTS`: failed logins per account from one IP within the window.
     pub login_max_attempts: u32,
     /// `LOGIN_MAX_ATTEMPTS_PER_IP`: failed logins from one IP within the window.
     pub login_max_attempts_per_ip: u32,
-    /// `LOGIN_WINDOW_SECS`.
+    /// `LOGIN_WINDOW_SECS`: the window of every rate limit (logins and registrations).
     pub login_window: Duration,
+    /// `REGISTER_MAX_PER_IP`: registrations attempted from one IP within the window.
+    pub register_max_per_ip: u32,
     /// `RATE_LIMIT_PREFIX`: namespaces rate-limit keys in Redis.
     pub rate_limit_prefix: String,
     /// `PASSWORD_HASH_CONCURRENCY`: argon2 hashes computed at once (each takes ~19 MiB).
@@ -256,6 +258,7 @@ impl Config {
             login_max_attempts: num(&get, "LOGIN_MAX_ATTEMPTS", 5)?,
             login_max_attempts_per_ip: num(&get, "LOGIN_MAX_ATTEMPTS_PER_IP", 50)?,
             login_window: Duration::from_secs(num(&get, "LOGIN_WINDOW_SECS", 900)?),
+            register_max_per_ip: num(&get, "REGISTER_MAX_PER_IP", 20)?,
             rate_limit_prefix: get("RATE_LIMIT_PREFIX").unwrap_or_else(|| "lifeflow".into()),
             password_hash_concurrency: num(&get, "PASSWORD_HASH_CONCURRENCY", 2)?,
             argon2_memory_kib: num(&get, "ARGON2_MEMORY_KIB", 19_456)?,

@@ -234,6 +234,7 @@ fn server_settings(db_url: &str, args: &Args) -> HashMap<String, String> {
         // Successful logins never count against these, but be sure nothing is throttled.
         ("LOGIN_MAX_ATTEMPTS", "100000"),
         ("LOGIN_MAX_ATTEMPTS_PER_IP", "100000"),
+        ("REGISTER_MAX_PER_IP", "100000"),
         ("RATE_LIMIT_PREFIX", "bench"),
     ] {
         m.insert(k.to_string(), v.to_string());

@@ -93,6 +93,7 @@ pub async fn run(args: &Args, db_url: &str) -> Res<bool> {
         ("ACCESS_TOKEN_TTL_SECS", "86400"),
         ("LOGIN_MAX_ATTEMPTS", "100000"),
         ("LOGIN_MAX_ATTEMPTS_PER_IP", "100000"),
+        ("REGISTER_MAX_PER_IP", "100000"),
         ("WS_MAX_CONNECTIONS", "15000"),
         ("WS_MAX_CONNECTIONS_PER_USER", "20000"),
         // Every subscriber connects from 127.0.0.1, a batch at a time.

@@ -1,6 +1,7 @@
 //! End-to-end tests: each starts the real server on `127.0.0.1:0` over its own database.
 
 mod accounts;
+mod accounts_limits;
 mod alerts;
 mod alerts_escalation;
 mod alerts_redis;

@@ -136,6 +136,8 @@ pub fn test_settings(db_url: &str) -> HashMap<String, String> {
         format!("test-{}", Uuid::new_v4().simple()),
     );
     m.insert("DB_MAX_CONNECTIONS".into(), "4".into());
+    // Every test registers its accounts from 127.0.0.1; the limit has tests of its own.
+    m.insert("REGISTER_MAX_PER_IP".into(), "100000".into());
     m.insert("CORS_ORIGINS".into(), "https://app.lifeflow.example".into());
     m
 }

@@ -5,7 +5,10 @@ use argon2::{
     Algorithm, Argon2, Params, PasswordHash, PasswordHasher as _, PasswordVerifier as _, Version,
     password_hash::SaltString,
 };
-use std::sync::Arc;
+use std::sync::{
+    Arc,
+    atomic::{AtomicU64, Ordering},
+};
 use tokio::sync::Semaphore;
 
 /// Hashes and verifies passwords. Each hash takes ~19 MiB and tens of milliseconds of CPU, so
@@ -17,6 +20,14 @@ pub struct PasswordHasher {
     /// A hash of a random password, verified when the account does not exist so that a
     /// wrong email costs the same time as a wrong password.
     dummy_hash: Arc<String>,
+    work: Arc<Work>,
+}
+
+/// Argon2 runs since start, for `/metrics`: the work rate limits exist to bound.
+#[derive(Default)]
+struct Work {
+    hashes: AtomicU64,
+    verifies: AtomicU64,
 }
 
 impl PasswordHasher {
@@ -34,6 +45,7 @@ impl PasswordHasher {
             argon: Arc::new(argon),
             permits: Arc::new(Semaphore::new(concurrency.max(1))),
             dummy_hash: Arc::new(dummy),
+            work: Arc::default(),
         })
     }
 
@@ -51,8 +63,17 @@ impl PasswordHasher {
         tokio::task::spawn_blocking(move || work(&argon)).await?
     }
 
+    /// Argon2 runs since start: `(hashes, verifications)`.
+    pub fn work(&self) -> (u64, u64) {
+        (
+            self.work.hashes.load(Ordering::Relaxed),
+            self.work.verifies.load(Ordering::Relaxed),
+        )
+    }
+
     /// Hashes a password into a PHC string.
     pub async fn hash(&self, password: String) -> AppResult<String> {
+        self.work.hashes.fetch_add(1, Ordering::Relaxed);
         self.run(move |argon| {
             let salt = SaltString::generate(&mut argon2::password_hash::rand_core::OsRng);
             argon
@@ -68,6 +89,7 @@ impl PasswordHasher {
     pub async fn verify(&self, password: String, hash: Option<String>) -> AppResult<bool> {
         let exists = hash.is_some();
         let hash = hash.unwrap_or_else(|| self.dummy_hash.as_str().to_owned());
+        self.work.verifies.fetch_add(1, Ordering::Relaxed);
         let ok = self
             .run(move |argon| {
                 let parsed = PasswordHash::new(&hash)

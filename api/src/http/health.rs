@@ -41,9 +41,7 @@ pub async fn readyz(State(app): State<AppState>) -> Response {
 
 /// Prometheus text exposition.
 pub async fn metrics(State(app): State<AppState>) -> Response {
-    (
-        [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
-        app.metrics.render(),
-    )
-        .into_response()
+    let mut body = app.metrics.render();
+    super::metrics::write_password_work(&mut body, app.hasher.work());
+    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], body).into_response()
 }

@@ -170,6 +170,23 @@ impl Metrics {
     }
 }
 
+/// The argon2 runs since start, `kind` `hash` or `verify`: a password check is a verify.
+pub fn write_password_work(out: &mut String, (hashes, verifies): (u64, u64)) {
+    let _ = writeln!(
+        out,
+        "# HELP lifeflow_password_hashes_total Argon2 runs (new password hashes, password checks)."
+    );
+    let _ = writeln!(out, "# TYPE lifeflow_password_hashes_total counter");
+    let _ = writeln!(
+        out,
+        "lifeflow_password_hashes_total{{kind=\"hash\"}} {hashes}"
+    );
+    let _ = writeln!(
+        out,
+        "lifeflow_password_hashes_total{{kind=\"verify\"}} {verifies}"
+    );
+}
+
 fn write_histogram(out: &mut String, name: &str, labels: &str, h: &Histogram) {
     let sep = if labels.is_empty() { "" } else { "," };
     for (i, b) in BUCKETS.iter().enumerate() {

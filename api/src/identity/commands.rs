@@ -64,29 +64,36 @@ pub struct Register {
     pub full_name: Text,
     /// E.164 phone.
     pub phone: Option<Phone>,
+    /// Where the request came from, for the per-IP limit.
+    pub from: Device,
 }
 
-impl TryFrom<RegisterInput> for Register {
+impl TryFrom<(RegisterInput, Device)> for Register {
     type Error = AppError;
 
-    fn try_from(input: RegisterInput) -> AppResult<Self> {
+    /// A registration, from the device the request came from.
+    fn try_from((input, from): (RegisterInput, Device)) -> AppResult<Self> {
         Ok(Self {
             email: Email::parse(&input.email, "input.email")?,
             password: NewSecret::Typed(NewPassword::parse(&input.password, "input.password")?),
             full_name: Text::parse(&input.full_name, "input.fullName", 200)?,
             phone: Phone::parse_opt(input.phone.as_deref(), "input.phone")?,
+            from,
         })
     }
 }
 
 impl Command for Register {
-    type Input = RegisterInput;
+    type Input = (RegisterInput, Device);
     type Output = user::Model;
     const ACTION: &'static str = "user.register";
     const ENTITY: &'static str = "user";
     const RULE: Rule = Rule::Public;
 
+    /// Hashes only once the rate limit and the email check have passed: argon2 permits
+    /// are shared with logins.
     async fn prepare(mut self, app: &AppState) -> AppResult<Self> {
+        service::admit_registration(app, &self.email, self.from.ip).await?;
         self.password = self.password.hash(app).await?;
         Ok(self)
     }

@@ -76,17 +76,18 @@ pub struct IdentityMutation;
 
 #[Object]
 impl IdentityMutation {
-    /// Creates an account.
+    /// Creates an account. Attempts are rate-limited per IP.
     async fn register(
         &self,
         ctx: &Context<'_>,
         input: RegisterInput,
     ) -> AppResult<RegisterPayload> {
-        pipeline::respond::<Register, _>(ctx, input).await
+        let from = Device::of(ctx.req()?);
+        pipeline::respond::<Register, _>(ctx, (input, from)).await
     }
 
     /// Signs in with email and password. Wrong email, wrong password and deactivated
-    /// accounts answer alike; repeated failures are rate-limited per account and per IP.
+    /// accounts answer alike; failures are rate-limited per account from one IP and per IP.
     async fn login(&self, ctx: &Context<'_>, input: LoginInput) -> AppResult<AuthPayload> {
         let from = Device::of(ctx.req()?);
         pipeline::respond::<Login, _>(ctx, (input, from)).await

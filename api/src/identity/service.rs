@@ -10,6 +10,7 @@ use crate::{
     },
     db::now,
     error::{AppError, AppResult, unique_violation},
+    identity::rate_limit::ip_bucket,
     state::AppState,
     validation::{Email, Phone},
 };
@@ -97,9 +98,7 @@ pub async fn find_by_email<C: ConnectionTrait>(
 /// when two registrations race).
 pub async fn create_user<C: ConnectionTrait>(db: &C, new: NewUser) -> AppResult<user::Model> {
     if find_by_email(db, &new.email).await?.is_some() {
-        return Err(AppError::Conflict(
-            "an account with this email exists".into(),
-        ));
+        return Err(email_taken());
     }
     let t = now();
     let model = user::ActiveModel {
@@ -152,22 +151,30 @@ fn by_user(entity: Uuid, user: Uuid) -> Change {
     }
 }
 
-/// Checks a login attempt against the rate limits (per account and per IP) and the stored
-/// hash, counting failures. Runs before the write transaction: verifying takes tens of
-/// milliseconds of CPU.
+/// Checks a login attempt against the rate limits and the stored hash. Runs before the
+/// write transaction: verifying takes tens of milliseconds of CPU.
+///
+/// The attempt is reserved under both limits, per account from this IP and per IP, before
+/// the password is checked, so parallel guesses get at most the limits' worth of checks;
+/// limiting the account per IP means guesses from elsewhere cannot lock its owner out. A
+/// failure stays counted. A success forgives the account's failures from this IP (its owner
+/// proved who they are) and gives its own attempt back to the IP, but not the IP's
+/// failures, so signing in to one's own account never buys guesses at others.
 pub async fn check_credentials(
     app: &AppState,
     email: &Email,
     password: String,
     ip: Option<IpAddr>,
 ) -> AppResult<user::Model> {
-    let account_key = format!("login:acct:{}", email.as_str());
-    let ip_key = format!("login:ip:{}", ip.map(|i| i.to_string()).unwrap_or_default());
-    app.limiter
-        .check(&account_key, app.config.login_max_attempts)
-        .await?;
-    app.limiter
-        .check(&ip_key, app.config.login_max_attempts_per_ip)
+    let from = ip_bucket(ip);
+    let pair_key = format!("login:pair:{from}:{}", email.as_str());
+    let ip_key = format!("login:ip:{from}");
+    let reserved = app
+        .limiter
+        .reserve(&[
+            (&pair_key, app.config.login_max_attempts),
+            (&ip_key, app.config.login_max_attempts_per_ip),
+        ])
         .await?;
     let found = find_by_email(&app.db, email).await?;
     let ok = app
@@ -176,15 +183,34 @@ pub async fn check_credentials(
         .await?;
     match found {
         Some(u) if ok && u.is_active => {
-            app.limiter.clear(&account_key).await;
+            app.limiter.clear(&pair_key).await;
+            app.limiter.release(reserved, &ip_key).await;
             Ok(u)
         }
-        _ => {
-            app.limiter.hit(&account_key).await;
-            app.limiter.hit(&ip_key).await;
-            Err(AppError::Unauthenticated(BAD_CREDENTIALS))
-        }
+        _ => Err(AppError::Unauthenticated(BAD_CREDENTIALS)),
     }
+}
+
+/// The cheap checks of a registration, before its password is hashed: an attempt reserved
+/// under the per-IP limit (whatever its outcome, so the email check below cannot be used to
+/// list accounts faster), and the email not taken.
+pub async fn admit_registration(
+    app: &AppState,
+    email: &Email,
+    ip: Option<IpAddr>,
+) -> AppResult<()> {
+    let key = format!("register:ip:{}", ip_bucket(ip));
+    app.limiter
+        .reserve(&[(&key, app.config.register_max_per_ip)])
+        .await?;
+    if find_by_email(&app.db, email).await?.is_some() {
+        return Err(email_taken());
+    }
+    Ok(())
+}
+
+fn email_taken() -> AppError {
+    AppError::Conflict("an account with this email exists".into())
 }
 
 /// `login`, once the credentials checked out: records the login and starts a session family.
