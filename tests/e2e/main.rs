@@ -13,6 +13,7 @@ mod blood_permissions;
 mod blood_reads;
 mod consultations;
 mod consultations_load;
+mod limits;
 mod organizations;
 mod pagination;
 mod permissions;
