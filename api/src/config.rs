@@ -374,3 +374,44 @@ fn num<T: std::str::FromStr>(
         }),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn config(vars: &[(&str, &str)]) -> Result<Config, ConfigError> {
+        let mut m: HashMap<String, String> = vars
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        m.insert("JWT_SECRET".into(), "x".repeat(32));
+        Config::from_map(&m)
+    }
+
+    #[test]
+    fn metrics_are_off_in_production_and_on_the_api_port_in_development_by_default() {
+        let prod = config(&[("APP_ENV", "production")]).expect("config");
+        assert_eq!(prod.metrics, MetricsEndpoint::Off);
+        let dev = config(&[]).expect("config");
+        assert_eq!(dev.metrics, MetricsEndpoint::ApiPort);
+        assert!(!dev.app_env_set);
+    }
+
+    #[test]
+    fn metrics_addr_takes_host_and_port_or_off() {
+        let own =
+            config(&[("APP_ENV", "production"), ("METRICS_ADDR", "[::1]:9100")]).expect("config");
+        assert_eq!(
+            own.metrics,
+            MetricsEndpoint::Listen {
+                host: "::1".into(),
+                port: 9100
+            }
+        );
+        let off = config(&[("METRICS_ADDR", "off")]).expect("config");
+        assert_eq!(off.metrics, MetricsEndpoint::Off);
+        for bad in ["9100", ":9100", "host:port"] {
+            assert!(config(&[("METRICS_ADDR", bad)]).is_err(), "{bad}");
+        }
+    }
+}
