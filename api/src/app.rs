@@ -3,7 +3,7 @@
 
 use crate::{
     auth::{password::PasswordHasher, tokens::TokenKeys},
-    config::{Config, ConfigError},
+    config::{Config, ConfigError, MetricsEndpoint},
     db,
     events::{EventBus, redis_transport::RedisTransport},
     http::{self, metrics::Metrics},
@@ -102,6 +102,8 @@ impl AppState {
 pub struct Application {
     listener: TcpListener,
     router: Router,
+    /// `/metrics` on an address of its own (`METRICS_ADDR`), when set.
+    metrics: Option<(TcpListener, Router)>,
     state: AppState,
 }
 
@@ -111,16 +113,39 @@ impl Application {
         let pool = db::connect(&config).await?;
         db::migrate(&pool).await?;
         let listener = TcpListener::bind((config.host.as_str(), config.port)).await?;
+        if !config.app_env_set {
+            tracing::warn!(
+                addr = %listener.local_addr()?,
+                "APP_ENV is not set, so this server runs as development: GraphiQL, \
+                 introspection and field suggestions are on, /metrics is public on the API port \
+                 unless METRICS_ADDR says otherwise, a random signing key is generated when \
+                 JWT_SECRET is unset, and `seed` is allowed. Set APP_ENV=production for a \
+                 deployment, or APP_ENV=development to silence this warning."
+            );
+        }
+        let metrics_listener = match &config.metrics {
+            MetricsEndpoint::Listen { host, port } => {
+                Some(TcpListener::bind((host.as_str(), *port)).await?)
+            }
+            MetricsEndpoint::Off | MetricsEndpoint::ApiPort => None,
+        };
         let state = AppState::build(config, pool).await?;
         let schema = schema::builder(&state.config).data(state.clone()).finish();
         let router = http::router(state.clone(), schema);
+        let metrics = metrics_listener.map(|l| (l, http::metrics_router(state.clone())));
         crate::jobs::spawn(state.clone());
         crate::jobs::sessions::spawn(state.clone());
         Ok(Self {
             listener,
             router,
+            metrics,
             state,
         })
+    }
+
+    /// The address `/metrics` is served on when `METRICS_ADDR` gives it one.
+    pub fn metrics_addr(&self) -> Option<SocketAddr> {
+        self.metrics.as_ref().and_then(|(l, _)| l.local_addr().ok())
     }
 
     /// The bound address (useful with `PORT=0`).
@@ -140,13 +165,23 @@ impl Application {
     ) -> std::io::Result<()> {
         let addr = self.listener.local_addr()?;
         tracing::info!(%addr, "LifeFlow is listening: GraphQL at http://{addr}/graphql");
-        axum::serve(
+        let metrics = self.metrics.map(|(listener, router)| {
+            if let Ok(addr) = listener.local_addr() {
+                tracing::info!(%addr, "metrics at http://{addr}/metrics");
+            }
+            tokio::spawn(async move { axum::serve(listener, router).await })
+        });
+        let served = axum::serve(
             self.listener,
             self.router
                 .into_make_service_with_connect_info::<SocketAddr>(),
         )
         .with_graceful_shutdown(shutdown)
-        .await
+        .await;
+        if let Some(task) = metrics {
+            task.abort();
+        }
+        served
     }
 }
 

@@ -44,6 +44,9 @@ pub struct Config {
     pub refresh_token_ttl: Duration,
     /// `APP_ENV`.
     pub app_env: AppEnv,
+    /// Whether `APP_ENV` was set; when it was not, the server warns at start that it runs as
+    /// development.
+    pub app_env_set: bool,
     /// `LOG_FORMAT`: `json` or `pretty` (default: json in production).
     pub log_json: bool,
     /// `CORS_ORIGINS`: comma-separated allow-list of browser origins.
@@ -52,8 +55,11 @@ pub struct Config {
     pub trusted_proxies: Vec<IpNet>,
     /// `MAX_QUERY_DEPTH`.
     pub max_depth: usize,
-    /// `MAX_QUERY_COMPLEXITY`.
+    /// `MAX_QUERY_COMPLEXITY`: the values one HTTP request may ask for, its batched operations
+    /// together (a list counts its `first`, 20 by default).
     pub max_complexity: usize,
+    /// `MAX_QUERY_FIELDS`: fields one operation may select, aliases and `__typename` included.
+    pub max_fields: usize,
     /// `MAX_DIRECTIVES`: per field.
     pub max_directives: usize,
     /// `MAX_PAGE_SIZE`: ceiling for `first`/`last`.
@@ -142,9 +148,27 @@ pub struct Config {
     /// `REPORT_CLAIM_TIMEOUT_SECS`: a report claimed for analysis and not answered by then
     /// can be claimed again (so a crashed worker does not strand it in `ANALYZING`).
     pub report_claim_timeout: Duration,
+    /// `METRICS_ADDR`: where `/metrics` is served.
+    pub metrics: MetricsEndpoint,
     /// `EXPOSE_SQL_COUNT`: answer each GraphQL request with an `x-sql-statements` header
     /// (off in production unless set; the benchmarks and tests read it).
     pub expose_sql_count: bool,
+}
+
+/// Where `/metrics` is served (`METRICS_ADDR`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum MetricsEndpoint {
+    /// Not served (`off`; the default in production).
+    Off,
+    /// On the API's own port (the default in development only).
+    ApiPort,
+    /// On a listener of its own, `host:port` (port 0 picks a free one).
+    Listen {
+        /// Interface to bind.
+        host: String,
+        /// Port to bind.
+        port: u16,
+    },
 }
 
 /// A setting that could not be parsed; the server refuses to start.
@@ -183,6 +207,28 @@ impl Config {
             }
         };
         let production = app_env == AppEnv::Production;
+        let metrics = match get("METRICS_ADDR") {
+            None if production => MetricsEndpoint::Off,
+            None => MetricsEndpoint::ApiPort,
+            Some(v) if v.trim() == "off" => MetricsEndpoint::Off,
+            Some(v) => {
+                let parsed = v
+                    .trim()
+                    .rsplit_once(':')
+                    .and_then(|(h, p)| Some((h.trim_matches(['[', ']']), p.parse().ok()?)))
+                    .filter(|(h, _)| !h.is_empty());
+                let Some((host, port)) = parsed else {
+                    return Err(ConfigError {
+                        name: "METRICS_ADDR",
+                        problem: format!("expected host:port or off, got {v:?}"),
+                    });
+                };
+                MetricsEndpoint::Listen {
+                    host: host.to_string(),
+                    port,
+                }
+            }
+        };
         let jwt_secret = get("JWT_SECRET");
         if let Some(s) = &jwt_secret {
             if s.len() < 32 {
@@ -241,6 +287,7 @@ impl Config {
                 30 * 24 * 3600,
             )?),
             app_env,
+            app_env_set: get("APP_ENV").is_some(),
             log_json: match get("LOG_FORMAT").as_deref() {
                 Some("json") => true,
                 Some("pretty") => false,
@@ -249,7 +296,8 @@ impl Config {
             cors_origins: list("CORS_ORIGINS"),
             trusted_proxies,
             max_depth: num(&get, "MAX_QUERY_DEPTH", 12)?,
-            max_complexity: num(&get, "MAX_QUERY_COMPLEXITY", 500)?,
+            max_complexity: num(&get, "MAX_QUERY_COMPLEXITY", 5_000)?,
+            max_fields: num(&get, "MAX_QUERY_FIELDS", 500)?,
             max_directives: num(&get, "MAX_DIRECTIVES", 10)?,
             max_page_size: num(&get, "MAX_PAGE_SIZE", 100)?,
             max_body_bytes: num(&get, "MAX_BODY_BYTES", 1024 * 1024)?,
@@ -318,6 +366,7 @@ impl Config {
                 .unwrap_or_default(),
             ai_probability_tolerance: num(&get, "AI_PROBABILITY_TOLERANCE", 0.01)?,
             report_claim_timeout: Duration::from_secs(num(&get, "REPORT_CLAIM_TIMEOUT_SECS", 900)?),
+            metrics,
             expose_sql_count: match get("EXPOSE_SQL_COUNT").as_deref() {
                 Some("true") | Some("1") => true,
                 Some("false") | Some("0") => false,
@@ -348,5 +397,46 @@ fn num<T: std::str::FromStr>(
             name,
             problem: format!("{v:?} is not a valid number"),
         }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn config(vars: &[(&str, &str)]) -> Result<Config, ConfigError> {
+        let mut m: HashMap<String, String> = vars
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        m.insert("JWT_SECRET".into(), "x".repeat(32));
+        Config::from_map(&m)
+    }
+
+    #[test]
+    fn metrics_are_off_in_production_and_on_the_api_port_in_development_by_default() {
+        let prod = config(&[("APP_ENV", "production")]).expect("config");
+        assert_eq!(prod.metrics, MetricsEndpoint::Off);
+        let dev = config(&[]).expect("config");
+        assert_eq!(dev.metrics, MetricsEndpoint::ApiPort);
+        assert!(!dev.app_env_set);
+    }
+
+    #[test]
+    fn metrics_addr_takes_host_and_port_or_off() {
+        let own =
+            config(&[("APP_ENV", "production"), ("METRICS_ADDR", "[::1]:9100")]).expect("config");
+        assert_eq!(
+            own.metrics,
+            MetricsEndpoint::Listen {
+                host: "::1".into(),
+                port: 9100
+            }
+        );
+        let off = config(&[("METRICS_ADDR", "off")]).expect("config");
+        assert_eq!(off.metrics, MetricsEndpoint::Off);
+        for bad in ["9100", ":9100", "host:port"] {
+            assert!(config(&[("METRICS_ADDR", bad)]).is_err(), "{bad}");
+        }
     }
 }

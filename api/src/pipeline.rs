@@ -1,7 +1,8 @@
 //! The mutation pipeline. Every mutation is a typed [`Command`]: its GraphQL input parsed
 //! once into a validated value (`TryFrom<…Input>`), then handed to [`run`], which
 //!
-//! 1. authorizes the caller once against the command's [`Rule`] (a refusal is audited);
+//! 1. authorizes the caller once against the command's [`Rule`] (a refusal is audited, unless
+//!    the caller is anonymous: that is only logged and counted);
 //! 2. answers a retry that carries a known idempotency key with the first result;
 //! 3. opens the write transaction (`BEGIN IMMEDIATE` on SQLite) and runs the command's use
 //!    case, which does the whole workflow (alerts, stock checks, notifications);
@@ -132,6 +133,19 @@ pub async fn run<C: Command>(ctx: &Context<'_>, input: C::Input) -> AppResult<C:
         .unwrap_or(authority);
     let actor = match authorize(&req.viewer, rule) {
         Ok(actor) => actor,
+        // Anyone can send these by the thousand, naming any organization: a row each would
+        // let strangers fill the audit trail and organizations' views of it.
+        Err(e) if matches!(req.viewer, Viewer::Anonymous { .. }) => {
+            tracing::info!(
+                request_id = %req.request_id,
+                action = C::ACTION,
+                organization = ?rule_org(rule),
+                code = e.code(),
+                "anonymous mutation refused"
+            );
+            app.metrics.record_anonymous_refusal(C::ACTION);
+            return Err(e);
+        }
         Err(e) => {
             let actor = Actor::of(&req.viewer);
             fail(req, &what, &actor, rule_org(rule), &e).await;

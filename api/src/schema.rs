@@ -49,18 +49,24 @@ pub struct MutationRoot(
 pub type AppSchema = Schema<QueryRoot, MutationRoot, SubscriptionRoot>;
 
 /// The schema builder with the limits from the config; none of them is on by default in
-/// async-graphql.
+/// async-graphql. Depth, complexity and the number of fields are counted by
+/// [`Limits`](crate::graphql::limits::Limits) rather than async-graphql's own limits, which
+/// ignore list sizes and `__typename` and hold introspection to the depth of other queries.
 pub fn builder(config: &Config) -> SchemaBuilder<QueryRoot, MutationRoot, SubscriptionRoot> {
     let mut b = Schema::build(
         QueryRoot::default(),
         MutationRoot::default(),
         SubscriptionRoot,
     )
-    .limit_depth(config.max_depth)
-    .limit_complexity(config.max_complexity)
     .limit_recursive_depth(config.max_depth.max(32))
     .limit_directives(config.max_directives)
-    .extension(crate::graphql::observe::Observe);
+    .extension(crate::graphql::observe::Observe)
+    .extension(crate::graphql::limits::Limits {
+        max_fields: config.max_fields,
+        max_depth: config.max_depth,
+        max_complexity: config.max_complexity,
+        introspection_depth_exempt: !config.is_production(),
+    });
     if config.is_production() {
         b = b.disable_introspection().disable_suggestions();
     }

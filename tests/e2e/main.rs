@@ -16,6 +16,7 @@ mod consultations;
 mod consultations_load;
 mod database;
 mod donors;
+mod limits;
 mod organizations;
 mod pagination;
 mod permissions;

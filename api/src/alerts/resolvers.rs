@@ -44,6 +44,7 @@ pub struct AlertQuery;
 impl AlertQuery {
     /// Alerts addressed to the caller's organizations (super admins: all), newest first.
     #[allow(clippy::too_many_arguments)]
+    #[graphql(complexity = "crate::graphql::limits::page_cost(first, last, child_complexity)")]
     async fn alerts(
         &self,
         ctx: &Context<'_>,
@@ -117,6 +118,7 @@ impl AlertQuery {
     }
 
     /// The caller's notifications, newest first.
+    #[graphql(complexity = "crate::graphql::limits::page_cost(first, None, child_complexity)")]
     async fn notifications(
         &self,
         ctx: &Context<'_>,

@@ -22,6 +22,7 @@ pub struct AuditQuery;
 impl AuditQuery {
     /// The audit trail: everything for super admins; an organization's rows for its admins.
     #[allow(clippy::too_many_arguments)]
+    #[graphql(complexity = "crate::graphql::limits::page_cost(first, last, child_complexity)")]
     async fn audit_logs(
         &self,
         ctx: &Context<'_>,

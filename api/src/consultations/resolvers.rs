@@ -87,6 +87,7 @@ impl ConsultationQuery {
     /// Doctors: verified ones for everyone (plus your own profile and, for an organization's
     /// admins, its doctors). Best rated first by default.
     #[allow(clippy::too_many_arguments)]
+    #[graphql(complexity = "crate::graphql::limits::page_cost(first, last, child_complexity)")]
     async fn doctors(
         &self,
         ctx: &Context<'_>,
@@ -169,6 +170,9 @@ impl ConsultationQuery {
 
     /// Free slots of a verified doctor between `from` and `to`, in UTC with the doctor's
     /// offset, computed from the weekly rules minus bookings.
+    #[graphql(
+        complexity = "crate::graphql::limits::slots_cost(from, to, duration_minutes, child_complexity)"
+    )]
     async fn open_slots(
         &self,
         ctx: &Context<'_>,
@@ -188,6 +192,7 @@ impl ConsultationQuery {
     /// Consultations: a patient's own, a doctor's, and an organization's for its admins.
     /// Soonest first by default.
     #[allow(clippy::too_many_arguments)]
+    #[graphql(complexity = "crate::graphql::limits::page_cost(first, last, child_complexity)")]
     async fn consultations(
         &self,
         ctx: &Context<'_>,
@@ -281,6 +286,7 @@ impl ConsultationQuery {
 
     /// Prescriptions: a patient's own, those a doctor wrote, and an organization's for its
     /// admins. Newest first. Every prescription returned is an audited read.
+    #[graphql(complexity = "crate::graphql::limits::page_cost(first, last, child_complexity)")]
     async fn prescriptions(
         &self,
         ctx: &Context<'_>,

@@ -25,6 +25,7 @@ pub struct DonorQuery;
 impl DonorQuery {
     /// Donors the caller may see.
     #[allow(clippy::too_many_arguments)]
+    #[graphql(complexity = "crate::graphql::limits::page_cost(first, last, child_complexity)")]
     async fn donors(
         &self,
         ctx: &Context<'_>,

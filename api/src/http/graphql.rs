@@ -1,13 +1,14 @@
 //! GraphQL over HTTP, with the hardening the async-graphql adapter leaves to us:
 //! JSON-only POST bodies (415 otherwise: an HTML form can post `text/plain` cross-site),
-//! mutations refused over GET (405), bodies and batches capped (413 / 400), a time limit,
-//! and the status codes and media type of the GraphQL-over-HTTP spec.
+//! mutations refused over GET (405), bodies and batches capped (413 / 400), a time limit and
+//! a complexity budget shared by a batch's operations, and the status codes and media type
+//! of the GraphQL-over-HTTP spec.
 
 use super::client::RequestMeta;
 use crate::{
     auth::Viewer,
     db::Db,
-    graphql::{context::RequestCtx, loaders::Loaders, observe::Outcome},
+    graphql::{context::RequestCtx, limits::Budget, loaders::Loaders, observe::Outcome},
     schema::AppSchema,
     state::AppState,
 };
@@ -260,6 +261,10 @@ async fn execute(
     let gql_media = wants_gql_response(headers);
     let mut bodies = Vec::with_capacity(requests.len());
     let mut status = StatusCode::OK;
+    // The operations of a batch share one time limit and one complexity budget, so a batch
+    // costs no more than a single request could.
+    let deadline = tokio::time::Instant::now() + app.config.request_timeout;
+    let budget = Budget::new(app.config.max_complexity);
     for req in requests {
         let outcome = Arc::new(Outcome::default());
         let ctx = Arc::new(RequestCtx {
@@ -271,9 +276,12 @@ async fn execute(
             loaders: Loaders::new(&db),
             reads: Arc::default(),
         });
-        let req = req.data(ctx.clone()).data(outcome.clone());
+        let req = req
+            .data(ctx.clone())
+            .data(outcome.clone())
+            .data(budget.clone());
         let op_started = Instant::now();
-        let resp = tokio::time::timeout(app.config.request_timeout, st.schema.execute(req)).await;
+        let resp = tokio::time::timeout_at(deadline, st.schema.execute(req)).await;
         crate::audit::record::flush_reads(&ctx.db, ctx.origin(), &ctx.viewer, &ctx.reads).await;
         let o = outcome.get();
         let mut body = match resp {

@@ -48,6 +48,7 @@ struct Inner {
     errors: BTreeMap<String, u64>,
     statements: Histogram,
     refused: BTreeMap<String, u64>,
+    anonymous_refusals: BTreeMap<&'static str, u64>,
 }
 
 /// The process's metrics.
@@ -105,6 +106,13 @@ impl Metrics {
         }
     }
 
+    /// Records a mutation refused to an anonymous caller, which writes no audit row.
+    pub fn record_anonymous_refusal(&self, action: &'static str) {
+        if let Ok(mut m) = self.inner.lock() {
+            *m.anonymous_refusals.entry(action).or_default() += 1;
+        }
+    }
+
     /// The Prometheus text exposition.
     pub fn render(&self) -> String {
         let Ok(m) = self.inner.lock() else {
@@ -154,6 +162,17 @@ impl Metrics {
         let _ = writeln!(out, "# TYPE lifeflow_http_refused_total counter");
         for (r, v) in &m.refused {
             let _ = writeln!(out, "lifeflow_http_refused_total{{reason=\"{r}\"}} {v}");
+        }
+        let _ = writeln!(
+            out,
+            "# HELP lifeflow_anonymous_refusals_total Mutations refused to anonymous callers (not audited)."
+        );
+        let _ = writeln!(out, "# TYPE lifeflow_anonymous_refusals_total counter");
+        for (a, v) in &m.anonymous_refusals {
+            let _ = writeln!(
+                out,
+                "lifeflow_anonymous_refusals_total{{action=\"{a}\"}} {v}"
+            );
         }
         let _ = writeln!(
             out,

@@ -6,7 +6,9 @@ pub mod health;
 pub mod metrics;
 pub mod ws;
 
-use crate::{error::current_request_id, schema::AppSchema, state::AppState};
+use crate::{
+    config::MetricsEndpoint, error::current_request_id, schema::AppSchema, state::AppState,
+};
 use axum::{
     Router,
     http::{HeaderName, HeaderValue, Method, StatusCode, header},
@@ -31,11 +33,13 @@ pub fn router(app: AppState, schema: AppSchema) -> Router {
         .route("/graphql", get(graphql::get).post(graphql::post))
         .route("/graphql/ws", get(ws::handler))
         .with_state(gql);
-    let ops = Router::new()
+    let mut ops = Router::new()
         .route("/healthz", get(health::healthz))
-        .route("/readyz", get(health::readyz))
-        .route("/metrics", get(health::metrics))
-        .with_state(app.clone());
+        .route("/readyz", get(health::readyz));
+    if app.config.metrics == MetricsEndpoint::ApiPort {
+        ops = ops.route("/metrics", get(health::metrics));
+    }
+    let ops = ops.with_state(app.clone());
     Router::new()
         .merge(graphql_routes)
         .merge(ops)
@@ -45,6 +49,13 @@ pub fn router(app: AppState, schema: AppSchema) -> Router {
             client::request_meta,
         ))
         .layer(cors(&app.config.cors_origins))
+}
+
+/// `/metrics` alone, for a listener of its own (`METRICS_ADDR`), away from the public port.
+pub fn metrics_router(app: AppState) -> Router {
+    Router::new()
+        .route("/metrics", get(health::metrics))
+        .with_state(app)
 }
 
 fn cors(origins: &[String]) -> CorsLayer {

@@ -33,6 +33,7 @@ impl IdentityQuery {
 
     /// Every user (super admins only).
     #[allow(clippy::too_many_arguments)]
+    #[graphql(complexity = "crate::graphql::limits::page_cost(first, last, child_complexity)")]
     async fn users(
         &self,
         ctx: &Context<'_>,

@@ -26,6 +26,7 @@ impl OrganizationQuery {
     /// Organizations the caller may see: approved ones and their own (every one for super
     /// admins).
     #[allow(clippy::too_many_arguments)]
+    #[graphql(complexity = "crate::graphql::limits::page_cost(first, last, child_complexity)")]
     async fn organizations(
         &self,
         ctx: &Context<'_>,

@@ -112,6 +112,7 @@ impl ReportQuery {
     /// radiologists and admins its reports; its API clients as their scopes allow. Each
     /// report returned is an audited read.
     #[allow(clippy::too_many_arguments)]
+    #[graphql(complexity = "crate::graphql::limits::page_cost(first, last, child_complexity)")]
     async fn medical_reports(
         &self,
         ctx: &Context<'_>,
@@ -182,6 +183,7 @@ impl ReportQuery {
     /// then LOW, each oldest analysis first. For its doctors, radiologists and admins (and its
     /// API client with `reports:read`). Each report returned is an audited read.
     #[allow(clippy::too_many_arguments)]
+    #[graphql(complexity = "crate::graphql::limits::page_cost(first, last, child_complexity)")]
     async fn review_queue(
         &self,
         ctx: &Context<'_>,

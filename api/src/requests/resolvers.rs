@@ -24,6 +24,7 @@ pub struct RequestQuery;
 impl RequestQuery {
     /// Blood requests the caller may see, most urgent then oldest first by default.
     #[allow(clippy::too_many_arguments)]
+    #[graphql(complexity = "crate::graphql::limits::page_cost(first, last, child_complexity)")]
     async fn blood_requests(
         &self,
         ctx: &Context<'_>,

@@ -25,6 +25,7 @@ pub struct StockQuery;
 impl StockQuery {
     /// A bank's units (its members; super admins for any bank).
     #[allow(clippy::too_many_arguments)]
+    #[graphql(complexity = "crate::graphql::limits::page_cost(first, last, child_complexity)")]
     async fn blood_units(
         &self,
         ctx: &Context<'_>,
@@ -83,6 +84,7 @@ impl StockQuery {
 
     /// A unit's whole history by its unit number (every component of the donation), for
     /// the members of the bank holding it and super admins.
+    #[graphql(complexity = "crate::graphql::limits::list_cost(child_complexity)")]
     async fn blood_unit_history(
         &self,
         ctx: &Context<'_>,
@@ -118,6 +120,7 @@ impl StockQuery {
 
     /// Stock levels per bank, group and component (counts only). Hospitals and super admins
     /// see every approved bank; bank members their own banks.
+    #[graphql(complexity = "crate::graphql::limits::list_cost(child_complexity)")]
     async fn stock_levels(
         &self,
         ctx: &Context<'_>,
@@ -149,6 +152,7 @@ impl StockQuery {
 
     /// Approved banks within the radius holding compatible, available, unexpired units,
     /// nearest first. For hospitals, blood banks and super admins.
+    #[graphql(complexity = "crate::graphql::limits::list_cost(child_complexity)")]
     async fn find_compatible_stock(
         &self,
         ctx: &Context<'_>,
