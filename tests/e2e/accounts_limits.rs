@@ -51,15 +51,7 @@ async fn register_from(app: &TestApp, ip: &str, email: &str) -> Gql {
 
 /// The server's argon2 runs so far: `(hashes, password checks)`.
 async fn password_work(app: &TestApp) -> (u64, u64) {
-    let text = app
-        .http
-        .get(format!("{}/metrics", app.base))
-        .send()
-        .await
-        .expect("metrics")
-        .text()
-        .await
-        .expect("metrics text");
+    let text = app.metrics().await;
     let value = |kind: &str| -> u64 {
         let name = format!("lifeflow_password_hashes_total{{kind=\"{kind}\"}} ");
         text.lines()

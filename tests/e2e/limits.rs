@@ -357,15 +357,7 @@ async fn anonymous_mutations_naming_an_organization_leave_no_failure_rows_but_ar
     // Assert: no row names the hospital; the attempts are counted.
     assert_eq!(forged.code(), Some("UNAUTHENTICATED"), "{}", forged.body);
     assert_eq!(app.count(failures).await, before);
-    let metrics = app
-        .http
-        .get(format!("{}/metrics", app.base))
-        .send()
-        .await
-        .expect("metrics")
-        .text()
-        .await
-        .expect("text");
+    let metrics = app.metrics().await;
     assert!(
         metrics.contains(r#"lifeflow_anonymous_refusals_total{action="blood_request.create"} 26"#),
         "{metrics}"

@@ -353,6 +353,18 @@ impl TestApp {
         .data();
     }
 
+    /// The server's `/metrics` text (on the API port, as in development).
+    pub async fn metrics(&self) -> String {
+        self.http
+            .get(format!("{}/metrics", self.base))
+            .send()
+            .await
+            .expect("metrics")
+            .text()
+            .await
+            .expect("metrics text")
+    }
+
     /// Runs a SQL query on the server's database and returns the first column of each row as
     /// a string, for assertions.
     pub async fn count(&self, sql: &str) -> i64 {

@@ -72,17 +72,7 @@ pub async fn try_connect(
     let (socket, resp) = tokio::time::timeout(ARRIVES, tokio_tungstenite::connect_async(req))
         .await
         .expect("websocket upgrade timed out")?;
-    let protocol = resp
-        .headers()
-        .get("sec-websocket-protocol")
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_string);
-    Ok(WsClient {
-        socket,
-        protocol,
-        next_ping: 0,
-        pending: Default::default(),
-    })
+    Ok(WsClient::upgraded(socket, &resp))
 }
 
 /// Opens a `graphql-transport-ws` socket from another loopback address (`127.0.0.2`, …: on
@@ -106,17 +96,7 @@ pub async fn try_connect_from(base: &str, from: IpAddr) -> Result<WsClient, tung
     )
     .await
     .expect("websocket upgrade timed out")?;
-    let protocol = resp
-        .headers()
-        .get("sec-websocket-protocol")
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_string);
-    Ok(WsClient {
-        socket,
-        protocol,
-        next_ping: 0,
-        pending: Default::default(),
-    })
+    Ok(WsClient::upgraded(socket, &resp))
 }
 
 /// Opens a socket with one protocol; panics if the upgrade fails.
@@ -134,6 +114,23 @@ pub async fn connect_as(base: &str, token: &str) -> WsClient {
 }
 
 impl WsClient {
+    fn upgraded(
+        socket: WebSocketStream<MaybeTlsStream<TcpStream>>,
+        resp: &tungstenite::handshake::client::Response,
+    ) -> Self {
+        let protocol = resp
+            .headers()
+            .get("sec-websocket-protocol")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string);
+        Self {
+            socket,
+            protocol,
+            next_ping: 0,
+            pending: Default::default(),
+        }
+    }
+
     /// Sends a JSON message.
     pub async fn send(&mut self, v: Value) {
         self.socket
