@@ -22,6 +22,8 @@ mod m20261123_000007_medical_reports;
 #[allow(missing_docs)]
 mod m20261201_000001_donor_codes;
 mod m20261201_000009_references;
+#[allow(missing_docs)]
+mod m20261201_000002_care;
 
 /// Applies every migration in order.
 pub struct Migrator;
@@ -39,6 +41,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261123_000007_medical_reports::Migration),
             Box::new(m20261201_000001_donor_codes::Migration),
             Box::new(m20261201_000009_references::Migration),
+            Box::new(m20261201_000002_care::Migration),
         ]
     }
 }
