@@ -266,8 +266,9 @@ impl Config {
             _ => {
                 return Err(ConfigError {
                     name: "IMAGE_URL_HOSTS",
-                    problem: "required when APP_ENV=production (unless REPORT_STORAGE_PREFIXES is set)"
-                        .into(),
+                    problem:
+                        "required when APP_ENV=production (unless REPORT_STORAGE_PREFIXES is set)"
+                            .into(),
                 });
             }
         };

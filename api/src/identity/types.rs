@@ -87,7 +87,11 @@ impl User {
         let req = ctx.req()?;
         let full = auth::organizations::sees_contacts(&req.viewer, id, org);
         let u = loaders::load_one(&req.loaders.users, id).await?;
-        Ok(u.map(if full { Self::from } else { Self::without_contacts }))
+        Ok(u.map(if full {
+            Self::from
+        } else {
+            Self::without_contacts
+        }))
     }
 }
 

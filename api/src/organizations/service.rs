@@ -7,12 +7,12 @@ use super::commands::{
 use crate::{
     alerts::service::{self as alerts, AlertContent, NewAlert, Target},
     audit::Change,
-    consultations::service::detach_doctor,
     auth::{
         Actor,
         scope::Scope,
         tokens::{API_TOKEN_PREFIX, random_token, token_hash},
     },
+    consultations::service::detach_doctor,
     db::now,
     error::{AppError, AppResult, unique_violation},
     validation::{Phone, Text},

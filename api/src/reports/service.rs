@@ -167,7 +167,11 @@ pub async fn create<C: ConnectionTrait>(
 /// Whether a user is a patient of an organization: they booked a consultation with one of its
 /// doctors (one that was not cancelled). An organization uploads reports only for its
 /// patients, so it cannot plant reports in a stranger's record or look up their contacts.
-pub async fn is_patient_of<C: ConnectionTrait>(db: &C, patient: Uuid, org: Uuid) -> AppResult<bool> {
+pub async fn is_patient_of<C: ConnectionTrait>(
+    db: &C,
+    patient: Uuid,
+    org: Uuid,
+) -> AppResult<bool> {
     let found = consultation::Entity::find()
         .select_only()
         .column(consultation::Column::Id)
