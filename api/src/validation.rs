@@ -478,7 +478,7 @@ impl ImageUrl {
             ));
         };
         match &sources.hosts {
-            Some(hosts) if !hosts.iter().any(|h| *h == host) => Err(AppError::bad_input(
+            Some(hosts) if !hosts.contains(&host) => Err(AppError::bad_input(
                 field,
                 "must point at an allowed image host",
             )),

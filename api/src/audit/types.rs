@@ -27,7 +27,7 @@ pub struct AuditLog {
     /// The changed values before the change (null on health data for all but the
     /// organization's admins).
     pub old_values: Option<Json<serde_json::Value>>,
-    /// The changed values after it (as `oldValues`).
+    /// The changed values after it (null where `oldValues` is hidden).
     pub new_values: Option<Json<serde_json::Value>>,
     pub ip: Option<String>,
     pub user_agent: Option<String>,
