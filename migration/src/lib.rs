@@ -21,9 +21,10 @@ mod m20261123_000006_consultations;
 mod m20261123_000007_medical_reports;
 #[allow(missing_docs)]
 mod m20261201_000001_donor_codes;
-mod m20261201_000009_references;
 #[allow(missing_docs)]
 mod m20261201_000002_care;
+#[allow(missing_docs)]
+mod m20261201_000009_references;
 
 /// Applies every migration in order.
 pub struct Migrator;

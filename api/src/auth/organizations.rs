@@ -38,9 +38,9 @@ pub fn sees_members(viewer: &Viewer, org: Uuid) -> AppResult<()> {
 }
 
 /// A member's contact details (email, phone) where they appear on the organization's work
-/// (`requestedBy`, `uploadedBy`, a review's doctor): the member themself, the organization's
-/// own members and super admins. Other organizations, patients and API clients see who it
-/// was, not how to reach them.
+/// (`requestedBy`, `uploadedBy`, a review's doctor): the member themself and whoever sees
+/// the organization's member list ([`sees_members`]). Other organizations, patients and
+/// other API clients see who it was, not how to reach them.
 pub fn sees_contacts(viewer: &Viewer, member: Uuid, org: Uuid) -> bool {
     viewer.user_id() == Some(member) || sees_members(viewer, org).is_ok()
 }
