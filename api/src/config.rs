@@ -144,8 +144,8 @@ pub struct Config {
     /// `https://` (for example `s3://lifeflow-imaging/`).
     pub report_storage_prefixes: Vec<String>,
     /// `IMAGE_URL_HOSTS`: comma-separated hosts `https://` report images may point at. `None`
-    /// (unset, development only) admits any host; production refuses to start without it
-    /// unless `REPORT_STORAGE_PREFIXES` is set, and then admits no `https://` host.
+    /// (unset in development) admits any host; unset in production admits none, leaving only
+    /// `REPORT_STORAGE_PREFIXES`.
     pub image_url_hosts: Option<Vec<String>>,
     /// `AI_PROBABILITY_TOLERANCE`: how far the three class probabilities may sum from 1.
     pub ai_probability_tolerance: f64,
@@ -257,21 +257,10 @@ impl Config {
                 })
                 .unwrap_or_default()
         };
-        let image_url_hosts = match list("IMAGE_URL_HOSTS") {
-            hosts if !hosts.is_empty() => {
-                Some(hosts.iter().map(|h| h.to_ascii_lowercase()).collect())
-            }
-            _ if !production => None,
-            _ if !list("REPORT_STORAGE_PREFIXES").is_empty() => Some(Vec::new()),
-            _ => {
-                return Err(ConfigError {
-                    name: "IMAGE_URL_HOSTS",
-                    problem:
-                        "required when APP_ENV=production (unless REPORT_STORAGE_PREFIXES is set)"
-                            .into(),
-                });
-            }
-        };
+        // Unset in production admits no https host at all (fail closed), not every host.
+        let image_url_hosts = Some(list("IMAGE_URL_HOSTS"))
+            .filter(|hosts| production || !hosts.is_empty())
+            .map(|hosts| hosts.iter().map(|h| h.to_ascii_lowercase()).collect());
         let trusted_proxies = list("TRUSTED_PROXIES")
             .into_iter()
             .map(|s| {

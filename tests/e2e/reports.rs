@@ -1387,17 +1387,43 @@ async fn image_urls_must_be_https_on_an_allowed_host() {
     }
     assert!(accepted.code().is_none(), "{}", accepted.body);
     assert_eq!(app.count("SELECT COUNT(*) FROM medical_reports").await, 1);
-    // Production does not start without the list (or storage prefixes).
-    let production = |extra: Option<(&str, &str)>| {
-        let mut settings = test_settings(&app.config.database_url);
-        settings.insert("APP_ENV".into(), "production".into());
-        if let Some((k, v)) = extra {
-            settings.insert(k.into(), v.into());
-        }
-        lifeflow::config::Config::from_map(&settings)
+}
+
+#[tokio::test]
+async fn in_production_without_an_image_host_list_only_storage_locations_are_accepted() {
+    // Arrange: a production server with a storage prefix and no IMAGE_URL_HOSTS.
+    let app = spawn_app_with(&[
+        ("APP_ENV", "production"),
+        ("REPORT_STORAGE_PREFIXES", "s3://imaging/"),
+    ])
+    .await;
+    let c = Clinic::new(&app).await;
+    let with_urls = |first: &str, second: &str| {
+        let mut i = report_input(&c.org.id, &c.patient.user_id);
+        i["images"][0]["url"] = json!(first);
+        i["images"][1]["url"] = json!(second);
+        json!({"i": i})
     };
-    let refused = production(None).expect_err("production needs IMAGE_URL_HOSTS");
-    assert_eq!(refused.name, "IMAGE_URL_HOSTS");
-    assert!(production(Some(("IMAGE_URL_HOSTS", "imaging.example"))).is_ok());
-    assert!(production(Some(("REPORT_STORAGE_PREFIXES", "s3://imaging/"))).is_ok());
+
+    // Act
+    let from_a_host = app
+        .gql(
+            Some(&c.radiologist.access),
+            CREATE,
+            with_urls("s3://imaging/s/1.dcm", "https://imaging.example/s/2.png"),
+        )
+        .await;
+    let from_storage = app
+        .gql(
+            Some(&c.radiologist.access),
+            CREATE,
+            with_urls("s3://imaging/s/1.dcm", "s3://imaging/s/2.png"),
+        )
+        .await;
+
+    // Assert
+    assert_eq!(from_a_host.code(), Some("BAD_USER_INPUT"));
+    assert_eq!(from_a_host.field(), Some("input.images.1.url"));
+    assert!(from_storage.code().is_none(), "{}", from_storage.body);
+    assert_eq!(app.count("SELECT COUNT(*) FROM medical_reports").await, 1);
 }
