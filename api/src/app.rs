@@ -123,6 +123,12 @@ impl Application {
                  deployment, or APP_ENV=development to silence this warning."
             );
         }
+        if config.image_url_hosts.as_ref().is_some_and(Vec::is_empty) {
+            tracing::warn!(
+                "IMAGE_URL_HOSTS is not set: report images are accepted only under \
+                 REPORT_STORAGE_PREFIXES, never from an https:// host"
+            );
+        }
         let metrics_listener = match &config.metrics {
             MetricsEndpoint::Listen { host, port } => {
                 Some(TcpListener::bind((host.as_str(), *port)).await?)

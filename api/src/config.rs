@@ -143,6 +143,10 @@ pub struct Config {
     /// `REPORT_STORAGE_PREFIXES`: comma-separated URL prefixes report images may use besides
     /// `https://` (for example `s3://lifeflow-imaging/`).
     pub report_storage_prefixes: Vec<String>,
+    /// `IMAGE_URL_HOSTS`: comma-separated hosts `https://` report images may point at. `None`
+    /// (unset in development) admits any host; unset in production admits none, leaving only
+    /// `REPORT_STORAGE_PREFIXES`.
+    pub image_url_hosts: Option<Vec<String>>,
     /// `AI_PROBABILITY_TOLERANCE`: how far the three class probabilities may sum from 1.
     pub ai_probability_tolerance: f64,
     /// `REPORT_CLAIM_TIMEOUT_SECS`: a report claimed for analysis and not answered by then
@@ -253,6 +257,10 @@ impl Config {
                 })
                 .unwrap_or_default()
         };
+        // Unset in production admits no https host at all (fail closed), not every host.
+        let image_url_hosts = Some(list("IMAGE_URL_HOSTS"))
+            .filter(|hosts| production || !hosts.is_empty())
+            .map(|hosts| hosts.iter().map(|h| h.to_ascii_lowercase()).collect());
         let trusted_proxies = list("TRUSTED_PROXIES")
             .into_iter()
             .map(|s| {
@@ -356,14 +364,8 @@ impl Config {
             )?),
             consultation_max_days_ahead: num(&get, "CONSULTATION_MAX_DAYS_AHEAD", 90)?,
             open_slots_max_days: num(&get, "OPEN_SLOTS_MAX_DAYS", 31)?,
-            report_storage_prefixes: get("REPORT_STORAGE_PREFIXES")
-                .map(|v| {
-                    v.split(',')
-                        .map(|p| p.trim().to_string())
-                        .filter(|p| !p.is_empty())
-                        .collect()
-                })
-                .unwrap_or_default(),
+            report_storage_prefixes: list("REPORT_STORAGE_PREFIXES"),
+            image_url_hosts,
             ai_probability_tolerance: num(&get, "AI_PROBABILITY_TOLERANCE", 0.01)?,
             report_claim_timeout: Duration::from_secs(num(&get, "REPORT_CLAIM_TIMEOUT_SECS", 900)?),
             metrics,
@@ -378,6 +380,14 @@ impl Config {
     /// True in production.
     pub fn is_production(&self) -> bool {
         self.app_env == AppEnv::Production
+    }
+
+    /// Where report images may live.
+    pub fn image_sources(&self) -> crate::validation::ImageSources {
+        crate::validation::ImageSources {
+            hosts: self.image_url_hosts.clone(),
+            prefixes: self.report_storage_prefixes.clone(),
+        }
     }
 
     /// True when the database is SQLite.

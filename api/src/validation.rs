@@ -434,3 +434,121 @@ impl MinorAmount {
         self.0
     }
 }
+
+/// Where report images may live (`IMAGE_URL_HOSTS`, `REPORT_STORAGE_PREFIXES`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ImageSources {
+    /// Hosts an `https://` URL may name, lower-cased; `None` admits any host (development
+    /// without a list).
+    pub hosts: Option<Vec<String>>,
+    /// Storage locations (`s3://bucket/`) accepted besides `https://`.
+    pub prefixes: Vec<String>,
+}
+
+/// The URL of a report image: `https://` on an allowed host, or under a storage prefix.
+/// Clients (and the AI service) fetch these, so an arbitrary host would make them fetch
+/// from wherever an uploader points.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ImageUrl(String);
+
+impl ImageUrl {
+    /// The longest URL accepted.
+    pub const MAX_LEN: usize = 2048;
+
+    /// Checks a URL against the allowed sources.
+    pub fn parse(raw: &str, field: &str, sources: &ImageSources) -> AppResult<Self> {
+        let s = raw.trim();
+        if s.len() > Self::MAX_LEN || s.chars().any(|c| c.is_whitespace() || c.is_control()) {
+            return Err(AppError::bad_input(
+                field,
+                "must be a URL of at most 2048 characters without spaces",
+            ));
+        }
+        let stored = sources
+            .prefixes
+            .iter()
+            .any(|p| s.starts_with(p.as_str()) && s.len() > p.len());
+        if stored {
+            return Ok(Self(s.to_string()));
+        }
+        let Some(host) = https_host(s) else {
+            return Err(AppError::bad_input(
+                field,
+                "must be an https:// URL (or an allowed storage location)",
+            ));
+        };
+        match &sources.hosts {
+            Some(hosts) if !hosts.contains(&host) => Err(AppError::bad_input(
+                field,
+                "must point at an allowed image host",
+            )),
+            _ => Ok(Self(s.to_string())),
+        }
+    }
+
+    pub fn into_inner(self) -> String {
+        self.0
+    }
+}
+
+/// The lower-cased host of an `https://` URL, without its port; `None` for anything else,
+/// and for URLs with credentials (`https://allowed@elsewhere/`) or backslashes, which
+/// browsers and HTTP clients read differently.
+fn https_host(s: &str) -> Option<String> {
+    let rest = s.get(..8).filter(|p| p.eq_ignore_ascii_case("https://"))?;
+    let rest = &s[rest.len()..];
+    let authority = rest.split(['/', '?', '#']).next()?;
+    if authority.contains(['@', '\\']) {
+        return None;
+    }
+    let host = match authority.strip_prefix('[') {
+        Some(v6) => &authority[..v6.find(']')? + 2],
+        None => authority.split(':').next()?,
+    };
+    (!host.is_empty()).then(|| host.to_ascii_lowercase())
+}
+
+#[cfg(test)]
+mod image_url_tests {
+    use super::*;
+
+    fn sources(hosts: Option<&[&str]>) -> ImageSources {
+        ImageSources {
+            hosts: hosts.map(|h| h.iter().map(|s| (*s).to_string()).collect()),
+            prefixes: vec!["s3://imaging/".into()],
+        }
+    }
+
+    #[test]
+    fn only_listed_https_hosts_and_storage_prefixes_pass_a_host_list() {
+        let only = sources(Some(&["img.example"]));
+        for ok in [
+            "https://img.example/a.dcm",
+            "HTTPS://IMG.example:443/a.dcm",
+            "s3://imaging/a.dcm",
+        ] {
+            assert!(ImageUrl::parse(ok, "u", &only).is_ok(), "{ok}");
+        }
+        for bad in [
+            "https://evil.example/a.dcm",
+            "https://img.example@evil.example/a.dcm",
+            "https://img.example.evil.example/a",
+            "https://evil.example\\@img.example/a",
+            "http://img.example/a.dcm",
+            "https:///a.dcm",
+            "s3://imaging/",
+            "s3://other/a.dcm",
+            "javascript:alert(1)",
+        ] {
+            assert!(ImageUrl::parse(bad, "u", &only).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn without_a_list_any_https_host_passes() {
+        let any = sources(None);
+        assert!(ImageUrl::parse("https://anywhere.example/a", "u", &any).is_ok());
+        assert!(ImageUrl::parse("https://[::1]:8443/a", "u", &any).is_ok());
+        assert!(ImageUrl::parse("http://anywhere.example/a", "u", &any).is_err());
+    }
+}

@@ -491,7 +491,8 @@ async fn seed(args: &Args, server: &setup::Server, http: &reqwest::Client) -> Re
     }
 
     if wants(Scenario::ReviewQueue) {
-        data.queue = Some(seed_reports(args, http, base, &c).await?);
+        data.queue = Some(seed_reports(args, http, base, &c, next_doctor).await?);
+        next_doctor += 1;
     }
 
     if wants(Scenario::Book) {
@@ -552,14 +553,16 @@ async fn prescribe(http: &reqwest::Client, base: &str, doctor: &str, id: &str) -
     Ok(())
 }
 
-/// `--queue-reports` reports uploaded by a radiologist for patients in turn, then claimed
-/// (50 at a time) and analysed by the clinic's AI API client, all through the API. Returns
-/// the `review-queue` request, as a DOCTOR member.
+/// `--queue-reports` reports uploaded by a radiologist for patients in turn (each has booked
+/// the clinic's doctor `doctor_no` first: reports are only for the clinic's patients), then
+/// claimed (50 at a time) and analysed by the clinic's AI API client, all through the API.
+/// Returns the `review-queue` request, as that doctor.
 async fn seed_reports(
     args: &Args,
     http: &reqwest::Client,
     base: &str,
     c: &Clinic,
+    doctor_no: usize,
 ) -> Res<load::Request> {
     let t = Instant::now();
     let rad = member(
@@ -571,15 +574,7 @@ async fn seed_reports(
         "RADIOLOGIST",
     )
     .await?;
-    let reviewer = member(
-        http,
-        base,
-        c,
-        "care-reviewer@bench.lifeflow.example",
-        "Reviewing Doctor",
-        "DOCTOR",
-    )
-    .await?;
+    let reviewer = doctor(http, base, c, doctor_no).await?;
     let data = setup::gql(
         http,
         base,
@@ -594,6 +589,14 @@ async fn seed_reports(
         .ok_or("createApiClient: no token")?
         .to_string();
     let pts = patients(http, base, "reports", 100).await?;
+    stream::iter(pts.iter().enumerate())
+        .map(|(i, p)| {
+            let reviewer = &reviewer;
+            async move { book(http, base, &p.token, &reviewer.id, nth_slot(i)).await }
+        })
+        .buffer_unordered(SEED_CONCURRENCY)
+        .try_collect::<Vec<_>>()
+        .await?;
     let n = args.queue_reports;
     let create = "mutation($i: CreateMedicalReportInput!) { createMedicalReport(input: $i) { medicalReport { id } } }";
     stream::iter(0..n)

@@ -21,6 +21,9 @@ mod m20261123_000006_consultations;
 mod m20261123_000007_medical_reports;
 #[allow(missing_docs)]
 mod m20261201_000001_donor_codes;
+#[allow(missing_docs)]
+mod m20261201_000002_care;
+#[allow(missing_docs)]
 mod m20261201_000009_references;
 
 /// Applies every migration in order.
@@ -39,6 +42,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261123_000007_medical_reports::Migration),
             Box::new(m20261201_000001_donor_codes::Migration),
             Box::new(m20261201_000009_references::Migration),
+            Box::new(m20261201_000002_care::Migration),
         ]
     }
 }

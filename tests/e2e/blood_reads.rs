@@ -2,7 +2,7 @@
 //! read), and SQL statement counts that depend on a query's depth, never on its length.
 
 use lifeflow_tests::{
-    fixtures::{blood::*, *},
+    fixtures::{blood::*, care::signed_in_with_phone, *},
     *,
 };
 use serde_json::{Value, json};
@@ -258,4 +258,51 @@ async fn stock_levels_with_their_banks_cost_the_same_for_1_and_5_banks() {
         2
     );
     assert_eq!(one.statements(), five.statements());
+}
+
+#[tokio::test]
+async fn a_bank_sees_who_requested_blood_but_not_their_phone_or_email() {
+    // Arrange: a hospital doctor with a phone raises an emergency the bank nearby sees.
+    let app = spawn_app().await;
+    let net = Network::new(&app, 2.0).await;
+    let resident = signed_in_with_phone(&app, "resident@hospital.example", "+919800000003").await;
+    app.add_member(
+        &net.hospital.admin,
+        &net.hospital.id,
+        &resident.email,
+        "DOCTOR",
+    )
+    .await;
+    let id = create_request(&app, &resident, with_patient(&net.hospital.id)).await;
+    let requested_by = async |who: &Session| {
+        let r = app
+            .gql(
+                Some(&who.access),
+                "query($id: ID!) { bloodRequest(id: $id) { requestedBy { fullName email phone } } }",
+                json!({"id": id}),
+            )
+            .await;
+        r.data()["bloodRequest"]["requestedBy"].clone()
+    };
+
+    // Act
+    let by_bank = [
+        requested_by(&net.bank.admin).await,
+        requested_by(&net.bank_staff).await,
+    ];
+    let by_hospital = [
+        requested_by(&net.hospital.admin).await,
+        requested_by(&net.nurse).await,
+        requested_by(&resident).await,
+    ];
+
+    // Assert
+    for seen in &by_bank {
+        assert_eq!(seen["fullName"], "Phone Person");
+        assert!(seen["phone"].is_null() && seen["email"].is_null(), "{seen}");
+    }
+    for seen in &by_hospital {
+        assert_eq!(seen["phone"], "+919800000003");
+        assert_eq!(seen["email"], "resident@hospital.example");
+    }
 }

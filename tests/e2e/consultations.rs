@@ -1,7 +1,11 @@
 //! Telehealth end to end: profiles, availability, open slots, booking, the consultation
 //! state machine, prescriptions, payments, risk flags and who may do what.
 
-use lifeflow_tests::{fixtures::care::*, *};
+use lifeflow_tests::{
+    fixtures::care::*,
+    matrix::{Matrix, Outcome::*, Row, mutation},
+    *,
+};
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 use serde_json::json;
 
@@ -28,7 +32,7 @@ async fn a_consultation_goes_from_profile_to_payment_end_to_end() {
         .collect();
     assert_eq!(starts.len(), 6, "09:00 to 12:00 in half hours: {starts:?}");
 
-    // Act: book, confirm, start, complete, prescribe, pay.
+    // Act: book, confirm, start, complete, prescribe, and the clinic records the payment.
     let booked = book(&app, &c.patient, &c.doctor_id, &slot, Some("book-1")).await;
     let id = consultation_of(&booked, "bookConsultation")["id"]
         .as_str()
@@ -46,8 +50,8 @@ async fn a_consultation_goes_from_profile_to_payment_end_to_end() {
     )
     .await;
     let prescription = prescribe(&app, &c.doctor, &id).await;
-    let paid = pay(&app, &c.patient, &id, Some("pay-1")).await;
-    let paid_again = pay(&app, &c.patient, &id, Some("pay-1")).await;
+    let paid = pay(&app, &c.admin, &id, Some("pay-1")).await;
+    let paid_again = pay(&app, &c.admin, &id, Some("pay-1")).await;
 
     // Assert
     assert_eq!(
@@ -415,9 +419,9 @@ async fn every_move_outside_the_state_machine_is_refused() {
     )
     .await;
     assert_eq!(cancel_done.code(), Some("INVALID_TRANSITION"));
-    let payment = pay(&app, &c.patient, &done, None).await;
+    let payment = pay(&app, &c.doctor, &done, None).await;
     let payment_id = payment.data()["recordPayment"]["payment"]["id"].clone();
-    let second_payment = pay(&app, &c.patient, &done, None).await;
+    let second_payment = pay(&app, &c.admin, &done, None).await;
     assert_eq!(second_payment.code(), Some("CONFLICT"));
     let refund = async |who: &Session| {
         app.gql(
@@ -814,4 +818,255 @@ async fn the_other_party_hears_of_each_change_over_the_websocket_at_once() {
     let to_patient = patient_ws.next_data("n", arrives).await["notificationReceived"].clone();
     assert_eq!(to_patient["kind"], "CONSULTATION_UPDATE");
     assert_eq!(to_patient["title"], "Consultation confirmed");
+}
+
+#[tokio::test]
+async fn a_patient_cannot_record_their_own_consultation_as_paid_and_the_clinic_can() {
+    // Arrange: a completed consultation.
+    let app = spawn_app().await;
+    let c = Clinic::new(&app).await;
+    let id = c.book(&app, &c.patient, &at(2, 10, 0)).await;
+    confirm_and_start(&app, &c.doctor, &id).await;
+    act(
+        &app,
+        &c.doctor,
+        "completeConsultation",
+        &id,
+        json!({"diagnosis": "Seasonal allergy"}),
+    )
+    .await
+    .data();
+    let pay_as = async |who: &Session, amount: i64| {
+        app.gql(
+            Some(&who.access),
+            "mutation($i: RecordPaymentInput!) { recordPayment(input: $i) { payment { id status amount { amountMinor } } } }",
+            json!({"i": {"consultationId": id, "amountMinor": amount, "currency": "INR", "method": "CASH"}}),
+        )
+        .await
+    };
+
+    // Act
+    let by_patient = pay_as(&c.patient, 1).await;
+    let by_patient_in_full = pay_as(&c.patient, 50_000).await;
+    let payments_after_patient = app.count("SELECT COUNT(*) FROM payments").await;
+    let by_clinic = pay_as(&c.admin, 50_000).await;
+
+    // Assert
+    for r in [&by_patient, &by_patient_in_full] {
+        assert_eq!(r.code(), Some("FORBIDDEN"), "{}", r.body);
+    }
+    assert_eq!(payments_after_patient, 0, "the refusals wrote nothing");
+    let payment = &by_clinic.data()["recordPayment"]["payment"];
+    assert_eq!(payment["status"], "SUCCEEDED");
+    assert_eq!(payment["amount"]["amountMinor"], 50_000);
+    assert_eq!(
+        app.count("SELECT COUNT(*) FROM audit_logs WHERE action = 'payment.record' AND outcome = 'FAILURE'")
+            .await,
+        2
+    );
+}
+
+#[tokio::test]
+async fn after_a_doctor_leaves_the_organization_their_bookings_no_longer_go_to_it() {
+    // Arrange: a booking made while the doctor practises at the clinic.
+    let app = spawn_app().await;
+    let c = Clinic::new(&app).await;
+    let before = c.book(&app, &c.patient, &at(2, 10, 0)).await;
+    let member_op = async |op: &str, input_type: &str, extra: serde_json::Value| {
+        let mut input = json!({"organizationId": c.org, "userId": c.doctor.user_id});
+        if let Some(role) = extra.get("role") {
+            input["role"] = role.clone();
+        }
+        app.gql(
+            Some(&c.admin.access),
+            &format!("mutation($i: {input_type}!) {{ {op}(input: $i) {{ membership {{ id }} }} }}"),
+            json!({"i": input}),
+        )
+        .await
+        .data()
+        .clone()
+    };
+    let profile_org = async || {
+        let r = app
+            .gql(
+                Some(&c.doctor.access),
+                "query($id: ID!) { doctor(id: $id) { organization { id } } }",
+                json!({"id": c.doctor_id}),
+            )
+            .await;
+        r.data()["doctor"]["organization"]["id"].clone()
+    };
+    let attach = async || {
+        app.gql(
+            Some(&c.doctor.access),
+            "mutation($i: UpdateDoctorProfileInput!) { updateDoctorProfile(input: $i) { doctor { organization { id } } } }",
+            json!({"i": {"organizationId": c.org}}),
+        )
+        .await
+    };
+    let clinic_count = async || {
+        let r = app
+            .gql(
+                Some(&c.admin.access),
+                "{ consultations { totalCount } }",
+                json!({}),
+            )
+            .await;
+        r.data()["consultations"]["totalCount"].clone()
+    };
+
+    // Act: the clinic removes the doctor, and the patient books them again.
+    member_op("removeMember", "RemoveMemberInput", json!({})).await;
+    let detached = profile_org().await;
+    let after = c.book(&app, &c.patient, &at(3, 10, 0)).await;
+    let attach_as_outsider = attach().await;
+
+    // Assert: the new booking is not the clinic's; the earlier one still is.
+    assert!(detached.is_null(), "{detached}");
+    assert_eq!(clinic_count().await, 1);
+    assert_eq!(
+        read(&app, &c.admin, &before).await.data()["consultation"]["id"],
+        before.as_str()
+    );
+    assert_eq!(read(&app, &c.admin, &after).await.code(), Some("NOT_FOUND"));
+    assert_eq!(
+        read(&app, &c.patient, &after).await.data()["consultation"]["id"],
+        after.as_str()
+    );
+    assert_eq!(attach_as_outsider.code(), Some("FORBIDDEN"));
+
+    // Act and assert: re-added as a DOCTOR and re-attached, bookings are the clinic's again;
+    // moved to another role, the profile is detached once more.
+    app.add_member(&c.admin, &c.org, &c.doctor.email, "DOCTOR")
+        .await;
+    assert!(
+        profile_org().await.is_null(),
+        "re-adding does not attach by itself"
+    );
+    let attached = attach().await;
+    assert_eq!(
+        attached.data()["updateDoctorProfile"]["doctor"]["organization"]["id"],
+        c.org.as_str()
+    );
+    c.book(&app, &c.patient, &at(4, 10, 0)).await;
+    assert_eq!(clinic_count().await, 2);
+    member_op(
+        "changeMemberRole",
+        "ChangeMemberRoleInput",
+        json!({"role": "STAFF"}),
+    )
+    .await;
+    assert!(profile_org().await.is_null());
+    c.book(&app, &c.patient, &at(5, 10, 0)).await;
+    assert_eq!(clinic_count().await, 2);
+}
+
+#[tokio::test]
+async fn every_caller_against_payments_and_attaching_a_doctor_profile() {
+    // Arrange: a cancelled consultation (a payment for it fails on the business rule once
+    // allowed), a refunded payment (a second refund likewise), and a doctor attached to the
+    // clinic (attaching again changes nothing).
+    let app = spawn_app().await;
+    let c = Clinic::new(&app).await;
+    let staff = app.signed_in("staff@clinic.example").await;
+    app.add_member(&c.admin, &c.org, &staff.email, "STAFF")
+        .await;
+    let other_admin = app.signed_in("admin@elsewhere.example").await;
+    let elsewhere = app
+        .approved_org(&c.root, &other_admin, "ELSEWHERE", "HOSPITAL")
+        .await;
+    let stranger = app.signed_in("stranger@example.com").await;
+    let cancelled = c.book(&app, &c.patient, &at(2, 10, 0)).await;
+    act(
+        &app,
+        &c.doctor,
+        "cancelConsultation",
+        &cancelled,
+        json!({"reason": "ill"}),
+    )
+    .await
+    .data();
+    let done = c.book(&app, &c.patient, &at(2, 12, 0)).await;
+    confirm_and_start(&app, &c.doctor, &done).await;
+    act(
+        &app,
+        &c.doctor,
+        "completeConsultation",
+        &done,
+        json!({"diagnosis": "d"}),
+    )
+    .await
+    .data();
+    let payment =
+        pay(&app, &c.admin, &done, None).await.data()["recordPayment"]["payment"]["id"].clone();
+    let refund = json!({"i": {"paymentId": payment, "reason": "desk error"}});
+    app.gql(
+        Some(&c.admin.access),
+        &mutation("refundPayment", "RefundPaymentInput", "payment { id }"),
+        refund.clone(),
+    )
+    .await
+    .data();
+    let tokens = [
+        None,
+        Some(stranger.access.clone()),
+        Some(c.patient.access.clone()),
+        Some(c.doctor.access.clone()),
+        Some(c.admin.access.clone()),
+        Some(staff.access.clone()),
+        Some(other_admin.access.clone()),
+        Some(c.root.access.clone()),
+    ];
+    let names = [
+        "anonymous",
+        "stranger",
+        "patient",
+        "doctor",
+        "clinic admin",
+        "clinic staff",
+        "other admin",
+        "super admin",
+    ];
+
+    // Act and assert
+    //                                                   anon stranger pat doc adm staff other SA
+    let rows: Vec<Row<8>> = vec![
+        (
+            "recordPayment",
+            mutation("recordPayment", "RecordPaymentInput", "payment { id }"),
+            json!({"i": {"consultationId": cancelled, "amountMinor": 50000, "currency": "INR", "method": "UPI"}}),
+            [U, N, F, A, A, N, N, N],
+        ),
+        (
+            "refundPayment",
+            mutation("refundPayment", "RefundPaymentInput", "payment { id }"),
+            refund,
+            [U, N, F, A, A, N, N, N],
+        ),
+        (
+            "updateDoctorProfile with the clinic",
+            mutation(
+                "updateDoctorProfile",
+                "UpdateDoctorProfileInput",
+                "doctor { id }",
+            ),
+            json!({"i": {"organizationId": c.org}}),
+            [U, F, F, A, F, F, F, F],
+        ),
+        (
+            "updateDoctorProfile with another organization",
+            mutation(
+                "updateDoctorProfile",
+                "UpdateDoctorProfileInput",
+                "doctor { id }",
+            ),
+            json!({"i": {"organizationId": elsewhere}}),
+            [U, F, F, F, F, F, F, F],
+        ),
+    ];
+    Matrix::new(names, tokens.to_vec())
+        .telling_not_found_apart()
+        .assert(&app, &rows)
+        .await;
+    assert_eq!(app.count("SELECT COUNT(*) FROM payments").await, 1);
 }

@@ -4,7 +4,11 @@
 
 use futures_util::future::join_all;
 use lifeflow_tests::{
-    fixtures::{Org, api_client, audit_rows, member, nodes, org_north},
+    fixtures::{
+        Org, api_client, audit_rows,
+        care::{seen_at, signed_in_with_phone},
+        member, nodes, org_north,
+    },
     *,
 };
 use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, IntoActiveModel, QueryFilter};
@@ -21,8 +25,9 @@ const READ: &str = "query($id: ID!) { medicalReport(id: $id) { id studyType clin
 const LIST: &str = "{ medicalReports(first: 50) { totalCount edges { node { id } } } }";
 const QUEUE: &str = "query($org: ID!, $first: Int, $after: String) { reviewQueue(organizationId: $org, first: $first, after: $after) { pageInfo { hasNextPage endCursor } edges { cursor node { id riskLevel } } } }";
 
-/// A hospital with an admin, a radiologist, a doctor and a staff member; a patient; and the
-/// partner AI service's API client (`reports:analysis:write`).
+/// A hospital with an admin, a radiologist, a doctor and a staff member; a patient of the
+/// hospital (seen by its doctor); and the partner AI service's API client
+/// (`reports:analysis:write`).
 struct Clinic {
     root: Session,
     org: Org,
@@ -54,6 +59,7 @@ impl Clinic {
         let doctor = member(app, &org, &format!("doc@{lc}.example"), "DOCTOR").await;
         let staff = member(app, &org, &format!("staff@{lc}.example"), "STAFF").await;
         let patient = app.signed_in(&format!("patient@{lc}.example")).await;
+        seen_at(app, &org.id, &doctor, &patient).await;
         let ai = api_client(
             app,
             &org.admin,
@@ -119,7 +125,9 @@ fn review_input(
     })
 }
 
+/// Uploads a report for `patient`, first making them a patient of the clinic.
 async fn create_report(app: &TestApp, c: &Clinic, patient: &Session) -> String {
+    seen_at(app, &c.org.id, &c.doctor, patient).await;
     let r = app
         .gql(
             Some(&c.radiologist.access),
@@ -290,7 +298,8 @@ async fn a_radiologists_report_is_claimed_and_analysed_by_the_ai_then_queued_by_
     assert!(!notes[0].to_string().contains("opacity"));
 }
 
-/// A doctor profile for `who` with a consultation of `patient` scheduled `days_ago` days ago.
+/// A consultation of `patient` with `who` scheduled `days_ago` days ago (and a doctor profile
+/// for `who` if they have none).
 async fn consultation(
     app: &TestApp,
     who: &Session,
@@ -320,12 +329,20 @@ async fn consultation(
         created_at: t,
         updated_at: t,
     };
-    doctor
-        .clone()
-        .into_active_model()
-        .insert(&app.db)
+    // The clinic's own doctor already has a profile (the clinic saw its patient).
+    let existing = entity::doctor::Entity::find()
+        .filter(entity::doctor::Column::UserId.eq(user_id))
+        .one(&app.db)
         .await
-        .expect("doctor");
+        .expect("profile");
+    let doctor = match existing {
+        Some(d) => d,
+        None => doctor
+            .into_active_model()
+            .insert(&app.db)
+            .await
+            .expect("doctor"),
+    };
     let at = t - chrono::Duration::days(days_ago);
     entity::consultation::Model {
         id: Uuid::now_v7(),
@@ -605,7 +622,7 @@ async fn bad_probabilities_image_urls_and_image_counts_are_refused_naming_the_fi
     i["studyType"] = json!("  ");
     assert_eq!(create(i).await.field(), Some("input.studyType"));
     let mut i = report_input(&c.org.id, &c.patient.user_id);
-    i["patientId"] = json!(Uuid::now_v7().to_string());
+    i["patientId"] = json!("not-an-id");
     assert_eq!(create(i).await.field(), Some("input.patientId"));
     assert_eq!(app.count("SELECT COUNT(*) FROM medical_reports").await, 1);
     // Staff cannot upload.
@@ -1085,4 +1102,328 @@ async fn medical_reports_filter_by_status_risk_and_patient_and_sort_by_priority(
             .await
             .is_empty()
     );
+}
+
+#[tokio::test]
+async fn an_ai_analysis_client_sees_the_images_and_the_study_but_not_who_the_patient_is() {
+    // Arrange: a report waiting for the AI; the hospital's records system reads reports too.
+    let app = spawn_app().await;
+    let c = Clinic::new(&app).await;
+    let id = create_report(&app, &c, &c.patient).await;
+    let records = api_client(&app, &c.org.admin, &c.org.id, "HIS", &["reports:read"])
+        .await
+        .token;
+    let fields = "id studyType clinicalNotes patient { fullName email phone } \
+                  images { url dicomMetadata }";
+
+    // Act
+    let claimed = app
+        .gql(
+            Some(&c.ai),
+            &format!("mutation($i: ClaimReportsInput!) {{ claimReportsForAnalysis(input: $i) {{ medicalReports {{ {fields} }} }} }}"),
+            json!({"i": {"organizationId": c.org.id, "limit": 1}}),
+        )
+        .await;
+    let one = format!("query($id: ID!) {{ medicalReport(id: $id) {{ {fields} }} }}");
+    let by_ai = app.gql(Some(&c.ai), &one, json!({"id": id})).await;
+    let listed = app
+        .gql(
+            Some(&c.ai),
+            &format!("{{ medicalReports(first: 10) {{ edges {{ node {{ {fields} }} }} }} }}"),
+            json!({}),
+        )
+        .await;
+    let by_records = app.gql(Some(&records), &one, json!({"id": id})).await;
+
+    // Assert: the study and its images, without the patient or the notes about them.
+    let seen = [
+        &claimed.data()["claimReportsForAnalysis"]["medicalReports"][0],
+        &by_ai.data()["medicalReport"],
+        &listed.data()["medicalReports"]["edges"][0]["node"],
+    ];
+    for r in seen {
+        assert_eq!(r["id"], id.as_str());
+        assert_eq!(r["studyType"], "Chest X-ray");
+        assert_eq!(r["images"].as_array().map(Vec::len), Some(2));
+        assert_eq!(r["images"][0]["dicomMetadata"]["Modality"], "CR");
+        assert!(r["patient"].is_null(), "{r}");
+        assert!(r["clinicalNotes"].is_null(), "{r}");
+    }
+    let full = &by_records.data()["medicalReport"];
+    assert_eq!(full["patient"]["email"], c.patient.email.as_str());
+    assert_eq!(full["clinicalNotes"], "persistent cough for three weeks");
+}
+
+#[tokio::test]
+async fn a_super_admin_reads_the_audit_trail_of_a_report_without_its_health_values() {
+    // Arrange: a report uploaded and scored HIGH by the AI.
+    let app = spawn_app().await;
+    let c = Clinic::new(&app).await;
+    let id = analysed_report(&app, &c, "HIGH").await;
+    let audit = "query($f: AuditLogFilter) { auditLogs(filter: $f, first: 50) { edges { node { action entityType entityId oldValues newValues } } } }";
+
+    // Act
+    let by_root = app
+        .gql(Some(&c.root.access), audit, json!({"f": {"entityId": id}}))
+        .await;
+    let by_admin = app
+        .gql(
+            Some(&c.org.admin.access),
+            audit,
+            json!({"f": {"entityId": id}}),
+        )
+        .await;
+    let memberships = app
+        .gql(
+            Some(&c.root.access),
+            audit,
+            json!({"f": {"actions": ["membership.add"], "organizationId": c.org.id}}),
+        )
+        .await;
+
+    // Assert: the super admin sees what was done to which report, not the study type or the
+    // risk level; the hospital's admin sees both; rows of other kinds keep their values.
+    let root_rows = nodes(by_root.data(), "auditLogs");
+    let actions: HashSet<&str> = root_rows
+        .iter()
+        .map(|n| n["action"].as_str().expect("action"))
+        .collect();
+    assert!(actions.contains("medical_report.create"), "{actions:?}");
+    assert!(actions.contains("medical_report.analyze"), "{actions:?}");
+    for n in &root_rows {
+        assert_eq!(n["entityType"], "medical_report");
+        assert_eq!(n["entityId"], id.as_str());
+        assert!(n["oldValues"].is_null() && n["newValues"].is_null(), "{n}");
+    }
+    let text = by_root.body.to_string();
+    assert!(
+        !text.contains("HIGH") && !text.contains("Chest X-ray"),
+        "{text}"
+    );
+    let admin_rows = nodes(by_admin.data(), "auditLogs");
+    let analysed = admin_rows
+        .iter()
+        .find(|n| n["action"] == "medical_report.analyze")
+        .expect("analysis row");
+    assert_eq!(analysed["newValues"]["riskLevel"], "HIGH");
+    let created = admin_rows
+        .iter()
+        .find(|n| n["action"] == "medical_report.create")
+        .expect("creation row");
+    assert_eq!(created["newValues"]["studyType"], "Chest X-ray");
+    let added = nodes(memberships.data(), "auditLogs");
+    assert!(!added.is_empty());
+    assert!(added.iter().all(|n| n["newValues"]["role"].is_string()));
+}
+
+#[tokio::test]
+async fn the_uploader_and_the_reviewer_show_their_contacts_to_their_colleagues_only() {
+    // Arrange: a radiologist and a doctor with phones; a report they uploaded and reviewed.
+    let app = spawn_app().await;
+    let c = Clinic::new(&app).await;
+    let radiologist = signed_in_with_phone(&app, "rad2@clinic.example", "+919800000001").await;
+    let doctor = signed_in_with_phone(&app, "doc2@clinic.example", "+919800000002").await;
+    app.add_member(&c.org.admin, &c.org.id, &radiologist.email, "RADIOLOGIST")
+        .await;
+    app.add_member(&c.org.admin, &c.org.id, &doctor.email, "DOCTOR")
+        .await;
+    let r = app
+        .gql(
+            Some(&radiologist.access),
+            CREATE,
+            json!({"i": report_input(&c.org.id, &c.patient.user_id)}),
+        )
+        .await;
+    let id = r.data()["createMedicalReport"]["medicalReport"]["id"]
+        .as_str()
+        .expect("id")
+        .to_string();
+    claim(&app, &c.ai, &c.org.id, 1).await.data();
+    app.gql(
+        Some(&c.ai),
+        ANALYSE,
+        json!({"i": analysis_input(&id, "LOW")}),
+    )
+    .await
+    .data();
+    app.gql(
+        Some(&doctor.access),
+        REVIEW,
+        json!({"i": review_input(&id, "ROUTINE", "LOW", true, 4)}),
+    )
+    .await
+    .data();
+    let records = api_client(&app, &c.org.admin, &c.org.id, "HIS", &["reports:read"])
+        .await
+        .token;
+    let read = |token: String| {
+        let app = &app;
+        let id = id.clone();
+        async move {
+            let r = app
+                .gql(
+                    Some(&token),
+                    "query($id: ID!) { medicalReport(id: $id) { uploadedBy { fullName email phone } reviews { doctor { fullName email phone } } } }",
+                    json!({"id": id}),
+                )
+                .await;
+            let m = &r.data()["medicalReport"];
+            [m["uploadedBy"].clone(), m["reviews"][0]["doctor"].clone()]
+        }
+    };
+
+    // Act
+    let by_admin = read(c.org.admin.access.clone()).await;
+    let by_doctor = read(c.doctor.access.clone()).await;
+    let by_patient = read(c.patient.access.clone()).await;
+    let by_client = read(records).await;
+
+    // Assert
+    for colleagues in [&by_admin, &by_doctor] {
+        assert_eq!(colleagues[0]["phone"], "+919800000001");
+        assert_eq!(colleagues[0]["email"], radiologist.email.as_str());
+        assert_eq!(colleagues[1]["phone"], "+919800000002");
+    }
+    for person in by_patient.iter().chain(&by_client) {
+        assert_eq!(person["fullName"], "Phone Person");
+        assert!(
+            person["phone"].is_null() && person["email"].is_null(),
+            "{person}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_report_for_someone_who_is_not_a_patient_of_the_organization_is_not_found_and_writes_nothing()
+ {
+    // Arrange: a stranger; a patient of another hospital; a patient who cancelled their only
+    // booking here; an id no account has.
+    let app = spawn_app().await;
+    let c = Clinic::new(&app).await;
+    let stranger = app.signed_in("stranger@x.example").await;
+    let elsewhere = Clinic::with_root(&app, c.root.clone(), "OTHER").await;
+    let cancelled = app.signed_in("cancelled@x.example").await;
+    seen_at(&app, &c.org.id, &c.doctor, &cancelled).await;
+    entity::consultation::Entity::update_many()
+        .col_expr(
+            entity::consultation::Column::Status,
+            sea_orm::sea_query::Expr::value(entity::ConsultationStatus::Cancelled),
+        )
+        .filter(
+            entity::consultation::Column::PatientId
+                .eq(Uuid::parse_str(&cancelled.user_id).expect("uuid")),
+        )
+        .exec(&app.db)
+        .await
+        .expect("cancel");
+    let reports_before = app.count("SELECT COUNT(*) FROM medical_reports").await;
+    let upload = |patient: String| {
+        let app = &app;
+        let token = c.radiologist.access.clone();
+        let org = c.org.id.clone();
+        async move {
+            app.gql(
+                Some(&token),
+                CREATE,
+                json!({"i": report_input(&org, &patient)}),
+            )
+            .await
+        }
+    };
+
+    // Act
+    let refused = [
+        upload(stranger.user_id.clone()).await,
+        upload(elsewhere.patient.user_id.clone()).await,
+        upload(cancelled.user_id.clone()).await,
+        upload(Uuid::now_v7().to_string()).await,
+    ];
+    let accepted = upload(c.patient.user_id.clone()).await;
+
+    // Assert: the same answer whether or not the account exists, and no row written.
+    for r in &refused {
+        assert_eq!(r.code(), Some("NOT_FOUND"), "{}", r.body);
+        assert_eq!(r.body["errors"][0]["message"], "patient not found");
+        assert!(r.body["data"]["createMedicalReport"].is_null());
+    }
+    assert_eq!(
+        app.count("SELECT COUNT(*) FROM medical_reports").await,
+        reports_before + 1
+    );
+    assert_eq!(app.count("SELECT COUNT(*) FROM report_images").await, 2);
+    assert!(accepted.code().is_none(), "{}", accepted.body);
+}
+
+#[tokio::test]
+async fn image_urls_must_be_https_on_an_allowed_host() {
+    // Arrange: a server that admits images from imaging.example only.
+    let app = spawn_app_with(&[("IMAGE_URL_HOSTS", "imaging.example")]).await;
+    let c = Clinic::new(&app).await;
+    let with_url = |n: usize, url: &str| {
+        let mut i = report_input(&c.org.id, &c.patient.user_id);
+        i["images"][n]["url"] = json!(url);
+        json!({"i": i})
+    };
+    let upload = async |vars: Value| app.gql(Some(&c.radiologist.access), CREATE, vars).await;
+
+    // Act
+    let refused = [
+        upload(with_url(1, "https://evil.example/s/2.png")).await,
+        upload(with_url(1, "https://imaging.example@evil.example/s/2.png")).await,
+        upload(with_url(1, "https://imaging.example.evil.example/s/2.png")).await,
+        upload(with_url(0, "http://imaging.example/s/1.dcm")).await,
+    ];
+    let accepted = upload(with_url(1, "https://IMAGING.example:443/s/2.png")).await;
+
+    // Assert
+    for (r, field) in refused.iter().zip([
+        "input.images.1.url",
+        "input.images.1.url",
+        "input.images.1.url",
+        "input.images.0.url",
+    ]) {
+        assert_eq!(r.code(), Some("BAD_USER_INPUT"), "{}", r.body);
+        assert_eq!(r.field(), Some(field));
+    }
+    assert!(accepted.code().is_none(), "{}", accepted.body);
+    assert_eq!(app.count("SELECT COUNT(*) FROM medical_reports").await, 1);
+}
+
+#[tokio::test]
+async fn in_production_without_an_image_host_list_only_storage_locations_are_accepted() {
+    // Arrange: a production server with a storage prefix and no IMAGE_URL_HOSTS.
+    let app = spawn_app_with(&[
+        ("APP_ENV", "production"),
+        ("REPORT_STORAGE_PREFIXES", "s3://imaging/"),
+    ])
+    .await;
+    let c = Clinic::new(&app).await;
+    let with_urls = |first: &str, second: &str| {
+        let mut i = report_input(&c.org.id, &c.patient.user_id);
+        i["images"][0]["url"] = json!(first);
+        i["images"][1]["url"] = json!(second);
+        json!({"i": i})
+    };
+
+    // Act
+    let from_a_host = app
+        .gql(
+            Some(&c.radiologist.access),
+            CREATE,
+            with_urls("s3://imaging/s/1.dcm", "https://imaging.example/s/2.png"),
+        )
+        .await;
+    let from_storage = app
+        .gql(
+            Some(&c.radiologist.access),
+            CREATE,
+            with_urls("s3://imaging/s/1.dcm", "s3://imaging/s/2.png"),
+        )
+        .await;
+
+    // Assert
+    assert_eq!(from_a_host.code(), Some("BAD_USER_INPUT"));
+    assert_eq!(from_a_host.field(), Some("input.images.1.url"));
+    assert!(from_storage.code().is_none(), "{}", from_storage.body);
+    assert_eq!(app.count("SELECT COUNT(*) FROM medical_reports").await, 1);
 }

@@ -1,10 +1,11 @@
 //! The permission matrix of medical reports: every kind of caller against every report
 //! operation. "Allowed" means the caller got past the permission layer; inputs are chosen so
-//! allowed mutations then fail on a business rule (an unknown patient, a limit of 0, an
-//! invalid transition) and leave the report as it was for the next row.
+//! allowed mutations then fail on a business rule (a limit of 0, an invalid transition) and
+//! leave the report as it was for the next row. A patient who is not the organization's is
+//! `NOT_FOUND` to its uploaders, whether or not the account exists.
 
 use lifeflow_tests::{
-    fixtures::api_client,
+    fixtures::{api_client, care::seen_at},
     matrix::{Matrix, Outcome::*, Row, mutation},
     *,
 };
@@ -38,9 +39,12 @@ async fn every_caller_against_every_medical_report_operation() {
     app.add_member(&other, &other_org, &other_doctor.email, "DOCTOR")
         .await;
     let patient = app.signed_in("patient@x.example").await;
+    let plain = app.signed_in("plain@x.example").await;
+    // Someone the other hospital has seen, and the first hospital has not.
+    seen_at(&app, &other_org, &other_doctor, &plain).await;
     let mut tokens: Vec<Option<String>> = vec![
         None,
-        Some(app.signed_in("plain@x.example").await.access),
+        Some(plain.access.clone()),
         Some(patient.access.clone()),
         Some(other_doctor.access.clone()),
         Some(admin.access.clone()),
@@ -54,6 +58,7 @@ async fn every_caller_against_every_medical_report_operation() {
         tokens.push(Some(s.access.clone()));
         members.push(s);
     }
+    seen_at(&app, &org, &members[0], &patient).await;
     tokens.push(Some(root.access.clone()));
     for scopes in [
         &["reports:analysis:write"][..],
@@ -80,6 +85,11 @@ async fn every_caller_against_every_medical_report_operation() {
         .expect("id")
         .to_string();
     let nobody = uuid::Uuid::new_v4().to_string();
+    let new_report = |patient: &str| {
+        json!({"i": {"organizationId": org, "patientId": patient, "studyType": "CT head",
+            "images": [{"url": "https://img.example/1.dcm", "imageType": "CT", "format": "DICOM",
+                        "width": 512, "height": 512, "sizeBytes": 1000}]}})
+    };
     let analysis = json!({"i": {"reportId": report, "modelName": "m", "modelVersion": "1", "riskLevel": "LOW",
         "probabilities": {"low": 0.8, "medium": 0.1, "high": 0.1}, "findings": {},
         "processingTimeMs": 1, "imageQualityScore": 0.5}});
@@ -108,12 +118,16 @@ async fn every_caller_against_every_medical_report_operation() {
             [U, F, F, F, A, A, F, A, A, F, A, F],
         ),
         (
-            "createMedicalReport",
+            "createMedicalReport for no such user",
             mutation("createMedicalReport", "CreateMedicalReportInput", "medicalReport { id }"),
-            json!({"i": {"organizationId": org, "patientId": nobody, "studyType": "CT head",
-                "images": [{"url": "https://img.example/1.dcm", "imageType": "CT", "format": "DICOM",
-                            "width": 512, "height": 512, "sizeBytes": 1000}]}}),
-            [U, F, F, F, F, A, F, A, F, F, F, F],
+            new_report(&nobody),
+            [U, F, F, F, F, N, F, N, F, F, F, F],
+        ),
+        (
+            "createMedicalReport for another hospital's patient",
+            mutation("createMedicalReport", "CreateMedicalReportInput", "medicalReport { id }"),
+            new_report(&plain.user_id),
+            [U, F, F, F, F, N, F, N, F, F, F, F],
         ),
         (
             "claimReportsForAnalysis",

@@ -39,7 +39,8 @@ impl AuditQuery {
             .as_ref()
             .map(|id| parse_id(id, "filter.organizationId"))
             .transpose()?;
-        let visible = auth::audit::visible(&ctx.req()?.viewer, org)?;
+        let viewer = &ctx.req()?.viewer;
+        let visible = auth::audit::visible(viewer, org)?;
         let mut q = audit_log::Entity::find().filter(visible);
         if let Some(actions) = f.actions {
             q = q.filter(audit_log::Column::Action.is_in(actions));
@@ -61,6 +62,6 @@ impl AuditQuery {
         };
         let args = PageArgs::new(first, after, last, before);
         let page = fetch_selected(ctx, q, &keyset, &args).await?;
-        Ok(page.into_connection(AuditLog::from))
+        Ok(page.into_connection(|m| AuditLog::seen_by(viewer, m)))
     }
 }

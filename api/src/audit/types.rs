@@ -1,6 +1,9 @@
 //! GraphQL types of the audit trail.
 
-use crate::graphql::{ids::to_id, pagination::SortDirection};
+use crate::{
+    auth::{self, Viewer},
+    graphql::{ids::to_id, pagination::SortDirection},
+};
 use async_graphql::{ID, InputObject, Json, SimpleObject};
 use chrono::{DateTime, Utc};
 use entity::{AuditOutcome, audit_log};
@@ -21,9 +24,10 @@ pub struct AuditLog {
     /// The kind of entity, e.g. `organization`.
     pub entity_type: Option<String>,
     pub entity_id: Option<ID>,
-    /// The changed values before the change.
+    /// The changed values before the change (null on health data for all but the
+    /// organization's admins).
     pub old_values: Option<Json<serde_json::Value>>,
-    /// The changed values after it.
+    /// The changed values after it (null where `oldValues` is hidden).
     pub new_values: Option<Json<serde_json::Value>>,
     pub ip: Option<String>,
     pub user_agent: Option<String>,
@@ -33,6 +37,18 @@ pub struct AuditLog {
     /// The request id, as in the logs and in error extensions.
     pub request_id: Option<String>,
     pub created_at: DateTime<Utc>,
+}
+
+impl AuditLog {
+    /// A row as `viewer` reads it: without its values when they are health data the viewer
+    /// may not see.
+    pub fn seen_by(viewer: &Viewer, mut m: audit_log::Model) -> Self {
+        if !auth::audit::sees_values(viewer, &m) {
+            m.old_values = None;
+            m.new_values = None;
+        }
+        Self::from(m)
+    }
 }
 
 impl From<audit_log::Model> for AuditLog {

@@ -1,4 +1,4 @@
-//! Who reads which audit rows.
+//! Who reads which audit rows, and which of their values.
 
 use super::{Rule, Viewer, authorize, policy::ADMIN};
 use crate::error::{AppError, AppResult};
@@ -38,4 +38,25 @@ pub fn visible(viewer: &Viewer, org: Option<Uuid>) -> AppResult<Condition> {
         ));
     }
     Ok(Condition::all().add(audit_log::Column::OrganizationId.is_in(mine)))
+}
+
+/// The kinds of entity whose audit values are health data: reports, consultations and what
+/// hangs off them (prescriptions, payments, risk flags).
+const HEALTH_ENTITIES: &[&str] = &[
+    "medical_report",
+    "consultation",
+    "prescription",
+    "payment",
+    "risk_flag",
+];
+
+/// Whether a caller reads a row's old and new values. On health data only the admins of the
+/// row's organization do (they see those records themselves); a super admin, barred from
+/// health data, sees the action and the entity but not a risk level or a study type.
+pub fn sees_values(viewer: &Viewer, row: &audit_log::Model) -> bool {
+    let health = (row.entity_type.as_deref()).is_some_and(|t| HEALTH_ENTITIES.contains(&t));
+    !health
+        || (row.organization_id)
+            .and_then(|org| viewer.grant(org))
+            .is_some_and(|g| g.role == OrgRole::Admin)
 }

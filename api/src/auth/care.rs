@@ -51,16 +51,16 @@ pub enum Act {
 
 impl Act {
     /// The parties allowed to do it: the doctor treats; the patient may also cancel or move
-    /// a booking (until the cut-off, [`before_cutoff`]); payments are for everyone involved,
-    /// refunds for the doctor and the organization's admin.
+    /// a booking (until the cut-off, [`before_cutoff`]); payments and refunds are recorded by
+    /// the clinic (the doctor and the organization's admin), never by the patient, whose own
+    /// word that they paid is not proof of it.
     fn parties(self) -> &'static [Party] {
         match self {
             Self::Move(ConsultationStatus::Cancelled) | Self::Reschedule => {
                 &[Party::Patient, Party::Doctor]
             }
             Self::Move(_) | Self::Prescribe | Self::FlagRisk => &[Party::Doctor],
-            Self::Pay => &[Party::Patient, Party::Doctor, Party::OrgAdmin],
-            Self::Refund => &[Party::Doctor, Party::OrgAdmin],
+            Self::Pay | Self::Refund => &[Party::Doctor, Party::OrgAdmin],
         }
     }
 

@@ -37,6 +37,14 @@ pub fn sees_members(viewer: &Viewer, org: Uuid) -> AppResult<()> {
     authorize(viewer, rule).map(drop)
 }
 
+/// A member's contact details (email, phone) where they appear on the organization's work
+/// (`requestedBy`, `uploadedBy`, a review's doctor): the member themself and whoever sees
+/// the organization's member list ([`sees_members`]). Other organizations, patients and
+/// other API clients see who it was, not how to reach them.
+pub fn sees_contacts(viewer: &Viewer, member: Uuid, org: Uuid) -> bool {
+    viewer.user_id() == Some(member) || sees_members(viewer, org).is_ok()
+}
+
 /// A user's memberships: the user themself and super admins.
 pub fn sees_memberships(viewer: &Viewer, user: Uuid) -> AppResult<()> {
     if viewer.user_id() == Some(user) {

@@ -6,6 +6,8 @@
 //!   do not.
 //! - An API client sees its organization's reports with `reports:read`, and with
 //!   `reports:analysis:write` only those it may analyse (`PENDING` or `ANALYZING`).
+//! - An API client with only `reports:analysis:write` sees images and study data, never who the
+//!   patient is nor the uploader's clinical notes about them ([`sees_patient`]).
 //! - Super admins have no special access: reports are health data, and DESIGN does not list
 //!   them among the readers. (A super admin who is also a member or the patient sees what that
 //!   grants.)
@@ -89,6 +91,12 @@ pub fn may_read_report(viewer: &Viewer, r: &medical_report::Model) -> bool {
                     || (viewer.client_has(ANALYSIS_SCOPE) && ANALYSABLE.contains(&r.status)))
         }
     }
+}
+
+/// The patient of a report the caller sees (name, contacts) and the clinical notes about
+/// them: everyone who sees the report but an API client that only analyses images.
+pub fn sees_patient(viewer: &Viewer) -> bool {
+    !matches!(viewer, Viewer::Client(_)) || viewer.client_has(READ_SCOPE)
 }
 
 /// Reading an organization's report queue: its `DOCTOR`, `RADIOLOGIST` and `ADMIN` members,

@@ -162,24 +162,37 @@ impl TryFrom<CreateDoctorProfileInput> for CreateDoctorProfile {
     }
 }
 
+/// A profile names an organization only while its doctor is that approved organization's
+/// active DOCTOR.
+fn practising_at(org: Option<Uuid>) -> Rule {
+    match org {
+        Some(org) => Rule::ActFor {
+            org,
+            roles: &[OrgRole::Doctor],
+            scope: None,
+            kind: None,
+        },
+        None => Rule::SignedIn,
+    }
+}
+
 impl CreateDoctorProfile {
-    /// With an organization, the caller must be its active DOCTOR while it is approved.
     fn rule(&self) -> Rule {
-        match self.0.organization_id {
-            Some(org) => Rule::ActFor {
-                org,
-                roles: &[OrgRole::Doctor],
-                scope: None,
-                kind: None,
-            },
-            None => Rule::SignedIn,
-        }
+        practising_at(self.0.organization_id)
+    }
+}
+
+impl UpdateDoctorProfile {
+    fn rule(&self) -> Rule {
+        practising_at(self.organization_id)
     }
 }
 
 /// `updateDoctorProfile`, parsed: `None` keeps a field; `Some(None)` clears an optional one.
 #[derive(Default)]
 pub struct UpdateDoctorProfile {
+    /// Attach the profile to this organization (the caller must be its active DOCTOR).
+    pub organization_id: Option<Uuid>,
     pub specialization: Option<String>,
     pub experience_years: Option<i32>,
     pub qualification: Option<Option<String>>,
@@ -194,6 +207,11 @@ impl TryFrom<UpdateDoctorProfileInput> for UpdateDoctorProfile {
 
     fn try_from(input: UpdateDoctorProfileInput) -> AppResult<Self> {
         Ok(Self {
+            organization_id: input
+                .organization_id
+                .as_ref()
+                .map(|o| parse_id(o, "input.organizationId"))
+                .transpose()?,
             specialization: input
                 .specialization
                 .as_deref()
@@ -524,7 +542,8 @@ impl TryFrom<RaiseRiskFlagInput> for RaiseRiskFlag {
 command!(CreateDoctorProfile => doctor::Model, from CreateDoctorProfileInput, "doctor.create", on "doctor",
     rule CreateDoctorProfile::rule,
     run |c, x| service::create_doctor(x.txn, user(x)?, c.0));
-command!(UpdateDoctorProfile => doctor::Model, from UpdateDoctorProfileInput, "doctor.update", on "doctor", rule signed_in,
+command!(UpdateDoctorProfile => doctor::Model, from UpdateDoctorProfileInput, "doctor.update", on "doctor",
+    rule UpdateDoctorProfile::rule,
     run |c, x| service::update_profile(x.txn, user(x)?, c));
 command!(VerifyDoctor => doctor::Model, from VerifyDoctorInput, "doctor.verify", on "doctor", rule signed_in,
     id doctor_id,

@@ -332,7 +332,8 @@ impl ConsultationMutation {
         pipeline::respond::<CreateDoctorProfile, _>(ctx, input).await
     }
 
-    /// Updates the caller's own profile.
+    /// Updates the caller's own profile. With `organizationId` the caller must be an active
+    /// DOCTOR member of that approved organization.
     async fn update_doctor_profile(
         &self,
         ctx: &Context<'_>,
@@ -434,8 +435,8 @@ impl ConsultationMutation {
         pipeline::respond::<AddPrescription, _>(ctx, input).await
     }
 
-    /// Records a payment (the patient, the doctor or the organization's admin); one
-    /// successful payment per consultation. Safe to retry with an `idempotencyKey`.
+    /// Records a payment received by the clinic (the doctor or the organization's admin; a
+    /// patient is refused); one successful payment per consultation. Safe to retry with an `idempotencyKey`.
     async fn record_payment(
         &self,
         ctx: &Context<'_>,

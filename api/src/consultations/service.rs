@@ -27,12 +27,12 @@ use crate::{
 use chrono::{DateTime, Duration, NaiveDate, NaiveTime, Timelike, Utc};
 use entity::{
     AlertKind, ConsultationStatus, ConsultationType, NotificationKind, OrgRole, PaymentStatus,
-    RiskSeverity, Severity, Weekday, WireName, availability_rule, consultation, doctor, payment,
-    prescription, risk_flag,
+    RiskSeverity, Severity, Weekday, WireName, availability_rule, consultation, doctor, membership,
+    payment, prescription, risk_flag,
 };
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, RuntimeErr,
-    sea_query::Expr,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QuerySelect,
+    RuntimeErr, sea_query::Expr,
 };
 use serde_json::json;
 use uuid::Uuid;
@@ -194,6 +194,7 @@ pub async fn update_profile<C: ConnectionTrait>(
     d.consultation_fee_minor = u.fee_minor.unwrap_or(d.consultation_fee_minor);
     d.currency = u.currency.unwrap_or(d.currency);
     d.is_available = u.is_available.unwrap_or(d.is_available);
+    d.organization_id = u.organization_id.or(d.organization_id);
     let d = save_doctor(db, d).await?;
     let change = Change {
         entity_id: Some(d.id),
@@ -542,6 +543,7 @@ pub async fn book<C: ConnectionTrait>(
         ));
     }
     let end = b.start + b.duration;
+    let organization_id = booking_org(db, doctor).await?;
     let rules = weekly_rules(db, doctor.id).await?;
     if !slots::within_availability(&rules, b.start, end) {
         return Err(AppError::bad_input(
@@ -576,7 +578,7 @@ pub async fn book<C: ConnectionTrait>(
         patient_id: b.patient_id,
         doctor_id: doctor.id,
         doctor_user_id: doctor.user_id,
-        organization_id: doctor.organization_id,
+        organization_id,
         scheduled_at: b.start,
         ends_at: end,
         duration_minutes: i32::try_from(b.duration.num_minutes()).unwrap_or(i32::MAX),
@@ -608,6 +610,42 @@ pub async fn book<C: ConnectionTrait>(
             }
         })?;
     Ok(m)
+}
+
+/// The organization a booking belongs to: the profile's, while the doctor is an active DOCTOR
+/// there. Removing the membership detaches the profile ([`detach_doctor`]); a booking racing
+/// that removal gets what it would have got after it, the doctor's own practice, never the
+/// organization they left.
+async fn booking_org<C: ConnectionTrait>(db: &C, d: &doctor::Model) -> AppResult<Option<Uuid>> {
+    let Some(org) = d.organization_id else {
+        return Ok(None);
+    };
+    let doctor_there = membership::Entity::find()
+        .select_only()
+        .column(membership::Column::Id)
+        .filter(membership::Column::UserId.eq(d.user_id))
+        .filter(membership::Column::OrganizationId.eq(org))
+        .filter(membership::Column::Role.eq(OrgRole::Doctor))
+        .filter(membership::Column::IsActive.eq(true))
+        .into_tuple::<Uuid>()
+        .one(db)
+        .await?;
+    Ok(doctor_there.map(|_| org))
+}
+
+/// Detaches a user's doctor profile from an organization where they are no longer a DOCTOR
+/// (the membership removed or its role changed): bookings from then on do not go to it, and
+/// the doctor re-attaches with `updateDoctorProfile(organizationId)` once a DOCTOR again.
+/// Consultations already booked stay with it.
+pub async fn detach_doctor<C: ConnectionTrait>(db: &C, user: Uuid, org: Uuid) -> AppResult<()> {
+    doctor::Entity::update_many()
+        .col_expr(doctor::Column::OrganizationId, Expr::value(None::<Uuid>))
+        .col_expr(doctor::Column::UpdatedAt, Expr::value(now()))
+        .filter(doctor::Column::UserId.eq(user))
+        .filter(doctor::Column::OrganizationId.eq(org))
+        .exec(db)
+        .await?;
+    Ok(())
 }
 
 /// A patient books a consultation for themself; the doctor hears of it.

@@ -530,6 +530,9 @@ pub struct CreateDoctorProfileInput {
 /// Input of `updateDoctorProfile` (the caller's own profile; absent fields are kept).
 #[derive(InputObject, Default)]
 pub struct UpdateDoctorProfileInput {
+    /// Attaches the profile to an organization where the caller is an active DOCTOR (after
+    /// leaving one, bookings go to none until re-attached).
+    pub organization_id: Option<ID>,
     pub specialization: Option<String>,
     pub experience_years: Option<i32>,
     pub qualification: Option<String>,

@@ -17,8 +17,9 @@ use entity::{PlatformRole, user};
 #[graphql(complex)]
 pub struct User {
     pub id: ID,
-    /// Email, lower-cased.
-    pub email: String,
+    /// Email, lower-cased; null where the caller may know who this is but not how to reach
+    /// them (another organization's member on its work).
+    pub email: Option<String>,
     pub full_name: String,
     /// Phone in E.164 form.
     pub phone: Option<String>,
@@ -37,7 +38,7 @@ impl From<user::Model> for User {
     fn from(m: user::Model) -> Self {
         Self {
             id: to_id(m.id),
-            email: m.email,
+            email: Some(m.email),
             full_name: m.full_name,
             phone: m.phone,
             platform_role: m.platform_role,
@@ -65,6 +66,32 @@ impl User {
             last_login_at: None,
             ..Self::from(m)
         }
+    }
+
+    /// A user as seen by someone who may know who they are but not how to reach them: no
+    /// email, phone or last sign-in.
+    pub fn without_contacts(m: user::Model) -> Self {
+        Self {
+            email: None,
+            ..Self::public(m)
+        }
+    }
+
+    /// A member of `org` where they appear on its work, through the request's loader: in
+    /// full for whom `auth::organizations::sees_contacts` admits, else without contacts.
+    pub async fn load_member(
+        ctx: &Context<'_>,
+        id: uuid::Uuid,
+        org: uuid::Uuid,
+    ) -> AppResult<Option<Self>> {
+        let req = ctx.req()?;
+        let full = auth::organizations::sees_contacts(&req.viewer, id, org);
+        let u = loaders::load_one(&req.loaders.users, id).await?;
+        Ok(u.map(if full {
+            Self::from
+        } else {
+            Self::without_contacts
+        }))
     }
 }
 

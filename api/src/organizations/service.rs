@@ -12,6 +12,7 @@ use crate::{
         scope::Scope,
         tokens::{API_TOKEN_PREFIX, random_token, token_hash},
     },
+    consultations::service::detach_doctor,
     db::now,
     error::{AppError, AppResult, unique_violation},
     validation::{Phone, Text},
@@ -359,6 +360,9 @@ pub async fn change_role<C: ConnectionTrait>(
     am.role = Set(cmd.role);
     am.updated_at = Set(now());
     let after = am.update(db).await?;
+    if after.role != OrgRole::Doctor {
+        detach_doctor(db, after.user_id, after.organization_id).await?;
+    }
     let change = Change {
         entity_id: Some(after.id),
         old: Some(json!({"role": before.role})),
@@ -384,6 +388,7 @@ pub async fn remove_member<C: ConnectionTrait>(
     am.is_active = Set(false);
     am.updated_at = Set(now());
     let m = am.update(db).await?;
+    detach_doctor(db, m.user_id, m.organization_id).await?;
     let change = Change {
         entity_id: Some(m.id),
         old: Some(json!({"userId": m.user_id, "role": m.role, "isActive": true})),

@@ -24,7 +24,7 @@ use uuid::Uuid;
 pub struct CreateMedicalReport {
     /// The organization acted for.
     pub organization_id: Uuid,
-    /// The patient (a user).
+    /// The patient (a user who is a patient of the organization).
     pub patient_id: Uuid,
     /// Study type, e.g. "Chest X-ray".
     pub study_type: Text,
@@ -108,8 +108,8 @@ impl Command for CreateMedicalReport {
 
     async fn execute(self, exec: &Exec<'_>) -> AppResult<(Self::Output, Change)> {
         let uploader = rules::acting_member(exec.actor, "only members upload reports")?;
-        let prefixes = &exec.app.config.report_storage_prefixes;
-        service::create(exec.txn, self, uploader, prefixes).await
+        let sources = exec.app.config.image_sources();
+        service::create(exec.txn, self, uploader, &sources).await
     }
 }
 

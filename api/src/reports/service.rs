@@ -11,7 +11,7 @@ use crate::{
     db::{self, now},
     error::{AppError, AppResult, unique_violation},
     events::Event,
-    validation::Notes,
+    validation::{ImageSources, ImageUrl, Notes},
 };
 use chrono::{DateTime, Utc};
 use entity::{
@@ -54,10 +54,10 @@ pub fn queue_key(risk: Option<RiskLevel>, at: DateTime<Utc>) -> String {
 }
 
 /// One image of a new report, its fields checked (its URL is checked by [`create`], against
-/// the configured storage locations).
+/// the configured image sources).
 #[derive(Debug, Clone)]
 pub struct NewImage {
-    /// The file's URL: `https://`, or under an allowed storage prefix.
+    /// The file's URL as given (see [`ImageUrl`]).
     pub url: String,
     pub image_type: ImageType,
     pub format: ImageFormat,
@@ -73,31 +73,6 @@ pub struct NewImage {
     pub dicom_metadata: Option<serde_json::Value>,
 }
 
-/// Checks an image URL: `https://` with a host, or one of the configured storage prefixes.
-pub fn image_url(raw: &str, field: &str, prefixes: &[String]) -> AppResult<String> {
-    let s = raw.trim();
-    if s.len() > 2048 || s.chars().any(|c| c.is_whitespace() || c.is_control()) {
-        return Err(AppError::bad_input(
-            field,
-            "must be a URL of at most 2048 characters without spaces",
-        ));
-    }
-    let https = s
-        .strip_prefix("https://")
-        .is_some_and(|rest| rest.split('/').next().is_some_and(|h| !h.is_empty()));
-    let stored = prefixes
-        .iter()
-        .any(|p| s.starts_with(p.as_str()) && s.len() > p.len());
-    if https || stored {
-        Ok(s.to_string())
-    } else {
-        Err(AppError::bad_input(
-            field,
-            "must be an https:// URL (or an allowed storage location)",
-        ))
-    }
-}
-
 /// Checks a JSON value's size.
 pub fn bounded_json(v: &serde_json::Value, field: &str) -> AppResult<()> {
     if serde_json::to_vec(v)?.len() > MAX_JSON_BYTES {
@@ -109,22 +84,27 @@ pub fn bounded_json(v: &serde_json::Value, field: &str) -> AppResult<()> {
     Ok(())
 }
 
-/// Creates a report as `PENDING` with its images, uploaded by `uploader`. Image URLs must be
-/// `https://` or start with one of the storage `prefixes` (`REPORT_STORAGE_PREFIXES`).
+/// Creates a report as `PENDING` with its images, uploaded by `uploader`, for a patient of
+/// the organization (see [`is_patient_of`]); image URLs must come from `sources`.
 pub async fn create<C: ConnectionTrait>(
     db: &C,
     new: CreateMedicalReport,
     uploader: Uuid,
-    prefixes: &[String],
+    sources: &ImageSources,
 ) -> AppResult<(medical_report::Model, Change)> {
-    for (n, i) in new.images.iter().enumerate() {
-        image_url(&i.url, &format!("input.images.{n}.url"), prefixes)?;
-    }
+    let urls = (new.images.iter().enumerate())
+        .map(|(n, i)| ImageUrl::parse(&i.url, &format!("input.images.{n}.url"), sources))
+        .collect::<AppResult<Vec<_>>>()?;
+    // Whether the account exists stays private: anyone not the organization's patient is
+    // NOT_FOUND alike.
     let patient = user::Entity::find_by_id(new.patient_id)
         .one(db)
         .await?
-        .filter(|u| u.is_active)
-        .ok_or_else(|| AppError::bad_input("input.patientId", "is not an active user"))?;
+        .filter(|u| u.is_active);
+    let patient = match patient {
+        Some(p) if is_patient_of(db, p.id, new.organization_id).await? => p,
+        _ => return Err(AppError::NotFound("patient")),
+    };
     let t = now();
     let report = medical_report::Model {
         id: Uuid::now_v7(),
@@ -149,13 +129,11 @@ pub async fn create<C: ConnectionTrait>(
     medical_report::Entity::insert(medical_report::ActiveModel::from(report.clone()))
         .exec(db)
         .await?;
-    let images: Vec<report_image::Model> = new
-        .images
-        .into_iter()
-        .map(|i| report_image::Model {
+    let images: Vec<report_image::Model> = (new.images.into_iter().zip(urls))
+        .map(|(i, url)| report_image::Model {
             id: Uuid::now_v7(),
             report_id: report.id,
-            url: i.url.trim().to_string(),
+            url: url.into_inner(),
             image_type: i.image_type,
             format: i.format,
             width: i.width,
@@ -184,6 +162,26 @@ pub async fn create<C: ConnectionTrait>(
         ..Change::default()
     };
     Ok((report, change))
+}
+
+/// Whether a user is a patient of an organization: they booked a consultation with one of its
+/// doctors (one that was not cancelled). An organization uploads reports only for its
+/// patients, so it cannot plant reports in a stranger's record or look up their contacts.
+pub async fn is_patient_of<C: ConnectionTrait>(
+    db: &C,
+    patient: Uuid,
+    org: Uuid,
+) -> AppResult<bool> {
+    let found = consultation::Entity::find()
+        .select_only()
+        .column(consultation::Column::Id)
+        .filter(consultation::Column::PatientId.eq(patient))
+        .filter(consultation::Column::OrganizationId.eq(org))
+        .filter(consultation::Column::Status.ne(ConsultationStatus::Cancelled))
+        .into_tuple::<Uuid>()
+        .one(db)
+        .await?;
+    Ok(found.is_some())
 }
 
 /// The organization of a report, if it exists (for the rule of a mutation naming it).

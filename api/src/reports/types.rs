@@ -4,6 +4,7 @@
 //! further check.
 
 use crate::{
+    auth::reports,
     error::AppResult,
     graphql::{
         context::CtxExt,
@@ -29,8 +30,6 @@ pub struct MedicalReport {
     pub id: ID,
     /// Study type, e.g. "Chest X-ray".
     pub study_type: String,
-    /// Clinical notes of the uploader.
-    pub clinical_notes: Option<String>,
     pub status: ReportStatus,
     /// Risk level from the AI analysis (the doctor's own assessment is on the review).
     pub risk_level: Option<RiskLevel>,
@@ -53,7 +52,6 @@ impl From<medical_report::Model> for MedicalReport {
         Self {
             id: to_id(m.id),
             study_type: m.study_type.clone(),
-            clinical_notes: m.clinical_notes.clone(),
             status: m.status,
             risk_level: m.risk_level,
             confidence: m.confidence,
@@ -70,12 +68,23 @@ impl From<medical_report::Model> for MedicalReport {
 
 #[ComplexObject]
 impl MedicalReport {
+    /// The patient; null for an AI-analysis client.
     async fn patient(&self, ctx: &Context<'_>) -> AppResult<Option<User>> {
+        if !reports::sees_patient(&ctx.req()?.viewer) {
+            return Ok(None);
+        }
         User::load(ctx, self.row.patient_id).await
     }
 
+    /// Clinical notes of the uploader; null for an AI-analysis client.
+    async fn clinical_notes(&self, ctx: &Context<'_>) -> AppResult<Option<String>> {
+        let shown = reports::sees_patient(&ctx.req()?.viewer);
+        Ok(self.row.clinical_notes.clone().filter(|_| shown))
+    }
+
+    /// The member who uploaded it (contact details for the organization's own members).
     async fn uploaded_by(&self, ctx: &Context<'_>) -> AppResult<Option<User>> {
-        User::load(ctx, self.row.uploaded_by_user_id).await
+        User::load_member(ctx, self.row.uploaded_by_user_id, self.row.organization_id).await
     }
 
     async fn organization(&self, ctx: &Context<'_>) -> AppResult<Option<Organization>> {
@@ -239,15 +248,16 @@ impl From<report_review::Model> for ReportReview {
 
 #[ComplexObject]
 impl ReportReview {
+    /// The reviewing doctor (contact details for the organization's own members).
     async fn doctor(&self, ctx: &Context<'_>) -> AppResult<Option<User>> {
-        User::load(ctx, self.row.doctor_user_id).await
+        User::load_member(ctx, self.row.doctor_user_id, self.row.organization_id).await
     }
 }
 
 /// One image of `createMedicalReport`.
 #[derive(InputObject, Clone)]
 pub struct ReportImageInput {
-    /// `https://` URL (or an allowed storage location).
+    /// An `https://` URL on one of the server's image hosts, or an allowed storage location.
     pub url: String,
     pub image_type: ImageType,
     pub format: ImageFormat,
@@ -268,7 +278,8 @@ pub struct ReportImageInput {
 pub struct CreateMedicalReportInput {
     /// The organization acted for.
     pub organization_id: ID,
-    /// The patient (a user).
+    /// The patient: someone who booked a consultation with one of the organization's doctors
+    /// (anyone else is `NOT_FOUND`).
     pub patient_id: ID,
     /// Study type, e.g. "Chest X-ray" (at most 100 characters).
     pub study_type: String,

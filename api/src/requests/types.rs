@@ -135,12 +135,13 @@ impl BloodRequest {
         Organization::load(ctx, id).await
     }
 
-    /// The user who created it (null when an API client did).
+    /// The user who created it (null when an API client did); their email and phone only for
+    /// the hospital's own members.
     async fn requested_by(&self, ctx: &Context<'_>) -> AppResult<Option<User>> {
         let Some(id) = self.row.requested_by_user_id else {
             return Ok(None);
         };
-        User::load(ctx, id).await
+        User::load_member(ctx, id, self.row.hospital_id).await
     }
 
     /// Units reserved for or issued to it: the hospital, the accepting bank and super admins.

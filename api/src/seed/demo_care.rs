@@ -10,7 +10,7 @@ use crate::{
         commands::CreateMedicalReport,
         service::{self as reports, NewImage},
     },
-    validation::{Email, IanaZone, Text},
+    validation::{Email, IanaZone, ImageSources, Text},
 };
 use chrono::{Datelike, Duration, NaiveTime, TimeZone, Utc, Weekday as ChronoWeekday};
 use entity::{ConsultationType, ImageFormat, ImageType, PlatformRole, Weekday};
@@ -124,7 +124,11 @@ pub async fn load<C: ConnectionTrait>(
             }],
         },
         radiologist,
-        &[],
+        // The demo's own URL, not a caller's: any https host will do.
+        &ImageSources {
+            hosts: None,
+            prefixes: Vec::new(),
+        },
     )
     .await?;
     Ok(vec![(
