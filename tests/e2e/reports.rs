@@ -88,7 +88,9 @@ fn report_input(org: &str, patient: &str) -> Value {
         "images": [
             {"url": "https://imaging.example/s/1.dcm", "imageType": "XRAY", "format": "DICOM",
              "width": 2048, "height": 2048, "sizeBytes": 8_388_608,
-             "dicomMetadata": {"Modality": "CR", "BodyPartExamined": "CHEST"}},
+             "dicomMetadata": {"Modality": "CR", "BodyPartExamined": "CHEST",
+                               "PatientName": "Doe^Jane", "PatientID": "MRN-0001",
+                               "00100030": {"vr": "DA", "Value": ["19800101"]}}},
             {"url": "https://imaging.example/s/2.png", "imageType": "XRAY", "format": "PNG",
              "width": 1024, "height": 1024, "sizeBytes": 524_288},
         ],
@@ -1145,13 +1147,18 @@ async fn an_ai_analysis_client_sees_the_images_and_the_study_but_not_who_the_pat
         assert_eq!(r["id"], id.as_str());
         assert_eq!(r["studyType"], "Chest X-ray");
         assert_eq!(r["images"].as_array().map(Vec::len), Some(2));
-        assert_eq!(r["images"][0]["dicomMetadata"]["Modality"], "CR");
+        let dicom = &r["images"][0]["dicomMetadata"];
+        assert_eq!(dicom["Modality"], "CR");
+        for identifying in ["PatientName", "PatientID", "00100030"] {
+            assert!(dicom[identifying].is_null(), "{dicom}");
+        }
         assert!(r["patient"].is_null(), "{r}");
         assert!(r["clinicalNotes"].is_null(), "{r}");
     }
     let full = &by_records.data()["medicalReport"];
     assert_eq!(full["patient"]["email"], c.patient.email.as_str());
     assert_eq!(full["clinicalNotes"], "persistent cough for three weeks");
+    assert_eq!(full["images"][0]["dicomMetadata"]["PatientID"], "MRN-0001");
 }
 
 #[tokio::test]

@@ -93,8 +93,9 @@ pub fn may_read_report(viewer: &Viewer, r: &medical_report::Model) -> bool {
     }
 }
 
-/// The patient of a report the caller sees (name, contacts) and the clinical notes about
-/// them: everyone who sees the report but an API client that only analyses images.
+/// The patient of a report the caller sees (name, contacts, the identifying attributes of
+/// its DICOM metadata) and the clinical notes about them: everyone who sees the report but an
+/// API client that only analyses images.
 pub fn sees_patient(viewer: &Viewer) -> bool {
     !matches!(viewer, Viewer::Client(_)) || viewer.client_has(READ_SCOPE)
 }

@@ -9,6 +9,7 @@
 //! Anything else is `INVALID_TRANSITION`.
 
 pub mod commands;
+pub mod deidentify;
 pub mod resolvers;
 pub mod service;
 pub mod types;

@@ -91,10 +91,21 @@ impl MedicalReport {
         Organization::load(ctx, self.row.organization_id).await
     }
 
-    /// Its images, in display order.
+    /// Its images, in display order. An AI-analysis client reads their DICOM metadata
+    /// without the attributes that identify the patient.
     async fn images(&self, ctx: &Context<'_>) -> AppResult<Vec<ReportImage>> {
-        let rows = load_children(&ctx.req()?.loaders.images_by_report, self.row.id).await?;
-        Ok(rows.into_iter().map(ReportImage::from).collect())
+        let req = ctx.req()?;
+        let rows = load_children(&req.loaders.images_by_report, self.row.id).await?;
+        let shown = reports::sees_patient(&req.viewer);
+        Ok(rows
+            .into_iter()
+            .map(|mut m| {
+                if !shown && let Some(d) = m.dicom_metadata.as_mut() {
+                    super::deidentify::deidentify(d);
+                }
+                ReportImage::from(m)
+            })
+            .collect())
     }
 
     /// Its AI analysis, once submitted.
