@@ -179,17 +179,7 @@ async fn a_bank_records_a_donation_for_a_donor_it_never_met_when_they_show_their
     let s = scene(&app).await;
     let me = app.signed_in("arjun@donor.example").await;
     let donor = register_donor(&app, &me, donor_input(None, "Arjun Das", "+919800000102")).await;
-    let r = app
-        .gql(
-            Some(&me.access),
-            "{ myDonorProfile { id donorCode } }",
-            json!({}),
-        )
-        .await;
-    let code = r.data()["myDonorProfile"]["donorCode"]
-        .as_str()
-        .expect("donorCode")
-        .to_string();
+    let code = my_card_code(&app, &me).await;
     assert_eq!(code.len(), 14, "{code}");
     assert!(
         code.split('-').all(|g| g.len() == 4
@@ -353,17 +343,7 @@ async fn a_bank_sees_only_its_own_donations_of_a_donor_and_the_donor_sees_them_a
     let s = scene(&app).await;
     let me = app.signed_in("priya@donor.example").await;
     let donor = register_donor(&app, &me, donor_input(None, "Priya Das", "+919800000106")).await;
-    let r = app
-        .gql(
-            Some(&me.access),
-            "{ myDonorProfile { donorCode } }",
-            json!({}),
-        )
-        .await;
-    let code = r.data()["myDonorProfile"]["donorCode"]
-        .as_str()
-        .expect("donorCode")
-        .to_string();
+    let code = my_card_code(&app, &me).await;
     gives_at_both_banks(&app, &s, &donor, &code).await;
 
     // Act

@@ -6,7 +6,7 @@ use futures_util::future::join_all;
 use lifeflow_tests::{
     fixtures::{
         Org, api_client, audit_rows,
-        care::{seen_at, signed_in_with_phone},
+        care::{doctor_profile, seen_at, signed_in_with_phone},
         member, nodes, org_north,
     },
     *,
@@ -311,40 +311,8 @@ async fn consultation(
 ) {
     let t = chrono::Utc::now();
     let user_id = Uuid::parse_str(&who.user_id).expect("uuid");
-    let doctor = entity::doctor::Model {
-        id: Uuid::now_v7(),
-        user_id,
-        organization_id: None,
-        license_number: licence.into(),
-        specialization: "Pulmonology".into(),
-        experience_years: 10,
-        qualification: None,
-        bio: None,
-        consultation_fee_minor: 50_000,
-        currency: "INR".into(),
-        rating: 0.0,
-        rating_count: 0,
-        is_verified: true,
-        verified_at: Some(t),
-        verified_by: None,
-        is_available: true,
-        created_at: t,
-        updated_at: t,
-    };
     // The clinic's own doctor already has a profile (the clinic saw its patient).
-    let existing = entity::doctor::Entity::find()
-        .filter(entity::doctor::Column::UserId.eq(user_id))
-        .one(&app.db)
-        .await
-        .expect("profile");
-    let doctor = match existing {
-        Some(d) => d,
-        None => doctor
-            .into_active_model()
-            .insert(&app.db)
-            .await
-            .expect("doctor"),
-    };
+    let doctor = doctor_profile(app, user_id, None, licence, "Pulmonology").await;
     let at = t - chrono::Duration::days(days_ago);
     entity::consultation::Model {
         id: Uuid::now_v7(),

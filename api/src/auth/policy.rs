@@ -53,7 +53,8 @@ pub enum Rule {
         org: Option<Uuid>,
     },
     /// Read an organization's operational data: super admins, or its active members with one
-    /// of `roles` whatever the organization's status (a pending organization's admin sees it).
+    /// of `roles` while it is pending or approved (a pending organization's admin sees it; a
+    /// suspended or rejected one grants nothing, see [`super::viewer::UserViewer::dormant`]).
     ReadOrg {
         org: Uuid,
         roles: &'static [OrgRole],
