@@ -183,6 +183,37 @@ pub async fn run<C: Command>(ctx: &Context<'_>, input: C::Input) -> AppResult<C:
     Err(e)
 }
 
+/// Declares a domain's mutation root when every one of its mutations is a command answered
+/// with its payload ([`respond`]), so the root reads as a table of
+/// `/// description` and `fieldName(Input) -> Payload = Command;`.
+macro_rules! command_mutations {
+    (
+        $(#[$root_meta:meta])*
+        $root:ident {
+            $( $(#[$meta:meta])* $field:ident($input:ty) -> $payload:ty = $command:ty; )*
+        }
+    ) => {
+        $(#[$root_meta])*
+        #[derive(Default)]
+        pub struct $root;
+
+        #[async_graphql::Object]
+        impl $root {
+            $(
+                $(#[$meta])*
+                async fn $field(
+                    &self,
+                    ctx: &async_graphql::Context<'_>,
+                    input: $input,
+                ) -> $crate::error::AppResult<$payload> {
+                    $crate::pipeline::respond::<$command, _>(ctx, input).await
+                }
+            )*
+        }
+    };
+}
+pub(crate) use command_mutations;
+
 /// Runs a command and answers with its mutation's payload (`From` the command's output).
 pub async fn respond<C: Command, P: From<C::Output>>(
     ctx: &Context<'_>,

@@ -3,7 +3,7 @@
 
 use super::{commands::*, service, types::*};
 use crate::{
-    auth::{Rule, alerts::reader, authorize},
+    auth::{Rule, alerts::reader},
     error::{AppError, AppResult},
     graphql::{
         context::CtxExt,
@@ -54,8 +54,7 @@ impl AlertQuery {
         last: Option<i32>,
         before: Option<String>,
     ) -> AppResult<Conn<Alert>> {
-        let req = ctx.req()?;
-        authorize(&req.viewer, Rule::Authenticated)?;
+        let req = ctx.authorized(Rule::Authenticated)?;
         let f = filter.unwrap_or_default();
         let only = (f.organization_id.as_ref())
             .map(|o| parse_id(o, "filter.organizationId"))
@@ -126,8 +125,7 @@ impl AlertQuery {
         first: Option<i32>,
         after: Option<String>,
     ) -> AppResult<Conn<Notification>> {
-        let req = ctx.req()?;
-        authorize(&req.viewer, Rule::SignedIn)?;
+        let req = ctx.authorized(Rule::SignedIn)?;
         let me = req
             .viewer
             .user_id()

@@ -2,20 +2,11 @@
 
 use super::{commands::*, service, types::*};
 use crate::{
-    auth::{Rule, authorize, care},
-    error::{AppError, AppResult},
-    graphql::{
-        context::{CtxExt, RequestCtx},
-        ids::parse_id,
-        loaders::{prime, prime_orgs, prime_users},
-        pagination::{
-            Conn, Keyset, Page, PageArgs, SortDirection, SortValue, fetch_selected, node_selects,
-        },
-    },
+    auth::{Rule, care},
+    graphql::prelude::*,
     pipeline,
     validation::Text,
 };
-use async_graphql::{Context, ID, Object};
 use chrono::{DateTime, Utc};
 use entity::{consultation, doctor, prescription};
 use sea_orm::{
@@ -23,13 +14,6 @@ use sea_orm::{
     sea_query::{Expr, ExprTrait, Func},
 };
 use uuid::Uuid;
-
-/// A signed-in caller's request (API clients have no part in telehealth).
-fn signed_in<'a>(ctx: &'a Context<'_>) -> AppResult<&'a RequestCtx> {
-    let req = ctx.req()?;
-    authorize(&req.viewer, Rule::SignedIn)?;
-    Ok(req)
-}
 
 /// One page of a list, as `first`/`after`/`last`/`before` ask.
 async fn page<E>(
@@ -98,7 +82,7 @@ impl ConsultationQuery {
         last: Option<i32>,
         before: Option<String>,
     ) -> AppResult<Conn<Doctor>> {
-        let req = signed_in(ctx)?;
+        let req = ctx.authorized(Rule::SignedIn)?;
         let f = filter.unwrap_or_default();
         let mut q = doctor::Entity::find().filter(care::visible_doctors(&req.viewer));
         if let Some(s) = &f.specialization {
@@ -146,7 +130,7 @@ impl ConsultationQuery {
 
     /// One doctor, if visible to the caller.
     async fn doctor(&self, ctx: &Context<'_>, id: ID) -> AppResult<Doctor> {
-        let req = signed_in(ctx)?;
+        let req = ctx.authorized(Rule::SignedIn)?;
         doctor::Entity::find_by_id(parse_id(&id, "id")?)
             .filter(care::visible_doctors(&req.viewer))
             .one(&req.db)
@@ -157,7 +141,7 @@ impl ConsultationQuery {
 
     /// The caller's own doctor profile, if they have one.
     async fn my_doctor_profile(&self, ctx: &Context<'_>) -> AppResult<Option<Doctor>> {
-        let req = signed_in(ctx)?;
+        let req = ctx.authorized(Rule::SignedIn)?;
         let Some(me) = req.viewer.user_id() else {
             return Ok(None);
         };
@@ -181,7 +165,7 @@ impl ConsultationQuery {
         to: DateTime<Utc>,
         #[graphql(default = 30)] duration_minutes: i32,
     ) -> AppResult<Vec<OpenSlot>> {
-        let req = signed_in(ctx)?;
+        let req = ctx.authorized(Rule::SignedIn)?;
         let id = parse_id(&doctor_id, "doctorId")?;
         let duration = service::check_duration(duration_minutes, "durationMinutes")?;
         let config = &ctx.app()?.config;
@@ -203,7 +187,7 @@ impl ConsultationQuery {
         last: Option<i32>,
         before: Option<String>,
     ) -> AppResult<Conn<Consultation>> {
-        let req = signed_in(ctx)?;
+        let req = ctx.authorized(Rule::SignedIn)?;
         let f = filter.unwrap_or_default();
         let mut q = consultation::Entity::find().filter(care::visible(&req.viewer)?);
         if let Some(s) = f.statuses {
@@ -273,7 +257,7 @@ impl ConsultationQuery {
 
     /// One consultation, if the caller is a party to it.
     async fn consultation(&self, ctx: &Context<'_>, id: ID) -> AppResult<Consultation> {
-        let req = signed_in(ctx)?;
+        let req = ctx.authorized(Rule::SignedIn)?;
         let id = parse_id(&id, "id")?;
         let cond = care::visible(&req.viewer).map_err(|_| AppError::NotFound("consultation"))?;
         consultation::Entity::find_by_id(id)
@@ -296,7 +280,7 @@ impl ConsultationQuery {
         last: Option<i32>,
         before: Option<String>,
     ) -> AppResult<Conn<Prescription>> {
-        let req = signed_in(ctx)?;
+        let req = ctx.authorized(Rule::SignedIn)?;
         let mut q = prescription::Entity::find().filter(care::visible_prescriptions(&req.viewer)?);
         let of = filter.and_then(|f| f.consultation_id);
         if let Some(c) = parse_opt(of.as_ref(), "filter.consultationId")? {
@@ -316,151 +300,45 @@ impl ConsultationQuery {
     }
 }
 
-#[derive(Default)]
-pub struct ConsultationMutation;
-
-#[Object]
-impl ConsultationMutation {
-    /// Creates the caller's doctor profile (unverified until a super admin or the
-    /// organization's admin verifies it). With `organizationId` the caller must be an active
-    /// DOCTOR member of that approved organization.
-    async fn create_doctor_profile(
-        &self,
-        ctx: &Context<'_>,
-        input: CreateDoctorProfileInput,
-    ) -> AppResult<DoctorPayload> {
-        pipeline::respond::<CreateDoctorProfile, _>(ctx, input).await
-    }
-
-    /// Updates the caller's own profile. With `organizationId` the caller must be an active
-    /// DOCTOR member of that approved organization.
-    async fn update_doctor_profile(
-        &self,
-        ctx: &Context<'_>,
-        input: UpdateDoctorProfileInput,
-    ) -> AppResult<DoctorPayload> {
-        pipeline::respond::<UpdateDoctorProfile, _>(ctx, input).await
-    }
-
-    /// Verifies a profile: a super admin, or an admin of the doctor's organization.
-    async fn verify_doctor(
-        &self,
-        ctx: &Context<'_>,
-        input: VerifyDoctorInput,
-    ) -> AppResult<DoctorPayload> {
-        pipeline::respond::<VerifyDoctor, _>(ctx, input).await
-    }
-
-    /// Replaces the caller's weekly availability.
-    async fn set_availability(
-        &self,
-        ctx: &Context<'_>,
-        input: SetAvailabilityInput,
-    ) -> AppResult<DoctorPayload> {
-        pipeline::respond::<SetAvailability, _>(ctx, input).await
-    }
-
-    /// Books a consultation for the caller (the patient). Safe to retry with an
-    /// `idempotencyKey`. A taken slot is `CONFLICT`.
-    async fn book_consultation(
-        &self,
-        ctx: &Context<'_>,
-        input: BookConsultationInput,
-    ) -> AppResult<ConsultationPayload> {
-        pipeline::respond::<BookConsultation, _>(ctx, input).await
-    }
-
-    /// The doctor confirms a requested consultation.
-    async fn confirm_consultation(
-        &self,
-        ctx: &Context<'_>,
-        input: ConsultationActionInput,
-    ) -> AppResult<ConsultationPayload> {
-        pipeline::respond::<Move<Confirm>, _>(ctx, input).await
-    }
-
-    /// The doctor starts a confirmed consultation.
-    async fn start_consultation(
-        &self,
-        ctx: &Context<'_>,
-        input: ConsultationActionInput,
-    ) -> AppResult<ConsultationPayload> {
-        pipeline::respond::<Move<Start>, _>(ctx, input).await
-    }
-
-    /// The doctor completes a consultation in progress, with the diagnosis and notes.
-    async fn complete_consultation(
-        &self,
-        ctx: &Context<'_>,
-        input: CompleteConsultationInput,
-    ) -> AppResult<ConsultationPayload> {
-        pipeline::respond::<Move<Complete>, _>(ctx, input).await
-    }
-
-    /// The patient or the doctor cancels, with a reason. Within the cut-off before the
-    /// start (`CONSULTATION_CANCEL_CUTOFF_MINUTES`) only the doctor may.
-    async fn cancel_consultation(
-        &self,
-        ctx: &Context<'_>,
-        input: CancelConsultationInput,
-    ) -> AppResult<ConsultationPayload> {
-        pipeline::respond::<Move<Cancel>, _>(ctx, input).await
-    }
-
-    /// The doctor records that the patient did not come (once the start has passed).
-    async fn mark_no_show(
-        &self,
-        ctx: &Context<'_>,
-        input: ConsultationActionInput,
-    ) -> AppResult<ConsultationPayload> {
-        pipeline::respond::<Move<NoShow>, _>(ctx, input).await
-    }
-
-    /// Moves a consultation to a new time: a new booking linked to the old one, which is
-    /// cancelled. The patient (before the cut-off) or the doctor.
-    async fn reschedule_consultation(
-        &self,
-        ctx: &Context<'_>,
-        input: RescheduleConsultationInput,
-    ) -> AppResult<ConsultationPayload> {
-        pipeline::respond::<RescheduleConsultation, _>(ctx, input).await
-    }
-
-    /// The consultation's doctor writes a prescription, during or after it.
-    async fn add_prescription(
-        &self,
-        ctx: &Context<'_>,
-        input: AddPrescriptionInput,
-    ) -> AppResult<PrescriptionPayload> {
-        pipeline::respond::<AddPrescription, _>(ctx, input).await
-    }
-
-    /// Records a payment received by the clinic (the doctor or the organization's admin; a
-    /// patient is refused); one successful payment per consultation. Safe to retry with an `idempotencyKey`.
-    async fn record_payment(
-        &self,
-        ctx: &Context<'_>,
-        input: RecordPaymentInput,
-    ) -> AppResult<PaymentPayload> {
-        pipeline::respond::<RecordPayment, _>(ctx, input).await
-    }
-
-    /// Refunds a successful payment: the doctor or the organization's admin.
-    async fn refund_payment(
-        &self,
-        ctx: &Context<'_>,
-        input: RefundPaymentInput,
-    ) -> AppResult<PaymentPayload> {
-        pipeline::respond::<RefundPayment, _>(ctx, input).await
-    }
-
-    /// The consultation's doctor flags a risk; a CRITICAL one raises a RISK_FLAG alert to
-    /// the organization's admins and doctors.
-    async fn raise_risk_flag(
-        &self,
-        ctx: &Context<'_>,
-        input: RaiseRiskFlagInput,
-    ) -> AppResult<RiskFlagPayload> {
-        pipeline::respond::<RaiseRiskFlag, _>(ctx, input).await
+pipeline::command_mutations! {
+    ConsultationMutation {
+        /// Creates the caller's doctor profile (unverified until a super admin or the
+        /// organization's admin verifies it). With `organizationId` the caller must be an active
+        /// DOCTOR member of that approved organization.
+        create_doctor_profile(CreateDoctorProfileInput) -> DoctorPayload = CreateDoctorProfile;
+        /// Updates the caller's own profile. With `organizationId` the caller must be an active
+        /// DOCTOR member of that approved organization.
+        update_doctor_profile(UpdateDoctorProfileInput) -> DoctorPayload = UpdateDoctorProfile;
+        /// Verifies a profile: a super admin, or an admin of the doctor's organization.
+        verify_doctor(VerifyDoctorInput) -> DoctorPayload = VerifyDoctor;
+        /// Replaces the caller's weekly availability.
+        set_availability(SetAvailabilityInput) -> DoctorPayload = SetAvailability;
+        /// Books a consultation for the caller (the patient). Safe to retry with an
+        /// `idempotencyKey`. A taken slot is `CONFLICT`.
+        book_consultation(BookConsultationInput) -> ConsultationPayload = BookConsultation;
+        /// The doctor confirms a requested consultation.
+        confirm_consultation(ConsultationActionInput) -> ConsultationPayload = Move<Confirm>;
+        /// The doctor starts a confirmed consultation.
+        start_consultation(ConsultationActionInput) -> ConsultationPayload = Move<Start>;
+        /// The doctor completes a consultation in progress, with the diagnosis and notes.
+        complete_consultation(CompleteConsultationInput) -> ConsultationPayload = Move<Complete>;
+        /// The patient or the doctor cancels, with a reason. Within the cut-off before the
+        /// start (`CONSULTATION_CANCEL_CUTOFF_MINUTES`) only the doctor may.
+        cancel_consultation(CancelConsultationInput) -> ConsultationPayload = Move<Cancel>;
+        /// The doctor records that the patient did not come (once the start has passed).
+        mark_no_show(ConsultationActionInput) -> ConsultationPayload = Move<NoShow>;
+        /// Moves a consultation to a new time: a new booking linked to the old one, which is
+        /// cancelled. The patient (before the cut-off) or the doctor.
+        reschedule_consultation(RescheduleConsultationInput) -> ConsultationPayload = RescheduleConsultation;
+        /// The consultation's doctor writes a prescription, during or after it.
+        add_prescription(AddPrescriptionInput) -> PrescriptionPayload = AddPrescription;
+        /// Records a payment received by the clinic (the doctor or the organization's admin; a
+        /// patient is refused); one successful payment per consultation. Safe to retry with an `idempotencyKey`.
+        record_payment(RecordPaymentInput) -> PaymentPayload = RecordPayment;
+        /// Refunds a successful payment: the doctor or the organization's admin.
+        refund_payment(RefundPaymentInput) -> PaymentPayload = RefundPayment;
+        /// The consultation's doctor flags a risk; a CRITICAL one raises a RISK_FLAG alert to
+        /// the organization's admins and doctors.
+        raise_risk_flag(RaiseRiskFlagInput) -> RiskFlagPayload = RaiseRiskFlag;
     }
 }

@@ -87,43 +87,42 @@ impl TryFrom<RegisterDonorInput> for RegisterDonor {
 
 fn new_donor(input: RegisterDonorInput, org: Option<Uuid>) -> AppResult<NewDonor> {
     let location = location(input.location)?;
-    let weight_kg = weight(input.weight_kg)?;
+    Ok(NewDonor {
+        user_id: None,
+        ngo_id: None,
+        registered_by: org,
+        details: details(input.details)?,
+        location: location.map(|p| (p.latitude, p.longitude)),
+    })
+}
+
+/// The donor's details as given, checked and normalised.
+fn details(d: DonorDetails) -> AppResult<DonorDetails> {
+    let weight_kg = weight(d.weight_kg)?;
     let today = Utc::now().date_naive();
-    if input.date_of_birth >= today || age_on(input.date_of_birth, today) > 120 {
+    if d.date_of_birth >= today || age_on(d.date_of_birth, today) > 120 {
         return Err(AppError::bad_input(
             "input.dateOfBirth",
             "is not a plausible birth date",
         ));
     }
-    Ok(NewDonor {
-        user_id: None,
-        ngo_id: None,
-        registered_by: org,
-        full_name: Text::parse(&input.full_name, "input.fullName", 200)?.into_inner(),
-        date_of_birth: input.date_of_birth,
-        gender: inner(Text::parse_opt(
-            input.gender.as_deref(),
-            "input.gender",
-            16,
-        )?)
-        .map(|g| g.to_uppercase()),
-        blood_group: input.blood_group,
+    Ok(DonorDetails {
+        full_name: Text::parse(&d.full_name, "input.fullName", 200)?.into_inner(),
+        date_of_birth: d.date_of_birth,
+        gender: inner(Text::parse_opt(d.gender.as_deref(), "input.gender", 16)?)
+            .map(|g| g.to_uppercase()),
+        blood_group: d.blood_group,
         weight_kg,
-        phone: Phone::parse(&input.phone, "input.phone")?.into_inner(),
-        email: input
+        phone: Phone::parse(&d.phone, "input.phone")?.into_inner(),
+        email: d
             .email
             .as_deref()
             .map(|e| Email::parse(e, "input.email"))
             .transpose()?
             .map(|e| e.as_str().to_string()),
-        address: inner(Text::parse_opt(
-            input.address.as_deref(),
-            "input.address",
-            300,
-        )?),
-        city: Text::parse(&input.city, "input.city", 100)?.into_inner(),
-        state: inner(Text::parse_opt(input.state.as_deref(), "input.state", 100)?),
-        location: location.map(|p| (p.latitude, p.longitude)),
+        address: inner(Text::parse_opt(d.address.as_deref(), "input.address", 300)?),
+        city: Text::parse(&d.city, "input.city", 100)?.into_inner(),
+        state: inner(Text::parse_opt(d.state.as_deref(), "input.state", 100)?),
     })
 }
 
@@ -314,20 +313,22 @@ fn new_donation(input: RecordDonationInput) -> AppResult<NewDonation> {
         status: u.status,
     }))?;
     Ok(NewDonation {
-        collected_at,
-        donation_type: input.donation_type,
-        volume_ml: input.volume_ml,
-        hemoglobin: input.hemoglobin,
-        blood_pressure: inner(Text::parse_opt(
-            input.blood_pressure.as_deref(),
-            "input.bloodPressure",
-            16,
-        )?),
-        notes: inner(Text::parse_opt(
-            input.notes.as_deref(),
-            "input.notes",
-            1000,
-        )?),
+        record: DonationRecord {
+            collected_at,
+            donation_type: input.donation_type,
+            volume_ml: input.volume_ml,
+            hemoglobin: input.hemoglobin,
+            blood_pressure: inner(Text::parse_opt(
+                input.blood_pressure.as_deref(),
+                "input.bloodPressure",
+                16,
+            )?),
+            notes: inner(Text::parse_opt(
+                input.notes.as_deref(),
+                "input.notes",
+                1000,
+            )?),
+        },
         units,
     })
 }

@@ -2,7 +2,7 @@
 
 use super::{commands::*, types::*};
 use crate::{
-    auth::{self, Rule, authorize},
+    auth::{self, Rule},
     error::{AppError, AppResult},
     graphql::{
         context::CtxExt,
@@ -36,8 +36,7 @@ impl DonorQuery {
         last: Option<i32>,
         before: Option<String>,
     ) -> AppResult<Conn<Donor>> {
-        let req = ctx.req()?;
-        authorize(&req.viewer, Rule::SignedIn)?;
+        let req = ctx.authorized(Rule::SignedIn)?;
         let f = filter.unwrap_or_default();
         let mut q = donor::Entity::find().filter(auth::donors::visible(&req.viewer));
         if let Some(g) = f.blood_groups {
@@ -123,8 +122,7 @@ impl DonorQuery {
 
     /// One donor, if the caller may see them.
     async fn donor(&self, ctx: &Context<'_>, id: ID) -> AppResult<Donor> {
-        let req = ctx.req()?;
-        authorize(&req.viewer, Rule::SignedIn)?;
+        let req = ctx.authorized(Rule::SignedIn)?;
         let id = parse_id(&id, "id")?;
         auth::donors::find_visible(&req.viewer, &req.db, id)
             .await
@@ -133,8 +131,7 @@ impl DonorQuery {
 
     /// The caller's own donor record, if they have one.
     async fn my_donor_profile(&self, ctx: &Context<'_>) -> AppResult<Option<Donor>> {
-        let req = ctx.req()?;
-        authorize(&req.viewer, Rule::SignedIn)?;
+        let req = ctx.authorized(Rule::SignedIn)?;
         let me = req.viewer.user_id();
         Ok(donor::Entity::find()
             .filter(donor::Column::UserId.eq(me))

@@ -1,6 +1,9 @@
 //! Donor rules: registration, updates, donations and eligibility.
 
-use super::commands::UpdateDonor;
+use super::{
+    commands::UpdateDonor,
+    types::{DonationRecord, DonorDetails},
+};
 use crate::{
     audit::Change,
     auth::{self, Actor},
@@ -11,8 +14,8 @@ use crate::{
     stock::service::{self as stock, NewUnit},
     validation::{DonorCode, Text},
 };
-use chrono::{DateTime, NaiveDate, Utc};
-use entity::{BloodGroup, DonationType, Eligibility, blood_unit, donation, donor};
+use chrono::{NaiveDate, Utc};
+use entity::{Eligibility, blood_unit, donation, donor};
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter,
     QuerySelect,
@@ -66,20 +69,8 @@ pub struct NewDonor {
     pub ngo_id: Option<Uuid>,
     /// The organization that registered them.
     pub registered_by: Option<Uuid>,
-    pub full_name: String,
-    pub date_of_birth: NaiveDate,
-    /// Gender as given.
-    pub gender: Option<String>,
-    pub blood_group: BloodGroup,
-    /// In kg.
-    pub weight_kg: f64,
-    /// Unique among donors.
-    pub phone: String,
-    pub email: Option<String>,
-    pub address: Option<String>,
-    pub city: String,
-    /// State or province.
-    pub state: Option<String>,
+    /// Checked and normalised.
+    pub details: DonorDetails,
     /// Where they live, as (latitude, longitude).
     pub location: Option<(f64, f64)>,
 }
@@ -92,23 +83,24 @@ pub async fn register<C: ConnectionTrait>(
     new: NewDonor,
 ) -> AppResult<(donor::Model, Change)> {
     let org = new.registered_by;
+    let d = new.details;
     let t = now();
     let mut m = donor::Model {
         id: Uuid::now_v7(),
         user_id: new.user_id,
         ngo_id: new.ngo_id,
         registered_by_org_id: new.registered_by,
-        full_name: new.full_name,
-        date_of_birth: new.date_of_birth,
-        gender: new.gender,
-        blood_group: new.blood_group,
-        weight_kg: new.weight_kg,
-        phone: new.phone,
+        full_name: d.full_name,
+        date_of_birth: d.date_of_birth,
+        gender: d.gender,
+        blood_group: d.blood_group,
+        weight_kg: d.weight_kg,
+        phone: d.phone,
         donor_code: DonorCode::generate().as_str().to_string(),
-        email: new.email,
-        address: new.address,
-        city: new.city,
-        state: new.state,
+        email: d.email,
+        address: d.address,
+        city: d.city,
+        state: d.state,
         latitude: new.location.map(|l| l.0),
         longitude: new.location.map(|l| l.1),
         last_donation_date: None,
@@ -125,14 +117,14 @@ pub async fn register<C: ConnectionTrait>(
     m.eligibility_status = a.status;
     m.next_eligible_date = a.next_eligible_date;
     let am: donor::ActiveModel = m.into();
-    let d = am.insert(db).await.map_err(unique_violation)?;
+    let row = am.insert(db).await.map_err(unique_violation)?;
     let change = Change {
-        entity_id: Some(d.id),
+        entity_id: Some(row.id),
         organization_id: org,
-        new: Some(donor_json(&d)),
+        new: Some(donor_json(&row)),
         ..Change::default()
     };
-    Ok((d, change))
+    Ok((row, change))
 }
 
 /// Updates a donor for the organization that manages them or for the donor themself
@@ -275,17 +267,9 @@ pub async fn admit<C: ConnectionTrait>(db: &C, bank: Uuid, who: &DonorRef) -> Ap
 
 /// A donation to record.
 pub struct NewDonation {
-    /// Not in the future; the day eligibility is assessed on.
-    pub collected_at: DateTime<Utc>,
-    /// Sets the interval before the donor's next donation.
-    pub donation_type: DonationType,
-    /// 50 to 700 ml.
-    pub volume_ml: i32,
-    /// In g/dL; below the rule set's minimum the donor cannot give.
-    pub hemoglobin: f64,
-    /// E.g. `120/80`.
-    pub blood_pressure: Option<String>,
-    pub notes: Option<String>,
+    /// Checked: collected not in the future (the day eligibility is assessed on), 50 to
+    /// 700 ml, a plausible hemoglobin (below the rule set's minimum the donor cannot give).
+    pub record: DonationRecord,
     /// Units collected, to add to stock (their group becomes the donor's).
     pub units: Vec<NewUnit>,
 }
@@ -326,9 +310,10 @@ pub async fn record_donation<C: ConnectionTrait>(
     if d.eligibility_status == Eligibility::UnderObservation {
         return Err(not_eligible(field, Criterion::Deferred));
     }
-    let day = new.collected_at.date_naive();
+    let r = &new.record;
+    let day = r.collected_at.date_naive();
     let today = DonorFacts {
-        hemoglobin_g_dl: Some(new.hemoglobin),
+        hemoglobin_g_dl: Some(r.hemoglobin),
         ..facts(&d)
     };
     if let Some(c) = eligibility::assess(rules, &today, day)
@@ -344,12 +329,12 @@ pub async fn record_donation<C: ConnectionTrait>(
         donor_id: Set(d.id),
         blood_bank_id: Set(bank),
         camp_id: Set(None),
-        collected_at: Set(new.collected_at),
-        donation_type: Set(new.donation_type),
-        volume_ml: Set(new.volume_ml),
-        hemoglobin: Set(new.hemoglobin),
-        blood_pressure: Set(new.blood_pressure),
-        notes: Set(new.notes),
+        collected_at: Set(r.collected_at),
+        donation_type: Set(r.donation_type),
+        volume_ml: Set(r.volume_ml),
+        hemoglobin: Set(r.hemoglobin),
+        blood_pressure: Set(r.blood_pressure.clone()),
+        notes: Set(r.notes.clone()),
         recorded_by: Set(actor.user_id),
         created_at: Set(t),
     }
@@ -358,8 +343,8 @@ pub async fn record_donation<C: ConnectionTrait>(
     let mut updated = d.clone();
     updated.total_donations += 1;
     updated.last_donation_date = Some(day);
-    updated.last_donation_type = Some(new.donation_type);
-    updated.last_hemoglobin = Some(new.hemoglobin);
+    updated.last_donation_type = Some(r.donation_type);
+    updated.last_hemoglobin = Some(r.hemoglobin);
     let updated = save(db, rules, updated).await?;
     let units: Vec<NewUnit> = new
         .units

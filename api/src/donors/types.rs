@@ -14,23 +14,38 @@ use async_graphql::{ComplexObject, Context, Enum, ID, InputObject, SimpleObject}
 use chrono::{DateTime, NaiveDate, Utc};
 use entity::{BloodGroup, Component, DonationType, Eligibility, UnitStatus, donation, donor};
 
+/// Who a donor is and how to reach them: the same fields on the `Donor` read and in
+/// `registerDonor`'s input (checked and normalised when registered).
+#[derive(SimpleObject, InputObject, Clone)]
+#[graphql(input_name = "DonorDetailsInput")]
+pub struct DonorDetails {
+    /// At most 200 characters.
+    pub full_name: String,
+    /// Before today and at most 120 years ago.
+    pub date_of_birth: NaiveDate,
+    /// Gender as given (e.g. FEMALE, MALE), stored upper-case.
+    pub gender: Option<String>,
+    pub blood_group: BloodGroup,
+    /// Weight in kg, 20 to 300.
+    pub weight_kg: f64,
+    /// Phone, unique among donors.
+    pub phone: String,
+    /// Stored lower-cased.
+    pub email: Option<String>,
+    /// At most 300 characters.
+    pub address: Option<String>,
+    /// At most 100 characters.
+    pub city: String,
+    /// State or province.
+    pub state: Option<String>,
+}
+
 #[derive(SimpleObject, Clone)]
 #[graphql(complex)]
 pub struct Donor {
     pub id: ID,
-    pub full_name: String,
-    pub date_of_birth: NaiveDate,
-    /// Gender as given.
-    pub gender: Option<String>,
-    pub blood_group: BloodGroup,
-    /// Weight in kg.
-    pub weight_kg: f64,
-    pub phone: String,
-    pub email: Option<String>,
-    pub address: Option<String>,
-    pub city: String,
-    /// State or province.
-    pub state: Option<String>,
+    #[graphql(flatten)]
+    pub details: DonorDetails,
     pub latitude: Option<f64>,
     pub longitude: Option<f64>,
     /// The day of their last donation.
@@ -51,16 +66,18 @@ impl From<donor::Model> for Donor {
             service::status_on(&m, chrono::Utc::now().date_naive());
         Self {
             id: to_id(m.id),
-            full_name: m.full_name.clone(),
-            date_of_birth: m.date_of_birth,
-            gender: m.gender.clone(),
-            blood_group: m.blood_group,
-            weight_kg: m.weight_kg,
-            phone: m.phone.clone(),
-            email: m.email.clone(),
-            address: m.address.clone(),
-            city: m.city.clone(),
-            state: m.state.clone(),
+            details: DonorDetails {
+                full_name: m.full_name.clone(),
+                date_of_birth: m.date_of_birth,
+                gender: m.gender.clone(),
+                blood_group: m.blood_group,
+                weight_kg: m.weight_kg,
+                phone: m.phone.clone(),
+                email: m.email.clone(),
+                address: m.address.clone(),
+                city: m.city.clone(),
+                state: m.state.clone(),
+            },
             latitude: m.latitude,
             longitude: m.longitude,
             last_donation_date: m.last_donation_date,
@@ -156,6 +173,16 @@ impl Donor {
 #[graphql(complex)]
 pub struct Donation {
     pub id: ID,
+    #[graphql(flatten)]
+    pub record: DonationRecord,
+    #[graphql(skip)]
+    pub bank_id: uuid::Uuid,
+}
+
+/// What is recorded of a donation: read on `Donation`, written, once checked, by
+/// `recordDonation`.
+#[derive(SimpleObject, Clone)]
+pub struct DonationRecord {
     pub collected_at: DateTime<Utc>,
     pub donation_type: DonationType,
     /// In millilitres.
@@ -165,20 +192,20 @@ pub struct Donation {
     /// As measured, e.g. `120/80`.
     pub blood_pressure: Option<String>,
     pub notes: Option<String>,
-    #[graphql(skip)]
-    pub bank_id: uuid::Uuid,
 }
 
 impl From<donation::Model> for Donation {
     fn from(m: donation::Model) -> Self {
         Self {
             id: to_id(m.id),
-            collected_at: m.collected_at,
-            donation_type: m.donation_type,
-            volume_ml: m.volume_ml,
-            hemoglobin: m.hemoglobin,
-            blood_pressure: m.blood_pressure,
-            notes: m.notes,
+            record: DonationRecord {
+                collected_at: m.collected_at,
+                donation_type: m.donation_type,
+                volume_ml: m.volume_ml,
+                hemoglobin: m.hemoglobin,
+                blood_pressure: m.blood_pressure,
+                notes: m.notes,
+            },
             bank_id: m.blood_bank_id,
         }
     }
@@ -196,25 +223,8 @@ impl Donation {
 pub struct RegisterDonorInput {
     /// The NGO or blood bank registering them; leave out to register yourself.
     pub organization_id: Option<ID>,
-    /// At most 200 characters.
-    pub full_name: String,
-    /// Before today and at most 120 years ago.
-    pub date_of_birth: NaiveDate,
-    /// Gender (e.g. FEMALE, MALE).
-    pub gender: Option<String>,
-    pub blood_group: BloodGroup,
-    /// Weight in kg, 20 to 300.
-    pub weight_kg: f64,
-    /// Phone (unique).
-    pub phone: String,
-    /// Checked for form and stored lower-cased.
-    pub email: Option<String>,
-    /// At most 300 characters.
-    pub address: Option<String>,
-    /// At most 100 characters.
-    pub city: String,
-    /// State or province.
-    pub state: Option<String>,
+    #[graphql(flatten)]
+    pub details: DonorDetails,
     /// Where they live (for outreach within a radius).
     pub location: Option<GeoPointInput>,
 }

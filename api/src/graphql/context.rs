@@ -2,7 +2,7 @@
 
 use super::loaders::Loaders;
 use crate::{
-    auth::Viewer,
+    auth::{Rule, Viewer, authorize},
     db::Db,
     error::{AppError, AppResult},
     state::AppState,
@@ -31,6 +31,9 @@ pub struct RequestCtx {
 pub trait CtxExt {
     fn req(&self) -> AppResult<&RequestCtx>;
     fn app(&self) -> AppResult<&AppState>;
+    /// The request, once its caller satisfies `rule` (a query's coarse gate; rows are then
+    /// filtered by the domain's rules in `auth/`).
+    fn authorized(&self, rule: Rule) -> AppResult<&RequestCtx>;
 }
 
 impl CtxExt for Context<'_> {
@@ -43,6 +46,12 @@ impl CtxExt for Context<'_> {
     fn app(&self) -> AppResult<&AppState> {
         self.data::<AppState>()
             .map_err(|_| AppError::internal("app state missing"))
+    }
+
+    fn authorized(&self, rule: Rule) -> AppResult<&RequestCtx> {
+        let req = self.req()?;
+        authorize(&req.viewer, rule)?;
+        Ok(req)
     }
 }
 

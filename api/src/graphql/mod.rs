@@ -8,3 +8,4 @@ pub mod limits;
 pub mod loaders;
 pub mod observe;
 pub mod pagination;
+pub mod prelude;

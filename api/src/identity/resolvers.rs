@@ -21,8 +21,7 @@ pub struct IdentityQuery;
 #[Object]
 impl IdentityQuery {
     async fn me(&self, ctx: &Context<'_>) -> AppResult<User> {
-        let req = ctx.req()?;
-        authorize(&req.viewer, Rule::SignedIn)?;
+        let req = ctx.authorized(Rule::SignedIn)?;
         let me = match req.viewer.user_id() {
             Some(id) => load_one(&req.loaders.users, id).await?,
             None => None,

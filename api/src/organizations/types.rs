@@ -17,27 +17,8 @@ use uuid::Uuid;
 #[graphql(complex)]
 pub struct Organization {
     pub id: ID,
-    /// Unique code, upper-case.
-    pub code: String,
-    pub name: String,
-    pub kind: OrgKind,
-    pub address: Option<String>,
-    pub city: String,
-    /// State or region.
-    pub state: Option<String>,
-    pub postal_code: Option<String>,
-    /// ISO 3166-1 alpha-2.
-    pub country: String,
-    /// WGS 84 latitude.
-    pub latitude: f64,
-    /// WGS 84 longitude.
-    pub longitude: f64,
-    pub phone: Option<String>,
-    pub email: Option<String>,
-    /// Health licence number.
-    pub license_number: Option<String>,
-    /// Company or charity registration number.
-    pub registration_number: Option<String>,
+    #[graphql(flatten)]
+    pub profile: OrganizationProfile,
     /// `PENDING` until a super admin approves it; only `APPROVED` organizations act.
     pub status: OrgStatus,
     pub approved_at: Option<DateTime<Utc>>,
@@ -60,20 +41,22 @@ impl From<organization::Model> for Organization {
     fn from(m: organization::Model) -> Self {
         Self {
             id: to_id(m.id),
-            code: m.code,
-            name: m.name,
-            kind: m.kind,
-            address: m.address,
-            city: m.city,
-            state: m.state,
-            postal_code: m.postal_code,
-            country: m.country,
-            latitude: m.latitude,
-            longitude: m.longitude,
-            phone: m.phone,
-            email: m.email,
-            license_number: m.license_number,
-            registration_number: m.registration_number,
+            profile: OrganizationProfile {
+                code: m.code,
+                name: m.name,
+                kind: m.kind,
+                address: m.address,
+                city: m.city,
+                state: m.state,
+                postal_code: m.postal_code,
+                country: m.country,
+                latitude: m.latitude,
+                longitude: m.longitude,
+                phone: m.phone,
+                email: m.email,
+                license_number: m.license_number,
+                registration_number: m.registration_number,
+            },
             status: m.status,
             approved_at: m.approved_at,
             suspended_at: m.suspended_at,
@@ -194,10 +177,12 @@ pub struct OrganizationOrder {
     pub direction: SortDirection,
 }
 
-/// Input of `registerOrganization`.
-#[derive(InputObject)]
-pub struct RegisterOrganizationInput {
-    /// Unique code: 3 to 32 letters, digits or dashes.
+/// What an organization says of itself: the same fields on the `Organization` read and as
+/// the input of `registerOrganization` (checked and normalised when registered).
+#[derive(SimpleObject, InputObject, Clone)]
+#[graphql(input_name = "RegisterOrganizationInput")]
+pub struct OrganizationProfile {
+    /// Unique code: 3 to 32 letters, digits or dashes, stored upper-case.
     pub code: String,
     /// At most 200 characters.
     pub name: String,
@@ -206,7 +191,7 @@ pub struct RegisterOrganizationInput {
     pub address: Option<String>,
     /// At most 100 characters.
     pub city: String,
-    /// At most 100 characters.
+    /// State or region, at most 100 characters.
     pub state: Option<String>,
     /// At most 20 characters.
     pub postal_code: Option<String>,
@@ -219,11 +204,14 @@ pub struct RegisterOrganizationInput {
     /// In international form, e.g. `+918022275081`.
     pub phone: Option<String>,
     pub email: Option<String>,
-    /// At most 64 characters.
+    /// Health licence number, at most 64 characters.
     pub license_number: Option<String>,
-    /// At most 64 characters.
+    /// Company or charity registration number, at most 64 characters.
     pub registration_number: Option<String>,
 }
+
+/// Input of `registerOrganization`.
+pub type RegisterOrganizationInput = OrganizationProfile;
 
 /// Input naming an organization for a status change.
 #[derive(InputObject)]

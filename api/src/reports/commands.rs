@@ -65,7 +65,7 @@ fn image(n: usize, i: ReportImageInput) -> AppResult<NewImage> {
         height: i.height,
         size_bytes: i.size_bytes,
         display_order,
-        dicom_metadata: i.dicom_metadata.map(|m| m.0),
+        dicom_metadata: i.dicom_metadata,
     })
 }
 

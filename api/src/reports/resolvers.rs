@@ -5,22 +5,13 @@ use super::{commands::*, service, types::*};
 use crate::{
     audit::ReadRecord,
     auth::{
-        Rule, authorize,
+        Rule,
         reports::{read_model_performance, read_org_reports, visible_reports},
     },
-    error::{AppError, AppResult},
-    graphql::{
-        context::{CtxExt, RequestCtx},
-        ids::parse_id,
-        loaders::{prime, prime_orgs, prime_users},
-        pagination::{
-            Conn, Keyset, PageArgs, SortDirection, SortValue, fetch_selected, node_selects,
-        },
-    },
+    graphql::prelude::*,
     pipeline,
     validation::Text,
 };
-use async_graphql::{Context, ID, Object};
 use chrono::{DateTime, Utc};
 use entity::{ReportStatus, medical_report};
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, Select};
@@ -165,8 +156,7 @@ impl ReportQuery {
 
     /// One report, if the caller may see it (`NOT_FOUND` otherwise). The read is audited.
     async fn medical_report(&self, ctx: &Context<'_>, id: ID) -> AppResult<MedicalReport> {
-        let req = ctx.req()?;
-        authorize(&req.viewer, Rule::Authenticated)?;
+        let req = ctx.authorized(Rule::Authenticated)?;
         let id = parse_id(&id, "id")?;
         let cond =
             visible_reports(&req.viewer).map_err(|_| AppError::NotFound("medical report"))?;
@@ -194,8 +184,7 @@ impl ReportQuery {
         last: Option<i32>,
         before: Option<String>,
     ) -> AppResult<Conn<MedicalReport>> {
-        let req = ctx.req()?;
-        authorize(&req.viewer, Rule::Authenticated)?;
+        let req = ctx.authorized(Rule::Authenticated)?;
         let org = parse_id(&organization_id, "organizationId")?;
         read_org_reports(&req.viewer, org)?;
         let f = filter.unwrap_or_default();
@@ -224,8 +213,7 @@ impl ReportQuery {
         to: Option<DateTime<Utc>>,
         organization_id: Option<ID>,
     ) -> AppResult<AiModelPerformance> {
-        let req = ctx.req()?;
-        authorize(&req.viewer, Rule::Authenticated)?;
+        let req = ctx.authorized(Rule::Authenticated)?;
         let org = organization_id
             .as_ref()
             .map(|o| parse_id(o, "organizationId"))
@@ -237,65 +225,27 @@ impl ReportQuery {
     }
 }
 
-/// Medical report mutations.
-#[derive(Default)]
-pub struct ReportMutation;
-
-#[Object]
-impl ReportMutation {
-    /// Uploads a report for a patient: the organization's radiologists and doctors. Image
-    /// URLs must be `https://` (or an allowed storage location); 1 to 50 images.
-    async fn create_medical_report(
-        &self,
-        ctx: &Context<'_>,
-        input: CreateMedicalReportInput,
-    ) -> AppResult<MedicalReportPayload> {
-        pipeline::respond::<CreateMedicalReport, _>(ctx, input).await
-    }
-
-    /// The AI service takes up to `limit` (1 to 50) of its organization's waiting reports,
-    /// oldest first, moving them to `ANALYZING`; two workers never take the same report. A
-    /// claim unanswered for `REPORT_CLAIM_TIMEOUT_SECS` can be taken again. API clients with
-    /// `reports:analysis:write` only.
-    async fn claim_reports_for_analysis(
-        &self,
-        ctx: &Context<'_>,
-        input: ClaimReportsInput,
-    ) -> AppResult<ClaimReportsPayload> {
-        let rows = pipeline::run::<ClaimReports>(ctx, input).await?;
-        let medical_reports = rows.into_iter().map(MedicalReport::from).collect();
-        Ok(ClaimReportsPayload { medical_reports })
-    }
-
-    /// The AI service submits its analysis of a claimed report, moving it to `ANALYZED` with
-    /// its risk level and confidence. API clients with `reports:analysis:write` for the
-    /// report's organization only; one analysis per report (a second is `CONFLICT`).
-    async fn submit_ai_analysis(
-        &self,
-        ctx: &Context<'_>,
-        input: SubmitAiAnalysisInput,
-    ) -> AppResult<MedicalReportPayload> {
-        pipeline::respond::<OnReport<NewAnalysis>, _>(ctx, input).await
-    }
-
-    /// A doctor of the report's organization reviews an analysed report, moving it to
-    /// `REVIEWED`. A `CRITICAL` review raises a `CRITICAL_FINDING` alert to the organization's
-    /// doctors and notifies the patient and the doctor of their latest consultation.
-    async fn review_medical_report(
-        &self,
-        ctx: &Context<'_>,
-        input: ReviewMedicalReportInput,
-    ) -> AppResult<MedicalReportPayload> {
-        pipeline::respond::<OnReport<NewReview>, _>(ctx, input).await
-    }
-
-    /// Archives an `ANALYZED` or `REVIEWED` report: the organization's doctors, radiologists
-    /// and admins.
-    async fn archive_medical_report(
-        &self,
-        ctx: &Context<'_>,
-        input: ArchiveMedicalReportInput,
-    ) -> AppResult<MedicalReportPayload> {
-        pipeline::respond::<OnReport<Archive>, _>(ctx, input).await
+pipeline::command_mutations! {
+    /// Medical report mutations.
+    ReportMutation {
+        /// Uploads a report for a patient: the organization's radiologists and doctors. Image
+        /// URLs must be `https://` (or an allowed storage location); 1 to 50 images.
+        create_medical_report(CreateMedicalReportInput) -> MedicalReportPayload = CreateMedicalReport;
+        /// The AI service takes up to `limit` (1 to 50) of its organization's waiting reports,
+        /// oldest first, moving them to `ANALYZING`; two workers never take the same report. A
+        /// claim unanswered for `REPORT_CLAIM_TIMEOUT_SECS` can be taken again. API clients with
+        /// `reports:analysis:write` only.
+        claim_reports_for_analysis(ClaimReportsInput) -> ClaimReportsPayload = ClaimReports;
+        /// The AI service submits its analysis of a claimed report, moving it to `ANALYZED` with
+        /// its risk level and confidence. API clients with `reports:analysis:write` for the
+        /// report's organization only; one analysis per report (a second is `CONFLICT`).
+        submit_ai_analysis(SubmitAiAnalysisInput) -> MedicalReportPayload = OnReport<NewAnalysis>;
+        /// A doctor of the report's organization reviews an analysed report, moving it to
+        /// `REVIEWED`. A `CRITICAL` review raises a `CRITICAL_FINDING` alert to the organization's
+        /// doctors and notifies the patient and the doctor of their latest consultation.
+        review_medical_report(ReviewMedicalReportInput) -> MedicalReportPayload = OnReport<NewReview>;
+        /// Archives an `ANALYZED` or `REVIEWED` report: the organization's doctors, radiologists
+        /// and admins.
+        archive_medical_report(ArchiveMedicalReportInput) -> MedicalReportPayload = OnReport<Archive>;
     }
 }

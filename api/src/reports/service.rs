@@ -4,7 +4,10 @@
 //! transaction) and the parsed command, so `seed` and tests call it too. Permissions are
 //! checked before (see `auth::reports`).
 
-use super::commands::{ClaimReports, CreateMedicalReport, NewAnalysis, NewReview};
+use super::{
+    commands::{ClaimReports, CreateMedicalReport, NewAnalysis, NewReview},
+    types::ImageMetadata,
+};
 use crate::{
     alerts::service::{AlertContent, NewAlert, NewNotification, Target, notify, raise},
     audit::Change,
@@ -15,9 +18,9 @@ use crate::{
 };
 use chrono::{DateTime, Utc};
 use entity::{
-    AlertKind, ConsultationStatus, ImageFormat, ImageType, NotificationKind, OrgRole, ReportStatus,
-    ReviewUrgency, RiskLevel, Severity, WireName, ai_analysis, consultation, medical_report,
-    report_image, report_review, user,
+    AlertKind, ConsultationStatus, NotificationKind, OrgRole, ReportStatus, ReviewUrgency,
+    RiskLevel, Severity, WireName, ai_analysis, consultation, medical_report, report_image,
+    report_review, user,
 };
 use sea_orm::{
     ColumnTrait, Condition, ConnectionTrait, EntityTrait, FromQueryResult, QueryFilter, QueryOrder,
@@ -54,24 +57,8 @@ pub fn queue_key(risk: Option<RiskLevel>, at: DateTime<Utc>) -> String {
 }
 
 /// One image of a new report, its fields checked (its URL is checked by [`create`], against
-/// the configured image sources).
-#[derive(Debug, Clone)]
-pub struct NewImage {
-    /// The file's URL as given (see [`ImageUrl`]).
-    pub url: String,
-    pub image_type: ImageType,
-    pub format: ImageFormat,
-    /// Width in pixels.
-    pub width: i32,
-    /// Height in pixels.
-    pub height: i32,
-    /// File size in bytes.
-    pub size_bytes: i64,
-    /// Position in the report.
-    pub display_order: i32,
-    /// DICOM metadata, at most [`MAX_JSON_BYTES`].
-    pub dicom_metadata: Option<serde_json::Value>,
-}
+/// the configured image sources; its DICOM metadata is at most [`MAX_JSON_BYTES`]).
+pub type NewImage = ImageMetadata;
 
 /// Checks a JSON value's size.
 pub fn bounded_json(v: &serde_json::Value, field: &str) -> AppResult<()> {
@@ -140,7 +127,7 @@ pub async fn create<C: ConnectionTrait>(
             height: i.height,
             size_bytes: i.size_bytes,
             display_order: i.display_order,
-            dicom_metadata: i.dicom_metadata,
+            dicom_metadata: i.dicom_metadata.map(|j| j.0),
             created_at: t,
         })
         .collect();

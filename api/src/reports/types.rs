@@ -125,6 +125,14 @@ impl MedicalReport {
 #[derive(SimpleObject, Clone)]
 pub struct ReportImage {
     pub id: ID,
+    #[graphql(flatten)]
+    pub metadata: ImageMetadata,
+}
+
+/// What is recorded of an image: read on a report's images, and written, once checked, for
+/// a new report.
+#[derive(SimpleObject, Clone, Debug)]
+pub struct ImageMetadata {
     /// Where the file is.
     pub url: String,
     pub image_type: ImageType,
@@ -144,14 +152,16 @@ impl From<report_image::Model> for ReportImage {
     fn from(m: report_image::Model) -> Self {
         Self {
             id: to_id(m.id),
-            url: m.url,
-            image_type: m.image_type,
-            format: m.format,
-            width: m.width,
-            height: m.height,
-            size_bytes: m.size_bytes,
-            display_order: m.display_order,
-            dicom_metadata: m.dicom_metadata.map(Json),
+            metadata: ImageMetadata {
+                url: m.url,
+                image_type: m.image_type,
+                format: m.format,
+                width: m.width,
+                height: m.height,
+                size_bytes: m.size_bytes,
+                display_order: m.display_order,
+                dicom_metadata: m.dicom_metadata.map(Json),
+            },
         }
     }
 }
@@ -377,6 +387,14 @@ impl From<medical_report::Model> for MedicalReportPayload {
 pub struct ClaimReportsPayload {
     /// The reports claimed, oldest first (empty when none is waiting).
     pub medical_reports: Vec<MedicalReport>,
+}
+
+impl From<Vec<medical_report::Model>> for ClaimReportsPayload {
+    fn from(rows: Vec<medical_report::Model>) -> Self {
+        Self {
+            medical_reports: rows.into_iter().map(MedicalReport::from).collect(),
+        }
+    }
 }
 
 /// Filter of `medicalReports`.

@@ -2,7 +2,7 @@
 
 use super::{commands::*, types::*};
 use crate::{
-    auth::{self, Rule, authorize},
+    auth::{self, Rule},
     error::{AppError, AppResult},
     graphql::{
         context::{CtxExt, RequestCtx},
@@ -35,8 +35,7 @@ impl RequestQuery {
         last: Option<i32>,
         before: Option<String>,
     ) -> AppResult<Conn<BloodRequest>> {
-        let req = ctx.req()?;
-        authorize(&req.viewer, Rule::Authenticated)?;
+        let req = ctx.authorized(Rule::Authenticated)?;
         let f = filter.unwrap_or_default();
         let mut q = blood_request::Entity::find()
             .filter(auth::requests::visible(&req.viewer, &req.db).await?);
@@ -84,8 +83,7 @@ impl RequestQuery {
 
     /// One request, if the caller may see it.
     async fn blood_request(&self, ctx: &Context<'_>, id: ID) -> AppResult<BloodRequest> {
-        let req = ctx.req()?;
-        authorize(&req.viewer, Rule::Authenticated)?;
+        let req = ctx.authorized(Rule::Authenticated)?;
         let id = parse_id(&id, "id")?;
         let cond = auth::requests::visible(&req.viewer, &req.db)
             .await

@@ -2,7 +2,7 @@
 
 use super::{commands::*, service, types::*};
 use crate::{
-    auth::{self, Rule, authorize},
+    auth::{self, Rule},
     blood::isbt::UnitNumber,
     error::{AppError, AppResult},
     graphql::{
@@ -90,8 +90,7 @@ impl StockQuery {
         ctx: &Context<'_>,
         unit_number: String,
     ) -> AppResult<Vec<BloodUnitHistory>> {
-        let req = ctx.req()?;
-        authorize(&req.viewer, Rule::Authenticated)?;
+        let req = ctx.authorized(Rule::Authenticated)?;
         let number = unit_number
             .trim()
             .trim_start_matches('=')
@@ -126,8 +125,7 @@ impl StockQuery {
         ctx: &Context<'_>,
         filter: Option<StockLevelFilter>,
     ) -> AppResult<Vec<StockLevel>> {
-        let req = ctx.req()?;
-        authorize(&req.viewer, Rule::Authenticated)?;
+        let req = ctx.authorized(Rule::Authenticated)?;
         let f = filter.unwrap_or_default();
         let mut banks = auth::stock::visible_banks(&req.viewer, &req.db).await?;
         if let Some(ids) = &f.blood_bank_ids {
@@ -158,8 +156,7 @@ impl StockQuery {
         ctx: &Context<'_>,
         input: FindCompatibleStockInput,
     ) -> AppResult<Vec<CompatibleBank>> {
-        let req = ctx.req()?;
-        authorize(&req.viewer, Rule::Authenticated)?;
+        let req = ctx.authorized(Rule::Authenticated)?;
         auth::stock::searches_stock(&req.viewer)?;
         let point = GeoPoint::parse(input.near.latitude, input.near.longitude, "input.near.")?;
         let max = ctx.app()?.config.max_request_radius_km;
