@@ -262,6 +262,12 @@ const UNIQUE: &[UniqueMeaning] = &[
         message: "this consultation is already paid",
     },
     UniqueMeaning {
+        postgres: "ux_camp_registrations_active",
+        sqlite: "camp_registrations.camp_id, camp_registrations.donor_id",
+        field: "input.donorId",
+        message: "this donor is already registered in this camp",
+    },
+    UniqueMeaning {
         postgres: "ux_ai_analyses_report",
         sqlite: "ai_analyses.report_id",
         field: "input.reportId",

@@ -5,19 +5,24 @@
 use crate::{
     alerts::{
         resolvers::{AlertMutation, AlertQuery},
-        subscriptions::SubscriptionRoot,
+        subscriptions::AlertSubscription,
     },
     audit::resolvers::AuditQuery,
+    camps::{
+        resolvers::{CampMutation, CampQuery},
+        subscriptions::CampSubscription,
+    },
     config::Config,
     consultations::resolvers::{ConsultationMutation, ConsultationQuery},
     donors::resolvers::{DonorMutation, DonorQuery},
+    drives::resolvers::{DriveMutation, DriveQuery},
     identity::resolvers::{IdentityMutation, IdentityQuery},
     organizations::resolvers::{OrganizationMutation, OrganizationQuery},
     reports::resolvers::{ReportMutation, ReportQuery},
     requests::resolvers::{RequestMutation, RequestQuery},
     stock::resolvers::{StockMutation, StockQuery},
 };
-use async_graphql::{MergedObject, Schema, SchemaBuilder};
+use async_graphql::{MergedObject, MergedSubscription, Schema, SchemaBuilder};
 
 /// Every query, one object per domain.
 #[derive(MergedObject, Default)]
@@ -31,6 +36,8 @@ pub struct QueryRoot(
     AlertQuery,
     ConsultationQuery,
     ReportQuery,
+    CampQuery,
+    DriveQuery,
 );
 
 /// Every mutation, one object per domain.
@@ -44,7 +51,13 @@ pub struct MutationRoot(
     AlertMutation,
     ConsultationMutation,
     ReportMutation,
+    CampMutation,
+    DriveMutation,
 );
+
+/// Every subscription, one object per domain.
+#[derive(MergedSubscription, Default)]
+pub struct SubscriptionRoot(AlertSubscription, CampSubscription);
 
 pub type AppSchema = Schema<QueryRoot, MutationRoot, SubscriptionRoot>;
 
@@ -56,7 +69,7 @@ pub fn builder(config: &Config) -> SchemaBuilder<QueryRoot, MutationRoot, Subscr
     let mut b = Schema::build(
         QueryRoot::default(),
         MutationRoot::default(),
-        SubscriptionRoot,
+        SubscriptionRoot::default(),
     )
     .limit_recursive_depth(config.max_depth.max(32))
     .limit_directives(config.max_directives)
@@ -78,7 +91,7 @@ pub fn sdl() -> String {
     Schema::build(
         QueryRoot::default(),
         MutationRoot::default(),
-        SubscriptionRoot,
+        SubscriptionRoot::default(),
     )
     .finish()
     .sdl()

@@ -7,22 +7,6 @@ use crate::AlertKind;
 use sea_orm::entity::prelude::*;
 use serde::{Deserialize, Serialize};
 
-/// Declares a string-stored enum that is also a GraphQL enum.
-macro_rules! db_enum {
-    ($(#[$meta:meta])* pub enum $name:ident { $($(#[$vmeta:meta])* $variant:ident = $value:literal,)+ }) => {
-        $(#[$meta])*
-        #[derive(
-            Debug, Clone, Copy, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum,
-            async_graphql::Enum, Serialize, Deserialize,
-        )]
-        #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
-        #[sea_orm(rs_type = "String", db_type = "String(StringLen::N(32))")]
-        pub enum $name {
-            $($(#[$vmeta])* #[sea_orm(string_value = $value)] $variant,)+
-        }
-    };
-}
-
 db_enum! {
     /// A day of the week, for weekly availability.
     pub enum Weekday {
@@ -222,6 +206,12 @@ db_enum! {
         Prescription = "PRESCRIPTION",
         /// A medical report of the user changed (reviewed).
         ReportUpdate = "REPORT_UPDATE",
+        /// See `AlertKind::EmergencyDrive`.
+        EmergencyDrive = "EMERGENCY_DRIVE",
+        /// A drive of the user's organization was proposed, answered, cancelled or completed.
+        DriveUpdate = "DRIVE_UPDATE",
+        /// A camp the user registered for was cancelled or moved.
+        CampUpdate = "CAMP_UPDATE",
     }
 }
 
@@ -236,6 +226,7 @@ impl From<AlertKind> for NotificationKind {
             AlertKind::OrgPending => Self::OrgPending,
             AlertKind::RiskFlag => Self::RiskFlag,
             AlertKind::CriticalFinding => Self::CriticalFinding,
+            AlertKind::EmergencyDrive => Self::EmergencyDrive,
         }
     }
 }

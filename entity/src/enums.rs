@@ -478,6 +478,9 @@ pub enum AlertKind {
     /// A review found a critical finding.
     #[sea_orm(string_value = "CRITICAL_FINDING")]
     CriticalFinding,
+    /// A hospital asks an NGO for an emergency donation drive.
+    #[sea_orm(string_value = "EMERGENCY_DRIVE")]
+    EmergencyDrive,
 }
 
 /// How serious an alert is; ordered.

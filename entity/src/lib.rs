@@ -3,6 +3,22 @@
 //! Enums are stored as strings (`SCREAMING_SNAKE_CASE`) so both SQLite and Postgres hold the
 //! same values, and they derive the GraphQL enum too since the wire names are identical.
 
+/// Declares a string-stored enum that is also a GraphQL enum.
+macro_rules! db_enum {
+    ($(#[$meta:meta])* pub enum $name:ident { $($(#[$vmeta:meta])* $variant:ident = $value:literal,)+ }) => {
+        $(#[$meta])*
+        #[derive(
+            Debug, Clone, Copy, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum,
+            async_graphql::Enum, Serialize, Deserialize,
+        )]
+        #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+        #[sea_orm(rs_type = "String", db_type = "String(StringLen::N(32))")]
+        pub enum $name {
+            $($(#[$vmeta])* #[sea_orm(string_value = $value)] $variant,)+
+        }
+    };
+}
+
 // Table modules: the derive macros generate undocumented items (Column, ActiveModel, ...),
 // and the fields are documented where the API exposes them.
 #[allow(missing_docs)]
@@ -25,6 +41,13 @@ pub mod blood_request_decline;
 pub mod blood_unit;
 #[allow(missing_docs)]
 pub mod blood_unit_event;
+#[allow(missing_docs)]
+pub mod camp;
+pub mod camp_enums;
+#[allow(missing_docs)]
+pub mod camp_registration;
+#[allow(missing_docs)]
+pub mod camp_slot;
 pub mod care_enums;
 #[allow(missing_docs)]
 pub mod consultation;
@@ -34,6 +57,8 @@ pub mod doctor;
 pub mod donation;
 #[allow(missing_docs)]
 pub mod donor;
+#[allow(missing_docs)]
+pub mod drive;
 pub mod enums;
 #[allow(missing_docs)]
 pub mod idempotency_key;
@@ -62,5 +87,6 @@ pub mod stock_threshold;
 #[allow(missing_docs)]
 pub mod user;
 
+pub use camp_enums::*;
 pub use care_enums::*;
 pub use enums::*;

@@ -12,7 +12,6 @@ const NOT_REFERENCES: &[&str] = &[
     "notifications.related_entity_id",
     "idempotency_keys.result_id",
     "sessions.family_id",
-    "donations.camp_id",
 ];
 
 #[tokio::test]

@@ -343,7 +343,11 @@ pub async fn emergency_alert<C: ConnectionTrait>(
                 component_name(r.component)
             ),
             format!(
-                "An emergency request is still unanswered; donors of groups {} are needed within {radius_km} km.",
+                "Emergency request {} of {} units is still unanswered; donors of groups {} are \
+                 needed within {radius_km} km. Answer it with a drive (proposeDrive with this \
+                 bloodRequestId).",
+                r.id,
+                r.units_required,
                 groups.join(", ")
             ),
         )

@@ -30,12 +30,12 @@ impl Drop for Slot {
     }
 }
 
-fn session<'a>(ctx: &Context<'a>) -> AppResult<&'a Session> {
+pub(crate) fn session<'a>(ctx: &Context<'a>) -> AppResult<&'a Session> {
     ctx.data::<Session>()
         .map_err(|_| AppError::Unauthenticated("authenticate in connection_init"))
 }
 
-fn app<'a>(ctx: &Context<'a>) -> AppResult<&'a AppState> {
+pub(crate) fn app<'a>(ctx: &Context<'a>) -> AppResult<&'a AppState> {
     ctx.data::<AppState>()
         .map_err(|_| AppError::internal("app state missing"))
 }
@@ -58,7 +58,7 @@ fn events(rx: broadcast::Receiver<Arc<Event>>) -> impl Stream<Item = Result<Arc<
 
 /// Opens a stream for a session: counts it against the connection's cap and ends it when
 /// the token expires.
-fn open<T, F>(
+pub(crate) fn open<T, F>(
     s: &Session,
     app: &AppState,
     pick: F,
@@ -121,10 +121,10 @@ pub fn matches(f: &AlertSubscriptionFilter, a: &AlertEvent) -> bool {
 }
 
 #[derive(Default)]
-pub struct SubscriptionRoot;
+pub struct AlertSubscription;
 
 #[Subscription]
-impl SubscriptionRoot {
+impl AlertSubscription {
     /// New alerts the caller may see: emergencies to banks (and, once escalated, NGOs) in
     /// their radius, stock alerts to that bank, platform alerts to super admins.
     async fn alert_raised(

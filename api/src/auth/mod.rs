@@ -5,6 +5,7 @@
 
 pub mod alerts;
 pub mod audit;
+pub mod camps;
 pub mod care;
 pub mod donors;
 pub mod organizations;

@@ -159,6 +159,32 @@ pub fn open_slots(
     out
 }
 
+/// The slots of one day between two wall-clock times in a zone (a camp's day): `[start,
+/// end)` stepped by `step` from `start`, as UTC instants. A slot whose wall-clock start the
+/// clocks skip is left out, as in [`open_slots`]; a repeated one is taken at its first
+/// occurrence.
+pub fn day_slots(
+    tz: Tz,
+    day: NaiveDate,
+    start: NaiveTime,
+    end: NaiveTime,
+    step: Duration,
+) -> Vec<(DateTime<Utc>, DateTime<Utc>)> {
+    let mut out = Vec::new();
+    if step <= Duration::zero() {
+        return out;
+    }
+    let last = day.and_time(end);
+    let mut local = day.and_time(start);
+    while local + step <= last {
+        if let Some(s) = exact(tz, local) {
+            out.push((s, s + step));
+        }
+        local += step;
+    }
+    out
+}
+
 /// Whether two rules can apply at the same wall-clock time (same zone and day, overlapping
 /// hours and validity periods).
 pub fn overlap(a: &WeeklyRule, b: &WeeklyRule) -> bool {
@@ -186,6 +212,26 @@ mod tests {
             valid_from: NaiveDate::from_ymd_opt(2020, 1, 1).expect("date"),
             valid_until: None,
         }
+    }
+
+    #[test]
+    fn a_camp_day_in_new_york_skips_the_hour_the_clocks_spring_over() {
+        let tz = chrono_tz::America::New_York;
+        let t = |s: &str| NaiveTime::parse_from_str(s, "%H:%M").expect("time");
+        let day = |d: u32| NaiveDate::from_ymd_opt(2026, 3, d).expect("date");
+        // 8 March 2026: 02:00 local does not exist.
+        let slots = day_slots(tz, day(8), t("01:00"), t("04:00"), Duration::hours(1));
+        assert_eq!(
+            slots.iter().map(|s| s.0).collect::<Vec<_>>(),
+            vec![utc("2026-03-08T06:00:00Z"), utc("2026-03-08T07:00:00Z")]
+        );
+        // A winter day: 09:00 local is 14:00Z, every half hour until 11:00.
+        let slots = day_slots(tz, day(2), t("09:00"), t("11:00"), Duration::minutes(30));
+        assert_eq!(slots.len(), 4);
+        assert_eq!(
+            slots[0],
+            (utc("2026-03-02T14:00:00Z"), utc("2026-03-02T14:30:00Z"))
+        );
     }
 
     #[test]

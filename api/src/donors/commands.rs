@@ -281,7 +281,7 @@ fn donor_ref(id: Option<&ID>, code: Option<&str>) -> AppResult<DonorRef> {
     }
 }
 
-fn new_donation(input: RecordDonationInput) -> AppResult<NewDonation> {
+pub(crate) fn new_donation(input: RecordDonationInput) -> AppResult<NewDonation> {
     if !(50..=700).contains(&input.volume_ml) {
         return Err(AppError::bad_input(
             "input.volumeMl",
@@ -330,6 +330,7 @@ fn new_donation(input: RecordDonationInput) -> AppResult<NewDonation> {
             )?),
         },
         units,
+        camp_id: None,
     })
 }
 

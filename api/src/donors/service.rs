@@ -265,6 +265,20 @@ pub async fn admit<C: ConnectionTrait>(db: &C, bank: Uuid, who: &DonorRef) -> Ap
     })
 }
 
+/// Admits `bank` to a donor who registered for one of its partner camps (the camp's use
+/// case checked the registration), locked as in [`admit`]; errors about them name `field`.
+pub async fn admit_registered<C: ConnectionTrait>(
+    db: &C,
+    bank: Uuid,
+    donor_id: Uuid,
+    field: &'static str,
+) -> AppResult<Admitted> {
+    let donor = crate::db::find_locked::<donor::Entity, _>(db, donor_id)
+        .await?
+        .ok_or(AppError::NotFound("donor"))?;
+    Ok(Admitted { donor, bank, field })
+}
+
 /// A donation to record.
 pub struct NewDonation {
     /// Checked: collected not in the future (the day eligibility is assessed on), 50 to
@@ -272,10 +286,12 @@ pub struct NewDonation {
     pub record: DonationRecord,
     /// Units collected, to add to stock (their group becomes the donor's).
     pub units: Vec<NewUnit>,
+    /// The camp it was collected at, if any.
+    pub camp_id: Option<Uuid>,
 }
 
 /// Why a donor cannot give, naming the rule and not the donor's details.
-fn not_eligible(field: &'static str, c: Criterion) -> AppError {
+pub fn not_eligible(field: &'static str, c: Criterion) -> AppError {
     AppError::NotEligible {
         field: if c == Criterion::Hemoglobin {
             "input.hemoglobin"
@@ -328,7 +344,7 @@ pub async fn record_donation<C: ConnectionTrait>(
         id: Set(Uuid::now_v7()),
         donor_id: Set(d.id),
         blood_bank_id: Set(bank),
-        camp_id: Set(None),
+        camp_id: Set(new.camp_id),
         collected_at: Set(r.collected_at),
         donation_type: Set(r.donation_type),
         volume_ml: Set(r.volume_ml),

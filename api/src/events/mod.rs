@@ -10,7 +10,9 @@ pub mod session;
 
 use async_graphql::SimpleObject;
 use chrono::{DateTime, Utc};
-use entity::{AlertKind, BloodGroup, Component, NotificationKind, RequestStatus, Severity};
+use entity::{
+    AlertKind, BloodGroup, CampStatus, Component, NotificationKind, RequestStatus, Severity,
+};
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 use tokio::sync::broadcast;
@@ -107,6 +109,24 @@ pub struct NotificationEvent {
     pub created_at: DateTime<Utc>,
 }
 
+/// A camp changed: a slot's places were taken or given back, or the camp moved state.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct CampEvent {
+    pub camp_id: Uuid,
+    pub status: CampStatus,
+    /// The slot whose places changed, with its booked count and capacity after the change.
+    pub slot: Option<SlotPlaces>,
+    pub at: DateTime<Utc>,
+}
+
+/// A slot's places after a change.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq)]
+pub struct SlotPlaces {
+    pub slot_id: Uuid,
+    pub booked: i32,
+    pub capacity: i32,
+}
+
 /// Everything that flows on the bus.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(tag = "type")]
@@ -117,6 +137,8 @@ pub enum Event {
     RequestChanged(RequestEvent),
     /// A user was notified.
     Notification(NotificationEvent),
+    /// A camp's slots or state changed.
+    CampChanged(CampEvent),
     /// Access granted earlier was withdrawn: the streams it authorized end.
     Revoked(crate::auth::revocation::Revocation),
 }

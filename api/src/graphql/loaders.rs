@@ -8,8 +8,9 @@
 use crate::db::Db;
 use async_graphql::dataloader::{DataLoader, HashMapCache, Loader};
 use entity::{
-    ai_analysis, availability_rule, blood_unit, doctor, donation, membership, organization,
-    payment, prescription, report_image, report_review, risk_flag, user,
+    ai_analysis, availability_rule, blood_unit, camp, camp_registration, camp_slot, doctor,
+    donation, donor, drive, membership, organization, payment, prescription, report_image,
+    report_review, risk_flag, user,
 };
 use sea_orm::{ColumnTrait, DbErr, EntityTrait, QueryFilter, QueryOrder};
 use std::{collections::HashMap, sync::Arc};
@@ -189,6 +190,59 @@ children!(
     Id
 );
 
+by_id!(
+    /// Loads camps by id.
+    CampById,
+    camp
+);
+by_id!(
+    /// Loads camp slots by id.
+    CampSlotById,
+    camp_slot
+);
+by_id!(
+    /// Loads drives by id.
+    DriveById,
+    drive
+);
+by_id!(
+    /// Loads donors by id (for relations shown only to those who may see them).
+    DonorById,
+    donor
+);
+children!(
+    /// Loads camps' slots, earliest first.
+    SlotsByCamp,
+    camp_slot,
+    camp_id / CampId,
+    StartsAt
+);
+children!(
+    /// Loads camps' registrations, oldest first.
+    RegistrationsByCamp,
+    camp_registration,
+    camp_id / CampId,
+    CreatedAt
+);
+
+/// Loads the camps that answer drives, soonest first.
+pub struct CampsByDrive(pub Db);
+
+impl Loader<Uuid> for CampsByDrive {
+    type Value = Vec<camp::Model>;
+    type Error = Arc<DbErr>;
+
+    async fn load(&self, keys: &[Uuid]) -> Result<HashMap<Uuid, Self::Value>, Self::Error> {
+        let rows = camp::Entity::find()
+            .filter(camp::Column::DriveId.is_in(keys.iter().copied()))
+            .order_by_asc(camp::Column::StartsAt)
+            .order_by_asc(camp::Column::Id)
+            .all(&self.0)
+            .await?;
+        Ok(group(keys, rows, |c| c.drive_id.unwrap_or_default()))
+    }
+}
+
 /// Loads reports' AI analyses (at most one each).
 pub struct AnalysisByReport(pub Db);
 
@@ -251,6 +305,20 @@ pub struct Loaders {
     pub analysis_by_report: Cached<AnalysisByReport>,
     /// A report's reviews.
     pub reviews_by_report: Cached<ReviewsByReport>,
+    /// Camps by id.
+    pub camps: Cached<CampById>,
+    /// Camp slots by id.
+    pub camp_slots: Cached<CampSlotById>,
+    /// A camp's slots.
+    pub slots_by_camp: Cached<SlotsByCamp>,
+    /// A camp's registrations.
+    pub registrations_by_camp: Cached<RegistrationsByCamp>,
+    /// Drives by id.
+    pub drives: Cached<DriveById>,
+    /// The camps answering a drive.
+    pub camps_by_drive: Cached<CampsByDrive>,
+    /// Donors by id.
+    pub donors: Cached<DonorById>,
 }
 
 impl Loaders {
@@ -271,6 +339,13 @@ impl Loaders {
             images_by_report: cached(ImagesByReport(db.clone())),
             analysis_by_report: cached(AnalysisByReport(db.clone())),
             reviews_by_report: cached(ReviewsByReport(db.clone())),
+            camps: cached(CampById(db.clone())),
+            camp_slots: cached(CampSlotById(db.clone())),
+            slots_by_camp: cached(SlotsByCamp(db.clone())),
+            registrations_by_camp: cached(RegistrationsByCamp(db.clone())),
+            drives: cached(DriveById(db.clone())),
+            camps_by_drive: cached(CampsByDrive(db.clone())),
+            donors: cached(DonorById(db.clone())),
         }
     }
 }

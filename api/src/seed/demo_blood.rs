@@ -162,6 +162,7 @@ pub async fn load<C: ConnectionTrait>(
                     notes: None,
                 },
                 units,
+                camp_id: None,
             },
             &bank_actor,
         )
