@@ -12,6 +12,8 @@ mod blood;
 mod blood_concurrency;
 mod blood_permissions;
 mod blood_reads;
+mod camps;
+mod camps_permissions;
 mod consultations;
 mod consultations_load;
 mod database;

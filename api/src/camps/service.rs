@@ -32,7 +32,7 @@ use entity::{
 use sea_orm::{
     ActiveModelTrait,
     ActiveValue::Set,
-    ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, QueryFilter, QuerySelect,
+    ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
     sea_query::{Expr, ExprTrait},
 };
 use serde_json::json;
@@ -280,6 +280,18 @@ pub async fn find_camp<C: ConnectionTrait>(db: &C, id: Uuid) -> AppResult<camp::
         .one(db)
         .await?
         .ok_or(AppError::NotFound("camp"))
+}
+
+/// A camp's earliest slot, if it has any.
+pub async fn first_slot<C: ConnectionTrait>(db: &C, camp: Uuid) -> AppResult<Option<Uuid>> {
+    Ok(camp_slot::Entity::find()
+        .select_only()
+        .column(camp_slot::Column::Id)
+        .filter(camp_slot::Column::CampId.eq(camp))
+        .order_by_asc(camp_slot::Column::StartsAt)
+        .into_tuple()
+        .one(db)
+        .await?)
 }
 
 /// The organizing NGO of a camp, for the rule of the commands that name it (`None` when it

@@ -1,6 +1,7 @@
 //! `create-admin`, the demo data set of `seed`, and the benchmark data of `seed --scale N`.
 
 mod demo_blood;
+mod demo_camps;
 mod demo_care;
 pub mod scale;
 
@@ -237,11 +238,24 @@ pub async fn run(config: &Config, pool: &DatabaseConnection) -> AppResult<()> {
     // The blood data goes with a freshly created network only, so a second run adds nothing.
     if created.len() == ORGS.len() {
         demo_blood::load(config, &txn, &created).await?;
-        let (_, hospital, _) = created
-            .iter()
-            .find(|o| o.0 == "HOSP-STMARTHA")
-            .copied()
-            .ok_or(AppError::NotFound("demo organization"))?;
+        let find = |code: &str| {
+            created
+                .iter()
+                .find(|o| o.0 == code)
+                .copied()
+                .ok_or(AppError::NotFound("demo organization"))
+        };
+        let (_, hospital, hospital_admin) = find("HOSP-STMARTHA")?;
+        let (_, ngo, ngo_admin) = find("NGO-SANKALP")?;
+        let (_, bank, _) = find("BB-RASHTROTTHANA")?;
+        demo_camps::load(
+            config,
+            &txn,
+            (hospital, hospital_admin),
+            (ngo, ngo_admin),
+            bank,
+        )
+        .await?;
         let user_of = async |email: &str| {
             identity::find_by_email(&txn, &Email::parse(email, "email")?)
                 .await?
