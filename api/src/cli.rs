@@ -120,8 +120,14 @@ pub async fn run(cli: Cli) -> Result<(), StartError> {
                     .map_err(fail)?;
                     let r = seed::scale::run(&pool, n, &hash).await.map_err(fail)?;
                     println!(
-                        "generated {} banks, {} hospitals, {} units, {} requests in {:.1} s; logins like scale-bb-00000@scale.example / {password}",
-                        r.banks, r.hospitals, r.units, r.requests, r.seconds
+                        "generated {} banks, {} hospitals, {} units, {} requests, {} NGOs, {} camps in {:.1} s; logins like scale-bb-00000@scale.example / {password}",
+                        r.banks,
+                        r.hospitals,
+                        r.units,
+                        r.requests,
+                        r.ngo_ids.len(),
+                        r.camps,
+                        r.seconds
                     );
                 }
             }

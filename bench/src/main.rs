@@ -12,9 +12,11 @@
 //! cargo run --release -p lifeflow-bench -- --db postgres --scenario blood-search,blood-page,blood-accept --concurrency 1,32
 //! cargo run --release -p lifeflow-bench -- --db postgres --scenario ws-fanout --subscribers 10000
 //! cargo run --release -p lifeflow-bench -- --db postgres --scenario open-slots,consultations-page,review-queue,book --concurrency 1,32
+//! cargo run --release -p lifeflow-bench -- --db postgres --scenario camps-near,camp-register --concurrency 1,32
 //! ```
 
 mod blood;
+mod camps;
 mod care;
 mod database;
 mod load;
@@ -143,6 +145,11 @@ pub struct Args {
     /// `book`: doctors the workers book in turn (one patient per doctor).
     #[arg(long, default_value_t = 50)]
     pub book_doctors: usize,
+
+    /// `camp-register`: the NGO's donors who register for its camps (at most 100: a camp's
+    /// places).
+    #[arg(long, default_value_t = 100)]
+    pub register_donors: usize,
 }
 
 /// Which database the server runs on.
@@ -189,6 +196,10 @@ pub enum Scenario {
     ReviewQueue,
     /// `bookConsultation` of distinct free slots of many doctors.
     Book,
+    /// A 20-camp page within 5 km with slots and organizer, over 2,000 camps, as a bank admin.
+    CampsNear,
+    /// `registerForCamp` of distinct (slot, donor) pairs of one NGO's camps, as its admin.
+    CampRegister,
 }
 
 impl Scenario {
@@ -206,6 +217,8 @@ impl Scenario {
             Self::ConsultationsPage => "consultations-page",
             Self::ReviewQueue => "review-queue",
             Self::Book => "book",
+            Self::CampsNear => "camps-near",
+            Self::CampRegister => "camp-register",
         }
     }
 }
@@ -265,6 +278,11 @@ async fn main() -> ExitCode {
         .filter(|s| blood::is_blood(**s))
         .count();
     let care = args.scenario.iter().filter(|s| care::is_care(**s)).count();
+    let camps = args
+        .scenario
+        .iter()
+        .filter(|s| camps::is_camps(**s))
+        .count();
     let ws = args.scenario.contains(&Scenario::WsFanout);
     let outcome = tokio::select! {
         r = async {
@@ -280,6 +298,10 @@ async fn main() -> ExitCode {
                 Err("the consultation and report scenarios run on their own data set: do not mix them with others".into())
             } else if care > 0 {
                 care::run(&args, &target.url).await
+            } else if camps > 0 && camps < args.scenario.len() {
+                Err("the camp scenarios run on their own data set: do not mix them with others".into())
+            } else if camps > 0 {
+                camps::run(&args, &target.url).await
             } else {
                 run(&args, &target.url).await
             }

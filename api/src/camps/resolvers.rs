@@ -47,7 +47,7 @@ impl CampQuery {
                         camp::Column::Latitude,
                         camp::Column::Longitude,
                         (p.latitude, p.longitude),
-                        Expr::val(r).into(),
+                        Expr::val(r),
                     ));
             }
             (None, None) => {}

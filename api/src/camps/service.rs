@@ -433,7 +433,11 @@ pub async fn move_camp<C: ConnectionTrait>(
     to: CampStatus,
     reason: Option<String>,
 ) -> AppResult<(camp::Model, Change)> {
-    let before = find_camp(db, id).await?;
+    // Locked (Postgres) before the registrations are read or withdrawn: a registration
+    // holds a share lock on the camp, so none can slip in between (see `camp_for_booking`).
+    let before = crate::db::find_locked::<camp::Entity, _>(db, id)
+        .await?
+        .ok_or(AppError::NotFound("camp"))?;
     let refuse = |from: CampStatus| AppError::InvalidTransition {
         from: from.wire_name(),
         to: to.wire_name(),

@@ -1,12 +1,15 @@
 //! `seed --scale N`: the benchmark's data set, at any size, deterministically (a fixed seed),
 //! through the bulk insert paths. N blood banks with 500 units each, N/4 hospitals, and 250
-//! requests per bank: `--scale 200` gives 200 banks, 100,000 units and 50,000 requests.
+//! requests per bank: `--scale 200` gives 200 banks, 100,000 units and 50,000 requests. And
+//! N/10 NGOs running 10 camps per bank (2,000 camps at `--scale 200`) over the next 30 days
+//! around the city, each with 4 hourly slots of 25 places, partnered with the banks in turn.
 
 use crate::{blood::shelf_life, db, error::AppResult, stock::service::insert_units};
 use chrono::{Duration, Utc};
 use entity::{
-    BloodGroup, Component, OrgKind, OrgRole, OrgStatus, PlatformRole, RequestStatus, UnitStatus,
-    Urgency, blood_request, blood_unit, membership, organization, user,
+    BloodGroup, CampStatus, Component, OrgKind, OrgRole, OrgStatus, PlatformRole, RequestStatus,
+    UnitStatus, Urgency, blood_request, blood_unit, camp, camp_slot, membership, organization,
+    user,
 };
 use sea_orm::{ActiveValue::Set, DatabaseConnection, EntityTrait};
 use std::time::Instant;
@@ -23,6 +26,11 @@ pub struct ScaleReport {
     /// The ids of the generated banks, hospitals and their admin users.
     pub bank_ids: Vec<Uuid>,
     pub hospital_ids: Vec<Uuid>,
+    /// The NGOs, in code order (`SCALE-NGO-00000`, …), and their camps.
+    pub ngo_ids: Vec<Uuid>,
+    pub camps: usize,
+    /// Each camp's organizing NGO, in the order generated.
+    pub camp_ngos: Vec<(Uuid, Uuid)>,
 }
 
 /// SplitMix64: tiny, fast, and the same sequence on every platform and crate version.
@@ -89,6 +97,7 @@ pub async fn run(pool: &DatabaseConnection, n: u32, password_hash: &str) -> AppR
     let mut rng = Rng(0x5EED_2026);
     let n = n.max(1) as usize;
     let hospitals = (n / 4).max(1);
+    let ngos = (n / 10).max(1);
     let now = Utc::now();
     let base_ms = (now.timestamp_millis() as u64).saturating_sub(60 * 24 * 3600 * 1000);
     let t = db::now();
@@ -99,13 +108,18 @@ pub async fn run(pool: &DatabaseConnection, n: u32, password_hash: &str) -> AppR
     let mut members = Vec::new();
     let mut bank_ids = Vec::new();
     let mut hospital_ids = Vec::new();
-    for i in 0..(n + hospitals) {
+    let mut ngo_ids = Vec::new();
+    let mut ngo_admins = Vec::new();
+    for i in 0..(n + hospitals + ngos) {
         let bank = i < n;
+        let ngo = i >= n + hospitals;
         let id = rng.uuid(base_ms + i as u64);
         let lat = 12.97 + (rng.unit() - 0.5) * 0.7;
         let lon = 77.59 + (rng.unit() - 0.5) * 0.7;
         let code = if bank {
             format!("SCALE-BB-{i:05}")
+        } else if ngo {
+            format!("SCALE-NGO-{:05}", i - n - hospitals)
         } else {
             format!("SCALE-H-{:05}", i - n)
         };
@@ -114,11 +128,15 @@ pub async fn run(pool: &DatabaseConnection, n: u32, password_hash: &str) -> AppR
             code: Set(code.clone()),
             name: Set(if bank {
                 format!("Blood Bank {i}")
+            } else if ngo {
+                format!("NGO {}", i - n - hospitals)
             } else {
                 format!("Hospital {}", i - n)
             }),
             kind: Set(if bank {
                 OrgKind::BloodBank
+            } else if ngo {
+                OrgKind::Ngo
             } else {
                 OrgKind::Hospital
             }),
@@ -163,6 +181,9 @@ pub async fn run(pool: &DatabaseConnection, n: u32, password_hash: &str) -> AppR
         });
         if bank {
             bank_ids.push(id);
+        } else if ngo {
+            ngo_ids.push(id);
+            ngo_admins.push(uid);
         } else {
             hospital_ids.push(id);
         }
@@ -299,6 +320,7 @@ pub async fn run(pool: &DatabaseConnection, n: u32, password_hash: &str) -> AppR
     if !reqs.is_empty() {
         blood_request::Entity::insert_many(reqs).exec(&txn).await?;
     }
+    let camp_ngos = camps(&txn, &mut rng, &bank_ids, &ngo_ids, &ngo_admins, base_ms).await?;
     txn.commit().await?;
     Ok(ScaleReport {
         banks: n,
@@ -308,5 +330,99 @@ pub async fn run(pool: &DatabaseConnection, n: u32, password_hash: &str) -> AppR
         seconds: started.elapsed().as_secs_f64(),
         bank_ids,
         hospital_ids,
+        ngo_ids,
+        camps: camp_ngos.len(),
+        camp_ngos,
     })
+}
+
+/// Ten camps per bank, each by an NGO in turn with that bank as partner, on a day within the
+/// next 30 days from 09:00 to 13:00 (India, UTC+05:30), 4 hourly slots of 25 places; returns
+/// `(camp, NGO)` pairs.
+async fn camps<C: sea_orm::ConnectionTrait>(
+    db: &C,
+    rng: &mut Rng,
+    banks: &[Uuid],
+    ngos: &[Uuid],
+    admins: &[Uuid],
+    base_ms: u64,
+) -> AppResult<Vec<(Uuid, Uuid)>> {
+    let t = db::now();
+    let today = Utc::now().date_naive();
+    let mut out = Vec::new();
+    let mut rows = Vec::new();
+    let mut slots = Vec::new();
+    for i in 0..banks.len() * 10 {
+        let (ngo, admin, bank) = (ngos[i % ngos.len()], admins[i % ngos.len()], banks[i / 10]);
+        let id = rng.uuid(base_ms + i as u64);
+        let day = today + Duration::days(1 + rng.below(30) as i64);
+        let open = day.and_hms_opt(3, 30, 0).map_or(t, |d| d.and_utc());
+        let (lat, lon) = (
+            12.97 + (rng.unit() - 0.5) * 0.7,
+            77.59 + (rng.unit() - 0.5) * 0.7,
+        );
+        rows.push(camp::ActiveModel {
+            id: Set(id),
+            organization_id: Set(ngo),
+            blood_bank_id: Set(bank),
+            drive_id: Set(None),
+            name: Set(format!("Camp {i}")),
+            description: Set(None),
+            venue: Set(format!("Hall {i}")),
+            address: Set(None),
+            city: Set("Bengaluru".into()),
+            latitude: Set(lat),
+            longitude: Set(lon),
+            time_zone: Set("Asia/Kolkata".into()),
+            starts_on: Set(day),
+            ends_on: Set(day),
+            daily_start: Set(chrono::NaiveTime::from_hms_opt(9, 0, 0).unwrap_or_default()),
+            daily_end: Set(chrono::NaiveTime::from_hms_opt(13, 0, 0).unwrap_or_default()),
+            slot_minutes: Set(60),
+            slot_capacity: Set(25),
+            starts_at: Set(open),
+            ends_at: Set(open + Duration::hours(4)),
+            blood_groups_needed: Set(if i % 3 == 0 {
+                String::new()
+            } else {
+                format!(",{},", entity::WireName::wire_name(&rng.pick(GROUPS)))
+            }),
+            expected_donors: Set(Some(100)),
+            actual_donors: Set(None),
+            actual_units: Set(None),
+            status: Set(CampStatus::Scheduled),
+            cancellation_reason: Set(None),
+            created_by: Set(admin),
+            started_at: Set(None),
+            completed_at: Set(None),
+            cancelled_at: Set(None),
+            created_at: Set(t),
+            updated_at: Set(t),
+        });
+        for h in 0..4 {
+            slots.push(camp_slot::ActiveModel {
+                id: Set(rng.uuid(base_ms + i as u64)),
+                camp_id: Set(id),
+                starts_at: Set(open + Duration::hours(h)),
+                ends_at: Set(open + Duration::hours(h + 1)),
+                capacity: Set(25),
+                booked: Set(0),
+                created_at: Set(t),
+            });
+        }
+        out.push((id, ngo));
+        if rows.len() == 500 {
+            camp::Entity::insert_many(std::mem::take(&mut rows))
+                .exec(db)
+                .await?;
+            camp_slot::Entity::insert_many(std::mem::take(&mut slots))
+                .exec(db)
+                .await?;
+        }
+    }
+    if !rows.is_empty() {
+        camp::Entity::insert_many(rows).exec(db).await?;
+        camp_slot::Entity::insert_many(slots).exec(db).await?;
+    }
+    Ok(out)
 }
