@@ -495,6 +495,18 @@ async fn the_demo_seed_loads_an_approved_network_and_can_run_twice() {
         5
     );
     assert_eq!(app.count("SELECT COUNT(*) FROM consultations").await, 1);
+    // Camps and drives: an accepted drive and the camp answering it, with its slots.
+    assert_eq!(
+        app.count("SELECT COUNT(*) FROM drives WHERE status = 'ACCEPTED'")
+            .await,
+        1
+    );
+    assert_eq!(
+        app.count("SELECT COUNT(*) FROM camps WHERE drive_id IS NOT NULL")
+            .await,
+        1
+    );
+    assert_eq!(app.count("SELECT COUNT(*) FROM camp_slots").await, 14);
     assert_eq!(
         app.count("SELECT COUNT(*) FROM medical_reports WHERE status = 'PENDING'")
             .await,
