@@ -540,3 +540,50 @@ async fn reading_a_camps_registrations_is_audited_once_per_registration() {
         2
     );
 }
+
+#[tokio::test]
+async fn moving_a_camp_tells_its_registered_donors_where_it_went() {
+    // Arrange: a donor with an account registered for a camp.
+    let app = spawn_app().await;
+    let net = CampNet::new(&app).await;
+    let camp = net.camp(&app, net.camp_input(10)).await;
+    let me = app.signed_in("moved@donor.camp").await;
+    let donor = register_donor(&app, &me, donor_input(None, "Moved", "+919845022222")).await;
+    register_for(&app, &me.access, &slot_id(&camp, 0), &donor)
+        .await
+        .data();
+
+    // Act
+    let moved = camp_op(
+        &app,
+        &net.ngo_staff,
+        "updateCamp",
+        json!({"campId": camp["id"], "venue": "Lalbagh west gate"}),
+        "camp { venue }",
+    )
+    .await;
+
+    // Assert
+    assert_eq!(
+        moved.data()["updateCamp"]["camp"]["venue"],
+        "Lalbagh west gate"
+    );
+    let r = app
+        .gql(
+            Some(&me.access),
+            "{ notifications(first: 10) { nodes { kind body } } }",
+            json!({}),
+        )
+        .await;
+    let notes = r.data()["notifications"]["nodes"]
+        .as_array()
+        .expect("nodes")
+        .clone();
+    assert!(
+        notes.iter().any(|n| n["kind"] == "CAMP_UPDATE"
+            && n["body"]
+                .as_str()
+                .is_some_and(|b| b.contains("Lalbagh west gate"))),
+        "{notes:?}"
+    );
+}
