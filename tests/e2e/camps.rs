@@ -587,3 +587,74 @@ async fn moving_a_camp_tells_its_registered_donors_where_it_went() {
         "{notes:?}"
     );
 }
+
+#[tokio::test]
+async fn an_emergency_drive_alerts_the_ngo_and_each_change_notifies_the_other_side() {
+    // Arrange
+    let app = spawn_app().await;
+    let net = CampNet::new(&app).await;
+    let kinds = |who: &Session| {
+        let token = who.access.clone();
+        let app = &app;
+        async move {
+            let r = app
+                .gql(
+                    Some(&token),
+                    "{ notifications(first: 20) { nodes { kind } } }",
+                    json!({}),
+                )
+                .await;
+            r.data()["notifications"]["nodes"]
+                .as_array()
+                .expect("nodes")
+                .iter()
+                .filter_map(|n| n["kind"].as_str().map(str::to_string))
+                .collect::<Vec<_>>()
+        }
+    };
+
+    // Act: the hospital asks for an emergency drive; the NGO accepts it.
+    let proposed = camp_op(
+        &app,
+        &net.hospital_staff,
+        "proposeDrive",
+        json!({"hospitalId": net.hospital.id, "ngoId": net.ngo.id, "type": "EMERGENCY",
+               "bloodGroups": ["O_NEG"], "targetUnits": 6, "date": local_date(1)}),
+        "drive { id }",
+    )
+    .await;
+    let drive = proposed.data()["proposeDrive"]["drive"]["id"].clone();
+    let ngo_heard = kinds(&net.ngo_staff).await;
+    let hospital_before = kinds(&net.hospital_staff).await;
+    camp_op(
+        &app,
+        &net.ngo_staff,
+        "acceptDrive",
+        json!({"driveId": drive}),
+        "drive { status }",
+    )
+    .await
+    .data();
+
+    // Assert: the NGO got the alert and a notice; the hospital heard only of the answer.
+    let alerts = alerts_of(&app, &net.ngo_staff, json!({})).await;
+    assert!(
+        alerts
+            .iter()
+            .any(|a| a["kind"] == "EMERGENCY_DRIVE" && a["relatedEntityId"] == drive),
+        "{alerts:?}"
+    );
+    assert!(
+        ngo_heard.contains(&"DRIVE_UPDATE".to_string()),
+        "{ngo_heard:?}"
+    );
+    assert!(
+        !hospital_before.contains(&"DRIVE_UPDATE".to_string()),
+        "{hospital_before:?}"
+    );
+    assert!(
+        kinds(&net.hospital_staff)
+            .await
+            .contains(&"DRIVE_UPDATE".to_string())
+    );
+}
