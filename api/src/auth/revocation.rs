@@ -12,8 +12,11 @@ use serde::{Deserialize, Serialize};
 use std::collections::{HashMap, HashSet};
 use uuid::Uuid;
 
-/// A change that withdraws access granted earlier. Each carries the new state, so a viewer
-/// loaded after the change (a client that reconnected) is not ended by it.
+/// A change to what a viewer holds. Most withdraw access granted earlier; a few grant it
+/// (a membership added, an organization approved or reinstated) and travel the same way so
+/// that cached viewers (`auth/viewer_cache.rs`) hear of them on every instance, while
+/// streams ([`Revocation::ends`]) are ended only by withdrawals. Each carries the new state,
+/// so a viewer loaded after the change (a client that reconnected) is not ended by it.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(tag = "what")]
 pub enum Revocation {
@@ -21,7 +24,8 @@ pub enum Revocation {
     ApiClient { id: Uuid },
     /// A user was deactivated.
     User { id: Uuid },
-    /// A user's membership changed: removed (`role` absent) or given another role.
+    /// A user's membership changed: removed (`role` absent), given another role, or added
+    /// (a viewer without the grant is not ended by it).
     Membership {
         user_id: Uuid,
         organization_id: Uuid,
@@ -32,8 +36,19 @@ pub enum Revocation {
 }
 
 impl Revocation {
-    /// Whether a viewer snapshot is out of date after this change.
+    /// Whether a live stream's viewer snapshot lost access with this change. A move to
+    /// `APPROVED` withdraws nothing: a stream opened while the organization was pending
+    /// keeps its (smaller) snapshot, as it did before approvals were published.
     pub fn ends(&self, viewer: &Viewer) -> bool {
+        if matches!(
+            self,
+            Self::Organization {
+                status: OrgStatus::Approved,
+                ..
+            }
+        ) {
+            return false;
+        }
         match (self, viewer) {
             (Self::ApiClient { id }, Viewer::Client(c)) => c.id == *id,
             (Self::User { id }, Viewer::User(u)) => u.id == *id,
@@ -57,6 +72,21 @@ impl Revocation {
             (Self::Organization { id, status }, Viewer::Client(c)) => {
                 c.organization_id == *id && c.org_status != *status
             }
+            _ => false,
+        }
+    }
+
+    /// Whether a viewer loaded before this change may differ from one loaded after it,
+    /// whichever way access moved: the cache forgets every viewer this concerns.
+    pub fn concerns(&self, viewer: &Viewer) -> bool {
+        match (self, viewer) {
+            (Self::ApiClient { id }, Viewer::Client(c)) => c.id == *id,
+            (Self::User { id }, Viewer::User(u))
+            | (Self::Membership { user_id: id, .. }, Viewer::User(u)) => u.id == *id,
+            (Self::Organization { id, .. }, Viewer::User(u)) => {
+                u.grants.iter().any(|g| g.organization_id == *id) || u.dormant.contains(id)
+            }
+            (Self::Organization { id, .. }, Viewer::Client(c)) => c.organization_id == *id,
             _ => false,
         }
     }

@@ -244,7 +244,7 @@ async fn execute(
     let db = Db::new(app.db.clone());
     let viewer = match bearer(headers) {
         Err(()) => Viewer::Anonymous { rejected: true },
-        Ok(token) => match Viewer::from_bearer(&db, &app.keys, token.as_deref()).await {
+        Ok(token) => match app.viewers.viewer(&db, &app.keys, token.as_deref()).await {
             Ok(v) => v,
             Err(e) => {
                 let err: async_graphql::Error = e.into();
