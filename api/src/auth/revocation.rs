@@ -24,8 +24,7 @@ pub enum Revocation {
     ApiClient { id: Uuid },
     /// A user was deactivated.
     User { id: Uuid },
-    /// A user's membership changed: removed (`role` absent), given another role, or added
-    /// (a viewer without the grant is not ended by it).
+    /// A user's membership changed: removed (`role` absent) or given another role.
     Membership {
         user_id: Uuid,
         organization_id: Uuid,
@@ -33,6 +32,10 @@ pub enum Revocation {
     },
     /// An organization changed status; its members' and clients' access changes with it.
     Organization { id: Uuid, status: OrgStatus },
+    /// A user became a member (added, re-added, or registered the organization). It
+    /// withdraws nothing; it is its own variant so that a stream registered moments later
+    /// with another role is not ended by it (sessions remember recent revocations).
+    MemberAdded { user_id: Uuid, organization_id: Uuid },
 }
 
 impl Revocation {
@@ -82,7 +85,8 @@ impl Revocation {
         match (self, viewer) {
             (Self::ApiClient { id }, Viewer::Client(c)) => c.id == *id,
             (Self::User { id }, Viewer::User(u))
-            | (Self::Membership { user_id: id, .. }, Viewer::User(u)) => u.id == *id,
+            | (Self::Membership { user_id: id, .. }, Viewer::User(u))
+            | (Self::MemberAdded { user_id: id, .. }, Viewer::User(u)) => u.id == *id,
             (Self::Organization { id, .. }, Viewer::User(u)) => {
                 u.grants.iter().any(|g| g.organization_id == *id) || u.dormant.contains(id)
             }

@@ -68,10 +68,9 @@ pub async fn register<C: ConnectionTrait>(
     };
     let mut events = alerts::raise(db, alert).await?;
     // The creator's cached viewer gains the new organization's grant.
-    events.push(Event::Revoked(Revocation::Membership {
+    events.push(Event::Revoked(Revocation::MemberAdded {
         user_id: admin,
         organization_id: org.id,
-        role: Some(OrgRole::Admin),
     }));
     let change = Change {
         entity_id: Some(org.id),
@@ -347,10 +346,9 @@ pub async fn add_member<C: ConnectionTrait>(
         entity_id: Some(m.id),
         new: Some(json!({"userId": m.user_id, "role": m.role})),
         // Grants nothing a stream holds, but the member's cached viewer gains the grant.
-        events: vec![Event::Revoked(Revocation::Membership {
+        events: vec![Event::Revoked(Revocation::MemberAdded {
             user_id: m.user_id,
             organization_id: m.organization_id,
-            role: Some(m.role),
         })],
         ..Change::default()
     };
