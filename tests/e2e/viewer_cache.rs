@@ -122,10 +122,7 @@ async fn a_deactivated_user_is_refused_on_their_next_request() {
     change(&app, &root, DEACTIVATE, input).await;
 
     // Assert
-    assert_eq!(
-        is_signed_in(&app, &user.access).await,
-        "UNAUTHENTICATED"
-    );
+    assert_eq!(is_signed_in(&app, &user.access).await, "UNAUTHENTICATED");
 }
 
 #[tokio::test]
@@ -191,10 +188,17 @@ async fn grants_reach_a_cached_viewer_on_its_next_request() {
     );
     let applicant = app.signed_in("applicant@vc-pend.example").await;
     let pending = register_org_at(&app, &applicant, "VC-PEND", "BLOOD_BANK", HERE.0, HERE.1).await;
-    let api_clients = "mutation($i: CreateApiClientInput!) { createApiClient(input: $i) { token } }";
+    let api_clients =
+        "mutation($i: CreateApiClientInput!) { createApiClient(input: $i) { token } }";
     let create = json!({"i": {"organizationId": pending, "name": "lab", "scopes": ["stock:read"]}});
-    let early = app.gql(Some(&applicant.access), api_clients, create.clone()).await;
-    assert_eq!(outcome(&early), "FORBIDDEN", "a pending bank acts for no one");
+    let early = app
+        .gql(Some(&applicant.access), api_clients, create.clone())
+        .await;
+    assert_eq!(
+        outcome(&early),
+        "FORBIDDEN",
+        "a pending bank acts for no one"
+    );
 
     // Act
     app.add_member(&org.admin, &org.id, "joining@vc-add.example", "STAFF")
@@ -245,10 +249,9 @@ async fn reads_racing_a_removal_leave_no_old_viewer_behind() {
     }
 
     // Assert: every request after the removal returned is refused.
-    let after = futures_util::future::join_all(
-        (0..16).map(|_| reads_units(&app, &staff.access, &org.id)),
-    )
-    .await;
+    let after =
+        futures_util::future::join_all((0..16).map(|_| reads_units(&app, &staff.access, &org.id)))
+            .await;
     assert!(after.iter().all(|c| c == "FORBIDDEN"), "{after:?}");
 }
 
@@ -309,10 +312,7 @@ async fn changes_made_on_one_instance_reach_the_cached_viewers_of_another_throug
     assert_eq!(is_signed_in(&b, &leaving.access).await, "OK");
     assert_eq!(reads_units(&b, &suspended.access, &other.id).await, "OK");
     assert_eq!(reads_units(&b, &client.token, &org.id).await, "OK");
-    assert_eq!(
-        reads_units(&b, &joining.access, &org.id).await,
-        "FORBIDDEN"
-    );
+    assert_eq!(reads_units(&b, &joining.access, &org.id).await, "FORBIDDEN");
 
     // Act: every change is made on A.
     let remove = json!({"organizationId": org.id, "userId": removed.user_id});
@@ -337,13 +337,17 @@ async fn changes_made_on_one_instance_reach_the_cached_viewers_of_another_throug
         reads_audit(&b, &demoted.access, &org.id)
     })
     .await;
-    on_b_soon("the deactivated user refused on B", "UNAUTHENTICATED", || {
-        is_signed_in(&b, &leaving.access)
-    })
+    on_b_soon(
+        "the deactivated user refused on B",
+        "UNAUTHENTICATED",
+        || is_signed_in(&b, &leaving.access),
+    )
     .await;
-    on_b_soon("the suspended bank's member refused on B", "FORBIDDEN", || {
-        reads_units(&b, &suspended.access, &other.id)
-    })
+    on_b_soon(
+        "the suspended bank's member refused on B",
+        "FORBIDDEN",
+        || reads_units(&b, &suspended.access, &other.id),
+    )
     .await;
     on_b_soon("the revoked client refused on B", "UNAUTHENTICATED", || {
         reads_units(&b, &client.token, &org.id)

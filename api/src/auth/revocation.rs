@@ -35,7 +35,10 @@ pub enum Revocation {
     /// A user became a member (added, re-added, or registered the organization). It
     /// withdraws nothing; it is its own variant so that a stream registered moments later
     /// with another role is not ended by it (sessions remember recent revocations).
-    MemberAdded { user_id: Uuid, organization_id: Uuid },
+    MemberAdded {
+        user_id: Uuid,
+        organization_id: Uuid,
+    },
 }
 
 impl Revocation {

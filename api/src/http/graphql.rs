@@ -246,7 +246,11 @@ async fn execute(
         Err(()) => Viewer::Anonymous { rejected: true },
         // On the pool, not the counting `db`: whether the viewer was cached says nothing
         // about the operation, so `x-sql-statements` counts the operation's statements only.
-        Ok(token) => match app.viewers.viewer(&app.db, &app.keys, token.as_deref()).await {
+        Ok(token) => match app
+            .viewers
+            .viewer(&app.db, &app.keys, token.as_deref())
+            .await
+        {
             Ok(v) => v,
             Err(e) => {
                 let err: async_graphql::Error = e.into();
