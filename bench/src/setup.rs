@@ -145,6 +145,9 @@ impl BenchData {
             Scenario::OrgList => Request::new(ORG_LIST_QUERY, json!({}), Some(&self.root_token)),
             Scenario::Me => Request::new(ME_QUERY, json!({}), Some(&self.member_token)),
             Scenario::Typename => Request::new(TYPENAME_QUERY, json!({}), None),
+            Scenario::TypenameAuth => {
+                Request::new(TYPENAME_QUERY, json!({}), Some(&self.member_token))
+            }
             Scenario::Login => Request::new(
                 LOGIN_MUTATION,
                 json!({"i": {"email": self.login_email, "password": PASSWORD}}),
