@@ -9,6 +9,7 @@
 //!
 //! ```text
 //! cargo run --release -p lifeflow-bench -- --db postgres --scenario org-list --concurrency 1,32
+//! cargo run --release -p lifeflow-bench -- --db postgres --scenario typename,typename-auth,me --concurrency 16
 //! cargo run --release -p lifeflow-bench -- --db postgres --scenario blood-search,blood-page,blood-accept --concurrency 1,32
 //! cargo run --release -p lifeflow-bench -- --db postgres --scenario ws-fanout --subscribers 10000
 //! cargo run --release -p lifeflow-bench -- --db postgres --scenario open-slots,consultations-page,review-queue,book --concurrency 1,32
@@ -171,6 +172,11 @@ pub enum Scenario {
     OrgList,
     /// `{ me { id email } }` with a bearer token: authentication and viewer loading.
     Me,
+    /// `{ __typename }` without a token: the fixed cost of any request, the yardstick of `me`.
+    Typename,
+    /// `{ __typename }` with a member's token: the fixed cost of an authenticated request
+    /// (the viewer), with no work after it.
+    TypenameAuth,
     /// The `login` mutation: argon2id verification, bounded by the hashing concurrency.
     Login,
     /// `findCompatibleStock` within 50 km over the scale data set (Postgres), as a hospital admin.
@@ -197,6 +203,8 @@ impl Scenario {
         match self {
             Self::OrgList => "org-list",
             Self::Me => "me",
+            Self::Typename => "typename",
+            Self::TypenameAuth => "typename-auth",
             Self::Login => "login",
             Self::BloodSearch => "blood-search",
             Self::BloodPage => "blood-page",

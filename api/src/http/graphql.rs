@@ -244,7 +244,13 @@ async fn execute(
     let db = Db::new(app.db.clone());
     let viewer = match bearer(headers) {
         Err(()) => Viewer::Anonymous { rejected: true },
-        Ok(token) => match Viewer::from_bearer(&db, &app.keys, token.as_deref()).await {
+        // On the pool, not the counting `db`: whether the viewer was cached says nothing
+        // about the operation, so `x-sql-statements` counts the operation's statements only.
+        Ok(token) => match app
+            .viewers
+            .viewer(&app.db, &app.keys, token.as_deref())
+            .await
+        {
             Ok(v) => v,
             Err(e) => {
                 let err: async_graphql::Error = e.into();
