@@ -126,6 +126,34 @@ async fn a_deactivated_user_is_refused_on_their_next_request() {
 }
 
 #[tokio::test]
+async fn me_asking_only_what_the_viewer_knows_runs_no_statement_and_the_rest_loads_the_row() {
+    // Arrange: the caller's viewer is cached by a first request.
+    let app = spawn_app().await;
+    let user = app.signed_in("known@vc.example").await;
+    assert_eq!(is_signed_in(&app, &user.access).await, "OK");
+
+    // Act
+    let known = app
+        .gql(
+            Some(&user.access),
+            "{ me { __typename id platformRole isActive } }",
+            json!({}),
+        )
+        .await;
+    let full = app
+        .gql(Some(&user.access), "{ me { id email } }", json!({}))
+        .await;
+
+    // Assert
+    assert_eq!(known.data()["me"]["id"], user.user_id.as_str());
+    assert_eq!(known.data()["me"]["platformRole"], "USER");
+    assert_eq!(known.data()["me"]["isActive"], true);
+    assert_eq!(known.statements(), 0);
+    assert_eq!(full.data()["me"]["email"], "known@vc.example");
+    assert_eq!(full.statements(), 1);
+}
+
+#[tokio::test]
 async fn a_suspended_organizations_members_and_clients_are_refused_and_reinstated_ones_served() {
     // Arrange: a member and an API client of the bank read its stock.
     let app = spawn_app().await;
