@@ -326,7 +326,7 @@ def main():
     out.append("")
     out.append("| | LifeFlow | PostGraphile 5 (node) |")
     out.append("|---|---:|---:|")
-    for k, label in (("start", "idle after start (before any request)"),
+    for k, label in (("start", "idle after start, a login and the two check pages"),
                      ("after", "idle after the benchmark (2 s after the last run)")):
         lf, pg = rss[k]
         out.append(f"| {label} | {lf / 1024:.1f} MiB | {pg / 1024:.1f} MiB |")
