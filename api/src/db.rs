@@ -21,7 +21,11 @@ pub async fn connect(config: &Config) -> Result<DatabaseConnection, DbErr> {
         .min_connections(1)
         .acquire_timeout(config.db_acquire_timeout)
         .sqlx_logging(false)
-        .statement_timeout(config.db_statement_timeout);
+        .statement_timeout(config.db_statement_timeout)
+        // A ping on every checkout doubles the round trips of a one-statement checkout (each
+        // statement of a request takes its own); only a connection idle for a while may have
+        // been dropped by the server or a proxy, so only it is checked.
+        .test_before_acquire_if_idle_for(std::time::Duration::from_secs(30));
     // Postgres: plan every execution with its real parameters. sqlx prepares and caches
     // statements, and after five runs Postgres may switch to a generic plan; for the
     // compatible-stock search (a bank IN list of ~200 parameters) the generic plan scans
