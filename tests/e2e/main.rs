@@ -23,4 +23,5 @@ mod permissions;
 mod reports;
 mod reports_permissions;
 mod skeleton;
+mod stock_counts;
 mod streams;
