@@ -88,6 +88,11 @@ pub struct Args {
     #[arg(long, default_value_t = 200)]
     pub banks: u32,
 
+    /// Blood scenarios: units the generator puts in each bank; a list runs every scenario on
+    /// one fresh data set per value, in order, in one invocation (e.g. `500,5000`).
+    #[arg(long, value_delimiter = ',', default_value = "500")]
+    pub units_per_bank: Vec<u32>,
+
     /// `blood-accept`: pending requests created before each run (each accepted at most once;
     /// the run ends when they are all tried or `--duration` has passed).
     #[arg(long, default_value_t = 2000)]

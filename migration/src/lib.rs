@@ -25,6 +25,8 @@ mod m20261201_000001_donor_codes;
 mod m20261201_000002_care;
 #[allow(missing_docs)]
 mod m20261201_000009_references;
+#[allow(missing_docs)]
+mod m20261202_000001_stock_counts;
 
 /// Applies every migration in order.
 pub struct Migrator;
@@ -43,6 +45,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261201_000001_donor_codes::Migration),
             Box::new(m20261201_000009_references::Migration),
             Box::new(m20261201_000002_care::Migration),
+            Box::new(m20261202_000001_stock_counts::Migration),
         ]
     }
 }

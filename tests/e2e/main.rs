@@ -23,5 +23,6 @@ mod permissions;
 mod reports;
 mod reports_permissions;
 mod skeleton;
+mod stock_counts;
 mod streams;
 mod viewer_cache;
