@@ -24,3 +24,4 @@ mod reports;
 mod reports_permissions;
 mod skeleton;
 mod streams;
+mod ws_feeds;
