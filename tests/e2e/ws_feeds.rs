@@ -4,11 +4,7 @@
 //! its last member. The sharing itself is invisible to clients, so the counters on
 //! `/metrics` (`lifeflow_ws_feed*`) show it.
 
-use lifeflow_tests::{
-    fixtures::blood::*,
-    ws::*,
-    *,
-};
+use lifeflow_tests::{fixtures::blood::*, ws::*, *};
 use serde_json::{Value, json};
 use std::time::Duration;
 

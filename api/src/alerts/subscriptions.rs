@@ -8,7 +8,7 @@ use crate::{
     error::{AppError, AppResult},
     events::{
         AlertEvent, Event,
-        session::{Admission, Session, StreamClass},
+        session::{Admission, Session, StreamClass, lagged_message},
     },
     graphql::ids::{parse_id, to_id},
     state::AppState,
@@ -81,13 +81,6 @@ where
         })
         .take_until(tokio::time::sleep(until));
     Ok(s.right_stream())
-}
-
-/// What a subscriber that fell `n` events behind is told before its stream ends.
-pub fn lagged_message(n: u64) -> String {
-    format!(
-        "you fell {n} events behind and were unsubscribed; resubscribe and fetch missed alerts with alerts(filter: {{createdAfter}})"
-    )
 }
 
 /// Whether an alert matches a subscription filter.

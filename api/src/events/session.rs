@@ -47,6 +47,13 @@ impl Session {
     }
 }
 
+/// What a subscriber that fell `n` events behind is told before its stream ends.
+pub fn lagged_message(n: u64) -> String {
+    format!(
+        "you fell {n} events behind and were unsubscribed; resubscribe and fetch missed alerts with alerts(filter: {{createdAfter}})"
+    )
+}
+
 /// A place among a connection's streams, given back when dropped.
 pub struct StreamSlot(Arc<AtomicUsize>);
 

@@ -13,7 +13,7 @@
 
 use super::metrics::Metrics;
 use crate::{
-    events::session::{Admission, Session, StreamClass, StreamSlot},
+    events::session::{Admission, Session, StreamClass, StreamSlot, lagged_message},
     schema::AppSchema,
 };
 use async_graphql::{
@@ -170,7 +170,11 @@ pub fn complete_message(id: &str) -> String {
 
 /// The text of a result message for a response of a subscriber's own stream.
 fn own_message(word: &str, id_json: &str, resp: &Response) -> Option<String> {
-    Some(next_message(word, id_json, &serde_json::to_string(resp).ok()?))
+    Some(next_message(
+        word,
+        id_json,
+        &serde_json::to_string(resp).ok()?,
+    ))
 }
 
 struct Fed {
@@ -262,23 +266,15 @@ async fn step(hub: &Arc<Hub>, id_json: &str, mut phase: Phase) -> Option<(String
                 };
                 return match got {
                     Ok(payload) => {
-                        hub.metrics
-                            .feeds
-                            .delivered
-                            .fetch_add(1, Ordering::Relaxed);
-                        Some((
-                            next_message(hub.word, id_json, &payload),
-                            Phase::Fed(fed),
-                        ))
+                        hub.metrics.feeds.delivered.fetch_add(1, Ordering::Relaxed);
+                        Some((next_message(hub.word, id_json, &payload), Phase::Fed(fed)))
                     }
                     Err(RecvError::Lagged(n)) => {
                         let (pos, key) = fed.field.clone();
-                        let err = ServerError::new(
-                            crate::alerts::subscriptions::lagged_message(n),
-                            Some(pos),
-                        )
-                        .with_path(vec![PathSegment::Field(key.to_string())]);
-                        let text = own_message(hub.word, id_json, &Response::from_errors(vec![err]))?;
+                        let err = ServerError::new(lagged_message(n), Some(pos))
+                            .with_path(vec![PathSegment::Field(key.to_string())]);
+                        let text =
+                            own_message(hub.word, id_json, &Response::from_errors(vec![err]))?;
                         Some((text, Phase::Done))
                     }
                     Err(RecvError::Closed) => None,
@@ -377,4 +373,42 @@ async fn run(
         }
     }
     hub.feeds.ended(&key, id, &hub.metrics);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn shared(query: &str, op: Option<&str>) -> bool {
+        let mut r = Request::new(query);
+        if let Some(op) = op {
+            r = r.operation_name(op);
+        }
+        Plan::of(&r).is_some()
+    }
+
+    #[test]
+    fn only_a_subscription_operation_with_one_root_field_is_shared() {
+        assert!(shared("subscription { alertRaised { id } }", None));
+        assert!(shared("subscription A { a: alertRaised { id } }", None));
+        assert!(shared(
+            "query Q { me { id } } subscription S { alertRaised { id } }",
+            Some("S")
+        ));
+        assert!(!shared("{ me { id } }", None));
+        assert!(!shared("mutation { logout }", None));
+        assert!(!shared(
+            "subscription { alertRaised { id } notificationReceived { id } }",
+            None
+        ));
+        assert!(!shared(
+            "subscription { ...F } fragment F on SubscriptionRoot { alertRaised { id } }",
+            None
+        ));
+        assert!(!shared(
+            "query Q { me { id } } subscription S { alertRaised { id } }",
+            None
+        ));
+        assert!(!shared("subscription {", None));
+    }
 }

@@ -212,9 +212,10 @@ pub async fn handler(
     let max_message = config.ws_max_message_bytes;
     upgrade
         .protocols(PROTOCOLS)
-        // A 4 KiB read buffer instead of 128 KiB: ~10x less memory per idle connection and
-        // less zero-filling per read (DESIGN, websocket capacity).
-        .read_buffer_size(4096)
+        // A 1 KiB read buffer instead of 128 KiB: it is allocated for the connection's life
+        // (idle ones included) and zero-filled per read, and clients send small messages
+        // (a larger frame reserves its own room). DESIGN, websocket capacity; BENCHMARKS.
+        .read_buffer_size(1024)
         .max_message_size(max_message)
         .max_frame_size(max_message)
         .on_upgrade(move |socket| serve(socket, st, protocol, (pending, pending_from)))
@@ -474,7 +475,14 @@ impl futures_util::Stream for Inbox {
     ) -> Poll<Option<Self::Item>> {
         let mut s = self.lock();
         match s.queue.pop_front() {
-            Some(m) => Poll::Ready(Some(m)),
+            Some(m) => {
+                // A message is several hundred bytes: an idle connection keeps no room for
+                // them.
+                if s.queue.is_empty() {
+                    s.queue = VecDeque::new();
+                }
+                Poll::Ready(Some(m))
+            }
             None => {
                 s.waker = Some(cx.waker().clone());
                 Poll::Pending
