@@ -30,6 +30,13 @@ use std::{
 };
 use tokio::sync::broadcast::{self, error::RecvError};
 
+/// The most results a member may leave unsent before it is told it fell behind. A feed's
+/// channel holds this many results from the start (~40 bytes each), so a feed per user
+/// (`notificationReceived`) stays cheap; these are results for the member's own class, so
+/// it is cut only when its socket has stopped draining, where before a subscriber was cut
+/// after `EVENT_BUFFER` events of every kind had passed it by.
+const MEMBER_LAG: usize = 64;
+
 /// What decides a feed's bytes.
 #[derive(Debug, PartialEq, Eq, Hash)]
 struct FeedKey {
@@ -107,7 +114,7 @@ pub struct Hub {
     pub metrics: Arc<Metrics>,
     /// The connection's session: its viewer starts the feeds its subscriptions need.
     pub session: Session,
-    /// Results a member may fall behind its feed (`EVENT_BUFFER`).
+    /// Results a member may fall behind its feed: `EVENT_BUFFER`, at most [`MEMBER_LAG`].
     pub buffer: usize,
     /// `next` (graphql-transport-ws) or `data` (the legacy protocol).
     pub word: &'static str,
@@ -304,7 +311,7 @@ fn join(hub: &Arc<Hub>, plan: Plan, admitted: Vec<(StreamSlot, StreamClass)>) ->
         None => {
             inner.next += 1;
             let id = inner.next;
-            let (tx, rx) = broadcast::channel(hub.buffer.max(16));
+            let (tx, rx) = broadcast::channel(hub.buffer.clamp(1, MEMBER_LAG));
             // A session of the members' class, with no cap and no expiry of its own: each
             // member keeps its slot and its token's expiry.
             let session = Session {
