@@ -26,3 +26,4 @@ mod skeleton;
 mod stock_counts;
 mod streams;
 mod viewer_cache;
+mod ws_feeds;

@@ -34,6 +34,8 @@ pub struct GqlState {
     pub schema: AppSchema,
     /// Websocket connection counters.
     pub ws: Arc<super::ws::WsCounters>,
+    /// The shared subscription feeds.
+    pub feeds: Arc<super::feeds::Feeds>,
 }
 
 fn essence(v: Option<&HeaderValue>) -> Option<String> {
