@@ -614,19 +614,20 @@ pub async fn find_compatible<C: ConnectionTrait>(
 ///
 /// It reads the kept count of each (bank, component, group) from `blood_stock_counts`
 /// (triggers keep it in the transaction of every unit change: migration
-/// `m20261202_000001_stock_counts`) and, per count row, two index seeks into
-/// `ix_blood_units_match` (bank, component, status, group, expires_at):
+/// `m20261202_000001_stock_counts`), and reads units only where the counts cannot answer:
 ///
 /// - the count covers every `AVAILABLE` unit, but a unit past `expires_at` stays
-///   `AVAILABLE` until the sweep marks it, so the units of that key with
-///   `expires_at <= now` are counted by an index range and subtracted. The difference is
+///   `AVAILABLE` until the sweep marks it, so the available units with `expires_at <= now`
+///   are counted by one range of `ix_blood_units_status_expiry` (status, expires_at) and
+///   subtracted from their keys. The difference is
 ///   exactly the available, unexpired units: both sides are read by one statement, so from
 ///   one snapshot, in which the kept count equals the units' count (it changes in the
 ///   transaction that changes them). That range holds only the expired units the sweep has
 ///   not reached yet (it marks them every `SWEEP_INTERVAL_MS`), so it stays short; it grows
 ///   with a sweep backlog, never with the stock;
-/// - the soonest expiry is the first entry after `now` in the same index prefix (a `MIN`
-///   Postgres and SQLite both answer with one seek).
+/// - the soonest expiry of each count row is the first entry after `now` in
+///   `ix_blood_units_match` (bank, component, status, group, expires_at): a `MIN` Postgres
+///   and SQLite both answer with one seek.
 ///
 /// On Postgres the banks and groups are one array parameter each, so the statement text and
 /// its parameters are the same whatever the number of banks, and the plan Postgres caches
@@ -694,13 +695,19 @@ async fn compatible_stock<C: ConnectionTrait>(
     let component_p = param(component.wire_name().into(), &mut values);
     let same_key = "u.blood_bank_id = c.blood_bank_id AND u.component = c.component \
          AND u.status = 'AVAILABLE' AND u.blood_group = c.blood_group";
+    // The expired-but-available units are read once, by one range of
+    // `ix_blood_units_status_expiry` over the whole network (the sweep's backlog), rather
+    // than by a seek per count row.
     let sql = format!(
-        "SELECT c.blood_bank_id, c.blood_group, \
-         c.available - (SELECT COUNT(*) FROM blood_units u \
-           WHERE {same_key} AND u.expires_at <= {expired_t}) AS n, \
+        "WITH expired AS (SELECT blood_bank_id, component, blood_group, COUNT(*) AS n \
+           FROM blood_units WHERE status = 'AVAILABLE' AND expires_at <= {expired_t} \
+           GROUP BY blood_bank_id, component, blood_group) \
+         SELECT c.blood_bank_id, c.blood_group, c.available - COALESCE(e.n, 0) AS n, \
          (SELECT MIN(u.expires_at) FROM blood_units u \
            WHERE {same_key} AND u.expires_at > {soonest_t}) AS soonest \
-         FROM blood_stock_counts c \
+         FROM blood_stock_counts c LEFT JOIN expired e \
+           ON e.blood_bank_id = c.blood_bank_id AND e.component = c.component \
+           AND e.blood_group = c.blood_group \
          WHERE c.blood_bank_id {banks} AND c.blood_group {groups_in} \
          AND c.component = {component_p} AND c.available > 0"
     );
