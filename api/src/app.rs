@@ -62,6 +62,7 @@ impl AppState {
         )
         .map_err(|_| StartError::Other("argon2 parameters are invalid".into()))?;
         let instance = uuid::Uuid::now_v7();
+        let mut hearing = None;
         let events = match (&config.redis_url, &redis) {
             (Some(url), Some(link)) => {
                 let bus = EventBus::new(
@@ -76,6 +77,7 @@ impl AppState {
                     instance,
                     bus.local_sender(),
                 );
+                hearing = Some(transport.hearing());
                 EventBus::new_sharing(bus, Arc::new(transport))
             }
             _ => EventBus::in_process(config.event_buffer),
@@ -91,6 +93,11 @@ impl AppState {
             ),
             metrics: Arc::new(Metrics::default()),
             sessions: Arc::default(),
+            viewers: Arc::new(crate::auth::viewer_cache::ViewerCache::new(
+                config.viewer_cache_ttl,
+                config.viewer_cache_size,
+                hearing,
+            )),
             redis,
             db,
             config: Arc::new(config),

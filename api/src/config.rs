@@ -122,6 +122,12 @@ pub struct Config {
     /// `WS_RECHECK_SECS`: how often live sessions are checked against the database, for a
     /// revocation whose event was missed.
     pub ws_recheck_interval: Duration,
+    /// `VIEWER_CACHE_SECS`: the longest a caller's viewer is kept in memory (0: not kept).
+    /// Changes made through the API reach every instance's cache at once through events;
+    /// this bounds only what a change made outside it leaves behind.
+    pub viewer_cache_ttl: Duration,
+    /// `VIEWER_CACHE_SIZE`: the most viewers kept per instance.
+    pub viewer_cache_size: usize,
     /// `WS_CLIENT_SESSION_MAX_SECS`: how long an API client's subscriptions run after its
     /// connection authenticated (its token lives a year).
     pub ws_client_session_max: Duration,
@@ -348,6 +354,8 @@ impl Config {
             ws_max_pending: num(&get, "WS_MAX_PENDING_CONNECTIONS", 1_000)?,
             ws_max_pending_per_ip: num(&get, "WS_MAX_PENDING_PER_IP", 20)?,
             ws_recheck_interval: Duration::from_secs(num(&get, "WS_RECHECK_SECS", 30)?),
+            viewer_cache_ttl: Duration::from_secs(num(&get, "VIEWER_CACHE_SECS", 30)?),
+            viewer_cache_size: num(&get, "VIEWER_CACHE_SIZE", 10_000)?,
             ws_client_session_max: Duration::from_secs(num(
                 &get,
                 "WS_CLIENT_SESSION_MAX_SECS",

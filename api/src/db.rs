@@ -21,12 +21,16 @@ pub async fn connect(config: &Config) -> Result<DatabaseConnection, DbErr> {
         .min_connections(1)
         .acquire_timeout(config.db_acquire_timeout)
         .sqlx_logging(false)
-        .statement_timeout(config.db_statement_timeout);
-    // Postgres: plan every execution with its real parameters. sqlx prepares and caches
-    // statements, and after five runs Postgres may switch to a generic plan; for the
-    // compatible-stock search (a bank IN list of ~200 parameters) the generic plan scans
-    // 5x more index entries than the custom one (BENCHMARKS.md).
-    opt.map_sqlx_postgres_opts(|o| o.options([("plan_cache_mode", "force_custom_plan")]));
+        .statement_timeout(config.db_statement_timeout)
+        // A ping on every checkout doubles the round trips of a one-statement checkout (each
+        // statement of a request takes its own); only a connection idle for a while may have
+        // been dropped by the server or a proxy, so only it is checked.
+        .test_before_acquire_if_idle_for(std::time::Duration::from_secs(30));
+    // Postgres keeps its default plan cache (`plan_cache_mode = auto`): sqlx prepares and
+    // caches each statement per connection, and after five runs Postgres may reuse a generic
+    // plan instead of planning again. The one statement whose generic plan was bad, the
+    // compatible-stock search, now has a shape whose generic plan is the good one
+    // (`stock::service::compatible_stock`), so no connection-wide setting is needed.
     let busy = config.db_statement_timeout;
     // SQLite: WAL lets readers run beside the one writer; the busy timeout makes a second
     // writer wait for the lock instead of failing with "database is locked".

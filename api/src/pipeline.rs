@@ -250,6 +250,9 @@ async fn attempt<C: Command>(
         .await?;
     txn.commit().await?;
     if !events.is_empty() {
+        // Before answering, so that the caller's next request here sees the change; other
+        // instances apply it when the event arrives.
+        app.viewers.revoke_all_in(&events);
         app.events.publish(events).await;
     }
     Ok(value)

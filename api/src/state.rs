@@ -27,4 +27,6 @@ pub struct AppState {
     pub events: crate::events::EventBus,
     /// The subscribers' sessions on this instance, which revocations end.
     pub sessions: Arc<crate::events::session::Sessions>,
+    /// Recent callers' viewers, which revocations forget.
+    pub viewers: Arc<crate::auth::viewer_cache::ViewerCache>,
 }

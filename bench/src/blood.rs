@@ -1,7 +1,7 @@
 //! The blood network at scale: `blood-search`, `blood-page` and `blood-accept`.
 //!
-//! The data set is the server's own generator (`lifeflow::seed::scale::run`): `--banks`
-//! blood banks with 500 units each, a quarter as many hospitals, 250 requests per bank,
+//! The data set is the server's own generator (`lifeflow::seed::scale::run_sized`): `--banks`
+//! blood banks with `--units-per-bank` units each (500 by default), a quarter as many hospitals, 250 requests per bank,
 //! one admin per organization. It is loaded straight into the fresh database (then
 //! `VACUUM ANALYZE`), and the scenarios drive the in-process server over HTTP as those
 //! admins.
@@ -52,28 +52,69 @@ fn email(code: &str) -> String {
     format!("{}@scale.example", code.to_lowercase())
 }
 
-/// Loads the data set, then runs the blood scenarios at every concurrency. Returns false
-/// when some request failed.
+/// Loads the data set, then runs the blood scenarios at every concurrency; with several
+/// `--units-per-bank` values, once per value, each on a fresh database (the first in the
+/// invocation's, the others in databases of their own, dropped after their runs). Returns
+/// false when some request failed.
 pub async fn run(args: &Args, db_url: &str) -> Res<bool> {
     if args.db != DbKind::Postgres {
         return Err("the blood scenarios run on Postgres only (--db postgres)".into());
     }
+    if args.units_per_bank.is_empty() || args.units_per_bank.contains(&0) {
+        return Err("--units-per-bank values must be at least 1".into());
+    }
+    // Rows say which data set they ran on once there is more than the default one.
+    let labelled = args.units_per_bank != [500];
+    let mut all_ok = true;
+    let mut header = !args.no_header;
+    for (i, &per_bank) in args.units_per_bank.iter().enumerate() {
+        let own = if i == 0 {
+            None
+        } else {
+            Some(crate::database::Target::create(args.db, &args.postgres_url).await?)
+        };
+        let url = own.as_ref().map_or(db_url, |t| t.url.as_str());
+        let tag = labelled.then(|| format!("{per_bank}/bank"));
+        let outcome = run_one(args, url, per_bank, tag.as_deref(), header).await;
+        if let Some(t) = own {
+            t.remove().await;
+        }
+        all_ok &= outcome?;
+        header = false;
+    }
+    Ok(all_ok)
+}
+
+async fn run_one(
+    args: &Args,
+    db_url: &str,
+    per_bank: u32,
+    tag: Option<&str>,
+    header: bool,
+) -> Res<bool> {
     let settings = crate::server_settings(db_url, args);
     let server = setup::Server::start(&settings).await?;
     let c = &server.config;
     eprintln!(
-        "server on {} | {} | pool {} connections | {} cores",
+        "server on {} | {} | pool {} connections | {} cores | {per_bank} units per bank",
         server.base,
         args.db.label(),
         c.db_max_connections,
         std::thread::available_parallelism().map_or(0, |n| n.get()),
     );
-    let outcome = drive(args, &server, db_url).await;
+    let outcome = drive(args, &server, db_url, per_bank, tag, header).await;
     server.stop().await;
     outcome
 }
 
-async fn drive(args: &Args, server: &setup::Server, db_url: &str) -> Res<bool> {
+async fn drive(
+    args: &Args,
+    server: &setup::Server,
+    db_url: &str,
+    per_bank: u32,
+    tag: Option<&str>,
+    header: bool,
+) -> Res<bool> {
     let pool = Database::connect(db_url).await?;
     let t0 = Instant::now();
     let hash = lifeflow::auth::password::PasswordHasher::new(19456, 2, 1)
@@ -81,9 +122,9 @@ async fn drive(args: &Args, server: &setup::Server, db_url: &str) -> Res<bool> {
         .hash(PASSWORD.to_string())
         .await
         .map_err(|e| format!("hash: {e:?}"))?;
-    let scale = lifeflow::seed::scale::run(&pool, args.banks, &hash)
+    let scale = lifeflow::seed::scale::run_sized(&pool, args.banks, per_bank, &hash)
         .await
-        .map_err(|e| format!("seed::scale::run: {e:?}"))?;
+        .map_err(|e| format!("seed::scale::run_sized: {e:?}"))?;
     pool.execute_unprepared("VACUUM ANALYZE").await?;
     eprintln!(
         "loaded {} banks, {} hospitals, {} units, {} requests in {:.1} s (generator {:.1} s), then VACUUM ANALYZE",
@@ -108,7 +149,7 @@ async fn drive(args: &Args, server: &setup::Server, db_url: &str) -> Res<bool> {
         explain(&pool, &scale).await?;
     }
 
-    if !args.no_header {
+    if header {
         println!("{}", load::Report::HEADER);
     }
     let url = format!("{base}/graphql");
@@ -129,8 +170,13 @@ async fn drive(args: &Args, server: &setup::Server, db_url: &str) -> Res<bool> {
             } else {
                 PAGE_QUERY
             };
+            let label = match tag {
+                Some(t) => format!("{} ({t})", scenario.label()),
+                None => scenario.label().to_string(),
+            };
             let request = load::Request::new(query, json!({}), Some(&hospital_token));
-            all_ok &= load::measure(&http, &url, args, scenario, &request, concurrency).await;
+            all_ok &=
+                load::measure_labelled(&http, &url, args, &label, &request, concurrency).await;
         }
     }
     pool.close().await.ok();
@@ -290,9 +336,26 @@ async fn accept_run(
     Ok((row, total.errors == 0))
 }
 
-/// Prints (to stderr) `EXPLAIN (ANALYZE, BUFFERS)` of the SQL the two read scenarios run, written to
-/// match `stock::service::find_compatible` (its grouped count) and the `bloodRequests`
-/// page of a hospital admin (keyset order, 51 rows).
+/// The compatible-stock statement of `stock::service::compatible_stock` as the server sends
+/// it to Postgres, parameters numbered alike: `$1`, `$2` now, `$3` the bank ids and `$4` the
+/// groups (array literals), `$5` the component.
+const SEARCH_SQL: &str = "SELECT c.blood_bank_id, c.blood_group, \
+     c.available - (SELECT COUNT(*) FROM blood_units u \
+       WHERE u.blood_bank_id = c.blood_bank_id AND u.component = c.component \
+       AND u.status = 'AVAILABLE' AND u.blood_group = c.blood_group AND u.expires_at <= $1) AS n, \
+     (SELECT MIN(u.expires_at) FROM blood_units u \
+       WHERE u.blood_bank_id = c.blood_bank_id AND u.component = c.component \
+       AND u.status = 'AVAILABLE' AND u.blood_group = c.blood_group AND u.expires_at > $2) AS soonest \
+     FROM blood_stock_counts c \
+     WHERE c.blood_bank_id = ANY($3::uuid[]) AND c.blood_group = ANY($4::text[]) \
+     AND c.component = $5 AND c.available > 0";
+
+/// Prints (to stderr) `EXPLAIN (ANALYZE, BUFFERS)` of the SQL the two read scenarios run: the
+/// search's statement (see [`SEARCH_SQL`]) and the `bloodRequests` page of a hospital admin
+/// (keyset order, 51 rows), first with literal values, then as prepared statements under
+/// the server's plan cache settings (Postgres's defaults), explained after six executions,
+/// when Postgres has had the chance to switch to a generic plan; then how each was planned
+/// (`pg_prepared_statements`).
 async fn explain(pool: &DatabaseConnection, scale: &lifeflow::seed::scale::ScaleReport) -> Res<()> {
     let (lat, lon, radius) = (12.97_f64, 77.59_f64, 50.0_f64);
     let rows = pool
@@ -307,88 +370,120 @@ async fn explain(pool: &DatabaseConnection, scale: &lifeflow::seed::scale::Scale
         let la: f64 = r.try_get("", "latitude")?;
         let lo: f64 = r.try_get("", "longitude")?;
         if lifeflow::blood::geo::haversine_km(lat, lon, la, lo) <= radius {
-            near.push(format!("'{id}'"));
+            near.push(id.to_string());
         }
     }
-    let search = format!(
-        "SELECT blood_bank_id, blood_group, COUNT(*) AS n, MIN(expires_at) AS soonest \
-         FROM blood_units \
-         WHERE blood_bank_id IN ({}) AND component = 'RED_CELLS' AND status = 'AVAILABLE' \
-         AND expires_at > now() AND blood_group IN ('A_POS', 'A_NEG', 'O_POS', 'O_NEG') \
-         GROUP BY blood_bank_id, blood_group",
-        near.join(", ")
-    );
+    let ids = format!("{{{}}}", near.join(","));
+    let short = format!("{{… {} bank ids …}}", near.len());
+    let groups = "{A_POS,A_NEG,O_POS,O_NEG}";
+    let args = format!("now(), now(), '{ids}', '{groups}', 'RED_CELLS'");
+    let literal = SEARCH_SQL
+        .replace("$1", "now()")
+        .replace("$2", "now()")
+        .replace("$3", &format!("'{ids}'"))
+        .replace("$4", &format!("'{groups}'"))
+        .replace("$5", "'RED_CELLS'");
     let hospital = scale.hospital_ids.first().ok_or("no hospital")?;
-    let page = format!(
-        "SELECT * FROM blood_requests WHERE hospital_id = '{hospital}' \
-         ORDER BY urgency_rank, id LIMIT 51"
+    let page =
+        "SELECT * FROM blood_requests WHERE hospital_id = $1 ORDER BY urgency_rank, id LIMIT 51";
+    let page_literal = page.replace("$1", &format!("'{hospital}'"));
+    // The grouped count this statement replaced (before issue 14), on the same data: its
+    // cost grows with the units in the radius.
+    let before = format!(
+        "SELECT blood_bank_id, blood_group, COUNT(*) AS n, MIN(expires_at) AS soonest \
+         FROM blood_units WHERE blood_bank_id = ANY('{ids}'::uuid[]) AND component = 'RED_CELLS' \
+         AND status = 'AVAILABLE' AND expires_at > now() \
+         AND blood_group IN ('A_POS', 'A_NEG', 'O_POS', 'O_NEG') GROUP BY blood_bank_id, blood_group"
     );
-    let ids = near.join(", ");
-    let short = format!("… {} bank ids …", near.len());
-    for (name, sql) in [("blood-search", &search), ("blood-page", &page)] {
+    let backend = pool.get_database_backend();
+    for (name, sql) in [
+        ("blood-search", &literal),
+        (
+            "blood-search before issue 14 (the grouped count over the units)",
+            &before,
+        ),
+        ("blood-page", &page_literal),
+    ] {
         let plan = pool
             .query_all_raw(Statement::from_string(
-                pool.get_database_backend(),
+                backend,
                 format!("EXPLAIN (ANALYZE, BUFFERS) {sql}"),
             ))
             .await?;
         print_plan(
+            &format!("{name}, literal values: EXPLAIN (ANALYZE, BUFFERS) {sql}"),
+            plan,
+            &ids,
+            &short,
+        )?;
+    }
+    // One connection for the prepared statements: they belong to the session.
+    let txn = pool.begin().await?;
+    txn.execute_unprepared(&format!(
+        "PREPARE bench_search (timestamptz, timestamptz, text, text, text) AS {SEARCH_SQL}"
+    ))
+    .await?;
+    txn.execute_unprepared(&format!("PREPARE bench_page (uuid) AS {page}"))
+        .await?;
+    for (name, call) in [
+        ("blood-search", format!("EXECUTE bench_search({args})")),
+        ("blood-page", format!("EXECUTE bench_page('{hospital}')")),
+    ] {
+        for _ in 0..6 {
+            txn.execute_unprepared(&call).await?;
+        }
+        let plan = txn
+            .query_all_raw(Statement::from_string(
+                backend,
+                format!("EXPLAIN (ANALYZE, BUFFERS) {call}"),
+            ))
+            .await?;
+        print_plan(
             &format!(
-                "{name}: EXPLAIN (ANALYZE, BUFFERS) {}",
-                sql.replace(&ids, &short)
+                "{name}, prepared, 7th execution (plan_cache_mode = {}): EXPLAIN (ANALYZE, BUFFERS) {call}",
+                show(&txn, "plan_cache_mode").await?
             ),
             plan,
             &ids,
             &short,
         )?;
     }
-    // The server sends the search as a prepared statement with bind parameters (sqlx caches
-    // it per connection), so after five runs Postgres may switch to a generic plan: show it.
-    let n = near.len();
-    let banks: Vec<String> = (1..=n).map(|i| format!("${i}")).collect();
-    let prepared = format!(
-        "PREPARE bench_search AS SELECT blood_bank_id, blood_group, COUNT(*) AS n, MIN(expires_at) AS soonest \
-         FROM blood_units \
-         WHERE blood_bank_id IN ({}) AND component = ${} AND status = ${} \
-         AND expires_at > ${} AND blood_group IN (${}, ${}, ${}, ${}) \
-         GROUP BY blood_bank_id, blood_group",
-        banks.join(", "),
-        n + 1,
-        n + 2,
-        n + 3,
-        n + 4,
-        n + 5,
-        n + 6,
-        n + 7
-    );
-    let execute = format!(
-        "EXPLAIN (ANALYZE, BUFFERS) EXECUTE bench_search({ids}, 'RED_CELLS', 'AVAILABLE', now(), 'A_POS', 'A_NEG', 'O_POS', 'O_NEG')"
-    );
-    let txn = pool.begin().await?;
-    txn.execute_unprepared("SET LOCAL plan_cache_mode = force_generic_plan")
+    let counts = txn
+        .query_all_raw(Statement::from_string(
+            backend,
+            "SELECT name || ': ' || generic_plans || ' generic plans, ' || custom_plans \
+             || ' custom plans' FROM pg_prepared_statements WHERE name LIKE 'bench_%' ORDER BY name",
+        ))
         .await?;
-    txn.execute_unprepared(&prepared).await?;
-    let plan = txn
-        .query_all_raw(Statement::from_string(pool.get_database_backend(), execute))
-        .await?;
-    txn.execute_unprepared("DEALLOCATE bench_search").await?;
-    txn.rollback().await?;
     print_plan(
-        "blood-search, generic plan of the same statement with bind parameters \
-         (plan_cache_mode = force_generic_plan)",
-        plan,
+        "how the prepared statements were planned",
+        counts,
         &ids,
         &short,
     )?;
+    txn.execute_unprepared("DEALLOCATE bench_search; DEALLOCATE bench_page")
+        .await?;
+    txn.rollback().await?;
     Ok(())
 }
 
+async fn show(txn: &sea_orm::DatabaseTransaction, setting: &str) -> Res<String> {
+    let row = txn
+        .query_one_raw(Statement::from_string(
+            txn.get_database_backend(),
+            format!("SELECT current_setting('{setting}')"),
+        ))
+        .await?
+        .ok_or("no setting")?;
+    Ok(row.try_get_by_index(0)?)
+}
+
 fn print_plan(title: &str, plan: Vec<sea_orm::QueryResult>, ids: &str, short: &str) -> Res<()> {
-    let ids = ids.replace('\'', "").replace(", ", ",");
+    let title = title.replace(ids, short);
     eprintln!("\n{title}\n```");
     for r in plan {
         let line: String = r.try_get_by_index(0)?;
-        let line = line.replace(&ids, short);
+        let line = line.replace(ids, short);
         // The generic plan lists every parameter: cut such lines short.
         match line.char_indices().nth(600) {
             Some((at, _)) => eprintln!("{} …", &line[..at]),

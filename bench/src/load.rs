@@ -105,8 +105,9 @@ impl Report {
         self.latencies_us[rank - 1] as f64 / 1000.0
     }
 
-    /// One markdown table row.
-    pub fn row(&self, scenario: Scenario, db: DbKind, concurrency: usize) -> String {
+    /// One markdown table row whose first cell is `label` (a scenario's, perhaps with the
+    /// data set it ran on).
+    pub fn row_labelled(&self, label: &str, db: DbKind, concurrency: usize) -> String {
         let rps = self.requests as f64 / self.elapsed.as_secs_f64().max(f64::EPSILON);
         let sql = |v: Option<String>| v.unwrap_or_else(|| "n/a".into());
         let missing = if self.sql_missing > 0 {
@@ -116,7 +117,7 @@ impl Report {
         };
         format!(
             "| {} | {} | {} | {} | {} | {:.0} | {:.2} | {:.2} | {:.2} | {:.2} | {} | {} | {}{} |",
-            scenario.label(),
+            label,
             db.label(),
             concurrency,
             self.requests,
@@ -247,6 +248,18 @@ pub async fn measure(
     request: &Request,
     concurrency: usize,
 ) -> bool {
+    measure_labelled(http, url, args, scenario.label(), request, concurrency).await
+}
+
+/// [`measure`], the row's first cell being `label`.
+pub async fn measure_labelled(
+    http: &reqwest::Client,
+    url: &str,
+    args: &crate::Args,
+    label: &str,
+    request: &Request,
+    concurrency: usize,
+) -> bool {
     if args.warmup > 0 {
         let plan = Plan {
             concurrency,
@@ -263,12 +276,10 @@ pub async fn measure(
     let report = run(http, url, request, &plan).await;
     if let Some(e) = &report.first_error {
         eprintln!(
-            "{} at concurrency {concurrency}: {} of {} requests failed; first error: {e}",
-            scenario.label(),
-            report.errors,
-            report.requests
+            "{label} at concurrency {concurrency}: {} of {} requests failed; first error: {e}",
+            report.errors, report.requests
         );
     }
-    println!("{}", report.row(scenario, args.db, concurrency));
+    println!("{}", report.row_labelled(label, args.db, concurrency));
     report.first_error.is_none()
 }

@@ -9,6 +9,7 @@
 //!
 //! ```text
 //! cargo run --release -p lifeflow-bench -- --db postgres --scenario org-list --concurrency 1,32
+//! cargo run --release -p lifeflow-bench -- --db postgres --scenario typename,typename-auth,me --concurrency 16
 //! cargo run --release -p lifeflow-bench -- --db postgres --scenario blood-search,blood-page,blood-accept --concurrency 1,32
 //! cargo run --release -p lifeflow-bench -- --db postgres --scenario ws-fanout --subscribers 10000
 //! cargo run --release -p lifeflow-bench -- --db postgres --scenario open-slots,consultations-page,review-queue,book --concurrency 1,32
@@ -88,6 +89,11 @@ pub struct Args {
     /// many hospitals, 250 requests per bank).
     #[arg(long, default_value_t = 200)]
     pub banks: u32,
+
+    /// Blood scenarios: units the generator puts in each bank; a list runs every scenario on
+    /// one fresh data set per value, in order, in one invocation (e.g. `500,5000`).
+    #[arg(long, value_delimiter = ',', default_value = "500")]
+    pub units_per_bank: Vec<u32>,
 
     /// `blood-accept`: pending requests created before each run (each accepted at most once;
     /// the run ends when they are all tried or `--duration` has passed).
@@ -178,6 +184,11 @@ pub enum Scenario {
     OrgList,
     /// `{ me { id email } }` with a bearer token: authentication and viewer loading.
     Me,
+    /// `{ __typename }` without a token: the fixed cost of any request, the yardstick of `me`.
+    Typename,
+    /// `{ __typename }` with a member's token: the fixed cost of an authenticated request
+    /// (the viewer), with no work after it.
+    TypenameAuth,
     /// The `login` mutation: argon2id verification, bounded by the hashing concurrency.
     Login,
     /// `findCompatibleStock` within 50 km over the scale data set (Postgres), as a hospital admin.
@@ -208,6 +219,8 @@ impl Scenario {
         match self {
             Self::OrgList => "org-list",
             Self::Me => "me",
+            Self::Typename => "typename",
+            Self::TypenameAuth => "typename-auth",
             Self::Login => "login",
             Self::BloodSearch => "blood-search",
             Self::BloodPage => "blood-page",

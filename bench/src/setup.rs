@@ -23,6 +23,9 @@ pub const ORG_LIST_QUERY: &str =
 /// The `me` scenario's query.
 pub const ME_QUERY: &str = "{ me { id email } }";
 
+/// The `typename` scenario's query: no token, no resolver, no statement.
+pub const TYPENAME_QUERY: &str = "{ __typename }";
+
 /// The `login` scenario's mutation.
 pub const LOGIN_MUTATION: &str = "mutation($i: LoginInput!) { login(input: $i) { accessToken } }";
 
@@ -141,6 +144,10 @@ impl BenchData {
         Ok(match scenario {
             Scenario::OrgList => Request::new(ORG_LIST_QUERY, json!({}), Some(&self.root_token)),
             Scenario::Me => Request::new(ME_QUERY, json!({}), Some(&self.member_token)),
+            Scenario::Typename => Request::new(TYPENAME_QUERY, json!({}), None),
+            Scenario::TypenameAuth => {
+                Request::new(TYPENAME_QUERY, json!({}), Some(&self.member_token))
+            }
             Scenario::Login => Request::new(
                 LOGIN_MUTATION,
                 json!({"i": {"email": self.login_email, "password": PASSWORD}}),

@@ -370,6 +370,15 @@ async fn drive(args: &Args, server: &ServerProcess, port: u16) -> Res<bool> {
         all_from_resp.first().copied().unwrap_or(0.0),
     );
 
+    // A server with shared subscription feeds counts its serializations and deliveries.
+    if let Ok(r) = http.get(format!("{base}/metrics")).send().await
+        && let Ok(text) = r.text().await
+    {
+        for l in text.lines().filter(|l| l.starts_with("lifeflow_ws_feed")) {
+            eprintln!("server: {l}");
+        }
+    }
+
     // Close everything, bounded.
     let _ = stop_tx.send(true);
     let closing = Instant::now();

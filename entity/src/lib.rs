@@ -38,6 +38,8 @@ pub mod blood_request;
 #[allow(missing_docs)]
 pub mod blood_request_decline;
 #[allow(missing_docs)]
+pub mod blood_stock_count;
+#[allow(missing_docs)]
 pub mod blood_unit;
 #[allow(missing_docs)]
 pub mod blood_unit_event;

@@ -26,6 +26,8 @@ mod m20261201_000002_care;
 #[allow(missing_docs)]
 mod m20261201_000009_references;
 #[allow(missing_docs)]
+mod m20261202_000001_stock_counts;
+#[allow(missing_docs)]
 mod m20261203_000001_camps;
 
 /// Applies every migration in order.
@@ -45,6 +47,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261201_000001_donor_codes::Migration),
             Box::new(m20261201_000009_references::Migration),
             Box::new(m20261201_000002_care::Migration),
+            Box::new(m20261202_000001_stock_counts::Migration),
             Box::new(m20261203_000001_camps::Migration),
         ]
     }

@@ -25,4 +25,7 @@ mod permissions;
 mod reports;
 mod reports_permissions;
 mod skeleton;
+mod stock_counts;
 mod streams;
+mod viewer_cache;
+mod ws_feeds;

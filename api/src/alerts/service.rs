@@ -12,12 +12,12 @@ use crate::{
 use chrono::{DateTime, Utc};
 use entity::{
     AlertKind, AlertStatus, Audience, BloodGroup, Component, NotificationKind, OrgKind, OrgRole,
-    OrgStatus, PlatformRole, Severity, UnitStatus, Urgency, alert, alert_recipient, blood_request,
-    blood_unit, membership, notification, organization, stock_threshold, user,
+    OrgStatus, PlatformRole, Severity, Urgency, WireName, alert, alert_recipient, blood_request,
+    membership, notification, organization, stock_threshold, user,
 };
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QuerySelect,
-    sea_query::Expr,
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, QueryFilter,
+    QuerySelect, Statement, Value, sea_query::Expr,
 };
 use serde_json::json;
 use std::collections::{HashMap, HashSet};
@@ -391,6 +391,54 @@ pub async fn emergency_alert<C: ConnectionTrait>(
     .await
 }
 
+/// A bank's available units of a group and component that have not expired at `t`: the
+/// count kept in `blood_stock_counts` (it moves in the transaction of every unit change,
+/// this one's included) less the available units already past their expiry, which the
+/// sweep has not marked yet (an index range it keeps short). One statement, so one
+/// snapshot; its cost does not grow with the bank's stock. The same reading as
+/// `stock::service::find_compatible`'s, for one key.
+async fn available_unexpired<C: ConnectionTrait>(
+    db: &C,
+    bank: Uuid,
+    group: BloodGroup,
+    component: Component,
+    t: DateTime<Utc>,
+) -> AppResult<i64> {
+    let backend = db.get_database_backend();
+    let p = |i: usize| {
+        if backend == DbBackend::Postgres {
+            format!("${i}")
+        } else {
+            "?".to_string()
+        }
+    };
+    let sql = format!(
+        "SELECT c.available - (SELECT COUNT(*) FROM blood_units u \
+           WHERE u.blood_bank_id = c.blood_bank_id AND u.component = c.component \
+           AND u.status = 'AVAILABLE' AND u.blood_group = c.blood_group \
+           AND u.expires_at <= {}) AS n \
+         FROM blood_stock_counts c \
+         WHERE c.blood_bank_id = {} AND c.component = {} AND c.blood_group = {}",
+        p(1),
+        p(2),
+        p(3),
+        p(4)
+    );
+    let values: [Value; 4] = [
+        t.into(),
+        bank.into(),
+        component.wire_name().into(),
+        group.wire_name().into(),
+    ];
+    let row = db
+        .query_one_raw(Statement::from_sql_and_values(backend, sql, values))
+        .await?;
+    Ok(row
+        .map(|r| r.try_get::<i64>("", "n"))
+        .transpose()?
+        .unwrap_or(0))
+}
+
 /// Raises STOCK_CRITICAL for each (group, component) of a bank that fell below its
 /// threshold, once per crossing; resolves the alert and re-arms when stock is back.
 pub async fn check_stock<C: ConnectionTrait>(
@@ -411,18 +459,7 @@ pub async fn check_stock<C: ConnectionTrait>(
         .into_iter()
         .filter(|th| combos.contains(&(th.blood_group, th.component)))
     {
-        let available: i64 = blood_unit::Entity::find()
-            .select_only()
-            .column_as(Expr::cust("COUNT(*)"), "n")
-            .filter(blood_unit::Column::BloodBankId.eq(bank))
-            .filter(blood_unit::Column::BloodGroup.eq(th.blood_group))
-            .filter(blood_unit::Column::Component.eq(th.component))
-            .filter(blood_unit::Column::Status.eq(UnitStatus::Available))
-            .filter(blood_unit::Column::ExpiresAt.gt(t))
-            .into_tuple()
-            .one(db)
-            .await?
-            .unwrap_or(0);
+        let available = available_unexpired(db, bank, th.blood_group, th.component, t).await?;
         let below = available < i64::from(th.critical_threshold);
         if below && !th.in_alert {
             // Conditional, so two writers crossing at once raise one alert.

@@ -6,29 +6,19 @@ use crate::{
     auth::{Rule, Scope, alerts::reader, authorize, policy::ANY_ROLE},
     blood::geo,
     error::{AppError, AppResult},
-    events::{AlertEvent, Event, session::Session},
+    events::{
+        AlertEvent, Event,
+        session::{Admission, Session, StreamClass, lagged_message},
+    },
     graphql::ids::{parse_id, to_id},
     state::AppState,
 };
 use async_graphql::{Context, ID, Subscription};
-use chrono::Utc;
 use entity::blood_request;
 use futures_util::{Stream, StreamExt as _, stream};
 use sea_orm::EntityTrait;
-use std::sync::{
-    Arc,
-    atomic::{AtomicUsize, Ordering},
-};
+use std::sync::Arc;
 use tokio::sync::broadcast::{self, error::RecvError};
-
-/// Releases a subscription slot when its stream is dropped.
-struct Slot(Arc<AtomicUsize>);
-
-impl Drop for Slot {
-    fn drop(&mut self) {
-        self.0.fetch_sub(1, Ordering::Relaxed);
-    }
-}
 
 pub(crate) fn session<'a>(ctx: &Context<'a>) -> AppResult<&'a Session> {
     ctx.data::<Session>()
@@ -57,41 +47,40 @@ fn events(rx: broadcast::Receiver<Arc<Event>>) -> impl Stream<Item = Result<Arc<
 }
 
 /// Opens a stream for a session: counts it against the connection's cap and ends it when
-/// the token expires.
+/// the token expires. `class` is what `pick` reads of the viewer: when the transport serves
+/// the stream from a shared feed (an [`Admission`] in the request), the stream stops here,
+/// its checks passed, and hands over its slot and class.
 pub(crate) fn open<T, F>(
+    ctx: &Context<'_>,
     s: &Session,
     app: &AppState,
+    class: StreamClass,
     pick: F,
 ) -> AppResult<impl Stream<Item = async_graphql::Result<T>> + use<T, F>>
 where
     T: Send + 'static,
     F: Fn(&Event) -> Option<T> + Send + 'static,
 {
-    if s.open.fetch_add(1, Ordering::Relaxed) >= s.max {
-        s.open.fetch_sub(1, Ordering::Relaxed);
-        return Err(AppError::RateLimited {
-            retry_after_secs: 1,
-        });
+    let slot = s.take_slot().ok_or(AppError::RateLimited {
+        retry_after_secs: 1,
+    })?;
+    if let Ok(admission) = ctx.data::<Arc<Admission>>() {
+        admission.admit(slot, class);
+        return Ok(stream::empty().left_stream());
     }
-    let slot = Slot(s.open.clone());
-    let until = s
-        .expires_at
-        .map(|e| (e - Utc::now()).to_std().unwrap_or_default())
-        .unwrap_or(std::time::Duration::from_secs(365 * 24 * 3600));
+    let until = s.lifetime();
     let rx = app.events.subscribe();
     let s = events(rx)
         .filter_map(move |item| {
             let _slot = &slot;
             let out = match item {
                 Ok(e) => pick(&e).map(Ok),
-                Err(n) => Some(Err(async_graphql::Error::new(format!(
-                    "you fell {n} events behind and were unsubscribed; resubscribe and fetch missed alerts with alerts(filter: {{createdAfter}})"
-                )))),
+                Err(n) => Some(Err(async_graphql::Error::new(lagged_message(n)))),
             };
             futures_util::future::ready(out)
         })
         .take_until(tokio::time::sleep(until));
-    Ok(s)
+    Ok(s.right_stream())
 }
 
 /// Whether an alert matches a subscription filter.
@@ -142,7 +131,7 @@ impl AlertSubscription {
             ));
         }
         let reader = reader(&s.viewer, None)?;
-        open(s, app(ctx)?, move |e| match e {
+        open(ctx, s, app(ctx)?, reader.class(), move |e| match e {
             Event::Alert(a) if reader.sees(a) && matches(&f, a) => Some(Alert::from_event(a)),
             _ => None,
         })
@@ -171,7 +160,8 @@ impl AlertSubscription {
             },
         )
         .map_err(|_| AppError::NotFound("blood request"))?;
-        open(s, app, move |e| match e {
+        // Once admitted, every subscriber sees the same transitions: the filter reads the id.
+        open(ctx, s, app, StreamClass::Admitted, move |e| match e {
             Event::RequestChanged(c) if c.request_id == id => Some(BloodRequestChange {
                 request_id: to_id(c.request_id),
                 status: c.status,
@@ -194,7 +184,7 @@ impl AlertSubscription {
             .viewer
             .user_id()
             .ok_or(AppError::Unauthenticated("sign in first"))?;
-        open(s, app(ctx)?, move |e| match e {
+        open(ctx, s, app(ctx)?, StreamClass::User(me), move |e| match e {
             Event::Notification(n) if n.user_id == me => Some(Notification {
                 id: to_id(n.id),
                 kind: n.kind,

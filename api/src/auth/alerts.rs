@@ -11,7 +11,7 @@
 use super::{Rule, Scope, Viewer, authorize, policy::ANY_ROLE};
 use crate::{
     error::{AppError, AppResult},
-    events::AlertEvent,
+    events::{AlertEvent, session::StreamClass},
 };
 use entity::{OrgStatus, alert};
 use uuid::Uuid;
@@ -48,6 +48,23 @@ impl AlertReader {
     /// Whether the caller sees a newly raised alert.
     pub fn sees(&self, a: &AlertEvent) -> bool {
         self.all || (!a.super_admins && a.recipients.iter().any(|r| self.orgs.contains(r)))
+    }
+
+    /// The class of an alert stream read this way: [`Self::sees`] reads `all` and the set of
+    /// `orgs` and nothing else of the viewer, so two readers with equal classes see the
+    /// same alerts.
+    pub fn class(&self) -> StreamClass {
+        let mut orgs = if self.all {
+            Vec::new()
+        } else {
+            self.orgs.clone()
+        };
+        orgs.sort_unstable();
+        orgs.dedup();
+        StreamClass::Orgs {
+            all: self.all,
+            orgs,
+        }
     }
 }
 

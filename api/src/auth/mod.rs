@@ -18,6 +18,7 @@ pub mod scope;
 pub mod stock;
 pub mod tokens;
 pub mod viewer;
+pub mod viewer_cache;
 
 pub use policy::{Actor, Rule, authorize};
 pub use scope::Scope;

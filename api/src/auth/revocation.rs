@@ -12,8 +12,11 @@ use serde::{Deserialize, Serialize};
 use std::collections::{HashMap, HashSet};
 use uuid::Uuid;
 
-/// A change that withdraws access granted earlier. Each carries the new state, so a viewer
-/// loaded after the change (a client that reconnected) is not ended by it.
+/// A change to what a viewer holds. Most withdraw access granted earlier; a few grant it
+/// (a membership added, an organization approved or reinstated) and travel the same way so
+/// that cached viewers (`auth/viewer_cache.rs`) hear of them on every instance, while
+/// streams ([`Revocation::ends`]) are ended only by withdrawals. Each carries the new state,
+/// so a viewer loaded after the change (a client that reconnected) is not ended by it.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(tag = "what")]
 pub enum Revocation {
@@ -29,11 +32,29 @@ pub enum Revocation {
     },
     /// An organization changed status; its members' and clients' access changes with it.
     Organization { id: Uuid, status: OrgStatus },
+    /// A user became a member (added, re-added, or registered the organization). It
+    /// withdraws nothing; it is its own variant so that a stream registered moments later
+    /// with another role is not ended by it (sessions remember recent revocations).
+    MemberAdded {
+        user_id: Uuid,
+        organization_id: Uuid,
+    },
 }
 
 impl Revocation {
-    /// Whether a viewer snapshot is out of date after this change.
+    /// Whether a live stream's viewer snapshot lost access with this change. A move to
+    /// `APPROVED` withdraws nothing: a stream opened while the organization was pending
+    /// keeps its (smaller) snapshot, as it did before approvals were published.
     pub fn ends(&self, viewer: &Viewer) -> bool {
+        if matches!(
+            self,
+            Self::Organization {
+                status: OrgStatus::Approved,
+                ..
+            }
+        ) {
+            return false;
+        }
         match (self, viewer) {
             (Self::ApiClient { id }, Viewer::Client(c)) => c.id == *id,
             (Self::User { id }, Viewer::User(u)) => u.id == *id,
@@ -57,6 +78,22 @@ impl Revocation {
             (Self::Organization { id, status }, Viewer::Client(c)) => {
                 c.organization_id == *id && c.org_status != *status
             }
+            _ => false,
+        }
+    }
+
+    /// Whether a viewer loaded before this change may differ from one loaded after it,
+    /// whichever way access moved: the cache forgets every viewer this concerns.
+    pub fn concerns(&self, viewer: &Viewer) -> bool {
+        match (self, viewer) {
+            (Self::ApiClient { id }, Viewer::Client(c)) => c.id == *id,
+            (Self::User { id }, Viewer::User(u))
+            | (Self::Membership { user_id: id, .. }, Viewer::User(u))
+            | (Self::MemberAdded { user_id: id, .. }, Viewer::User(u)) => u.id == *id,
+            (Self::Organization { id, .. }, Viewer::User(u)) => {
+                u.grants.iter().any(|g| g.organization_id == *id) || u.dormant.contains(id)
+            }
+            (Self::Organization { id, .. }, Viewer::Client(c)) => c.organization_id == *id,
             _ => false,
         }
     }

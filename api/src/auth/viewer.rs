@@ -118,13 +118,21 @@ impl Viewer {
     }
 
     async fn load_client<C: ConnectionTrait>(db: &C, token: &str) -> AppResult<Self> {
+        Ok(Self::load_client_by_hash(db, &token_hash(token)).await?.0)
+    }
+
+    /// Loads an API client's viewer by its token's hash, with when the token expires.
+    pub async fn load_client_by_hash<C: ConnectionTrait>(
+        db: &C,
+        hash: &str,
+    ) -> AppResult<(Self, Option<chrono::DateTime<chrono::Utc>>)> {
         let found = api_client::Entity::find()
-            .filter(api_client::Column::TokenHash.eq(token_hash(token)))
+            .filter(api_client::Column::TokenHash.eq(hash))
             .find_also_related(organization::Entity)
             .one(db)
             .await?;
         let Some((client, Some(org))) = found else {
-            return Ok(Self::Anonymous { rejected: true });
+            return Ok((Self::Anonymous { rejected: true }, None));
         };
         let now = chrono::Utc::now();
         // A suspended organization's partner systems stop with it, reads included.
@@ -132,16 +140,17 @@ impl Viewer {
             || client.expires_at.is_some_and(|e| e <= now)
             || org.status != OrgStatus::Approved
         {
-            return Ok(Self::Anonymous { rejected: true });
+            return Ok((Self::Anonymous { rejected: true }, None));
         }
         let scopes = super::scope::Scope::from_stored(&client.scopes);
-        Ok(Self::Client(ClientViewer {
+        let viewer = Self::Client(ClientViewer {
             id: client.id,
             organization_id: client.organization_id,
             org_kind: org.kind,
             org_status: org.status,
             scopes,
-        }))
+        });
+        Ok((viewer, client.expires_at))
     }
 
     /// The user id, when the caller is a user.

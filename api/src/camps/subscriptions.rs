@@ -6,7 +6,7 @@ use crate::{
     alerts::subscriptions::{app, open, session},
     auth::{Rule, authorize},
     error::AppError,
-    events::Event,
+    events::{Event, session::StreamClass},
     graphql::ids::{parse_id, to_id},
 };
 use async_graphql::{Context, ID, Subscription};
@@ -35,7 +35,8 @@ impl CampSubscription {
             .one(&app.db)
             .await?
             .ok_or(AppError::NotFound("camp"))?;
-        open(s, app, move |e| match e {
+        // The filter reads only the camp's id: every subscriber sees the same events.
+        open(ctx, s, app, StreamClass::Admitted, move |e| match e {
             Event::CampChanged(c) if c.camp_id == id => Some(CampChange {
                 camp_id: to_id(c.camp_id),
                 status: c.status,

@@ -10,7 +10,7 @@ use futures_util::StreamExt as _;
 use std::{
     sync::{
         Arc,
-        atomic::{AtomicBool, Ordering},
+        atomic::{AtomicBool, AtomicU64, Ordering},
     },
     time::Duration,
 };
@@ -27,6 +27,25 @@ const BATCH: usize = 256;
 pub struct RedisTransport {
     outbox: mpsc::Sender<String>,
     subscribed: Arc<AtomicBool>,
+    subscriptions: Arc<AtomicU64>,
+}
+
+/// Whether this instance hears the other instances' events now, and since which
+/// subscription: what is kept from their events (the viewer cache) cannot be trusted while
+/// it does not, nor across a reconnection (what was published meanwhile is lost).
+#[derive(Clone)]
+pub struct Hearing {
+    subscribed: Arc<AtomicBool>,
+    subscriptions: Arc<AtomicU64>,
+}
+
+impl Hearing {
+    /// The current subscription's number, or `None` while unsubscribed.
+    pub fn current(&self) -> Option<u64> {
+        self.subscribed
+            .load(Ordering::Acquire)
+            .then(|| self.subscriptions.load(Ordering::Acquire))
+    }
 }
 
 impl RedisTransport {
@@ -39,12 +58,14 @@ impl RedisTransport {
         local: broadcast::Sender<Arc<Event>>,
     ) -> Self {
         let subscribed = Arc::new(AtomicBool::new(false));
+        let subscriptions = Arc::new(AtomicU64::new(0));
         let flag = subscribed.clone();
+        let count = subscriptions.clone();
         let ch = channel.clone();
         tokio::spawn(async move {
             let mut delay = Duration::from_millis(100);
             loop {
-                match receive(&url, &ch, instance, &local, &flag).await {
+                match receive(&url, &ch, instance, &local, &flag, &count).await {
                     Ok(()) => tracing::warn!("redis pub/sub stream ended; reconnecting"),
                     Err(e) => {
                         tracing::warn!(error = %e, "redis pub/sub unavailable; local delivery only, retrying")
@@ -61,7 +82,19 @@ impl RedisTransport {
         });
         let (outbox, queued) = mpsc::channel(OUTBOX);
         tokio::spawn(send_loop(link, channel, queued));
-        Self { outbox, subscribed }
+        Self {
+            outbox,
+            subscribed,
+            subscriptions,
+        }
+    }
+
+    /// Whether (and since when) this instance hears the others.
+    pub fn hearing(&self) -> Hearing {
+        Hearing {
+            subscribed: self.subscribed.clone(),
+            subscriptions: self.subscriptions.clone(),
+        }
     }
 }
 
@@ -101,11 +134,13 @@ async fn receive(
     instance: Uuid,
     local: &broadcast::Sender<Arc<Event>>,
     flag: &AtomicBool,
+    subscriptions: &AtomicU64,
 ) -> Result<(), redis::RedisError> {
     let client = redis::Client::open(url)?;
     let mut pubsub = client.get_async_pubsub().await?;
     pubsub.subscribe(channel).await?;
-    flag.store(true, Ordering::Relaxed);
+    subscriptions.fetch_add(1, Ordering::AcqRel);
+    flag.store(true, Ordering::Release);
     tracing::info!(channel, "subscribed to redis events");
     let mut messages = pubsub.on_message();
     while let Some(msg) = messages.next().await {

@@ -7,10 +7,14 @@ use crate::auth::{Viewer, revocation::Revocation};
 use chrono::{DateTime, Utc};
 use std::{
     collections::{HashMap, VecDeque},
-    sync::{Arc, Mutex, MutexGuard, atomic::AtomicUsize},
+    sync::{
+        Arc, Mutex, MutexGuard,
+        atomic::{AtomicUsize, Ordering},
+    },
     time::{Duration, Instant},
 };
 use tokio::sync::watch;
+use uuid::Uuid;
 
 /// Who is subscribed on a connection, and its limits.
 #[derive(Clone)]
@@ -22,6 +26,78 @@ pub struct Session {
     pub open: Arc<AtomicUsize>,
     /// The most a connection may hold.
     pub max: usize,
+}
+
+impl Session {
+    /// Takes one of the connection's `max` places for a stream, or `None` when all are taken.
+    pub fn take_slot(&self) -> Option<StreamSlot> {
+        if self.open.fetch_add(1, Ordering::Relaxed) >= self.max {
+            self.open.fetch_sub(1, Ordering::Relaxed);
+            return None;
+        }
+        Some(StreamSlot(self.open.clone()))
+    }
+
+    /// How long the connection's streams may still run: until the token expires (a year
+    /// for a session without expiry).
+    pub fn lifetime(&self) -> Duration {
+        self.expires_at
+            .map(|e| (e - Utc::now()).to_std().unwrap_or_default())
+            .unwrap_or(Duration::from_secs(365 * 24 * 3600))
+    }
+}
+
+/// What a subscriber that fell `n` events behind is told before its stream ends.
+pub fn lagged_message(n: u64) -> String {
+    format!(
+        "you fell {n} events behind and were unsubscribed; resubscribe and fetch missed alerts with alerts(filter: {{createdAfter}})"
+    )
+}
+
+/// A place among a connection's streams, given back when dropped.
+pub struct StreamSlot(Arc<AtomicUsize>);
+
+impl Drop for StreamSlot {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
+/// What decides, besides the subscription document and its variables, which events a
+/// stream delivers and every field of them. Subscribers whose streams have equal classes
+/// receive the same bytes, so the transport resolves and serializes each event once for
+/// all of them (`http/ws.rs`). A stream declares its class where it builds its filter, from
+/// the same values the filter reads.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum StreamClass {
+    /// Every subscriber the stream admitted sees the same events: its filter reads only the
+    /// stream's arguments.
+    Admitted,
+    /// Readers of these organizations' items (sorted, no repeats), or of all of them.
+    Orgs { all: bool, orgs: Vec<Uuid> },
+    /// One user's own stream.
+    User(Uuid),
+}
+
+/// Set on a subscription's execution when the transport serves its events from a shared
+/// feed: the stream runs every check it runs today, leaves here the slot it took and its
+/// class, and ends without events. A stream refused by a check leaves nothing.
+#[derive(Default)]
+pub struct Admission(Mutex<Vec<(StreamSlot, StreamClass)>>);
+
+impl Admission {
+    /// Records an admitted stream.
+    pub fn admit(&self, slot: StreamSlot, class: StreamClass) {
+        self.0
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .push((slot, class));
+    }
+
+    /// The admitted streams' slots and classes.
+    pub fn take(&self) -> Vec<(StreamSlot, StreamClass)> {
+        std::mem::take(&mut *self.0.lock().unwrap_or_else(|p| p.into_inner()))
+    }
 }
 
 /// How long a revocation is remembered for sessions that register after it arrived: a

@@ -34,6 +34,8 @@ pub struct GqlState {
     pub schema: AppSchema,
     /// Websocket connection counters.
     pub ws: Arc<super::ws::WsCounters>,
+    /// The shared subscription feeds.
+    pub feeds: Arc<super::feeds::Feeds>,
 }
 
 fn essence(v: Option<&HeaderValue>) -> Option<String> {
@@ -244,7 +246,13 @@ async fn execute(
     let db = Db::new(app.db.clone());
     let viewer = match bearer(headers) {
         Err(()) => Viewer::Anonymous { rejected: true },
-        Ok(token) => match Viewer::from_bearer(&db, &app.keys, token.as_deref()).await {
+        // On the pool, not the counting `db`: whether the viewer was cached says nothing
+        // about the operation, so `x-sql-statements` counts the operation's statements only.
+        Ok(token) => match app
+            .viewers
+            .viewer(&app.db, &app.keys, token.as_deref())
+            .await
+        {
             Ok(v) => v,
             Err(e) => {
                 let err: async_graphql::Error = e.into();
@@ -284,6 +292,22 @@ async fn execute(
         let resp = tokio::time::timeout_at(deadline, st.schema.execute(req)).await;
         crate::audit::record::flush_reads(&ctx.db, ctx.origin(), &ctx.viewer, &ctx.reads).await;
         let o = outcome.get();
+        // An answer without errors is serialized once, straight to bytes, in the order of
+        // its selection; only an answer with errors goes through a JSON tree, to be patched.
+        if let Ok(r) = &resp
+            && r.errors.is_empty()
+            && let Ok(bytes) = serde_json::to_vec(r)
+        {
+            app.metrics.record_operation(
+                o.op_type.unwrap_or("unknown"),
+                o.op_name.as_deref(),
+                op_started.elapsed(),
+                &[],
+                db.statements(),
+            );
+            bodies.push(bytes);
+            continue;
+        }
         let mut body = match resp {
             Ok(r) => serde_json::to_value(&r)
                 .unwrap_or_else(|_| json!({"errors": [{"message": "internal error"}]})),
@@ -340,21 +364,33 @@ async fn execute(
             &codes,
             db.statements(),
         );
-        bodies.push(body);
+        bodies.push(serde_json::to_vec(&body).unwrap_or_else(|_| b"null".to_vec()));
     }
     let body = if is_batch {
-        Value::Array(bodies)
+        let mut all = Vec::with_capacity(bodies.iter().map(|b| b.len() + 1).sum::<usize>() + 1);
+        all.push(b'[');
+        for (i, b) in bodies.iter().enumerate() {
+            if i > 0 {
+                all.push(b',');
+            }
+            all.extend_from_slice(b);
+        }
+        all.push(b']');
+        all
     } else {
-        bodies.pop().unwrap_or(Value::Null)
+        bodies.pop().unwrap_or_else(|| b"null".to_vec())
     };
-    let mut resp = (status, axum::Json(body)).into_response();
     let ct = if gql_media {
         GQL_RESPONSE
     } else {
         "application/json"
     };
-    resp.headers_mut()
-        .insert(header::CONTENT_TYPE, HeaderValue::from_static(ct));
+    let mut resp = (
+        status,
+        [(header::CONTENT_TYPE, HeaderValue::from_static(ct))],
+        body,
+    )
+        .into_response();
     if app.config.expose_sql_count
         && let Ok(v) = HeaderValue::from_str(&db.statements().to_string())
     {

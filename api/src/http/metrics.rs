@@ -7,7 +7,10 @@
 use std::{
     collections::{BTreeMap, BTreeSet},
     fmt::Write as _,
-    sync::Mutex,
+    sync::{
+        Mutex,
+        atomic::{AtomicU64, Ordering},
+    },
     time::Duration,
 };
 
@@ -55,6 +58,57 @@ struct Inner {
 #[derive(Default)]
 pub struct Metrics {
     inner: Mutex<Inner>,
+    /// The websocket subscription feeds (`http/ws.rs`).
+    pub feeds: FeedCounters,
+}
+
+/// How shared subscription feeds work: each event a feed delivers is resolved and
+/// serialized once, then sent to every member of the feed.
+#[derive(Default)]
+pub struct FeedCounters {
+    /// Feeds running now (one per subscription document, variables and visibility class).
+    pub live: AtomicU64,
+    /// Subscriptions served by a feed now.
+    pub members: AtomicU64,
+    /// Event results resolved and serialized by feeds, once per feed and event.
+    pub serialized: AtomicU64,
+    /// Results sent from feeds to their members.
+    pub delivered: AtomicU64,
+}
+
+impl FeedCounters {
+    fn render(&self, out: &mut String) {
+        for (name, kind, help, v) in [
+            (
+                "lifeflow_ws_feeds",
+                "gauge",
+                "Shared subscription feeds running.",
+                &self.live,
+            ),
+            (
+                "lifeflow_ws_feed_members",
+                "gauge",
+                "Subscriptions served by a shared feed.",
+                &self.members,
+            ),
+            (
+                "lifeflow_ws_feed_results_serialized_total",
+                "counter",
+                "Subscription results resolved and serialized by feeds (once per feed and event).",
+                &self.serialized,
+            ),
+            (
+                "lifeflow_ws_feed_results_delivered_total",
+                "counter",
+                "Subscription results sent from feeds to their members.",
+                &self.delivered,
+            ),
+        ] {
+            let _ = writeln!(out, "# HELP {name} {help}");
+            let _ = writeln!(out, "# TYPE {name} {kind}");
+            let _ = writeln!(out, "{name} {}", v.load(Ordering::Relaxed));
+        }
+    }
 }
 
 fn valid_name(n: &str) -> bool {
@@ -185,6 +239,7 @@ impl Metrics {
             "",
             &m.statements,
         );
+        self.feeds.render(&mut out);
         out
     }
 }

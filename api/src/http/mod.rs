@@ -1,6 +1,7 @@
 //! The HTTP surface: routes, middleware, CORS, panic handling.
 
 pub mod client;
+pub mod feeds;
 pub mod graphql;
 pub mod health;
 pub mod metrics;
@@ -28,6 +29,7 @@ pub fn router(app: AppState, schema: AppSchema) -> Router {
         app: app.clone(),
         schema,
         ws: Default::default(),
+        feeds: Default::default(),
     };
     let graphql_routes = Router::new()
         .route("/graphql", get(graphql::get).post(graphql::post))

@@ -11,11 +11,15 @@
 //! authenticated per instance and per client IP, counted apart so they cannot crowd out the
 //! authenticated ones.
 
-use super::{client::RequestMeta, graphql::GqlState};
+use super::{
+    client::RequestMeta,
+    feeds::{self, Hub},
+    graphql::GqlState,
+};
 use crate::{auth::Viewer, events::session::Session};
 use async_graphql::{
     Data,
-    http::{WebSocket as GqlWebSocket, WebSocketProtocols, WsMessage},
+    http::{ClientMessage, WebSocket as GqlWebSocket, WebSocketProtocols, WsMessage},
 };
 use axum::{
     Extension,
@@ -27,14 +31,15 @@ use axum::{
     response::{IntoResponse, Response},
 };
 use chrono::Utc;
-use futures_util::{SinkExt as _, StreamExt as _, stream};
+use futures_util::{SinkExt as _, StreamExt as _, stream::BoxStream};
 use std::{
-    collections::HashMap,
+    collections::{HashMap, VecDeque},
     net::IpAddr,
     sync::{
         Arc, Mutex,
         atomic::{AtomicUsize, Ordering},
     },
+    task::{Poll, Waker},
 };
 use uuid::Uuid;
 
@@ -207,9 +212,10 @@ pub async fn handler(
     let max_message = config.ws_max_message_bytes;
     upgrade
         .protocols(PROTOCOLS)
-        // A 4 KiB read buffer instead of 128 KiB: ~10x less memory per idle connection and
-        // less zero-filling per read (DESIGN, websocket capacity).
-        .read_buffer_size(4096)
+        // A 1 KiB read buffer instead of 128 KiB: it is allocated for the connection's life
+        // (idle ones included) and zero-filled per read, and clients send small messages
+        // (a larger frame reserves its own room). DESIGN, websocket capacity; BENCHMARKS.
+        .read_buffer_size(1024)
         .max_message_size(max_message)
         .max_frame_size(max_message)
         .on_upgrade(move |socket| serve(socket, st, protocol, (pending, pending_from)))
@@ -312,45 +318,174 @@ async fn serve(
         open: Arc::default(),
         max: config.ws_max_subscriptions,
     };
-    // 3. Hand over to the protocol machine, replaying the init message.
-    let input =
-        stream::once(async move { text.into_bytes() }).chain(stream.filter_map(|m| async move {
-            match m {
-                Ok(Message::Text(t)) => Some(t.as_str().as_bytes().to_vec()),
-                Ok(Message::Binary(b)) => Some(b.to_vec()),
-                _ => None,
-            }
-        }));
+    let hub = Arc::new(Hub {
+        feeds: st.feeds.clone(),
+        schema: st.schema.clone(),
+        metrics: st.app.metrics.clone(),
+        session: session.clone(),
+        buffer: config.event_buffer,
+        word: match protocol {
+            WebSocketProtocols::GraphQLWS => "next",
+            WebSocketProtocols::SubscriptionsTransportWS => "data",
+        },
+    });
     let mut data = Data::default();
     data.insert(session);
-    let mut gql = GqlWebSocket::new(st.schema.clone(), Box::pin(input), protocol)
-        .on_connection_init(move |_| futures_util::future::ready(Ok(data)));
+    let data = Arc::new(data);
+    drop(st);
+    // 3. async-graphql's protocol machine answers everything but `subscribe` and
+    // `complete` (pings, a second init, malformed messages: exactly as before), starting
+    // with the init message replayed. Operations are run here (`feeds.rs`), so that a
+    // subscription's events can come from a shared feed.
+    let inbox = Inbox::default();
+    inbox.push(ClientMessage::from_bytes(text.as_bytes()));
+    drop(text);
+    let mut gql = GqlWebSocket::from_message_stream(hub.schema.clone(), inbox.clone(), protocol)
+        .on_connection_init(move |_| futures_util::future::ready(Ok(Data::default())));
+    // The ack goes out before any operation's first message, as it did.
+    match gql.next().await {
+        Some(WsMessage::Text(t)) => {
+            if sink.send(Message::Text(t.into())).await.is_err() {
+                return;
+            }
+        }
+        Some(WsMessage::Close(code, reason)) => return close(&mut sink, code, &reason).await,
+        None => return,
+    }
+    let mut operations: HashMap<String, BoxStream<'static, String>> = HashMap::new();
     let mut ping = tokio::time::interval(config.ws_ping_interval);
     ping.tick().await;
     loop {
-        tokio::select! {
-            out = gql.next() => match out {
-                Some(WsMessage::Text(t)) => {
-                    if sink.send(Message::Text(t.into())).await.is_err() {
-                        break;
-                    }
-                }
-                Some(WsMessage::Close(code, reason)) => {
-                    close(&mut sink, code, &reason).await;
-                    break;
-                }
-                None => break,
-            },
+        // Biased, in the order the protocol machine read and answered its input: what the
+        // machine answers to one message goes out before the next message is read.
+        let out = tokio::select! {
+            biased;
             // The access this connection was granted is withdrawn: it ends, and a client
             // that reconnects is authenticated afresh (or refused).
             _ = registration.ended() => {
                 close(&mut sink, 4403, "Forbidden").await;
                 break;
             }
+            out = gql.next() => match out {
+                Some(WsMessage::Text(t)) => t,
+                Some(WsMessage::Close(code, reason)) => {
+                    close(&mut sink, code, &reason).await;
+                    break;
+                }
+                None => break,
+            },
+            t = std::future::poll_fn(|cx| next_of(&mut operations, cx)) => t,
+            m = stream.next() => {
+                let bytes = match m {
+                    Some(Ok(Message::Text(t))) => t.as_str().as_bytes().to_vec(),
+                    Some(Ok(Message::Binary(b))) => b.to_vec(),
+                    Some(Ok(_)) => continue,
+                    // An error ends the stream at its next read, as it ended the machine's.
+                    Some(Err(_)) => continue,
+                    None => break,
+                };
+                match ClientMessage::from_bytes(&bytes) {
+                    Ok(ClientMessage::Start { id, payload }) => {
+                        // A repeated id replaces the operation, silently, as the machine did.
+                        let op = feeds::subscribe(&hub, &id, payload, data.clone());
+                        operations.insert(id, op);
+                        continue;
+                    }
+                    Ok(ClientMessage::Stop { id }) => {
+                        if operations.remove(&id).is_none() {
+                            continue;
+                        }
+                        feeds::complete_message(&id)
+                    }
+                    other => {
+                        inbox.push(other);
+                        continue;
+                    }
+                }
+            }
             _ = ping.tick() => {
                 if sink.send(Message::Ping(Vec::new().into())).await.is_err() {
                     break;
                 }
+                continue;
+            }
+        };
+        if sink.send(Message::Text(out.into())).await.is_err() {
+            break;
+        }
+    }
+}
+
+/// The next message of the connection's operations: a result, or `complete` for one that
+/// ended (then forgotten).
+fn next_of(
+    operations: &mut HashMap<String, BoxStream<'static, String>>,
+    cx: &mut std::task::Context<'_>,
+) -> Poll<String> {
+    let mut ended = None;
+    for (id, op) in operations.iter_mut() {
+        match op.poll_next_unpin(cx) {
+            Poll::Ready(Some(t)) => return Poll::Ready(t),
+            Poll::Ready(None) => {
+                ended = Some(id.clone());
+                break;
+            }
+            Poll::Pending => {}
+        }
+    }
+    match ended {
+        Some(id) => {
+            operations.remove(&id);
+            Poll::Ready(feeds::complete_message(&id))
+        }
+        None => Poll::Pending,
+    }
+}
+
+/// The messages for the protocol machine, fed by the connection's loop.
+#[derive(Clone, Default)]
+struct Inbox(Arc<Mutex<InboxState>>);
+
+#[derive(Default)]
+struct InboxState {
+    queue: VecDeque<serde_json::Result<ClientMessage>>,
+    waker: Option<Waker>,
+}
+
+impl Inbox {
+    fn lock(&self) -> std::sync::MutexGuard<'_, InboxState> {
+        self.0.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn push(&self, m: serde_json::Result<ClientMessage>) {
+        let mut s = self.lock();
+        s.queue.push_back(m);
+        if let Some(w) = s.waker.take() {
+            w.wake();
+        }
+    }
+}
+
+impl futures_util::Stream for Inbox {
+    type Item = serde_json::Result<ClientMessage>;
+
+    fn poll_next(
+        self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> Poll<Option<Self::Item>> {
+        let mut s = self.lock();
+        match s.queue.pop_front() {
+            Some(m) => {
+                // A message is several hundred bytes: an idle connection keeps no room for
+                // them.
+                if s.queue.is_empty() {
+                    s.queue = VecDeque::new();
+                }
+                Poll::Ready(Some(m))
+            }
+            None => {
+                s.waker = Some(cx.waker().clone());
+                Poll::Pending
             }
         }
     }

@@ -21,6 +21,7 @@ pub fn spawn(app: AppState) -> tokio::task::JoinHandle<()> {
                 e = rx.recv() => match e {
                     Ok(e) => {
                         if let Event::Revoked(r) = &*e {
+                            app.viewers.revoke(r);
                             let ended = app.sessions.revoke(r);
                             if ended > 0 {
                                 tracing::info!(revocation = ?r, ended, "sessions ended");
@@ -28,7 +29,10 @@ pub fn spawn(app: AppState) -> tokio::task::JoinHandle<()> {
                         }
                     }
                     // A revocation may be among the missed events.
-                    Err(RecvError::Lagged(_)) => recheck(&app).await,
+                    Err(RecvError::Lagged(_)) => {
+                        app.viewers.clear();
+                        recheck(&app).await
+                    }
                     Err(RecvError::Closed) => return,
                 },
                 _ = tick.tick() => recheck(&app).await,

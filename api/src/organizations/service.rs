@@ -66,7 +66,12 @@ pub async fn register<C: ConnectionTrait>(
         related: Some(("organization", org.id)),
         target: Target::SuperAdmins,
     };
-    let events = alerts::raise(db, alert).await?;
+    let mut events = alerts::raise(db, alert).await?;
+    // The creator's cached viewer gains the new organization's grant.
+    events.push(Event::Revoked(Revocation::MemberAdded {
+        user_id: admin,
+        organization_id: org.id,
+    }));
     let change = Change {
         entity_id: Some(org.id),
         organization_id: Some(org.id),
@@ -215,14 +220,12 @@ pub async fn change_status<C: ConnectionTrait>(
         organization_id: Some(org_id),
         old: Some(org_json(&before)),
         new: Some(new),
-        // Approval grants; the other moves withdraw.
-        events: (after.status != OrgStatus::Approved)
-            .then_some(Event::Revoked(Revocation::Organization {
-                id: org_id,
-                status: after.status,
-            }))
-            .into_iter()
-            .collect(),
+        // Every move changes what its members and clients hold: the withdrawals end their
+        // streams, and approvals too reach the cached viewers (`Revocation::ends` tells).
+        events: vec![Event::Revoked(Revocation::Organization {
+            id: org_id,
+            status: after.status,
+        })],
         ..Change::default()
     };
     Ok((after, change))
@@ -342,6 +345,11 @@ pub async fn add_member<C: ConnectionTrait>(
     let change = Change {
         entity_id: Some(m.id),
         new: Some(json!({"userId": m.user_id, "role": m.role})),
+        // Grants nothing a stream holds, but the member's cached viewer gains the grant.
+        events: vec![Event::Revoked(Revocation::MemberAdded {
+            user_id: m.user_id,
+            organization_id: m.organization_id,
+        })],
         ..Change::default()
     };
     Ok((m, change))

@@ -93,6 +93,17 @@ const COMPONENTS: &[(Component, u32)] = &[
 
 /// Generates the data set. Organizations sit within ~40 km of central Bengaluru.
 pub async fn run(pool: &DatabaseConnection, n: u32, password_hash: &str) -> AppResult<ScaleReport> {
+    run_sized(pool, n, 500, password_hash).await
+}
+
+/// [`run`] with `units_per_bank` units in each bank instead of 500 (the benchmark's
+/// `--units-per-bank`); everything else is the same.
+pub async fn run_sized(
+    pool: &DatabaseConnection,
+    n: u32,
+    units_per_bank: u32,
+    password_hash: &str,
+) -> AppResult<ScaleReport> {
     let started = Instant::now();
     let mut rng = Rng(0x5EED_2026);
     let n = n.max(1) as usize;
@@ -202,9 +213,9 @@ pub async fn run(pool: &DatabaseConnection, n: u32, password_hash: &str) -> AppR
             .await?;
     }
 
-    let mut units = Vec::with_capacity(n * 500);
+    let mut units = Vec::with_capacity(n * units_per_bank as usize);
     for (b, bank) in bank_ids.iter().enumerate() {
-        for seq in 0..500u32 {
+        for seq in 0..units_per_bank {
             let group = rng.pick(GROUPS);
             let component = rng.pick(COMPONENTS);
             let collected = (now - Duration::days(rng.below(40) as i64)).date_naive();

@@ -16,8 +16,10 @@ use entity::{
     blood_unit_event, organization, stock_threshold,
 };
 use sea_orm::{
+    ActiveEnum,
     ActiveValue::Set,
-    ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
+    ColumnTrait, Condition, ConnectionTrait, DbBackend, EntityTrait, QueryFilter, QueryOrder,
+    QuerySelect, Statement, Value,
     sea_query::{Expr, ExprTrait, OnConflict, SimpleExpr},
 };
 use serde_json::json;
@@ -548,7 +550,8 @@ pub struct BankMatch {
 }
 
 /// Approved banks within `radius_km` of a point holding compatible, available, unexpired
-/// units, nearest first. Two statements: banks in the bounding box, then one grouped count.
+/// units, nearest first. Two statements: banks in the bounding box, then one read of the
+/// kept counts (see [`compatible_stock`]).
 pub async fn find_compatible<C: ConnectionTrait>(
     db: &C,
     recipient: BloodGroup,
@@ -576,24 +579,8 @@ pub async fn find_compatible<C: ConnectionTrait>(
     if near.is_empty() || donors.is_empty() {
         return Ok(Vec::new());
     }
-    let t = now();
-    let rows: Vec<(Uuid, BloodGroup, i64, DateTime<Utc>)> = blood_unit::Entity::find()
-        .select_only()
-        .column(blood_unit::Column::BloodBankId)
-        .column(blood_unit::Column::BloodGroup)
-        // COUNT(*) rather than COUNT(id), so the search index alone answers.
-        .column_as(Expr::cust("COUNT(*)"), "n")
-        .column_as(blood_unit::Column::ExpiresAt.min(), "soonest")
-        .filter(blood_unit::Column::BloodBankId.is_in(near.keys().copied()))
-        .filter(blood_unit::Column::Component.eq(component))
-        .filter(blood_unit::Column::Status.eq(UnitStatus::Available))
-        .filter(blood_unit::Column::ExpiresAt.gt(t))
-        .filter(blood_unit::Column::BloodGroup.is_in(donors.iter().copied()))
-        .group_by(blood_unit::Column::BloodBankId)
-        .group_by(blood_unit::Column::BloodGroup)
-        .into_tuple()
-        .all(db)
-        .await?;
+    let bank_ids: Vec<Uuid> = near.keys().copied().collect();
+    let rows = compatible_stock(db, &bank_ids, component, &donors).await?;
     let mut per_bank: HashMap<Uuid, Vec<(BloodGroup, i64, DateTime<Utc>)>> = HashMap::new();
     for (bank, g, n, soonest) in rows {
         per_bank.entry(bank).or_default().push((g, n, soonest));
@@ -618,6 +605,128 @@ pub async fn find_compatible<C: ConnectionTrait>(
             .total_cmp(&b.distance_km)
             .then(a.bank.id.cmp(&b.bank.id))
     });
+    Ok(out)
+}
+
+/// Available, unexpired units of `component` per bank and group (of `groups`), with the
+/// soonest expiry of each: `(bank, group, units, soonest)`, only where units > 0. One
+/// statement whose cost follows the answer (banks × groups), not the stock.
+///
+/// It reads the kept count of each (bank, component, group) from `blood_stock_counts`
+/// (triggers keep it in the transaction of every unit change: migration
+/// `m20261202_000001_stock_counts`), and reads units only where the counts cannot answer:
+///
+/// - the count covers every `AVAILABLE` unit, but a unit past `expires_at` stays
+///   `AVAILABLE` until the sweep marks it, so the available units with `expires_at <= now`
+///   are counted by one range of `ix_blood_units_status_expiry` (status, expires_at) and
+///   subtracted from their keys. The difference is
+///   exactly the available, unexpired units: both sides are read by one statement, so from
+///   one snapshot, in which the kept count equals the units' count (it changes in the
+///   transaction that changes them). That range holds only the expired units the sweep has
+///   not reached yet (it marks them every `SWEEP_INTERVAL_MS`), so it stays short; it grows
+///   with a sweep backlog, never with the stock;
+/// - the soonest expiry of each count row is the first entry after `now` in
+///   `ix_blood_units_match` (bank, component, status, group, expires_at): a `MIN` Postgres
+///   and SQLite both answer with one seek.
+///
+/// On Postgres the banks and groups are one array parameter each, so the statement text and
+/// its parameters are the same whatever the number of banks, and the plan Postgres caches
+/// after five executions (a generic plan) is the same index seeks as a custom plan: every
+/// condition is an equality on a leading index column or the range on `expires_at`. Nothing
+/// in the plan depends on how many banks or units there are, so this statement needs no
+/// per-query plan setting (BENCHMARKS.md, "Issue 14: kept stock counts").
+async fn compatible_stock<C: ConnectionTrait>(
+    db: &C,
+    bank_ids: &[Uuid],
+    component: Component,
+    groups: &[BloodGroup],
+) -> AppResult<Vec<(Uuid, BloodGroup, i64, DateTime<Utc>)>> {
+    let backend = db.get_database_backend();
+    let postgres = backend == DbBackend::Postgres;
+    let mut values: Vec<Value> = Vec::new();
+    let param = |v: Value, values: &mut Vec<Value>| {
+        values.push(v);
+        if postgres {
+            format!("${}", values.len())
+        } else {
+            "?".to_string()
+        }
+    };
+    // SQLite binds in order of appearance, Postgres by number: build the text in the order
+    // the placeholders appear in it.
+    let t = now();
+    let expired_t = param(t.into(), &mut values);
+    let soonest_t = param(t.into(), &mut values);
+    let (banks, groups_in) = if postgres {
+        let ids = bank_ids
+            .iter()
+            .map(Uuid::to_string)
+            .collect::<Vec<_>>()
+            .join(",");
+        let gs = groups
+            .iter()
+            .map(WireName::wire_name)
+            .collect::<Vec<_>>()
+            .join(",");
+        (
+            format!(
+                "= ANY({}::uuid[])",
+                param(format!("{{{ids}}}").into(), &mut values)
+            ),
+            format!(
+                "= ANY({}::text[])",
+                param(format!("{{{gs}}}").into(), &mut values)
+            ),
+        )
+    } else {
+        let banks: Vec<String> = bank_ids
+            .iter()
+            .map(|b| param((*b).into(), &mut values))
+            .collect();
+        let gs: Vec<String> = groups
+            .iter()
+            .map(|g| param(g.wire_name().into(), &mut values))
+            .collect();
+        (
+            format!("IN ({})", banks.join(", ")),
+            format!("IN ({})", gs.join(", ")),
+        )
+    };
+    let component_p = param(component.wire_name().into(), &mut values);
+    let same_key = "u.blood_bank_id = c.blood_bank_id AND u.component = c.component \
+         AND u.status = 'AVAILABLE' AND u.blood_group = c.blood_group";
+    // The expired-but-available units are read once, by one range of
+    // `ix_blood_units_status_expiry` over the whole network (the sweep's backlog), rather
+    // than by a seek per count row.
+    let sql = format!(
+        "WITH expired AS (SELECT blood_bank_id, component, blood_group, COUNT(*) AS n \
+           FROM blood_units WHERE status = 'AVAILABLE' AND expires_at <= {expired_t} \
+           GROUP BY blood_bank_id, component, blood_group) \
+         SELECT c.blood_bank_id, c.blood_group, c.available - COALESCE(e.n, 0) AS n, \
+         (SELECT MIN(u.expires_at) FROM blood_units u \
+           WHERE {same_key} AND u.expires_at > {soonest_t}) AS soonest \
+         FROM blood_stock_counts c LEFT JOIN expired e \
+           ON e.blood_bank_id = c.blood_bank_id AND e.component = c.component \
+           AND e.blood_group = c.blood_group \
+         WHERE c.blood_bank_id {banks} AND c.blood_group {groups_in} \
+         AND c.component = {component_p} AND c.available > 0"
+    );
+    let rows = db
+        .query_all_raw(Statement::from_sql_and_values(backend, sql, values))
+        .await?;
+    let mut out = Vec::with_capacity(rows.len());
+    for r in rows {
+        let n: i64 = r.try_get("", "n")?;
+        let soonest: Option<DateTime<Utc>> = r.try_get("", "soonest")?;
+        // Every unit of the key has expired: nothing to offer.
+        let Some(soonest) = soonest.filter(|_| n > 0) else {
+            continue;
+        };
+        let group: String = r.try_get("", "blood_group")?;
+        let group = BloodGroup::try_from_value(&group)
+            .map_err(|_| AppError::internal("unknown blood group in blood_stock_counts"))?;
+        out.push((r.try_get("", "blood_bank_id")?, group, n, soonest));
+    }
     Ok(out)
 }
 
