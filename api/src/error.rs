@@ -191,6 +191,10 @@ struct UniqueMeaning {
     sqlite: &'static str,
     field: &'static str,
     message: &'static str,
+    /// The caller asked for something the record's state already rules out (a donor's
+    /// second registration in one camp): `BAD_USER_INPUT`, as when the service sees it
+    /// first; otherwise another record holds the value: `CONFLICT`.
+    bad_input: bool,
 }
 
 /// Every unique constraint a write can hit, from the migrations.
@@ -200,78 +204,91 @@ const UNIQUE: &[UniqueMeaning] = &[
         sqlite: "users.email",
         field: "input.email",
         message: "an account with this email exists",
+        bad_input: false,
     },
     UniqueMeaning {
         postgres: "organizations_code_key",
         sqlite: "organizations.code",
         field: "input.code",
         message: "an organization with this code exists",
+        bad_input: false,
     },
     UniqueMeaning {
         postgres: "ux_memberships_user_org",
         sqlite: "memberships.user_id, memberships.organization_id",
         field: "input.email",
         message: "this user is already a member",
+        bad_input: false,
     },
     UniqueMeaning {
         postgres: "donors_phone_key",
         sqlite: "donors.phone",
         field: "input.phone",
         message: "a donor with this phone is already registered",
+        bad_input: false,
     },
     UniqueMeaning {
         postgres: "donors_user_id_key",
         sqlite: "donors.user_id",
         field: "input.userId",
         message: "this account already has a donor record",
+        bad_input: false,
     },
     UniqueMeaning {
         postgres: "ux_blood_units_number_component",
         sqlite: "blood_units.unit_number, blood_units.component",
         field: "input.units",
         message: "a unit with this number and component is already in stock",
+        bad_input: false,
     },
     UniqueMeaning {
         postgres: "ux_request_declines",
         sqlite: "blood_request_declines.request_id, blood_request_declines.blood_bank_id",
         field: "input.requestId",
         message: "your bank already declined this request",
+        bad_input: false,
     },
     UniqueMeaning {
         postgres: "ux_idempotency_keys",
         sqlite: "idempotency_keys.scope, idempotency_keys.operation, idempotency_keys.key",
         field: "input.idempotencyKey",
         message: "the same idempotency key is being used by a concurrent request",
+        bad_input: false,
     },
     UniqueMeaning {
         postgres: "doctors_user_id_key",
         sqlite: "doctors.user_id",
         field: "input",
         message: "you already have a doctor profile",
+        bad_input: false,
     },
     UniqueMeaning {
         postgres: "doctors_license_number_key",
         sqlite: "doctors.license_number",
         field: "input.licenseNumber",
         message: "a profile with this license number exists",
+        bad_input: false,
     },
     UniqueMeaning {
         postgres: "ux_payments_one_succeeded",
         sqlite: "payments.consultation_id",
         field: "input.consultationId",
         message: "this consultation is already paid",
+        bad_input: false,
     },
     UniqueMeaning {
         postgres: "ux_camp_registrations_active",
         sqlite: "camp_registrations.camp_id, camp_registrations.donor_id",
         field: "input.donorId",
         message: "this donor is already registered in this camp",
+        bad_input: true,
     },
     UniqueMeaning {
         postgres: "ux_ai_analyses_report",
         sqlite: "ai_analyses.report_id",
         field: "input.reportId",
         message: "this report already has an AI analysis",
+        bad_input: false,
     },
 ];
 
@@ -286,6 +303,7 @@ pub fn unique_violation(e: sea_orm::DbErr) -> AppError {
             || detail.ends_with(&format!(": {}", u.sqlite))
     });
     match known {
+        Some(u) if u.bad_input => AppError::bad_input(u.field, u.message),
         Some(u) => AppError::Duplicate {
             field: u.field,
             message: u.message,

@@ -258,10 +258,10 @@ async fn a_donors_two_registrations_in_one_camp_sent_at_once_leave_one() {
         register_for(&app, &me.access, &second, &donor),
     );
 
-    // Assert: one holds, the other is a conflict naming the donor; one place taken in all.
+    // Assert: one holds, the other is refused naming the donor; one place taken in all.
     let mut codes = [a.code(), b.code()];
     codes.sort();
-    assert_eq!(codes, [None, Some("CONFLICT")]);
+    assert_eq!(codes, [None, Some("BAD_USER_INPUT")]);
     let loser = if a.code().is_some() { &a } else { &b };
     assert_eq!(loser.field(), Some("input.donorId"));
     assert_eq!(
@@ -347,7 +347,7 @@ async fn registering_twice_or_for_a_cancelled_camp_is_refused_naming_the_field()
     // Assert
     assert_eq!(
         (twice.code(), twice.field()),
-        (Some("CONFLICT"), Some("input.donorId"))
+        (Some("BAD_USER_INPUT"), Some("input.donorId"))
     );
     assert_eq!(
         (cancelled.code(), cancelled.field()),
