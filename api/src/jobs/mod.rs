@@ -35,8 +35,16 @@ pub fn spawn(app: AppState) -> tokio::task::JoinHandle<()> {
 /// unanswered emergencies, units about to expire. Events go out after the commit.
 pub async fn sweep(app: &AppState) -> crate::error::AppResult<()> {
     let txn = db::begin_write(&app.db).await?;
-    let stock = alerts::stock_changes(&txn).await?;
-    let lapsed = service::release_lapsed_holds(&txn, BATCH).await?;
+    let mut stock = alerts::stock_changes(&txn).await?;
+    let (lapsed, returned) = service::release_lapsed_holds(&txn, BATCH).await?;
+    // A hold can lapse between the read above and the release (each reads the clock): the
+    // units it returned are re-checked too, in this pass rather than the next.
+    for u in returned {
+        let combos = stock.entry(u.blood_bank_id).or_default();
+        if !combos.contains(&(u.blood_group, u.component)) {
+            combos.push((u.blood_group, u.component));
+        }
+    }
     let mut events: Vec<Event> = alerts::lapsed(&txn, &lapsed).await?;
     let expired = service::expire_overdue(&txn, BATCH).await?;
     let expired_requests = expired.len();

@@ -691,8 +691,12 @@ pub async fn cancel<C: ConnectionTrait>(
 }
 
 /// Returns lapsed holds to `PENDING` and their units to stock. With several instances, each
-/// request is taken by one (`FOR UPDATE SKIP LOCKED` on Postgres).
-pub async fn release_lapsed_holds<C: ConnectionTrait>(db: &C, limit: u64) -> AppResult<Vec<Uuid>> {
+/// request is taken by one (`FOR UPDATE SKIP LOCKED` on Postgres). Answers the requests and
+/// the units returned, so the caller re-checks exactly the stock they changed.
+pub async fn release_lapsed_holds<C: ConnectionTrait>(
+    db: &C,
+    limit: u64,
+) -> AppResult<(Vec<Uuid>, Vec<blood_unit::Model>)> {
     let t = now();
     let q = blood_request::Entity::find()
         .filter(blood_request::Column::Status.eq(RequestStatus::Accepted))
@@ -707,7 +711,7 @@ pub async fn release_lapsed_holds<C: ConnectionTrait>(db: &C, limit: u64) -> App
         role: "SYSTEM".into(),
         organization_id: None,
     };
-    let mut done = Vec::new();
+    let (mut done, mut returned) = (Vec::new(), Vec::new());
     for req in lapsed {
         move_request(
             db,
@@ -731,10 +735,10 @@ pub async fn release_lapsed_holds<C: ConnectionTrait>(db: &C, limit: u64) -> App
             ],
         )
         .await?;
-        release_units(db, req.id, "reservation hold lapsed", &system).await?;
+        returned.extend(release_units(db, req.id, "reservation hold lapsed", &system).await?);
         done.push(req.id);
     }
-    Ok(done)
+    Ok((done, returned))
 }
 
 /// Expires pending requests whose `neededBy` has passed, each claimed with a conditional
