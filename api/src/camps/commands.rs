@@ -12,7 +12,7 @@ use crate::{
     audit::Change,
     auth::{Rule, camps::act_for},
     db::Db,
-    donors::{commands::new_donation, service::NewDonation, types::RecordDonationInput},
+    donors::{commands::new_donation, service::NewDonation},
     error::{AppError, AppResult},
     graphql::ids::parse_id,
     pipeline::{Command, Exec},
@@ -395,21 +395,8 @@ impl TryFrom<RecordCampAttendanceInput> for RecordCampAttendance {
     fn try_from(i: RecordCampAttendanceInput) -> AppResult<Self> {
         let donation = i
             .donation
-            .map(|d| {
-                // The donors' own checks of a donation; the bank and donor are the camp's.
-                new_donation(RecordDonationInput {
-                    blood_bank_id: ID::from(""),
-                    donor_id: None,
-                    donor_code: None,
-                    collected_at: d.collected_at,
-                    donation_type: d.donation_type,
-                    volume_ml: d.volume_ml,
-                    hemoglobin: d.hemoglobin,
-                    blood_pressure: d.blood_pressure,
-                    notes: d.notes,
-                    units: d.units,
-                })
-            })
+            // The donors' own checks of a donation; the bank and donor are the camp's.
+            .map(new_donation)
             .transpose()?;
         Ok(Self {
             registration_id: parse_id(&i.registration_id, "input.registrationId")?,

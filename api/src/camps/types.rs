@@ -4,7 +4,7 @@ use super::service;
 use crate::{
     audit::ReadRecord,
     auth::camps as rules,
-    donors::types::{Donation, DonationUnitInput, Donor},
+    donors::types::{Donation, DonationInput, Donor},
     drives::types::Drive,
     error::{AppError, AppResult},
     graphql::{
@@ -17,9 +17,7 @@ use crate::{
 };
 use async_graphql::{ComplexObject, Context, Enum, ID, InputObject, SimpleObject};
 use chrono::{DateTime, NaiveDate, NaiveTime, Utc};
-use entity::{
-    BloodGroup, CampStatus, DonationType, RegistrationStatus, camp, camp_registration, camp_slot,
-};
+use entity::{BloodGroup, CampStatus, RegistrationStatus, camp, camp_registration, camp_slot};
 
 /// A blood donation camp an NGO runs with a partner blood bank.
 #[derive(SimpleObject, Clone)]
@@ -367,30 +365,13 @@ pub enum AttendanceOutcome {
     Failed,
 }
 
-/// A donation given at a camp: recorded at the partner bank, its units quarantined.
-#[derive(InputObject)]
-pub struct CampDonationInput {
-    /// When (default now).
-    pub collected_at: Option<DateTime<Utc>>,
-    pub donation_type: DonationType,
-    /// In millilitres, 50 to 700.
-    pub volume_ml: i32,
-    /// Hemoglobin in g/dL.
-    pub hemoglobin: f64,
-    pub blood_pressure: Option<String>,
-    pub notes: Option<String>,
-    /// Units collected (added to the partner bank's stock as `QUARANTINED`).
-    #[graphql(default)]
-    pub units: Vec<DonationUnitInput>,
-}
-
 /// Input of `recordCampAttendance`.
 #[derive(InputObject)]
 pub struct RecordCampAttendanceInput {
     pub registration_id: ID,
     pub outcome: AttendanceOutcome,
     /// The donation, with `ATTENDED` only.
-    pub donation: Option<CampDonationInput>,
+    pub donation: Option<DonationInput>,
 }
 
 /// Result of `recordCampAttendance`.

@@ -265,7 +265,7 @@ impl TryFrom<RecordDonationInput> for RecordDonation {
         Ok(Self {
             bank_id,
             donor: donor_ref(input.donor_id.as_ref(), input.donor_code.as_deref()),
-            donation: new_donation(input),
+            donation: new_donation(input.donation),
         })
     }
 }
@@ -281,7 +281,7 @@ fn donor_ref(id: Option<&ID>, code: Option<&str>) -> AppResult<DonorRef> {
     }
 }
 
-pub(crate) fn new_donation(input: RecordDonationInput) -> AppResult<NewDonation> {
+pub(crate) fn new_donation(input: DonationInput) -> AppResult<NewDonation> {
     if !(50..=700).contains(&input.volume_ml) {
         return Err(AppError::bad_input(
             "input.volumeMl",

@@ -297,6 +297,15 @@ pub struct RecordDonationInput {
     pub donor_id: Option<ID>,
     /// The code on the card the donor shows (any donor); give this or `donorId`.
     pub donor_code: Option<String>,
+    #[graphql(flatten)]
+    pub donation: DonationInput,
+}
+
+/// A donation as given: directly at a bank (`recordDonation`) or at a camp, recorded at its
+/// partner bank (`recordCampAttendance`).
+#[derive(InputObject)]
+#[graphql(name = "CampDonationInput")]
+pub struct DonationInput {
     /// When (default now).
     pub collected_at: Option<DateTime<Utc>>,
     pub donation_type: DonationType,
@@ -307,7 +316,8 @@ pub struct RecordDonationInput {
     /// e.g. `120/80`.
     pub blood_pressure: Option<String>,
     pub notes: Option<String>,
-    /// Units to add to stock.
+    /// Units collected, added to the bank's stock (`QUARANTINED` by default; always at a
+    /// camp).
     #[graphql(default)]
     pub units: Vec<DonationUnitInput>,
 }
