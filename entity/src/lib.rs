@@ -73,6 +73,11 @@ pub mod notification;
 #[allow(missing_docs)]
 pub mod organization;
 #[allow(missing_docs)]
+pub mod outbox_delivery;
+#[allow(missing_docs)]
+pub mod notification_preference;
+pub mod outbox_enums;
+#[allow(missing_docs)]
 pub mod payment;
 #[allow(missing_docs)]
 pub mod prescription;
@@ -92,3 +97,4 @@ pub mod user;
 pub use camp_enums::*;
 pub use care_enums::*;
 pub use enums::*;
+pub use outbox_enums::*;
