@@ -71,11 +71,11 @@ pub mod membership;
 #[allow(missing_docs)]
 pub mod notification;
 #[allow(missing_docs)]
+pub mod notification_preference;
+#[allow(missing_docs)]
 pub mod organization;
 #[allow(missing_docs)]
 pub mod outbox_delivery;
-#[allow(missing_docs)]
-pub mod notification_preference;
 pub mod outbox_enums;
 #[allow(missing_docs)]
 pub mod payment;

@@ -51,10 +51,11 @@ pub fn store_channels(channels: &[DeliveryChannel]) -> String {
 /// The route of a stored preference.
 pub fn route_of(p: &notification_preference::Model) -> Route {
     let quiet = match (p.quiet_hours_start, p.quiet_hours_end, &p.time_zone) {
-        (Some(start), Some(end), Some(zone)) => zone
-            .parse()
-            .ok()
-            .map(|zone| QuietHours { start, end, zone }),
+        (Some(start), Some(end), Some(zone)) => {
+            zone.parse()
+                .ok()
+                .map(|zone| QuietHours { start, end, zone })
+        }
         _ => None,
     };
     Route {
@@ -87,8 +88,7 @@ pub async fn queue_notifications<C: ConnectionTrait>(
     ids.sort_unstable();
     ids.dedup();
     let mut users: HashMap<Uuid, (String, Option<String>)> = HashMap::new();
-    let mut prefs: HashMap<(Uuid, Option<String>), notification_preference::Model> =
-        HashMap::new();
+    let mut prefs: HashMap<(Uuid, Option<String>), notification_preference::Model> = HashMap::new();
     for chunk in ids.chunks(CHUNK) {
         let rows: Vec<(Uuid, String, Option<String>)> = user::Entity::find()
             .select_only()

@@ -18,8 +18,9 @@ use crate::{
 use chrono::{DateTime, Utc};
 use entity::{DeliveryChannel, DeliveryStatus, outbox_delivery as od};
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait,
-    QueryFilter, QueryOrder, QuerySelect,
+    ActiveValue::Set,
+    ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder,
+    QuerySelect,
     sea_query::{Expr, ExprTrait},
 };
 use std::time::Duration;
@@ -201,7 +202,9 @@ pub async fn enqueue_many<C: ConnectionTrait>(
     let mut rows = rows.into_iter().peekable();
     while rows.peek().is_some() {
         let chunk: Vec<_> = rows.by_ref().take(INSERT_CHUNK).collect();
-        od::Entity::insert_many(chunk).exec_without_returning(db).await?;
+        od::Entity::insert_many(chunk)
+            .exec_without_returning(db)
+            .await?;
     }
     Ok(ids)
 }
@@ -260,10 +263,7 @@ pub async fn claim(
     let update = od::Entity::update_many()
         .col_expr(od::Column::LockedUntil, Expr::value(Some(until)))
         .col_expr(od::Column::ClaimedBy, Expr::value(Some(instance)))
-        .col_expr(
-            od::Column::Attempts,
-            Expr::col(od::Column::Attempts).add(1),
-        )
+        .col_expr(od::Column::Attempts, Expr::col(od::Column::Attempts).add(1))
         .col_expr(od::Column::UpdatedAt, Expr::value(t))
         .filter(due(t, channels));
     let (rows, moved) = db::claim(&txn, candidates, od::Column::Id, |r| r.id, update).await?;
@@ -297,7 +297,10 @@ pub async fn mark_sent(db: &DatabaseConnection, id: Uuid, instance: Uuid) -> App
         .col_expr(od::Column::Status, Expr::value(DeliveryStatus::Sent))
         .col_expr(od::Column::SentAt, Expr::value(Some(t)))
         .col_expr(od::Column::LastError, Expr::value(Option::<String>::None))
-        .col_expr(od::Column::LockedUntil, Expr::value(Option::<DateTime<Utc>>::None))
+        .col_expr(
+            od::Column::LockedUntil,
+            Expr::value(Option::<DateTime<Utc>>::None),
+        )
         .col_expr(od::Column::UpdatedAt, Expr::value(t))
         .filter(od::Column::Id.eq(id))
         .filter(od::Column::ClaimedBy.eq(instance))
@@ -348,7 +351,10 @@ pub async fn mark_failed(
         .col_expr(od::Column::Status, Expr::value(status))
         .col_expr(od::Column::LastError, Expr::value(Some(error)))
         .col_expr(od::Column::NextAttemptAt, Expr::value(next))
-        .col_expr(od::Column::LockedUntil, Expr::value(Option::<DateTime<Utc>>::None))
+        .col_expr(
+            od::Column::LockedUntil,
+            Expr::value(Option::<DateTime<Utc>>::None),
+        )
         .col_expr(od::Column::UpdatedAt, Expr::value(t))
         .filter(od::Column::Id.eq(row.id))
         .filter(od::Column::ClaimedBy.eq(instance))

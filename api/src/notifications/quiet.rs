@@ -78,22 +78,43 @@ mod tests {
     fn overnight_quiet_hours_hold_a_delivery_until_their_local_end() {
         // Kigali is UTC+2: 23:30 local is 21:30 UTC; the quiet hours end at 07:00 local.
         let quiet = q((22, 0), (7, 0), "Africa/Kigali");
-        assert_eq!(quiet.release(utc("2026-12-05T21:30:00Z")), utc("2026-12-06T05:00:00Z"));
+        assert_eq!(
+            quiet.release(utc("2026-12-05T21:30:00Z")),
+            utc("2026-12-06T05:00:00Z")
+        );
         // 03:00 local, after midnight: the same morning.
-        assert_eq!(quiet.release(utc("2026-12-06T01:00:00Z")), utc("2026-12-06T05:00:00Z"));
+        assert_eq!(
+            quiet.release(utc("2026-12-06T01:00:00Z")),
+            utc("2026-12-06T05:00:00Z")
+        );
         // 12:00 local: not quiet.
-        assert_eq!(quiet.release(utc("2026-12-06T10:00:00Z")), utc("2026-12-06T10:00:00Z"));
+        assert_eq!(
+            quiet.release(utc("2026-12-06T10:00:00Z")),
+            utc("2026-12-06T10:00:00Z")
+        );
         // The end itself is no longer quiet.
-        assert_eq!(quiet.release(utc("2026-12-06T05:00:00Z")), utc("2026-12-06T05:00:00Z"));
+        assert_eq!(
+            quiet.release(utc("2026-12-06T05:00:00Z")),
+            utc("2026-12-06T05:00:00Z")
+        );
     }
 
     #[test]
     fn daytime_quiet_hours_and_an_empty_window() {
         let quiet = q((13, 0), (14, 0), "UTC");
-        assert_eq!(quiet.release(utc("2026-12-05T13:15:00Z")), utc("2026-12-05T14:00:00Z"));
-        assert_eq!(quiet.release(utc("2026-12-05T12:59:00Z")), utc("2026-12-05T12:59:00Z"));
+        assert_eq!(
+            quiet.release(utc("2026-12-05T13:15:00Z")),
+            utc("2026-12-05T14:00:00Z")
+        );
+        assert_eq!(
+            quiet.release(utc("2026-12-05T12:59:00Z")),
+            utc("2026-12-05T12:59:00Z")
+        );
         let none = q((9, 0), (9, 0), "UTC");
-        assert_eq!(none.release(utc("2026-12-05T09:00:00Z")), utc("2026-12-05T09:00:00Z"));
+        assert_eq!(
+            none.release(utc("2026-12-05T09:00:00Z")),
+            utc("2026-12-05T09:00:00Z")
+        );
     }
 
     #[test]
@@ -101,6 +122,9 @@ mod tests {
         // New York skips 02:00–03:00 on 2026-03-08; quiet hours ending 02:30 end at 03:00
         // EDT (07:00 UTC).
         let quiet = q((1, 0), (2, 30), "America/New_York");
-        assert_eq!(quiet.release(utc("2026-03-08T06:30:00Z")), utc("2026-03-08T07:00:00Z"));
+        assert_eq!(
+            quiet.release(utc("2026-03-08T06:30:00Z")),
+            utc("2026-03-08T07:00:00Z")
+        );
     }
 }

@@ -53,7 +53,10 @@ impl Transport for SmsWebhookSender {
         if status.is_success() {
             Ok(())
         } else if status.is_server_error() || status.as_u16() == 408 || status.as_u16() == 429 {
-            Err(SendError::retry(format!("the SMS provider answered {}", status.as_u16())))
+            Err(SendError::retry(format!(
+                "the SMS provider answered {}",
+                status.as_u16()
+            )))
         } else {
             Err(SendError::permanent(format!(
                 "the SMS provider answered {}",

@@ -32,11 +32,15 @@ pub fn notification(kind: NotificationKind, priority: Severity, _locale: &str) -
         ),
         K::DelayedEmergency => (
             format!("{level}: an emergency request is still unanswered"),
-            format!("A {level} alert needs your attention: an emergency request is still unanswered."),
+            format!(
+                "A {level} alert needs your attention: an emergency request is still unanswered."
+            ),
         ),
         K::StockCritical => (
             format!("{level}: blood stock is low"),
-            format!("A {level} alert needs your attention: a blood stock level is below its threshold."),
+            format!(
+                "A {level} alert needs your attention: a blood stock level is below its threshold."
+            ),
         ),
         K::ExpirySoon => (
             format!("{level}: units expire soon"),

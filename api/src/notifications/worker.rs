@@ -29,9 +29,7 @@ pub fn spawn(app: AppState) {
     tokio::spawn(async move {
         loop {
             match rx.recv().await {
-                Ok(e) if matches!(&*e, Event::Notification(_) | Event::OutboxQueued) => {
-                    wake.wake()
-                }
+                Ok(e) if matches!(&*e, Event::Notification(_) | Event::OutboxQueued) => wake.wake(),
                 Ok(_) => {}
                 // Some of the missed events may have queued deliveries.
                 Err(RecvError::Lagged(_)) => wake.wake(),
@@ -49,14 +47,8 @@ async fn run(app: AppState) {
     // The earliest retry this worker scheduled and has not yet slept until.
     let mut next_retry: Option<chrono::DateTime<Utc>> = None;
     loop {
-        let claimed = outbox::claim(
-            &app.db,
-            instance,
-            &channels,
-            settings.batch,
-            settings.lease,
-        )
-        .await;
+        let claimed =
+            outbox::claim(&app.db, instance, &channels, settings.batch, settings.lease).await;
         let rows = match claimed {
             Ok(rows) => rows,
             Err(e) => {
@@ -102,8 +94,7 @@ async fn send_one(
     let instance = app.outbox.instance;
     let transport = app.outbox.transports.get(row.channel)?;
     let message = outbox::resolve_link(row.clone(), &app.config.public_app_url);
-    let result = match tokio::time::timeout(settings.send_timeout, transport.send(&message)).await
-    {
+    let result = match tokio::time::timeout(settings.send_timeout, transport.send(&message)).await {
         Ok(r) => r,
         Err(_) => Err(super::transport::SendError::retry("the send timed out")),
     };
@@ -118,8 +109,15 @@ async fn send_one(
             None
         }
         Err(err) => {
-            match outbox::mark_failed(&app.db, &row, instance, &err.reason, err.permanent, settings)
-                .await
+            match outbox::mark_failed(
+                &app.db,
+                &row,
+                instance,
+                &err.reason,
+                err.permanent,
+                settings,
+            )
+            .await
             {
                 Ok(Failure::Retry(at)) => {
                     app.outbox.counters.failed();
