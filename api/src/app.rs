@@ -83,7 +83,7 @@ impl AppState {
             _ => EventBus::in_process(config.event_buffer),
         };
         let outbox = crate::notifications::Outbox::new(
-            crate::notifications::transport::Transports::from_config(&config)?,
+            crate::notifications::transport::Transports::from_config(&config, &db)?,
             instance,
         );
         Ok(Self {

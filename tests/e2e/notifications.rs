@@ -4,37 +4,16 @@
 
 use entity::{DeliveryStatus, outbox_delivery};
 use lifeflow::notifications::outbox::{self, NewDelivery};
-use lifeflow_tests::{fixtures::blood::*, mail::SmtpServer, *};
-use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+use lifeflow_tests::{
+    fixtures::blood::*,
+    mail::{SmtpServer, app_mailing, deliveries_to, wait_until},
+    *,
+};
+use sea_orm::EntityTrait;
 use std::{collections::HashMap, time::Duration};
 
 /// Long enough for a delivery that will come; the tests' retries back off in milliseconds.
 const ARRIVES: Duration = Duration::from_secs(20);
-
-/// A server whose email goes to `smtp`, retrying fast.
-pub async fn app_mailing(smtp: &SmtpServer, more: &[(&str, &str)]) -> TestApp {
-    let url = smtp.url();
-    let mut settings = vec![
-        ("SMTP_URL", url.as_str()),
-        ("PUBLIC_APP_URL", "https://app.lifeflow.example"),
-        ("OUTBOX_RETRY_BASE_MS", "50"),
-        ("OUTBOX_RETRY_CAP_MS", "200"),
-        ("OUTBOX_POLL_MS", "100"),
-    ];
-    settings.extend_from_slice(more);
-    spawn_app_with(&settings).await
-}
-
-/// The deliveries of the notifications of `user_email`, oldest first.
-pub async fn deliveries_to(app: &TestApp, email: &str) -> Vec<outbox_delivery::Model> {
-    let mut rows = outbox_delivery::Entity::find()
-        .filter(outbox_delivery::Column::Recipient.eq(email))
-        .all(&app.db)
-        .await
-        .expect("deliveries");
-    rows.sort_by_key(|d| d.created_at);
-    rows
-}
 
 #[tokio::test]
 async fn an_emergency_request_near_a_bank_emails_the_banks_members_without_patient_details() {
@@ -223,22 +202,4 @@ async fn two_instances_draining_one_outbox_send_each_of_a_thousand_deliveries_ex
             .await,
         0
     );
-}
-
-/// Polls `check` until it holds or `limit` passes; returns whether it held.
-pub async fn wait_until<F, Fut>(limit: Duration, check: F) -> bool
-where
-    F: Fn() -> Fut,
-    Fut: std::future::Future<Output = bool>,
-{
-    let deadline = tokio::time::Instant::now() + limit;
-    loop {
-        if check().await {
-            return true;
-        }
-        if tokio::time::Instant::now() >= deadline {
-            return false;
-        }
-        tokio::time::sleep(Duration::from_millis(25)).await;
-    }
 }

@@ -3,6 +3,9 @@
 //! `127.0.0.1`, and [`HttpSink`] records POSTs and answers with a scripted status. Both can
 //! stop and start again on the same port, for outage tests.
 
+use crate::{TestApp, spawn_app_with};
+use entity::outbox_delivery;
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 use std::{
     collections::VecDeque,
     net::SocketAddr,
@@ -381,5 +384,48 @@ impl HttpSink {
 impl Drop for HttpSink {
     fn drop(&mut self) {
         self.task.abort();
+    }
+}
+
+/// A server whose email goes to `smtp`, retrying fast.
+pub async fn app_mailing(smtp: &SmtpServer, more: &[(&str, &str)]) -> TestApp {
+    let url = smtp.url();
+    let mut settings = vec![
+        ("SMTP_URL", url.as_str()),
+        ("PUBLIC_APP_URL", "https://app.lifeflow.example"),
+        ("OUTBOX_RETRY_BASE_MS", "50"),
+        ("OUTBOX_RETRY_CAP_MS", "200"),
+        ("OUTBOX_POLL_MS", "100"),
+    ];
+    settings.extend_from_slice(more);
+    spawn_app_with(&settings).await
+}
+
+/// The deliveries of the notifications of `user_email`, oldest first.
+pub async fn deliveries_to(app: &TestApp, email: &str) -> Vec<outbox_delivery::Model> {
+    let mut rows = outbox_delivery::Entity::find()
+        .filter(outbox_delivery::Column::Recipient.eq(email))
+        .all(&app.db)
+        .await
+        .expect("deliveries");
+    rows.sort_by_key(|d| d.created_at);
+    rows
+}
+
+/// Polls `check` until it holds or `limit` passes; returns whether it held.
+pub async fn wait_until<F, Fut>(limit: Duration, check: F) -> bool
+where
+    F: Fn() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let deadline = tokio::time::Instant::now() + limit;
+    loop {
+        if check().await {
+            return true;
+        }
+        if tokio::time::Instant::now() >= deadline {
+            return false;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
     }
 }

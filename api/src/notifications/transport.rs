@@ -76,8 +76,13 @@ impl Transports {
         self.0.contains_key(&channel)
     }
 
-    /// The transports the settings turn on; logs each channel that is off.
-    pub fn from_config(config: &Config) -> Result<Self, crate::app::StartError> {
+    /// The transports the settings turn on; logs each channel that is off. `db` is for
+    /// transports that read their target at send time (webhook endpoints).
+    pub fn from_config(
+        config: &Config,
+        db: &sea_orm::DatabaseConnection,
+    ) -> Result<Self, crate::app::StartError> {
+        let _ = db;
         let mut t = Self::none();
         match &config.smtp_url {
             Some(url) => {
