@@ -20,6 +20,7 @@ mod database;
 mod donors;
 mod limits;
 mod notifications;
+mod notifications_permissions;
 mod organizations;
 mod pagination;
 mod permissions;
