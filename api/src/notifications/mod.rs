@@ -66,8 +66,8 @@ pub struct Counters {
 }
 
 impl Counters {
-    fn sent(&self) {
-        self.sent.fetch_add(1, Ordering::Relaxed);
+    fn sent_many(&self, n: u64) {
+        self.sent.fetch_add(n, Ordering::Relaxed);
     }
     fn failed(&self) {
         self.failed.fetch_add(1, Ordering::Relaxed);

@@ -292,6 +292,18 @@ pub async fn claim(
 
 /// Records a sent delivery (if `instance` still holds its claim).
 pub async fn mark_sent(db: &DatabaseConnection, id: Uuid, instance: Uuid) -> AppResult<bool> {
+    Ok(mark_sent_many(db, &[id], instance).await? == 1)
+}
+
+/// Records sent deliveries in one statement (those `instance` still holds); returns how many.
+pub async fn mark_sent_many(
+    db: &DatabaseConnection,
+    ids: &[Uuid],
+    instance: Uuid,
+) -> AppResult<u64> {
+    if ids.is_empty() {
+        return Ok(0);
+    }
     let t = now();
     let moved = od::Entity::update_many()
         .col_expr(od::Column::Status, Expr::value(DeliveryStatus::Sent))
@@ -302,13 +314,13 @@ pub async fn mark_sent(db: &DatabaseConnection, id: Uuid, instance: Uuid) -> App
             Expr::value(Option::<DateTime<Utc>>::None),
         )
         .col_expr(od::Column::UpdatedAt, Expr::value(t))
-        .filter(od::Column::Id.eq(id))
+        .filter(od::Column::Id.is_in(ids.iter().copied()))
         .filter(od::Column::ClaimedBy.eq(instance))
         .filter(od::Column::Status.is_in([DeliveryStatus::Pending, DeliveryStatus::Failed]))
         .exec(db)
         .await?
         .rows_affected;
-    Ok(moved == 1)
+    Ok(moved)
 }
 
 /// The outcome of a failed attempt.

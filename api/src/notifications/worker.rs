@@ -73,41 +73,66 @@ async fn run(app: AppState) {
             }
             continue;
         }
-        let retries: Vec<Option<chrono::DateTime<Utc>>> = futures_util::stream::iter(rows)
+        // Each send as it completes; the sent ones recorded together, in one statement, as
+        // soon as a few have gathered or the batch is done.
+        let mut outcomes = futures_util::stream::iter(rows)
             .map(|row| send_one(&app, row))
-            .buffer_unordered(settings.concurrency.max(1))
-            .collect()
-            .await;
-        for at in retries.into_iter().flatten() {
-            next_retry = Some(next_retry.map_or(at, |n| n.min(at)));
+            .buffer_unordered(settings.concurrency.max(1));
+        let mut sent = Vec::new();
+        while let Some(outcome) = outcomes.next().await {
+            match outcome {
+                Outcome::Sent(id) => sent.push(id),
+                Outcome::Retry(at) => next_retry = Some(next_retry.map_or(at, |n| n.min(at))),
+                Outcome::Done => {}
+            }
+            if sent.len() >= RECORD_EVERY {
+                record_sent(&app, std::mem::take(&mut sent)).await;
+            }
         }
+        record_sent(&app, sent).await;
     }
 }
 
-/// Sends one claimed row and records the outcome; returns the time of its next attempt when
-/// one was scheduled.
-async fn send_one(
-    app: &AppState,
-    row: entity::outbox_delivery::Model,
-) -> Option<chrono::DateTime<Utc>> {
+/// Sent rows recorded in one statement at most this many at a time.
+const RECORD_EVERY: usize = 32;
+
+/// What became of one claimed row.
+enum Outcome {
+    /// Sent; to be recorded.
+    Sent(uuid::Uuid),
+    /// Failed; recorded, next attempt at this time.
+    Retry(chrono::DateTime<Utc>),
+    /// Recorded (dead), or nothing to do.
+    Done,
+}
+
+/// Records sent rows; a failure to record leaves them leased, to be sent again after the
+/// lease (the receiver dedupes on the id).
+async fn record_sent(app: &AppState, ids: Vec<uuid::Uuid>) {
+    if ids.is_empty() {
+        return;
+    }
+    app.outbox.counters.sent_many(ids.len() as u64);
+    if let Err(e) = outbox::mark_sent_many(&app.db, &ids, app.outbox.instance).await {
+        tracing::warn!(error = ?e, rows = ids.len(), "outbox: recording sent deliveries failed");
+    }
+}
+
+/// Sends one claimed row; records a failure at once, and returns a success for the caller to
+/// record with others.
+async fn send_one(app: &AppState, row: entity::outbox_delivery::Model) -> Outcome {
     let settings = &app.config.outbox;
     let instance = app.outbox.instance;
-    let transport = app.outbox.transports.get(row.channel)?;
+    let Some(transport) = app.outbox.transports.get(row.channel) else {
+        return Outcome::Done;
+    };
     let message = outbox::resolve_link(row.clone(), &app.config.public_app_url);
     let result = match tokio::time::timeout(settings.send_timeout, transport.send(&message)).await {
         Ok(r) => r,
         Err(_) => Err(super::transport::SendError::retry("the send timed out")),
     };
     match result {
-        Ok(()) => {
-            app.outbox.counters.sent();
-            if let Err(e) = outbox::mark_sent(&app.db, row.id, instance).await {
-                // Sent but not recorded: after the lease it is sent again (the receiver
-                // dedupes on the id).
-                tracing::warn!(error = ?e, delivery = %row.id, "outbox: recording a sent delivery failed");
-            }
-            None
-        }
+        Ok(()) => Outcome::Sent(row.id),
         Err(err) => {
             match outbox::mark_failed(
                 &app.db,
@@ -128,7 +153,7 @@ async fn send_one(
                         reason = %err.reason,
                         "outbox: send failed; retrying later"
                     );
-                    Some(at)
+                    Outcome::Retry(at)
                 }
                 Ok(Failure::Dead) => {
                     app.outbox.counters.dead();
@@ -139,11 +164,11 @@ async fn send_one(
                         reason = %err.reason,
                         "outbox: delivery is dead"
                     );
-                    None
+                    Outcome::Done
                 }
                 Err(e) => {
                     tracing::warn!(error = ?e, delivery = %row.id, "outbox: recording a failure failed");
-                    None
+                    Outcome::Done
                 }
             }
         }
