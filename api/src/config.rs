@@ -163,8 +163,9 @@ pub struct Config {
     /// `EXPOSE_SQL_COUNT`: answer each GraphQL request with an `x-sql-statements` header
     /// (off in production unless set; the benchmarks and tests read it).
     pub expose_sql_count: bool,
-    /// `SMTP_URL`: `smtp://host:port` (plain, for a local relay), `smtp://user:pass@host:587`
-    /// (STARTTLS required) or `smtps://user:pass@host` (TLS from the start). Unset: no email.
+    /// `SMTP_URL`: `smtp://host:port` (plain, for a local relay),
+    /// `smtp://user:pass@host:587?tls=required` (STARTTLS) or `smtps://user:pass@host` (TLS
+    /// from the start). Unset: no email.
     pub smtp_url: Option<String>,
     /// `MAIL_FROM`: the sender of every email (`LifeFlow <noreply@example.org>`).
     pub mail_from: String,
@@ -497,6 +498,23 @@ mod tests {
         let dev = config(&[]).expect("config");
         assert_eq!(dev.metrics, MetricsEndpoint::ApiPort);
         assert!(!dev.app_env_set);
+    }
+
+    #[test]
+    fn channels_are_off_until_set_and_outbox_retries_take_milliseconds() {
+        let c = config(&[
+            ("OUTBOX_RETRY_BASE_MS", "50"),
+            ("PUBLIC_APP_URL", "https://a.example/"),
+        ])
+        .expect("config");
+        assert_eq!(c.smtp_url, None);
+        assert_eq!(c.sms_webhook_url, None);
+        assert_eq!(c.public_app_url, "https://a.example");
+        assert_eq!(c.outbox.retry_base, Duration::from_millis(50));
+        assert_eq!(c.outbox.max_attempts, 8);
+        assert!(c.outbox.worker);
+        assert!(config(&[("OUTBOX_WORKER", "false")]).is_ok_and(|c| !c.outbox.worker));
+        assert!(config(&[("OUTBOX_MAX_ATTEMPTS", "many")]).is_err());
     }
 
     #[test]

@@ -342,6 +342,24 @@ async fn an_sms_provider_failing_is_retried_until_the_attempts_run_out_then_the_
         ids.iter().all(|id| *id == json!(row.id.to_string())),
         "{ids:?}"
     );
+    // The instance counts them for /metrics.
+    let metrics = app
+        .http
+        .get(format!("{}/metrics", app.base))
+        .send()
+        .await
+        .expect("metrics")
+        .text()
+        .await
+        .expect("text");
+    assert!(
+        metrics.contains("lifeflow_outbox_dead_total 1\n"),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains("lifeflow_outbox_failed_attempts_total 2\n"),
+        "{metrics}"
+    );
 }
 
 #[tokio::test]

@@ -43,5 +43,6 @@ pub async fn readyz(State(app): State<AppState>) -> Response {
 pub async fn metrics(State(app): State<AppState>) -> Response {
     let mut body = app.metrics.render();
     super::metrics::write_password_work(&mut body, app.hasher.work());
+    app.outbox.counters.render(&mut body);
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], body).into_response()
 }

@@ -76,6 +76,32 @@ impl Counters {
         self.dead.fetch_add(1, Ordering::Relaxed);
     }
 
+    /// Appends the counters to a Prometheus exposition.
+    pub fn render(&self, out: &mut String) {
+        use std::fmt::Write as _;
+        for (name, help, v) in [
+            (
+                "lifeflow_outbox_sent_total",
+                "Deliveries this instance sent (email, SMS, webhooks).",
+                &self.sent,
+            ),
+            (
+                "lifeflow_outbox_failed_attempts_total",
+                "Delivery attempts that failed and were scheduled again.",
+                &self.failed,
+            ),
+            (
+                "lifeflow_outbox_dead_total",
+                "Deliveries given up (refused for good or out of attempts).",
+                &self.dead,
+            ),
+        ] {
+            let _ = writeln!(out, "# HELP {name} {help}");
+            let _ = writeln!(out, "# TYPE {name} counter");
+            let _ = writeln!(out, "{name} {}", v.load(Ordering::Relaxed));
+        }
+    }
+
     /// Deliveries sent, attempts failed (to be retried), deliveries dead.
     pub fn get(&self) -> (u64, u64, u64) {
         (
