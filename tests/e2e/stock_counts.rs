@@ -392,10 +392,9 @@ async fn units_changed_by_hand_in_sql_keep_the_kept_counts_and_soonest_expiries_
         // The soonest unit's expiry moved past every other one.
         format!("UPDATE blood_units SET expires_at = {later} WHERE unit_number = 'HAND-000'"),
         // The new soonest unit moved to the other bank.
-        format!(
-            "UPDATE blood_units SET blood_bank_id = '{}' WHERE unit_number = 'HAND-001'",
-            two.id
-        ),
+        "UPDATE blood_units SET blood_bank_id = (SELECT blood_bank_id FROM blood_units \
+         WHERE unit_number = 'HTWO-000') WHERE unit_number = 'HAND-001'"
+            .to_string(),
         // The next one deleted, and the other bank's soonest quarantined.
         "DELETE FROM blood_unit_events WHERE unit_id IN \
          (SELECT id FROM blood_units WHERE unit_number = 'HAND-002')"

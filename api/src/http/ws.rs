@@ -355,6 +355,10 @@ async fn serve(
     let mut operations: HashMap<String, BoxStream<'static, Outgoing>> = HashMap::new();
     let mut ping = tokio::time::interval(config.ws_ping_interval);
     ping.tick().await;
+    // Made once, not per message: each wake-up of an idle connection polls the futures
+    // below, and a fresh `ended` future registers with the session's channel again.
+    let ended = registration.ended();
+    tokio::pin!(ended);
     loop {
         // Biased, in the order the protocol machine read and answered its input: what the
         // machine answers to one message goes out before the next message is read.
@@ -362,7 +366,7 @@ async fn serve(
             biased;
             // The access this connection was granted is withdrawn: it ends, and a client
             // that reconnects is authenticated afresh (or refused).
-            _ = registration.ended() => {
+            () = &mut ended => {
                 close(&mut sink, 4403, "Forbidden").await;
                 break;
             }
@@ -487,7 +491,9 @@ impl futures_util::Stream for Inbox {
                 Poll::Ready(Some(m))
             }
             None => {
-                s.waker = Some(cx.waker().clone());
+                if !s.waker.as_ref().is_some_and(|w| w.will_wake(cx.waker())) {
+                    s.waker = Some(cx.waker().clone());
+                }
                 Poll::Pending
             }
         }
