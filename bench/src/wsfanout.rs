@@ -65,6 +65,19 @@ fn rss_kib(pid: u32) -> Res<u64> {
         .ok_or_else(|| "no VmRSS".into())
 }
 
+/// CPU time a process has used so far, every thread included, in nanoseconds (the first
+/// field of each `/proc/<pid>/task/<tid>/schedstat`); 0 when unreadable.
+fn cpu_ns(pid: u32) -> u64 {
+    let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) else {
+        return 0;
+    };
+    tasks
+        .flatten()
+        .filter_map(|t| std::fs::read_to_string(t.path().join("schedstat")).ok())
+        .filter_map(|s| s.split_whitespace().next()?.parse::<u64>().ok())
+        .sum()
+}
+
 fn server_bin(args: &Args) -> Res<PathBuf> {
     if let Some(p) = &args.server_bin {
         // Absolute (the server runs in the temporary directory), symlinks kept: the process
@@ -314,7 +327,7 @@ async fn drive(args: &Args, server: &ServerProcess, port: u16) -> Res<bool> {
         per_sub / 1024.0,
     );
     println!(
-        "\n| Round | Subscribers | Received | Mutation ms | p50 ms | p99 ms | Max ms | Min ms | From send p50 ms | From send p99 ms | From send max ms | RSS after MiB |\n|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+        "\n| Round | Subscribers | Received | Mutation ms | p50 ms | p99 ms | Max ms | Min ms | From send p50 ms | From send p99 ms | From send max ms | Server CPU ms | Client CPU ms | RSS after MiB |\n|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
     );
 
     let mut all_ok = first_failure.is_none();
@@ -323,6 +336,8 @@ async fn drive(args: &Args, server: &ServerProcess, port: u16) -> Res<bool> {
     for round in 1..=args.rounds {
         // Nothing from an earlier round may count in this one.
         while arrivals.try_recv().is_ok() {}
+        let me = std::process::id();
+        let (server_cpu, client_cpu) = (cpu_ns(server.pid), cpu_ns(me));
         let sent = Instant::now();
         setup::gql(
             &http,
@@ -353,6 +368,9 @@ async fn drive(args: &Args, server: &ServerProcess, port: u16) -> Res<bool> {
                 _ => break,
             }
         }
+        // From before the mutation to the last arrival: the mutation, the fan-out, the reading.
+        let server_cpu_ms = cpu_ns(server.pid).saturating_sub(server_cpu) as f64 / 1e6;
+        let client_cpu_ms = cpu_ns(me).saturating_sub(client_cpu) as f64 / 1e6;
         let received = from_resp.len();
         if received < connected {
             all_ok = false;
@@ -365,7 +383,7 @@ async fn drive(args: &Args, server: &ServerProcess, port: u16) -> Res<bool> {
         from_send.sort_by(f64::total_cmp);
         let rss = rss_kib(server.pid)?;
         println!(
-            "| {round} | {connected} | {received} | {:.2} | {:.2} | {:.2} | {:.2} | {:.2} | {:.2} | {:.2} | {:.2} | {:.1} |",
+            "| {round} | {connected} | {received} | {:.2} | {:.2} | {:.2} | {:.2} | {:.2} | {:.2} | {:.2} | {:.2} | {server_cpu_ms:.1} | {client_cpu_ms:.1} | {:.1} |",
             signed_ms(responded, sent),
             pct(&from_resp, 0.50),
             pct(&from_resp, 0.99),
@@ -383,7 +401,7 @@ async fn drive(args: &Args, server: &ServerProcess, port: u16) -> Res<bool> {
     }
     all_from_resp.sort_by(f64::total_cmp);
     println!(
-        "| all | {connected} | {} | | {:.2} | {:.2} | {:.2} | {:.2} | | | | |",
+        "| all | {connected} | {} | | {:.2} | {:.2} | {:.2} | {:.2} | | | | | | |",
         all_from_resp.len(),
         pct(&all_from_resp, 0.50),
         pct(&all_from_resp, 0.99),
