@@ -268,7 +268,8 @@ async fn drive(args: &Args, server: &ServerProcess, port: u16) -> Res<bool> {
     let (arrivals_tx, mut arrivals) = mpsc::unbounded_channel::<(usize, Instant)>();
     let (stop_tx, stop) = watch::channel(false);
     let url = format!("ws://127.0.0.1:{port}/graphql/ws");
-    let raw_reader = (args.ws_client == WsClient::Raw).then(|| RawReader::start(arrivals_tx.clone()));
+    let raw_reader =
+        (args.ws_client == WsClient::Raw).then(|| RawReader::start(arrivals_tx.clone()));
     let mut tasks = Vec::with_capacity(n);
     let connect_start = Instant::now();
     let mut connected = 0usize;

@@ -51,7 +51,14 @@ fn unit_expiring_in_secs(number: &str, group: &str, component: &str, secs: i64) 
 /// reservation (soonest expiry first), discard or expiry takes the key's soonest expiry away.
 fn spread_units(prefix: &str, group: &str, n: usize) -> Vec<Value> {
     (0..n)
-        .map(|i| unit_expiring(&format!("{prefix}-{i:03}"), group, "RED_CELLS", 2 + i as i64))
+        .map(|i| {
+            unit_expiring(
+                &format!("{prefix}-{i:03}"),
+                group,
+                "RED_CELLS",
+                2 + i as i64,
+            )
+        })
         .collect()
 }
 
@@ -119,13 +126,7 @@ async fn after_concurrent_accepts_releases_discards_fulfilments_additions_and_ex
         u["status"] = json!("QUARANTINED");
     }
     let quarantined = ids(&net.stock(&app, quarantined).await);
-    add_units(
-        &app,
-        &two.admin,
-        &two.id,
-        spread_units("TWO", "O_POS", 10),
-    )
-    .await;
+    add_units(&app, &two.admin, &two.id, spread_units("TWO", "O_POS", 10)).await;
     let o_neg: Vec<String> = ids(&first[24..32]);
     let expired: Vec<String> = ids(&first[38..41]);
     let mut to_accept = Vec::new();
@@ -375,7 +376,7 @@ async fn find_compatible_stock_counts_no_available_but_expired_unit_and_reports_
 
 #[tokio::test]
 async fn units_changed_by_hand_in_sql_keep_the_kept_counts_and_soonest_expiries_equal_to_the_units()
- {
+{
     // Arrange: two banks with red cells expiring on different days; the sweep never runs.
     let app = spawn_app_with(&[("SWEEP_INTERVAL_MS", "3600000")]).await;
     let net = Network::new(&app, 2.0).await;
