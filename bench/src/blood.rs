@@ -337,18 +337,21 @@ async fn accept_run(
 }
 
 /// The compatible-stock statement of `stock::service::compatible_stock` as the server sends
-/// it to Postgres, parameters numbered alike: `$1`, `$2` now, `$3` the bank ids and `$4` the
-/// groups (array literals), `$5` the component.
-const SEARCH_SQL: &str = "SELECT c.blood_bank_id, c.blood_group, \
-     c.available - (SELECT COUNT(*) FROM blood_units u \
+/// it to Postgres, parameters numbered alike: `$1`, `$2`, `$3` now, `$4` the bank ids and `$5`
+/// the groups (array literals), `$6` the component.
+const SEARCH_SQL: &str = "WITH expired AS (SELECT blood_bank_id, component, blood_group, COUNT(*) AS n \
+       FROM blood_units WHERE status = 'AVAILABLE' AND expires_at <= $1 \
+       GROUP BY blood_bank_id, component, blood_group) \
+     SELECT c.blood_bank_id, c.blood_group, c.available - COALESCE(e.n, 0) AS n, \
+     CASE WHEN c.soonest_expiry > $2 THEN c.soonest_expiry \
+     ELSE (SELECT MIN(u.expires_at) FROM blood_units u \
        WHERE u.blood_bank_id = c.blood_bank_id AND u.component = c.component \
-       AND u.status = 'AVAILABLE' AND u.blood_group = c.blood_group AND u.expires_at <= $1) AS n, \
-     (SELECT MIN(u.expires_at) FROM blood_units u \
-       WHERE u.blood_bank_id = c.blood_bank_id AND u.component = c.component \
-       AND u.status = 'AVAILABLE' AND u.blood_group = c.blood_group AND u.expires_at > $2) AS soonest \
-     FROM blood_stock_counts c \
-     WHERE c.blood_bank_id = ANY($3::uuid[]) AND c.blood_group = ANY($4::text[]) \
-     AND c.component = $5 AND c.available > 0";
+       AND u.status = 'AVAILABLE' AND u.blood_group = c.blood_group AND u.expires_at > $3) END AS soonest \
+     FROM blood_stock_counts c LEFT JOIN expired e \
+       ON e.blood_bank_id = c.blood_bank_id AND e.component = c.component \
+       AND e.blood_group = c.blood_group \
+     WHERE c.blood_bank_id = ANY($4::uuid[]) AND c.blood_group = ANY($5::text[]) \
+     AND c.component = $6 AND c.available > 0";
 
 /// Prints (to stderr) `EXPLAIN (ANALYZE, BUFFERS)` of the SQL the two read scenarios run: the
 /// search's statement (see [`SEARCH_SQL`]) and the `bloodRequests` page of a hospital admin
@@ -376,13 +379,14 @@ async fn explain(pool: &DatabaseConnection, scale: &lifeflow::seed::scale::Scale
     let ids = format!("{{{}}}", near.join(","));
     let short = format!("{{… {} bank ids …}}", near.len());
     let groups = "{A_POS,A_NEG,O_POS,O_NEG}";
-    let args = format!("now(), now(), '{ids}', '{groups}', 'RED_CELLS'");
+    let args = format!("now(), now(), now(), '{ids}', '{groups}', 'RED_CELLS'");
     let literal = SEARCH_SQL
         .replace("$1", "now()")
         .replace("$2", "now()")
-        .replace("$3", &format!("'{ids}'"))
-        .replace("$4", &format!("'{groups}'"))
-        .replace("$5", "'RED_CELLS'");
+        .replace("$3", "now()")
+        .replace("$4", &format!("'{ids}'"))
+        .replace("$5", &format!("'{groups}'"))
+        .replace("$6", "'RED_CELLS'");
     let hospital = scale.hospital_ids.first().ok_or("no hospital")?;
     let page =
         "SELECT * FROM blood_requests WHERE hospital_id = $1 ORDER BY urgency_rank, id LIMIT 51";
@@ -395,9 +399,30 @@ async fn explain(pool: &DatabaseConnection, scale: &lifeflow::seed::scale::Scale
          AND status = 'AVAILABLE' AND expires_at > now() \
          AND blood_group IN ('A_POS', 'A_NEG', 'O_POS', 'O_NEG') GROUP BY blood_bank_id, blood_group"
     );
+    // The first pass of issue 14 (commit 13e63c3): the kept counts, and one seek per
+    // (bank, group) into the units for the soonest expiry.
+    let first_pass = format!(
+        "WITH expired AS (SELECT blood_bank_id, component, blood_group, COUNT(*) AS n \
+           FROM blood_units WHERE status = 'AVAILABLE' AND expires_at <= now() \
+           GROUP BY blood_bank_id, component, blood_group) \
+         SELECT c.blood_bank_id, c.blood_group, c.available - COALESCE(e.n, 0) AS n, \
+         (SELECT MIN(u.expires_at) FROM blood_units u \
+           WHERE u.blood_bank_id = c.blood_bank_id AND u.component = c.component \
+           AND u.status = 'AVAILABLE' AND u.blood_group = c.blood_group \
+           AND u.expires_at > now()) AS soonest \
+         FROM blood_stock_counts c LEFT JOIN expired e \
+           ON e.blood_bank_id = c.blood_bank_id AND e.component = c.component \
+           AND e.blood_group = c.blood_group \
+         WHERE c.blood_bank_id = ANY('{ids}'::uuid[]) AND c.blood_group = ANY('{groups}'::text[]) \
+         AND c.component = 'RED_CELLS' AND c.available > 0"
+    );
     let backend = pool.get_database_backend();
     for (name, sql) in [
         ("blood-search", &literal),
+        (
+            "blood-search, first pass of issue 14 (a seek per bank and group for the soonest expiry)",
+            &first_pass,
+        ),
         (
             "blood-search before issue 14 (the grouped count over the units)",
             &before,
@@ -417,10 +442,32 @@ async fn explain(pool: &DatabaseConnection, scale: &lifeflow::seed::scale::Scale
             &short,
         )?;
     }
+    // The new statement and the first pass, alternately, 40 times each: medians of the
+    // statement's time as the client sees it (one connection, nothing else running on it).
+    let mut times: [Vec<f64>; 2] = [Vec::new(), Vec::new()];
+    for _ in 0..40 {
+        for (i, sql) in [&literal, &first_pass].into_iter().enumerate() {
+            let t = std::time::Instant::now();
+            pool.query_all_raw(Statement::from_string(backend, sql.clone()))
+                .await?;
+            times[i].push(t.elapsed().as_secs_f64() * 1000.0);
+        }
+    }
+    for (name, mut v) in [
+        ("new statement", times[0].clone()),
+        ("first pass", times[1].clone()),
+    ] {
+        v.sort_by(f64::total_cmp);
+        eprintln!(
+            "blood-search {name}, literal values, 40 runs alternating: median {:.2} ms, p90 {:.2} ms",
+            v[v.len() / 2],
+            v[v.len() * 9 / 10]
+        );
+    }
     // One connection for the prepared statements: they belong to the session.
     let txn = pool.begin().await?;
     txn.execute_unprepared(&format!(
-        "PREPARE bench_search (timestamptz, timestamptz, text, text, text) AS {SEARCH_SQL}"
+        "PREPARE bench_search (timestamptz, timestamptz, timestamptz, text, text, text) AS {SEARCH_SQL}"
     ))
     .await?;
     txn.execute_unprepared(&format!("PREPARE bench_page (uuid) AS {page}"))

@@ -138,6 +138,11 @@ pub struct Args {
     #[arg(long, default_value_t = 5)]
     pub settle: u64,
 
+    /// `ws-fanout`: how subscribers read their sockets once subscribed: `raw` (one thread,
+    /// one epoll, frames split but not decoded) or `tungstenite` (a tokio task per socket).
+    #[arg(long, value_enum, default_value = "raw")]
+    pub ws_client: wsfanout::WsClient,
+
     /// `ws-fanout`: the server binary (default: `lifeflow` next to this executable).
     #[arg(long)]
     pub server_bin: Option<std::path::PathBuf>,

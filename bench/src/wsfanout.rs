@@ -5,6 +5,13 @@
 //! that its memory and its open-file limit are its own. The client connects in batches,
 //! measures the server's resident memory before and after, then creates EMERGENCY requests
 //! and times each alert's arrival at every subscriber from the mutation's HTTP response.
+//!
+//! Two clients (`--ws-client`): `raw` (the default) hands every socket, once subscribed, to
+//! one thread that waits on all of them with one `epoll` (mio) and only splits the bytes into
+//! websocket frames and timestamps each text frame carrying `"next"`; `tungstenite` keeps a
+//! tokio task per socket reading through tokio-tungstenite (the client of the earlier
+//! measurements). Both run on the same two cores as the server, so the lighter the client,
+//! the less of the measured latency is the client's own reading.
 
 use crate::{
     Args,
@@ -18,7 +25,19 @@ use std::{
     time::{Duration, Instant},
 };
 use tokio::sync::{mpsc, watch};
-use tokio_tungstenite::tungstenite::{Message, client::IntoClientRequest, http::HeaderValue};
+use tokio_tungstenite::{
+    MaybeTlsStream,
+    tungstenite::{Message, client::IntoClientRequest, http::HeaderValue},
+};
+
+/// How subscribers read their sockets once subscribed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum WsClient {
+    /// One thread, one `epoll` for every socket, frames split but not decoded.
+    Raw,
+    /// A tokio task per socket, reading through tokio-tungstenite.
+    Tungstenite,
+}
 
 /// The subscription every connection opens.
 pub const SUBSCRIPTION: &str = "subscription { alertRaised { id kind } }";
@@ -44,6 +63,19 @@ fn rss_kib(pid: u32) -> Res<u64> {
         .find_map(|l| l.strip_prefix("VmRSS:"))
         .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
         .ok_or_else(|| "no VmRSS".into())
+}
+
+/// CPU time a process has used so far, every thread included, in nanoseconds (the first
+/// field of each `/proc/<pid>/task/<tid>/schedstat`); 0 when unreadable.
+fn cpu_ns(pid: u32) -> u64 {
+    let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) else {
+        return 0;
+    };
+    tasks
+        .flatten()
+        .filter_map(|t| std::fs::read_to_string(t.path().join("schedstat")).ok())
+        .filter_map(|s| s.split_whitespace().next()?.parse::<u64>().ok())
+        .sum()
 }
 
 fn server_bin(args: &Args) -> Res<PathBuf> {
@@ -236,6 +268,8 @@ async fn drive(args: &Args, server: &ServerProcess, port: u16) -> Res<bool> {
     let (arrivals_tx, mut arrivals) = mpsc::unbounded_channel::<(usize, Instant)>();
     let (stop_tx, stop) = watch::channel(false);
     let url = format!("ws://127.0.0.1:{port}/graphql/ws");
+    let raw_reader =
+        (args.ws_client == WsClient::Raw).then(|| RawReader::start(arrivals_tx.clone()));
     let mut tasks = Vec::with_capacity(n);
     let connect_start = Instant::now();
     let mut connected = 0usize;
@@ -251,6 +285,7 @@ async fn drive(args: &Args, server: &ServerProcess, port: u16) -> Res<bool> {
                 ready_tx.clone(),
                 arrivals_tx.clone(),
                 stop.clone(),
+                raw_reader.as_ref().map(|r| r.sockets.clone()),
             )));
         }
         drop(ready_tx);
@@ -293,7 +328,7 @@ async fn drive(args: &Args, server: &ServerProcess, port: u16) -> Res<bool> {
         per_sub / 1024.0,
     );
     println!(
-        "\n| Round | Subscribers | Received | Mutation ms | p50 ms | p99 ms | Max ms | Min ms | From send p50 ms | From send p99 ms | From send max ms | RSS after MiB |\n|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+        "\n| Round | Subscribers | Received | Mutation ms | p50 ms | p99 ms | Max ms | Min ms | From send p50 ms | From send p99 ms | From send max ms | Server CPU ms | Client CPU ms | RSS after MiB |\n|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
     );
 
     let mut all_ok = first_failure.is_none();
@@ -302,6 +337,8 @@ async fn drive(args: &Args, server: &ServerProcess, port: u16) -> Res<bool> {
     for round in 1..=args.rounds {
         // Nothing from an earlier round may count in this one.
         while arrivals.try_recv().is_ok() {}
+        let me = std::process::id();
+        let (server_cpu, client_cpu) = (cpu_ns(server.pid), cpu_ns(me));
         let sent = Instant::now();
         setup::gql(
             &http,
@@ -332,6 +369,9 @@ async fn drive(args: &Args, server: &ServerProcess, port: u16) -> Res<bool> {
                 _ => break,
             }
         }
+        // From before the mutation to the last arrival: the mutation, the fan-out, the reading.
+        let server_cpu_ms = cpu_ns(server.pid).saturating_sub(server_cpu) as f64 / 1e6;
+        let client_cpu_ms = cpu_ns(me).saturating_sub(client_cpu) as f64 / 1e6;
         let received = from_resp.len();
         if received < connected {
             all_ok = false;
@@ -344,7 +384,7 @@ async fn drive(args: &Args, server: &ServerProcess, port: u16) -> Res<bool> {
         from_send.sort_by(f64::total_cmp);
         let rss = rss_kib(server.pid)?;
         println!(
-            "| {round} | {connected} | {received} | {:.2} | {:.2} | {:.2} | {:.2} | {:.2} | {:.2} | {:.2} | {:.2} | {:.1} |",
+            "| {round} | {connected} | {received} | {:.2} | {:.2} | {:.2} | {:.2} | {:.2} | {:.2} | {:.2} | {:.2} | {server_cpu_ms:.1} | {client_cpu_ms:.1} | {:.1} |",
             signed_ms(responded, sent),
             pct(&from_resp, 0.50),
             pct(&from_resp, 0.99),
@@ -362,7 +402,7 @@ async fn drive(args: &Args, server: &ServerProcess, port: u16) -> Res<bool> {
     }
     all_from_resp.sort_by(f64::total_cmp);
     println!(
-        "| all | {connected} | {} | | {:.2} | {:.2} | {:.2} | {:.2} | | | | |",
+        "| all | {connected} | {} | | {:.2} | {:.2} | {:.2} | {:.2} | | | | | | |",
         all_from_resp.len(),
         pct(&all_from_resp, 0.50),
         pct(&all_from_resp, 0.99),
@@ -381,6 +421,9 @@ async fn drive(args: &Args, server: &ServerProcess, port: u16) -> Res<bool> {
 
     // Close everything, bounded.
     let _ = stop_tx.send(true);
+    if let Some(r) = raw_reader {
+        r.stop();
+    }
     let closing = Instant::now();
     for t in tasks {
         let left = Duration::from_secs(20).saturating_sub(closing.elapsed());
@@ -410,8 +453,144 @@ fn pct(v: &[f64], q: f64) -> f64 {
     v[rank - 1]
 }
 
+/// The `raw` client's reading thread: every subscribed socket, one `epoll`.
+struct RawReader {
+    sockets: std::sync::mpsc::Sender<(usize, std::net::TcpStream)>,
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    thread: std::thread::JoinHandle<()>,
+}
+
+impl RawReader {
+    fn start(arrivals: mpsc::UnboundedSender<(usize, Instant)>) -> Self {
+        let (sockets, incoming) = std::sync::mpsc::channel();
+        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let flag = stop.clone();
+        let thread = std::thread::Builder::new()
+            .name("ws-raw-reader".into())
+            .spawn(move || {
+                if let Err(e) = raw_read(&incoming, &arrivals, &flag) {
+                    eprintln!("raw reader: {e}");
+                }
+            })
+            .expect("spawn the raw reader");
+        Self {
+            sockets,
+            stop,
+            thread,
+        }
+    }
+
+    /// Ends the thread, which closes every socket.
+    fn stop(self) {
+        self.stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        drop(self.sockets);
+        let _ = self.thread.join();
+    }
+}
+
+/// A socket of the raw reader and the bytes of its unfinished frame.
+struct RawSocket {
+    idx: usize,
+    stream: mio::net::TcpStream,
+    buf: Vec<u8>,
+}
+
+/// Waits on every socket at once; on each readable one reads what is there, splits it into
+/// frames (server frames are not masked) and reports every text frame carrying `"next"`,
+/// timestamped when its last byte was read.
+fn raw_read(
+    incoming: &std::sync::mpsc::Receiver<(usize, std::net::TcpStream)>,
+    arrivals: &mpsc::UnboundedSender<(usize, Instant)>,
+    stop: &std::sync::atomic::AtomicBool,
+) -> std::io::Result<()> {
+    use std::io::Read as _;
+    let mut poll = mio::Poll::new()?;
+    let mut events = mio::Events::with_capacity(1024);
+    let mut sockets: Vec<RawSocket> = Vec::new();
+    let mut chunk = vec![0u8; 64 * 1024];
+    while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+        while let Ok((idx, s)) = incoming.try_recv() {
+            let mut stream = mio::net::TcpStream::from_std(s);
+            let token = mio::Token(sockets.len());
+            poll.registry()
+                .register(&mut stream, token, mio::Interest::READABLE)?;
+            sockets.push(RawSocket {
+                idx,
+                stream,
+                buf: Vec::new(),
+            });
+        }
+        poll.poll(&mut events, Some(Duration::from_millis(50)))?;
+        for ev in &events {
+            let Some(sock) = sockets.get_mut(ev.token().0) else {
+                continue;
+            };
+            // Edge-triggered: read until the socket is drained.
+            loop {
+                match sock.stream.read(&mut chunk) {
+                    Ok(0) => break,
+                    Ok(n) => {
+                        let at = Instant::now();
+                        sock.buf.extend_from_slice(&chunk[..n]);
+                        let used = split_frames(&sock.buf, |opcode, payload| {
+                            if opcode == 1 && contains(payload, b"\"next\"") {
+                                let _ = arrivals.send((sock.idx, at));
+                            }
+                        });
+                        sock.buf.drain(..used);
+                    }
+                    Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => break,
+                    Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                    Err(_) => break,
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Calls `each(opcode, payload)` for every whole frame at the start of `buf`; returns the
+/// bytes they take.
+fn split_frames(buf: &[u8], mut each: impl FnMut(u8, &[u8])) -> usize {
+    let mut at = 0;
+    loop {
+        let rest = &buf[at..];
+        if rest.len() < 2 {
+            return at;
+        }
+        let opcode = rest[0] & 0x0f;
+        let masked = rest[1] & 0x80 != 0;
+        let (len, mut head) = match rest[1] & 0x7f {
+            126 if rest.len() >= 4 => (u64::from(u16::from_be_bytes([rest[2], rest[3]])), 4),
+            127 if rest.len() >= 10 => {
+                let mut b = [0u8; 8];
+                b.copy_from_slice(&rest[2..10]);
+                (u64::from_be_bytes(b), 10)
+            }
+            126 | 127 => return at,
+            n => (u64::from(n), 2),
+        };
+        if masked {
+            head += 4;
+        }
+        let Ok(len) = usize::try_from(len) else {
+            return buf.len();
+        };
+        if rest.len() < head + len {
+            return at;
+        }
+        each(opcode, &rest[head..head + len]);
+        at += head + len;
+    }
+}
+
+fn contains(hay: &[u8], needle: &[u8]) -> bool {
+    hay.windows(needle.len()).any(|w| w == needle)
+}
+
 /// One subscriber: connects, authenticates, subscribes, reports ready, then reports the
-/// arrival time of every `next` message until told to stop.
+/// arrival time of every `next` message until told to stop; with the raw client, hands its
+/// socket to the raw reader instead of reading it.
 async fn subscriber(
     url: String,
     token: String,
@@ -419,6 +598,7 @@ async fn subscriber(
     ready: mpsc::Sender<Result<(), String>>,
     arrivals: mpsc::UnboundedSender<(usize, Instant)>,
     mut stop: watch::Receiver<bool>,
+    raw: Option<std::sync::mpsc::Sender<(usize, std::net::TcpStream)>>,
 ) {
     let setup = async {
         let mut req = url.into_client_request().map_err(|e| e.to_string())?;
@@ -454,6 +634,19 @@ async fn subscriber(
     };
     let mut ws = match setup.await {
         Ok(ws) => {
+            if let Some(raw) = raw {
+                // Nothing more is sent to a subscriber before its first result, so
+                // tungstenite holds no bytes of it: the socket alone carries what follows.
+                let handed = match ws.into_inner() {
+                    MaybeTlsStream::Plain(tcp) => tcp
+                        .into_std()
+                        .map_err(|e| e.to_string())
+                        .and_then(|s| raw.send((idx, s)).map_err(|e| e.to_string())),
+                    _ => Err("not a plain TCP socket".to_string()),
+                };
+                let _ = ready.send(handed).await;
+                return;
+            }
             let _ = ready.send(Ok(())).await;
             ws
         }

@@ -1,5 +1,6 @@
 //! `blood_stock_counts`: available units per bank, component and group, kept by triggers on
-//! `blood_units` (migration `m20261202_000001_stock_counts`); never written by the
+//! `blood_units` (migrations `m20261202_000001_stock_counts`, `m20261204_000201_stock_soonest`);
+//! never written by the
 //! application.
 
 use crate::{BloodGroup, Component};
@@ -17,6 +18,8 @@ pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]
     pub blood_group: BloodGroup,
     pub available: i64,
+    /// The earliest `expires_at` among those units (expired or not); `None` when there are none.
+    pub soonest_expiry: Option<DateTimeUtc>,
 }
 
 /// Relations are resolved by the API's loaders.

@@ -30,6 +30,7 @@ mod m20261202_000001_stock_counts;
 #[allow(missing_docs)]
 mod m20261203_000001_camps;
 #[allow(missing_docs)]
+mod m20261204_000201_stock_soonest;
 mod m20261205_000001_outbox;
 
 /// Applies every migration in order.
@@ -51,6 +52,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261201_000002_care::Migration),
             Box::new(m20261202_000001_stock_counts::Migration),
             Box::new(m20261203_000001_camps::Migration),
+            Box::new(m20261204_000201_stock_soonest::Migration),
             Box::new(m20261205_000001_outbox::Migration),
         ]
     }

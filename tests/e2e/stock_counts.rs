@@ -12,6 +12,7 @@ use lifeflow_tests::{
     fixtures::{blood::*, *},
     *,
 };
+use sea_orm::ConnectionTrait;
 use serde_json::{Value, json};
 use std::time::Duration;
 
@@ -19,27 +20,46 @@ const FIND: &str = "query($i: FindCompatibleStockInput!) {
   findCompatibleStock(input: $i) {
     totalUnits soonestExpiry unitsByGroup { bloodGroup units } bloodBank { id } } }";
 
-/// Rows where the kept counts and a fresh count of the available units differ, both read by
-/// one statement (one snapshot), in either direction.
+/// Rows where the kept counts and soonest expiries and a fresh count and `MIN(expires_at)` of
+/// the available units differ, both read by one statement (one snapshot), in either
+/// direction, plus kept rows with no unit left that still name a soonest expiry.
 const MISMATCHES: &str = "SELECT
   (SELECT COUNT(*) FROM (
-     SELECT blood_bank_id, component, blood_group, available AS n FROM blood_stock_counts
-     WHERE available <> 0
+     SELECT blood_bank_id, component, blood_group, available AS n, soonest_expiry AS s
+     FROM blood_stock_counts WHERE available <> 0
      EXCEPT
-     SELECT blood_bank_id, component, blood_group, COUNT(*) AS n FROM blood_units
+     SELECT blood_bank_id, component, blood_group, COUNT(*) AS n, MIN(expires_at) AS s
+     FROM blood_units
      WHERE status = 'AVAILABLE' GROUP BY blood_bank_id, component, blood_group) kept_only)
 + (SELECT COUNT(*) FROM (
-     SELECT blood_bank_id, component, blood_group, COUNT(*) AS n FROM blood_units
+     SELECT blood_bank_id, component, blood_group, COUNT(*) AS n, MIN(expires_at) AS s
+     FROM blood_units
      WHERE status = 'AVAILABLE' GROUP BY blood_bank_id, component, blood_group
      EXCEPT
-     SELECT blood_bank_id, component, blood_group, available AS n FROM blood_stock_counts
-     WHERE available <> 0) fresh_only)";
+     SELECT blood_bank_id, component, blood_group, available AS n, soonest_expiry AS s
+     FROM blood_stock_counts WHERE available <> 0) fresh_only)
++ (SELECT COUNT(*) FROM blood_stock_counts WHERE available = 0 AND soonest_expiry IS NOT NULL)";
 
 /// A unit that expires `secs` seconds from now.
 fn unit_expiring_in_secs(number: &str, group: &str, component: &str, secs: i64) -> Value {
     let mut u = unit(number, group, component);
     u["expiresAt"] = json!((chrono::Utc::now() + chrono::Duration::seconds(secs)).to_rfc3339());
     u
+}
+
+/// `n` available red cells `{prefix}-{i}` expiring on `n` different days, so each
+/// reservation (soonest expiry first), discard or expiry takes the key's soonest expiry away.
+fn spread_units(prefix: &str, group: &str, n: usize) -> Vec<Value> {
+    (0..n)
+        .map(|i| {
+            unit_expiring(
+                &format!("{prefix}-{i:03}"),
+                group,
+                "RED_CELLS",
+                2 + i as i64,
+            )
+        })
+        .collect()
 }
 
 fn ids(units: &[Value]) -> Vec<String> {
@@ -94,8 +114,8 @@ async fn after_concurrent_accepts_releases_discards_fulfilments_additions_and_ex
     let app = spawn_app_with(&[("RESERVATION_HOLD_SECS", "4"), ("SWEEP_INTERVAL_MS", "50")]).await;
     let net = Network::new(&app, 2.0).await;
     let two = net.second_bank(&app).await;
-    let mut first = units("OPOS", "O_POS", "RED_CELLS", 24);
-    first.extend(units("ONEG", "O_NEG", "RED_CELLS", 8));
+    let mut first = spread_units("OPOS", "O_POS", 24);
+    first.extend(spread_units("ONEG", "O_NEG", 8));
     first.extend(
         (0..6).map(|i| unit_expiring_in_secs(&format!("SOON-{i}"), "B_POS", "RED_CELLS", 3)),
     );
@@ -106,13 +126,7 @@ async fn after_concurrent_accepts_releases_discards_fulfilments_additions_and_ex
         u["status"] = json!("QUARANTINED");
     }
     let quarantined = ids(&net.stock(&app, quarantined).await);
-    add_units(
-        &app,
-        &two.admin,
-        &two.id,
-        units("TWO", "O_POS", "RED_CELLS", 10),
-    )
-    .await;
+    add_units(&app, &two.admin, &two.id, spread_units("TWO", "O_POS", 10)).await;
     let o_neg: Vec<String> = ids(&first[24..32]);
     let expired: Vec<String> = ids(&first[38..41]);
     let mut to_accept = Vec::new();
@@ -358,4 +372,63 @@ async fn find_compatible_stock_counts_no_available_but_expired_unit_and_reports_
         json!([{"bloodGroup": "A_POS", "units": 1}, {"bloodGroup": "O_NEG", "units": 2}])
     );
     assert_eq!(ts(&bank["soonestExpiry"]), in_five_days);
+}
+
+#[tokio::test]
+async fn units_changed_by_hand_in_sql_keep_the_kept_counts_and_soonest_expiries_equal_to_the_units()
+{
+    // Arrange: two banks with red cells expiring on different days; the sweep never runs.
+    let app = spawn_app_with(&[("SWEEP_INTERVAL_MS", "3600000")]).await;
+    let net = Network::new(&app, 2.0).await;
+    let two = net.second_bank(&app).await;
+    net.stock(&app, spread_units("HAND", "O_POS", 6)).await;
+    add_units(&app, &two.admin, &two.id, spread_units("HTWO", "O_POS", 3)).await;
+    assert_eq!(app.count(MISMATCHES).await, 0, "after adding");
+    let later = if app.test_db.is_postgres() {
+        "expires_at + INTERVAL '30 days'"
+    } else {
+        "strftime('%Y-%m-%dT%H:%M:%S+00:00', expires_at, '+30 days')"
+    };
+    let fixes = [
+        // The soonest unit's expiry moved past every other one.
+        format!("UPDATE blood_units SET expires_at = {later} WHERE unit_number = 'HAND-000'"),
+        // The new soonest unit moved to the other bank.
+        "UPDATE blood_units SET blood_bank_id = (SELECT blood_bank_id FROM blood_units \
+         WHERE unit_number = 'HTWO-000') WHERE unit_number = 'HAND-001'"
+            .to_string(),
+        // The next one deleted, and the other bank's soonest quarantined.
+        "DELETE FROM blood_unit_events WHERE unit_id IN \
+         (SELECT id FROM blood_units WHERE unit_number = 'HAND-002')"
+            .to_string(),
+        "DELETE FROM blood_units WHERE unit_number = 'HAND-002'".to_string(),
+        "UPDATE blood_units SET status = 'QUARANTINED' WHERE unit_number = 'HTWO-000'".to_string(),
+        // A flag that changes neither the key nor the expiry.
+        "UPDATE blood_units SET volume_ml = 310 WHERE unit_number LIKE 'HAND-%'".to_string(),
+        // Every unit of a key leaves it.
+        "UPDATE blood_units SET status = 'DISCARDED' WHERE unit_number LIKE 'HTWO-%' \
+         OR unit_number = 'HAND-001'"
+            .to_string(),
+    ];
+
+    for (i, sql) in fixes.iter().enumerate() {
+        // Act
+        app.db
+            .execute_unprepared(sql)
+            .await
+            .unwrap_or_else(|e| panic!("fix {i}: {e}"));
+
+        // Assert
+        assert_eq!(app.count(MISMATCHES).await, 0, "after fix {i}: {sql}");
+    }
+    let banks = search(&app, &net.nurse, "O_POS").await;
+    assert_eq!(banks.len(), 1, "{banks:#?}");
+    assert_eq!(banks[0]["totalUnits"], 4);
+    assert_eq!(
+        app.count(
+            "SELECT COUNT(*) FROM blood_stock_counts WHERE available = 0 AND soonest_expiry IS NULL"
+        )
+        .await,
+        1,
+        "the second bank's emptied key"
+    );
 }

@@ -119,6 +119,11 @@ async fn two_viewers_of_one_class_each_get_every_alert_once_from_one_serializati
         metric(&app, "lifeflow_ws_feed_results_delivered_total").await,
         2
     );
+    // And its fan-out was timed once, when the second member's write was done.
+    assert_eq!(
+        metric(&app, "lifeflow_ws_feed_fanout_seconds_count").await,
+        1
+    );
 }
 
 #[tokio::test]

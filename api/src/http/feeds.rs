@@ -20,13 +20,15 @@ use async_graphql::{
     Name, PathSegment, Pos, Request, Response, ServerError, Variables,
     parser::types::{DocumentOperations, OperationType, Selection},
 };
+use axum::extract::ws::Utf8Bytes;
 use futures_util::{StreamExt as _, stream::BoxStream};
 use std::{
     collections::HashMap,
     sync::{
         Arc, Mutex, MutexGuard,
-        atomic::{AtomicU64, Ordering},
+        atomic::{AtomicU64, AtomicUsize, Ordering},
     },
+    time::Instant,
 };
 use tokio::sync::broadcast::{self, error::RecvError};
 
@@ -36,6 +38,68 @@ use tokio::sync::broadcast::{self, error::RecvError};
 /// it is cut only when its socket has stopped draining, where before a subscriber was cut
 /// after `EVENT_BUFFER` events of every kind had passed it by.
 const MEMBER_LAG: usize = 64;
+
+/// Distinct (protocol word, operation id) pairs whose whole message a [`Frame`] keeps for
+/// its members: clients number their operations alike ("1" for the first), so a handful
+/// covers nearly every member; a member with an id beyond them builds its own text.
+const SHARED_MESSAGES: usize = 8;
+
+/// One result of a feed, serialized once: its payload, and the whole message built once per
+/// (protocol word, operation id) and shared by every member with that id (`Utf8Bytes` are
+/// reference-counted, so a member's send copies no text). It also times the fan-out: from
+/// the feed's send to the write of the last member that was in the feed then.
+pub struct Frame {
+    payload: Box<str>,
+    sent: Instant,
+    /// Members that have not written it yet.
+    pending: AtomicUsize,
+    messages: Mutex<Vec<(&'static str, Arc<str>, Utf8Bytes)>>,
+}
+
+impl Frame {
+    /// The message for a member's protocol word and operation id.
+    fn message(&self, word: &'static str, id_json: &Arc<str>) -> Utf8Bytes {
+        let mut shared = self.messages.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some((_, _, m)) = shared
+            .iter()
+            .find(|(w, id, _)| *w == word && (Arc::ptr_eq(id, id_json) || id == id_json))
+        {
+            return m.clone();
+        }
+        let m = Utf8Bytes::from(next_message(word, id_json, &self.payload));
+        if shared.len() < SHARED_MESSAGES {
+            shared.push((word, id_json.clone(), m.clone()));
+        }
+        m
+    }
+}
+
+/// A message for the socket, and the feed result it carries, if any (told when written).
+pub struct Outgoing {
+    pub text: Utf8Bytes,
+    frame: Option<Arc<Frame>>,
+}
+
+impl Outgoing {
+    /// After the socket's write: the last member to write a result records the fan-out's
+    /// duration.
+    pub fn written(self, metrics: &Metrics) {
+        if let Some(f) = self.frame
+            && f.pending.fetch_sub(1, Ordering::AcqRel) == 1
+        {
+            metrics.feeds.record_fanout(f.sent.elapsed());
+        }
+    }
+}
+
+impl From<String> for Outgoing {
+    fn from(text: String) -> Self {
+        Self {
+            text: text.into(),
+            frame: None,
+        }
+    }
+}
 
 /// What decides a feed's bytes.
 #[derive(Debug, PartialEq, Eq, Hash)]
@@ -50,7 +114,7 @@ struct FeedKey {
 struct Entry {
     /// Tells this feed from a later one under the same key.
     id: u64,
-    tx: broadcast::Sender<Arc<str>>,
+    tx: broadcast::Sender<Arc<Frame>>,
     members: usize,
     task: tokio::task::AbortHandle,
 }
@@ -185,7 +249,7 @@ fn own_message(word: &str, id_json: &str, resp: &Response) -> Option<String> {
 }
 
 struct Fed {
-    rx: broadcast::Receiver<Arc<str>>,
+    rx: broadcast::Receiver<Arc<Frame>>,
     until: tokio::time::Instant,
     field: (Pos, Name),
     _slots: Vec<StreamSlot>,
@@ -212,7 +276,7 @@ pub fn subscribe(
     id: &str,
     request: Request,
     data: Arc<async_graphql::Data>,
-) -> BoxStream<'static, String> {
+) -> BoxStream<'static, Outgoing> {
     let plan = Plan::of(&request);
     let admission = plan.as_ref().map(|_| Arc::new(Admission::default()));
     let request = match &admission {
@@ -236,7 +300,7 @@ pub fn subscribe(
     .boxed()
 }
 
-async fn step(hub: &Arc<Hub>, id_json: &str, mut phase: Phase) -> Option<(String, Phase)> {
+async fn step(hub: &Arc<Hub>, id_json: &Arc<str>, mut phase: Phase) -> Option<(Outgoing, Phase)> {
     loop {
         match phase {
             Phase::Own {
@@ -246,7 +310,7 @@ async fn step(hub: &Arc<Hub>, id_json: &str, mut phase: Phase) -> Option<(String
                 answered,
             } => match stream.next().await {
                 Some(resp) => {
-                    let text = own_message(hub.word, id_json, &resp)?;
+                    let text = own_message(hub.word, id_json, &resp)?.into();
                     let phase = Phase::Own {
                         stream,
                         admission,
@@ -272,9 +336,13 @@ async fn step(hub: &Arc<Hub>, id_json: &str, mut phase: Phase) -> Option<(String
                     got = fed.rx.recv() => got,
                 };
                 return match got {
-                    Ok(payload) => {
+                    Ok(frame) => {
                         hub.metrics.feeds.delivered.fetch_add(1, Ordering::Relaxed);
-                        Some((next_message(hub.word, id_json, &payload), Phase::Fed(fed)))
+                        let out = Outgoing {
+                            text: frame.message(hub.word, id_json),
+                            frame: Some(frame),
+                        };
+                        Some((out, Phase::Fed(fed)))
                     }
                     Err(RecvError::Lagged(n)) => {
                         let (pos, key) = fed.field.clone();
@@ -282,7 +350,7 @@ async fn step(hub: &Arc<Hub>, id_json: &str, mut phase: Phase) -> Option<(String
                             .with_path(vec![PathSegment::Field(key.to_string())]);
                         let text =
                             own_message(hub.word, id_json, &Response::from_errors(vec![err]))?;
-                        Some((text, Phase::Done))
+                        Some((text.into(), Phase::Done))
                     }
                     Err(RecvError::Closed) => None,
                 };
@@ -366,7 +434,7 @@ async fn run(
     hub: Arc<Hub>,
     key: Arc<FeedKey>,
     id: u64,
-    tx: broadcast::Sender<Arc<str>>,
+    tx: broadcast::Sender<Arc<Frame>>,
     mut stream: BoxStream<'static, Response>,
 ) {
     let serialized: &AtomicU64 = &hub.metrics.feeds.serialized;
@@ -374,7 +442,13 @@ async fn run(
         match serde_json::to_string(&resp) {
             Ok(text) => {
                 serialized.fetch_add(1, Ordering::Relaxed);
-                let _ = tx.send(text.into());
+                let frame = Frame {
+                    payload: text.into(),
+                    sent: Instant::now(),
+                    pending: AtomicUsize::new(tx.receiver_count()),
+                    messages: Mutex::default(),
+                };
+                let _ = tx.send(Arc::new(frame));
             }
             Err(e) => tracing::error!(error = %e, "a subscription result could not be serialized"),
         }

@@ -74,10 +74,37 @@ pub struct FeedCounters {
     pub serialized: AtomicU64,
     /// Results sent from feeds to their members.
     pub delivered: AtomicU64,
+    /// Fan-outs timed (a feed result written by every member it was sent to), their total
+    /// and the longest, in microseconds: from the feed's send to the last member's write.
+    fanouts: AtomicU64,
+    fanout_micros: AtomicU64,
+    fanout_max_micros: AtomicU64,
 }
 
 impl FeedCounters {
+    /// One fan-out's duration: from a feed's send to the last member's socket write.
+    pub fn record_fanout(&self, took: std::time::Duration) {
+        let us = u64::try_from(took.as_micros()).unwrap_or(u64::MAX);
+        self.fanouts.fetch_add(1, Ordering::Relaxed);
+        self.fanout_micros.fetch_add(us, Ordering::Relaxed);
+        self.fanout_max_micros.fetch_max(us, Ordering::Relaxed);
+    }
+
     fn render(&self, out: &mut String) {
+        let secs = |v: &AtomicU64| v.load(Ordering::Relaxed) as f64 / 1e6;
+        let _ = writeln!(
+            out,
+            "# HELP lifeflow_ws_feed_fanout_seconds From a feed's send of a result to the socket write of the last member it was sent to.\n\
+             # TYPE lifeflow_ws_feed_fanout_seconds summary\n\
+             lifeflow_ws_feed_fanout_seconds_sum {}\n\
+             lifeflow_ws_feed_fanout_seconds_count {}\n\
+             # HELP lifeflow_ws_feed_fanout_max_seconds The longest fan-out timed.\n\
+             # TYPE lifeflow_ws_feed_fanout_max_seconds gauge\n\
+             lifeflow_ws_feed_fanout_max_seconds {}",
+            secs(&self.fanout_micros),
+            self.fanouts.load(Ordering::Relaxed),
+            secs(&self.fanout_max_micros),
+        );
         for (name, kind, help, v) in [
             (
                 "lifeflow_ws_feeds",

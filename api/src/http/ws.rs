@@ -13,7 +13,7 @@
 
 use super::{
     client::RequestMeta,
-    feeds::{self, Hub},
+    feeds::{self, Hub, Outgoing},
     graphql::GqlState,
 };
 use crate::{auth::Viewer, events::session::Session};
@@ -352,9 +352,13 @@ async fn serve(
         Some(WsMessage::Close(code, reason)) => return close(&mut sink, code, &reason).await,
         None => return,
     }
-    let mut operations: HashMap<String, BoxStream<'static, String>> = HashMap::new();
+    let mut operations: HashMap<String, BoxStream<'static, Outgoing>> = HashMap::new();
     let mut ping = tokio::time::interval(config.ws_ping_interval);
     ping.tick().await;
+    // Made once, not per message: each wake-up of an idle connection polls the futures
+    // below, and a fresh `ended` future registers with the session's channel again.
+    let ended = registration.ended();
+    tokio::pin!(ended);
     loop {
         // Biased, in the order the protocol machine read and answered its input: what the
         // machine answers to one message goes out before the next message is read.
@@ -362,12 +366,12 @@ async fn serve(
             biased;
             // The access this connection was granted is withdrawn: it ends, and a client
             // that reconnects is authenticated afresh (or refused).
-            _ = registration.ended() => {
+            () = &mut ended => {
                 close(&mut sink, 4403, "Forbidden").await;
                 break;
             }
             out = gql.next() => match out {
-                Some(WsMessage::Text(t)) => t,
+                Some(WsMessage::Text(t)) => Outgoing::from(t),
                 Some(WsMessage::Close(code, reason)) => {
                     close(&mut sink, code, &reason).await;
                     break;
@@ -395,7 +399,7 @@ async fn serve(
                         if operations.remove(&id).is_none() {
                             continue;
                         }
-                        feeds::complete_message(&id)
+                        feeds::complete_message(&id).into()
                     }
                     other => {
                         inbox.push(other);
@@ -410,18 +414,21 @@ async fn serve(
                 continue;
             }
         };
-        if sink.send(Message::Text(out.into())).await.is_err() {
+        // A feed's result is the same reference-counted bytes for every member with this
+        // operation id: the send copies it into the socket's write buffer, nothing more.
+        if sink.send(Message::Text(out.text.clone())).await.is_err() {
             break;
         }
+        out.written(&hub.metrics);
     }
 }
 
 /// The next message of the connection's operations: a result, or `complete` for one that
 /// ended (then forgotten).
 fn next_of(
-    operations: &mut HashMap<String, BoxStream<'static, String>>,
+    operations: &mut HashMap<String, BoxStream<'static, Outgoing>>,
     cx: &mut std::task::Context<'_>,
-) -> Poll<String> {
+) -> Poll<Outgoing> {
     let mut ended = None;
     for (id, op) in operations.iter_mut() {
         match op.poll_next_unpin(cx) {
@@ -436,7 +443,7 @@ fn next_of(
     match ended {
         Some(id) => {
             operations.remove(&id);
-            Poll::Ready(feeds::complete_message(&id))
+            Poll::Ready(feeds::complete_message(&id).into())
         }
         None => Poll::Pending,
     }
@@ -484,7 +491,9 @@ impl futures_util::Stream for Inbox {
                 Poll::Ready(Some(m))
             }
             None => {
-                s.waker = Some(cx.waker().clone());
+                if !s.waker.as_ref().is_some_and(|w| w.will_wake(cx.waker())) {
+                    s.waker = Some(cx.waker().clone());
+                }
                 Poll::Pending
             }
         }

@@ -625,9 +625,14 @@ pub async fn find_compatible<C: ConnectionTrait>(
 ///   transaction that changes them). That range holds only the expired units the sweep has
 ///   not reached yet (it marks them every `SWEEP_INTERVAL_MS`), so it stays short; it grows
 ///   with a sweep backlog, never with the stock;
-/// - the soonest expiry of each count row is the first entry after `now` in
-///   `ix_blood_units_match` (bank, component, status, group, expires_at): a `MIN` Postgres
-///   and SQLite both answer with one seek.
+/// - the soonest expiry is kept in the count row too (`soonest_expiry`, the earliest
+///   `expires_at` of the key's `AVAILABLE` units, by the same triggers: migration
+///   `m20261204_000201_stock_soonest`). When it is after `now` it is the answer; when it is
+///   not, an expired unit the sweep has not marked holds it, and for that row only the
+///   statement seeks the first entry after `now` in `ix_blood_units_match` (bank,
+///   component, status, group, expires_at). So the units are read only for keys in the
+///   sweep's backlog: with none, the statement reads count rows and nothing else, and its
+///   cost no longer depends on the size of the units' indexes (issue 14, second pass).
 ///
 /// On Postgres the banks and groups are one array parameter each, so the statement text and
 /// its parameters are the same whatever the number of banks, and the plan Postgres caches
@@ -656,6 +661,7 @@ async fn compatible_stock<C: ConnectionTrait>(
     // the placeholders appear in it.
     let t = now();
     let expired_t = param(t.into(), &mut values);
+    let kept_t = param(t.into(), &mut values);
     let soonest_t = param(t.into(), &mut values);
     let (banks, groups_in) = if postgres {
         let ids = bank_ids
@@ -697,14 +703,16 @@ async fn compatible_stock<C: ConnectionTrait>(
          AND u.status = 'AVAILABLE' AND u.blood_group = c.blood_group";
     // The expired-but-available units are read once, by one range of
     // `ix_blood_units_status_expiry` over the whole network (the sweep's backlog), rather
-    // than by a seek per count row.
+    // than by a seek per count row. The kept soonest expiry answers unless an expired unit
+    // holds it; only then (CASE evaluates its branch lazily on both databases) one seek.
     let sql = format!(
         "WITH expired AS (SELECT blood_bank_id, component, blood_group, COUNT(*) AS n \
            FROM blood_units WHERE status = 'AVAILABLE' AND expires_at <= {expired_t} \
            GROUP BY blood_bank_id, component, blood_group) \
          SELECT c.blood_bank_id, c.blood_group, c.available - COALESCE(e.n, 0) AS n, \
-         (SELECT MIN(u.expires_at) FROM blood_units u \
-           WHERE {same_key} AND u.expires_at > {soonest_t}) AS soonest \
+         CASE WHEN c.soonest_expiry > {kept_t} THEN c.soonest_expiry \
+         ELSE (SELECT MIN(u.expires_at) FROM blood_units u \
+           WHERE {same_key} AND u.expires_at > {soonest_t}) END AS soonest \
          FROM blood_stock_counts c LEFT JOIN expired e \
            ON e.blood_bank_id = c.blood_bank_id AND e.component = c.component \
            AND e.blood_group = c.blood_group \
