@@ -31,6 +31,7 @@ mod m20261202_000001_stock_counts;
 mod m20261203_000001_camps;
 #[allow(missing_docs)]
 mod m20261204_000201_stock_soonest;
+#[allow(missing_docs)]
 mod m20261205_000001_outbox;
 
 /// Applies every migration in order.
