@@ -8,6 +8,7 @@ use crate::{
         subscriptions::AlertSubscription,
     },
     audit::resolvers::AuditQuery,
+    callouts::resolvers::{CalloutMutation, CalloutQuery},
     camps::{
         resolvers::{CampMutation, CampQuery},
         subscriptions::CampSubscription,
@@ -21,6 +22,7 @@ use crate::{
     reports::resolvers::{ReportMutation, ReportQuery},
     requests::resolvers::{RequestMutation, RequestQuery},
     stock::resolvers::{StockMutation, StockQuery},
+    webhooks::resolvers::{WebhookMutation, WebhookQuery},
 };
 use async_graphql::{MergedObject, MergedSubscription, Schema, SchemaBuilder};
 
@@ -38,6 +40,8 @@ pub struct QueryRoot(
     ReportQuery,
     CampQuery,
     DriveQuery,
+    CalloutQuery,
+    WebhookQuery,
 );
 
 /// Every mutation, one object per domain.
@@ -53,6 +57,8 @@ pub struct MutationRoot(
     ReportMutation,
     CampMutation,
     DriveMutation,
+    CalloutMutation,
+    WebhookMutation,
 );
 
 /// Every subscription, one object per domain.

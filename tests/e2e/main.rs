@@ -12,6 +12,7 @@ mod blood;
 mod blood_concurrency;
 mod blood_permissions;
 mod blood_reads;
+mod callouts;
 mod camps;
 mod camps_permissions;
 mod consultations;

@@ -5,6 +5,7 @@
 //! captures what the servers log, and [`ws`] speaks the websocket protocols.
 
 pub mod fixtures;
+pub mod hook_sink;
 pub mod logs;
 pub mod matrix;
 pub mod ws;
