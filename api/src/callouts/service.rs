@@ -23,7 +23,8 @@ use entity::{
 };
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, EntityTrait, FromQueryResult,
-    QueryFilter, QueryOrder, QuerySelect, sea_query::Expr,
+    QueryFilter, QueryOrder, QuerySelect,
+    sea_query::{Expr, ExprTrait},
 };
 use serde_json::json;
 use uuid::Uuid;
@@ -228,6 +229,7 @@ pub async fn call<C: ConnectionTrait>(
         .exec(db)
         .await?;
     }
+    let name = org_name(db, row.organization_id).await?;
     let events = alerts::notify(
         db,
         called
@@ -239,7 +241,7 @@ pub async fn call<C: ConnectionTrait>(
                 title: "Blood donors are needed near you".into(),
                 body: format!(
                     "{} asks donors of your group to come and give. {}",
-                    org_name(db, row.organization_id).await.unwrap_or_default(),
+                    name,
                     row.message
                 ),
                 related: Some(("callout", row.id)),
