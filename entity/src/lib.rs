@@ -76,7 +76,12 @@ pub mod membership;
 #[allow(missing_docs)]
 pub mod notification;
 #[allow(missing_docs)]
+pub mod notification_preference;
+#[allow(missing_docs)]
 pub mod organization;
+#[allow(missing_docs)]
+pub mod outbox_delivery;
+pub mod outbox_enums;
 #[allow(missing_docs)]
 pub mod payment;
 #[allow(missing_docs)]
@@ -95,8 +100,11 @@ pub mod stock_threshold;
 pub mod user;
 #[allow(missing_docs)]
 pub mod webhook_endpoint;
+#[allow(missing_docs)]
+pub mod webhook_response;
 
 pub use camp_enums::*;
 pub use care_enums::*;
 pub use enums::*;
 pub use hook_enums::*;
+pub use outbox_enums::*;

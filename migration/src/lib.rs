@@ -30,6 +30,8 @@ mod m20261202_000001_stock_counts;
 #[allow(missing_docs)]
 mod m20261203_000001_camps;
 #[allow(missing_docs)]
+mod m20261205_000001_outbox;
+#[allow(missing_docs)]
 mod m20261206_000001_hooks;
 
 /// Applies every migration in order.
@@ -51,6 +53,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261201_000002_care::Migration),
             Box::new(m20261202_000001_stock_counts::Migration),
             Box::new(m20261203_000001_camps::Migration),
+            Box::new(m20261205_000001_outbox::Migration),
             Box::new(m20261206_000001_hooks::Migration),
         ]
     }

@@ -8,12 +8,14 @@
 //!   writer); and one answer row per (call-out, donor): a unique index;
 //! - a donor is reminded once per eligibility date: `donors.reminded_for` is set to the date
 //!   by a conditional update;
-//! - every reference, as foreign keys declared with the tables.
+//! - every reference, as foreign keys declared with the tables, and the outbox's
+//!   `webhook_endpoint_id`, which its migration left unchecked until endpoints had a table.
 //!
 //! A webhook's events are kept as wire names between commas (`,ALERT_RAISED,DRIVE_CHANGED,`),
 //! so "endpoints subscribed to E" is one `LIKE` on either database.
 
 use crate::names::{a, fk, index};
+use sea_orm_migration::sea_orm::DbBackend;
 use sea_orm_migration::{prelude::*, schema::*};
 
 #[derive(DeriveMigrationName)]
@@ -132,11 +134,78 @@ impl MigrationTrait for Migration {
             &["donor_id"],
         ))
         .await?;
+
+        // What a webhook target answered to a delivery's last attempt (the outbox row keeps
+        // status, attempts, last error and times).
+        m.create_table(
+            Table::create()
+                .table(a("webhook_responses"))
+                .col(uuid(a("delivery_id")).primary_key())
+                .col(integer_null(a("status_code")))
+                .col(timestamp_with_time_zone(a("answered_at")))
+                .foreign_key(&mut fk("webhook_responses", "delivery_id", "outbox_deliveries"))
+                .to_owned(),
+        )
+        .await?;
+
+        // outbox_deliveries.webhook_endpoint_id, left unchecked by the outbox's migration until
+        // endpoints had a table: a foreign key on Postgres, triggers on SQLite (which cannot
+        // add a constraint to an existing table), as m20261203_000001_camps does.
+        let db = m.get_connection();
+        match m.get_database_backend() {
+            DbBackend::Postgres => {
+                db.execute_unprepared(
+                    "ALTER TABLE outbox_deliveries ADD CONSTRAINT \
+                     fk_outbox_deliveries_webhook_endpoint_id FOREIGN KEY (webhook_endpoint_id) \
+                     REFERENCES webhook_endpoints (id)",
+                )
+                .await?;
+            }
+            _ => {
+                let missing = "NEW.webhook_endpoint_id IS NOT NULL AND NOT EXISTS \
+                               (SELECT 1 FROM webhook_endpoints WHERE id = NEW.webhook_endpoint_id)";
+                let refuse = "SELECT RAISE(ABORT, 'FOREIGN KEY constraint failed');";
+                db.execute_unprepared(&format!(
+                    "CREATE TRIGGER fk_outbox_deliveries_webhook_endpoint_id_insert BEFORE INSERT \
+                     ON outbox_deliveries WHEN {missing} BEGIN {refuse} END; \
+                     CREATE TRIGGER fk_outbox_deliveries_webhook_endpoint_id_update BEFORE UPDATE \
+                     OF webhook_endpoint_id ON outbox_deliveries WHEN {missing} \
+                     BEGIN {refuse} END; \
+                     CREATE TRIGGER fk_outbox_deliveries_webhook_endpoint_id_parent BEFORE DELETE \
+                     ON webhook_endpoints WHEN EXISTS (SELECT 1 FROM outbox_deliveries \
+                     WHERE webhook_endpoint_id = OLD.id) BEGIN {refuse} END;"
+                ))
+                .await?;
+            }
+        }
         Ok(())
     }
 
     async fn down(&self, m: &SchemaManager) -> Result<(), DbErr> {
-        for t in ["callout_answers", "callouts", "webhook_endpoints"] {
+        let db = m.get_connection();
+        match m.get_database_backend() {
+            DbBackend::Postgres => {
+                db.execute_unprepared(
+                    "ALTER TABLE outbox_deliveries \
+                     DROP CONSTRAINT fk_outbox_deliveries_webhook_endpoint_id",
+                )
+                .await?;
+            }
+            _ => {
+                db.execute_unprepared(
+                    "DROP TRIGGER fk_outbox_deliveries_webhook_endpoint_id_insert; \
+                     DROP TRIGGER fk_outbox_deliveries_webhook_endpoint_id_update; \
+                     DROP TRIGGER fk_outbox_deliveries_webhook_endpoint_id_parent;",
+                )
+                .await?;
+            }
+        }
+        for t in [
+            "webhook_responses",
+            "callout_answers",
+            "callouts",
+            "webhook_endpoints",
+        ] {
             m.drop_table(Table::drop().table(a(t)).to_owned()).await?;
         }
         m.drop_index(Index::drop().name("ix_donors_callouts").table(a("donors")).to_owned())

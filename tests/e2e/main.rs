@@ -20,6 +20,7 @@ mod consultations_load;
 mod database;
 mod donors;
 mod limits;
+mod notifications;
 mod organizations;
 mod pagination;
 mod permissions;

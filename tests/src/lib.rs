@@ -7,6 +7,7 @@
 pub mod fixtures;
 pub mod hook_sink;
 pub mod logs;
+pub mod mail;
 pub mod matrix;
 pub mod ws;
 

@@ -55,6 +55,7 @@ pub async fn sweep(app: &AppState) -> crate::error::AppResult<()> {
     events.extend(alerts::escalate(&txn, &app.config).await?);
     events.extend(alerts::expiry_soon(&txn).await?);
     events.extend(crate::callouts::service::remind_eligible(&txn, BATCH).await?);
+    crate::webhooks::publish::enqueue_for(&txn, "sweep", "", None, &mut events).await?;
     txn.commit().await?;
     if !lapsed.is_empty() || expired_requests > 0 || expired_units > 0 || !events.is_empty() {
         tracing::info!(

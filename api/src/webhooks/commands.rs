@@ -159,3 +159,46 @@ impl Command for OnEndpoint<Disable> {
         service::disable(exec.txn, self.endpoint_id).await
     }
 }
+
+/// `redeliverWebhook`, parsed.
+pub struct RedeliverWebhook {
+    pub delivery_id: Uuid,
+    /// The endpoint's organization, found by [`Command::locate`].
+    pub organization_id: Option<Uuid>,
+}
+
+impl TryFrom<RedeliverWebhookInput> for RedeliverWebhook {
+    type Error = AppError;
+
+    fn try_from(i: RedeliverWebhookInput) -> AppResult<Self> {
+        Ok(Self {
+            delivery_id: parse_id(&i.delivery_id, "input.deliveryId")?,
+            organization_id: None,
+        })
+    }
+}
+
+impl Command for RedeliverWebhook {
+    type Input = RedeliverWebhookInput;
+    type Output = entity::outbox_delivery::Model;
+    const ACTION: &'static str = "webhook_delivery.redeliver";
+    const ENTITY: &'static str = "outbox_delivery";
+    const RULE: Rule = Rule::SignedIn;
+
+    fn rule(&self) -> Option<Rule> {
+        Some(for_endpoint_org(self.organization_id))
+    }
+
+    async fn locate(mut self, db: &Db) -> AppResult<Self> {
+        self.organization_id = service::delivery_org(db, self.delivery_id).await?;
+        Ok(self)
+    }
+
+    fn entity_id(&self) -> Option<Uuid> {
+        Some(self.delivery_id)
+    }
+
+    async fn execute(self, exec: &Exec<'_>) -> AppResult<(Self::Output, Change)> {
+        service::redeliver(exec.txn, self.delivery_id).await
+    }
+}

@@ -7,6 +7,7 @@
 pub mod commands;
 pub mod publish;
 pub mod resolvers;
+pub mod sender;
 pub mod service;
 pub mod sign;
 pub mod target;

@@ -6,8 +6,14 @@ use crate::{
     db::now,
     error::{AppError, AppResult},
 };
-use entity::{WebhookEvent, WireName, webhook_endpoint};
-use sea_orm::{ActiveModelTrait, ConnectionTrait, EntityTrait, Set};
+use entity::{
+    DeliveryChannel, DeliveryStatus, WebhookEvent, WireName, outbox_delivery, webhook_endpoint,
+    webhook_response,
+};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter, Set,
+    sea_query::Expr,
+};
 use serde_json::json;
 use url::Url;
 use uuid::Uuid;
@@ -49,7 +55,7 @@ pub async fn create<C: ConnectionTrait>(
     actor: &Actor,
     new: NewEndpoint,
 ) -> AppResult<((webhook_endpoint::Model, String), Change)> {
-    use sea_orm::{ColumnTrait, PaginatorTrait, QueryFilter};
+    use sea_orm::PaginatorTrait;
     let existing = webhook_endpoint::Entity::find()
         .filter(webhook_endpoint::Column::OrganizationId.eq(new.organization_id))
         .count(db)
@@ -152,4 +158,89 @@ pub async fn disable<C: ConnectionTrait>(
         ..Change::default()
     };
     Ok((row, change))
+}
+
+/// The endpoint behind a webhook delivery, for the rule of `redeliverWebhook`.
+pub async fn delivery_org<C: ConnectionTrait>(db: &C, id: Uuid) -> AppResult<Option<Uuid>> {
+    let Some(d) = outbox_delivery::Entity::find_by_id(id).one(db).await? else {
+        return Ok(None);
+    };
+    match d.webhook_endpoint_id {
+        Some(e) => endpoint_org(db, e).await,
+        None => Ok(None),
+    }
+}
+
+/// Sends a delivery again, with the same `LifeFlow-Event-Id` and body (signed anew with the
+/// endpoint's current secret): the row is due again now. One being sent is `CONFLICT`.
+pub async fn redeliver<C: ConnectionTrait>(
+    db: &C,
+    id: Uuid,
+) -> AppResult<(outbox_delivery::Model, Change)> {
+    let d = outbox_delivery::Entity::find_by_id(id)
+        .one(db)
+        .await?
+        .filter(|d| d.channel == DeliveryChannel::Webhook)
+        .ok_or(AppError::NotFound("webhook delivery"))?;
+    let endpoint = held(db, d.webhook_endpoint_id.unwrap_or_default()).await?;
+    if endpoint.disabled_at.is_some() {
+        return Err(AppError::InvalidTransition {
+            from: "DISABLED".into(),
+            to: "REDELIVER".into(),
+        });
+    }
+    let t = now();
+    // Not while a worker holds it: its lease says so.
+    let moved = outbox_delivery::Entity::update_many()
+        .col_expr(
+            outbox_delivery::Column::Status,
+            Expr::value(DeliveryStatus::Pending),
+        )
+        .col_expr(outbox_delivery::Column::NextAttemptAt, Expr::value(t))
+        .col_expr(
+            outbox_delivery::Column::LockedUntil,
+            Expr::value(Option::<chrono::DateTime<chrono::Utc>>::None),
+        )
+        .col_expr(outbox_delivery::Column::UpdatedAt, Expr::value(t))
+        .filter(outbox_delivery::Column::Id.eq(id))
+        .filter(
+            Condition::any()
+                .add(outbox_delivery::Column::LockedUntil.is_null())
+                .add(outbox_delivery::Column::LockedUntil.lt(t)),
+        )
+        .exec(db)
+        .await?;
+    if moved.rows_affected != 1 {
+        return Err(AppError::Conflict("the delivery is being sent now".into()));
+    }
+    let row = outbox_delivery::Entity::find_by_id(id)
+        .one(db)
+        .await?
+        .ok_or(AppError::NotFound("webhook delivery"))?;
+    let change = Change {
+        entity_id: Some(row.id),
+        organization_id: Some(endpoint.organization_id),
+        old: Some(json!({"status": d.status, "attempts": d.attempts})),
+        new: Some(json!({"status": row.status})),
+        events: vec![crate::notifications::outbox::queued()],
+        ..Change::default()
+    };
+    Ok((row, change))
+}
+
+/// What targets answered to these deliveries' last attempts, in one query.
+pub async fn responses<C: ConnectionTrait>(
+    db: &C,
+    ids: Vec<Uuid>,
+) -> AppResult<std::collections::HashMap<Uuid, Option<i32>>> {
+    if ids.is_empty() {
+        return Ok(Default::default());
+    }
+    Ok(webhook_response::Entity::find()
+        .filter(webhook_response::Column::DeliveryId.is_in(ids))
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|r| (r.delivery_id, r.status_code))
+        .collect())
 }

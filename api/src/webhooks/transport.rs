@@ -17,6 +17,8 @@ pub struct Attempt {
     pub status: Option<u16>,
     /// Why it failed, for the delivery log (no internal detail); `None` when delivered.
     pub error: Option<String>,
+    /// Whether the target was refused before connecting (not https, or not public).
+    pub refused: bool,
 }
 
 impl Attempt {
@@ -53,13 +55,19 @@ pub async fn deliver(
     let failed = |error: String| Attempt {
         status: None,
         error: Some(error),
+        refused: false,
     };
     let Ok(url) = Url::parse(url) else {
         return failed("the URL does not parse".into());
     };
     let pinned = match target::resolve(&url, resolver, allow_private).await {
         Ok(p) => p,
-        Err(target::Refusal(why)) => return failed(why),
+        Err(target::Refusal(why)) => {
+            return Attempt {
+                refused: true,
+                ..failed(why)
+            };
+        }
     };
     let mut builder = reqwest::Client::builder()
         .no_proxy()
@@ -95,10 +103,12 @@ pub async fn deliver(
         Ok(r) if r.status().is_success() => Attempt {
             status: Some(r.status().as_u16()),
             error: None,
+            refused: false,
         },
         Ok(r) => Attempt {
             status: Some(r.status().as_u16()),
             error: Some(format!("the target answered {}", r.status().as_u16())),
+            refused: false,
         },
         Err(e) if e.is_timeout() => failed("timed out".into()),
         Err(e) if e.is_connect() => failed("could not connect".into()),

@@ -5,7 +5,7 @@ use super::service;
 use crate::graphql::ids::to_id;
 use async_graphql::{ID, InputObject, SimpleObject};
 use chrono::{DateTime, Utc};
-use entity::{WebhookEvent, webhook_endpoint};
+use entity::{DeliveryStatus, WebhookEvent, outbox_delivery, webhook_endpoint};
 
 /// Where an organization receives signed events.
 #[derive(SimpleObject, Clone)]
@@ -84,5 +84,56 @@ pub struct WebhookEndpointPayload {
 impl From<webhook_endpoint::Model> for WebhookEndpointPayload {
     fn from(m: webhook_endpoint::Model) -> Self {
         Self { endpoint: m.into() }
+    }
+}
+
+/// One event sent (or to be sent) to an endpoint: the delivery log.
+#[derive(SimpleObject, Clone)]
+pub struct WebhookDelivery {
+    /// Also the `LifeFlow-Event-Id` header and the body's `id`: the same on every attempt.
+    pub id: ID,
+    pub event: String,
+    pub status: DeliveryStatus,
+    pub attempts: i32,
+    pub last_error: Option<String>,
+    /// The HTTP status the target answered to the last attempt, if it answered.
+    pub response_code: Option<i32>,
+    pub created_at: DateTime<Utc>,
+    /// When the next attempt is due, while one is.
+    pub next_attempt_at: Option<DateTime<Utc>>,
+    pub sent_at: Option<DateTime<Utc>>,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl WebhookDelivery {
+    /// The log entry of an outbox row and the target's last answer.
+    pub fn new(m: outbox_delivery::Model, response_code: Option<i32>) -> Self {
+        let due = matches!(m.status, DeliveryStatus::Pending | DeliveryStatus::Failed);
+        Self {
+            id: to_id(m.id),
+            event: m.kind,
+            status: m.status,
+            attempts: m.attempts,
+            last_error: m.last_error,
+            response_code,
+            created_at: m.created_at,
+            next_attempt_at: due.then_some(m.next_attempt_at),
+            sent_at: m.sent_at,
+            updated_at: m.updated_at,
+        }
+    }
+}
+
+/// Result of `redeliverWebhook`.
+#[derive(SimpleObject)]
+pub struct WebhookDeliveryPayload {
+    pub delivery: WebhookDelivery,
+}
+
+impl From<outbox_delivery::Model> for WebhookDeliveryPayload {
+    fn from(m: outbox_delivery::Model) -> Self {
+        Self {
+            delivery: WebhookDelivery::new(m, None),
+        }
     }
 }
