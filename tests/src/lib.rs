@@ -5,7 +5,6 @@
 //! captures what the servers log, and [`ws`] speaks the websocket protocols.
 
 pub mod fixtures;
-pub mod hook_sink;
 pub mod logs;
 pub mod mail;
 pub mod matrix;
