@@ -5,7 +5,7 @@
 //! A call-out or donor the caller may not see is `NOT_FOUND`, as an unknown id.
 
 use lifeflow_tests::{
-    fixtures::{blood::*, callouts::*, camps::CampNet, webhooks::*, *},
+    fixtures::{blood::*, callouts::*, camps::CampNet, webhooks::*},
     matrix::{Matrix, Outcome::*, Row, mutation},
     *,
 };

@@ -7,7 +7,7 @@
 //! `api/src/webhooks/target.rs`.
 
 use lifeflow_tests::{
-    fixtures::{blood::*, camps::CampNet, webhooks::*, *},
+    fixtures::{blood::*, camps::CampNet, webhooks::*},
     mail::{HttpSink, wait_until},
     *,
 };
@@ -267,13 +267,11 @@ async fn drives_reach_both_sides_endpoints_and_the_log_costs_the_same_for_any_pa
 
     // Act
     let page = |n: i32| {
-        app.gql(
-            Some(&net.ngo.admin.access),
-            &format!(
-                "query($e: ID!) {{ webhookDeliveries(endpointId: $e, first: {n}) {{ nodes {{ {DELIVERY_FIELDS} }} }} }}"
-            ),
-            json!({"e": endpoint}),
-        )
+        let query = format!(
+            "query($e: ID!) {{ webhookDeliveries(endpointId: $e, first: {n}) {{ nodes {{ {DELIVERY_FIELDS} }} }} }}"
+        );
+        let (app, token, endpoint) = (&app, net.ngo.admin.access.clone(), endpoint.clone());
+        async move { app.gql(Some(&token), &query, json!({"e": endpoint})).await }
     };
     let small = page(1).await;
     let large = page(3).await;
