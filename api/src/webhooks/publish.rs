@@ -52,6 +52,7 @@ pub async fn events_of<C: ConnectionTrait>(
     entity: &str,
     entity_id: Option<Uuid>,
     events: &[Event],
+    wanted: &[WebhookEvent],
 ) -> AppResult<Vec<HookEvent>> {
     let mut out = Vec::new();
     for e in events {
@@ -79,10 +80,12 @@ pub async fn events_of<C: ConnectionTrait>(
             _ => {}
         }
     }
+    out.retain(|h| wanted.contains(&h.kind));
     let Some(id) = entity_id else {
         return Ok(out);
     };
-    if entity == "drive" {
+    let wants = |k| wanted.contains(&k);
+    if entity == "drive" && wants(WebhookEvent::DriveChanged) {
         if let Some(d) = drive::Entity::find_by_id(id).one(db).await? {
             out.push(HookEvent {
                 kind: WebhookEvent::DriveChanged,
@@ -93,7 +96,7 @@ pub async fn events_of<C: ConnectionTrait>(
                              "bloodRequestId": d.blood_request_id}),
             });
         }
-    } else if action == "medical_report.review" {
+    } else if action == "medical_report.review" && wants(WebhookEvent::ReportReviewed) {
         if let Some(r) = medical_report::Entity::find_by_id(id).one(db).await? {
             out.push(HookEvent {
                 kind: WebhookEvent::ReportReviewed,
@@ -103,7 +106,10 @@ pub async fn events_of<C: ConnectionTrait>(
                              "organizationId": r.organization_id}),
             });
         }
-    } else if entity == "consultation" && action.starts_with("consultation.") {
+    } else if entity == "consultation"
+        && action.starts_with("consultation.")
+        && wants(WebhookEvent::ConsultationChanged)
+    {
         if let Some(c) = consultation::Entity::find_by_id(id).one(db).await?
             && let Some(org) = c.organization_id
         {
@@ -120,8 +126,50 @@ pub async fn events_of<C: ConnectionTrait>(
     Ok(out)
 }
 
+/// The kinds of webhook event what happened may be, before anything is read.
+fn candidate_kinds(action: &str, entity: &str, events: &[Event]) -> Vec<WebhookEvent> {
+    let mut kinds = Vec::new();
+    let mut add = |k| {
+        if !kinds.contains(&k) {
+            kinds.push(k);
+        }
+    };
+    for e in events {
+        match e {
+            Event::RequestChanged(_) => add(WebhookEvent::BloodRequestChanged),
+            Event::Alert(_) => add(WebhookEvent::AlertRaised),
+            _ => {}
+        }
+    }
+    if entity == "drive" {
+        add(WebhookEvent::DriveChanged);
+    } else if action == "medical_report.review" {
+        add(WebhookEvent::ReportReviewed);
+    } else if entity == "consultation" && action.starts_with("consultation.") {
+        add(WebhookEvent::ConsultationChanged);
+    }
+    kinds
+}
+
+/// The enabled endpoints subscribed to any of `kinds` (one query).
+async fn subscribed<C: ConnectionTrait>(
+    db: &C,
+    kinds: &[WebhookEvent],
+) -> AppResult<Vec<webhook_endpoint::Model>> {
+    let mut any = Condition::any();
+    for k in kinds {
+        any = any.add(webhook_endpoint::Column::Events.like(format!("%,{},%", k.wire_name())));
+    }
+    Ok(webhook_endpoint::Entity::find()
+        .filter(webhook_endpoint::Column::DisabledAt.is_null())
+        .filter(any)
+        .all(db)
+        .await?)
+}
+
 /// Writes the deliveries of what happened, in the caller's transaction, and adds the event
-/// that wakes the outbox workers once it commits.
+/// that wakes the outbox workers once it commits. Nothing that could be an event: no query;
+/// no endpoint subscribed to what it could be: one.
 pub async fn enqueue_for<C: ConnectionTrait>(
     db: &C,
     action: &str,
@@ -129,8 +177,23 @@ pub async fn enqueue_for<C: ConnectionTrait>(
     entity_id: Option<Uuid>,
     events: &mut Vec<Event>,
 ) -> AppResult<()> {
-    let hooks = events_of(db, action, entity, entity_id, events).await?;
-    if enqueue(db, &hooks).await? {
+    let kinds = candidate_kinds(action, entity, events);
+    if kinds.is_empty() {
+        return Ok(());
+    }
+    let endpoints = subscribed(db, &kinds).await?;
+    let wanted: Vec<WebhookEvent> = kinds
+        .into_iter()
+        .filter(|k| {
+            let tag = format!(",{},", k.wire_name());
+            endpoints.iter().any(|e| e.events.contains(&tag))
+        })
+        .collect();
+    if wanted.is_empty() {
+        return Ok(());
+    }
+    let hooks = events_of(db, action, entity, entity_id, events, &wanted).await?;
+    if deliver(db, &hooks, &endpoints).await? {
         events.push(outbox::queued());
     }
     Ok(())
@@ -145,16 +208,17 @@ pub async fn enqueue<C: ConnectionTrait>(db: &C, hooks: &[HookEvent]) -> AppResu
     }
     let mut kinds: Vec<WebhookEvent> = hooks.iter().map(|h| h.kind).collect();
     kinds.dedup();
-    let mut any = Condition::any();
-    for k in &kinds {
-        any = any.add(webhook_endpoint::Column::Events.like(format!("%,{},%", k.wire_name())));
-    }
-    let endpoints = webhook_endpoint::Entity::find()
-        .filter(webhook_endpoint::Column::DisabledAt.is_null())
-        .filter(any)
-        .all(db)
-        .await?;
-    if endpoints.is_empty() {
+    let endpoints = subscribed(db, &kinds).await?;
+    deliver(db, hooks, &endpoints).await
+}
+
+/// The rows of [`enqueue`], for endpoints already read.
+async fn deliver<C: ConnectionTrait>(
+    db: &C,
+    hooks: &[HookEvent],
+    endpoints: &[webhook_endpoint::Model],
+) -> AppResult<bool> {
+    if hooks.is_empty() || endpoints.is_empty() {
         return Ok(false);
     }
     // Which subscribed organizations have members among the alerts' recipients.
@@ -180,7 +244,7 @@ pub async fn enqueue<C: ConnectionTrait>(db: &C, hooks: &[HookEvent]) -> AppResu
     let mut rows = Vec::new();
     for h in hooks {
         let kind = h.kind.wire_name();
-        for e in &endpoints {
+        for e in endpoints {
             let concerned = h.orgs.contains(&e.organization_id)
                 || h.users
                     .iter()
