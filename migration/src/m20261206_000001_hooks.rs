@@ -37,7 +37,11 @@ impl MigrationTrait for Migration {
                 .col(timestamp_with_time_zone(a("secret_rotated_at")))
                 .col(timestamp_with_time_zone(a("created_at")))
                 .col(timestamp_with_time_zone(a("updated_at")))
-                .foreign_key(&mut fk("webhook_endpoints", "organization_id", "organizations"))
+                .foreign_key(&mut fk(
+                    "webhook_endpoints",
+                    "organization_id",
+                    "organizations",
+                ))
                 .foreign_key(&mut fk("webhook_endpoints", "created_by", "users"))
                 .to_owned(),
         )
@@ -54,13 +58,8 @@ impl MigrationTrait for Migration {
             timestamp_with_time_zone_null(a("last_called_at")).to_owned(),
             date_null(a("reminded_for")).to_owned(),
         ] {
-            m.alter_table(
-                Table::alter()
-                    .table(a("donors"))
-                    .add_column(col)
-                    .to_owned(),
-            )
-            .await?;
+            m.alter_table(Table::alter().table(a("donors")).add_column(col).to_owned())
+                .await?;
         }
         m.create_index(index(
             "ix_donors_callouts",
@@ -99,8 +98,12 @@ impl MigrationTrait for Migration {
             &["organization_id", "id"],
         ))
         .await?;
-        m.create_index(index("ix_callouts_request", "callouts", &["blood_request_id"]))
-            .await?;
+        m.create_index(index(
+            "ix_callouts_request",
+            "callouts",
+            &["blood_request_id"],
+        ))
+        .await?;
 
         m.create_table(
             Table::create()
@@ -143,7 +146,11 @@ impl MigrationTrait for Migration {
                 .col(uuid(a("delivery_id")).primary_key())
                 .col(integer_null(a("status_code")))
                 .col(timestamp_with_time_zone(a("answered_at")))
-                .foreign_key(&mut fk("webhook_responses", "delivery_id", "outbox_deliveries"))
+                .foreign_key(&mut fk(
+                    "webhook_responses",
+                    "delivery_id",
+                    "outbox_deliveries",
+                ))
                 .to_owned(),
         )
         .await?;
@@ -208,11 +215,21 @@ impl MigrationTrait for Migration {
         ] {
             m.drop_table(Table::drop().table(a(t)).to_owned()).await?;
         }
-        m.drop_index(Index::drop().name("ix_donors_callouts").table(a("donors")).to_owned())
-            .await?;
+        m.drop_index(
+            Index::drop()
+                .name("ix_donors_callouts")
+                .table(a("donors"))
+                .to_owned(),
+        )
+        .await?;
         for c in ["accepts_callouts", "last_called_at", "reminded_for"] {
-            m.alter_table(Table::alter().table(a("donors")).drop_column(a(c)).to_owned())
-                .await?;
+            m.alter_table(
+                Table::alter()
+                    .table(a("donors"))
+                    .drop_column(a(c))
+                    .to_owned(),
+            )
+            .await?;
         }
         Ok(())
     }

@@ -51,19 +51,44 @@ async fn a_callout_reaches_exactly_the_opted_in_eligible_compatible_donors_in_th
     // Assert
     assert_eq!(c["counts"]["notified"], 3, "{c}");
     for d in [&near_o_neg, &edge_a_pos, &deferral_over] {
-        assert_eq!(times_called(&app, &d.id).await, 1, "{} was not called", d.me.email);
-        assert!(notification_kinds(&app, &d.me)
-            .await
-            .contains(&"DONOR_CALLOUT".to_string()));
+        assert_eq!(
+            times_called(&app, &d.id).await,
+            1,
+            "{} was not called",
+            d.me.email
+        );
+        assert!(
+            notification_kinds(&app, &d.me)
+                .await
+                .contains(&"DONOR_CALLOUT".to_string())
+        );
     }
-    for d in [&not_opted, &deferred, &recent, &undated, &incompatible, &too_far] {
-        assert_eq!(times_called(&app, &d.id).await, 0, "{} was called", d.me.email);
-        assert!(!notification_kinds(&app, &d.me)
-            .await
-            .contains(&"DONOR_CALLOUT".to_string()));
+    for d in [
+        &not_opted,
+        &deferred,
+        &recent,
+        &undated,
+        &incompatible,
+        &too_far,
+    ] {
+        assert_eq!(
+            times_called(&app, &d.id).await,
+            0,
+            "{} was called",
+            d.me.email
+        );
+        assert!(
+            !notification_kinds(&app, &d.me)
+                .await
+                .contains(&"DONOR_CALLOUT".to_string())
+        );
     }
     let groups = c["donorGroups"].as_array().unwrap();
-    assert_eq!(groups.len(), 4, "A+ red cells come from O-, O+, A-, A+: {groups:?}");
+    assert_eq!(
+        groups.len(),
+        4,
+        "A+ red cells come from O-, O+, A-, A+: {groups:?}"
+    );
 }
 
 #[tokio::test]
@@ -128,7 +153,11 @@ async fn concurrent_callouts_never_call_a_donor_twice() {
     // Assert: every call-out answered, and each donor called exactly once among them.
     let notified: i64 = results
         .iter()
-        .map(|r| r.data()["startCallout"]["callout"]["counts"]["notified"].as_i64().unwrap())
+        .map(|r| {
+            r.data()["startCallout"]["callout"]["counts"]["notified"]
+                .as_i64()
+                .unwrap()
+        })
         .sum();
     assert_eq!(notified, 12);
     for d in &donors {
@@ -149,7 +178,9 @@ async fn the_organization_sees_counts_and_only_the_donors_coming() {
     let id = c["id"].as_str().unwrap();
 
     // Act
-    respond(&app, &coming.me, id, "COMING", Some(25)).await.data();
+    respond(&app, &coming.me, id, "COMING", Some(25))
+        .await
+        .data();
     respond(&app, &cannot.me, id, "CANNOT", None).await.data();
     let strange = respond(&app, &stranger, id, "COMING", None).await;
     let seen = read(&app, &net.bank_staff, id).await;
@@ -168,10 +199,15 @@ async fn the_organization_sees_counts_and_only_the_donors_coming() {
     assert_eq!(named[0]["fullName"], "Donor y@d.example");
     let body = seen.to_string();
     assert!(!body.contains(&cannot.id) && !body.contains(&silent.id));
-    assert_eq!(read(&app, &net.hospital_staff, id).await.code(), Some("NOT_FOUND"));
+    assert_eq!(
+        read(&app, &net.hospital_staff, id).await.code(),
+        Some("NOT_FOUND")
+    );
     assert_eq!(read(&app, &coming.me, id).await.code(), Some("NOT_FOUND"));
     assert_eq!(
-        audit_rows(&app, "callout.read_responder", Some(&coming.id)).await.len(),
+        audit_rows(&app, "callout.read_responder", Some(&coming.id))
+            .await
+            .len(),
         1
     );
 }
@@ -193,9 +229,11 @@ async fn an_emergency_at_its_ngo_step_calls_the_donors_near_the_patient() {
     let request = net.request(&app, NewRequest::default()).await;
 
     // Assert
-    eventually(Duration::from_secs(20), "the NGO step's call-out", || async {
-        (times_called(&app, &d.id).await == 1).then_some(())
-    })
+    eventually(
+        Duration::from_secs(20),
+        "the NGO step's call-out",
+        || async { (times_called(&app, &d.id).await == 1).then_some(()) },
+    )
     .await;
     let calls = app
         .count(&format!(
@@ -228,7 +266,10 @@ async fn a_donor_whose_waiting_time_ends_is_reminded_once() {
     assert_eq!((first.len(), second.len()), (1, 0));
     let kinds = notification_kinds(&app, &due.me).await;
     assert_eq!(
-        kinds.iter().filter(|k| *k == "ELIGIBILITY_REMINDER").count(),
+        kinds
+            .iter()
+            .filter(|k| *k == "ELIGIBILITY_REMINDER")
+            .count(),
         1
     );
     assert!(notification_kinds(&app, &waiting.me).await.is_empty());
@@ -245,12 +286,19 @@ async fn only_the_donor_opts_in_and_the_radius_has_a_ceiling() {
     let by_staff = opt(&app, &net.ngo_staff, &d.id, true).await;
     let by_self = opt(&app, &d.me, &d.id, true).await;
     let wide = try_start(&app, &net.bank_staff, callout_input(&net.bank.id, 1000.0)).await;
-    let by_hospital =
-        try_start(&app, &net.hospital_staff, callout_input(&net.hospital.id, 5.0)).await;
+    let by_hospital = try_start(
+        &app,
+        &net.hospital_staff,
+        callout_input(&net.hospital.id, 5.0),
+    )
+    .await;
 
     // Assert
     assert_eq!(by_staff.code(), Some("NOT_FOUND"));
-    assert_eq!(by_self.data()["setCalloutOptIn"]["donor"]["acceptsCallouts"], true);
+    assert_eq!(
+        by_self.data()["setCalloutOptIn"]["donor"]["acceptsCallouts"],
+        true
+    );
     assert_eq!(
         (wide.code(), wide.field()),
         (Some("BAD_USER_INPUT"), Some("input.radiusKm"))

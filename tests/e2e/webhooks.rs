@@ -123,8 +123,13 @@ async fn a_rotated_secret_signs_at_once_and_a_disabled_endpoint_gets_nothing_mor
         .to_string();
     new_request(&app, &net).await;
     let got = sink.wait_for(1, LIMIT).await;
-    let disabled =
-        endpoint_op(&app, &net.hospital.admin, "disableWebhookEndpoint", &endpoint).await;
+    let disabled = endpoint_op(
+        &app,
+        &net.hospital.admin,
+        "disableWebhookEndpoint",
+        &endpoint,
+    )
+    .await;
     new_request(&app, &net).await;
 
     // Assert
@@ -135,7 +140,10 @@ async fn a_rotated_secret_signs_at_once_and_a_disabled_endpoint_gets_nothing_mor
         false
     );
     // Queued in the request's own transaction: none was, after the disable.
-    assert_eq!(deliveries(&app, &net.hospital.admin, &endpoint).await.len(), 1);
+    assert_eq!(
+        deliveries(&app, &net.hospital.admin, &endpoint).await.len(),
+        1
+    );
 }
 
 #[tokio::test]
@@ -170,7 +178,10 @@ async fn a_redelivery_sends_the_same_event_id_again() {
     let got = sink.wait_for(2, LIMIT).await;
 
     // Assert
-    assert_eq!(r.data()["redeliverWebhook"]["delivery"]["status"], "PENDING");
+    assert_eq!(
+        r.data()["redeliverWebhook"]["delivery"]["status"],
+        "PENDING"
+    );
     assert_eq!(got[1].header("lifeflow-event-id"), Some(delivery.as_str()));
     assert_eq!(got[0].body, got[1].body);
     assert!(
@@ -207,7 +218,11 @@ async fn webhook_urls_to_private_loopback_or_link_local_targets_are_refused_when
             &["ALERT_RAISED"],
         )
         .await;
-        refused.push((url, r.code().map(str::to_string), r.field().map(str::to_string)));
+        refused.push((
+            url,
+            r.code().map(str::to_string),
+            r.field().map(str::to_string),
+        ));
     }
     let public = try_create_endpoint(
         &app,
@@ -280,7 +295,13 @@ async fn drives_reach_both_sides_endpoints_and_the_log_costs_the_same_for_any_pa
     let kinds: Vec<Value> = got.iter().map(|r| r.json()["type"].clone()).collect();
     assert!(kinds.iter().all(|k| k == "DRIVE_CHANGED"), "{kinds:?}");
     assert_eq!(got[0].json()["data"]["status"], "PENDING");
-    assert_eq!(large.data()["webhookDeliveries"]["nodes"].as_array().unwrap().len(), 3);
+    assert_eq!(
+        large.data()["webhookDeliveries"]["nodes"]
+            .as_array()
+            .unwrap()
+            .len(),
+        3
+    );
     assert_eq!(small.statements(), large.statements());
 }
 

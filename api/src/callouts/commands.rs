@@ -58,13 +58,7 @@ impl Command for StartCallout {
     }
 
     async fn execute(self, exec: &Exec<'_>) -> AppResult<(Self::Output, Change)> {
-        service::start(
-            exec.txn,
-            &exec.app.config,
-            exec.actor.user_id,
-            self.0,
-        )
-        .await
+        service::start(exec.txn, &exec.app.config, exec.actor.user_id, self.0).await
     }
 }
 

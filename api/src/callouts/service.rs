@@ -241,8 +241,7 @@ pub async fn call<C: ConnectionTrait>(
                 title: "Blood donors are needed near you".into(),
                 body: format!(
                     "{} asks donors of your group to come and give. {}",
-                    name,
-                    row.message
+                    name, row.message
                 ),
                 related: Some(("callout", row.id)),
             })
@@ -293,8 +292,7 @@ pub async fn at_escalation<C: ConnectionTrait>(
             component: Some(r.component),
             near: None,
             radius_km: radius,
-            message: "An emergency needs blood now; please come to the hospital if you can."
-                .into(),
+            message: "An emergency needs blood now; please come to the hospital if you can.".into(),
         },
     )
     .await?;
@@ -339,7 +337,9 @@ pub async fn respond<C: ConnectionTrait>(
         entity_id: Some(row.id),
         organization_id: Some(c.organization_id),
         old: Some(json!({"response": answer.response})),
-        new: Some(json!({"calloutId": callout_id, "response": row.response, "etaMinutes": row.eta_minutes})),
+        new: Some(
+            json!({"calloutId": callout_id, "response": row.response, "etaMinutes": row.eta_minutes}),
+        ),
         ..Change::default()
     };
     Ok((row, change))

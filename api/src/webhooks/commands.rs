@@ -37,7 +37,10 @@ impl TryFrom<CreateWebhookEndpointInput> for CreateWebhookEndpoint {
 
     fn try_from(i: CreateWebhookEndpointInput) -> AppResult<Self> {
         if i.events.is_empty() {
-            return Err(AppError::bad_input("input.events", "name at least one event"));
+            return Err(AppError::bad_input(
+                "input.events",
+                "name at least one event",
+            ));
         }
         // The form only; whether private targets are allowed is a setting, read in `prepare`.
         target::parse_url(&i.url, "input.url", true)?;

@@ -25,8 +25,7 @@ use entity::{
     outbox_delivery, webhook_endpoint,
 };
 use sea_orm::{
-    ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter, QuerySelect,
-    sea_query::Expr,
+    ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter, QuerySelect, sea_query::Expr,
 };
 use serde_json::{Value, json};
 use std::collections::HashSet;
@@ -59,7 +58,9 @@ pub async fn events_of<C: ConnectionTrait>(
         match e {
             Event::RequestChanged(r) => out.push(HookEvent {
                 kind: WebhookEvent::BloodRequestChanged,
-                orgs: std::iter::once(r.hospital_id).chain(r.blood_bank_id).collect(),
+                orgs: std::iter::once(r.hospital_id)
+                    .chain(r.blood_bank_id)
+                    .collect(),
                 users: Vec::new(),
                 data: json!({"bloodRequestId": r.request_id, "status": r.status,
                              "escalationLevel": r.escalation_level,
@@ -268,7 +269,10 @@ async fn deliver<C: ConnectionTrait>(
 pub async fn drop_pending<C: ConnectionTrait>(db: &C, endpoint: Uuid) -> AppResult<()> {
     let t = now();
     outbox_delivery::Entity::update_many()
-        .col_expr(outbox_delivery::Column::Status, Expr::value(DeliveryStatus::Dead))
+        .col_expr(
+            outbox_delivery::Column::Status,
+            Expr::value(DeliveryStatus::Dead),
+        )
         .col_expr(
             outbox_delivery::Column::LastError,
             Expr::value("the endpoint was disabled"),

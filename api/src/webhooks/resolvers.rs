@@ -32,8 +32,8 @@ impl WebhookQuery {
             |m| m.id,
             SortDirection::Asc,
         );
-        let page = fetch_selected(ctx, q, &keyset, &PageArgs::new(first, after, last, before))
-            .await?;
+        let page =
+            fetch_selected(ctx, q, &keyset, &PageArgs::new(first, after, last, before)).await?;
         Ok(page.into_connection(WebhookEndpoint::from))
     }
 
@@ -62,8 +62,8 @@ impl WebhookQuery {
             |m| m.id,
             SortDirection::Desc,
         );
-        let page = fetch_selected(ctx, q, &keyset, &PageArgs::new(first, after, last, before))
-            .await?;
+        let page =
+            fetch_selected(ctx, q, &keyset, &PageArgs::new(first, after, last, before)).await?;
         let codes = if node_selects(ctx, &["responseCode"]) {
             service::responses(&req.db, page.rows.iter().map(|(_, d)| d.id).collect()).await?
         } else {

@@ -65,9 +65,9 @@ pub async fn create<C: ConnectionTrait>(
             "an organization keeps at most {MAX_ENDPOINTS} webhook endpoints"
         )));
     }
-    let created_by = actor
-        .user_id
-        .ok_or(AppError::Forbidden("only a signed-in admin creates endpoints"))?;
+    let created_by = actor.user_id.ok_or(AppError::Forbidden(
+        "only a signed-in admin creates endpoints",
+    ))?;
     let t = now();
     let secret = super::sign::new_secret();
     let row = webhook_endpoint::ActiveModel::from(webhook_endpoint::Model {

@@ -331,12 +331,7 @@ mod tests {
 
     #[tokio::test]
     async fn the_system_resolver_refuses_localhost() {
-        let got = resolve(
-            &url("https://localhost:8443/hook"),
-            &SystemResolver,
-            false,
-        )
-        .await;
+        let got = resolve(&url("https://localhost:8443/hook"), &SystemResolver, false).await;
         assert!(got.is_err());
     }
 }

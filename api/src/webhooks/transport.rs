@@ -35,9 +35,9 @@ struct NoDns;
 impl reqwest::dns::Resolve for NoDns {
     fn resolve(&self, _: reqwest::dns::Name) -> reqwest::dns::Resolving {
         Box::pin(async {
-            Err::<reqwest::dns::Addrs, _>(
-                Box::<dyn std::error::Error + Send + Sync>::from("no lookups outside the check"),
-            )
+            Err::<reqwest::dns::Addrs, _>(Box::<dyn std::error::Error + Send + Sync>::from(
+                "no lookups outside the check",
+            ))
         })
     }
 }
