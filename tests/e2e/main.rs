@@ -19,6 +19,7 @@ mod consultations;
 mod consultations_load;
 mod database;
 mod donors;
+mod hooks_cost;
 mod hooks_permissions;
 mod limits;
 mod notifications;
