@@ -5,7 +5,7 @@
 //! donors it reaches. `bench/hooks-cost.sh` runs these and prints the figures.
 
 use lifeflow_tests::{
-    fixtures::{blood::*, callouts::*, camps::CampNet, webhooks::*},
+    fixtures::{HERE, blood::*, callouts::*, camps::CampNet, km_north, webhooks::*},
     *,
 };
 use serde_json::json;
@@ -51,7 +51,9 @@ async fn queueing_a_webhook_costs_a_lookup_and_an_insert_per_mutation() {
     let fed = request_statements(&app, &net).await;
 
     // Assert
-    println!("createBloodRequest statements: no endpoint {none}, another event's {other}, subscribed {fed}");
+    println!(
+        "createBloodRequest statements: no endpoint {none}, another event's {other}, subscribed {fed}"
+    );
     assert_eq!(other, none);
     assert_eq!(fed, none + 1);
 }
@@ -62,7 +64,11 @@ async fn a_callouts_statements_do_not_grow_with_the_donors_it_reaches() {
     let app = spawn_app().await;
     let net = CampNet::new(&app).await;
     for i in 0..45 {
-        let km = if i < 5 { 1.0 } else { 30.0 + f64::from(i) * 0.1 };
+        let km = if i < 5 {
+            1.0
+        } else {
+            30.0 + f64::from(i) * 0.1
+        };
         donor_north(
             &app,
             &format!("k{i}@d.example"),

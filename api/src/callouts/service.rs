@@ -168,7 +168,7 @@ pub async fn call<C: ConnectionTrait>(
             donor::Column::Latitude,
             donor::Column::Longitude,
             (lat, lon),
-            Expr::val(new.radius_km).into(),
+            Expr::val(new.radius_km),
         ))
         .order_by_asc(donor::Column::Id);
     let candidates: Vec<Uuid> = db::skip_locked(db, candidates)
@@ -489,7 +489,7 @@ pub async fn remind_eligible<C: ConnectionTrait>(db: &C, batch: u64) -> AppResul
     let moved = donor::Entity::update_many()
         .col_expr(
             donor::Column::RemindedFor,
-            Expr::col(donor::Column::NextEligibleDate).into(),
+            Expr::col(donor::Column::NextEligibleDate),
         )
         .filter(donor::Column::Id.is_in(ids))
         .filter(due())

@@ -86,43 +86,43 @@ pub async fn events_of<C: ConnectionTrait>(
         return Ok(out);
     };
     let wants = |k| wanted.contains(&k);
-    if entity == "drive" && wants(WebhookEvent::DriveChanged) {
-        if let Some(d) = drive::Entity::find_by_id(id).one(db).await? {
-            out.push(HookEvent {
-                kind: WebhookEvent::DriveChanged,
-                orgs: vec![d.hospital_id, d.ngo_id],
-                users: Vec::new(),
-                data: json!({"driveId": d.id, "status": d.status, "type": d.drive_type,
-                             "hospitalId": d.hospital_id, "ngoId": d.ngo_id,
-                             "bloodRequestId": d.blood_request_id}),
-            });
-        }
-    } else if action == "medical_report.review" && wants(WebhookEvent::ReportReviewed) {
-        if let Some(r) = medical_report::Entity::find_by_id(id).one(db).await? {
-            out.push(HookEvent {
-                kind: WebhookEvent::ReportReviewed,
-                orgs: vec![r.organization_id],
-                users: Vec::new(),
-                data: json!({"reportId": r.id, "status": r.status,
-                             "organizationId": r.organization_id}),
-            });
-        }
+    if entity == "drive"
+        && wants(WebhookEvent::DriveChanged)
+        && let Some(d) = drive::Entity::find_by_id(id).one(db).await?
+    {
+        out.push(HookEvent {
+            kind: WebhookEvent::DriveChanged,
+            orgs: vec![d.hospital_id, d.ngo_id],
+            users: Vec::new(),
+            data: json!({"driveId": d.id, "status": d.status, "type": d.drive_type,
+                         "hospitalId": d.hospital_id, "ngoId": d.ngo_id,
+                         "bloodRequestId": d.blood_request_id}),
+        });
+    } else if action == "medical_report.review"
+        && wants(WebhookEvent::ReportReviewed)
+        && let Some(r) = medical_report::Entity::find_by_id(id).one(db).await?
+    {
+        out.push(HookEvent {
+            kind: WebhookEvent::ReportReviewed,
+            orgs: vec![r.organization_id],
+            users: Vec::new(),
+            data: json!({"reportId": r.id, "status": r.status,
+                         "organizationId": r.organization_id}),
+        });
     } else if entity == "consultation"
         && action.starts_with("consultation.")
         && wants(WebhookEvent::ConsultationChanged)
+        && let Some(c) = consultation::Entity::find_by_id(id).one(db).await?
+        && let Some(org) = c.organization_id
     {
-        if let Some(c) = consultation::Entity::find_by_id(id).one(db).await?
-            && let Some(org) = c.organization_id
-        {
-            out.push(HookEvent {
-                kind: WebhookEvent::ConsultationChanged,
-                orgs: vec![org],
-                users: Vec::new(),
-                data: json!({"consultationId": c.id, "status": c.status,
-                             "type": c.consultation_type, "organizationId": org,
-                             "doctorId": c.doctor_id}),
-            });
-        }
+        out.push(HookEvent {
+            kind: WebhookEvent::ConsultationChanged,
+            orgs: vec![org],
+            users: Vec::new(),
+            data: json!({"consultationId": c.id, "status": c.status,
+                         "type": c.consultation_type, "organizationId": org,
+                         "doctorId": c.doctor_id}),
+        });
     }
     Ok(out)
 }

@@ -189,7 +189,7 @@ mod tests {
     use std::sync::atomic::{AtomicUsize, Ordering};
 
     fn ip(s: &str) -> IpAddr {
-        s.parse().unwrap()
+        s.parse().expect("an address")
     }
 
     #[test]
@@ -278,7 +278,7 @@ mod tests {
     }
 
     fn url(s: &str) -> Url {
-        Url::parse(s).unwrap()
+        Url::parse(s).expect("a URL")
     }
 
     #[tokio::test]
@@ -302,12 +302,12 @@ mod tests {
         let r = Fixed(vec![ip("93.184.215.14")], AtomicUsize::new(0));
         let got = resolve(&url("https://partner.example:8443/hook"), &r, false)
             .await
-            .unwrap();
+            .expect("allowed");
         assert_eq!(
             got,
             Pinned {
                 host: Some("partner.example".into()),
-                addr: "93.184.215.14:8443".parse().unwrap(),
+                addr: "93.184.215.14:8443".parse().expect("an address"),
             }
         );
         assert_eq!(r.1.load(Ordering::SeqCst), 1);
