@@ -18,6 +18,7 @@ use crate::{
     donors::resolvers::{DonorMutation, DonorQuery},
     drives::resolvers::{DriveMutation, DriveQuery},
     identity::resolvers::{IdentityMutation, IdentityQuery},
+    notifications::resolvers::{NotificationPreferenceMutation, NotificationPreferenceQuery},
     organizations::resolvers::{OrganizationMutation, OrganizationQuery},
     reports::resolvers::{ReportMutation, ReportQuery},
     requests::resolvers::{RequestMutation, RequestQuery},
@@ -40,6 +41,7 @@ pub struct QueryRoot(
     ReportQuery,
     CampQuery,
     DriveQuery,
+    NotificationPreferenceQuery,
     CalloutQuery,
     WebhookQuery,
 );
@@ -57,6 +59,7 @@ pub struct MutationRoot(
     ReportMutation,
     CampMutation,
     DriveMutation,
+    NotificationPreferenceMutation,
     CalloutMutation,
     WebhookMutation,
 );

@@ -14,6 +14,7 @@
 //! cargo run --release -p lifeflow-bench -- --db postgres --scenario ws-fanout --subscribers 10000
 //! cargo run --release -p lifeflow-bench -- --db postgres --scenario open-slots,consultations-page,review-queue,book --concurrency 1,32
 //! cargo run --release -p lifeflow-bench -- --db postgres --scenario camps-near,camp-register --concurrency 1,32
+//! cargo run --release -p lifeflow-bench -- --db postgres --scenario outbox --concurrency 1,8,32
 //! ```
 
 mod blood;
@@ -21,6 +22,7 @@ mod camps;
 mod care;
 mod database;
 mod load;
+mod outbox;
 mod setup;
 mod tally;
 mod wsfanout;
@@ -80,6 +82,14 @@ pub struct Args {
     /// Extra server settings, `NAME=VALUE`, repeatable (e.g. `--set DB_MAX_CONNECTIONS=16`).
     #[arg(long = "set", value_parser = parse_setting)]
     pub settings: Vec<(String, String)>,
+
+    /// `outbox`: deliveries queued at once for the throughput phase.
+    #[arg(long, default_value_t = 5000)]
+    pub deliveries: usize,
+
+    /// `outbox`: deliveries sent one at a time for the commit→send delay.
+    #[arg(long, default_value_t = 200)]
+    pub delay_samples: usize,
 
     /// Do not print the markdown table header.
     #[arg(long)]
@@ -211,6 +221,8 @@ pub enum Scenario {
     CampsNear,
     /// `registerForCamp` of distinct (slot, donor) pairs of one NGO's camps, as its admin.
     CampRegister,
+    /// The outbox: deliveries per second to a loopback SMS sink, and commit→send delay.
+    Outbox,
 }
 
 impl Scenario {
@@ -232,6 +244,7 @@ impl Scenario {
             Self::Book => "book",
             Self::CampsNear => "camps-near",
             Self::CampRegister => "camp-register",
+            Self::Outbox => "outbox",
         }
     }
 }
@@ -297,9 +310,14 @@ async fn main() -> ExitCode {
         .filter(|s| camps::is_camps(**s))
         .count();
     let ws = args.scenario.contains(&Scenario::WsFanout);
+    let outbox = args.scenario.contains(&Scenario::Outbox);
     let outcome = tokio::select! {
         r = async {
-            if ws && args.scenario.len() > 1 {
+            if outbox && args.scenario.len() > 1 {
+                Err("outbox runs alone".into())
+            } else if outbox {
+                outbox::run(&args, &target.url, server_settings(&target.url, &args)).await
+            } else if ws && args.scenario.len() > 1 {
                 Err("ws-fanout runs alone".into())
             } else if ws {
                 wsfanout::run(&args, &target.url).await

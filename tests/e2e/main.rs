@@ -23,6 +23,7 @@ mod hooks_cost;
 mod hooks_permissions;
 mod limits;
 mod notifications;
+mod notifications_permissions;
 mod organizations;
 mod pagination;
 mod permissions;

@@ -9,6 +9,7 @@ pub mod callouts;
 pub mod camps;
 pub mod care;
 pub mod donors;
+pub mod notifications;
 pub mod organizations;
 pub mod password;
 pub mod policy;

@@ -7,13 +7,17 @@
 //! - [`fanout`]: a notification's deliveries, by the recipient's preferences and
 //!   [`quiet`] hours, with the [`templates`] of its kind.
 
+pub mod commands;
 pub mod email;
 pub mod fanout;
 pub mod outbox;
 pub mod quiet;
+pub mod resolvers;
+pub mod service;
 pub mod sms;
 pub mod templates;
 pub mod transport;
+pub mod types;
 pub mod worker;
 
 use std::sync::{
