@@ -83,7 +83,7 @@ async fn a_callout_reaches_exactly_the_opted_in_eligible_compatible_donors_in_th
                 .contains(&"DONOR_CALLOUT".to_string())
         );
     }
-    let groups = c["donorGroups"].as_array().unwrap();
+    let groups = c["donorGroups"].as_array().expect("present");
     assert_eq!(
         groups.len(),
         4,
@@ -156,7 +156,7 @@ async fn concurrent_callouts_never_call_a_donor_twice() {
         .map(|r| {
             r.data()["startCallout"]["callout"]["counts"]["notified"]
                 .as_i64()
-                .unwrap()
+                .expect("present")
         })
         .sum();
     assert_eq!(notified, 12);
@@ -175,7 +175,7 @@ async fn the_organization_sees_counts_and_only_the_donors_coming() {
     let silent = donor_north(&app, "s@d.example", "+919800000022", "O_POS", 2.0, true).await;
     let stranger = app.signed_in("stranger@d.example").await;
     let c = start(&app, &net.bank_staff, callout_input(&net.bank.id, 10.0)).await;
-    let id = c["id"].as_str().unwrap();
+    let id = c["id"].as_str().expect("present");
 
     // Act
     respond(&app, &coming.me, id, "COMING", Some(25))
@@ -192,7 +192,7 @@ async fn the_organization_sees_counts_and_only_the_donors_coming() {
         seen["counts"],
         json!({"notified": 3, "coming": 1, "cannot": 1, "unanswered": 1})
     );
-    let named = seen["coming"].as_array().unwrap();
+    let named = seen["coming"].as_array().expect("present");
     assert_eq!(named.len(), 1);
     assert_eq!(named[0]["donorId"], coming.id.as_str());
     assert_eq!(named[0]["etaMinutes"], 25);
@@ -257,10 +257,10 @@ async fn a_donor_whose_waiting_time_ends_is_reminded_once() {
     // Act: the sweep's step, twice.
     let first = lifeflow::callouts::service::remind_eligible(&app.db, 200)
         .await
-        .unwrap();
+        .expect("present");
     let second = lifeflow::callouts::service::remind_eligible(&app.db, 200)
         .await
-        .unwrap();
+        .expect("present");
 
     // Assert
     assert_eq!((first.len(), second.len()), (1, 0));

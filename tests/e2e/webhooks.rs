@@ -119,7 +119,7 @@ async fn a_rotated_secret_signs_at_once_and_a_disabled_endpoint_gets_nothing_mor
     let rotated = endpoint_op(&app, &net.hospital.admin, "rotateWebhookSecret", &endpoint).await;
     let new = rotated.data()["rotateWebhookSecret"]["secret"]
         .as_str()
-        .unwrap()
+        .expect("present")
         .to_string();
     new_request(&app, &net).await;
     let got = sink.wait_for(1, LIMIT).await;
@@ -164,7 +164,7 @@ async fn a_redelivery_sends_the_same_event_id_again() {
     sink.wait_for(1, LIMIT).await;
     let delivery = deliveries(&app, &net.hospital.admin, &endpoint).await[0]["id"]
         .as_str()
-        .unwrap()
+        .expect("present")
         .to_string();
 
     // Act
@@ -258,7 +258,7 @@ fn production_refuses_to_allow_private_webhook_targets() {
     let refused = lifeflow::config::Config::from_map(&settings);
 
     // Assert
-    assert_eq!(refused.unwrap_err().name, "WEBHOOK_ALLOW_PRIVATE");
+    assert_eq!(refused.expect_err("refused").name, "WEBHOOK_ALLOW_PRIVATE");
 }
 
 #[tokio::test]
@@ -298,7 +298,7 @@ async fn drives_reach_both_sides_endpoints_and_the_log_costs_the_same_for_any_pa
     assert_eq!(
         large.data()["webhookDeliveries"]["nodes"]
             .as_array()
-            .unwrap()
+            .expect("present")
             .len(),
         3
     );
