@@ -178,6 +178,15 @@ pub struct Config {
     pub sms_webhook_token: Option<String>,
     /// The outbox worker's settings (`OUTBOX_*`).
     pub outbox: OutboxSettings,
+    /// `WEBHOOK_ALLOW_PRIVATE`: webhook URLs may be plain http and reach private, loopback and
+    /// link-local addresses (development and tests only; refused in production).
+    pub webhook_allow_private: bool,
+    /// `WEBHOOK_TIMEOUT_MS`: how long one webhook delivery may take, connection included.
+    pub webhook_timeout: Duration,
+    /// `CALLOUT_MIN_HOURS`: a donor is called at most once in this many hours.
+    pub callout_min_hours: i64,
+    /// `CALLOUT_MAX_RADIUS_KM`: the widest radius a call-out may ask for.
+    pub callout_max_radius_km: f64,
 }
 
 /// How the outbox worker claims, sends and retries deliveries (`OUTBOX_*`).
@@ -308,6 +317,22 @@ impl Config {
         let image_url_hosts = Some(list("IMAGE_URL_HOSTS"))
             .filter(|hosts| production || !hosts.is_empty())
             .map(|hosts| hosts.iter().map(|h| h.to_ascii_lowercase()).collect());
+        let webhook_allow_private = match get("WEBHOOK_ALLOW_PRIVATE").as_deref() {
+            None | Some("false") | Some("0") => false,
+            Some("true") | Some("1") if production => {
+                return Err(ConfigError {
+                    name: "WEBHOOK_ALLOW_PRIVATE",
+                    problem: "must not be set when APP_ENV=production".into(),
+                });
+            }
+            Some("true") | Some("1") => true,
+            Some(other) => {
+                return Err(ConfigError {
+                    name: "WEBHOOK_ALLOW_PRIVATE",
+                    problem: format!("expected true or false, got {other:?}"),
+                });
+            }
+        };
         let trusted_proxies = list("TRUSTED_PROXIES")
             .into_iter()
             .map(|s| {
@@ -442,6 +467,10 @@ impl Config {
                 lease: Duration::from_secs(num(&get, "OUTBOX_LEASE_SECS", 300)?),
                 worker: !matches!(get("OUTBOX_WORKER").as_deref(), Some("false") | Some("0")),
             },
+            webhook_allow_private,
+            webhook_timeout: Duration::from_millis(num(&get, "WEBHOOK_TIMEOUT_MS", 10_000)?),
+            callout_min_hours: num(&get, "CALLOUT_MIN_HOURS", 24)?,
+            callout_max_radius_km: num(&get, "CALLOUT_MAX_RADIUS_KM", 100.0)?,
         })
     }
 

@@ -6,7 +6,8 @@
 //! 2. answers a retry that carries a known idempotency key with the first result;
 //! 3. opens the write transaction (`BEGIN IMMEDIATE` on SQLite) and runs the command's use
 //!    case, which does the whole workflow (alerts, stock checks, notifications);
-//! 4. remembers the idempotency key, writes the SUCCESS audit row, commits;
+//! 4. queues the webhook deliveries of what happened (`webhooks::publish`), remembers the
+//!    idempotency key, writes the SUCCESS audit row, commits;
 //! 5. publishes the events the use case collected, only after the commit.
 //!
 //! On any failure the transaction rolls back and a FAILURE row is written on its own. The
@@ -244,7 +245,16 @@ async fn attempt<C: Command>(
     {
         k.remember(&txn, id, app.config.idempotency_ttl).await?;
     }
-    let events = std::mem::take(&mut change.events);
+    let mut events = std::mem::take(&mut change.events);
+    // Partners' webhooks hear of it in the same transaction (`webhooks::publish`).
+    crate::webhooks::publish::enqueue_for(
+        &txn,
+        C::ACTION,
+        C::ENTITY,
+        change.entity_id.or(what.entity_id),
+        &mut events,
+    )
+    .await?;
     entity::audit_log::Entity::insert(record::success_row(req.origin(), what, actor, change))
         .exec(&txn)
         .await?;

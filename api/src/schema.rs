@@ -8,6 +8,7 @@ use crate::{
         subscriptions::AlertSubscription,
     },
     audit::resolvers::AuditQuery,
+    callouts::resolvers::{CalloutMutation, CalloutQuery},
     camps::{
         resolvers::{CampMutation, CampQuery},
         subscriptions::CampSubscription,
@@ -22,6 +23,7 @@ use crate::{
     reports::resolvers::{ReportMutation, ReportQuery},
     requests::resolvers::{RequestMutation, RequestQuery},
     stock::resolvers::{StockMutation, StockQuery},
+    webhooks::resolvers::{WebhookMutation, WebhookQuery},
 };
 use async_graphql::{MergedObject, MergedSubscription, Schema, SchemaBuilder};
 
@@ -40,6 +42,8 @@ pub struct QueryRoot(
     CampQuery,
     DriveQuery,
     NotificationPreferenceQuery,
+    CalloutQuery,
+    WebhookQuery,
 );
 
 /// Every mutation, one object per domain.
@@ -56,6 +60,8 @@ pub struct MutationRoot(
     CampMutation,
     DriveMutation,
     NotificationPreferenceMutation,
+    CalloutMutation,
+    WebhookMutation,
 );
 
 /// Every subscription, one object per domain.

@@ -212,6 +212,10 @@ db_enum! {
         DriveUpdate = "DRIVE_UPDATE",
         /// A camp the user registered for was cancelled or moved.
         CampUpdate = "CAMP_UPDATE",
+        /// An organization calls the donor to give blood near them.
+        DonorCallout = "DONOR_CALLOUT",
+        /// The donor may give blood again.
+        EligibilityReminder = "ELIGIBILITY_REMINDER",
     }
 }
 

@@ -36,6 +36,12 @@ pub struct Model {
     pub eligibility_status: Eligibility,
     pub next_eligible_date: Option<Date>,
     pub deferrals: Json,
+    /// Whether the donor agreed to be called when blood is needed near them.
+    pub accepts_callouts: bool,
+    /// When a call-out last reached the donor.
+    pub last_called_at: Option<DateTimeUtc>,
+    /// The eligibility date the donor was last reminded of.
+    pub reminded_for: Option<Date>,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
 }

@@ -44,6 +44,10 @@ pub mod blood_unit;
 #[allow(missing_docs)]
 pub mod blood_unit_event;
 #[allow(missing_docs)]
+pub mod callout;
+#[allow(missing_docs)]
+pub mod callout_answer;
+#[allow(missing_docs)]
 pub mod camp;
 pub mod camp_enums;
 #[allow(missing_docs)]
@@ -62,6 +66,7 @@ pub mod donor;
 #[allow(missing_docs)]
 pub mod drive;
 pub mod enums;
+pub mod hook_enums;
 #[allow(missing_docs)]
 pub mod idempotency_key;
 #[allow(missing_docs)]
@@ -93,8 +98,13 @@ pub mod session;
 pub mod stock_threshold;
 #[allow(missing_docs)]
 pub mod user;
+#[allow(missing_docs)]
+pub mod webhook_endpoint;
+#[allow(missing_docs)]
+pub mod webhook_response;
 
 pub use camp_enums::*;
 pub use care_enums::*;
 pub use enums::*;
+pub use hook_enums::*;
 pub use outbox_enums::*;

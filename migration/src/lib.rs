@@ -33,6 +33,8 @@ mod m20261203_000001_camps;
 mod m20261204_000201_stock_soonest;
 #[allow(missing_docs)]
 mod m20261205_000001_outbox;
+#[allow(missing_docs)]
+mod m20261206_000001_hooks;
 
 /// Applies every migration in order.
 pub struct Migrator;
@@ -55,6 +57,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261203_000001_camps::Migration),
             Box::new(m20261204_000201_stock_soonest::Migration),
             Box::new(m20261205_000001_outbox::Migration),
+            Box::new(m20261206_000001_hooks::Migration),
         ]
     }
 }

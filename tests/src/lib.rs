@@ -191,7 +191,9 @@ impl Gql {
     pub fn data(&self) -> &Value {
         match self.body.get("errors") {
             Some(e) if !e.as_array().is_some_and(|a| a.is_empty()) => {
-                panic!("unexpected errors: {e:#}")
+                let id = e.pointer("/0/extensions/requestId").and_then(Value::as_str);
+                let logs = id.map(logs::lines_with).unwrap_or_default();
+                panic!("unexpected errors: {e:#}\nserver log: {logs:#?}")
             }
             _ => &self.body["data"],
         }

@@ -5,6 +5,7 @@
 
 pub mod alerts;
 pub mod audit;
+pub mod callouts;
 pub mod camps;
 pub mod care;
 pub mod donors;
@@ -20,6 +21,7 @@ pub mod stock;
 pub mod tokens;
 pub mod viewer;
 pub mod viewer_cache;
+pub mod webhooks;
 
 pub use policy::{Actor, Rule, authorize};
 pub use scope::Scope;

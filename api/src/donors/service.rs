@@ -110,6 +110,9 @@ pub async fn register<C: ConnectionTrait>(
         eligibility_status: Eligibility::Eligible,
         next_eligible_date: None,
         deferrals: serde_json::json!([]),
+        accepts_callouts: false,
+        last_called_at: None,
+        reminded_for: None,
         created_at: t,
         updated_at: t,
     };

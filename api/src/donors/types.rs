@@ -56,6 +56,8 @@ pub struct Donor {
     pub eligibility_status: Eligibility,
     /// When they may donate again.
     pub next_eligible_date: Option<NaiveDate>,
+    /// Whether they agreed to be called out when blood is needed near them (they set it).
+    pub accepts_callouts: bool,
     #[graphql(skip)]
     pub row: donor::Model,
 }
@@ -84,6 +86,7 @@ impl From<donor::Model> for Donor {
             total_donations: m.total_donations,
             eligibility_status,
             next_eligible_date,
+            accepts_callouts: m.accepts_callouts,
             row: m,
         }
     }

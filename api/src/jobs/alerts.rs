@@ -70,7 +70,11 @@ pub async fn escalate<C: ConnectionTrait>(db: &C, config: &Config) -> AppResult<
             match level {
                 0 => events
                     .extend(alerts::emergency_alert(db, &r, radius, OrgKind::BloodBank).await?),
-                1 => events.extend(alerts::emergency_alert(db, &r, radius, OrgKind::Ngo).await?),
+                1 => {
+                    events.extend(alerts::emergency_alert(db, &r, radius, OrgKind::Ngo).await?);
+                    // The NGO step also calls the opted-in donors near the patient.
+                    events.extend(crate::callouts::service::at_escalation(db, config, &r).await?);
+                }
                 _ => events.extend(
                     alerts::raise(
                         db,

@@ -32,7 +32,8 @@ pub fn spawn(app: AppState) -> tokio::task::JoinHandle<()> {
 }
 
 /// One pass: lapsed reservation holds, overdue requests, expired units, escalation of
-/// unanswered emergencies, units about to expire. Events go out after the commit.
+/// unanswered emergencies (with a donor call-out at the NGO step), units about to expire,
+/// donors who may give again. Events go out after the commit.
 pub async fn sweep(app: &AppState) -> crate::error::AppResult<()> {
     let txn = db::begin_write(&app.db).await?;
     let mut stock = alerts::stock_changes(&txn).await?;
@@ -53,6 +54,8 @@ pub async fn sweep(app: &AppState) -> crate::error::AppResult<()> {
     events.extend(alerts::check_stock_changes(&txn, stock).await?);
     events.extend(alerts::escalate(&txn, &app.config).await?);
     events.extend(alerts::expiry_soon(&txn).await?);
+    events.extend(crate::callouts::service::remind_eligible(&txn, BATCH).await?);
+    crate::webhooks::publish::enqueue_for(&txn, "sweep", "", None, &mut events).await?;
     txn.commit().await?;
     if !lapsed.is_empty() || expired_requests > 0 || expired_units > 0 || !events.is_empty() {
         tracing::info!(

@@ -74,6 +74,15 @@ pub fn notification(kind: NotificationKind, priority: Severity, _locale: &str) -
             "Your medical report was updated".to_string(),
             "One of your medical reports was updated.".to_string(),
         ),
+        K::DonorCallout => (
+            "Blood donors are needed near you".to_string(),
+            "Blood donors of your group are needed near you; please answer if you can come."
+                .to_string(),
+        ),
+        K::EligibilityReminder => (
+            "You can give blood again".to_string(),
+            "Your waiting time is over: you may donate blood again.".to_string(),
+        ),
         K::DriveUpdate => (
             "A blood drive changed".to_string(),
             "A blood drive of your organization changed.".to_string(),

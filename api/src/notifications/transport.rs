@@ -82,8 +82,14 @@ impl Transports {
         config: &Config,
         db: &sea_orm::DatabaseConnection,
     ) -> Result<Self, crate::app::StartError> {
-        let _ = db;
-        let mut t = Self::none();
+        // Webhooks are always on: an organization without endpoints has nothing queued.
+        let mut t = Self::none().with(
+            DeliveryChannel::Webhook,
+            Arc::new(crate::webhooks::sender::WebhookSender::new(
+                config,
+                db.clone(),
+            )),
+        );
         match &config.smtp_url {
             Some(url) => {
                 t = t.with(
