@@ -28,6 +28,7 @@ pub mod pipeline;
 pub mod redis_link;
 pub mod reports;
 pub mod requests;
+pub mod rewards;
 pub mod schema;
 pub mod seed;
 pub mod state;

@@ -20,6 +20,7 @@ use crate::{
     organizations::resolvers::{OrganizationMutation, OrganizationQuery},
     reports::resolvers::{ReportMutation, ReportQuery},
     requests::resolvers::{RequestMutation, RequestQuery},
+    rewards::resolvers::{RewardsMutation, RewardsQuery},
     stock::resolvers::{StockMutation, StockQuery},
 };
 use async_graphql::{MergedObject, MergedSubscription, Schema, SchemaBuilder};
@@ -38,6 +39,7 @@ pub struct QueryRoot(
     ReportQuery,
     CampQuery,
     DriveQuery,
+    RewardsQuery,
 );
 
 /// Every mutation, one object per domain.
@@ -53,6 +55,7 @@ pub struct MutationRoot(
     ReportMutation,
     CampMutation,
     DriveMutation,
+    RewardsMutation,
 );
 
 /// Every subscription, one object per domain.

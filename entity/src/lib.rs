@@ -60,6 +60,8 @@ pub mod donation;
 #[allow(missing_docs)]
 pub mod donor;
 #[allow(missing_docs)]
+pub mod donor_reward_setting;
+#[allow(missing_docs)]
 pub mod drive;
 pub mod enums;
 #[allow(missing_docs)]
@@ -80,6 +82,9 @@ pub mod prescription;
 pub mod report_image;
 #[allow(missing_docs)]
 pub mod report_review;
+pub mod reward_enums;
+#[allow(missing_docs)]
+pub mod reward_point;
 #[allow(missing_docs)]
 pub mod risk_flag;
 #[allow(missing_docs)]
@@ -92,3 +97,4 @@ pub mod user;
 pub use camp_enums::*;
 pub use care_enums::*;
 pub use enums::*;
+pub use reward_enums::*;

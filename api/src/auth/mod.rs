@@ -14,6 +14,7 @@ pub mod policy;
 pub mod reports;
 pub mod requests;
 pub mod revocation;
+pub mod rewards;
 pub mod scope;
 pub mod stock;
 pub mod tokens;
