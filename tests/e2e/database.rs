@@ -12,6 +12,7 @@ const NOT_REFERENCES: &[&str] = &[
     "notifications.related_entity_id",
     "idempotency_keys.result_id",
     "sessions.family_id",
+    "reward_points.source_id",
 ];
 
 #[tokio::test]

@@ -24,6 +24,7 @@ mod pagination;
 mod permissions;
 mod reports;
 mod reports_permissions;
+mod rewards;
 mod skeleton;
 mod stock_counts;
 mod streams;

@@ -9,8 +9,8 @@ use crate::{
 use chrono::{DateTime, Datelike, TimeZone, Utc};
 use entity::{BloodGroup, RewardSource, donor, donor_reward_setting, reward_point};
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QuerySelect,
-    TryInsertResult,
+    ActiveValue::Set,
+    ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QuerySelect, TryInsertResult,
     sea_query::{Expr, ExprTrait, Func, OnConflict, Order, Query},
 };
 use serde_json::json;
@@ -193,7 +193,10 @@ impl Summary {
             }
         }
         if self.donations >= 1
-            && matches!(group, BloodGroup::ONeg | BloodGroup::AbNeg | BloodGroup::BNeg)
+            && matches!(
+                group,
+                BloodGroup::ONeg | BloodGroup::AbNeg | BloodGroup::BNeg
+            )
         {
             out.push(Badge::RareGroupHero);
         }
@@ -213,10 +216,7 @@ pub async fn summary<C: ConnectionTrait>(db: &C, donor: Uuid) -> AppResult<Summa
         .select_only()
         .column(reward_point::Column::SourceKind)
         .column_as(Expr::col(reward_point::Column::SourceId).count(), "n")
-        .column_as(
-            Expr::cust("SUM(CAST(points AS BIGINT))"),
-            "total",
-        )
+        .column_as(Expr::cust("SUM(CAST(points AS BIGINT))"), "total")
         .column_as(
             Expr::cust("SUM(CASE WHEN points > 0 THEN CAST(points AS BIGINT) ELSE 0 END)"),
             "earned",
@@ -253,7 +253,9 @@ pub async fn settings<C: ConnectionTrait>(
     db: &C,
     donor: Uuid,
 ) -> AppResult<Option<donor_reward_setting::Model>> {
-    Ok(donor_reward_setting::Entity::find_by_id(donor).one(db).await?)
+    Ok(donor_reward_setting::Entity::find_by_id(donor)
+        .one(db)
+        .await?)
 }
 
 /// Sets whether the signed-in donor `user` appears on leaderboards, and under which name.
@@ -267,7 +269,8 @@ pub async fn set_preference<C: ConnectionTrait>(
         .await?
         .ok_or(AppError::NotFound("donor"))?;
     let before = settings(db, d.id).await?;
-    let display_name = display_name.or_else(|| before.as_ref().and_then(|b| b.display_name.clone()));
+    let display_name =
+        display_name.or_else(|| before.as_ref().and_then(|b| b.display_name.clone()));
     if show && display_name.is_none() {
         return Err(AppError::bad_input(
             "input.displayName",
@@ -293,9 +296,7 @@ pub async fn set_preference<C: ConnectionTrait>(
         )
         .exec_without_returning(db)
         .await?;
-    let json_of = |s: &donor_reward_setting::Model| {
-        json!({"showOnLeaderboard": s.show_on_leaderboard, "displayName": s.display_name})
-    };
+    let json_of = |s: &donor_reward_setting::Model| json!({"showOnLeaderboard": s.show_on_leaderboard, "displayName": s.display_name});
     let change = Change {
         entity_id: Some(d.id),
         old: before.as_ref().map(json_of),
@@ -380,7 +381,8 @@ pub async fn leaderboard<C: ConnectionTrait>(
         Ranked::City(city) => {
             q.inner_join(
                 donor::Entity,
-                Expr::col((donor::Entity, donor::Column::Id)).equals((r::Entity, r::Column::DonorId)),
+                Expr::col((donor::Entity, donor::Column::Id))
+                    .equals((r::Entity, r::Column::DonorId)),
             )
             .and_where(
                 Expr::expr(Func::lower(Expr::col((donor::Entity, donor::Column::City))))
@@ -390,7 +392,8 @@ pub async fn leaderboard<C: ConnectionTrait>(
         Ranked::Ngo(ngo) => {
             q.inner_join(
                 donor::Entity,
-                Expr::col((donor::Entity, donor::Column::Id)).equals((r::Entity, r::Column::DonorId)),
+                Expr::col((donor::Entity, donor::Column::Id))
+                    .equals((r::Entity, r::Column::DonorId)),
             )
             .and_where(Expr::col((donor::Entity, donor::Column::NgoId)).eq(*ngo));
         }
@@ -471,7 +474,10 @@ mod tests {
         };
         assert!(s(2, 0).badges(BloodGroup::APos).is_empty());
         assert_eq!(s(3, 0).badges(BloodGroup::APos), [Badge::CampRegular]);
-        assert_eq!(s(0, 1).badges(BloodGroup::APos), [Badge::EmergencyResponder]);
+        assert_eq!(
+            s(0, 1).badges(BloodGroup::APos),
+            [Badge::EmergencyResponder]
+        );
     }
 
     #[test]

@@ -36,12 +36,16 @@ impl Rewards {
 
     /// Whether the donor appears on leaderboards (off until they opt in).
     async fn show_on_leaderboard(&self) -> bool {
-        self.settings.as_ref().is_some_and(|s| s.show_on_leaderboard)
+        self.settings
+            .as_ref()
+            .is_some_and(|s| s.show_on_leaderboard)
     }
 
     /// The name leaderboards show.
     async fn display_name(&self) -> Option<&str> {
-        self.settings.as_ref().and_then(|s| s.display_name.as_deref())
+        self.settings
+            .as_ref()
+            .and_then(|s| s.display_name.as_deref())
     }
 
     /// The ledger, newest first.
@@ -55,8 +59,8 @@ impl Rewards {
         before: Option<String>,
     ) -> AppResult<Conn<RewardEntry>> {
         use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
-        let q = reward_point::Entity::find()
-            .filter(reward_point::Column::DonorId.eq(self.donor.id));
+        let q =
+            reward_point::Entity::find().filter(reward_point::Column::DonorId.eq(self.donor.id));
         let keyset = Keyset::<reward_point::Entity>::new(
             Some((reward_point::Column::EarnedAt, |m: &reward_point::Model| {
                 SortValue::Time(m.earned_at)
