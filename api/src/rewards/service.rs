@@ -216,9 +216,9 @@ pub async fn summary<C: ConnectionTrait>(db: &C, donor: Uuid) -> AppResult<Summa
         .select_only()
         .column(reward_point::Column::SourceKind)
         .column_as(Expr::col(reward_point::Column::SourceId).count(), "n")
-        .column_as(Expr::cust("SUM(CAST(points AS BIGINT))"), "total")
+        .column_as(Expr::cust("SUM(points)"), "total")
         .column_as(
-            Expr::cust("SUM(CASE WHEN points > 0 THEN CAST(points AS BIGINT) ELSE 0 END)"),
+            Expr::cust("SUM(CASE WHEN points > 0 THEN points ELSE 0 END)"),
             "earned",
         )
         .filter(reward_point::Column::DonorId.eq(donor))
@@ -352,7 +352,7 @@ pub async fn leaderboard<C: ConnectionTrait>(
 ) -> AppResult<Vec<Line>> {
     use donor_reward_setting as s;
     use reward_point as r;
-    let total = Expr::cust("SUM(CAST(reward_points.points AS BIGINT))");
+    let total = Expr::cust("SUM(reward_points.points)");
     let mut q = Query::select();
     q.expr_as(
         Expr::col((s::Entity, s::Column::DisplayName)),
