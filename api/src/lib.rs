@@ -5,6 +5,7 @@
 //! parses the command line.
 
 pub mod alerts;
+pub mod analytics;
 pub mod app;
 pub mod audit;
 pub mod auth;

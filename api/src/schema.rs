@@ -7,6 +7,7 @@ use crate::{
         resolvers::{AlertMutation, AlertQuery},
         subscriptions::AlertSubscription,
     },
+    analytics::resolvers::AnalyticsQuery,
     audit::resolvers::AuditQuery,
     camps::{
         resolvers::{CampMutation, CampQuery},
@@ -40,6 +41,7 @@ pub struct QueryRoot(
     CampQuery,
     DriveQuery,
     RewardsQuery,
+    AnalyticsQuery,
 );
 
 /// Every mutation, one object per domain.

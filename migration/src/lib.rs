@@ -31,6 +31,8 @@ mod m20261202_000001_stock_counts;
 mod m20261203_000001_camps;
 #[allow(missing_docs)]
 mod m20261208_000001_rewards;
+#[allow(missing_docs)]
+mod m20261208_000002_analytics_indexes;
 
 /// Applies every migration in order.
 pub struct Migrator;
@@ -52,6 +54,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261202_000001_stock_counts::Migration),
             Box::new(m20261203_000001_camps::Migration),
             Box::new(m20261208_000001_rewards::Migration),
+            Box::new(m20261208_000002_analytics_indexes::Migration),
         ]
     }
 }

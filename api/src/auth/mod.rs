@@ -4,6 +4,7 @@
 //! module named for the domain (built on [`policy`]). Nowhere else.
 
 pub mod alerts;
+pub mod analytics;
 pub mod audit;
 pub mod camps;
 pub mod care;
