@@ -7,6 +7,7 @@ mod alerts_escalation;
 mod alerts_redis;
 mod alerts_stock;
 mod alerts_ws;
+mod analytics;
 mod audit;
 mod blood;
 mod blood_concurrency;

@@ -28,8 +28,7 @@ impl AnalyticsQuery {
             from: input.from,
             to: input.to,
             organization,
-            city: Text::parse_opt(input.city.as_deref(), "input.city", 100)?
-                .map(Text::into_inner),
+            city: Text::parse_opt(input.city.as_deref(), "input.city", 100)?.map(Text::into_inner),
         };
         let stats = service::stats(&req.db, &scope).await?;
         let mut orgs: Vec<uuid::Uuid> = stats.wastage.iter().map(|w| w.bank).collect();
