@@ -9,6 +9,7 @@ mod alerts_stock;
 mod alerts_ws;
 mod analytics;
 mod audit;
+mod audit_export;
 mod blood;
 mod blood_concurrency;
 mod blood_permissions;
