@@ -53,6 +53,10 @@ async fn backdate(
         .expect("backdated");
 }
 
+/// A request of the known data set: (urgency, minutes to accept, minutes to fulfil, cancelled,
+/// escalation level).
+type Planned = (&'static str, Option<i64>, Option<i64>, bool, i32);
+
 /// The nearest-rank percentile: the value at rank ⌈p·n/100⌉ of the sorted values.
 fn nearest_rank(values: &[f64], p: usize) -> f64 {
     let mut v = values.to_vec();
@@ -96,8 +100,7 @@ async fn every_figure_equals_the_one_computed_from_the_known_data_set() {
     let h = &net.hospital.id;
     let t0 = Utc::now() - Duration::hours(5);
     let min = |m: i64| Some(t0 + Duration::minutes(m));
-    // (urgency, accept after, fulfil after, cancel, escalation level)
-    let plan: [(&str, Option<i64>, Option<i64>, bool, i32); 6] = [
+    let plan: [Planned; 6] = [
         ("ROUTINE", Some(10), Some(60), false, 0),
         ("ROUTINE", Some(30), Some(120), false, 0),
         ("ROUTINE", None, None, false, 0),
