@@ -5,6 +5,7 @@
 //! parses the command line.
 
 pub mod alerts;
+pub mod analytics;
 pub mod app;
 pub mod audit;
 pub mod auth;
@@ -30,6 +31,7 @@ pub mod pipeline;
 pub mod redis_link;
 pub mod reports;
 pub mod requests;
+pub mod rewards;
 pub mod schema;
 pub mod seed;
 pub mod state;

@@ -7,6 +7,7 @@ use crate::{
         resolvers::{AlertMutation, AlertQuery},
         subscriptions::AlertSubscription,
     },
+    analytics::resolvers::AnalyticsQuery,
     audit::resolvers::AuditQuery,
     callouts::resolvers::{CalloutMutation, CalloutQuery},
     camps::{
@@ -22,6 +23,7 @@ use crate::{
     organizations::resolvers::{OrganizationMutation, OrganizationQuery},
     reports::resolvers::{ReportMutation, ReportQuery},
     requests::resolvers::{RequestMutation, RequestQuery},
+    rewards::resolvers::{RewardsMutation, RewardsQuery},
     stock::resolvers::{StockMutation, StockQuery},
     webhooks::resolvers::{WebhookMutation, WebhookQuery},
 };
@@ -44,6 +46,8 @@ pub struct QueryRoot(
     NotificationPreferenceQuery,
     CalloutQuery,
     WebhookQuery,
+    RewardsQuery,
+    AnalyticsQuery,
 );
 
 /// Every mutation, one object per domain.
@@ -62,6 +66,7 @@ pub struct MutationRoot(
     NotificationPreferenceMutation,
     CalloutMutation,
     WebhookMutation,
+    RewardsMutation,
 );
 
 /// Every subscription, one object per domain.

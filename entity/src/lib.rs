@@ -64,6 +64,8 @@ pub mod donation;
 #[allow(missing_docs)]
 pub mod donor;
 #[allow(missing_docs)]
+pub mod donor_reward_setting;
+#[allow(missing_docs)]
 pub mod drive;
 pub mod enums;
 pub mod hook_enums;
@@ -90,6 +92,9 @@ pub mod prescription;
 pub mod report_image;
 #[allow(missing_docs)]
 pub mod report_review;
+pub mod reward_enums;
+#[allow(missing_docs)]
+pub mod reward_point;
 #[allow(missing_docs)]
 pub mod risk_flag;
 #[allow(missing_docs)]
@@ -108,3 +113,4 @@ pub use care_enums::*;
 pub use enums::*;
 pub use hook_enums::*;
 pub use outbox_enums::*;
+pub use reward_enums::*;

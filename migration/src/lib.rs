@@ -35,6 +35,10 @@ mod m20261204_000201_stock_soonest;
 mod m20261205_000001_outbox;
 #[allow(missing_docs)]
 mod m20261206_000001_hooks;
+#[allow(missing_docs)]
+mod m20261208_000001_rewards;
+#[allow(missing_docs)]
+mod m20261208_000002_analytics_indexes;
 
 /// Applies every migration in order.
 pub struct Migrator;
@@ -58,6 +62,8 @@ impl MigratorTrait for Migrator {
             Box::new(m20261204_000201_stock_soonest::Migration),
             Box::new(m20261205_000001_outbox::Migration),
             Box::new(m20261206_000001_hooks::Migration),
+            Box::new(m20261208_000001_rewards::Migration),
+            Box::new(m20261208_000002_analytics_indexes::Migration),
         ]
     }
 }

@@ -213,6 +213,33 @@ async fn the_organization_sees_counts_and_only_the_donors_coming() {
 }
 
 #[tokio::test]
+async fn a_donor_answering_coming_earns_the_call_out_points_once() {
+    // Arrange
+    let app = spawn_app().await;
+    let net = CampNet::new(&app).await;
+    let d = donor_north(&app, "p@d.example", "+919800000025", "O_POS", 1.0, true).await;
+    let c = start(&app, &net.bank_staff, callout_input(&net.bank.id, 10.0)).await;
+    let id = c["id"].as_str().expect("present");
+
+    // Act: coming, then cannot, then coming again.
+    for answer in ["COMING", "CANNOT", "COMING"] {
+        respond(&app, &d.me, id, answer, Some(30)).await.data();
+    }
+    let rewards = app
+        .gql(
+            Some(&d.me.access),
+            "{ myRewards { points badges } }",
+            json!({}),
+        )
+        .await;
+
+    // Assert
+    let rewards = &rewards.data()["myRewards"];
+    assert_eq!(rewards["points"], 150);
+    assert_eq!(rewards["badges"], json!(["EMERGENCY_RESPONDER"]));
+}
+
+#[tokio::test]
 async fn an_emergency_at_its_ngo_step_calls_the_donors_near_the_patient() {
     // Arrange: escalation in seconds, an opted-in compatible donor near the hospital.
     let app = spawn_app_with(&[

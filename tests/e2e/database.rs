@@ -14,6 +14,7 @@ const NOT_REFERENCES: &[&str] = &[
     "sessions.family_id",
     // The instance holding a delivery's claim, not a row.
     "outbox_deliveries.claimed_by",
+    "reward_points.source_id",
 ];
 
 #[tokio::test]

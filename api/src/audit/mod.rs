@@ -2,6 +2,7 @@
 //! failed one leaves a FAILURE row written after the rollback. Rows are never updated or
 //! deleted: this module has no path that does either.
 
+pub mod query;
 pub mod record;
 pub mod resolvers;
 pub mod types;

@@ -3,17 +3,14 @@
 
 use super::types::*;
 use crate::{
-    auth,
     error::AppResult,
     graphql::{
         context::CtxExt,
-        ids::parse_id,
         pagination::{Conn, Keyset, PageArgs, SortDirection, fetch_selected},
     },
 };
 use async_graphql::{Context, Object};
 use entity::audit_log;
-use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 
 #[derive(Default)]
 pub struct AuditQuery;
@@ -34,26 +31,8 @@ impl AuditQuery {
         before: Option<String>,
     ) -> AppResult<Conn<AuditLog>> {
         let f = filter.unwrap_or_default();
-        let org = f
-            .organization_id
-            .as_ref()
-            .map(|id| parse_id(id, "filter.organizationId"))
-            .transpose()?;
         let viewer = &ctx.req()?.viewer;
-        let visible = auth::audit::visible(viewer, org)?;
-        let mut q = audit_log::Entity::find().filter(visible);
-        if let Some(actions) = f.actions {
-            q = q.filter(audit_log::Column::Action.is_in(actions));
-        }
-        if let Some(o) = f.outcome {
-            q = q.filter(audit_log::Column::Outcome.eq(o));
-        }
-        if let Some(e) = f.entity_id {
-            q = q.filter(audit_log::Column::EntityId.eq(parse_id(&e, "filter.entityId")?));
-        }
-        if let Some(a) = f.actor_user_id {
-            q = q.filter(audit_log::Column::ActorUserId.eq(parse_id(&a, "filter.actorUserId")?));
-        }
+        let q = super::query::filtered(viewer, &f)?;
         let keyset = Keyset::<audit_log::Entity> {
             key: None,
             id: audit_log::Column::Id,

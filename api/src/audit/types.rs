@@ -88,6 +88,12 @@ pub struct AuditLogFilter {
     pub entity_id: Option<ID>,
     /// Only rows by this user.
     pub actor_user_id: Option<ID>,
+    /// Only rows about this kind of entity, e.g. `blood_request`.
+    pub entity_type: Option<String>,
+    /// Only rows written at or after this instant.
+    pub from: Option<DateTime<Utc>>,
+    /// Only rows written before this instant.
+    pub to: Option<DateTime<Utc>>,
 }
 
 /// Order of `auditLogs`: by time (newest first by default).

@@ -4,6 +4,7 @@
 //! module named for the domain (built on [`policy`]). Nowhere else.
 
 pub mod alerts;
+pub mod analytics;
 pub mod audit;
 pub mod callouts;
 pub mod camps;
@@ -16,6 +17,7 @@ pub mod policy;
 pub mod reports;
 pub mod requests;
 pub mod revocation;
+pub mod rewards;
 pub mod scope;
 pub mod stock;
 pub mod tokens;

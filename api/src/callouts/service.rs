@@ -333,6 +333,10 @@ pub async fn respond<C: ConnectionTrait>(
     });
     am.responded_at = sea_orm::Set(Some(now()));
     let row = am.update(db).await?;
+    if response == CalloutResponse::Coming {
+        // Once per answer (the ledger's key), so changing one's mind back and forth pays once.
+        crate::rewards::service::callout_answered(db, row.donor_id, row.id).await?;
+    }
     let change = Change {
         entity_id: Some(row.id),
         organization_id: Some(c.organization_id),

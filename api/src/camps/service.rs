@@ -20,6 +20,7 @@ use crate::{
     donors::service::{self as donors, NewDonation},
     error::{AppError, AppResult, unique_violation},
     events::{CampEvent, Event, SlotPlaces},
+    rewards::service as rewards,
     validation::GeoPoint,
 };
 use chrono::{DateTime, Duration, NaiveDate, NaiveTime, Utc};
@@ -782,6 +783,9 @@ pub async fn record_attendance<C: ConnectionTrait>(
         });
     }
     let mut next = settle(db, &r, outcome.status(), actor.user_id).await?;
+    if outcome == Outcome::Attended {
+        rewards::camp_attended(db, r.donor_id, r.id).await?;
+    }
     let mut given = None;
     let mut events = Vec::new();
     if let Some(mut new) = donation {
@@ -795,6 +799,11 @@ pub async fn record_attendance<C: ConnectionTrait>(
         let (out, donation_change) =
             donors::record_donation(db, rules_set, admitted, new, &actor).await?;
         events.extend(donation_change.events);
+        if let Some(referrer) = r.referred_by
+            && out.1.total_donations == 1
+        {
+            rewards::referral_first_donation(db, referrer, r.donor_id).await?;
+        }
         next.donation_id = Some(out.0.id);
         next.units_collected = i32::try_from(out.2.len()).unwrap_or(i32::MAX);
         camp_registration::Entity::update_many()

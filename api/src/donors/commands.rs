@@ -12,8 +12,10 @@ use crate::{
     audit::Change,
     auth::{self, Rule, Scope, policy::ADMIN_DOCTOR_STAFF},
     blood::eligibility::{Deferral, age_on},
+    db::Db,
     error::{AppError, AppResult},
     graphql::ids::parse_id,
+    idempotency::RetryKey,
     pipeline::{Command, Exec},
     stock::{
         commands::parse_units,
@@ -255,6 +257,8 @@ pub struct RecordDonation {
     /// The donor, by id or by card code; admitted before the rest of the input is read.
     pub donor: AppResult<DonorRef>,
     pub donation: AppResult<NewDonation>,
+    /// The caller's retry key.
+    pub retry: Option<RetryKey>,
 }
 
 impl TryFrom<RecordDonationInput> for RecordDonation {
@@ -262,8 +266,10 @@ impl TryFrom<RecordDonationInput> for RecordDonation {
 
     fn try_from(input: RecordDonationInput) -> AppResult<Self> {
         let bank_id = parse_id(&input.blood_bank_id, "input.bloodBankId")?;
+        let retry = RetryKey::parse(input.idempotency_key.as_deref(), &input)?;
         Ok(Self {
             bank_id,
+            retry,
             donor: donor_ref(input.donor_id.as_ref(), input.donor_code.as_deref()),
             donation: new_donation(input.donation),
         })
@@ -353,5 +359,21 @@ impl Command for RecordDonation {
         let rules = service::rule_set(&exec.app.config)?;
         let donor = service::admit(exec.txn, self.bank_id, &self.donor?).await?;
         service::record_donation(exec.txn, &rules, donor, self.donation?, exec.actor).await
+    }
+
+    fn retry_key(&self) -> Option<&RetryKey> {
+        self.retry.as_ref()
+    }
+
+    fn operation(&self) -> &'static str {
+        "recordDonation"
+    }
+
+    fn result_id(output: &Self::Output) -> Option<Uuid> {
+        Some(output.0.id)
+    }
+
+    async fn replay(db: &Db, id: Uuid) -> AppResult<Self::Output> {
+        service::recorded_donation(db, id).await
     }
 }

@@ -18,7 +18,7 @@ use chrono::{NaiveDate, Utc};
 use entity::{Eligibility, blood_unit, donation, donor};
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter,
-    QuerySelect,
+    QueryOrder, QuerySelect,
 };
 use serde_json::json;
 use uuid::Uuid;
@@ -379,6 +379,7 @@ pub async fn record_donation<C: ConnectionTrait>(
     } else {
         stock::add_units(db, bank, units, actor).await?
     };
+    crate::rewards::service::donation_recorded(db, updated.id, donation.id).await?;
     let change = Change {
         entity_id: Some(donation.id),
         new: Some(
@@ -387,4 +388,26 @@ pub async fn record_donation<C: ConnectionTrait>(
         ..Change::default()
     };
     Ok(((donation, updated, units), change))
+}
+
+/// A donation as `recordDonation` answered it: the donation, its donor and the units it put
+/// in stock (a retry with a known idempotency key is answered from here).
+pub async fn recorded_donation<C: ConnectionTrait>(
+    db: &C,
+    id: Uuid,
+) -> AppResult<(donation::Model, donor::Model, Vec<blood_unit::Model>)> {
+    let d = donation::Entity::find_by_id(id)
+        .one(db)
+        .await?
+        .ok_or(AppError::NotFound("donation"))?;
+    let who = donor::Entity::find_by_id(d.donor_id)
+        .one(db)
+        .await?
+        .ok_or(AppError::NotFound("donor"))?;
+    let units = blood_unit::Entity::find()
+        .filter(blood_unit::Column::DonationId.eq(d.id))
+        .order_by_asc(blood_unit::Column::Id)
+        .all(db)
+        .await?;
+    Ok((d, who, units))
 }

@@ -13,6 +13,7 @@ use crate::{
 use async_graphql::{ComplexObject, Context, Enum, ID, InputObject, SimpleObject};
 use chrono::{DateTime, NaiveDate, Utc};
 use entity::{BloodGroup, Component, DonationType, Eligibility, UnitStatus, donation, donor};
+use serde::Serialize;
 
 /// Who a donor is and how to reach them: the same fields on the `Donor` read and in
 /// `registerDonor`'s input (checked and normalised when registered).
@@ -274,7 +275,8 @@ impl From<donor::Model> for DonorPayload {
 }
 
 /// A unit collected in a donation (its group is the donor's).
-#[derive(InputObject)]
+#[derive(InputObject, Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct DonationUnitInput {
     /// ISBT 128 DIN with check character, or a local barcode.
     pub unit_number: String,
@@ -292,7 +294,8 @@ pub struct DonationUnitInput {
 }
 
 /// Input of `recordDonation`.
-#[derive(InputObject)]
+#[derive(InputObject, Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct RecordDonationInput {
     /// The collecting bank, acted for.
     pub blood_bank_id: ID,
@@ -301,13 +304,18 @@ pub struct RecordDonationInput {
     /// The code on the card the donor shows (any donor); give this or `donorId`.
     pub donor_code: Option<String>,
     #[graphql(flatten)]
+    #[serde(flatten)]
     pub donation: DonationInput,
+    /// Makes retries safe: a repeat returns the first result.
+    #[serde(skip)]
+    pub idempotency_key: Option<String>,
 }
 
 /// A donation as given: directly at a bank (`recordDonation`) or at a camp, recorded at its
 /// partner bank (`recordCampAttendance`).
-#[derive(InputObject)]
+#[derive(InputObject, Serialize)]
 #[graphql(name = "CampDonationInput")]
+#[serde(rename_all = "camelCase")]
 pub struct DonationInput {
     /// When (default now).
     pub collected_at: Option<DateTime<Utc>>,

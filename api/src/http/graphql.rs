@@ -219,7 +219,8 @@ pub async fn get(
     execute(&st, &meta, &headers, vec![req], false).await
 }
 
-fn bearer(headers: &HeaderMap) -> Result<Option<String>, ()> {
+/// The bearer token of a request: `Err` when the header is there but not a bearer token.
+pub(crate) fn bearer(headers: &HeaderMap) -> Result<Option<String>, ()> {
     match headers.get(header::AUTHORIZATION) {
         None => Ok(None),
         Some(v) => {

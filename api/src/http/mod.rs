@@ -1,6 +1,7 @@
 //! The HTTP surface: routes, middleware, CORS, panic handling.
 
 pub mod client;
+pub mod exports;
 pub mod feeds;
 pub mod graphql;
 pub mod health;
@@ -37,7 +38,8 @@ pub fn router(app: AppState, schema: AppSchema) -> Router {
         .with_state(gql);
     let mut ops = Router::new()
         .route("/healthz", get(health::healthz))
-        .route("/readyz", get(health::readyz));
+        .route("/readyz", get(health::readyz))
+        .route("/exports/audit.csv", get(exports::audit_csv));
     if app.config.metrics == MetricsEndpoint::ApiPort {
         ops = ops.route("/metrics", get(health::metrics));
     }

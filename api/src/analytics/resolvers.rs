@@ -1,0 +1,42 @@
+//! The `networkStats` query.
+
+use super::{service, types::*};
+use crate::{auth, graphql::prelude::*, validation::Text};
+
+#[derive(Default)]
+pub struct AnalyticsQuery;
+
+#[Object]
+impl AnalyticsQuery {
+    /// Requests, wastage, collections, camps and stock over a period: the network for super
+    /// admins, an organization's own figures for its members.
+    async fn network_stats(
+        &self,
+        ctx: &Context<'_>,
+        input: NetworkStatsInput,
+    ) -> AppResult<NetworkStats> {
+        let organization = input
+            .organization_id
+            .as_ref()
+            .map(|o| parse_id(o, "input.organizationId"))
+            .transpose()?;
+        let req = ctx.authorized(auth::analytics::stats_rule(organization))?;
+        if input.to <= input.from {
+            return Err(AppError::bad_input("input.to", "must be after from"));
+        }
+        let scope = service::Scope {
+            from: input.from,
+            to: input.to,
+            organization,
+            city: Text::parse_opt(input.city.as_deref(), "input.city", 100)?.map(Text::into_inner),
+        };
+        let stats = service::stats(&req.db, &scope).await?;
+        let mut orgs: Vec<uuid::Uuid> = stats.wastage.iter().map(|w| w.bank).collect();
+        orgs.extend(stats.collections.iter().map(|c| c.bank));
+        // The banks and camps the rows name, one query each whatever the number of rows.
+        prime_orgs(req, orgs).await?;
+        let camps: Vec<uuid::Uuid> = stats.collections.iter().filter_map(|c| c.camp).collect();
+        prime(&req.loaders.camps, camps).await?;
+        Ok(stats.into())
+    }
+}

@@ -1,0 +1,190 @@
+//! `networkStats`' GraphQL types, in the shape DESIGN §7.6 gives (clients depend on it).
+
+use super::service;
+use crate::{
+    camps::types::Camp,
+    graphql::{loaders, prelude::*},
+    organizations::types::Organization,
+};
+use async_graphql::{ComplexObject, InputObject, SimpleObject};
+use chrono::{DateTime, Utc};
+use entity::{BloodGroup, Component, RequestStatus, Urgency};
+use uuid::Uuid;
+
+/// Input of `networkStats`.
+#[derive(InputObject)]
+pub struct NetworkStatsInput {
+    /// Start of the period (inclusive); a request counts in the period of its creation.
+    pub from: DateTime<Utc>,
+    /// End of the period (exclusive).
+    pub to: DateTime<Utc>,
+    /// One organization's figures (its members may ask); without it, the network's (super
+    /// admins).
+    pub organization_id: Option<ID>,
+    /// Only organizations and camps in this city.
+    pub city: Option<String>,
+}
+
+/// Figures of the network, or of one organization, over a period.
+#[derive(SimpleObject)]
+pub struct NetworkStats {
+    pub requests: RequestStats,
+    pub wastage: Vec<WastageStat>,
+    pub collections: Vec<CollectionStat>,
+    pub camps: CampStats,
+    pub stock: Vec<StockStat>,
+}
+
+#[derive(SimpleObject)]
+pub struct RequestStats {
+    pub total: i64,
+    pub by_status: Vec<StatusCount>,
+    pub by_urgency: Vec<UrgencyCount>,
+    /// Minutes from creation to acceptance (nearest-rank percentiles).
+    pub time_to_accept: Vec<UrgencyPercentiles>,
+    /// Minutes from creation to fulfilment (nearest-rank percentiles).
+    pub time_to_fulfil: Vec<UrgencyPercentiles>,
+    /// Fulfilled requests over those no longer pending; 0 when none.
+    pub fulfilment_rate: f64,
+    /// Requests whose escalation went beyond the first alert.
+    pub escalated: i64,
+}
+
+#[derive(SimpleObject)]
+pub struct StatusCount {
+    pub status: RequestStatus,
+    pub count: i64,
+}
+
+#[derive(SimpleObject)]
+pub struct UrgencyCount {
+    pub urgency: Urgency,
+    pub count: i64,
+}
+
+#[derive(SimpleObject)]
+pub struct UrgencyPercentiles {
+    pub urgency: Urgency,
+    pub p50_minutes: f64,
+    pub p90_minutes: f64,
+}
+
+/// Units of one component at one bank that expired on the shelf or were discarded.
+#[derive(SimpleObject)]
+#[graphql(complex)]
+pub struct WastageStat {
+    pub component: Component,
+    #[graphql(skip)]
+    pub bank_id: Uuid,
+    pub expired: i64,
+    pub discarded: i64,
+}
+
+#[ComplexObject]
+impl WastageStat {
+    async fn blood_bank(&self, ctx: &Context<'_>) -> AppResult<Option<Organization>> {
+        Organization::load(ctx, self.bank_id).await
+    }
+}
+
+/// Donations of one UTC month (`YYYY-MM`) at one bank, and at one camp when collected there.
+#[derive(SimpleObject)]
+#[graphql(complex)]
+pub struct CollectionStat {
+    pub month: String,
+    #[graphql(skip)]
+    pub bank_id: Uuid,
+    #[graphql(skip)]
+    pub camp_id: Option<Uuid>,
+    pub donations: i64,
+    pub units: i64,
+}
+
+#[ComplexObject]
+impl CollectionStat {
+    async fn blood_bank(&self, ctx: &Context<'_>) -> AppResult<Option<Organization>> {
+        Organization::load(ctx, self.bank_id).await
+    }
+
+    async fn camp(&self, ctx: &Context<'_>) -> AppResult<Option<Camp>> {
+        let Some(id) = self.camp_id else {
+            return Ok(None);
+        };
+        Ok(loaders::load_one(&ctx.req()?.loaders.camps, id)
+            .await?
+            .map(Camp::from))
+    }
+}
+
+/// Camps starting in the period: registrations not withdrawn, and donors who came.
+#[derive(SimpleObject)]
+pub struct CampStats {
+    pub registrations: i64,
+    pub attended: i64,
+}
+
+/// Available units over the average daily issue of the last 30 days; null when none issued.
+#[derive(SimpleObject)]
+pub struct StockStat {
+    pub blood_group: BloodGroup,
+    pub component: Component,
+    pub days_of_stock: Option<f64>,
+}
+
+impl From<service::Stats> for NetworkStats {
+    fn from(s: service::Stats) -> Self {
+        let pct = |v: Vec<service::Percentiles>| {
+            v.into_iter()
+                .map(|p| UrgencyPercentiles {
+                    urgency: p.urgency,
+                    p50_minutes: p.p50,
+                    p90_minutes: p.p90,
+                })
+                .collect()
+        };
+        let r = s.requests;
+        Self {
+            requests: RequestStats {
+                total: r.total,
+                by_status: (r.by_status.into_iter())
+                    .map(|(status, count)| StatusCount { status, count })
+                    .collect(),
+                by_urgency: (r.by_urgency.into_iter())
+                    .map(|(urgency, count)| UrgencyCount { urgency, count })
+                    .collect(),
+                time_to_accept: pct(r.time_to_accept),
+                time_to_fulfil: pct(r.time_to_fulfil),
+                fulfilment_rate: r.fulfilment_rate,
+                escalated: r.escalated,
+            },
+            wastage: (s.wastage.into_iter())
+                .map(|w| WastageStat {
+                    component: w.component,
+                    bank_id: w.bank,
+                    expired: w.expired,
+                    discarded: w.discarded,
+                })
+                .collect(),
+            collections: (s.collections.into_iter())
+                .map(|c| CollectionStat {
+                    month: c.month,
+                    bank_id: c.bank,
+                    camp_id: c.camp,
+                    donations: c.donations,
+                    units: c.units,
+                })
+                .collect(),
+            camps: CampStats {
+                registrations: s.registrations,
+                attended: s.attended,
+            },
+            stock: (s.stock.into_iter())
+                .map(|d| StockStat {
+                    blood_group: d.blood_group,
+                    component: d.component,
+                    days_of_stock: d.days,
+                })
+                .collect(),
+        }
+    }
+}
