@@ -47,6 +47,10 @@ pub enum Command {
         /// Generate the benchmark data set at this size.
         #[arg(long)]
         scale: Option<u32>,
+        /// With `--scale`: add this many days of past requests, donations, unit events and
+        /// camps, ending now (365 for the `network-stats` benchmark).
+        #[arg(long, requires = "scale")]
+        history_days: Option<u32>,
     },
 }
 
@@ -91,7 +95,10 @@ pub async fn run(cli: Cli) -> Result<(), StartError> {
             println!("super admin ready: {} ({})", user.email, user.id);
             Ok(())
         }
-        Command::Seed { scale } => {
+        Command::Seed {
+            scale,
+            history_days,
+        } => {
             let config = Config::from_env()?;
             crate::telemetry::init(&config);
             let pool = db::connect(&config).await?;
@@ -129,6 +136,21 @@ pub async fn run(cli: Cli) -> Result<(), StartError> {
                         r.camps,
                         r.seconds
                     );
+                    if let Some(days) = history_days.filter(|d| *d > 0) {
+                        let h = seed::history::run(&pool, &r, days).await.map_err(fail)?;
+                        println!(
+                            "added {} days of history: {} requests, {} donors, {} donations, {} units, {} unit events, {} camps, {} registrations in {:.1} s",
+                            h.days,
+                            h.requests,
+                            h.donors,
+                            h.donations,
+                            h.units,
+                            h.unit_events,
+                            h.camps,
+                            h.registrations,
+                            h.seconds
+                        );
+                    }
                 }
             }
             Ok(())

@@ -3,6 +3,7 @@
 mod demo_blood;
 mod demo_camps;
 mod demo_care;
+pub mod history;
 pub mod scale;
 
 use crate::{

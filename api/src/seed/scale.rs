@@ -28,29 +28,31 @@ pub struct ScaleReport {
     pub hospital_ids: Vec<Uuid>,
     /// The NGOs, in code order (`SCALE-NGO-00000`, …), and their camps.
     pub ngo_ids: Vec<Uuid>,
+    /// Each NGO's admin user, in the order of `ngo_ids`.
+    pub ngo_admins: Vec<Uuid>,
     pub camps: usize,
     /// Each camp's organizing NGO, in the order generated.
     pub camp_ngos: Vec<(Uuid, Uuid)>,
 }
 
 /// SplitMix64: tiny, fast, and the same sequence on every platform and crate version.
-struct Rng(u64);
+pub(super) struct Rng(pub(super) u64);
 
 impl Rng {
-    fn next(&mut self) -> u64 {
+    pub(super) fn next(&mut self) -> u64 {
         self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
         let mut z = self.0;
         z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
         z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
         z ^ (z >> 31)
     }
-    fn unit(&mut self) -> f64 {
+    pub(super) fn unit(&mut self) -> f64 {
         (self.next() >> 11) as f64 / (1u64 << 53) as f64
     }
-    fn below(&mut self, n: u64) -> u64 {
+    pub(super) fn below(&mut self, n: u64) -> u64 {
         self.next() % n.max(1)
     }
-    fn pick<T: Copy>(&mut self, weighted: &[(T, u32)]) -> T {
+    pub(super) fn pick<T: Copy>(&mut self, weighted: &[(T, u32)]) -> T {
         let total: u32 = weighted.iter().map(|w| w.1).sum();
         let mut x = self.below(u64::from(total)) as u32;
         for (v, w) in weighted {
@@ -62,7 +64,7 @@ impl Rng {
         weighted[0].0
     }
     /// A v7-shaped UUID from the sequence, so ids stay time-ordered per run and repeatable.
-    fn uuid(&mut self, ms: u64) -> Uuid {
+    pub(super) fn uuid(&mut self, ms: u64) -> Uuid {
         let rand = ((self.next() as u128) << 64) | self.next() as u128;
         let bits = (u128::from(ms) << 80) | (rand & ((1u128 << 80) - 1));
         uuid::Builder::from_u128(bits)
@@ -73,7 +75,7 @@ impl Rng {
 }
 
 // Roughly the ABO/Rh mix of donors in India.
-const GROUPS: &[(BloodGroup, u32)] = &[
+pub(super) const GROUPS: &[(BloodGroup, u32)] = &[
     (BloodGroup::BPos, 32),
     (BloodGroup::OPos, 29),
     (BloodGroup::APos, 22),
@@ -342,6 +344,7 @@ pub async fn run_sized(
         bank_ids,
         hospital_ids,
         ngo_ids,
+        ngo_admins,
         camps: camp_ngos.len(),
         camp_ngos,
     })
