@@ -15,8 +15,11 @@
 //! cargo run --release -p lifeflow-bench -- --db postgres --scenario open-slots,consultations-page,review-queue,book --concurrency 1,32
 //! cargo run --release -p lifeflow-bench -- --db postgres --scenario camps-near,camp-register --concurrency 1,32
 //! cargo run --release -p lifeflow-bench -- --db postgres --scenario outbox --concurrency 1,8,32
+//! cargo run --release -p lifeflow-bench -- --db postgres --scenario network-stats --banks 200 --history-days 365 --concurrency 1,8
+//! cargo run --release -p lifeflow-bench -- --db postgres --scenario audit-export --audit-rows 100000,1000000
 //! ```
 
+mod analytics;
 mod blood;
 mod camps;
 mod care;
@@ -171,6 +174,15 @@ pub struct Args {
     /// places).
     #[arg(long, default_value_t = 100)]
     pub register_donors: usize,
+
+    /// `network-stats`: days of history generated on top of the `--banks` data set.
+    #[arg(long, default_value_t = 365)]
+    pub history_days: u32,
+
+    /// `audit-export`: audit rows in the table for each download, in increasing order (rows
+    /// are added in bulk between downloads).
+    #[arg(long, value_delimiter = ',', default_value = "100000,1000000")]
+    pub audit_rows: Vec<u64>,
 }
 
 /// Which database the server runs on.
@@ -228,6 +240,11 @@ pub enum Scenario {
     CampRegister,
     /// The outbox: deliveries per second to a loopback SMS sink, and commit→send delay.
     Outbox,
+    /// `networkStats` of the whole network over a year of history, as a super admin.
+    NetworkStats,
+    /// `GET /exports/audit.csv` of 100,000s of rows from a separate server process, its RSS
+    /// sampled every 100 ms.
+    AuditExport,
 }
 
 impl Scenario {
@@ -250,6 +267,8 @@ impl Scenario {
             Self::CampsNear => "camps-near",
             Self::CampRegister => "camp-register",
             Self::Outbox => "outbox",
+            Self::NetworkStats => "network-stats",
+            Self::AuditExport => "audit-export",
         }
     }
 }
@@ -316,9 +335,20 @@ async fn main() -> ExitCode {
         .count();
     let ws = args.scenario.contains(&Scenario::WsFanout);
     let outbox = args.scenario.contains(&Scenario::Outbox);
+    let analytics = args
+        .scenario
+        .iter()
+        .filter(|s| analytics::is_analytics(**s))
+        .count();
     let outcome = tokio::select! {
         r = async {
-            if outbox && args.scenario.len() > 1 {
+            if analytics > 0 && args.scenario.len() > 1 {
+                Err("network-stats and audit-export each run alone".into())
+            } else if args.scenario.contains(&Scenario::NetworkStats) {
+                analytics::run_stats(&args, &target.url).await
+            } else if args.scenario.contains(&Scenario::AuditExport) {
+                analytics::run_export(&args, &target.url).await
+            } else if outbox && args.scenario.len() > 1 {
                 Err("outbox runs alone".into())
             } else if outbox {
                 outbox::run(&args, &target.url, server_settings(&target.url, &args)).await

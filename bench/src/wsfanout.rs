@@ -43,10 +43,29 @@ pub enum WsClient {
 pub const SUBSCRIPTION: &str = "subscription { alertRaised { id kind } }";
 
 /// The server process; killed when dropped (also on Ctrl-C and on errors).
-struct ServerProcess {
+pub(crate) struct ServerProcess {
     child: Child,
     pid: u32,
     log: PathBuf,
+}
+
+impl ServerProcess {
+    /// Owns a started server process, its output going to `log`.
+    pub(crate) fn new(child: Child, log: PathBuf) -> Self {
+        Self {
+            pid: child.id(),
+            child,
+            log,
+        }
+    }
+
+    pub(crate) fn pid(&self) -> u32 {
+        self.pid
+    }
+
+    pub(crate) fn log(&self) -> &std::path::Path {
+        &self.log
+    }
 }
 
 impl Drop for ServerProcess {
@@ -57,7 +76,7 @@ impl Drop for ServerProcess {
 }
 
 /// The server's resident set size, from `/proc/<pid>/status`, in KiB.
-fn rss_kib(pid: u32) -> Res<u64> {
+pub(crate) fn rss_kib(pid: u32) -> Res<u64> {
     let s = std::fs::read_to_string(format!("/proc/{pid}/status"))?;
     s.lines()
         .find_map(|l| l.strip_prefix("VmRSS:"))
@@ -78,7 +97,7 @@ fn cpu_ns(pid: u32) -> u64 {
         .sum()
 }
 
-fn server_bin(args: &Args) -> Res<PathBuf> {
+pub(crate) fn server_bin(args: &Args) -> Res<PathBuf> {
     if let Some(p) = &args.server_bin {
         // Absolute (the server runs in the temporary directory), symlinks kept: the process
         // takes its name from the link (see BENCHMARKS.md on `run-quiet.py`).
@@ -91,7 +110,7 @@ fn server_bin(args: &Args) -> Res<PathBuf> {
     Ok(dir.join("lifeflow"))
 }
 
-fn command(bin: &PathBuf, env: &[(String, String)]) -> Command {
+pub(crate) fn command(bin: &PathBuf, env: &[(String, String)]) -> Command {
     let mut c = Command::new(bin);
     c.env_clear()
         .current_dir(std::env::temp_dir())
