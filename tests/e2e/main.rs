@@ -8,6 +8,7 @@ mod alerts_redis;
 mod alerts_stock;
 mod alerts_ws;
 mod analytics;
+mod analytics_history;
 mod audit;
 mod audit_export;
 mod blood;

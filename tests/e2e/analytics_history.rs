@@ -1,0 +1,87 @@
+//! The benchmark's year of history (`seed --scale N --history-days D`): it loads on both
+//! databases, and `networkStats` over it counts exactly what the generator reports it wrote.
+
+use chrono::{Duration, Utc};
+use entity::{RegistrationStatus, UnitStatus, blood_unit_event, camp_registration};
+use lifeflow_tests::*;
+use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
+use serde_json::{Value, json};
+
+const STATS: &str = "query($i: NetworkStatsInput!) { networkStats(input: $i) {
+  requests { total escalated timeToAccept { urgency p50Minutes } }
+  wastage { expired discarded }
+  collections { camp { id } donations units }
+  camps { registrations attended } } }";
+
+fn sum(rows: &Value, field: &str) -> i64 {
+    rows.as_array()
+        .expect("rows")
+        .iter()
+        .map(|r| r[field].as_i64().expect("count"))
+        .sum()
+}
+
+#[tokio::test]
+async fn network_stats_over_the_generated_history_count_every_row_the_generator_wrote() {
+    // Arrange: the scale data set at its smallest and 30 days of history on top.
+    let app = spawn_app().await;
+    let scale = lifeflow::seed::scale::run(&app.db, 4, "not-a-login")
+        .await
+        .expect("scale");
+    let history = lifeflow::seed::history::run(&app.db, &scale, 30)
+        .await
+        .expect("history");
+    let root = app.super_admin().await;
+    let period =
+        json!({"from": Utc::now() - Duration::days(31), "to": Utc::now() + Duration::minutes(1)});
+    let wasted = blood_unit_event::Entity::find()
+        .filter(
+            blood_unit_event::Column::ToStatus.is_in([UnitStatus::Expired, UnitStatus::Discarded]),
+        )
+        .count(&app.db)
+        .await
+        .expect("count");
+    let registered = camp_registration::Entity::find()
+        .filter(camp_registration::Column::Status.ne(RegistrationStatus::Cancelled))
+        .count(&app.db)
+        .await
+        .expect("count");
+    let attended = camp_registration::Entity::find()
+        .filter(camp_registration::Column::Status.eq(RegistrationStatus::Attended))
+        .count(&app.db)
+        .await
+        .expect("count");
+
+    // Act
+    let r = app
+        .gql(Some(&root.access), STATS, json!({"i": period}))
+        .await;
+
+    // Assert
+    let s = &r.data()["networkStats"];
+    assert_eq!(history.requests, 4 * 30);
+    assert_eq!(
+        s["requests"]["total"].as_i64(),
+        Some((history.requests + scale.requests) as i64)
+    );
+    assert!(s["requests"]["escalated"].as_i64().unwrap_or(0) > 0);
+    assert_eq!(
+        s["requests"]["timeToAccept"].as_array().map(Vec::len),
+        Some(4)
+    );
+    assert!(wasted > 0);
+    assert_eq!(
+        (sum(&s["wastage"], "expired") + sum(&s["wastage"], "discarded")) as u64,
+        wasted
+    );
+    assert_eq!(
+        sum(&s["collections"], "donations") as usize,
+        history.donations
+    );
+    assert_eq!(sum(&s["collections"], "units") as usize, history.units);
+    assert_eq!(history.camps, 4);
+    assert_eq!(history.registrations, 4 * 60);
+    assert!(attended > 0 && registered > attended);
+    assert_eq!(s["camps"]["registrations"].as_u64(), Some(registered));
+    assert_eq!(s["camps"]["attended"].as_u64(), Some(attended));
+}
