@@ -163,6 +163,15 @@ pub struct Config {
     /// `EXPOSE_SQL_COUNT`: answer each GraphQL request with an `x-sql-statements` header
     /// (off in production unless set; the benchmarks and tests read it).
     pub expose_sql_count: bool,
+    /// `ENCRYPTION_KEYS`: `id:base64key,…` (32-byte AES-256 keys); the first encrypts, every
+    /// one decrypts. Required in production; unset elsewhere, the key file is used.
+    pub encryption_keys: Option<String>,
+    /// `BLIND_INDEX_KEY`: base64, at least 32 bytes; the HMAC key of blind indexes (a donor's
+    /// phone). Required with `ENCRYPTION_KEYS`.
+    pub blind_index_key: Option<String>,
+    /// `KEY_FILE`: where development keeps generated keys when `ENCRYPTION_KEYS` is unset
+    /// (default: beside the SQLite database, or `lifeflow.keys`).
+    pub key_file: Option<std::path::PathBuf>,
 }
 
 /// Where `/metrics` is served (`METRICS_ADDR`).
@@ -252,6 +261,29 @@ impl Config {
                 name: "JWT_SECRET",
                 problem: "required when APP_ENV=production".into(),
             });
+        }
+        let encryption_keys = get("ENCRYPTION_KEYS");
+        let blind_index_key = get("BLIND_INDEX_KEY");
+        match (&encryption_keys, &blind_index_key) {
+            (Some(keys), Some(blind)) => {
+                crate::sealing::keyring_from(keys, blind).map_err(|problem| ConfigError {
+                    name: "ENCRYPTION_KEYS",
+                    problem,
+                })?;
+            }
+            (Some(_), None) => {
+                return Err(ConfigError {
+                    name: "BLIND_INDEX_KEY",
+                    problem: "required with ENCRYPTION_KEYS".into(),
+                });
+            }
+            (None, _) if production => {
+                return Err(ConfigError {
+                    name: "ENCRYPTION_KEYS",
+                    problem: "required when APP_ENV=production".into(),
+                });
+            }
+            (None, _) => {}
         }
         let list = |k: &str| -> Vec<String> {
             get(k)
@@ -377,6 +409,9 @@ impl Config {
             ai_probability_tolerance: num(&get, "AI_PROBABILITY_TOLERANCE", 0.01)?,
             report_claim_timeout: Duration::from_secs(num(&get, "REPORT_CLAIM_TIMEOUT_SECS", 900)?),
             metrics,
+            encryption_keys,
+            blind_index_key,
+            key_file: get("KEY_FILE").map(std::path::PathBuf::from),
             expose_sql_count: match get("EXPOSE_SQL_COUNT").as_deref() {
                 Some("true") | Some("1") => true,
                 Some("false") | Some("0") => false,

@@ -29,6 +29,7 @@ pub mod redis_link;
 pub mod reports;
 pub mod requests;
 pub mod schema;
+pub mod sealing;
 pub mod seed;
 pub mod state;
 pub mod stock;

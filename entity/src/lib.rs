@@ -82,6 +82,7 @@ pub mod report_image;
 pub mod report_review;
 #[allow(missing_docs)]
 pub mod risk_flag;
+pub mod sealed;
 #[allow(missing_docs)]
 pub mod session;
 #[allow(missing_docs)]

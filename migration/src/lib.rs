@@ -29,6 +29,8 @@ mod m20261201_000009_references;
 mod m20261202_000001_stock_counts;
 #[allow(missing_docs)]
 mod m20261203_000001_camps;
+#[allow(missing_docs)]
+mod m20261207_000001_field_encryption;
 
 /// Applies every migration in order.
 pub struct Migrator;
@@ -49,6 +51,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261201_000002_care::Migration),
             Box::new(m20261202_000001_stock_counts::Migration),
             Box::new(m20261203_000001_camps::Migration),
+            Box::new(m20261207_000001_field_encryption::Migration),
         ]
     }
 }

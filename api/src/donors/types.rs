@@ -1,5 +1,6 @@
 //! GraphQL types of the donors domain.
 
+use entity::sealed::Sealed;
 use super::service;
 use crate::{
     auth::donors::{DonationsShown, donations_shown, may_read_code},
@@ -68,13 +69,13 @@ impl From<donor::Model> for Donor {
             id: to_id(m.id),
             details: DonorDetails {
                 full_name: m.full_name.clone(),
-                date_of_birth: m.date_of_birth,
+                date_of_birth: *m.date_of_birth,
                 gender: m.gender.clone(),
                 blood_group: m.blood_group,
                 weight_kg: m.weight_kg,
-                phone: m.phone.clone(),
+                phone: m.phone.0.clone(),
                 email: m.email.clone(),
-                address: m.address.clone(),
+                address: Sealed::plain(&m.address),
                 city: m.city.clone(),
                 state: m.state.clone(),
             },

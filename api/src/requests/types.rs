@@ -1,6 +1,7 @@
 //! GraphQL types of blood requests. `patientName` and `medicalNotes` are shown only to the
 //! requesting hospital's members and super admins, and every such read is audited.
 
+use entity::sealed::Sealed;
 use crate::{
     audit::ReadRecord,
     auth,
@@ -86,7 +87,7 @@ impl BloodRequest {
     fn patient_field(
         &self,
         ctx: &Context<'_>,
-        value: &Option<String>,
+        value: &Option<Sealed<String>>,
     ) -> AppResult<Option<String>> {
         let req = ctx.req()?;
         if !auth::requests::sees_patient(&req.viewer, &self.row) {
@@ -98,7 +99,7 @@ impl BloodRequest {
             entity_id: self.row.id,
             organization_id: Some(self.row.hospital_id),
         });
-        Ok(value.clone())
+        Ok(Sealed::plain(value))
     }
 }
 
