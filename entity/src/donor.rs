@@ -21,9 +21,9 @@ pub struct Model {
     #[sea_orm(column_type = "Text")]
     pub phone: Sealed<String>,
     /// The phone's blind index (`sealed::blind_index`), set on every save: what uniqueness
-    /// and equality lookups use.
+    /// and equality lookups use (NULL on rows from before encryption until `rotate-keys`).
     #[sea_orm(unique)]
-    pub phone_index: String,
+    pub phone_index: Option<String>,
     /// The code on the donor's card (12 characters, no dashes); shown at a bank, it admits
     /// the bank to the donor.
     #[sea_orm(unique)]
@@ -57,7 +57,7 @@ impl ActiveModelBehavior for ActiveModel {
         C: ConnectionTrait,
     {
         if let Some(phone) = self.phone.try_as_ref() {
-            self.phone_index = sea_orm::ActiveValue::Set(crate::sealed::blind_index(phone));
+            self.phone_index = sea_orm::ActiveValue::Set(Some(crate::sealed::blind_index(phone)));
         }
         Ok(self)
     }

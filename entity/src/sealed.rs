@@ -379,8 +379,7 @@ mod tests {
     fn ring(ids: &[&str]) -> Keyring {
         let keys = ids
             .iter()
-            .enumerate()
-            .map(|(i, id)| FieldKey::new(id, &[i as u8 + 1; 32]).expect("key"))
+            .map(|id| FieldKey::new(id, &[id.as_bytes()[1]; 32]).expect("key"))
             .collect();
         Keyring::new(keys, vec![9; 32]).expect("ring")
     }

@@ -96,7 +96,7 @@ pub async fn register<C: ConnectionTrait>(
         gender: d.gender,
         blood_group: d.blood_group,
         weight_kg: d.weight_kg,
-        phone_index: entity::sealed::blind_index(&d.phone),
+        phone_index: Some(entity::sealed::blind_index(&d.phone)),
         phone: Sealed(d.phone),
         donor_code: DonorCode::generate().as_str().to_string(),
         email: d.email,
