@@ -18,6 +18,7 @@ mod consultations;
 mod consultations_load;
 mod database;
 mod donors;
+mod encryption;
 mod limits;
 mod organizations;
 mod pagination;
