@@ -181,7 +181,7 @@ async fn rotate_table(
         let head = Func::cust(Alias::new("substr")).args([
             Expr::col(Alias::new(*c)),
             Expr::val(1),
-            Expr::val(prefix.len() as i64),
+            Expr::val(prefix.len() as i32),
         ]);
         stale = stale.add(
             Expr::col(Alias::new(*c))
