@@ -267,7 +267,11 @@ impl Config {
         match (&encryption_keys, &blind_index_key) {
             (Some(keys), Some(blind)) => {
                 crate::sealing::keyring_from(keys, blind).map_err(|problem| ConfigError {
-                    name: "ENCRYPTION_KEYS",
+                    name: if problem.contains("blind") || problem.contains("BLIND") {
+                        "BLIND_INDEX_KEY"
+                    } else {
+                        "ENCRYPTION_KEYS"
+                    },
                     problem,
                 })?;
             }
@@ -463,7 +467,24 @@ mod tests {
             .map(|(k, v)| (k.to_string(), v.to_string()))
             .collect();
         m.insert("JWT_SECRET".into(), "x".repeat(32));
+        m.entry("ENCRYPTION_KEYS".into())
+            .or_insert_with(|| format!("k1:{}", "A".repeat(43) + "="));
+        m.entry("BLIND_INDEX_KEY".into())
+            .or_insert_with(|| "A".repeat(43) + "=");
+        m.retain(|_, v| !v.is_empty());
         Config::from_map(&m)
+    }
+
+    #[test]
+    fn production_refuses_to_start_without_field_encryption_keys_and_bad_keys_are_named() {
+        let none = config(&[("APP_ENV", "production"), ("ENCRYPTION_KEYS", "")]);
+        let short = config(&[("ENCRYPTION_KEYS", "k1:AAAA")]);
+        let no_blind = config(&[("BLIND_INDEX_KEY", "")]);
+        let dev = config(&[("ENCRYPTION_KEYS", ""), ("BLIND_INDEX_KEY", "")]);
+        assert_eq!(none.err().map(|e| e.name), Some("ENCRYPTION_KEYS"));
+        assert_eq!(short.err().map(|e| e.name), Some("ENCRYPTION_KEYS"));
+        assert_eq!(no_blind.err().map(|e| e.name), Some("BLIND_INDEX_KEY"));
+        assert!(dev.expect("dev").encryption_keys.is_none());
     }
 
     #[test]

@@ -36,7 +36,15 @@ pub fn keyring_from(keys: &str, blind_index_key: &str) -> Result<Keyring, String
 /// Installs the process's keyring: from the settings, or outside production from the key
 /// file (generated on first start, with a warning).
 pub fn install(config: &Config) -> Result<(), String> {
-    let ring = match (&config.encryption_keys, &config.blind_index_key) {
+    let ring = load(config)?;
+    tracing::info!(key = ring.current_id(), "field encryption keys installed");
+    sealed::install(ring);
+    Ok(())
+}
+
+/// The keyring the settings name (see [`install`]), without installing it.
+pub fn load(config: &Config) -> Result<Keyring, String> {
+    Ok(match (&config.encryption_keys, &config.blind_index_key) {
         (Some(keys), Some(blind)) => keyring_from(keys, blind)?,
         _ if config.is_production() => {
             return Err("ENCRYPTION_KEYS and BLIND_INDEX_KEY are required in production".into());
@@ -51,10 +59,7 @@ pub fn install(config: &Config) -> Result<(), String> {
                 generated()
             }
         },
-    };
-    tracing::info!(key = ring.current_id(), "field encryption keys installed");
-    sealed::install(ring);
-    Ok(())
+    })
 }
 
 fn key_file_path(config: &Config) -> Option<PathBuf> {
@@ -256,4 +261,42 @@ async fn rotate_table(
         }
     }
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn dev_config(db: &Path) -> Config {
+        let mut m = HashMap::new();
+        m.insert(
+            "DATABASE_URL".to_string(),
+            format!("sqlite://{}?mode=rwc", db.display()),
+        );
+        Config::from_map(&m).expect("config")
+    }
+
+    #[test]
+    fn development_without_keys_writes_a_key_file_beside_the_database_once_and_reads_it_after() {
+        let dir = std::env::temp_dir().join(format!("lifeflow-keys-{}", Uuid::new_v4().simple()));
+        std::fs::create_dir_all(&dir).expect("dir");
+        let config = dev_config(&dir.join("app.db"));
+
+        let first = load(&config).expect("first start");
+        let second = load(&config).expect("second start");
+
+        let file = dir.join("app.db.keys");
+        assert!(file.exists());
+        let sealed = first.seal("1990-01-01");
+        assert_eq!(second.open(&sealed), Ok("1990-01-01".to_string()));
+        assert_eq!(first.blind_index("x"), second.blind_index("x"));
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(&file).expect("meta").permissions().mode();
+            assert_eq!(mode & 0o077, 0, "the key file is private");
+        }
+        std::fs::remove_dir_all(dir).ok();
+    }
 }
