@@ -14,6 +14,7 @@
 //! cargo run --release -p lifeflow-bench -- --db postgres --scenario ws-fanout --subscribers 10000
 //! cargo run --release -p lifeflow-bench -- --db postgres --scenario open-slots,consultations-page,review-queue,book --concurrency 1,32
 //! cargo run --release -p lifeflow-bench -- --db postgres --scenario camps-near,camp-register --concurrency 1,32
+//! cargo run --release -p lifeflow-bench -- --scenario unseal --duration 4
 //! ```
 
 mod blood;
@@ -23,6 +24,7 @@ mod database;
 mod load;
 mod setup;
 mod tally;
+mod unseal;
 mod wsfanout;
 
 use clap::{Parser, ValueEnum};
@@ -211,6 +213,9 @@ pub enum Scenario {
     CampsNear,
     /// `registerForCamp` of distinct (slot, donor) pairs of one NGO's camps, as its admin.
     CampRegister,
+    /// CPU time of decrypting the sealed fields of a 50-request and a 50-donor page (no
+    /// server; runs alone).
+    Unseal,
 }
 
 impl Scenario {
@@ -232,6 +237,7 @@ impl Scenario {
             Self::Book => "book",
             Self::CampsNear => "camps-near",
             Self::CampRegister => "camp-register",
+            Self::Unseal => "unseal",
         }
     }
 }
@@ -262,6 +268,15 @@ fn server_settings(db_url: &str, args: &Args) -> HashMap<String, String> {
         ("LOGIN_MAX_ATTEMPTS_PER_IP", "100000"),
         ("REGISTER_MAX_PER_IP", "100000"),
         ("RATE_LIMIT_PREFIX", "bench"),
+        // Field encryption on, as in production (no key file in the working directory).
+        (
+            "ENCRYPTION_KEYS",
+            "bench:AwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwM=",
+        ),
+        (
+            "BLIND_INDEX_KEY",
+            "BAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQ=",
+        ),
     ] {
         m.insert(k.to_string(), v.to_string());
     }
@@ -299,7 +314,13 @@ async fn main() -> ExitCode {
     let ws = args.scenario.contains(&Scenario::WsFanout);
     let outcome = tokio::select! {
         r = async {
-            if ws && args.scenario.len() > 1 {
+            if args.scenario.contains(&Scenario::Unseal) {
+                if args.scenario.len() > 1 {
+                    Err("unseal runs alone".into())
+                } else {
+                    unseal::run(&args)
+                }
+            } else if ws && args.scenario.len() > 1 {
                 Err("ws-fanout runs alone".into())
             } else if ws {
                 wsfanout::run(&args, &target.url).await
