@@ -82,7 +82,12 @@ impl AppState {
             }
             _ => EventBus::in_process(config.event_buffer),
         };
+        let outbox = crate::notifications::Outbox::new(
+            crate::notifications::transport::Transports::from_config(&config, &db)?,
+            instance,
+        );
         Ok(Self {
+            outbox,
             events,
             keys: TokenKeys::from_config(&config),
             hasher,
@@ -149,6 +154,7 @@ impl Application {
         let metrics = metrics_listener.map(|l| (l, http::metrics_router(state.clone())));
         crate::jobs::spawn(state.clone());
         crate::jobs::sessions::spawn(state.clone());
+        crate::notifications::worker::spawn(state.clone());
         Ok(Self {
             listener,
             router,

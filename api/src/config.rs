@@ -172,6 +172,46 @@ pub struct Config {
     /// `KEY_FILE`: where development keeps generated keys when `ENCRYPTION_KEYS` is unset
     /// (default: beside the SQLite database, or `lifeflow.keys`).
     pub key_file: Option<std::path::PathBuf>,
+    /// `SMTP_URL`: `smtp://host:port` (plain, for a local relay), `smtp://user:pass@host:587`
+    /// (STARTTLS required) or `smtps://user:pass@host` (TLS from the start). Unset: no email.
+    pub smtp_url: Option<String>,
+    /// `MAIL_FROM`: the sender of every email (`LifeFlow <noreply@example.org>`).
+    pub mail_from: String,
+    /// `PUBLIC_APP_URL`: the web app's address, for the links in messages.
+    pub public_app_url: String,
+    /// `SMS_WEBHOOK_URL`: the SMS provider's endpoint (a JSON POST `{to, body, id}`). Unset:
+    /// no SMS.
+    pub sms_webhook_url: Option<String>,
+    /// `SMS_WEBHOOK_TOKEN`: the bearer token sent to the SMS provider.
+    pub sms_webhook_token: Option<String>,
+    /// The outbox worker's settings (`OUTBOX_*`).
+    pub outbox: OutboxSettings,
+}
+
+/// How the outbox worker claims, sends and retries deliveries (`OUTBOX_*`).
+#[derive(Debug, Clone)]
+pub struct OutboxSettings {
+    /// `OUTBOX_MAX_ATTEMPTS`: a delivery is `DEAD` after this many failed attempts.
+    pub max_attempts: i32,
+    /// `OUTBOX_RETRY_BASE_MS`: the wait after the first failure; it doubles with each one.
+    pub retry_base: Duration,
+    /// `OUTBOX_RETRY_CAP_MS`: the longest wait between two attempts.
+    pub retry_cap: Duration,
+    /// `OUTBOX_POLL_MS`: how often an idle worker looks for due rows (a commit that queues
+    /// deliveries wakes it at once; this catches the rest: retries, quiet hours, other
+    /// instances' rows).
+    pub poll_interval: Duration,
+    /// `OUTBOX_BATCH`: rows one claim takes.
+    pub batch: u64,
+    /// `OUTBOX_CONCURRENCY`: sends in flight at once per instance.
+    pub concurrency: usize,
+    /// `OUTBOX_SEND_TIMEOUT_MS`: one send's limit; a send that takes longer failed.
+    pub send_timeout: Duration,
+    /// `OUTBOX_LEASE_SECS`: how long a claim holds a row; after it (a crashed instance) any
+    /// worker may take the row again. Longer than a batch's sends.
+    pub lease: Duration,
+    /// `OUTBOX_WORKER`: `false` runs no worker on this instance (rows wait for another).
+    pub worker: bool,
 }
 
 /// Where `/metrics` is served (`METRICS_ADDR`).
@@ -420,6 +460,25 @@ impl Config {
                 Some("true") | Some("1") => true,
                 Some("false") | Some("0") => false,
                 _ => !production,
+            },
+            smtp_url: get("SMTP_URL"),
+            mail_from: get("MAIL_FROM").unwrap_or_else(|| "LifeFlow <noreply@localhost>".into()),
+            public_app_url: get("PUBLIC_APP_URL")
+                .unwrap_or_else(|| "http://localhost:3000".into())
+                .trim_end_matches('/')
+                .to_string(),
+            sms_webhook_url: get("SMS_WEBHOOK_URL"),
+            sms_webhook_token: get("SMS_WEBHOOK_TOKEN"),
+            outbox: OutboxSettings {
+                max_attempts: num(&get, "OUTBOX_MAX_ATTEMPTS", 8)?,
+                retry_base: Duration::from_millis(num(&get, "OUTBOX_RETRY_BASE_MS", 30_000)?),
+                retry_cap: Duration::from_millis(num(&get, "OUTBOX_RETRY_CAP_MS", 3_600_000)?),
+                poll_interval: Duration::from_millis(num(&get, "OUTBOX_POLL_MS", 5_000)?),
+                batch: num(&get, "OUTBOX_BATCH", 50)?,
+                concurrency: num(&get, "OUTBOX_CONCURRENCY", 8)?,
+                send_timeout: Duration::from_millis(num(&get, "OUTBOX_SEND_TIMEOUT_MS", 30_000)?),
+                lease: Duration::from_secs(num(&get, "OUTBOX_LEASE_SECS", 300)?),
+                worker: !matches!(get("OUTBOX_WORKER").as_deref(), Some("false") | Some("0")),
             },
         })
     }

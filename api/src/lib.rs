@@ -23,6 +23,7 @@ pub mod http;
 pub mod idempotency;
 pub mod identity;
 pub mod jobs;
+pub mod notifications;
 pub mod organizations;
 pub mod pipeline;
 pub mod redis_link;

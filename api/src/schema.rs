@@ -17,6 +17,7 @@ use crate::{
     donors::resolvers::{DonorMutation, DonorQuery},
     drives::resolvers::{DriveMutation, DriveQuery},
     identity::resolvers::{IdentityMutation, IdentityQuery},
+    notifications::resolvers::{NotificationPreferenceMutation, NotificationPreferenceQuery},
     organizations::resolvers::{OrganizationMutation, OrganizationQuery},
     reports::resolvers::{ReportMutation, ReportQuery},
     requests::resolvers::{RequestMutation, RequestQuery},
@@ -38,6 +39,7 @@ pub struct QueryRoot(
     ReportQuery,
     CampQuery,
     DriveQuery,
+    NotificationPreferenceQuery,
 );
 
 /// Every mutation, one object per domain.
@@ -53,6 +55,7 @@ pub struct MutationRoot(
     ReportMutation,
     CampMutation,
     DriveMutation,
+    NotificationPreferenceMutation,
 );
 
 /// Every subscription, one object per domain.

@@ -29,4 +29,6 @@ pub struct AppState {
     pub sessions: Arc<crate::events::session::Sessions>,
     /// Recent callers' viewers, which revocations forget.
     pub viewers: Arc<crate::auth::viewer_cache::ViewerCache>,
+    /// The outbox's channels and its worker's wake-up.
+    pub outbox: Arc<crate::notifications::Outbox>,
 }

@@ -15,6 +15,7 @@
 //! cargo run --release -p lifeflow-bench -- --db postgres --scenario open-slots,consultations-page,review-queue,book --concurrency 1,32
 //! cargo run --release -p lifeflow-bench -- --db postgres --scenario camps-near,camp-register --concurrency 1,32
 //! cargo run --release -p lifeflow-bench -- --scenario unseal --duration 4
+//! cargo run --release -p lifeflow-bench -- --db postgres --scenario outbox --concurrency 1,8,32
 //! ```
 
 mod blood;
@@ -22,6 +23,7 @@ mod camps;
 mod care;
 mod database;
 mod load;
+mod outbox;
 mod setup;
 mod tally;
 mod unseal;
@@ -82,6 +84,14 @@ pub struct Args {
     /// Extra server settings, `NAME=VALUE`, repeatable (e.g. `--set DB_MAX_CONNECTIONS=16`).
     #[arg(long = "set", value_parser = parse_setting)]
     pub settings: Vec<(String, String)>,
+
+    /// `outbox`: deliveries queued at once for the throughput phase.
+    #[arg(long, default_value_t = 5000)]
+    pub deliveries: usize,
+
+    /// `outbox`: deliveries sent one at a time for the commit→send delay.
+    #[arg(long, default_value_t = 200)]
+    pub delay_samples: usize,
 
     /// Do not print the markdown table header.
     #[arg(long)]
@@ -216,6 +226,8 @@ pub enum Scenario {
     /// CPU time of decrypting the sealed fields of a 50-request and a 50-donor page (no
     /// server; runs alone).
     Unseal,
+    /// The outbox: deliveries per second to a loopback SMS sink, and commit→send delay.
+    Outbox,
 }
 
 impl Scenario {
@@ -238,6 +250,7 @@ impl Scenario {
             Self::CampsNear => "camps-near",
             Self::CampRegister => "camp-register",
             Self::Unseal => "unseal",
+            Self::Outbox => "outbox",
         }
     }
 }
@@ -312,6 +325,7 @@ async fn main() -> ExitCode {
         .filter(|s| camps::is_camps(**s))
         .count();
     let ws = args.scenario.contains(&Scenario::WsFanout);
+    let outbox = args.scenario.contains(&Scenario::Outbox);
     let outcome = tokio::select! {
         r = async {
             if args.scenario.contains(&Scenario::Unseal) {
@@ -320,6 +334,10 @@ async fn main() -> ExitCode {
                 } else {
                     unseal::run(&args)
                 }
+            } else if outbox && args.scenario.len() > 1 {
+                Err("outbox runs alone".into())
+            } else if outbox {
+                outbox::run(&args, &target.url, server_settings(&target.url, &args)).await
             } else if ws && args.scenario.len() > 1 {
                 Err("ws-fanout runs alone".into())
             } else if ws {

@@ -36,6 +36,7 @@ pub struct Server {
     /// The settings it runs with.
     pub config: Config,
     db: sea_orm::DatabaseConnection,
+    state: lifeflow::state::AppState,
     stop: oneshot::Sender<()>,
     task: JoinHandle<std::io::Result<()>>,
 }
@@ -50,6 +51,7 @@ impl Server {
             return Err(format!("refusing to benchmark a non-loopback address: {addr}").into());
         }
         let db = app.state().db.clone();
+        let state = app.state().clone();
         let (stop, stopped) = oneshot::channel::<()>();
         let task = tokio::spawn(app.run_until(async {
             let _ = stopped.await;
@@ -58,6 +60,7 @@ impl Server {
             base: format!("http://{addr}"),
             config,
             db,
+            state,
             stop,
             task,
         })
@@ -66,6 +69,11 @@ impl Server {
     /// The server's own database handle.
     pub fn db(&self) -> &sea_orm::DatabaseConnection {
         &self.db
+    }
+
+    /// The server's shared state (its event bus, for what a use case publishes).
+    pub fn state(&self) -> &lifeflow::state::AppState {
+        &self.state
     }
 
     /// Shuts the server down gracefully (bounded wait) and closes its pool.

@@ -71,7 +71,12 @@ pub mod membership;
 #[allow(missing_docs)]
 pub mod notification;
 #[allow(missing_docs)]
+pub mod notification_preference;
+#[allow(missing_docs)]
 pub mod organization;
+#[allow(missing_docs)]
+pub mod outbox_delivery;
+pub mod outbox_enums;
 #[allow(missing_docs)]
 pub mod payment;
 #[allow(missing_docs)]
@@ -93,3 +98,4 @@ pub mod user;
 pub use camp_enums::*;
 pub use care_enums::*;
 pub use enums::*;
+pub use outbox_enums::*;

@@ -31,6 +31,7 @@ mod m20261202_000001_stock_counts;
 mod m20261203_000001_camps;
 #[allow(missing_docs)]
 mod m20261207_000001_field_encryption;
+mod m20261205_000001_outbox;
 
 /// Applies every migration in order.
 pub struct Migrator;
@@ -51,6 +52,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261201_000002_care::Migration),
             Box::new(m20261202_000001_stock_counts::Migration),
             Box::new(m20261203_000001_camps::Migration),
+            Box::new(m20261205_000001_outbox::Migration),
             Box::new(m20261207_000001_field_encryption::Migration),
         ]
     }

@@ -20,6 +20,8 @@ mod database;
 mod donors;
 mod encryption;
 mod limits;
+mod notifications;
+mod notifications_permissions;
 mod organizations;
 mod pagination;
 mod permissions;

@@ -6,6 +6,7 @@
 
 pub mod fixtures;
 pub mod logs;
+pub mod mail;
 pub mod matrix;
 pub mod ws;
 

@@ -147,6 +147,14 @@ impl AlertQuery {
             before: None,
         };
         let page = fetch_selected(ctx, q, &keyset, &args).await?;
+        if crate::graphql::prelude::node_selects(ctx, &["deliveries"]) {
+            // Every row of the page is the caller's own.
+            crate::graphql::prelude::prime(
+                &req.loaders.deliveries_by_notification,
+                page.rows.iter().map(|(_, m)| m.id),
+            )
+            .await?;
+        }
         Ok(page.into_connection(Notification::from))
     }
 }

@@ -241,6 +241,7 @@ async fn insert_notifications<C: ConnectionTrait>(
         .exec(db)
         .await?;
     }
+    crate::notifications::fanout::queue_notifications(db, &notes).await?;
     Ok(notes
         .into_iter()
         .map(|n| {

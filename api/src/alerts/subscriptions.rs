@@ -187,6 +187,7 @@ impl AlertSubscription {
         open(ctx, s, app(ctx)?, StreamClass::User(me), move |e| match e {
             Event::Notification(n) if n.user_id == me => Some(Notification {
                 id: to_id(n.id),
+                user_id: n.user_id,
                 kind: n.kind,
                 priority: n.priority,
                 title: n.title.clone(),

@@ -87,8 +87,12 @@ impl Alert {
 
 /// A message to one user.
 #[derive(SimpleObject, Clone)]
+#[graphql(complex)]
 pub struct Notification {
     pub id: ID,
+    /// The recipient (who alone may read the deliveries).
+    #[graphql(skip)]
+    pub user_id: uuid::Uuid,
     pub kind: NotificationKind,
     pub priority: Severity,
     pub title: String,
@@ -106,6 +110,7 @@ impl From<notification::Model> for Notification {
     fn from(m: notification::Model) -> Self {
         Self {
             id: to_id(m.id),
+            user_id: m.user_id,
             kind: m.kind,
             priority: m.priority,
             title: m.title,
@@ -195,4 +200,26 @@ pub struct BloodRequestChange {
     pub blood_bank_id: Option<ID>,
     pub escalation_level: i32,
     pub at: DateTime<Utc>,
+}
+
+#[async_graphql::ComplexObject]
+impl Notification {
+    /// How the notification went out by email and SMS; for its recipient only.
+    async fn deliveries(
+        &self,
+        ctx: &async_graphql::Context<'_>,
+    ) -> crate::error::AppResult<Vec<crate::notifications::types::NotificationDelivery>> {
+        use crate::graphql::context::CtxExt;
+        let req = ctx.req()?;
+        if !crate::auth::notifications::sees_deliveries(&req.viewer, self.user_id) {
+            return Err(crate::error::AppError::Forbidden(
+                "only the recipient sees a notification's deliveries",
+            ));
+        }
+        let id = crate::graphql::ids::parse_id(&self.id, "id")?;
+        let rows =
+            crate::graphql::loaders::load_children(&req.loaders.deliveries_by_notification, id)
+                .await?;
+        Ok(rows.into_iter().map(Into::into).collect())
+    }
 }

@@ -8,6 +8,7 @@ pub mod audit;
 pub mod camps;
 pub mod care;
 pub mod donors;
+pub mod notifications;
 pub mod organizations;
 pub mod password;
 pub mod policy;

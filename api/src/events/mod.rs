@@ -141,6 +141,9 @@ pub enum Event {
     CampChanged(CampEvent),
     /// Access granted earlier was withdrawn: the streams it authorized end.
     Revoked(crate::auth::revocation::Revocation),
+    /// Deliveries were queued in the outbox: its workers wake (notifications wake them by
+    /// themselves).
+    OutboxQueued,
 }
 
 /// What crosses instances: the event and the instance that published it.

@@ -9,8 +9,8 @@ use crate::db::Db;
 use async_graphql::dataloader::{DataLoader, HashMapCache, Loader};
 use entity::{
     ai_analysis, availability_rule, blood_unit, camp, camp_registration, camp_slot, doctor,
-    donation, donor, drive, membership, organization, payment, prescription, report_image,
-    report_review, risk_flag, user,
+    donation, donor, drive, membership, organization, outbox_delivery, payment, prescription,
+    report_image, report_review, risk_flag, user,
 };
 use sea_orm::{ColumnTrait, DbErr, EntityTrait, QueryFilter, QueryOrder};
 use std::{collections::HashMap, sync::Arc};
@@ -243,6 +243,24 @@ impl Loader<Uuid> for CampsByDrive {
     }
 }
 
+/// Loads notifications' deliveries, oldest first.
+pub struct DeliveriesByNotification(pub Db);
+
+impl Loader<Uuid> for DeliveriesByNotification {
+    type Value = Vec<outbox_delivery::Model>;
+    type Error = Arc<DbErr>;
+
+    async fn load(&self, keys: &[Uuid]) -> Result<HashMap<Uuid, Self::Value>, Self::Error> {
+        let rows = outbox_delivery::Entity::find()
+            .filter(outbox_delivery::Column::NotificationId.is_in(keys.iter().copied()))
+            .order_by_asc(outbox_delivery::Column::CreatedAt)
+            .order_by_asc(outbox_delivery::Column::Id)
+            .all(&self.0)
+            .await?;
+        Ok(group(keys, rows, |d| d.notification_id.unwrap_or_default()))
+    }
+}
+
 /// Loads reports' AI analyses (at most one each).
 pub struct AnalysisByReport(pub Db);
 
@@ -319,6 +337,8 @@ pub struct Loaders {
     pub camps_by_drive: Cached<CampsByDrive>,
     /// Donors by id.
     pub donors: Cached<DonorById>,
+    /// A notification's deliveries.
+    pub deliveries_by_notification: Cached<DeliveriesByNotification>,
 }
 
 impl Loaders {
@@ -346,6 +366,7 @@ impl Loaders {
             drives: cached(DriveById(db.clone())),
             camps_by_drive: cached(CampsByDrive(db.clone())),
             donors: cached(DonorById(db.clone())),
+            deliveries_by_notification: cached(DeliveriesByNotification(db.clone())),
         }
     }
 }

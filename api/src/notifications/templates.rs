@@ -1,0 +1,114 @@
+//! The messages that notifications become, per kind and locale. They never carry health
+//! data (no patient, no finding, no note): they say what kind of thing happened and link to
+//! the app, where the reader signs in and sees what they may see. English is the only locale
+//! yet; another is a new arm of [`notification`] keyed by `locale`.
+
+use entity::{NotificationKind, Severity, WireName};
+
+/// A rendered message. `{link}` stands for the full URL of the delivery's link, made at send
+/// time.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Rendered {
+    pub locale: &'static str,
+    pub subject: String,
+    /// The email body.
+    pub body: String,
+    /// The text message (short).
+    pub sms: String,
+}
+
+/// Locales with templates.
+pub const LOCALES: &[&str] = &["en"];
+
+/// What a notification of `kind` and `priority` says, in `locale` (English when there is
+/// no template for it).
+pub fn notification(kind: NotificationKind, priority: Severity, _locale: &str) -> Rendered {
+    use NotificationKind as K;
+    let level = priority.wire_name();
+    let (subject, line) = match kind {
+        K::EmergencyRequest => (
+            format!("{level}: an emergency blood request near you"),
+            format!("A {level} alert needs your attention: an emergency blood request near you."),
+        ),
+        K::DelayedEmergency => (
+            format!("{level}: an emergency request is still unanswered"),
+            format!(
+                "A {level} alert needs your attention: an emergency request is still unanswered."
+            ),
+        ),
+        K::StockCritical => (
+            format!("{level}: blood stock is low"),
+            format!(
+                "A {level} alert needs your attention: a blood stock level is below its threshold."
+            ),
+        ),
+        K::ExpirySoon => (
+            format!("{level}: units expire soon"),
+            format!("A {level} alert needs your attention: blood units expire soon."),
+        ),
+        K::HoldLapsed => (
+            format!("{level}: a reservation lapsed"),
+            format!("A {level} alert needs your attention: a reservation of units lapsed."),
+        ),
+        K::OrgPending => (
+            format!("{level}: an organization awaits review"),
+            format!("A {level} alert needs your attention: an organization awaits review."),
+        ),
+        K::RiskFlag | K::CriticalFinding => (
+            format!("{level}: a clinical alert"),
+            format!("A {level} alert needs your attention."),
+        ),
+        K::EmergencyDrive => (
+            format!("{level}: an emergency blood drive"),
+            format!("A {level} alert needs your attention: an emergency blood drive was called."),
+        ),
+        K::ConsultationUpdate => (
+            "Your consultation changed".to_string(),
+            "One of your consultations changed.".to_string(),
+        ),
+        K::Prescription => (
+            "A new prescription".to_string(),
+            "A prescription was written for you.".to_string(),
+        ),
+        K::ReportUpdate => (
+            "Your medical report was updated".to_string(),
+            "One of your medical reports was updated.".to_string(),
+        ),
+        K::DriveUpdate => (
+            "A blood drive changed".to_string(),
+            "A blood drive of your organization changed.".to_string(),
+        ),
+        K::CampUpdate => (
+            "A donation camp changed".to_string(),
+            "A donation camp you registered for changed.".to_string(),
+        ),
+    };
+    Rendered {
+        locale: "en",
+        subject: format!("LifeFlow: {subject}"),
+        body: format!(
+            "{line}\n\nOpen LifeFlow to see it: {{link}}\n\n\
+             You receive this because of your notification preferences in LifeFlow."
+        ),
+        sms: format!("LifeFlow: {line} {{link}}"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use sea_orm::Iterable;
+
+    #[test]
+    fn every_kind_has_an_english_message_with_its_link_and_its_level() {
+        for kind in NotificationKind::iter() {
+            let r = notification(kind, Severity::Critical, "en");
+            assert!(r.body.contains("{link}"), "{kind:?}");
+            assert!(r.sms.contains("{link}"), "{kind:?}");
+            assert!(r.sms.len() < 160, "{kind:?}: {}", r.sms);
+        }
+        let r = notification(NotificationKind::CriticalFinding, Severity::Critical, "fr");
+        assert_eq!(r.locale, "en");
+        assert!(r.body.starts_with("A CRITICAL alert needs your attention"));
+    }
+}
