@@ -234,7 +234,9 @@ async fn rotate_table(
                     continue;
                 };
                 let plain = ring.open(&old).map_err(|e| {
-                    format!("{table}.{c} of {id}: cannot open ({e:?}); is its key in ENCRYPTION_KEYS?")
+                    format!(
+                        "{table}.{c} of {id}: cannot open ({e:?}); is its key in ENCRYPTION_KEYS?"
+                    )
                 })?;
                 if is_donors && *c == "phone" {
                     changed = true;

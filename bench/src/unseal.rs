@@ -19,7 +19,12 @@ pub fn run(args: &Args) -> crate::setup::Res<bool> {
                  no antibodies detected. Consultant on call informed; keep two more units \
                  on hold until the evening review.";
     let requests: Vec<String> = (0..50)
-        .flat_map(|i| [ring.seal(&format!("Patient Number {i:04}")), ring.seal(notes)])
+        .flat_map(|i| {
+            [
+                ring.seal(&format!("Patient Number {i:04}")),
+                ring.seal(notes),
+            ]
+        })
         .collect();
     let donors: Vec<String> = (0..50)
         .flat_map(|i| {
@@ -30,7 +35,9 @@ pub fn run(args: &Args) -> crate::setup::Res<bool> {
             ]
         })
         .collect();
-    println!("| page | values | µs per page (decrypt) | µs per page (encrypt, for writes) | pages measured |");
+    println!(
+        "| page | values | µs per page (decrypt) | µs per page (encrypt, for writes) | pages measured |"
+    );
     println!("|---|---:|---:|---:|---:|");
     let budget = Duration::from_secs(args.duration.max(1));
     for (name, values) in [

@@ -1,7 +1,7 @@
 //! `blood_requests`: a hospital's request for units.
 
-use crate::{BloodGroup, Component, RequestStatus, Urgency};
 use crate::sealed::Sealed;
+use crate::{BloodGroup, Component, RequestStatus, Urgency};
 use sea_orm::entity::prelude::*;
 
 /// A request, addressed to one bank (`target_bank_id`) or open to every approved bank within

@@ -1,7 +1,7 @@
 //! `consultations`: a booked consultation between a patient and a doctor.
 
-use crate::{ConsultationStatus, ConsultationType};
 use crate::sealed::Sealed;
+use crate::{ConsultationStatus, ConsultationType};
 use sea_orm::entity::prelude::*;
 
 /// A booked consultation between a patient and a doctor.

@@ -1,7 +1,7 @@
 //! `medical_reports`: an imaging study of a patient, uploaded by an organization's member.
 
-use crate::{ReportStatus, RiskLevel};
 use crate::sealed::Sealed;
+use crate::{ReportStatus, RiskLevel};
 use sea_orm::entity::prelude::*;
 
 /// An imaging study of a patient.

@@ -1,7 +1,7 @@
 //! `report_reviews`: a doctor's review of an analysed report.
 
-use crate::{ReviewUrgency, RiskLevel};
 use crate::sealed::Sealed;
+use crate::{ReviewUrgency, RiskLevel};
 use sea_orm::entity::prelude::*;
 
 /// A doctor's review. The AI's model name and risk level are copied from the analysis (which

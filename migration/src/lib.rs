@@ -29,9 +29,9 @@ mod m20261201_000009_references;
 mod m20261202_000001_stock_counts;
 #[allow(missing_docs)]
 mod m20261203_000001_camps;
+mod m20261205_000001_outbox;
 #[allow(missing_docs)]
 mod m20261207_000001_field_encryption;
-mod m20261205_000001_outbox;
 
 /// Applies every migration in order.
 pub struct Migrator;

@@ -10,7 +10,7 @@ use lifeflow_tests::{
     fixtures::{
         api_client,
         blood::{Network, create_request, request_input},
-        care::{Clinic, act, book_with, at, consultation_of, prescribe, seen_at},
+        care::{Clinic, act, at, book_with, consultation_of, prescribe, seen_at},
         donors::{donor_input, register_donor},
         member, nodes, org_north,
     },
@@ -76,8 +76,24 @@ async fn every_encrypted_field_written_through_the_api_is_ciphertext_in_the_data
     )
     .await;
     let consultation = s(&consultation_of(&booked, "bookConsultation")["id"]).to_string();
-    act(&app, &c.doctor, "confirmConsultation", &consultation, json!({})).await.data();
-    act(&app, &c.doctor, "startConsultation", &consultation, json!({})).await.data();
+    act(
+        &app,
+        &c.doctor,
+        "confirmConsultation",
+        &consultation,
+        json!({}),
+    )
+    .await
+    .data();
+    act(
+        &app,
+        &c.doctor,
+        "startConsultation",
+        &consultation,
+        json!({}),
+    )
+    .await
+    .data();
     act(
         &app,
         &c.doctor,
@@ -89,14 +105,28 @@ async fn every_encrypted_field_written_through_the_api_is_ciphertext_in_the_data
     .data();
     prescribe(&app, &c.doctor, &consultation).await.data();
 
-    let clinic = org_north(&app, &net.root, "IMG-1", "HOSPITAL", "admin@img.example", 1.0).await;
+    let clinic = org_north(
+        &app,
+        &net.root,
+        "IMG-1",
+        "HOSPITAL",
+        "admin@img.example",
+        1.0,
+    )
+    .await;
     let radiologist = member(&app, &clinic, "rad@img.example", "RADIOLOGIST").await;
     let doctor = member(&app, &clinic, "doc@img.example", "DOCTOR").await;
     let patient = app.signed_in("patient@img.example").await;
     seen_at(&app, &clinic.id, &doctor, &patient).await;
-    let ai = api_client(&app, &clinic.admin, &clinic.id, "AI", &["reports:analysis:write"])
-        .await
-        .token;
+    let ai = api_client(
+        &app,
+        &clinic.admin,
+        &clinic.id,
+        "AI",
+        &["reports:analysis:write"],
+    )
+    .await
+    .token;
     let created = app
         .gql(
             Some(&radiologist.access),
@@ -202,7 +232,10 @@ async fn every_encrypted_field_written_through_the_api_is_ciphertext_in_the_data
     assert_eq!(k["diagnosis"], "Suspected tuberculosis");
     assert_eq!(k["notes"], "Sputum test ordered");
     assert_eq!(k["prescriptions"][0]["instructions"], "Rest and fluids");
-    assert_eq!(k["prescriptions"][0]["medications"][0]["name"], "Paracetamol");
+    assert_eq!(
+        k["prescriptions"][0]["medications"][0]["name"],
+        "Paracetamol"
+    );
     let m = &report_read.data()["medicalReport"];
     assert_eq!(m["clinicalNotes"], "Cough with haemoptysis");
     assert_eq!(m["findings"], "Cavitating lesion in the right apex");
@@ -289,7 +322,10 @@ async fn a_key_rotation_while_requests_run_loses_nothing_and_leaves_no_row_under
     let id_lit = |id: &str| fixtures::id_lit(&app, id);
     for (id, i) in requests.iter().step_by(2) {
         let (name, notes) = if i % 4 == 0 {
-            (old.seal(&format!("Patient {i}")), old.seal(&format!("Notes {i}")))
+            (
+                old.seal(&format!("Patient {i}")),
+                old.seal(&format!("Notes {i}")),
+            )
         } else {
             (format!("Patient {i}"), format!("Notes {i}"))
         };
@@ -337,7 +373,10 @@ async fn a_key_rotation_while_requests_run_loses_nothing_and_leaves_no_row_under
     let rotated = rotated.expect("rotation");
 
     // Assert: every value is under the current key, and every reader sees what was written.
-    assert!(before_old >= 6, "the arrangement left {before_old} old values");
+    assert!(
+        before_old >= 6,
+        "the arrangement left {before_old} old values"
+    );
     assert!(rotated.rows >= 9, "{rotated:?}");
     for (column, values) in all_stored(&app).await {
         for v in values {
@@ -392,14 +431,16 @@ async fn a_page_of_donors_with_their_encrypted_fields_costs_the_same_for_2_and_1
     let ngo = org_north(&app, &root, "NGO-1", "NGO", "admin@ngo.example", 1.0).await;
     let add = async |from: usize, to: usize| {
         for i in from..to {
-            let mut input =
-                donor_input(Some(&ngo.id), &format!("Donor {i}"), &format!("+9198200{i:05}"));
+            let mut input = donor_input(
+                Some(&ngo.id),
+                &format!("Donor {i}"),
+                &format!("+9198200{i:05}"),
+            );
             input["address"] = json!(format!("{i} Main Road"));
             register_donor(&app, &ngo.admin, input).await;
         }
     };
-    const PAGE: &str =
-        "{ donors(first: 50) { edges { node { id phone dateOfBirth address } } } }";
+    const PAGE: &str = "{ donors(first: 50) { edges { node { id phone dateOfBirth address } } } }";
     add(0, 2).await;
 
     // Act
@@ -410,7 +451,11 @@ async fn a_page_of_donors_with_their_encrypted_fields_costs_the_same_for_2_and_1
     // Assert
     let listed = nodes(ten.data(), "donors");
     assert_eq!(listed.len(), 10);
-    assert!(listed.iter().all(|n| s(&n["address"]).ends_with("Main Road")));
+    assert!(
+        listed
+            .iter()
+            .all(|n| s(&n["address"]).ends_with("Main Road"))
+    );
     assert_eq!(nodes(two.data(), "donors").len(), 2);
     assert_eq!(two.statements(), ten.statements());
 }

@@ -4,7 +4,6 @@
 //! the pipeline, `seed`, jobs and tests share the same rules. Who may act on a consultation
 //! is asked of `auth::care` once the row is held.
 
-use entity::sealed::Sealed;
 use super::{
     commands::{
         AddPrescription, BookConsultation, RaiseRiskFlag, RecordPayment, RefundPayment,
@@ -26,6 +25,7 @@ use crate::{
     validation::IanaZone,
 };
 use chrono::{DateTime, Duration, NaiveDate, NaiveTime, Timelike, Utc};
+use entity::sealed::Sealed;
 use entity::{
     AlertKind, ConsultationStatus, ConsultationType, NotificationKind, OrgRole, PaymentStatus,
     RiskSeverity, Severity, Weekday, WireName, availability_rule, consultation, doctor, membership,

@@ -1,7 +1,6 @@
 //! GraphQL types of telehealth. Symptoms, diagnosis, notes and prescriptions are health data:
 //! only the consultation's parties see them (see `auth::care`), and every read is audited.
 
-use entity::sealed::Sealed;
 use crate::{
     audit::ReadRecord,
     auth::care,
@@ -18,6 +17,7 @@ use crate::{
 };
 use async_graphql::{ComplexObject, Context, Enum, ID, InputObject, SimpleObject};
 use chrono::{DateTime, NaiveDate, NaiveTime, Utc};
+use entity::sealed::Sealed;
 use entity::{
     ConsultationStatus, ConsultationType, PaymentMethod, PaymentStatus, RiskSeverity, RiskType,
     Weekday, availability_rule, consultation, doctor, payment, prescription, risk_flag,

@@ -1,6 +1,5 @@
 //! Donor rules: registration, updates, donations and eligibility.
 
-use entity::sealed::Sealed;
 use super::{
     commands::UpdateDonor,
     types::{DonationRecord, DonorDetails},
@@ -16,6 +15,7 @@ use crate::{
     validation::{DonorCode, Text},
 };
 use chrono::{NaiveDate, Utc};
+use entity::sealed::Sealed;
 use entity::{Eligibility, blood_unit, donation, donor};
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter,

@@ -1,6 +1,5 @@
 //! GraphQL types of the donors domain.
 
-use entity::sealed::Sealed;
 use super::service;
 use crate::{
     auth::donors::{DonationsShown, donations_shown, may_read_code},
@@ -13,6 +12,7 @@ use crate::{
 };
 use async_graphql::{ComplexObject, Context, Enum, ID, InputObject, SimpleObject};
 use chrono::{DateTime, NaiveDate, Utc};
+use entity::sealed::Sealed;
 use entity::{BloodGroup, Component, DonationType, Eligibility, UnitStatus, donation, donor};
 
 /// Who a donor is and how to reach them: the same fields on the `Donor` read and in

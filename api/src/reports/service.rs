@@ -4,7 +4,6 @@
 //! transaction) and the parsed command, so `seed` and tests call it too. Permissions are
 //! checked before (see `auth::reports`).
 
-use entity::sealed::Sealed;
 use super::{
     commands::{ClaimReports, CreateMedicalReport, NewAnalysis, NewReview},
     types::ImageMetadata,
@@ -18,6 +17,7 @@ use crate::{
     validation::{ImageSources, ImageUrl, Notes},
 };
 use chrono::{DateTime, Utc};
+use entity::sealed::Sealed;
 use entity::{
     AlertKind, ConsultationStatus, NotificationKind, OrgRole, ReportStatus, ReviewUrgency,
     RiskLevel, Severity, WireName, ai_analysis, consultation, medical_report, report_image,

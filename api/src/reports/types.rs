@@ -3,7 +3,6 @@
 //! handed out by a resolver that checked `auth::reports` first, so its relations need no
 //! further check.
 
-use entity::sealed::Sealed;
 use crate::{
     auth::reports,
     error::AppResult,
@@ -18,6 +17,7 @@ use crate::{
 };
 use async_graphql::{ComplexObject, Context, Enum, ID, InputObject, Json, SimpleObject};
 use chrono::{DateTime, NaiveDate, Utc};
+use entity::sealed::Sealed;
 use entity::{
     ImageFormat, ImageType, ReportStatus, ReviewUrgency, RiskLevel, ai_analysis, medical_report,
     report_image, report_review,

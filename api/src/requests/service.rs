@@ -1,6 +1,5 @@
 //! Blood request rules: the state machine, atomic reservation, releases and lapses.
 
-use entity::sealed::Sealed;
 use super::commands::{
     AcceptBloodRequest, CancelBloodRequest, CreateBloodRequest, FulfillBloodRequest,
 };
@@ -17,6 +16,7 @@ use crate::{
     validation::Text,
 };
 use chrono::{DateTime, Utc};
+use entity::sealed::Sealed;
 use entity::{
     AlertKind, OrgKind, OrgStatus, RequestStatus, UnitStatus, WireName, blood_request,
     blood_request_decline, blood_unit, blood_unit_event, organization,

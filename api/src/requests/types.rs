@@ -1,7 +1,6 @@
 //! GraphQL types of blood requests. `patientName` and `medicalNotes` are shown only to the
 //! requesting hospital's members and super admins, and every such read is audited.
 
-use entity::sealed::Sealed;
 use crate::{
     audit::ReadRecord,
     auth,
@@ -13,6 +12,7 @@ use crate::{
 };
 use async_graphql::{ComplexObject, Context, Enum, ID, InputObject, SimpleObject};
 use chrono::{DateTime, Utc};
+use entity::sealed::Sealed;
 use entity::{BloodGroup, Component, RequestStatus, Urgency, blood_request};
 use serde::Serialize;
 
