@@ -141,7 +141,7 @@ async fn an_email_queued_while_the_smtp_server_is_down_arrives_after_it_comes_ba
         .expect("row")
         .expect("row");
     assert!(after.attempts >= 3, "attempts: {}", after.attempts);
-    assert!(after.attempts >= row.attempts + 1);
+    assert!(after.attempts > row.attempts);
     assert_eq!(after.last_error, None);
 }
 
