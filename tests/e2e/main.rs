@@ -23,6 +23,7 @@ mod database;
 mod donors;
 mod hooks_cost;
 mod hooks_permissions;
+mod encryption;
 mod limits;
 mod notifications;
 mod notifications_permissions;
