@@ -17,6 +17,7 @@ mod camps_permissions;
 mod consultations;
 mod consultations_load;
 mod database;
+mod db_handle;
 mod donors;
 mod limits;
 mod organizations;
