@@ -2,11 +2,10 @@
 
 use crate::config::Config;
 use sea_orm::{
-    ColumnTrait, ConnectOptions, ConnectionTrait, Database, DatabaseConnection,
+    ColumnTrait, ConnAcquireErr, ConnectOptions, ConnectionTrait, Database, DatabaseConnection,
     DatabaseTransaction, DbBackend, DbErr, EntityTrait, ExecResult, PrimaryKeyTrait, QueryFilter,
-    QueryResult, QuerySelect, Select, SqliteTransactionMode, Statement, TransactionOptions,
-    TransactionTrait, UpdateMany,
-    ConnAcquireErr, RuntimeErr,
+    QueryResult, QuerySelect, RuntimeErr, Select, SqliteTransactionMode, Statement,
+    TransactionOptions, TransactionTrait, UpdateMany,
     sea_query::{LockBehavior, LockType, Values},
     sqlx::{
         self, PgConnection, Postgres,
@@ -156,8 +155,8 @@ impl Db {
     /// Wraps the pool for one request whose query operations may share one connection
     /// (Postgres only; on SQLite the same as [`Db::new`]). Off until [`Db::hold_reads`].
     pub fn per_request(conn: DatabaseConnection) -> Self {
-        let held = (conn.get_database_backend() == DbBackend::Postgres)
-            .then(|| Arc::new(Held::default()));
+        let held =
+            (conn.get_database_backend() == DbBackend::Postgres).then(|| Arc::new(Held::default()));
         Self {
             conn,
             statements: Arc::new(AtomicU64::new(0)),

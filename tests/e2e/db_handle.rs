@@ -46,7 +46,10 @@ async fn a_querys_statements_share_one_connection_which_goes_back_when_it_ends()
 
     // Assert
     assert_eq!(first, second, "both statements ran on the held connection");
-    assert_eq!(statements, 2, "statements on the held connection are counted");
+    assert_eq!(
+        statements, 2,
+        "statements on the held connection are counted"
+    );
     assert!(
         matches!(back, Ok(Ok(_))),
         "the held connection went back to the pool"
