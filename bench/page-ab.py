@@ -74,6 +74,7 @@ def main():
     ap.add_argument("--admin-url", default=os.environ.get(
         "SBS_ADMIN_URL", "postgres://postgres@127.0.0.1:5432/postgres"))
     ap.add_argument("--json-out")
+    ap.add_argument("--reuse-db", help="an already seeded database to use (kept on exit)")
     a = ap.parse_args()
 
     variants = []
@@ -85,7 +86,7 @@ def main():
 
     work = subprocess.run(["mktemp", "-d", "/tmp/lifeflow-page-ab.XXXXXX"],
                           capture_output=True, text=True, check=True).stdout.strip()
-    db = f"lifeflow_pageab_{os.getpid()}"
+    db = a.reuse_db or f"lifeflow_pageab_{os.getpid()}"
     base = a.admin_url.rsplit("/", 1)[0] + "/"
     db_url = base + db
     procs = []
@@ -99,20 +100,23 @@ def main():
                 p.wait(timeout=10)
             except subprocess.TimeoutExpired:
                 p.kill()
-        subprocess.run(["psql", a.admin_url, "-q", "-c",
-                        f"DROP DATABASE IF EXISTS {db} WITH (FORCE)"],
-                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        if not a.reuse_db:
+            subprocess.run(["psql", a.admin_url, "-q", "-c",
+                            f"DROP DATABASE IF EXISTS {db} WITH (FORCE)"],
+                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         subprocess.run(["rm", "-rf", work])
 
     atexit.register(cleanup)
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
 
-    log(f"database {db}: seed --scale {a.scale}")
-    psql(a.admin_url, f"CREATE DATABASE {db}")
-    subprocess.run([variants[0]["bin"], "seed", "--scale", str(a.scale)], cwd=work, check=True,
-                   env=dict(os.environ, DATABASE_URL=db_url, APP_ENV="development",
-                            RUST_LOG="warn"), stdout=sys.stderr)
-    psql(db_url, "VACUUM ANALYZE")
+    if not a.reuse_db:
+        log(f"database {db}: seed --scale {a.scale}")
+        psql(a.admin_url, f"CREATE DATABASE {db}")
+        subprocess.run([variants[0]["bin"], "seed", "--scale", str(a.scale)], cwd=work,
+                       check=True, env=dict(os.environ, DATABASE_URL=db_url,
+                                            APP_ENV="development", RUST_LOG="warn"),
+                       stdout=sys.stderr)
+        psql(db_url, "VACUUM ANALYZE")
 
     secret = secrets.token_hex(32)
     for v in variants:
