@@ -30,6 +30,9 @@ pub struct Config {
     pub db_acquire_timeout: Duration,
     /// `DB_STATEMENT_TIMEOUT_MS`: Postgres `statement_timeout` for every statement.
     pub db_statement_timeout: Duration,
+    /// `DB_ONE_CONNECTION_PER_QUERY`: on Postgres, a query operation's statements share one
+    /// pooled connection instead of taking one each (default true).
+    pub db_one_connection_per_query: bool,
     /// `REDIS_URL`: unset means in-process events and rate limits.
     pub redis_url: Option<String>,
     /// `JWT_SECRET`: HS256 key, at least 32 bytes; generated at start when unset outside production.
@@ -392,6 +395,16 @@ impl Config {
                 "DB_STATEMENT_TIMEOUT_MS",
                 10_000,
             )?),
+            db_one_connection_per_query: match get("DB_ONE_CONNECTION_PER_QUERY").as_deref() {
+                None | Some("true") | Some("1") => true,
+                Some("false") | Some("0") => false,
+                Some(other) => {
+                    return Err(ConfigError {
+                        name: "DB_ONE_CONNECTION_PER_QUERY",
+                        problem: format!("{other:?} is neither true nor false"),
+                    });
+                }
+            },
             redis_url: get("REDIS_URL"),
             jwt_secret,
             jwt_issuer: get("JWT_ISSUER").unwrap_or_else(|| "lifeflow".into()),

@@ -20,6 +20,7 @@ mod camps_permissions;
 mod consultations;
 mod consultations_load;
 mod database;
+mod db_handle;
 mod donors;
 mod hooks_cost;
 mod hooks_permissions;

@@ -244,7 +244,11 @@ async fn execute(
 ) -> Response {
     let app = &st.app;
     let started = Instant::now();
-    let db = Db::new(app.db.clone());
+    let db = if app.config.db_one_connection_per_query {
+        Db::per_request(app.db.clone())
+    } else {
+        Db::new(app.db.clone())
+    };
     let viewer = match bearer(headers) {
         Err(()) => Viewer::Anonymous { rejected: true },
         // On the pool, not the counting `db`: whether the viewer was cached says nothing
@@ -292,6 +296,8 @@ async fn execute(
         let op_started = Instant::now();
         let resp = tokio::time::timeout_at(deadline, st.schema.execute(req)).await;
         crate::audit::record::flush_reads(&ctx.db, ctx.origin(), &ctx.viewer, &ctx.reads).await;
+        // The connection a query held goes back before its answer is serialized.
+        db.release().await;
         let o = outcome.get();
         // An answer without errors is serialized once, straight to bytes, in the order of
         // its selection; only an answer with errors goes through a JSON tree, to be patched.
