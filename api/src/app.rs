@@ -122,6 +122,7 @@ pub struct Application {
 impl Application {
     /// Connects, migrates, builds the schema and binds the port.
     pub async fn build(config: Config) -> Result<Self, StartError> {
+        crate::sealing::install(&config).map_err(StartError::Other)?;
         let pool = db::connect(&config).await?;
         db::migrate(&pool).await?;
         let listener = TcpListener::bind((config.host.as_str(), config.port)).await?;

@@ -1,4 +1,5 @@
-//! The command line: `serve` (default), `migrate`, `export-schema`, `create-admin`, `seed`.
+//! The command line: `serve` (default), `migrate`, `export-schema`, `create-admin`, `seed`,
+//! `rotate-keys`.
 
 use crate::{
     app::{Application, StartError, shutdown_signal},
@@ -52,6 +53,17 @@ pub enum Command {
         #[arg(long, requires = "scale")]
         history_days: Option<u32>,
     },
+    /// Re-encrypt every encrypted field not under the first key of `ENCRYPTION_KEYS` (and
+    /// encrypt plaintext left from before encryption), in batches, while servers run. Run
+    /// it after putting a new key first on every server; then the old key can be dropped.
+    RotateKeys {
+        /// Rows per statement.
+        #[arg(long, default_value_t = 500)]
+        batch: u64,
+        /// Also recompute every blind index (after changing `BLIND_INDEX_KEY`).
+        #[arg(long)]
+        reindex: bool,
+    },
 }
 
 /// Runs the command line.
@@ -87,6 +99,7 @@ pub async fn run(cli: Cli) -> Result<(), StartError> {
         } => {
             let config = Config::from_env()?;
             crate::telemetry::init(&config);
+            crate::sealing::install(&config).map_err(StartError::Other)?;
             let pool = db::connect(&config).await?;
             db::migrate(&pool).await?;
             let user = seed::create_admin(&config, &pool, &email, &password, &name)
@@ -95,12 +108,28 @@ pub async fn run(cli: Cli) -> Result<(), StartError> {
             println!("super admin ready: {} ({})", user.email, user.id);
             Ok(())
         }
+        Command::RotateKeys { batch, reindex } => {
+            let config = Config::from_env()?;
+            crate::telemetry::init(&config);
+            crate::sealing::install(&config).map_err(StartError::Other)?;
+            let pool = db::connect(&config).await?;
+            db::migrate(&pool).await?;
+            let r = crate::sealing::rotate(&pool, batch.max(1), reindex)
+                .await
+                .map_err(StartError::Other)?;
+            println!(
+                "rotate-keys: {} rows re-encrypted ({} changed meanwhile and were rechecked)",
+                r.rows, r.raced
+            );
+            Ok(())
+        }
         Command::Seed {
             scale,
             history_days,
         } => {
             let config = Config::from_env()?;
             crate::telemetry::init(&config);
+            crate::sealing::install(&config).map_err(StartError::Other)?;
             let pool = db::connect(&config).await?;
             db::migrate(&pool).await?;
             let fail = |e: crate::error::AppError| {

@@ -30,6 +30,9 @@ pub struct Config {
     pub db_acquire_timeout: Duration,
     /// `DB_STATEMENT_TIMEOUT_MS`: Postgres `statement_timeout` for every statement.
     pub db_statement_timeout: Duration,
+    /// `DB_ONE_CONNECTION_PER_QUERY`: on Postgres, a query operation's statements share one
+    /// pooled connection instead of taking one each (default true).
+    pub db_one_connection_per_query: bool,
     /// `REDIS_URL`: unset means in-process events and rate limits.
     pub redis_url: Option<String>,
     /// `JWT_SECRET`: HS256 key, at least 32 bytes; generated at start when unset outside production.
@@ -163,6 +166,15 @@ pub struct Config {
     /// `EXPOSE_SQL_COUNT`: answer each GraphQL request with an `x-sql-statements` header
     /// (off in production unless set; the benchmarks and tests read it).
     pub expose_sql_count: bool,
+    /// `ENCRYPTION_KEYS`: `id:base64key,…` (32-byte AES-256 keys); the first encrypts, every
+    /// one decrypts. Required in production; unset elsewhere, the key file is used.
+    pub encryption_keys: Option<String>,
+    /// `BLIND_INDEX_KEY`: base64, at least 32 bytes; the HMAC key of blind indexes (a donor's
+    /// phone). Required with `ENCRYPTION_KEYS`.
+    pub blind_index_key: Option<String>,
+    /// `KEY_FILE`: where development keeps generated keys when `ENCRYPTION_KEYS` is unset
+    /// (default: beside the SQLite database, or `lifeflow.keys`).
+    pub key_file: Option<std::path::PathBuf>,
     /// `SMTP_URL`: `smtp://host:port` (plain, for a local relay),
     /// `smtp://user:pass@host:587?tls=required` (STARTTLS) or `smtps://user:pass@host` (TLS
     /// from the start). Unset: no email.
@@ -303,6 +315,33 @@ impl Config {
                 problem: "required when APP_ENV=production".into(),
             });
         }
+        let encryption_keys = get("ENCRYPTION_KEYS");
+        let blind_index_key = get("BLIND_INDEX_KEY");
+        match (&encryption_keys, &blind_index_key) {
+            (Some(keys), Some(blind)) => {
+                crate::sealing::keyring_from(keys, blind).map_err(|problem| ConfigError {
+                    name: if problem.contains("blind") || problem.contains("BLIND") {
+                        "BLIND_INDEX_KEY"
+                    } else {
+                        "ENCRYPTION_KEYS"
+                    },
+                    problem,
+                })?;
+            }
+            (Some(_), None) => {
+                return Err(ConfigError {
+                    name: "BLIND_INDEX_KEY",
+                    problem: "required with ENCRYPTION_KEYS".into(),
+                });
+            }
+            (None, _) if production => {
+                return Err(ConfigError {
+                    name: "ENCRYPTION_KEYS",
+                    problem: "required when APP_ENV=production".into(),
+                });
+            }
+            (None, _) => {}
+        }
         let list = |k: &str| -> Vec<String> {
             get(k)
                 .map(|v| {
@@ -356,6 +395,16 @@ impl Config {
                 "DB_STATEMENT_TIMEOUT_MS",
                 10_000,
             )?),
+            db_one_connection_per_query: match get("DB_ONE_CONNECTION_PER_QUERY").as_deref() {
+                None | Some("true") | Some("1") => true,
+                Some("false") | Some("0") => false,
+                Some(other) => {
+                    return Err(ConfigError {
+                        name: "DB_ONE_CONNECTION_PER_QUERY",
+                        problem: format!("{other:?} is neither true nor false"),
+                    });
+                }
+            },
             redis_url: get("REDIS_URL"),
             jwt_secret,
             jwt_issuer: get("JWT_ISSUER").unwrap_or_else(|| "lifeflow".into()),
@@ -443,6 +492,9 @@ impl Config {
             ai_probability_tolerance: num(&get, "AI_PROBABILITY_TOLERANCE", 0.01)?,
             report_claim_timeout: Duration::from_secs(num(&get, "REPORT_CLAIM_TIMEOUT_SECS", 900)?),
             metrics,
+            encryption_keys,
+            blind_index_key,
+            key_file: get("KEY_FILE").map(std::path::PathBuf::from),
             expose_sql_count: match get("EXPOSE_SQL_COUNT").as_deref() {
                 Some("true") | Some("1") => true,
                 Some("false") | Some("0") => false,
@@ -517,7 +569,24 @@ mod tests {
             .map(|(k, v)| (k.to_string(), v.to_string()))
             .collect();
         m.insert("JWT_SECRET".into(), "x".repeat(32));
+        m.entry("ENCRYPTION_KEYS".into())
+            .or_insert_with(|| format!("k1:{}", "A".repeat(43) + "="));
+        m.entry("BLIND_INDEX_KEY".into())
+            .or_insert_with(|| "A".repeat(43) + "=");
+        m.retain(|_, v| !v.is_empty());
         Config::from_map(&m)
+    }
+
+    #[test]
+    fn production_refuses_to_start_without_field_encryption_keys_and_bad_keys_are_named() {
+        let none = config(&[("APP_ENV", "production"), ("ENCRYPTION_KEYS", "")]);
+        let short = config(&[("ENCRYPTION_KEYS", "k1:AAAA")]);
+        let no_blind = config(&[("BLIND_INDEX_KEY", "")]);
+        let dev = config(&[("ENCRYPTION_KEYS", ""), ("BLIND_INDEX_KEY", "")]);
+        assert_eq!(none.err().map(|e| e.name), Some("ENCRYPTION_KEYS"));
+        assert_eq!(short.err().map(|e| e.name), Some("ENCRYPTION_KEYS"));
+        assert_eq!(no_blind.err().map(|e| e.name), Some("BLIND_INDEX_KEY"));
+        assert!(dev.expect("dev").encryption_keys.is_none());
     }
 
     #[test]

@@ -2,13 +2,18 @@
 
 use crate::config::Config;
 use sea_orm::{
-    ColumnTrait, ConnectOptions, ConnectionTrait, Database, DatabaseConnection,
+    ColumnTrait, ConnAcquireErr, ConnectOptions, ConnectionTrait, Database, DatabaseConnection,
     DatabaseTransaction, DbBackend, DbErr, EntityTrait, ExecResult, PrimaryKeyTrait, QueryFilter,
-    QueryResult, QuerySelect, Select, SqliteTransactionMode, Statement, TransactionOptions,
-    TransactionTrait, UpdateMany,
-    sea_query::{LockBehavior, LockType},
-    sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous},
+    QueryResult, QuerySelect, RuntimeErr, Select, SqliteTransactionMode, Statement,
+    TransactionOptions, TransactionTrait, UpdateMany,
+    sea_query::{LockBehavior, LockType, Values},
+    sqlx::{
+        self, PgConnection, Postgres,
+        pool::PoolConnection,
+        sqlite::{SqliteJournalMode, SqliteSynchronous},
+    },
 };
+use sea_query_sqlx::SqlxValues;
 use std::sync::{
     Arc,
     atomic::{AtomicU64, Ordering},
@@ -118,19 +123,74 @@ where
 ///
 /// Loaders run their batches on spawned tasks, so a task-local counter would miss them; the
 /// counter travels with this handle instead, which every loader of the request holds.
+///
+/// On Postgres a query operation's reads share one pooled connection (see
+/// [`Db::hold_reads`]): taking a connection from sqlx's pool and giving it back costs a
+/// spawned task and a ping round trip per statement otherwise.
 #[derive(Clone, Debug)]
 pub struct Db {
     conn: DatabaseConnection,
     statements: Arc<AtomicU64>,
+    held: Option<Arc<Held>>,
+}
+
+/// The connection a request's reads share, taken at its first statement.
+#[derive(Debug, Default)]
+struct Held {
+    /// Whether statements use the held connection (a query operation is running).
+    on: std::sync::atomic::AtomicBool,
+    slot: tokio::sync::Mutex<Option<PoolConnection<Postgres>>>,
 }
 
 impl Db {
-    /// Wraps the pool for one request.
+    /// Wraps the pool for one request; every statement takes its own pooled connection.
     pub fn new(conn: DatabaseConnection) -> Self {
         Self {
             conn,
             statements: Arc::new(AtomicU64::new(0)),
+            held: None,
         }
+    }
+
+    /// Wraps the pool for one request whose query operations may share one connection
+    /// (Postgres only; on SQLite the same as [`Db::new`]). Off until [`Db::hold_reads`].
+    pub fn per_request(conn: DatabaseConnection) -> Self {
+        let held =
+            (conn.get_database_backend() == DbBackend::Postgres).then(|| Arc::new(Held::default()));
+        Self {
+            conn,
+            statements: Arc::new(AtomicU64::new(0)),
+            held,
+        }
+    }
+
+    /// Whether the statements of the operation about to run share one pooled connection.
+    /// Only a query's: a mutation's use case opens its own transaction (and some read through
+    /// the pool), so holding a connection there would take two per request and could wait on
+    /// a pool that requests like it have emptied. The held connection goes back to the pool
+    /// at [`Db::release`] or when the last clone of this handle is dropped.
+    pub fn hold_reads(&self, on: bool) {
+        if let Some(h) = &self.held {
+            h.on.store(on, Ordering::Relaxed);
+            if !on && let Ok(mut slot) = h.slot.try_lock() {
+                slot.take();
+            }
+        }
+    }
+
+    /// Gives the held connection back to the pool (the end of an operation).
+    pub async fn release(&self) {
+        if let Some(h) = &self.held {
+            h.on.store(false, Ordering::Relaxed);
+            h.slot.lock().await.take();
+        }
+    }
+
+    /// The held slot, if this operation's statements share a connection.
+    fn holding(&self) -> Option<&Held> {
+        self.held
+            .as_deref()
+            .filter(|h| h.on.load(Ordering::Relaxed))
     }
 
     /// Statements run through this handle so far.
@@ -144,8 +204,10 @@ impl Db {
     }
 
     /// Begins a write transaction (see [`begin_write`]) whose statements, `BEGIN` and
-    /// `COMMIT` included, count towards this request's total.
+    /// `COMMIT` included, count towards this request's total. A held connection goes back
+    /// first, so a request never holds two.
     pub async fn begin_write(&self) -> Result<CountedTxn, DbErr> {
+        self.release().await;
         let txn = begin_write(&self.conn).await?;
         self.tick();
         Ok(CountedTxn {
@@ -159,6 +221,62 @@ impl Db {
     }
 }
 
+impl Held {
+    /// Runs `f` on the held connection, taking one from `pool` first if none is held. The
+    /// lock is only held across the statement (and the checkout before the first), never
+    /// across anything that waits for another connection.
+    async fn with<T>(
+        &self,
+        pool: &DatabaseConnection,
+        f: impl AsyncFnOnce(&mut PgConnection) -> Result<T, sqlx::Error>,
+        err: fn(sqlx::Error) -> DbErr,
+    ) -> Result<T, DbErr> {
+        let mut slot = self.slot.lock().await;
+        let conn = match &mut *slot {
+            Some(c) => c,
+            empty => empty.insert(
+                pool.get_postgres_connection_pool()
+                    .acquire()
+                    .await
+                    .map_err(acquire_err)?,
+            ),
+        };
+        match f(&mut **conn).await {
+            Ok(v) => Ok(v),
+            Err(e) => {
+                // A connection that failed below the SQL level is not reused.
+                if !matches!(e, sqlx::Error::Database(_) | sqlx::Error::RowNotFound) {
+                    slot.take();
+                }
+                Err(err(e))
+            }
+        }
+    }
+}
+
+/// The statement with its values, as sea-orm's own Postgres driver binds it.
+fn pg_query(stmt: &Statement) -> sqlx::query::Query<'_, Postgres, SqlxValues> {
+    let values = stmt.values.clone().unwrap_or(Values(Vec::new()));
+    sqlx::query_with(sqlx::AssertSqlSafe(stmt.sql.as_str()), SqlxValues(values))
+}
+
+fn query_err(e: sqlx::Error) -> DbErr {
+    DbErr::Query(RuntimeErr::SqlxError(Arc::new(e)))
+}
+
+fn exec_err(e: sqlx::Error) -> DbErr {
+    DbErr::Exec(RuntimeErr::SqlxError(Arc::new(e)))
+}
+
+/// As sea-orm maps a failed checkout.
+fn acquire_err(e: sqlx::Error) -> DbErr {
+    match e {
+        sqlx::Error::PoolTimedOut => DbErr::ConnectionAcquire(ConnAcquireErr::Timeout),
+        sqlx::Error::PoolClosed => DbErr::ConnectionAcquire(ConnAcquireErr::ConnectionClosed),
+        e => DbErr::Conn(RuntimeErr::SqlxError(Arc::new(e))),
+    }
+}
+
 #[async_trait::async_trait]
 impl ConnectionTrait for Db {
     fn get_database_backend(&self) -> DbBackend {
@@ -167,22 +285,76 @@ impl ConnectionTrait for Db {
 
     async fn execute_raw(&self, stmt: Statement) -> Result<ExecResult, DbErr> {
         self.tick();
-        self.conn.execute_raw(stmt).await
+        match self.holding() {
+            Some(h) => {
+                h.with(
+                    &self.conn,
+                    async |c| pg_query(&stmt).execute(c).await.map(ExecResult::from),
+                    exec_err,
+                )
+                .await
+            }
+            None => self.conn.execute_raw(stmt).await,
+        }
     }
 
     async fn execute_unprepared(&self, sql: &str) -> Result<ExecResult, DbErr> {
         self.tick();
-        self.conn.execute_unprepared(sql).await
+        match self.holding() {
+            Some(h) => {
+                h.with(
+                    &self.conn,
+                    async |c| {
+                        sqlx::Executor::execute(c, sqlx::AssertSqlSafe(sql.to_owned()))
+                            .await
+                            .map(ExecResult::from)
+                    },
+                    exec_err,
+                )
+                .await
+            }
+            None => self.conn.execute_unprepared(sql).await,
+        }
     }
 
     async fn query_one_raw(&self, stmt: Statement) -> Result<Option<QueryResult>, DbErr> {
         self.tick();
-        self.conn.query_one_raw(stmt).await
+        match self.holding() {
+            Some(h) => {
+                h.with(
+                    &self.conn,
+                    async |c| {
+                        pg_query(&stmt)
+                            .fetch_optional(c)
+                            .await
+                            .map(|r| r.map(QueryResult::from))
+                    },
+                    query_err,
+                )
+                .await
+            }
+            None => self.conn.query_one_raw(stmt).await,
+        }
     }
 
     async fn query_all_raw(&self, stmt: Statement) -> Result<Vec<QueryResult>, DbErr> {
         self.tick();
-        self.conn.query_all_raw(stmt).await
+        match self.holding() {
+            Some(h) => {
+                h.with(
+                    &self.conn,
+                    async |c| {
+                        pg_query(&stmt)
+                            .fetch_all(c)
+                            .await
+                            .map(|rows| rows.into_iter().map(QueryResult::from).collect())
+                    },
+                    query_err,
+                )
+                .await
+            }
+            None => self.conn.query_all_raw(stmt).await,
+        }
     }
 
     fn support_returning(&self) -> bool {

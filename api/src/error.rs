@@ -221,8 +221,8 @@ const UNIQUE: &[UniqueMeaning] = &[
         bad_input: false,
     },
     UniqueMeaning {
-        postgres: "donors_phone_key",
-        sqlite: "donors.phone",
+        postgres: "ux_donors_phone_index",
+        sqlite: "donors.phone_index",
         field: "input.phone",
         message: "a donor with this phone is already registered",
         bad_input: false,

@@ -33,6 +33,7 @@ pub mod reports;
 pub mod requests;
 pub mod rewards;
 pub mod schema;
+pub mod sealing;
 pub mod seed;
 pub mod state;
 pub mod stock;

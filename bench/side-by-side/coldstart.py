@@ -121,6 +121,17 @@ def main():
     made = []
     results = []
     log_path = os.path.join(a.work, "coldstart.log")
+    # "Built" means what `cargo run --release -p lifeflow-api` would run is fresh. A build of
+    # several packages at once (`cargo build --release -p lifeflow-api -p lifeflow-bench`, as
+    # the 13e63c3 sitting did) unifies their dependencies' features: the bench's reqwest turns
+    # on hyper's `client` and tower-http's `follow-redirect`, so hyper, axum, tower-http and
+    # lifeflow itself are other artifacts than the ones `cargo run -p lifeflow-api` wants. Its
+    # first timed start then recompiled them for minutes and hit the 120 s limit below: the
+    # failure at the end of that sitting. So bring it up to date first, untimed.
+    log("  cargo build --release -p lifeflow-api (untimed, so cargo run only checks freshness)")
+    subprocess.run(["cargo", "build", "--release", "-q", "--manifest-path",
+                    os.path.join(a.root, "Cargo.toml"), "-p", "lifeflow-api"],
+                   check=True, stdout=sys.stderr)
     try:
         for launcher, cmd in launchers:
             for rep in range(a.reps):

@@ -14,6 +14,7 @@
 //! cargo run --release -p lifeflow-bench -- --db postgres --scenario ws-fanout --subscribers 10000
 //! cargo run --release -p lifeflow-bench -- --db postgres --scenario open-slots,consultations-page,review-queue,book --concurrency 1,32
 //! cargo run --release -p lifeflow-bench -- --db postgres --scenario camps-near,camp-register --concurrency 1,32
+//! cargo run --release -p lifeflow-bench -- --scenario unseal --duration 4
 //! cargo run --release -p lifeflow-bench -- --db postgres --scenario outbox --concurrency 1,8,32
 //! cargo run --release -p lifeflow-bench -- --db postgres --scenario network-stats --banks 200 --history-days 365 --concurrency 1,8
 //! cargo run --release -p lifeflow-bench -- --db postgres --scenario audit-export --audit-rows 100000,1000000
@@ -28,6 +29,7 @@ mod load;
 mod outbox;
 mod setup;
 mod tally;
+mod unseal;
 mod wsfanout;
 
 use clap::{Parser, ValueEnum};
@@ -238,6 +240,9 @@ pub enum Scenario {
     CampsNear,
     /// `registerForCamp` of distinct (slot, donor) pairs of one NGO's camps, as its admin.
     CampRegister,
+    /// CPU time of decrypting the sealed fields of a 50-request and a 50-donor page (no
+    /// server; runs alone).
+    Unseal,
     /// The outbox: deliveries per second to a loopback SMS sink, and commit→send delay.
     Outbox,
     /// `networkStats` of the whole network over a year of history, as a super admin.
@@ -266,6 +271,7 @@ impl Scenario {
             Self::Book => "book",
             Self::CampsNear => "camps-near",
             Self::CampRegister => "camp-register",
+            Self::Unseal => "unseal",
             Self::Outbox => "outbox",
             Self::NetworkStats => "network-stats",
             Self::AuditExport => "audit-export",
@@ -299,6 +305,15 @@ fn server_settings(db_url: &str, args: &Args) -> HashMap<String, String> {
         ("LOGIN_MAX_ATTEMPTS_PER_IP", "100000"),
         ("REGISTER_MAX_PER_IP", "100000"),
         ("RATE_LIMIT_PREFIX", "bench"),
+        // Field encryption on, as in production (no key file in the working directory).
+        (
+            "ENCRYPTION_KEYS",
+            "bench:AwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwM=",
+        ),
+        (
+            "BLIND_INDEX_KEY",
+            "BAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQ=",
+        ),
     ] {
         m.insert(k.to_string(), v.to_string());
     }
@@ -342,7 +357,13 @@ async fn main() -> ExitCode {
         .count();
     let outcome = tokio::select! {
         r = async {
-            if analytics > 0 && args.scenario.len() > 1 {
+            if args.scenario.contains(&Scenario::Unseal) {
+                if args.scenario.len() > 1 {
+                    Err("unseal runs alone".into())
+                } else {
+                    unseal::run(&args)
+                }
+            } else if analytics > 0 && args.scenario.len() > 1 {
                 Err("network-stats and audit-export each run alone".into())
             } else if args.scenario.contains(&Scenario::NetworkStats) {
                 analytics::run_stats(&args, &target.url).await

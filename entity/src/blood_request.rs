@@ -1,5 +1,6 @@
 //! `blood_requests`: a hospital's request for units.
 
+use crate::sealed::Sealed;
 use crate::{BloodGroup, Component, RequestStatus, Urgency};
 use sea_orm::entity::prelude::*;
 
@@ -14,14 +15,16 @@ pub struct Model {
     pub requested_by_user_id: Option<Uuid>,
     pub requested_by_api_client_id: Option<Uuid>,
     pub patient_reference: String,
-    pub patient_name: Option<String>,
+    #[sea_orm(column_type = "Text")]
+    pub patient_name: Option<Sealed<String>>,
     pub blood_group: BloodGroup,
     pub component: Component,
     pub units_required: i32,
     pub urgency: Urgency,
     pub urgency_rank: i32,
     pub needed_by: DateTimeUtc,
-    pub medical_notes: Option<String>,
+    #[sea_orm(column_type = "Text")]
+    pub medical_notes: Option<Sealed<String>>,
     pub status: RequestStatus,
     pub target_bank_id: Option<Uuid>,
     pub blood_bank_id: Option<Uuid>,

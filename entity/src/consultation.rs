@@ -1,5 +1,6 @@
 //! `consultations`: a booked consultation between a patient and a doctor.
 
+use crate::sealed::Sealed;
 use crate::{ConsultationStatus, ConsultationType};
 use sea_orm::entity::prelude::*;
 
@@ -18,9 +19,12 @@ pub struct Model {
     pub duration_minutes: i32,
     pub consultation_type: ConsultationType,
     pub status: ConsultationStatus,
-    pub symptoms: Option<String>,
-    pub diagnosis: Option<String>,
-    pub notes: Option<String>,
+    #[sea_orm(column_type = "Text")]
+    pub symptoms: Option<Sealed<String>>,
+    #[sea_orm(column_type = "Text")]
+    pub diagnosis: Option<Sealed<String>>,
+    #[sea_orm(column_type = "Text")]
+    pub notes: Option<Sealed<String>>,
     pub cancellation_reason: Option<String>,
     pub cancelled_by: Option<Uuid>,
     pub rescheduled_from_id: Option<Uuid>,

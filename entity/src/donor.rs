@@ -1,6 +1,6 @@
 //! `donors`: people who give blood.
 
-use crate::{BloodGroup, DonationType, Eligibility};
+use crate::{BloodGroup, DonationType, Eligibility, sealed::Sealed};
 use sea_orm::entity::prelude::*;
 
 /// A donor. `deferrals` is a JSON array of `{reason, until}` (until null = permanent).
@@ -13,18 +13,24 @@ pub struct Model {
     pub ngo_id: Option<Uuid>,
     pub registered_by_org_id: Option<Uuid>,
     pub full_name: String,
-    pub date_of_birth: Date,
+    #[sea_orm(column_type = "Text")]
+    pub date_of_birth: Sealed<Date>,
     pub gender: Option<String>,
     pub blood_group: BloodGroup,
     pub weight_kg: f64,
+    #[sea_orm(column_type = "Text")]
+    pub phone: Sealed<String>,
+    /// The phone's blind index (`sealed::blind_index`), set on every save: what uniqueness
+    /// and equality lookups use (NULL on rows from before encryption until `rotate-keys`).
     #[sea_orm(unique)]
-    pub phone: String,
+    pub phone_index: Option<String>,
     /// The code on the donor's card (12 characters, no dashes); shown at a bank, it admits
     /// the bank to the donor.
     #[sea_orm(unique)]
     pub donor_code: String,
     pub email: Option<String>,
-    pub address: Option<String>,
+    #[sea_orm(column_type = "Text")]
+    pub address: Option<Sealed<String>>,
     pub city: String,
     pub state: Option<String>,
     pub latitude: Option<f64>,
@@ -50,4 +56,15 @@ pub struct Model {
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
 pub enum Relation {}
 
-impl ActiveModelBehavior for ActiveModel {}
+#[async_trait::async_trait]
+impl ActiveModelBehavior for ActiveModel {
+    async fn before_save<C>(mut self, _db: &C, _insert: bool) -> Result<Self, DbErr>
+    where
+        C: ConnectionTrait,
+    {
+        if let Some(phone) = self.phone.try_as_ref() {
+            self.phone_index = sea_orm::ActiveValue::Set(Some(crate::sealed::blind_index(phone)));
+        }
+        Ok(self)
+    }
+}

@@ -97,6 +97,7 @@ pub mod reward_enums;
 pub mod reward_point;
 #[allow(missing_docs)]
 pub mod risk_flag;
+pub mod sealed;
 #[allow(missing_docs)]
 pub mod session;
 #[allow(missing_docs)]

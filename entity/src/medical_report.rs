@@ -1,5 +1,6 @@
 //! `medical_reports`: an imaging study of a patient, uploaded by an organization's member.
 
+use crate::sealed::Sealed;
 use crate::{ReportStatus, RiskLevel};
 use sea_orm::entity::prelude::*;
 
@@ -13,12 +14,14 @@ pub struct Model {
     pub patient_id: Uuid,
     pub uploaded_by_user_id: Uuid,
     pub study_type: String,
-    pub clinical_notes: Option<String>,
+    #[sea_orm(column_type = "Text")]
+    pub clinical_notes: Option<Sealed<String>>,
     pub status: ReportStatus,
     pub risk_level: Option<RiskLevel>,
     pub confidence: Option<f64>,
     /// The reviewing doctor's clinical findings, once reviewed.
-    pub findings: Option<String>,
+    #[sea_orm(column_type = "Text")]
+    pub findings: Option<Sealed<String>>,
     /// Review-queue order: risk rank digit, `|`, fixed-width UTC time of the analysis
     /// (`9|` and the upload time before analysis), so one indexed text column sorts the queue.
     pub queue_key: String,

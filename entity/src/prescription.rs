@@ -1,5 +1,6 @@
 //! `prescriptions`: medications a doctor prescribed in a consultation.
 
+use crate::sealed::Sealed;
 use sea_orm::entity::prelude::*;
 
 /// Medications a doctor prescribed in a consultation.
@@ -11,8 +12,10 @@ pub struct Model {
     pub consultation_id: Uuid,
     pub doctor_id: Uuid,
     pub patient_id: Uuid,
-    pub medications: Json,
-    pub instructions: Option<String>,
+    #[sea_orm(column_type = "Text")]
+    pub medications: Sealed<Json>,
+    #[sea_orm(column_type = "Text")]
+    pub instructions: Option<Sealed<String>>,
     pub follow_up_date: Option<Date>,
     pub created_at: DateTimeUtc,
 }

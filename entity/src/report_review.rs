@@ -1,5 +1,6 @@
 //! `report_reviews`: a doctor's review of an analysed report.
 
+use crate::sealed::Sealed;
 use crate::{ReviewUrgency, RiskLevel};
 use sea_orm::entity::prelude::*;
 
@@ -13,8 +14,10 @@ pub struct Model {
     pub report_id: Uuid,
     pub organization_id: Uuid,
     pub doctor_user_id: Uuid,
-    pub notes: String,
-    pub clinical_findings: Option<String>,
+    #[sea_orm(column_type = "Text")]
+    pub notes: Sealed<String>,
+    #[sea_orm(column_type = "Text")]
+    pub clinical_findings: Option<Sealed<String>>,
     pub confirms_ai: bool,
     pub ai_accuracy_rating: i32,
     pub doctor_risk_level: RiskLevel,

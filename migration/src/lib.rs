@@ -36,6 +36,8 @@ mod m20261205_000001_outbox;
 #[allow(missing_docs)]
 mod m20261206_000001_hooks;
 #[allow(missing_docs)]
+mod m20261207_000001_field_encryption;
+#[allow(missing_docs)]
 mod m20261208_000001_rewards;
 #[allow(missing_docs)]
 mod m20261208_000002_analytics_indexes;
@@ -62,6 +64,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261204_000201_stock_soonest::Migration),
             Box::new(m20261205_000001_outbox::Migration),
             Box::new(m20261206_000001_hooks::Migration),
+            Box::new(m20261207_000001_field_encryption::Migration),
             Box::new(m20261208_000001_rewards::Migration),
             Box::new(m20261208_000002_analytics_indexes::Migration),
         ]

@@ -140,8 +140,22 @@ pub fn test_settings(db_url: &str) -> HashMap<String, String> {
     // Every test registers its accounts from 127.0.0.1; the limit has tests of its own.
     m.insert("REGISTER_MAX_PER_IP".into(), "100000".into());
     m.insert("CORS_ORIGINS".into(), "https://app.lifeflow.example".into());
+    // One keyring for every test server (it is process-wide): `t2` encrypts, `t1` is an
+    // older key still read (the rotation test seals values under it).
+    m.insert(
+        "ENCRYPTION_KEYS".into(),
+        format!("t2:{},t1:{}", TEST_KEY_T2, TEST_KEY_T1),
+    );
+    m.insert("BLIND_INDEX_KEY".into(), TEST_BLIND_INDEX_KEY.into());
     m
 }
+
+/// The current field-encryption key of test servers (base64 of 32 bytes).
+pub const TEST_KEY_T2: &str = "AgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgI=";
+/// The older key test servers still read.
+pub const TEST_KEY_T1: &str = "AQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQE=";
+/// The blind-index key of test servers.
+pub const TEST_BLIND_INDEX_KEY: &str = "CQkJCQkJCQkJCQkJCQkJCQkJCQkJCQkJCQkJCQkJCQk=";
 
 /// Starts a server on a fresh database.
 pub async fn spawn_app() -> TestApp {

@@ -111,7 +111,7 @@ fn responder(a: callout_answer::Model, d: donor::Model) -> CalloutResponder {
     CalloutResponder {
         donor_id: to_id(d.id),
         full_name: d.full_name,
-        phone: d.phone,
+        phone: d.phone.into_inner(),
         blood_group: d.blood_group,
         eta_minutes: a.eta_minutes,
         responded_at: a.responded_at,

@@ -25,6 +25,7 @@ use crate::{
     validation::IanaZone,
 };
 use chrono::{DateTime, Duration, NaiveDate, NaiveTime, Timelike, Utc};
+use entity::sealed::Sealed;
 use entity::{
     AlertKind, ConsultationStatus, ConsultationType, NotificationKind, OrgRole, PaymentStatus,
     RiskSeverity, Severity, Weekday, WireName, availability_rule, consultation, doctor, membership,
@@ -584,7 +585,7 @@ pub async fn book<C: ConnectionTrait>(
         duration_minutes: i32::try_from(b.duration.num_minutes()).unwrap_or(i32::MAX),
         consultation_type: b.kind,
         status: ConsultationStatus::Requested,
-        symptoms: b.symptoms,
+        symptoms: Sealed::opt(b.symptoms),
         diagnosis: None,
         notes: None,
         cancellation_reason: None,
@@ -751,8 +752,8 @@ async fn transition<C: ConnectionTrait>(
         ConsultationStatus::InProgress => next.started_at = Some(t),
         ConsultationStatus::Completed => {
             next.completed_at = Some(t);
-            next.diagnosis = stamp.diagnosis;
-            next.notes = stamp.notes;
+            next.diagnosis = Sealed::opt(stamp.diagnosis);
+            next.notes = Sealed::opt(stamp.notes);
         }
         ConsultationStatus::Cancelled => {
             next.cancelled_at = Some(t);
@@ -853,7 +854,7 @@ pub async fn reschedule<C: ConnectionTrait>(
             .duration
             .unwrap_or(Duration::minutes(i64::from(old.duration_minutes))),
         kind: old.consultation_type,
-        symptoms: old.symptoms.clone(),
+        symptoms: Sealed::plain(&old.symptoms),
         rescheduled_from: Some(old.id),
     };
     let new = book(db, &d, booking, config.into()).await?;
@@ -926,8 +927,8 @@ pub async fn prescribe<C: ConnectionTrait>(
         consultation_id: c.id,
         doctor_id: c.doctor_id,
         patient_id: c.patient_id,
-        medications: serde_json::to_value(&cmd.medications)?,
-        instructions: cmd.instructions,
+        medications: Sealed(serde_json::to_value(&cmd.medications)?),
+        instructions: Sealed::opt(cmd.instructions),
         follow_up_date: cmd.follow_up,
         created_at: now(),
     };

@@ -17,6 +17,7 @@ use crate::{
 };
 use async_graphql::{ComplexObject, Context, Enum, ID, InputObject, SimpleObject};
 use chrono::{DateTime, NaiveDate, NaiveTime, Utc};
+use entity::sealed::Sealed;
 use entity::{
     ConsultationStatus, ConsultationType, PaymentMethod, PaymentStatus, RiskSeverity, RiskType,
     Weekday, availability_rule, consultation, doctor, payment, prescription, risk_flag,
@@ -221,7 +222,11 @@ impl From<consultation::Model> for Consultation {
 
 impl Consultation {
     /// A health field: only for the consultation's parties, and the read is audited.
-    fn health(&self, ctx: &Context<'_>, value: &Option<String>) -> AppResult<Option<String>> {
+    fn health(
+        &self,
+        ctx: &Context<'_>,
+        value: &Option<Sealed<String>>,
+    ) -> AppResult<Option<String>> {
         let req = ctx.req()?;
         if !care::sees_health(&req.viewer, &self.row) {
             return Ok(None);
@@ -232,7 +237,7 @@ impl Consultation {
             entity_id: self.row.id,
             organization_id: self.row.organization_id,
         });
-        Ok(value.clone())
+        Ok(Sealed::plain(value))
     }
 }
 
@@ -330,8 +335,8 @@ impl From<prescription::Model> for Prescription {
         Self {
             id: to_id(m.id),
             consultation_id: to_id(m.consultation_id),
-            medications: serde_json::from_value(m.medications.clone()).unwrap_or_default(),
-            instructions: m.instructions.clone(),
+            medications: serde_json::from_value(m.medications.0.clone()).unwrap_or_default(),
+            instructions: Sealed::plain(&m.instructions),
             follow_up_date: m.follow_up_date,
             created_at: m.created_at,
             row: m,

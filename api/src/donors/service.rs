@@ -15,6 +15,7 @@ use crate::{
     validation::{DonorCode, Text},
 };
 use chrono::{NaiveDate, Utc};
+use entity::sealed::Sealed;
 use entity::{Eligibility, blood_unit, donation, donor};
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter,
@@ -38,7 +39,7 @@ fn donor_json(d: &donor::Model) -> serde_json::Value {
 /// The facts eligibility is computed from, as stored on a donor.
 pub fn facts(d: &donor::Model) -> DonorFacts {
     DonorFacts {
-        date_of_birth: d.date_of_birth,
+        date_of_birth: *d.date_of_birth,
         weight_kg: d.weight_kg,
         gender: d.gender.clone(),
         last_donation: d.last_donation_date.zip(d.last_donation_type),
@@ -91,14 +92,15 @@ pub async fn register<C: ConnectionTrait>(
         ngo_id: new.ngo_id,
         registered_by_org_id: new.registered_by,
         full_name: d.full_name,
-        date_of_birth: d.date_of_birth,
+        date_of_birth: Sealed(d.date_of_birth),
         gender: d.gender,
         blood_group: d.blood_group,
         weight_kg: d.weight_kg,
-        phone: d.phone,
+        phone_index: Some(entity::sealed::blind_index(&d.phone)),
+        phone: Sealed(d.phone),
         donor_code: DonorCode::generate().as_str().to_string(),
         email: d.email,
-        address: d.address,
+        address: Sealed::opt(d.address),
         city: d.city,
         state: d.state,
         latitude: new.location.map(|l| l.0),
@@ -146,13 +148,13 @@ pub async fn update<C: ConnectionTrait>(
     let changes = cmd.changes?;
     let mut d = before.clone();
     if let Some(p) = changes.phone {
-        d.phone = p.into_inner();
+        d.phone = Sealed(p.into_inner());
     }
     if let Some(e) = changes.email {
         d.email = Some(e.as_str().to_string());
     }
     if let Some(a) = changes.address {
-        d.address = a.map(Text::into_inner);
+        d.address = Sealed::opt(a.map(Text::into_inner));
     }
     if let Some(c) = changes.city {
         d.city = c.into_inner();

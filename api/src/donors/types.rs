@@ -12,6 +12,7 @@ use crate::{
 };
 use async_graphql::{ComplexObject, Context, Enum, ID, InputObject, SimpleObject};
 use chrono::{DateTime, NaiveDate, Utc};
+use entity::sealed::Sealed;
 use entity::{BloodGroup, Component, DonationType, Eligibility, UnitStatus, donation, donor};
 use serde::Serialize;
 
@@ -71,13 +72,13 @@ impl From<donor::Model> for Donor {
             id: to_id(m.id),
             details: DonorDetails {
                 full_name: m.full_name.clone(),
-                date_of_birth: m.date_of_birth,
+                date_of_birth: *m.date_of_birth,
                 gender: m.gender.clone(),
                 blood_group: m.blood_group,
                 weight_kg: m.weight_kg,
-                phone: m.phone.clone(),
+                phone: m.phone.0.clone(),
                 email: m.email.clone(),
-                address: m.address.clone(),
+                address: Sealed::plain(&m.address),
                 city: m.city.clone(),
                 state: m.state.clone(),
             },

@@ -1,6 +1,7 @@
 //! An extension that tells the HTTP layer what happened to a request: which operation it
 //! was, and whether execution started (a request that failed to parse or validate never
-//! executes, and the GraphQL-over-HTTP spec answers it with 400).
+//! executes, and the GraphQL-over-HTTP spec answers it with 400); and the request's
+//! connection handle whether a query's statements may share one connection.
 
 use async_graphql::{
     ServerResult, Variables,
@@ -58,6 +59,15 @@ impl Extension for ObserveExt {
         next: NextParseQuery<'_>,
     ) -> ServerResult<ExecutableDocument> {
         let doc = next.run(ctx, query, variables).await?;
+        // Only a query's statements share one connection (see `Db::hold_reads`); a document
+        // that also holds a mutation or subscription does not.
+        if let Some(req) = ctx.data_opt::<Arc<crate::graphql::context::RequestCtx>>() {
+            let queries_only = doc
+                .operations
+                .iter()
+                .all(|(_, op)| op.node.ty == OperationType::Query);
+            req.db.hold_reads(queries_only);
+        }
         if let Some(outcome) = ctx.data_opt::<Arc<Outcome>>() {
             let (name, op) = match doc.operations.iter().next() {
                 Some((name, op)) => (name.map(|n| n.to_string()), Some(op.node.ty)),

@@ -5,7 +5,6 @@
 use super::graphql::refusal;
 use crate::{
     audit::{query, types::AuditLogFilter},
-    auth::Viewer,
     error::AppError,
     http::client::RequestMeta,
     state::AppState,
@@ -71,16 +70,9 @@ pub async fn audit_csv(
     Query(params): Query<HashMap<String, String>>,
     headers: HeaderMap,
 ) -> Response {
-    let viewer = match super::graphql::bearer(&headers) {
-        Err(()) => Viewer::Anonymous { rejected: true },
-        Ok(token) => match app
-            .viewers
-            .viewer(&app.db, &app.keys, token.as_deref())
-            .await
-        {
-            Ok(v) => v,
-            Err(e) => return refused(&e, &meta.id),
-        },
+    let viewer = match super::graphql::request_viewer(&app, &headers).await {
+        Ok(v) => v,
+        Err(e) => return refused(&e, &meta.id),
     };
     let rows = match filter(&params).and_then(|f| query::filtered(&viewer, &f)) {
         Ok(q) => q,

@@ -8,6 +8,7 @@ use super::client::RequestMeta;
 use crate::{
     auth::Viewer,
     db::Db,
+    error::AppResult,
     graphql::{context::RequestCtx, limits::Budget, loaders::Loaders, observe::Outcome},
     schema::AppSchema,
     state::AppState,
@@ -219,8 +220,23 @@ pub async fn get(
     execute(&st, &meta, &headers, vec![req], false).await
 }
 
+/// The viewer a request's `Authorization` header names: anonymous without one, a rejected
+/// anonymous viewer (whom every rule refuses) when it is not a bearer token. Loaded on the
+/// pool, not on a request's counting `Db`: whether the viewer was cached says nothing about
+/// the operation, so `x-sql-statements` counts the operation's statements only.
+pub(crate) async fn request_viewer(app: &AppState, headers: &HeaderMap) -> AppResult<Viewer> {
+    match bearer(headers) {
+        Err(()) => Ok(Viewer::Anonymous { rejected: true }),
+        Ok(token) => {
+            app.viewers
+                .viewer(&app.db, &app.keys, token.as_deref())
+                .await
+        }
+    }
+}
+
 /// The bearer token of a request: `Err` when the header is there but not a bearer token.
-pub(crate) fn bearer(headers: &HeaderMap) -> Result<Option<String>, ()> {
+fn bearer(headers: &HeaderMap) -> Result<Option<String>, ()> {
     match headers.get(header::AUTHORIZATION) {
         None => Ok(None),
         Some(v) => {
@@ -244,28 +260,23 @@ async fn execute(
 ) -> Response {
     let app = &st.app;
     let started = Instant::now();
-    let db = Db::new(app.db.clone());
-    let viewer = match bearer(headers) {
-        Err(()) => Viewer::Anonymous { rejected: true },
-        // On the pool, not the counting `db`: whether the viewer was cached says nothing
-        // about the operation, so `x-sql-statements` counts the operation's statements only.
-        Ok(token) => match app
-            .viewers
-            .viewer(&app.db, &app.keys, token.as_deref())
-            .await
-        {
-            Ok(v) => v,
-            Err(e) => {
-                let err: async_graphql::Error = e.into();
-                tracing::debug!(?err, "viewer could not be loaded");
-                return refusal(
-                    StatusCode::INTERNAL_SERVER_ERROR,
-                    "INTERNAL",
-                    "internal error",
-                    &meta.id,
-                );
-            }
-        },
+    let db = if app.config.db_one_connection_per_query {
+        Db::per_request(app.db.clone())
+    } else {
+        Db::new(app.db.clone())
+    };
+    let viewer = match request_viewer(app, headers).await {
+        Ok(v) => v,
+        Err(e) => {
+            let err: async_graphql::Error = e.into();
+            tracing::debug!(?err, "viewer could not be loaded");
+            return refusal(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "INTERNAL",
+                "internal error",
+                &meta.id,
+            );
+        }
     };
     let gql_media = wants_gql_response(headers);
     let mut bodies = Vec::with_capacity(requests.len());
@@ -292,6 +303,8 @@ async fn execute(
         let op_started = Instant::now();
         let resp = tokio::time::timeout_at(deadline, st.schema.execute(req)).await;
         crate::audit::record::flush_reads(&ctx.db, ctx.origin(), &ctx.viewer, &ctx.reads).await;
+        // The connection a query held goes back before its answer is serialized.
+        db.release().await;
         let o = outcome.get();
         // An answer without errors is serialized once, straight to bytes, in the order of
         // its selection; only an answer with errors goes through a JSON tree, to be patched.

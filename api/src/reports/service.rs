@@ -17,6 +17,7 @@ use crate::{
     validation::{ImageSources, ImageUrl, Notes},
 };
 use chrono::{DateTime, Utc};
+use entity::sealed::Sealed;
 use entity::{
     AlertKind, ConsultationStatus, NotificationKind, OrgRole, ReportStatus, ReviewUrgency,
     RiskLevel, Severity, WireName, ai_analysis, consultation, medical_report, report_image,
@@ -99,7 +100,7 @@ pub async fn create<C: ConnectionTrait>(
         patient_id: patient.id,
         uploaded_by_user_id: uploader,
         study_type: new.study_type.into_inner(),
-        clinical_notes: new.clinical_notes.map(Notes::into_inner),
+        clinical_notes: Sealed::opt(new.clinical_notes.map(Notes::into_inner)),
         status: ReportStatus::Pending,
         risk_level: None,
         confidence: None,
@@ -421,8 +422,8 @@ pub async fn review<C: ConnectionTrait>(
         report_id,
         organization_id: report.organization_id,
         doctor_user_id: doctor_user,
-        notes: new.notes.into_inner(),
-        clinical_findings: clinical_findings.clone(),
+        notes: Sealed(new.notes.into_inner()),
+        clinical_findings: Sealed::opt(clinical_findings.clone()),
         confirms_ai: new.confirms_ai,
         ai_accuracy_rating: new.ai_accuracy_rating,
         doctor_risk_level: new.doctor_risk_level,
@@ -445,7 +446,7 @@ pub async fn review<C: ConnectionTrait>(
             (medical_report::Column::ReviewedAt, Expr::value(Some(t))),
             (
                 medical_report::Column::Findings,
-                Expr::value(clinical_findings),
+                Expr::value(Sealed::opt(clinical_findings)),
             ),
         ],
     )

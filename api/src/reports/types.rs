@@ -17,6 +17,7 @@ use crate::{
 };
 use async_graphql::{ComplexObject, Context, Enum, ID, InputObject, Json, SimpleObject};
 use chrono::{DateTime, NaiveDate, Utc};
+use entity::sealed::Sealed;
 use entity::{
     ImageFormat, ImageType, ReportStatus, ReviewUrgency, RiskLevel, ai_analysis, medical_report,
     report_image, report_review,
@@ -55,7 +56,7 @@ impl From<medical_report::Model> for MedicalReport {
             status: m.status,
             risk_level: m.risk_level,
             confidence: m.confidence,
-            findings: m.findings.clone(),
+            findings: Sealed::plain(&m.findings),
             uploaded_at: m.created_at,
             claimed_at: m.claimed_at,
             analyzed_at: m.analyzed_at,
@@ -79,7 +80,7 @@ impl MedicalReport {
     /// Clinical notes of the uploader; null for an AI-analysis client.
     async fn clinical_notes(&self, ctx: &Context<'_>) -> AppResult<Option<String>> {
         let shown = reports::sees_patient(&ctx.req()?.viewer);
-        Ok(self.row.clinical_notes.clone().filter(|_| shown))
+        Ok(Sealed::plain(&self.row.clinical_notes).filter(|_| shown))
     }
 
     /// The member who uploaded it (contact details for the organization's own members).
@@ -253,8 +254,8 @@ impl From<report_review::Model> for ReportReview {
     fn from(m: report_review::Model) -> Self {
         Self {
             id: to_id(m.id),
-            notes: m.notes.clone(),
-            clinical_findings: m.clinical_findings.clone(),
+            notes: m.notes.0.clone(),
+            clinical_findings: Sealed::plain(&m.clinical_findings),
             confirms_ai: m.confirms_ai,
             ai_accuracy_rating: m.ai_accuracy_rating,
             doctor_risk_level: m.doctor_risk_level,

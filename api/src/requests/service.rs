@@ -16,6 +16,7 @@ use crate::{
     validation::Text,
 };
 use chrono::{DateTime, Utc};
+use entity::sealed::Sealed;
 use entity::{
     AlertKind, OrgKind, OrgStatus, RequestStatus, UnitStatus, WireName, blood_request,
     blood_request_decline, blood_unit, blood_unit_event, organization,
@@ -82,14 +83,14 @@ pub async fn create<C: ConnectionTrait>(
         requested_by_user_id: Set(actor.user_id),
         requested_by_api_client_id: Set(actor.api_client_id),
         patient_reference: Set(new.patient_reference.into_inner()),
-        patient_name: Set(new.patient_name.map(Text::into_inner)),
+        patient_name: Set(Sealed::opt(new.patient_name.map(Text::into_inner))),
         blood_group: Set(new.blood_group),
         component: Set(new.component),
         units_required: Set(new.units_required),
         urgency: Set(new.urgency),
         urgency_rank: Set(new.urgency.rank()),
         needed_by: Set(new.needed_by),
-        medical_notes: Set(new.medical_notes.map(Text::into_inner)),
+        medical_notes: Set(Sealed::opt(new.medical_notes.map(Text::into_inner))),
         status: Set(RequestStatus::Pending),
         target_bank_id: Set(new.target_bank),
         blood_bank_id: Set(None),

@@ -12,6 +12,7 @@ use crate::{
 };
 use async_graphql::{ComplexObject, Context, Enum, ID, InputObject, SimpleObject};
 use chrono::{DateTime, Utc};
+use entity::sealed::Sealed;
 use entity::{BloodGroup, Component, RequestStatus, Urgency, blood_request};
 use serde::Serialize;
 
@@ -86,7 +87,7 @@ impl BloodRequest {
     fn patient_field(
         &self,
         ctx: &Context<'_>,
-        value: &Option<String>,
+        value: &Option<Sealed<String>>,
     ) -> AppResult<Option<String>> {
         let req = ctx.req()?;
         if !auth::requests::sees_patient(&req.viewer, &self.row) {
@@ -98,7 +99,7 @@ impl BloodRequest {
             entity_id: self.row.id,
             organization_id: Some(self.row.hospital_id),
         });
-        Ok(value.clone())
+        Ok(Sealed::plain(value))
     }
 }
 

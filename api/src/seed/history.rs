@@ -101,6 +101,7 @@ pub async fn run(
     let mut rows = Vec::with_capacity(BATCH);
     for (i, id) in donors.iter().enumerate() {
         let ngo = ngos[i % ngos.len()];
+        let phone = format!("+9179{i:08}");
         rows.push(donor::ActiveModel {
             id: Set(*id),
             user_id: Set(None),
@@ -112,11 +113,13 @@ pub async fn run(
                 1 + (i % 12) as u32,
                 1 + (i % 28) as u32,
             )
-            .unwrap_or_default()),
+            .unwrap_or_default()
+            .into()),
             gender: Set(None),
             blood_group: Set(rng.pick(GROUPS)),
             weight_kg: Set(55.0 + rng.below(40) as f64),
-            phone: Set(format!("+9179{i:08}")),
+            phone: Set(phone.clone().into()),
+            phone_index: Set(Some(entity::sealed::blind_index(&phone))),
             donor_code: Set(format!("HIST{i:08}")),
             email: Set(None),
             address: Set(None),
@@ -374,7 +377,7 @@ fn request(
         requested_by_user_id: Set(None),
         requested_by_api_client_id: Set(None),
         patient_reference: Set(format!("HMRN-{i:07}")),
-        patient_name: Set(Some(format!("Past patient {i}"))),
+        patient_name: Set(Some(format!("Past patient {i}").into())),
         blood_group: Set(rng.pick(GROUPS)),
         component: Set(rng.pick(&[
             (Component::RedCells, 60),

@@ -294,7 +294,7 @@ pub async fn run_sized(
             requested_by_user_id: Set(None),
             requested_by_api_client_id: Set(None),
             patient_reference: Set(format!("MRN-{i:07}")),
-            patient_name: Set(Some(format!("Patient {i}"))),
+            patient_name: Set(Some(format!("Patient {i}").into())),
             blood_group: Set(rng.pick(GROUPS)),
             component: Set(rng.pick(COMPONENTS)),
             units_required: Set(1 + rng.below(4) as i32),
