@@ -14,6 +14,7 @@ and CPU time per page of the server process and of the database's Postgres backe
 (utime+stime from /proc over the run, divided by the requests answered), and the CPU other
 processes took meanwhile. Prints markdown on stdout; drops the database on exit.
 """
+import base64
 import argparse
 import atexit
 import json
@@ -109,6 +110,10 @@ def main():
     atexit.register(cleanup)
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
 
+    # Field encryption: the seed and the production servers share keys (production refuses
+    # to start without them). With --reuse-db, pass the keys the database was seeded with.
+    os.environ.setdefault("ENCRYPTION_KEYS", "b1:" + base64.b64encode(os.urandom(32)).decode())
+    os.environ.setdefault("BLIND_INDEX_KEY", base64.b64encode(os.urandom(32)).decode())
     if not a.reuse_db:
         log(f"database {db}: seed --scale {a.scale}")
         psql(a.admin_url, f"CREATE DATABASE {db}")

@@ -128,6 +128,10 @@ run_side_by_side() {
     (cd "$ROOT/bench/postgraphile" && npm ci --no-audit --no-fund --loglevel=error >&2)
   fi
 
+  # Field encryption: the seed and the production server must share keys (production
+  # refuses to start without them).
+  export ENCRYPTION_KEYS="b1:$(head -c 32 /dev/urandom | base64)"
+  export BLIND_INDEX_KEY="$(head -c 32 /dev/urandom | base64)"
   say "database $DB: migrations and seed --scale $SCALE"
   psql "$ADMIN_URL" -q -c "CREATE DATABASE $DB" >/dev/null
   # The seed refuses production; it runs the migrations first. No .env is read: the working

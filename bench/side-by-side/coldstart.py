@@ -70,7 +70,8 @@ def start_once(cmd, db_url, work, log_path):
     port = free_port()
     env = {k: v for k, v in os.environ.items()
            if k not in ("APP_ENV", "JWT_SECRET", "REDIS_URL", "RUST_LOG", "LOG_FORMAT",
-                        "EXPOSE_SQL_COUNT", "METRICS_ADDR")}
+                        "EXPOSE_SQL_COUNT", "METRICS_ADDR", "ENCRYPTION_KEYS",
+                        "BLIND_INDEX_KEY")}
     env.update(DATABASE_URL=db_url, PORT=str(port), HOST="127.0.0.1")
     with open(log_path, "ab") as logf:
         t0 = time.monotonic()
