@@ -13,12 +13,11 @@
 use crate::{
     Args, DbKind, Scenario, load,
     setup::{self, PASSWORD, Res},
-    wsfanout::{ServerProcess, command, rss_kib, server_bin},
+    wsfanout::{ServerProcess, rss_kib, start_server},
 };
 use sea_orm::{ConnectionTrait, Database};
 use serde_json::{Value, json};
 use std::{
-    process::Stdio,
     sync::{
         Arc,
         atomic::{AtomicBool, AtomicU64, Ordering},
@@ -158,55 +157,8 @@ pub async fn run_export(args: &Args, db_url: &str) -> Res<bool> {
     if args.db != DbKind::Postgres {
         return Err("audit-export runs on Postgres only (--db postgres)".into());
     }
-    let bin = server_bin(args)?;
-    if !bin.exists() {
-        return Err(format!(
-            "{} not found: cargo build --release -p lifeflow-api (or pass --server-bin)",
-            bin.display()
-        )
-        .into());
-    }
-    let port = std::net::TcpListener::bind("127.0.0.1:0")?
-        .local_addr()?
-        .port();
-    let mut env: Vec<(String, String)> = [
-        ("DATABASE_URL", db_url),
-        ("HOST", "127.0.0.1"),
-        ("JWT_SECRET", crate::JWT_SECRET),
-        ("APP_ENV", "development"),
-        ("RUST_LOG", "warn"),
-        ("ACCESS_TOKEN_TTL_SECS", "86400"),
-    ]
-    .into_iter()
-    .map(|(k, v)| (k.to_string(), v.to_string()))
-    .collect();
-    env.push(("PORT".into(), port.to_string()));
-    for (k, v) in &args.settings {
-        env.retain(|(k2, _)| k2 != k);
-        env.push((k.clone(), v.clone()));
-    }
     let root_email = "root@export.bench.lifeflow.example";
-    let status = command(&bin, &env)
-        .args([
-            "create-admin",
-            "--email",
-            root_email,
-            "--password",
-            PASSWORD,
-        ])
-        .stdout(Stdio::null())
-        .stderr(Stdio::inherit())
-        .status()?;
-    if !status.success() {
-        return Err(format!("lifeflow create-admin failed: {status}").into());
-    }
-    let log = std::env::temp_dir().join(format!("lifeflow-export-bench-{port}.log"));
-    let log_file = std::fs::File::create(&log)?;
-    let child = command(&bin, &env)
-        .stdout(log_file.try_clone()?)
-        .stderr(log_file)
-        .spawn()?;
-    let server = ServerProcess::new(child, log);
+    let (server, port) = start_server(args, db_url, &[], root_email, "lifeflow-export-bench")?;
     let outcome = drive_export(args, &server, port, db_url, root_email).await;
     if outcome.is_err() {
         eprintln!("server log: {}", server.log().display());

@@ -121,9 +121,16 @@ pub(crate) fn command(bin: &PathBuf, env: &[(String, String)]) -> Command {
     c
 }
 
-/// Runs the scenario on the database at `db_url`. Returns false when some subscriber missed
-/// an alert or a connection failed.
-pub async fn run(args: &Args, db_url: &str) -> Res<bool> {
+/// Starts the release server as its own process on a free port, with development defaults,
+/// `extra` settings and then `--setting`s, after making the super admin `root_email` the way
+/// an operator does (which also applies the migrations). Returns the server and its port.
+pub(crate) fn start_server(
+    args: &Args,
+    db_url: &str,
+    extra: &[(&str, &str)],
+    root_email: &str,
+    log_name: &str,
+) -> Res<(ServerProcess, u16)> {
     let bin = server_bin(args)?;
     if !bin.exists() {
         return Err(format!(
@@ -142,15 +149,9 @@ pub async fn run(args: &Args, db_url: &str) -> Res<bool> {
         ("APP_ENV", "development"),
         ("RUST_LOG", "warn"),
         ("ACCESS_TOKEN_TTL_SECS", "86400"),
-        ("LOGIN_MAX_ATTEMPTS", "100000"),
-        ("LOGIN_MAX_ATTEMPTS_PER_IP", "100000"),
-        ("REGISTER_MAX_PER_IP", "100000"),
-        ("WS_MAX_CONNECTIONS", "15000"),
-        ("WS_MAX_CONNECTIONS_PER_USER", "20000"),
-        // Every subscriber connects from 127.0.0.1, a batch at a time.
-        ("WS_MAX_PENDING_PER_IP", "20000"),
     ]
     .into_iter()
+    .chain(extra.iter().copied())
     .map(|(k, v)| (k.to_string(), v.to_string()))
     .collect();
     env.push(("PORT".into(), port.to_string()));
@@ -158,9 +159,6 @@ pub async fn run(args: &Args, db_url: &str) -> Res<bool> {
         env.retain(|(k2, _)| k2 != k);
         env.push((k.clone(), v.clone()));
     }
-
-    // The super admin, the way an operator makes one (this also applies the migrations).
-    let root_email = "root@ws.bench.lifeflow.example";
     let status = command(&bin, &env)
         .args([
             "create-admin",
@@ -175,18 +173,34 @@ pub async fn run(args: &Args, db_url: &str) -> Res<bool> {
     if !status.success() {
         return Err(format!("lifeflow create-admin failed: {status}").into());
     }
-
-    let log = std::env::temp_dir().join(format!("lifeflow-ws-bench-{port}.log"));
+    let log = std::env::temp_dir().join(format!("{log_name}-{port}.log"));
     let log_file = std::fs::File::create(&log)?;
     let child = command(&bin, &env)
         .stdout(log_file.try_clone()?)
         .stderr(log_file)
         .spawn()?;
-    let server = ServerProcess {
-        pid: child.id(),
-        child,
-        log,
-    };
+    Ok((ServerProcess::new(child, log), port))
+}
+
+/// Runs the scenario on the database at `db_url`. Returns false when some subscriber missed
+/// an alert or a connection failed.
+pub async fn run(args: &Args, db_url: &str) -> Res<bool> {
+    let root_email = "root@ws.bench.lifeflow.example";
+    let (server, port) = start_server(
+        args,
+        db_url,
+        &[
+            ("LOGIN_MAX_ATTEMPTS", "100000"),
+            ("LOGIN_MAX_ATTEMPTS_PER_IP", "100000"),
+            ("REGISTER_MAX_PER_IP", "100000"),
+            ("WS_MAX_CONNECTIONS", "15000"),
+            ("WS_MAX_CONNECTIONS_PER_USER", "20000"),
+            // Every subscriber connects from 127.0.0.1, a batch at a time.
+            ("WS_MAX_PENDING_PER_IP", "20000"),
+        ],
+        root_email,
+        "lifeflow-ws-bench",
+    )?;
     let outcome = drive(args, &server, port).await;
     if outcome.is_err() {
         eprintln!("server log: {}", server.log.display());
