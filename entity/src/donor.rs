@@ -48,6 +48,9 @@ pub struct Model {
     pub last_called_at: Option<DateTimeUtc>,
     /// The eligibility date the donor was last reminded of.
     pub reminded_for: Option<Date>,
+    /// When the donor was erased: the row is then an anonymous record that keeps their
+    /// donations and units traceable.
+    pub erased_at: Option<DateTimeUtc>,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
 }

@@ -22,6 +22,8 @@ macro_rules! db_enum {
 // Table modules: the derive macros generate undocumented items (Column, ActiveModel, ...),
 // and the fields are documented where the API exposes them.
 #[allow(missing_docs)]
+pub mod account_token;
+#[allow(missing_docs)]
 pub mod ai_analysis;
 #[allow(missing_docs)]
 pub mod alert;
@@ -72,6 +74,8 @@ pub mod hook_enums;
 #[allow(missing_docs)]
 pub mod idempotency_key;
 #[allow(missing_docs)]
+pub mod invitation;
+#[allow(missing_docs)]
 pub mod medical_report;
 #[allow(missing_docs)]
 pub mod membership;
@@ -109,6 +113,7 @@ pub mod webhook_endpoint;
 #[allow(missing_docs)]
 pub mod webhook_response;
 
+pub use account_token::TokenPurpose;
 pub use camp_enums::*;
 pub use care_enums::*;
 pub use enums::*;

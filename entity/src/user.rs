@@ -17,6 +17,8 @@ pub struct Model {
     pub platform_role: PlatformRole,
     pub is_active: bool,
     pub last_login_at: Option<DateTimeUtc>,
+    /// When the owner proved the email reaches them (a verification link, an invitation).
+    pub email_verified_at: Option<DateTimeUtc>,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
 }

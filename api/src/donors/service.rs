@@ -115,6 +115,7 @@ pub async fn register<C: ConnectionTrait>(
         accepts_callouts: false,
         last_called_at: None,
         reminded_for: None,
+        erased_at: None,
         created_at: t,
         updated_at: t,
     };

@@ -137,6 +137,7 @@ pub async fn run(
             accepts_callouts: Set(true),
             last_called_at: Set(None),
             reminded_for: Set(None),
+            erased_at: Set(None),
             created_at: Set(start),
             updated_at: Set(start),
         });

@@ -180,6 +180,7 @@ pub async fn run_sized(
             platform_role: Set(PlatformRole::User),
             is_active: Set(true),
             last_login_at: Set(None),
+            email_verified_at: Set(Some(t)),
             created_at: Set(t),
             updated_at: Set(t),
         });
