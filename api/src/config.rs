@@ -81,6 +81,17 @@ pub struct Config {
     pub login_window: Duration,
     /// `REGISTER_MAX_PER_IP`: registrations attempted from one IP within the window.
     pub register_max_per_ip: u32,
+    /// `PASSWORD_RESET_MAX_PER_IP`: password resets requested from one IP within the window.
+    pub password_reset_max_per_ip: u32,
+    /// `PASSWORD_RESET_MAX_PER_EMAIL`: password resets requested for one email within the
+    /// window (whether or not it has an account).
+    pub password_reset_max_per_email: u32,
+    /// `EMAIL_VERIFICATION_TTL_SECS`: how long an email verification link works.
+    pub email_verification_ttl: Duration,
+    /// `PASSWORD_RESET_TTL_SECS`: how long a password reset link works.
+    pub password_reset_ttl: Duration,
+    /// `INVITATION_TTL_SECS`: how long an invitation to an organization works.
+    pub invitation_ttl: Duration,
     /// `RATE_LIMIT_PREFIX`: namespaces rate-limit keys in Redis.
     pub rate_limit_prefix: String,
     /// `PASSWORD_HASH_CONCURRENCY`: argon2 hashes computed at once (each takes ~19 MiB).
@@ -436,6 +447,19 @@ impl Config {
             login_max_attempts_per_ip: num(&get, "LOGIN_MAX_ATTEMPTS_PER_IP", 50)?,
             login_window: Duration::from_secs(num(&get, "LOGIN_WINDOW_SECS", 900)?),
             register_max_per_ip: num(&get, "REGISTER_MAX_PER_IP", 20)?,
+            password_reset_max_per_ip: num(&get, "PASSWORD_RESET_MAX_PER_IP", 10)?,
+            password_reset_max_per_email: num(&get, "PASSWORD_RESET_MAX_PER_EMAIL", 3)?,
+            email_verification_ttl: Duration::from_secs(num(
+                &get,
+                "EMAIL_VERIFICATION_TTL_SECS",
+                48 * 3600,
+            )?),
+            password_reset_ttl: Duration::from_secs(num(&get, "PASSWORD_RESET_TTL_SECS", 3600)?),
+            invitation_ttl: Duration::from_secs(num(
+                &get,
+                "INVITATION_TTL_SECS",
+                7 * 24 * 3600,
+            )?),
             rate_limit_prefix: get("RATE_LIMIT_PREFIX").unwrap_or_else(|| "lifeflow".into()),
             password_hash_concurrency: num(&get, "PASSWORD_HASH_CONCURRENCY", 2)?,
             argon2_memory_kib: num(&get, "ARGON2_MEMORY_KIB", 19_456)?,

@@ -19,6 +19,8 @@ pub struct Model {
     pub last_login_at: Option<DateTimeUtc>,
     /// When the owner proved the email reaches them (a verification link, an invitation).
     pub email_verified_at: Option<DateTimeUtc>,
+    /// Access tokens issued before this are refused (set by a password reset).
+    pub credentials_changed_at: Option<DateTimeUtc>,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
 }

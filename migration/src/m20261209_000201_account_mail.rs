@@ -1,6 +1,7 @@
 //! Account emails and erasure (DESIGN §7.5): single-use tokens for email verification and
-//! password resets, organization invitations, when a user's email was verified, and when a
-//! donor was erased.
+//! password resets, organization invitations, when a user's email was verified, since when
+//! their access tokens count (a password reset refuses older ones), and when a donor was
+//! erased.
 //!
 //! What the database holds by itself:
 //! - a token is found by its SHA-256 hash (unique), never by its text, which is not stored;
@@ -76,6 +77,13 @@ impl MigrationTrait for Migration {
         .await?;
         m.alter_table(
             Table::alter()
+                .table(a("users"))
+                .add_column(timestamp_with_time_zone_null(a("credentials_changed_at")))
+                .to_owned(),
+        )
+        .await?;
+        m.alter_table(
+            Table::alter()
                 .table(a("donors"))
                 .add_column(timestamp_with_time_zone_null(a("erased_at")))
                 .to_owned(),
@@ -95,6 +103,13 @@ impl MigrationTrait for Migration {
             Table::alter()
                 .table(a("users"))
                 .drop_column(a("email_verified_at"))
+                .to_owned(),
+        )
+        .await?;
+        m.alter_table(
+            Table::alter()
+                .table(a("users"))
+                .drop_column(a("credentials_changed_at"))
                 .to_owned(),
         )
         .await?;

@@ -35,6 +35,19 @@ pub struct AccessClaims {
     pub jti: String,
     /// Always `access`.
     pub typ: String,
+    /// Issued at, in milliseconds: a password reset refuses the tokens issued before it
+    /// (`users.credentials_changed_at`). Tokens without it count from `iat`.
+    #[serde(default)]
+    pub iat_ms: i64,
+}
+
+/// What a valid access token says.
+#[derive(Debug, Clone, Copy)]
+pub struct Access {
+    /// The user it was issued to.
+    pub user_id: Uuid,
+    /// When it was issued.
+    pub issued_at: chrono::DateTime<chrono::Utc>,
 }
 
 /// Signs and verifies access tokens with a key pinned to one algorithm.
@@ -98,6 +111,7 @@ impl TokenKeys {
             iat: now.timestamp(),
             jti: Uuid::now_v7().to_string(),
             typ: "access".into(),
+            iat_ms: now.timestamp_millis(),
         };
         let token = jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &self.encoding)?;
         Ok((token, exp))
@@ -105,13 +119,26 @@ impl TokenKeys {
 
     /// Verifies an access token and returns the user id it was issued to.
     pub fn verify_access(&self, token: &str) -> AppResult<Uuid> {
+        self.verify_access_claims(token).map(|a| a.user_id)
+    }
+
+    /// Verifies an access token: whom it was issued to, and when.
+    pub fn verify_access_claims(&self, token: &str) -> AppResult<Access> {
+        let invalid = || AppError::Unauthenticated("invalid or expired token");
         let data = jsonwebtoken::decode::<AccessClaims>(token, &self.decoding, &self.validation)
-            .map_err(|_| AppError::Unauthenticated("invalid or expired token"))?;
+            .map_err(|_| invalid())?;
         if data.claims.typ != "access" {
-            return Err(AppError::Unauthenticated("invalid or expired token"));
+            return Err(invalid());
         }
-        Uuid::parse_str(&data.claims.sub)
-            .map_err(|_| AppError::Unauthenticated("invalid or expired token"))
+        let ms = if data.claims.iat_ms > 0 {
+            data.claims.iat_ms
+        } else {
+            data.claims.iat.saturating_mul(1000)
+        };
+        Ok(Access {
+            user_id: Uuid::parse_str(&data.claims.sub).map_err(|_| invalid())?,
+            issued_at: chrono::DateTime::from_timestamp_millis(ms).ok_or_else(invalid)?,
+        })
     }
 }
 

@@ -31,6 +31,8 @@ pub struct UserViewer {
     /// Organizations the user is a member of that are suspended or rejected: the user still
     /// sees their profile (and status), and nothing else of them.
     pub dormant: Vec<Uuid>,
+    /// Access tokens issued before this are refused (a password reset ended every session).
+    pub tokens_after: Option<chrono::DateTime<chrono::Utc>>,
 }
 
 /// A partner system calling with an API token.
@@ -74,9 +76,22 @@ impl Viewer {
         if token.starts_with(API_TOKEN_PREFIX) {
             return Self::load_client(db, token).await;
         }
-        match keys.verify_access(token) {
-            Ok(user_id) => Self::load_user(db, user_id).await,
+        match keys.verify_access_claims(token) {
+            Ok(access) => Ok(Self::load_user(db, access.user_id)
+                .await?
+                .holding(access.issued_at)),
             Err(_) => Ok(Self::Anonymous { rejected: true }),
+        }
+    }
+
+    /// This viewer as seen through an access token issued at `issued_at`: refused when the
+    /// user's credentials changed since (a password reset ends every session).
+    pub fn holding(self, issued_at: chrono::DateTime<chrono::Utc>) -> Self {
+        match &self {
+            Self::User(u) if u.tokens_after.is_some_and(|t| issued_at < t) => {
+                Self::Anonymous { rejected: true }
+            }
+            _ => self,
         }
     }
 
@@ -114,6 +129,7 @@ impl Viewer {
             platform_role: u.platform_role,
             grants,
             dormant,
+            tokens_after: u.credentials_changed_at,
         }))
     }
 

@@ -110,17 +110,21 @@ impl ViewerCache {
         let Some(token) = bearer else {
             return Ok(Viewer::Anonymous { rejected: false });
         };
-        let key = if token.starts_with(API_TOKEN_PREFIX) {
-            Key::Client(token_hash(token))
+        let (key, issued_at) = if token.starts_with(API_TOKEN_PREFIX) {
+            (Key::Client(token_hash(token)), None)
         } else {
-            match keys.verify_access(token) {
-                Ok(user_id) => Key::User(user_id),
+            match keys.verify_access_claims(token) {
+                Ok(a) => (Key::User(a.user_id), Some(a.issued_at)),
                 Err(_) => return Ok(Viewer::Anonymous { rejected: true }),
             }
         };
+        let holding = |v: Viewer| match issued_at {
+            Some(t) => v.holding(t),
+            None => v,
+        };
         let found = self.find(&key);
         if let Found::Hit(v) = found {
-            return Ok(v);
+            return Ok(holding(v));
         }
         let (viewer, expires_at) = match &key {
             Key::User(id) => (Viewer::load_user(db, *id).await?, None),
@@ -131,7 +135,7 @@ impl ViewerCache {
         {
             self.keep(key, viewer.clone(), expires_at, epoch);
         }
-        Ok(viewer)
+        Ok(holding(viewer))
     }
 
     fn find(&self, key: &Key) -> Found {
@@ -253,6 +257,7 @@ mod tests {
                 org_status: OrgStatus::Approved,
             }],
             dormant: vec![],
+            tokens_after: None,
         })
     }
 

@@ -111,6 +111,7 @@ pub async fn create_user<C: ConnectionTrait>(db: &C, new: NewUser) -> AppResult<
         is_active: Set(true),
         last_login_at: Set(None),
         email_verified_at: Set(None),
+        credentials_changed_at: Set(None),
         created_at: Set(t),
         updated_at: Set(t),
     }

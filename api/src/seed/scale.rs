@@ -181,6 +181,7 @@ pub async fn run_sized(
             is_active: Set(true),
             last_login_at: Set(None),
             email_verified_at: Set(Some(t)),
+            credentials_changed_at: Set(None),
             created_at: Set(t),
             updated_at: Set(t),
         });
