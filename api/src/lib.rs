@@ -4,6 +4,7 @@
 //! [`app::Application::build`] assembles everything from a [`config::Config`]; `main` only
 //! parses the command line.
 
+pub mod account_tokens;
 pub mod alerts;
 pub mod analytics;
 pub mod app;

@@ -3,6 +3,7 @@
 //! the HTTP transport and the command line.
 
 use crate::{
+    account_tokens::resolvers::AccountEmailMutation,
     alerts::{
         resolvers::{AlertMutation, AlertQuery},
         subscriptions::AlertSubscription,
@@ -67,6 +68,7 @@ pub struct MutationRoot(
     CalloutMutation,
     WebhookMutation,
     RewardsMutation,
+    AccountEmailMutation,
 );
 
 /// Every subscription, one object per domain.

@@ -39,7 +39,8 @@ pub enum NewSecret {
 }
 
 impl NewSecret {
-    async fn hash(self, app: &AppState) -> AppResult<Self> {
+    /// Hashes a typed password (argon2 permits are shared with logins).
+    pub async fn hash(self, app: &AppState) -> AppResult<Self> {
         match self {
             Self::Typed(p) => Ok(Self::Hashed(app.hasher.hash(p.into_inner()).await?)),
             hashed => Ok(hashed),
@@ -99,7 +100,7 @@ impl Command for Register {
     }
 
     async fn execute(self, exec: &Exec<'_>) -> AppResult<(Self::Output, Change)> {
-        service::register(exec.txn, self).await
+        service::register(exec.txn, self, exec.app.config.email_verification_ttl).await
     }
 }
 

@@ -121,10 +121,12 @@ pub async fn create_user<C: ConnectionTrait>(db: &C, new: NewUser) -> AppResult<
     Ok(model)
 }
 
-/// `register`: a plain user account (its password already hashed by the command).
+/// `register`: a plain user account (its password already hashed by the command), and the
+/// email that verifies its address, queued in the same transaction.
 pub async fn register<C: ConnectionTrait>(
     db: &C,
     cmd: Register,
+    verification_ttl: Duration,
 ) -> AppResult<(user::Model, Change)> {
     let u = create_user(
         db,
@@ -137,8 +139,10 @@ pub async fn register<C: ConnectionTrait>(
         },
     )
     .await?;
+    let mailed = crate::account_tokens::service::send_verification(db, &u, verification_ttl).await?;
     let change = Change {
         new: Some(json!({"email": u.email, "fullName": u.full_name})),
+        events: vec![mailed],
         ..by_user(u.id, u.id)
     };
     Ok((u, change))

@@ -28,6 +28,9 @@ pub struct User {
     pub is_active: bool,
     /// When the user last signed in successfully.
     pub last_login_at: Option<DateTime<Utc>>,
+    /// When the owner confirmed that the email reaches them (a verification link or an
+    /// accepted invitation); null until then.
+    pub email_verified_at: Option<DateTime<Utc>>,
     /// When the account was registered.
     pub created_at: DateTime<Utc>,
     #[graphql(skip)]
@@ -44,6 +47,7 @@ impl From<user::Model> for User {
             platform_role: m.platform_role,
             is_active: m.is_active,
             last_login_at: m.last_login_at,
+            email_verified_at: m.email_verified_at,
             created_at: m.created_at,
             uuid: m.id,
         }
@@ -99,6 +103,7 @@ impl User {
             platform_role: v.platform_role,
             is_active: true,
             last_login_at: None,
+            email_verified_at: None,
             created_at: DateTime::<Utc>::UNIX_EPOCH,
             uuid: v.id,
         }

@@ -103,6 +103,65 @@ pub fn notification(kind: NotificationKind, priority: Severity, _locale: &str) -
     }
 }
 
+/// The account emails (DESIGN §7.5): each carries a single-use code, as a link (`{link}`)
+/// and as text to paste, and nothing else about the account.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AccountEmail {
+    /// Confirm the address after registering.
+    Verification,
+    /// Set a new password.
+    PasswordReset,
+    /// Join an organization (its name is in the message).
+    Invitation,
+}
+
+impl AccountEmail {
+    /// The outbox kind of the delivery.
+    pub fn kind(self) -> &'static str {
+        match self {
+            Self::Verification => "EMAIL_VERIFICATION",
+            Self::PasswordReset => "PASSWORD_RESET",
+            Self::Invitation => "INVITATION",
+        }
+    }
+}
+
+/// What an account email says, with `code` on a line of its own (English for every locale
+/// yet). `organization` names the inviting organization of an invitation.
+pub fn account_email(
+    which: AccountEmail,
+    code: &str,
+    organization: Option<&str>,
+    _locale: &str,
+) -> (String, String) {
+    let (subject, line, after) = match which {
+        AccountEmail::Verification => (
+            "Confirm your email address".to_string(),
+            "Confirm that this address is yours by opening this link:".to_string(),
+            "If you did not create a LifeFlow account, ignore this message.",
+        ),
+        AccountEmail::PasswordReset => (
+            "Reset your password".to_string(),
+            "Someone asked to reset the password of your LifeFlow account. To choose a new \
+             one, open this link (it works once, for a short time):"
+                .to_string(),
+            "If it was not you, ignore this message: your password stays as it is.",
+        ),
+        AccountEmail::Invitation => {
+            let org = organization.unwrap_or("An organization");
+            (
+                format!("{org} invites you to LifeFlow"),
+                format!("{org} invites you to join it on LifeFlow. To accept, open this link:"),
+                "If you do not expect this invitation, ignore this message.",
+            )
+        }
+    };
+    (
+        format!("LifeFlow: {subject}"),
+        format!("{line}\n\n{{link}}\n\nOr enter this code in the app:\n\ncode: {code}\n\n{after}"),
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
