@@ -4,6 +4,7 @@
 
 use crate::{
     account_tokens::resolvers::AccountEmailMutation,
+    organizations::invitations::{InvitationMutation, InvitationQuery},
     alerts::{
         resolvers::{AlertMutation, AlertQuery},
         subscriptions::AlertSubscription,
@@ -49,6 +50,7 @@ pub struct QueryRoot(
     WebhookQuery,
     RewardsQuery,
     AnalyticsQuery,
+    InvitationQuery,
 );
 
 /// Every mutation, one object per domain.
@@ -69,6 +71,7 @@ pub struct MutationRoot(
     WebhookMutation,
     RewardsMutation,
     AccountEmailMutation,
+    InvitationMutation,
 );
 
 /// Every subscription, one object per domain.

@@ -3,6 +3,7 @@
 //! which rows and fields a caller sees and who may act on a row once it is held, in the
 //! module named for the domain (built on [`policy`]). Nowhere else.
 
+pub mod accounts;
 pub mod alerts;
 pub mod analytics;
 pub mod audit;
