@@ -4,6 +4,7 @@
 
 use crate::{
     account_tokens::resolvers::AccountEmailMutation,
+    donors::erasure::ErasureMutation,
     organizations::invitations::{InvitationMutation, InvitationQuery},
     alerts::{
         resolvers::{AlertMutation, AlertQuery},
@@ -72,6 +73,7 @@ pub struct MutationRoot(
     RewardsMutation,
     AccountEmailMutation,
     InvitationMutation,
+    ErasureMutation,
 );
 
 /// Every subscription, one object per domain.

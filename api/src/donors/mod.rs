@@ -2,6 +2,7 @@
 //! the configured rule set, and donations that can add their units to stock.
 
 pub mod commands;
+pub mod erasure;
 pub mod resolvers;
 pub mod service;
 pub mod types;
