@@ -4,6 +4,10 @@
 //! [`app::Application::build`] assembles everything from a [`config::Config`]; `main` only
 //! parses the command line.
 
+// The merged mutation root nests one level per domain object; the default limit (128) is
+// reached at 17 of them.
+#![recursion_limit = "256"]
+
 pub mod account_tokens;
 pub mod alerts;
 pub mod analytics;
