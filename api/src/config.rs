@@ -455,11 +455,7 @@ impl Config {
                 48 * 3600,
             )?),
             password_reset_ttl: Duration::from_secs(num(&get, "PASSWORD_RESET_TTL_SECS", 3600)?),
-            invitation_ttl: Duration::from_secs(num(
-                &get,
-                "INVITATION_TTL_SECS",
-                7 * 24 * 3600,
-            )?),
+            invitation_ttl: Duration::from_secs(num(&get, "INVITATION_TTL_SECS", 7 * 24 * 3600)?),
             rate_limit_prefix: get("RATE_LIMIT_PREFIX").unwrap_or_else(|| "lifeflow".into()),
             password_hash_concurrency: num(&get, "PASSWORD_HASH_CONCURRENCY", 2)?,
             argon2_memory_kib: num(&get, "ARGON2_MEMORY_KIB", 19_456)?,

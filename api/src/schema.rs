@@ -4,8 +4,6 @@
 
 use crate::{
     account_tokens::resolvers::AccountEmailMutation,
-    donors::erasure::ErasureMutation,
-    organizations::invitations::{InvitationMutation, InvitationQuery},
     alerts::{
         resolvers::{AlertMutation, AlertQuery},
         subscriptions::AlertSubscription,
@@ -19,10 +17,12 @@ use crate::{
     },
     config::Config,
     consultations::resolvers::{ConsultationMutation, ConsultationQuery},
+    donors::erasure::ErasureMutation,
     donors::resolvers::{DonorMutation, DonorQuery},
     drives::resolvers::{DriveMutation, DriveQuery},
     identity::resolvers::{IdentityMutation, IdentityQuery},
     notifications::resolvers::{NotificationPreferenceMutation, NotificationPreferenceQuery},
+    organizations::invitations::{InvitationMutation, InvitationQuery},
     organizations::resolvers::{OrganizationMutation, OrganizationQuery},
     reports::resolvers::{ReportMutation, ReportQuery},
     requests::resolvers::{RequestMutation, RequestQuery},

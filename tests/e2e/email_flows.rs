@@ -13,7 +13,8 @@ const NEW_PASSWORD: &str = "a brand new passphrase";
 
 const VERIFY: &str =
     "mutation($i: VerifyEmailInput!) { verifyEmail(input: $i) { user { id emailVerifiedAt } } }";
-const REQUEST_RESET: &str = "mutation($i: RequestPasswordResetInput!) { requestPasswordReset(input: $i) { accepted } }";
+const REQUEST_RESET: &str =
+    "mutation($i: RequestPasswordResetInput!) { requestPasswordReset(input: $i) { accepted } }";
 const RESET: &str =
     "mutation($i: ResetPasswordInput!) { resetPassword(input: $i) { user { id } sessionsEnded } }";
 const ME: &str = "{ me { id emailVerifiedAt } }";
@@ -78,7 +79,11 @@ async fn registering_mails_a_code_that_verifies_the_email_once() {
     // Assert
     assert!(before.data()["me"]["emailVerifiedAt"].is_null());
     assert!(first.data()["verifyEmail"]["user"]["emailVerifiedAt"].is_string());
-    assert!(mail.body().contains("/verify-email?token="), "{}", mail.body());
+    assert!(
+        mail.body().contains("/verify-email?token="),
+        "{}",
+        mail.body()
+    );
     assert_eq!(again.code(), Some("BAD_USER_INPUT"));
     assert_eq!(again.field(), Some("input.token"));
     assert_eq!(forged.code(), Some("BAD_USER_INPUT"));
@@ -99,7 +104,12 @@ async fn a_password_reset_sets_the_password_and_ends_every_session() {
     let app = app_mailing(&smtp, &[]).await;
     let phone = app.signed_in("forgetful@mail.example").await;
     let laptop = app.login(&phone.email, PASSWORD).await;
-    assert!(app.gql(Some(&laptop.access), ME, json!({})).await.code().is_none());
+    assert!(
+        app.gql(Some(&laptop.access), ME, json!({}))
+            .await
+            .code()
+            .is_none()
+    );
 
     // Act
     let asked = request_reset(&app, "Forgetful@Mail.example").await;
@@ -217,7 +227,12 @@ async fn reset_requests_are_rate_limited_per_email_whether_or_not_it_has_an_acco
     let mut known_codes = Vec::new();
     let mut unknown_codes = Vec::new();
     for _ in 0..3 {
-        known_codes.push(request_reset(&app, &known.email).await.code().map(str::to_string));
+        known_codes.push(
+            request_reset(&app, &known.email)
+                .await
+                .code()
+                .map(str::to_string),
+        );
         unknown_codes.push(
             request_reset(&app, "ghost@mail.example")
                 .await

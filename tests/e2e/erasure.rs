@@ -8,8 +8,7 @@ use lifeflow_tests::{
 use sea_orm::ConnectionTrait;
 use serde_json::json;
 
-const ERASE: &str =
-    "mutation($i: EraseDonorInput!) { eraseDonor(input: $i) { donorId erasedAt } }";
+const ERASE: &str = "mutation($i: EraseDonorInput!) { eraseDonor(input: $i) { donorId erasedAt } }";
 const PHONE: &str = "+919876500011";
 
 /// A donor with an account who gave blood once at the network's bank: (the donor's session,
@@ -45,7 +44,11 @@ async fn a_donor_erases_themself_leaving_no_plaintext_and_their_donations_tracea
         .gql(Some(&me.access), ERASE, json!({"i": {"donorId": donor}}))
         .await;
     let again = app
-        .gql(Some(&net.root.access), ERASE, json!({"i": {"donorId": donor}}))
+        .gql(
+            Some(&net.root.access),
+            ERASE,
+            json!({"i": {"donorId": donor}}),
+        )
         .await;
 
     // Assert: the raw row holds none of what the donor wrote.
@@ -67,7 +70,14 @@ async fn a_donor_erases_themself_leaving_no_plaintext_and_their_donations_tracea
         .expect("row")
         .try_get_by_index::<String>(0)
         .expect("text");
-    for secret in ["Meera", "Giver", PHONE, "9876500011", "Secret Lane", "Bengaluru"] {
+    for secret in [
+        "Meera",
+        "Giver",
+        PHONE,
+        "9876500011",
+        "Secret Lane",
+        "Bengaluru",
+    ] {
         assert!(!row.contains(secret), "{secret} left in {row}");
     }
     assert!(row.starts_with("Erased donor|"), "{row}");
@@ -96,7 +106,9 @@ async fn a_donor_erases_themself_leaving_no_plaintext_and_their_donations_tracea
     // A second erasure is refused.
     assert_eq!(again.code(), Some("CONFLICT"));
     let audited = app
-        .count("SELECT COUNT(*) FROM audit_logs WHERE action = 'donor.erase' AND outcome = 'SUCCESS'")
+        .count(
+            "SELECT COUNT(*) FROM audit_logs WHERE action = 'donor.erase' AND outcome = 'SUCCESS'",
+        )
         .await;
     assert_eq!(audited, 1);
 }
@@ -111,16 +123,26 @@ async fn erasure_by_anyone_but_the_donor_or_a_super_admin_is_refused() {
 
     // Act
     let by_stranger = app
-        .gql(Some(&stranger.access), ERASE, json!({"i": {"donorId": donor}}))
+        .gql(
+            Some(&stranger.access),
+            ERASE,
+            json!({"i": {"donorId": donor}}),
+        )
         .await;
     let by_bank = app
-        .gql(Some(&net.bank.admin.access), ERASE, json!({"i": {"donorId": donor}}))
+        .gql(
+            Some(&net.bank.admin.access),
+            ERASE,
+            json!({"i": {"donorId": donor}}),
+        )
         .await;
-    let by_nobody = app
-        .gql(None, ERASE, json!({"i": {"donorId": donor}}))
-        .await;
+    let by_nobody = app.gql(None, ERASE, json!({"i": {"donorId": donor}})).await;
     let by_root = app
-        .gql(Some(&net.root.access), ERASE, json!({"i": {"donorId": donor}}))
+        .gql(
+            Some(&net.root.access),
+            ERASE,
+            json!({"i": {"donorId": donor}}),
+        )
         .await;
 
     // Assert

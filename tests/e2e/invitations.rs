@@ -27,7 +27,15 @@ async fn an_invitation_to_a_new_email_creates_a_verified_member_and_cannot_be_re
     let smtp = SmtpServer::start().await;
     let app = app_mailing(&smtp, &[]).await;
     let root = app.super_admin().await;
-    let bank = org_north(&app, &root, "BANK-INV", "BLOOD_BANK", "admin@inv.example", 1.0).await;
+    let bank = org_north(
+        &app,
+        &root,
+        "BANK-INV",
+        "BLOOD_BANK",
+        "admin@inv.example",
+        1.0,
+    )
+    .await;
     invite(&app, &bank.admin, &bank.id, "Nurse@Inv.example", "STAFF")
         .await
         .data();
@@ -49,7 +57,11 @@ async fn an_invitation_to_a_new_email_creates_a_verified_member_and_cannot_be_re
     assert_eq!(second.field(), Some("input.token"));
     let nurse = app.login("nurse@inv.example", PASSWORD).await;
     let me = app
-        .gql(Some(&nurse.access), "{ me { memberships { role } } }", json!({}))
+        .gql(
+            Some(&nurse.access),
+            "{ me { memberships { role } } }",
+            json!({}),
+        )
         .await;
     assert_eq!(me.data()["me"]["memberships"][0]["role"], "STAFF");
     let listed = app
@@ -70,7 +82,15 @@ async fn an_invitation_for_an_existing_account_is_accepted_only_by_that_account_
     let smtp = SmtpServer::start().await;
     let app = app_mailing(&smtp, &[]).await;
     let root = app.super_admin().await;
-    let bank = org_north(&app, &root, "BANK-EX", "BLOOD_BANK", "admin@ex.example", 1.0).await;
+    let bank = org_north(
+        &app,
+        &root,
+        "BANK-EX",
+        "BLOOD_BANK",
+        "admin@ex.example",
+        1.0,
+    )
+    .await;
     let doctor = app.signed_in("doctor@ex.example").await;
     let stranger = app.signed_in("stranger@ex.example").await;
     invite(&app, &root, &bank.id, &doctor.email, "DOCTOR")
@@ -97,8 +117,24 @@ async fn only_the_organizations_admins_and_super_admins_invite() {
     // Arrange
     let app = spawn_app().await;
     let root = app.super_admin().await;
-    let bank = org_north(&app, &root, "BANK-NA", "BLOOD_BANK", "admin@na.example", 1.0).await;
-    let other = org_north(&app, &root, "BANK-OT", "BLOOD_BANK", "admin@ot.example", 2.0).await;
+    let bank = org_north(
+        &app,
+        &root,
+        "BANK-NA",
+        "BLOOD_BANK",
+        "admin@na.example",
+        1.0,
+    )
+    .await;
+    let other = org_north(
+        &app,
+        &root,
+        "BANK-OT",
+        "BLOOD_BANK",
+        "admin@ot.example",
+        2.0,
+    )
+    .await;
     let staff = app.signed_in("staff@na.example").await;
     app.add_member(&bank.admin, &bank.id, &staff.email, "STAFF")
         .await;
@@ -128,8 +164,14 @@ async fn only_the_organizations_admins_and_super_admins_invite() {
     assert_eq!(by_staff.code(), Some("FORBIDDEN"));
     assert_eq!(by_other_admin.code(), Some("FORBIDDEN"));
     assert_eq!(anonymous.code(), Some("UNAUTHENTICATED"));
-    assert_eq!(by_admin.data()["inviteMember"]["invitation"]["role"], "ADMIN");
-    assert_eq!(by_root.data()["inviteMember"]["invitation"]["role"], "STAFF");
+    assert_eq!(
+        by_admin.data()["inviteMember"]["invitation"]["role"],
+        "ADMIN"
+    );
+    assert_eq!(
+        by_root.data()["inviteMember"]["invitation"]["role"],
+        "STAFF"
+    );
     assert_eq!(member_again.code(), Some("CONFLICT"));
     assert_eq!(list_by_staff.code(), Some("FORBIDDEN"));
 }
@@ -140,7 +182,15 @@ async fn an_expired_invitation_is_refused() {
     let smtp = SmtpServer::start().await;
     let app = app_mailing(&smtp, &[("INVITATION_TTL_SECS", "0")]).await;
     let root = app.super_admin().await;
-    let bank = org_north(&app, &root, "BANK-EXP", "BLOOD_BANK", "admin@exp.example", 1.0).await;
+    let bank = org_north(
+        &app,
+        &root,
+        "BANK-EXP",
+        "BLOOD_BANK",
+        "admin@exp.example",
+        1.0,
+    )
+    .await;
     invite(&app, &bank.admin, &bank.id, "late@exp.example", "STAFF")
         .await
         .data();

@@ -143,7 +143,15 @@ pub async fn send_verification<C: ConnectionTrait>(
 ) -> AppResult<Event> {
     supersede(db, u.id, TokenPurpose::EmailVerification).await?;
     let code = issue(db, u.id, TokenPurpose::EmailVerification, ttl).await?;
-    queue_email(db, &u.email, Some(u.id), AccountEmail::Verification, &code, None).await
+    queue_email(
+        db,
+        &u.email,
+        Some(u.id),
+        AccountEmail::Verification,
+        &code,
+        None,
+    )
+    .await
 }
 
 /// `verifyEmail`: redeems the token and marks the user's email verified.
@@ -151,7 +159,13 @@ pub async fn verify_email<C: ConnectionTrait>(
     db: &C,
     cmd: VerifyEmail,
 ) -> AppResult<(user::Model, Change)> {
-    let row = redeem(db, &cmd.token, TokenPurpose::EmailVerification, "input.token").await?;
+    let row = redeem(
+        db,
+        &cmd.token,
+        TokenPurpose::EmailVerification,
+        "input.token",
+    )
+    .await?;
     let u = user::Entity::find_by_id(row.user_id)
         .one(db)
         .await?
@@ -210,8 +224,15 @@ pub async fn request_reset<C: ConnectionTrait>(
     }
     supersede(db, u.id, TokenPurpose::PasswordReset).await?;
     let code = issue(db, u.id, TokenPurpose::PasswordReset, ttl).await?;
-    let event =
-        queue_email(db, &u.email, Some(u.id), AccountEmail::PasswordReset, &code, None).await?;
+    let event = queue_email(
+        db,
+        &u.email,
+        Some(u.id),
+        AccountEmail::PasswordReset,
+        &code,
+        None,
+    )
+    .await?;
     change.entity_id = Some(u.id);
     change.actor_user_id = Some(u.id);
     change.events.push(event);

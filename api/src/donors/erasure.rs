@@ -105,7 +105,10 @@ pub async fn erase<C: ConnectionTrait>(
             Expr::value(Sealed(unknown_birth)),
         )
         .col_expr(donor::Column::Phone, Expr::value(Sealed(String::new())))
-        .col_expr(donor::Column::PhoneIndex, Expr::value(Option::<String>::None))
+        .col_expr(
+            donor::Column::PhoneIndex,
+            Expr::value(Option::<String>::None),
+        )
         .col_expr(donor::Column::Email, Expr::value(Option::<String>::None))
         .col_expr(
             donor::Column::Address,
@@ -116,7 +119,10 @@ pub async fn erase<C: ConnectionTrait>(
         .col_expr(donor::Column::State, Expr::value(Option::<String>::None))
         .col_expr(donor::Column::Latitude, Expr::value(Option::<f64>::None))
         .col_expr(donor::Column::Longitude, Expr::value(Option::<f64>::None))
-        .col_expr(donor::Column::LastHemoglobin, Expr::value(Option::<f64>::None))
+        .col_expr(
+            donor::Column::LastHemoglobin,
+            Expr::value(Option::<f64>::None),
+        )
         .col_expr(donor::Column::Deferrals, Expr::value(json!([])))
         .col_expr(donor::Column::AcceptsCallouts, Expr::value(false))
         .col_expr(donor::Column::UserId, Expr::value(Option::<Uuid>::None))

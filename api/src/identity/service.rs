@@ -139,7 +139,8 @@ pub async fn register<C: ConnectionTrait>(
         },
     )
     .await?;
-    let mailed = crate::account_tokens::service::send_verification(db, &u, verification_ttl).await?;
+    let mailed =
+        crate::account_tokens::service::send_verification(db, &u, verification_ttl).await?;
     let change = Change {
         new: Some(json!({"email": u.email, "fullName": u.full_name})),
         events: vec![mailed],
