@@ -209,7 +209,9 @@ pub async fn resend_verification<C: ConnectionTrait>(
 
 /// `requestPasswordReset`: for an active account, a reset token and its email; for an
 /// unknown or deactivated email, nothing. The caller learns neither way (the audit row
-/// carries no entity when no account matched).
+/// carries no entity when no account matched). A hit writes a token and an outbox row that a
+/// miss does not, so the two answers may differ by those statements' time: an oracle we
+/// accept, bounded by the per-IP and per-email limits reserved before any lookup.
 pub async fn request_reset<C: ConnectionTrait>(
     db: &C,
     cmd: RequestPasswordReset,
