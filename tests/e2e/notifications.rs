@@ -37,7 +37,7 @@ async fn an_emergency_request_near_a_bank_emails_the_banks_members_without_patie
     // Assert: each member of the near bank gets one email about it, with a link and no
     // patient detail; the far bank's admin gets none.
     for member in [&near_admin.email, &staff.email] {
-        let mails = smtp.wait_for_to(member, 1, ARRIVES).await;
+        let mails = smtp.wait_for_notifications_to(member, 1, ARRIVES).await;
         let emergency: Vec<_> = mails
             .iter()
             .filter(|m| m.header("Subject").is_some_and(|s| s.contains("emergency")))
@@ -119,7 +119,9 @@ async fn an_email_queued_while_the_smtp_server_is_down_arrives_after_it_comes_ba
     smtp.restart().await;
 
     // Assert: the email arrives once, and the row says SENT with every attempt counted.
-    let mails = smtp.wait_for_to(&near_admin.email, 1, ARRIVES).await;
+    let mails = smtp
+        .wait_for_notifications_to(&near_admin.email, 1, ARRIVES)
+        .await;
     let emergency: Vec<_> = mails
         .iter()
         .filter(|m| m.header("Subject").is_some_and(|s| s.contains("emergency")))
@@ -400,7 +402,9 @@ async fn quiet_hours_hold_a_warning_until_they_end_while_a_critical_alert_goes_a
     .await;
 
     // Assert: the CRITICAL email arrives; the WARNING one waits for the end of quiet hours.
-    let mails = smtp.wait_for_to(&admin.email, 1, ARRIVES).await;
+    let mails = smtp
+        .wait_for_notifications_to(&admin.email, 1, ARRIVES)
+        .await;
     assert!(
         mails[0]
             .body()
@@ -446,7 +450,12 @@ async fn quiet_hours_hold_a_warning_until_they_end_while_a_critical_alert_goes_a
     };
     assert_eq!(by_priority("WARNING")[0]["status"], "PENDING");
     assert_eq!(by_priority("WARNING")[0]["channel"], "EMAIL");
-    assert_eq!(smtp.mails_to(&admin.email).len(), 1);
+    assert_eq!(
+        smtp.wait_for_notifications_to(&admin.email, 1, ARRIVES)
+            .await
+            .len(),
+        1
+    );
 }
 
 #[tokio::test]

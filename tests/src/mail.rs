@@ -151,6 +151,35 @@ impl SmtpServer {
         }
     }
 
+    /// Waits until at least `n` messages other than account emails (the verification every
+    /// registration mails) arrived for `address`; returns those (panics after `limit`).
+    pub async fn wait_for_notifications_to(
+        &self,
+        address: &str,
+        n: usize,
+        limit: Duration,
+    ) -> Vec<Mail> {
+        let deadline = tokio::time::Instant::now() + limit;
+        loop {
+            let mails: Vec<Mail> = self
+                .mails_to(address)
+                .into_iter()
+                .filter(|m| {
+                    !m.header("Subject")
+                        .is_some_and(|s| s.contains("Confirm your email"))
+                })
+                .collect();
+            if mails.len() >= n || tokio::time::Instant::now() >= deadline {
+                assert!(
+                    mails.len() >= n,
+                    "expected {n} mails to {address}: {mails:#?}"
+                );
+                return mails;
+            }
+            tokio::time::sleep(Duration::from_millis(25)).await;
+        }
+    }
+
     /// Waits until at least `n` messages arrived (panics after `limit`, naming what came).
     pub async fn wait_for(&self, n: usize, limit: Duration) -> Vec<Mail> {
         let deadline = tokio::time::Instant::now() + limit;
@@ -405,6 +434,7 @@ pub async fn app_mailing(smtp: &SmtpServer, more: &[(&str, &str)]) -> TestApp {
 pub async fn deliveries_to(app: &TestApp, email: &str) -> Vec<outbox_delivery::Model> {
     let mut rows = outbox_delivery::Entity::find()
         .filter(outbox_delivery::Column::Recipient.eq(email))
+        .filter(outbox_delivery::Column::NotificationId.is_not_null())
         .all(&app.db)
         .await
         .expect("deliveries");
