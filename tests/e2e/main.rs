@@ -12,6 +12,7 @@ mod analytics_history;
 mod audit;
 mod audit_export;
 mod blood;
+mod blood_gates;
 mod blood_concurrency;
 mod blood_permissions;
 mod blood_reads;
