@@ -74,7 +74,7 @@ async fn a_unit_is_released_only_after_a_complete_negative_panel_with_its_group_
     let app = spawn_app().await;
     let net = Network::new(&app, 2.0).await;
     let u = net
-        .stock(&app, vec![quarantined("Q-1", "O_NEG", "RED_CELLS")])
+        .stock(&app, vec![quarantined("QUAR-001", "O_NEG", "RED_CELLS")])
         .await;
     let ids = vec![u[0]["id"].clone()];
 
@@ -201,7 +201,10 @@ async fn a_positive_test_discards_every_unit_of_the_donation_defers_the_donor_an
             json!({}),
         )
         .await;
-    let alerts = nodes(r.data(), "alerts");
+    let alerts = r.data()["alerts"]["nodes"]
+        .as_array()
+        .expect("alerts")
+        .clone();
     let lookback: Vec<&Value> = alerts
         .iter()
         .filter(|a| a["kind"] == "LOOKBACK")
@@ -272,7 +275,7 @@ async fn separating_whole_blood_makes_components_sharing_its_din_each_with_its_o
     assert_eq!(whole["unit"]["status"], "PROCESSED");
     assert_eq!(
         whole["unit"]["children"],
-        json!([{"component": "RED_CELLS"}, {"component": "PLASMA"}, {"component": "PLATELETS"}])
+        json!([{"component": "PLASMA"}, {"component": "PLATELETS"}, {"component": "RED_CELLS"}])
     );
     assert_eq!(
         whole["events"],
@@ -398,14 +401,14 @@ async fn transferring_a_reserved_quarantined_or_expired_unit_or_to_the_same_bank
     let app = spawn_app().await;
     let net = Network::new(&app, 2.0).await;
     let two = net.second_bank(&app).await;
-    let reserved = id_of(&net.stock(&app, vec![unit("R-1", "B_NEG", "RED_CELLS")]).await[0]);
+    let reserved = id_of(&net.stock(&app, vec![unit("RSV-001", "B_NEG", "RED_CELLS")]).await[0]);
     let request = net.nurse_request(&app, "B_NEG", "RED_CELLS", 1).await;
     accept(&app, &net.bank_staff, &request, &net.bank.id)
         .await
         .data();
-    let held = id_of(&net.stock(&app, vec![quarantined("Q-1", "B_NEG", "RED_CELLS")]).await[0]);
-    let old = id_of(&net.stock(&app, vec![expired_unit("X-1", "B_NEG", "RED_CELLS")]).await[0]);
-    let fine = id_of(&net.stock(&app, vec![unit("F-1", "B_NEG", "RED_CELLS")]).await[0]);
+    let held = id_of(&net.stock(&app, vec![quarantined("QUAR-001", "B_NEG", "RED_CELLS")]).await[0]);
+    let old = id_of(&net.stock(&app, vec![expired_unit("EXP-001", "B_NEG", "RED_CELLS")]).await[0]);
+    let fine = id_of(&net.stock(&app, vec![unit("FINE-001", "B_NEG", "RED_CELLS")]).await[0]);
 
     // Act
     let send = |ids: Vec<String>, to: String| {
