@@ -284,7 +284,7 @@ async fn separating_whole_blood_makes_components_sharing_its_din_each_with_its_o
     assert_eq!(app.count(MISMATCHES).await, 0);
     assert_eq!(
         app.count(
-            "SELECT COALESCE(SUM(available), 0) FROM blood_stock_counts WHERE component = 'WHOLE_BLOOD'"
+            "SELECT CAST(COALESCE(SUM(available), 0) AS BIGINT) FROM blood_stock_counts WHERE component = 'WHOLE_BLOOD'"
         )
         .await,
         0
