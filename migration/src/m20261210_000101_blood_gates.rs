@@ -34,7 +34,11 @@ impl MigrationTrait for Migration {
                 .col(uuid_null(a("recorded_by_api_client_id")))
                 .col(timestamp_with_time_zone(a("recorded_at")))
                 .foreign_key(&mut fk("blood_unit_tests", "unit_id", "blood_units"))
-                .foreign_key(&mut fk("blood_unit_tests", "blood_bank_id", "organizations"))
+                .foreign_key(&mut fk(
+                    "blood_unit_tests",
+                    "blood_bank_id",
+                    "organizations",
+                ))
                 .foreign_key(&mut fk("blood_unit_tests", "recorded_by_user_id", "users"))
                 .foreign_key(&mut fk(
                     "blood_unit_tests",
@@ -161,7 +165,11 @@ impl MigrationTrait for Migration {
                 .to_owned(),
         )
         .await?;
-        for t in ["blood_transfer_units", "blood_transfers", "blood_unit_tests"] {
+        for t in [
+            "blood_transfer_units",
+            "blood_transfers",
+            "blood_unit_tests",
+        ] {
             m.drop_table(Table::drop().table(a(t)).to_owned()).await?;
         }
         Ok(())

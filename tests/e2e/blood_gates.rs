@@ -137,8 +137,8 @@ async fn a_positive_test_discards_every_unit_of_the_donation_defers_the_donor_an
     let app = spawn_app().await;
     let net = Network::new(&app, 2.0).await;
     let ngo = org_north(&app, &net.root, "NGO-CITY", "NGO", "admin@ngo.example", 1.0).await;
-    let donor = lifeflow_tests::fixtures::donors::ngo_donor(&app, &ngo, "Asha", "+919800000001")
-        .await;
+    let donor =
+        lifeflow_tests::fixtures::donors::ngo_donor(&app, &ngo, "Asha", "+919800000001").await;
     let code = card_code(&app, &ngo.admin, &donor).await;
     let r = app
         .gql(
@@ -205,10 +205,7 @@ async fn a_positive_test_discards_every_unit_of_the_donation_defers_the_donor_an
         .as_array()
         .expect("alerts")
         .clone();
-    let lookback: Vec<&Value> = alerts
-        .iter()
-        .filter(|a| a["kind"] == "LOOKBACK")
-        .collect();
+    let lookback: Vec<&Value> = alerts.iter().filter(|a| a["kind"] == "LOOKBACK").collect();
     assert_eq!(lookback.len(), 1, "{alerts:#?}");
     let message = lookback[0]["message"].as_str().expect("message");
     assert!(message.contains("3 unit(s) discarded"), "{message}");
@@ -297,8 +294,14 @@ async fn separating_a_component_a_reserved_or_expired_unit_twice_or_into_duplica
     // fresh one.
     let app = spawn_app().await;
     let net = Network::new(&app, 2.0).await;
-    let red = id_of(&net.stock(&app, vec![unit("RC-1", "B_POS", "RED_CELLS")]).await[0]);
-    let reserved = id_of(&net.stock(&app, vec![unit("WB-R", "AB_POS", "WHOLE_BLOOD")]).await[0]);
+    let red = id_of(
+        &net.stock(&app, vec![unit("RC-1", "B_POS", "RED_CELLS")])
+            .await[0],
+    );
+    let reserved = id_of(
+        &net.stock(&app, vec![unit("WB-R", "AB_POS", "WHOLE_BLOOD")])
+            .await[0],
+    );
     let request = net.nurse_request(&app, "AB_POS", "WHOLE_BLOOD", 1).await;
     accept(&app, &net.bank_staff, &request, &net.bank.id)
         .await
@@ -307,7 +310,10 @@ async fn separating_a_component_a_reserved_or_expired_unit_twice_or_into_duplica
         &net.stock(&app, vec![expired_unit("WB-X", "A_POS", "WHOLE_BLOOD")])
             .await[0],
     );
-    let fresh = id_of(&net.stock(&app, vec![unit("WB-F", "A_POS", "WHOLE_BLOOD")]).await[0]);
+    let fresh = id_of(
+        &net.stock(&app, vec![unit("WB-F", "A_POS", "WHOLE_BLOOD")])
+            .await[0],
+    );
 
     // Act
     let component = try_separate(&app, &net.bank_staff, &red, &["PLASMA"]).await;
@@ -384,13 +390,14 @@ async fn transferred_units_leave_the_senders_stock_are_never_reserved_in_transit
     }
     assert_eq!(twice.code(), Some("INVALID_TRANSITION"));
     let taken = accept(&app, &two.admin, &at_two, &two.id).await;
-    assert_eq!(request_of(&taken, "acceptBloodRequest")["status"], "ACCEPTED");
+    assert_eq!(
+        request_of(&taken, "acceptBloodRequest")["status"],
+        "ACCEPTED"
+    );
     assert_eq!(app.count(MISMATCHES).await, 0);
     assert_eq!(
-        app.count(
-            "SELECT COUNT(*) FROM blood_unit_events WHERE to_status = 'IN_TRANSIT'"
-        )
-        .await,
+        app.count("SELECT COUNT(*) FROM blood_unit_events WHERE to_status = 'IN_TRANSIT'")
+            .await,
         2
     );
 }
@@ -401,14 +408,26 @@ async fn transferring_a_reserved_quarantined_or_expired_unit_or_to_the_same_bank
     let app = spawn_app().await;
     let net = Network::new(&app, 2.0).await;
     let two = net.second_bank(&app).await;
-    let reserved = id_of(&net.stock(&app, vec![unit("RSV-001", "B_NEG", "RED_CELLS")]).await[0]);
+    let reserved = id_of(
+        &net.stock(&app, vec![unit("RSV-001", "B_NEG", "RED_CELLS")])
+            .await[0],
+    );
     let request = net.nurse_request(&app, "B_NEG", "RED_CELLS", 1).await;
     accept(&app, &net.bank_staff, &request, &net.bank.id)
         .await
         .data();
-    let held = id_of(&net.stock(&app, vec![quarantined("QUAR-001", "B_NEG", "RED_CELLS")]).await[0]);
-    let old = id_of(&net.stock(&app, vec![expired_unit("EXP-001", "B_NEG", "RED_CELLS")]).await[0]);
-    let fine = id_of(&net.stock(&app, vec![unit("FINE-001", "B_NEG", "RED_CELLS")]).await[0]);
+    let held = id_of(
+        &net.stock(&app, vec![quarantined("QUAR-001", "B_NEG", "RED_CELLS")])
+            .await[0],
+    );
+    let old = id_of(
+        &net.stock(&app, vec![expired_unit("EXP-001", "B_NEG", "RED_CELLS")])
+            .await[0],
+    );
+    let fine = id_of(
+        &net.stock(&app, vec![unit("FINE-001", "B_NEG", "RED_CELLS")])
+            .await[0],
+    );
 
     // Act
     let send = |ids: Vec<String>, to: String| {
@@ -484,8 +503,14 @@ async fn every_caller_against_every_testing_separation_and_transfer_operation() 
     let app = spawn_app().await;
     let net = Network::new(&app, 2.0).await;
     let two = net.second_bank(&app).await;
-    let red = id_of(&net.stock(&app, vec![unit("RC-1", "O_POS", "RED_CELLS")]).await[0]);
-    let moved = id_of(&net.stock(&app, vec![unit("RC-2", "O_POS", "RED_CELLS")]).await[0]);
+    let red = id_of(
+        &net.stock(&app, vec![unit("RC-1", "O_POS", "RED_CELLS")])
+            .await[0],
+    );
+    let moved = id_of(
+        &net.stock(&app, vec![unit("RC-2", "O_POS", "RED_CELLS")])
+            .await[0],
+    );
     let done = transfer(&app, &net.bank_staff, &net.bank.id, &two.id, &[moved]).await;
     try_receive(&app, &two.admin, &done).await.data();
     let plain = app.signed_in("plain@x.example").await;
@@ -522,17 +547,36 @@ async fn every_caller_against_every_testing_separation_and_transfer_operation() 
 
     //  anon user H-ADM B-ADM B-STF two SA client
     let matrix: Vec<Row<8>> = vec![
-        ("recordUnitTests", mutation("recordUnitTests", "RecordUnitTestsInput", "units { id }"),
-            json!({"i": negative_panel(&[json!(red)])}), [U, F, F, A, A, F, F, A]),
-        ("separateUnit", mutation("separateUnit", "SeparateUnitInput", "units { id }"),
-            json!({"i": {"unitId": red, "into": ["PLASMA"]}}), [U, F, F, A, A, F, F, A]),
-        ("transferUnits", mutation("transferUnits", "TransferUnitsInput", "transfer { id }"),
-            json!({"i": {"fromBankId": bank, "toBankId": two.id, "unitIds": []}}), [U, F, F, A, A, F, F, A]),
-        ("receiveTransfer (already received)",
+        (
+            "recordUnitTests",
+            mutation("recordUnitTests", "RecordUnitTestsInput", "units { id }"),
+            json!({"i": negative_panel(&[json!(red)])}),
+            [U, F, F, A, A, F, F, A],
+        ),
+        (
+            "separateUnit",
+            mutation("separateUnit", "SeparateUnitInput", "units { id }"),
+            json!({"i": {"unitId": red, "into": ["PLASMA"]}}),
+            [U, F, F, A, A, F, F, A],
+        ),
+        (
+            "transferUnits",
+            mutation("transferUnits", "TransferUnitsInput", "transfer { id }"),
+            json!({"i": {"fromBankId": bank, "toBankId": two.id, "unitIds": []}}),
+            [U, F, F, A, A, F, F, A],
+        ),
+        (
+            "receiveTransfer (already received)",
             "mutation($t: ID!) { receiveTransfer(transferId: $t) { transfer { id } } }".into(),
-            json!({"t": done}), [U, F, F, F, F, A, F, F]),
-        ("transfers of the bank", "query($b: ID!) { transfers(bankId: $b) { totalCount } }".into(),
-            json!({"b": bank}), [U, F, F, A, A, F, A, A]),
+            json!({"t": done}),
+            [U, F, F, F, F, A, F, F],
+        ),
+        (
+            "transfers of the bank",
+            "query($b: ID!) { transfers(bankId: $b) { totalCount } }".into(),
+            json!({"b": bank}),
+            [U, F, F, A, A, F, A, A],
+        ),
     ];
 
     // Act and assert
@@ -565,7 +609,11 @@ async fn transfers_and_accepts_racing_for_the_same_units_never_leave_a_unit_both
     // Act
     let mut calls: Vec<LocalBoxFuture<'_, (&str, Gql)>> = Vec::new();
     for (i, id) in requests.iter().enumerate() {
-        let who = if i % 2 == 0 { &net.bank_staff } else { &second_staff };
+        let who = if i % 2 == 0 {
+            &net.bank_staff
+        } else {
+            &second_staff
+        };
         calls.push(
             accept(&app, who, id, &net.bank.id)
                 .map(|r| ("accept", r))
@@ -573,7 +621,11 @@ async fn transfers_and_accepts_racing_for_the_same_units_never_leave_a_unit_both
         );
     }
     for (i, pair) in ids.chunks(2).enumerate() {
-        let who = if i % 2 == 0 { &second_staff } else { &net.bank_staff };
+        let who = if i % 2 == 0 {
+            &second_staff
+        } else {
+            &net.bank_staff
+        };
         calls.push(
             try_transfer(&app, who, &net.bank.id, &two.id, pair)
                 .map(|r| ("transfer", r))

@@ -129,7 +129,9 @@ async fn after_concurrent_accepts_releases_discards_fulfilments_additions_separa
     let quarantined = ids(&net.stock(&app, quarantined).await);
     let tested: Vec<Value> = quarantined.iter().map(|i| json!(i)).collect();
     clear_for_release(&app, &net.bank_staff, &tested).await;
-    let whole = ids(&net.stock(&app, units("WB", "A_POS", "WHOLE_BLOOD", 4)).await);
+    let whole = ids(&net
+        .stock(&app, units("WB", "A_POS", "WHOLE_BLOOD", 4))
+        .await);
     let at_two = ids(&add_units(&app, &two.admin, &two.id, spread_units("TWO", "O_POS", 10)).await);
     // Units on their way from the second bank, to be received during the burst.
     let sent = transfer(&app, &two.admin, &two.id, &net.bank.id, &at_two[..2]).await;

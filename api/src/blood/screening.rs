@@ -82,7 +82,10 @@ mod tests {
             r[i] = P;
             assert_eq!(deferral_after(r, today()).unwrap().until, None, "{i}");
         }
-        assert_eq!(deferral_after([P, N, N, N, P], today()).unwrap().until, None);
+        assert_eq!(
+            deferral_after([P, N, N, N, P], today()).unwrap().until,
+            None
+        );
     }
 
     #[test]

@@ -8,9 +8,9 @@
 use crate::db::Db;
 use async_graphql::dataloader::{DataLoader, HashMapCache, Loader};
 use entity::{
-    ai_analysis, availability_rule, blood_transfer_unit, blood_unit, blood_unit_test, camp, camp_registration, camp_slot, doctor,
-    donation, donor, drive, membership, organization, outbox_delivery, payment, prescription,
-    report_image, report_review, risk_flag, user,
+    ai_analysis, availability_rule, blood_transfer_unit, blood_unit, blood_unit_test, camp,
+    camp_registration, camp_slot, doctor, donation, donor, drive, membership, organization,
+    outbox_delivery, payment, prescription, report_image, report_review, risk_flag, user,
 };
 use sea_orm::{ColumnTrait, DbErr, EntityTrait, QueryFilter, QueryOrder};
 use std::{collections::HashMap, sync::Arc};

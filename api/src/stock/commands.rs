@@ -327,7 +327,10 @@ impl TryFrom<SeparateUnitInput> for SeparateUnit {
 
     fn try_from(i: SeparateUnitInput) -> AppResult<Self> {
         if i.into.is_empty() {
-            return Err(AppError::bad_input("input.into", "name at least one component"));
+            return Err(AppError::bad_input(
+                "input.into",
+                "name at least one component",
+            ));
         }
         let mut seen = std::collections::HashSet::new();
         for (n, c) in i.into.iter().enumerate() {

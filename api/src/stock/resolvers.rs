@@ -10,8 +10,7 @@ use crate::{
         ids::parse_id,
         loaders::{prime, prime_orgs},
         pagination::{
-            Conn, Keyset, PageArgs, SortDirection, SortKey, SortValue, fetch_selected,
-            node_selects,
+            Conn, Keyset, PageArgs, SortDirection, SortKey, SortValue, fetch_selected, node_selects,
         },
     },
     pipeline,

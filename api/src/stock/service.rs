@@ -6,8 +6,8 @@ use crate::{
     audit::Change,
     auth::Actor,
     blood::{
-        compatibility, default_expires_at, eligibility::RuleSet, geo, isbt::UnitNumber,
-        screening, shelf_life,
+        compatibility, default_expires_at, eligibility::RuleSet, geo, isbt::UnitNumber, screening,
+        shelf_life,
     },
     db::now,
     donors::service as donors,
@@ -953,7 +953,10 @@ async fn lookback<C: ConnectionTrait>(
     let reason = "lookback: positive screening test of the donation".to_string();
     if !to_discard.is_empty() {
         blood_unit::Entity::update_many()
-            .col_expr(blood_unit::Column::Status, Expr::value(UnitStatus::Discarded))
+            .col_expr(
+                blood_unit::Column::Status,
+                Expr::value(UnitStatus::Discarded),
+            )
             .col_expr(
                 blood_unit::Column::ReservedForRequestId,
                 Expr::value(Option::<Uuid>::None),
@@ -1202,7 +1205,10 @@ pub async fn separate<C: ConnectionTrait>(
         })
         .collect();
     record_events(db, events).await?;
-    if let Some(p) = blood_unit_test::Entity::find_by_id(parent.id).one(db).await? {
+    if let Some(p) = blood_unit_test::Entity::find_by_id(parent.id)
+        .one(db)
+        .await?
+    {
         let copies: Vec<blood_unit_test::ActiveModel> = children
             .iter()
             .map(|c| {
@@ -1211,7 +1217,9 @@ pub async fn separate<C: ConnectionTrait>(
                 row.into()
             })
             .collect();
-        blood_unit_test::Entity::insert_many(copies).exec(db).await?;
+        blood_unit_test::Entity::insert_many(copies)
+            .exec(db)
+            .await?;
     }
     let mut touched = children.clone();
     touched.extend(processed);
@@ -1378,7 +1386,10 @@ pub async fn receive_transfer<C: ConnectionTrait>(
         .await?;
     let to = transfer.to_bank_id;
     blood_unit::Entity::update_many()
-        .col_expr(blood_unit::Column::Status, Expr::value(UnitStatus::Available))
+        .col_expr(
+            blood_unit::Column::Status,
+            Expr::value(UnitStatus::Available),
+        )
         .col_expr(blood_unit::Column::BloodBankId, Expr::value(to))
         .col_expr(blood_unit::Column::UpdatedAt, Expr::value(t))
         .filter(blood_unit::Column::Id.is_in(arriving.iter().map(|u| u.id)))
@@ -1409,7 +1420,9 @@ pub async fn receive_transfer<C: ConnectionTrait>(
     let change = Change {
         organization_id: Some(to),
         entity_id: Some(transfer_id),
-        new: Some(json!({"status": "RECEIVED", "units": arrived.iter().map(|u| u.id).collect::<Vec<_>>()})),
+        new: Some(
+            json!({"status": "RECEIVED", "units": arrived.iter().map(|u| u.id).collect::<Vec<_>>()}),
+        ),
         events: check_stock(db, to, &combos(&arrived)).await?,
         ..Change::default()
     };

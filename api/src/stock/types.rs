@@ -526,8 +526,6 @@ pub struct BloodTransferPayload {
 
 impl From<blood_transfer::Model> for BloodTransferPayload {
     fn from(m: blood_transfer::Model) -> Self {
-        Self {
-            transfer: m.into(),
-        }
+        Self { transfer: m.into() }
     }
 }
