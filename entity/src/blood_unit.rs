@@ -23,6 +23,8 @@ pub struct Model {
     pub reserved_until: Option<DateTimeUtc>,
     pub donation_id: Option<Uuid>,
     pub expiry_alerted_at: Option<DateTimeUtc>,
+    /// The whole-blood unit this component was separated from.
+    pub parent_unit_id: Option<Uuid>,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
 }

@@ -216,6 +216,8 @@ db_enum! {
         DonorCallout = "DONOR_CALLOUT",
         /// The donor may give blood again.
         EligibilityReminder = "ELIGIBILITY_REMINDER",
+        /// See `AlertKind::Lookback`.
+        Lookback = "LOOKBACK",
     }
 }
 
@@ -231,6 +233,7 @@ impl From<AlertKind> for NotificationKind {
             AlertKind::RiskFlag => Self::RiskFlag,
             AlertKind::CriticalFinding => Self::CriticalFinding,
             AlertKind::EmergencyDrive => Self::EmergencyDrive,
+            AlertKind::Lookback => Self::Lookback,
         }
     }
 }

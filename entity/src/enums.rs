@@ -270,6 +270,65 @@ pub enum UnitStatus {
     /// Destroyed, with a reason.
     #[sea_orm(string_value = "DISCARDED")]
     Discarded,
+    /// A whole-blood unit separated into components (its children); no longer stock.
+    #[sea_orm(string_value = "PROCESSED")]
+    Processed,
+    /// On its way to another bank: in neither bank's stock, never reserved.
+    #[sea_orm(string_value = "IN_TRANSIT")]
+    InTransit,
+}
+
+/// The result of one screening test of a unit.
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    EnumIter,
+    DeriveActiveEnum,
+    async_graphql::Enum,
+    Serialize,
+    Deserialize,
+)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+#[sea_orm(rs_type = "String", db_type = "String(StringLen::N(16))")]
+pub enum TestResult {
+    /// Not reactive.
+    #[sea_orm(string_value = "NEGATIVE")]
+    Negative,
+    /// Reactive: the donation is discarded and the donor deferred.
+    #[sea_orm(string_value = "POSITIVE")]
+    Positive,
+    /// To be repeated; the unit stays in quarantine.
+    #[sea_orm(string_value = "INCONCLUSIVE")]
+    Inconclusive,
+}
+
+/// Where a transfer of units between banks stands.
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    EnumIter,
+    DeriveActiveEnum,
+    async_graphql::Enum,
+    Serialize,
+    Deserialize,
+)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+#[sea_orm(rs_type = "String", db_type = "String(StringLen::N(16))")]
+pub enum TransferStatus {
+    /// Sent; the units are on their way.
+    #[sea_orm(string_value = "IN_TRANSIT")]
+    InTransit,
+    /// Received: the units are in the receiving bank's stock.
+    #[sea_orm(string_value = "RECEIVED")]
+    Received,
 }
 
 /// How a donation was collected; decides the interval before the next one.
@@ -481,6 +540,9 @@ pub enum AlertKind {
     /// A hospital asks an NGO for an emergency donation drive.
     #[sea_orm(string_value = "EMERGENCY_DRIVE")]
     EmergencyDrive,
+    /// A positive screening test: the donation's units are discarded (lookback).
+    #[sea_orm(string_value = "LOOKBACK")]
+    Lookback,
 }
 
 /// How serious an alert is; ordered.

@@ -42,9 +42,15 @@ pub mod blood_request_decline;
 #[allow(missing_docs)]
 pub mod blood_stock_count;
 #[allow(missing_docs)]
+pub mod blood_transfer;
+#[allow(missing_docs)]
+pub mod blood_transfer_unit;
+#[allow(missing_docs)]
 pub mod blood_unit;
 #[allow(missing_docs)]
 pub mod blood_unit_event;
+#[allow(missing_docs)]
+pub mod blood_unit_test;
 #[allow(missing_docs)]
 pub mod callout;
 #[allow(missing_docs)]

@@ -43,6 +43,8 @@ mod m20261208_000001_rewards;
 mod m20261208_000002_analytics_indexes;
 #[allow(missing_docs)]
 mod m20261209_000201_account_mail;
+#[allow(missing_docs)]
+mod m20261210_000101_blood_gates;
 
 /// Applies every migration in order.
 pub struct Migrator;
@@ -70,6 +72,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261208_000001_rewards::Migration),
             Box::new(m20261208_000002_analytics_indexes::Migration),
             Box::new(m20261209_000201_account_mail::Migration),
+            Box::new(m20261210_000101_blood_gates::Migration),
         ]
     }
 }

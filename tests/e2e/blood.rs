@@ -115,8 +115,9 @@ async fn an_ngo_donor_gives_blood_at_a_bank_whose_units_are_quarantined_then_rel
     assert_eq!(r.data()["donor"]["totalDonations"], 1);
     assert_eq!(r.data()["donor"]["donations"][0]["id"], donation_id);
 
-    // Releasing the quarantined units makes them available.
+    // Releasing the quarantined units, once tested negative, makes them available.
     let ids: Vec<Value> = units.iter().map(|u| u["id"].clone()).collect();
+    clear_for_release(&app, &net.bank_staff, &ids).await;
     let r = app
         .gql(
             Some(&net.bank_staff.access),

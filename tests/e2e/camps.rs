@@ -133,6 +133,7 @@ async fn an_unanswered_emergency_ends_with_camp_donations_accepted_from_the_part
     // Act 5: the bank releases the units from quarantine and accepts the request from them.
     let held = units_with_status(&app, &net.bank_staff, &net.bank.id, "QUARANTINED").await;
     let ids: Vec<Value> = held.iter().map(|u| u["id"].clone()).collect();
+    clear_for_release(&app, &net.bank_staff, &ids).await;
     app.gql(
         Some(&net.bank_staff.access),
         "mutation($i: ReleaseBloodUnitsInput!) { releaseBloodUnits(input: $i) { units { id } } }",

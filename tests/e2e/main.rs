@@ -13,6 +13,7 @@ mod audit;
 mod audit_export;
 mod blood;
 mod blood_concurrency;
+mod blood_gates;
 mod blood_permissions;
 mod blood_reads;
 mod callouts;

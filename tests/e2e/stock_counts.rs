@@ -106,11 +106,12 @@ fn ts(v: &Value) -> chrono::DateTime<chrono::Utc> {
 }
 
 #[tokio::test]
-async fn after_concurrent_accepts_releases_discards_fulfilments_additions_and_expiries_the_kept_counts_equal_a_fresh_count()
+async fn after_concurrent_accepts_releases_discards_fulfilments_additions_separations_transfers_and_expiries_the_kept_counts_equal_a_fresh_count()
  {
     // Arrange: holds last 4 s and the sweep runs every 50 ms, so holds lapse and units expire
-    // (the sweep's paths) while the requests run. Two banks; no mutation transfers units
-    // between banks, so every other path that changes a unit is here.
+    // (the sweep's paths) while the requests run. Two banks; the burst also separates whole
+    // blood, sends units between the banks and receives a transfer, so every path that
+    // changes a unit is here.
     let app = spawn_app_with(&[("RESERVATION_HOLD_SECS", "4"), ("SWEEP_INTERVAL_MS", "50")]).await;
     let net = Network::new(&app, 2.0).await;
     let two = net.second_bank(&app).await;
@@ -126,7 +127,14 @@ async fn after_concurrent_accepts_releases_discards_fulfilments_additions_and_ex
         u["status"] = json!("QUARANTINED");
     }
     let quarantined = ids(&net.stock(&app, quarantined).await);
-    add_units(&app, &two.admin, &two.id, spread_units("TWO", "O_POS", 10)).await;
+    let tested: Vec<Value> = quarantined.iter().map(|i| json!(i)).collect();
+    clear_for_release(&app, &net.bank_staff, &tested).await;
+    let whole = ids(&net
+        .stock(&app, units("WB", "A_POS", "WHOLE_BLOOD", 4))
+        .await);
+    let at_two = ids(&add_units(&app, &two.admin, &two.id, spread_units("TWO", "O_POS", 10)).await);
+    // Units on their way from the second bank, to be received during the burst.
+    let sent = transfer(&app, &two.admin, &two.id, &net.bank.id, &at_two[..2]).await;
     let o_neg: Vec<String> = ids(&first[24..32]);
     let expired: Vec<String> = ids(&first[38..41]);
     let mut to_accept = Vec::new();
@@ -208,6 +216,25 @@ async fn after_concurrent_accepts_releases_discards_fulfilments_additions_and_ex
                 .boxed_local(),
         );
     }
+    for id in &whole {
+        calls.push(
+            try_separate(&app, &net.bank_staff, id, &["RED_CELLS", "PLASMA"])
+                .map(|r| ("separate".to_string(), r))
+                .boxed_local(),
+        );
+    }
+    for pair in at_two[2..6].chunks(2) {
+        calls.push(
+            try_transfer(&app, &two.admin, &two.id, &net.bank.id, pair)
+                .map(|r| ("transfer".to_string(), r))
+                .boxed_local(),
+        );
+    }
+    calls.push(
+        try_receive(&app, &net.bank_staff, &sent)
+            .map(|r| ("receive".to_string(), r))
+            .boxed_local(),
+    );
     assert!(calls.len() >= 30);
     let results = join_all(calls).await;
 
@@ -238,6 +265,8 @@ async fn after_concurrent_accepts_releases_discards_fulfilments_additions_and_ex
     assert_eq!(succeeded("release"), 5);
     assert_eq!(succeeded("add"), 4);
     assert!(succeeded("discard") > 0);
+    assert_eq!(succeeded("separate"), 4);
+    assert_eq!(succeeded("receive"), 1);
     assert_eq!(
         app.count(MISMATCHES).await,
         0,

@@ -3,7 +3,7 @@
 
 use super::{Rule, Scope, Viewer, authorize, policy::ANY_ROLE};
 use crate::error::{AppError, AppResult};
-use entity::{OrgKind, OrgStatus, blood_unit, organization};
+use entity::{OrgKind, OrgStatus, blood_transfer, blood_unit, organization};
 use sea_orm::{ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter, QuerySelect};
 use uuid::Uuid;
 
@@ -39,6 +39,16 @@ pub fn visible_units(viewer: &Viewer, bank: Option<Uuid>) -> AppResult<Condition
             Err(other) => Err(other),
         },
     }
+}
+
+/// The transfers a `transfers(bankId)` list may show: those the bank sent or receives, for
+/// those who read the bank's units (its members, its API client with `stock:read`, super
+/// admins).
+pub fn visible_transfers(viewer: &Viewer, bank: Uuid) -> AppResult<Condition> {
+    authorize(viewer, reads_units(bank))?;
+    Ok(Condition::any()
+        .add(blood_transfer::Column::FromBankId.eq(bank))
+        .add(blood_transfer::Column::ToBankId.eq(bank)))
 }
 
 /// Banks whose counts (`stockLevels`) the caller may see: every approved bank for super

@@ -4,6 +4,7 @@ pub mod compatibility;
 pub mod eligibility;
 pub mod geo;
 pub mod isbt;
+pub mod screening;
 pub mod shelf_life;
 
 pub use shelf_life::{default_expires_at, shelf_life};

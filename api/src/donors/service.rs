@@ -206,6 +206,22 @@ async fn save<C: ConnectionTrait>(
     am.update(db).await.map_err(unique_violation)
 }
 
+/// Defers a donor (a lookback after a positive screening test): adds the deferral and
+/// recomputes eligibility. Returns the donor as saved.
+pub async fn defer<C: ConnectionTrait>(
+    db: &C,
+    rules: &RuleSet,
+    donor_id: Uuid,
+    deferral: Deferral,
+) -> AppResult<donor::Model> {
+    let mut d = donor::Entity::find_by_id(donor_id)
+        .one(db)
+        .await?
+        .ok_or(AppError::NotFound("donor"))?;
+    add_deferral(&mut d, deferral)?;
+    save(db, rules, d).await
+}
+
 /// Adds a deferral to a donor's list.
 fn add_deferral(d: &mut donor::Model, deferral: Deferral) -> AppResult<()> {
     let mut list: Vec<Deferral> = serde_json::from_value(d.deferrals.clone()).unwrap_or_default();

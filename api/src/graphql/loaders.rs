@@ -8,9 +8,9 @@
 use crate::db::Db;
 use async_graphql::dataloader::{DataLoader, HashMapCache, Loader};
 use entity::{
-    ai_analysis, availability_rule, blood_unit, camp, camp_registration, camp_slot, doctor,
-    donation, donor, drive, membership, organization, outbox_delivery, payment, prescription,
-    report_image, report_review, risk_flag, user,
+    ai_analysis, availability_rule, blood_transfer_unit, blood_unit, blood_unit_test, camp,
+    camp_registration, camp_slot, doctor, donation, donor, drive, membership, organization,
+    outbox_delivery, payment, prescription, report_image, report_review, risk_flag, user,
 };
 use sea_orm::{ColumnTrait, DbErr, EntityTrait, QueryFilter, QueryOrder};
 use std::{collections::HashMap, sync::Arc};
@@ -67,6 +67,65 @@ impl Loader<Uuid> for UnitsByRequest {
         Ok(group(keys, rows, |u| {
             u.reserved_for_request_id.unwrap_or_default()
         }))
+    }
+}
+
+/// Loads the components separated from units.
+pub struct UnitsByParent(pub Db);
+
+impl Loader<Uuid> for UnitsByParent {
+    type Value = Vec<blood_unit::Model>;
+    type Error = Arc<DbErr>;
+
+    async fn load(&self, keys: &[Uuid]) -> Result<HashMap<Uuid, Self::Value>, Self::Error> {
+        let rows = blood_unit::Entity::find()
+            .filter(blood_unit::Column::ParentUnitId.is_in(keys.iter().copied()))
+            .order_by_asc(blood_unit::Column::Component)
+            .order_by_asc(blood_unit::Column::Id)
+            .all(&self.0)
+            .await?;
+        Ok(group(keys, rows, |u| u.parent_unit_id.unwrap_or_default()))
+    }
+}
+
+/// Loads the units of transfers (one statement: the links joined to the units).
+pub struct UnitsByTransfer(pub Db);
+
+impl Loader<Uuid> for UnitsByTransfer {
+    type Value = Vec<blood_unit::Model>;
+    type Error = Arc<DbErr>;
+
+    async fn load(&self, keys: &[Uuid]) -> Result<HashMap<Uuid, Self::Value>, Self::Error> {
+        let rows: Vec<(blood_transfer_unit::Model, Option<blood_unit::Model>)> =
+            blood_transfer_unit::Entity::find()
+                .find_also_related(blood_unit::Entity)
+                .filter(blood_transfer_unit::Column::TransferId.is_in(keys.iter().copied()))
+                .order_by_asc(blood_transfer_unit::Column::UnitId)
+                .all(&self.0)
+                .await?;
+        let mut map: HashMap<Uuid, Self::Value> = keys.iter().map(|k| (*k, Vec::new())).collect();
+        for (link, unit) in rows {
+            if let Some(u) = unit {
+                map.entry(link.transfer_id).or_default().push(u);
+            }
+        }
+        Ok(map)
+    }
+}
+
+/// Loads units' screening panels.
+pub struct PanelByUnit(pub Db);
+
+impl Loader<Uuid> for PanelByUnit {
+    type Value = blood_unit_test::Model;
+    type Error = Arc<DbErr>;
+
+    async fn load(&self, keys: &[Uuid]) -> Result<HashMap<Uuid, Self::Value>, Self::Error> {
+        let rows = blood_unit_test::Entity::find()
+            .filter(blood_unit_test::Column::UnitId.is_in(keys.iter().copied()))
+            .all(&self.0)
+            .await?;
+        Ok(rows.into_iter().map(|r| (r.unit_id, r)).collect())
     }
 }
 
@@ -141,6 +200,11 @@ by_id!(
     /// Loads organizations by id.
     OrgById,
     organization
+);
+by_id!(
+    /// Loads blood units by id.
+    UnitById,
+    blood_unit
 );
 by_id!(
     /// Loads doctor profiles by id.
@@ -339,6 +403,14 @@ pub struct Loaders {
     pub donors: Cached<DonorById>,
     /// A notification's deliveries.
     pub deliveries_by_notification: Cached<DeliveriesByNotification>,
+    /// Blood units by id.
+    pub units: Cached<UnitById>,
+    /// Components by the unit they were separated from.
+    pub units_by_parent: Cached<UnitsByParent>,
+    /// Units by the transfer that moves them.
+    pub units_by_transfer: Cached<UnitsByTransfer>,
+    /// Screening panels by unit.
+    pub unit_tests: Cached<PanelByUnit>,
 }
 
 impl Loaders {
@@ -367,6 +439,10 @@ impl Loaders {
             camps_by_drive: cached(CampsByDrive(db.clone())),
             donors: cached(DonorById(db.clone())),
             deliveries_by_notification: cached(DeliveriesByNotification(db.clone())),
+            units: cached(UnitById(db.clone())),
+            units_by_parent: cached(UnitsByParent(db.clone())),
+            units_by_transfer: cached(UnitsByTransfer(db.clone())),
+            unit_tests: cached(PanelByUnit(db.clone())),
         }
     }
 }

@@ -46,6 +46,12 @@ pub fn notification(kind: NotificationKind, priority: Severity, _locale: &str) -
             format!("{level}: units expire soon"),
             format!("A {level} alert needs your attention: blood units expire soon."),
         ),
+        K::Lookback => (
+            format!("{level}: a donation's units were discarded (lookback)"),
+            format!(
+                "A {level} alert needs your attention: a donation's units were discarded after a positive test."
+            ),
+        ),
         K::HoldLapsed => (
             format!("{level}: a reservation lapsed"),
             format!("A {level} alert needs your attention: a reservation of units lapsed."),

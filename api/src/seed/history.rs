@@ -489,6 +489,7 @@ fn give(
             reserved_until: Set(None),
             donation_id: Set(Some(id)),
             expiry_alerted_at: Set(None),
+            parent_unit_id: Set(None),
             created_at: Set(at),
             updated_at: Set(end.unwrap_or(at)),
         });

@@ -255,6 +255,7 @@ pub async fn run_sized(
                 reserved_until: None,
                 donation_id: None,
                 expiry_alerted_at: None,
+                parent_unit_id: None,
                 created_at: t,
                 updated_at: t,
             });

@@ -3,7 +3,7 @@
 //! the bank the input names hears `FORBIDDEN` whatever else is wrong (`authority`).
 
 use super::{
-    service::{self, NewUnit},
+    service::{self, NewUnit, Panel},
     types::*,
 };
 use crate::{
@@ -13,13 +13,16 @@ use crate::{
         policy::{ADMIN, ADMIN_STAFF},
     },
     blood::isbt::UnitNumber,
+    db::Db,
     error::{AppError, AppResult},
     graphql::ids::parse_id,
     pipeline::{Command, Exec},
     validation::Text,
 };
 use async_graphql::ID;
-use entity::{BloodGroup, Component, OrgKind, OrgRole, blood_unit, stock_threshold};
+use entity::{
+    BloodGroup, Component, OrgKind, OrgRole, blood_transfer, blood_unit, stock_threshold,
+};
 use uuid::Uuid;
 
 /// What a bank does to its stock: its members in `roles`, or its API client with
@@ -223,5 +226,240 @@ impl Command for SetStockThreshold {
             self.critical_threshold,
         )
         .await
+    }
+}
+
+/// Acting for the bank a command located (the bank holding its unit, the receiver of its
+/// transfer); a row that does not exist asks only for a signed-in caller, and the use case
+/// answers `NOT_FOUND`.
+fn located(bank: Option<Uuid>) -> Rule {
+    bank.map_or(Rule::SignedIn, |b| act_for(b, ADMIN_STAFF))
+}
+
+/// Unit ids of an input: at least one, at most 500, each once.
+fn parse_unit_ids(ids: &[ID], field: &str) -> AppResult<Vec<Uuid>> {
+    let unit_ids = ids
+        .iter()
+        .map(|i| parse_id(i, field))
+        .collect::<AppResult<Vec<_>>>()?;
+    if unit_ids.is_empty() || unit_ids.len() > 500 {
+        return Err(AppError::bad_input(field, "give 1 to 500 units"));
+    }
+    let distinct: std::collections::HashSet<_> = unit_ids.iter().collect();
+    if distinct.len() != unit_ids.len() {
+        return Err(AppError::bad_input(field, "a unit appears twice"));
+    }
+    Ok(unit_ids)
+}
+
+/// `recordUnitTests`, parsed.
+pub struct RecordUnitTests {
+    /// The bank holding the first unit (every unit must be there).
+    pub bank_id: Option<Uuid>,
+    pub unit_ids: Vec<Uuid>,
+    pub panel: Panel,
+}
+
+impl TryFrom<RecordUnitTestsInput> for RecordUnitTests {
+    type Error = AppError;
+
+    fn try_from(i: RecordUnitTestsInput) -> AppResult<Self> {
+        Ok(Self {
+            bank_id: None,
+            unit_ids: parse_unit_ids(&i.unit_ids, "input.unitIds")?,
+            panel: Panel {
+                results: [i.hiv, i.hbv, i.hcv, i.syphilis, i.malaria],
+                abo_confirmed: i.abo_confirmed,
+                rh_confirmed: i.rh_confirmed,
+            },
+        })
+    }
+}
+
+impl Command for RecordUnitTests {
+    type Input = RecordUnitTestsInput;
+    type Output = Vec<blood_unit::Model>;
+    const ACTION: &'static str = "blood_unit.test";
+    const ENTITY: &'static str = "blood_unit";
+    const RULE: Rule = Rule::SignedIn;
+
+    fn rule(&self) -> Option<Rule> {
+        Some(located(self.bank_id))
+    }
+
+    async fn locate(mut self, db: &Db) -> AppResult<Self> {
+        if let Some(first) = self.unit_ids.first() {
+            self.bank_id = service::unit_bank(db, *first).await?;
+        }
+        Ok(self)
+    }
+
+    fn entity_id(&self) -> Option<Uuid> {
+        self.unit_ids.first().copied()
+    }
+
+    async fn execute(self, exec: &Exec<'_>) -> AppResult<(Self::Output, Change)> {
+        let bank = self.bank_id.ok_or(AppError::NotFound("blood unit"))?;
+        let rules = crate::donors::service::rule_set(&exec.app.config)?;
+        service::record_tests(
+            exec.txn,
+            &rules,
+            bank,
+            &self.unit_ids,
+            self.panel,
+            exec.actor,
+        )
+        .await
+    }
+}
+
+/// `separateUnit`, parsed.
+pub struct SeparateUnit {
+    /// The bank holding the unit, once located.
+    pub bank_id: Option<Uuid>,
+    pub unit_id: Uuid,
+    /// Distinct components, whole blood excluded.
+    pub into: Vec<Component>,
+}
+
+impl TryFrom<SeparateUnitInput> for SeparateUnit {
+    type Error = AppError;
+
+    fn try_from(i: SeparateUnitInput) -> AppResult<Self> {
+        if i.into.is_empty() {
+            return Err(AppError::bad_input(
+                "input.into",
+                "name at least one component",
+            ));
+        }
+        let mut seen = std::collections::HashSet::new();
+        for (n, c) in i.into.iter().enumerate() {
+            if *c == Component::WholeBlood {
+                return Err(AppError::bad_input(
+                    format!("input.into[{n}]"),
+                    "whole blood is not a component of itself",
+                ));
+            }
+            if !seen.insert(*c) {
+                return Err(AppError::bad_input(
+                    format!("input.into[{n}]"),
+                    "a component appears twice",
+                ));
+            }
+        }
+        Ok(Self {
+            bank_id: None,
+            unit_id: parse_id(&i.unit_id, "input.unitId")?,
+            into: i.into,
+        })
+    }
+}
+
+impl Command for SeparateUnit {
+    type Input = SeparateUnitInput;
+    type Output = Vec<blood_unit::Model>;
+    const ACTION: &'static str = "blood_unit.separate";
+    const ENTITY: &'static str = "blood_unit";
+    const RULE: Rule = Rule::SignedIn;
+
+    fn rule(&self) -> Option<Rule> {
+        Some(located(self.bank_id))
+    }
+
+    async fn locate(mut self, db: &Db) -> AppResult<Self> {
+        self.bank_id = service::unit_bank(db, self.unit_id).await?;
+        Ok(self)
+    }
+
+    fn entity_id(&self) -> Option<Uuid> {
+        Some(self.unit_id)
+    }
+
+    async fn execute(self, exec: &Exec<'_>) -> AppResult<(Self::Output, Change)> {
+        let bank = self.bank_id.ok_or(AppError::NotFound("blood unit"))?;
+        service::separate(exec.txn, bank, self.unit_id, &self.into, exec.actor).await
+    }
+}
+
+/// `transferUnits`, parsed.
+pub struct TransferUnits {
+    /// The sending bank, acted for.
+    pub from_bank: Uuid,
+    /// An approved blood bank.
+    pub to_bank: Uuid,
+    pub unit_ids: Vec<Uuid>,
+}
+
+impl TryFrom<TransferUnitsInput> for TransferUnits {
+    type Error = AppError;
+
+    fn try_from(i: TransferUnitsInput) -> AppResult<Self> {
+        Ok(Self {
+            from_bank: parse_id(&i.from_bank_id, "input.fromBankId")?,
+            to_bank: parse_id(&i.to_bank_id, "input.toBankId")?,
+            unit_ids: parse_unit_ids(&i.unit_ids, "input.unitIds")?,
+        })
+    }
+}
+
+impl Command for TransferUnits {
+    type Input = TransferUnitsInput;
+    type Output = blood_transfer::Model;
+    const ACTION: &'static str = "blood_transfer.send";
+    const ENTITY: &'static str = "blood_transfer";
+
+    fn authority(input: &Self::Input) -> Rule {
+        bank_named(&input.from_bank_id, ADMIN_STAFF)
+    }
+
+    async fn execute(self, exec: &Exec<'_>) -> AppResult<(Self::Output, Change)> {
+        let (from, to) = (self.from_bank, self.to_bank);
+        service::transfer(exec.txn, from, to, &self.unit_ids, exec.actor).await
+    }
+}
+
+/// `receiveTransfer`, parsed.
+pub struct ReceiveTransfer {
+    pub transfer_id: Uuid,
+    /// The receiving bank, once located.
+    pub bank_id: Option<Uuid>,
+}
+
+impl TryFrom<ID> for ReceiveTransfer {
+    type Error = AppError;
+
+    fn try_from(id: ID) -> AppResult<Self> {
+        Ok(Self {
+            transfer_id: parse_id(&id, "transferId")?,
+            bank_id: None,
+        })
+    }
+}
+
+impl Command for ReceiveTransfer {
+    type Input = ID;
+    type Output = blood_transfer::Model;
+    const ACTION: &'static str = "blood_transfer.receive";
+    const ENTITY: &'static str = "blood_transfer";
+    const RULE: Rule = Rule::SignedIn;
+
+    fn rule(&self) -> Option<Rule> {
+        Some(located(self.bank_id))
+    }
+
+    async fn locate(mut self, db: &Db) -> AppResult<Self> {
+        self.bank_id = service::transfer_receiver(db, self.transfer_id).await?;
+        Ok(self)
+    }
+
+    fn entity_id(&self) -> Option<Uuid> {
+        Some(self.transfer_id)
+    }
+
+    async fn execute(self, exec: &Exec<'_>) -> AppResult<(Self::Output, Change)> {
+        if self.bank_id.is_none() {
+            return Err(AppError::NotFound("transfer"));
+        }
+        service::receive_transfer(exec.txn, self.transfer_id, exec.actor).await
     }
 }

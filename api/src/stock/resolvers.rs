@@ -8,14 +8,16 @@ use crate::{
     graphql::{
         context::CtxExt,
         ids::parse_id,
-        loaders::prime_orgs,
-        pagination::{Conn, Keyset, PageArgs, SortKey, SortValue, fetch_selected, node_selects},
+        loaders::{prime, prime_orgs},
+        pagination::{
+            Conn, Keyset, PageArgs, SortDirection, SortKey, SortValue, fetch_selected, node_selects,
+        },
     },
     pipeline,
     validation::GeoPoint,
 };
-use async_graphql::{Context, Object};
-use entity::blood_unit;
+use async_graphql::{Context, ID, Object};
+use entity::{blood_transfer, blood_unit};
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 
 #[derive(Default)]
@@ -115,6 +117,44 @@ impl StockQuery {
             return Err(AppError::NotFound("blood unit"));
         }
         Ok(visible)
+    }
+
+    /// A bank's transfers, sent and received, newest first (its members; super admins).
+    #[graphql(complexity = "crate::graphql::limits::page_cost(first, last, child_complexity)")]
+    async fn transfers(
+        &self,
+        ctx: &Context<'_>,
+        bank_id: ID,
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+    ) -> AppResult<Conn<BloodTransfer>> {
+        let req = ctx.req()?;
+        let bank = parse_id(&bank_id, "bankId")?;
+        let q = blood_transfer::Entity::find()
+            .filter(auth::stock::visible_transfers(&req.viewer, bank)?);
+        let keyset = Keyset::<blood_transfer::Entity>::new(
+            None,
+            blood_transfer::Column::Id,
+            |m| m.id,
+            SortDirection::Desc,
+        );
+        let args = PageArgs::new(first, after, last, before);
+        let page = fetch_selected(ctx, q, &keyset, &args).await?;
+        if node_selects(ctx, &["fromBank"]) || node_selects(ctx, &["toBank"]) {
+            let banks = page
+                .rows
+                .iter()
+                .flat_map(|(_, m)| [m.from_bank_id, m.to_bank_id])
+                .collect();
+            prime_orgs(req, banks).await?;
+        }
+        if node_selects(ctx, &["units"]) {
+            let ids = page.rows.iter().map(|(_, m)| m.id);
+            prime(&req.loaders.units_by_transfer, ids).await?;
+        }
+        Ok(page.into_connection(BloodTransfer::from))
     }
 
     /// Stock levels per bank, group and component (counts only). Hospitals and super admins
@@ -226,6 +266,45 @@ impl StockMutation {
         input: DiscardBloodUnitInput,
     ) -> AppResult<BloodUnitsPayload> {
         pipeline::respond::<DiscardBloodUnit, _>(ctx, input).await
+    }
+
+    /// Records the screening panel of quarantined units (the bank's admins and staff). A
+    /// POSITIVE result discards every unit of the donation, defers the donor and alerts the
+    /// banks holding its units (lookback).
+    async fn record_unit_tests(
+        &self,
+        ctx: &Context<'_>,
+        input: RecordUnitTestsInput,
+    ) -> AppResult<BloodUnitsPayload> {
+        pipeline::respond::<RecordUnitTests, _>(ctx, input).await
+    }
+
+    /// Separates a whole-blood unit into components sharing its DIN, each with its own
+    /// expiry; the unit becomes PROCESSED. Returns the components.
+    async fn separate_unit(
+        &self,
+        ctx: &Context<'_>,
+        input: SeparateUnitInput,
+    ) -> AppResult<BloodUnitsPayload> {
+        pipeline::respond::<SeparateUnit, _>(ctx, input).await
+    }
+
+    /// Sends available units to another bank: they are IN_TRANSIT until it receives them.
+    async fn transfer_units(
+        &self,
+        ctx: &Context<'_>,
+        input: TransferUnitsInput,
+    ) -> AppResult<BloodTransferPayload> {
+        pipeline::respond::<TransferUnits, _>(ctx, input).await
+    }
+
+    /// The receiving bank takes a transfer: its units become AVAILABLE there.
+    async fn receive_transfer(
+        &self,
+        ctx: &Context<'_>,
+        transfer_id: ID,
+    ) -> AppResult<BloodTransferPayload> {
+        pipeline::respond::<ReceiveTransfer, _>(ctx, transfer_id).await
     }
 
     /// Sets the bank's critical threshold for a group and component (its admins).

@@ -2,18 +2,24 @@
 //! event), thresholds, derived levels and the compatible-stock search.
 
 use crate::{
-    alerts::service::check_stock,
+    alerts::service::{AlertContent, NewAlert, Target, check_stock, raise},
     audit::Change,
     auth::Actor,
-    blood::{compatibility, geo, isbt::UnitNumber, shelf_life},
+    blood::{
+        compatibility, default_expires_at, eligibility::RuleSet, geo, isbt::UnitNumber, screening,
+        shelf_life,
+    },
     db::now,
+    donors::service as donors,
     error::{AppError, AppResult},
+    events::Event,
 };
 use async_graphql::SimpleObject;
 use chrono::{DateTime, NaiveDate, Utc};
 use entity::{
-    BloodGroup, Component, OrgKind, OrgStatus, StockStatus, UnitStatus, WireName, blood_unit,
-    blood_unit_event, organization, stock_threshold,
+    AlertKind, BloodGroup, Component, OrgKind, OrgStatus, Severity, StockStatus, TestResult,
+    TransferStatus, UnitStatus, WireName, blood_transfer, blood_transfer_unit, blood_unit,
+    blood_unit_event, blood_unit_test, donation, organization, stock_threshold,
 };
 use sea_orm::{
     ActiveEnum,
@@ -163,6 +169,7 @@ pub async fn add_units<C: ConnectionTrait>(
             reserved_until: None,
             donation_id: u.donation_id,
             expiry_alerted_at: None,
+            parent_unit_id: None,
             created_at: t,
             updated_at: t,
         });
@@ -273,13 +280,15 @@ pub async fn add<C: ConnectionTrait>(
 }
 
 /// Releases quarantined units for use and checks the bank's thresholds (they count
-/// available units).
+/// available units). Each unit needs a recorded panel, every test negative and its group
+/// confirmed ([`record_tests`]).
 pub async fn release<C: ConnectionTrait>(
     db: &C,
     bank_id: Uuid,
     unit_ids: &[Uuid],
     actor: &Actor,
 ) -> AppResult<(Vec<blood_unit::Model>, Change)> {
+    check_cleared(db, unit_ids).await?;
     let from = [UnitStatus::Quarantined];
     let to = UnitStatus::Available;
     let units = transition(db, bank_id, unit_ids, &from, to, None, actor).await?;
@@ -767,4 +776,655 @@ pub async fn history<C: ConnectionTrait>(
             (u, ev)
         })
         .collect())
+}
+
+/// A screening panel as recorded for units.
+#[derive(Debug, Clone, Copy)]
+pub struct Panel {
+    /// HIV, HBV, HCV, syphilis, malaria, in [`screening::MARKERS`] order.
+    pub results: [TestResult; 5],
+    pub abo_confirmed: bool,
+    pub rh_confirmed: bool,
+}
+
+/// The bank holding a unit, if the unit exists (what a command's rule depends on).
+pub async fn unit_bank<C: ConnectionTrait>(db: &C, unit_id: Uuid) -> AppResult<Option<Uuid>> {
+    Ok(blood_unit::Entity::find_by_id(unit_id)
+        .select_only()
+        .column(blood_unit::Column::BloodBankId)
+        .into_tuple()
+        .one(db)
+        .await?)
+}
+
+/// A bank's units by id, in the order asked; `NOT_FOUND` when one is not held by the bank.
+async fn bank_units<C: ConnectionTrait>(
+    db: &C,
+    bank_id: Uuid,
+    unit_ids: &[Uuid],
+) -> AppResult<Vec<blood_unit::Model>> {
+    let mut found: HashMap<Uuid, blood_unit::Model> = blood_unit::Entity::find()
+        .filter(blood_unit::Column::Id.is_in(unit_ids.iter().copied()))
+        .filter(blood_unit::Column::BloodBankId.eq(bank_id))
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|u| (u.id, u))
+        .collect();
+    unit_ids
+        .iter()
+        .map(|id| found.remove(id).ok_or(AppError::NotFound("blood unit")))
+        .collect()
+}
+
+/// Records a screening panel for quarantined units of a bank (replacing an earlier one).
+/// A positive result starts the lookback ([`lookback`]): every unit of the donation is
+/// discarded wherever it is, the donor is deferred and the banks concerned are alerted.
+pub async fn record_tests<C: ConnectionTrait>(
+    db: &C,
+    rules: &RuleSet,
+    bank_id: Uuid,
+    unit_ids: &[Uuid],
+    panel: Panel,
+    actor: &Actor,
+) -> AppResult<(Vec<blood_unit::Model>, Change)> {
+    let units = bank_units(db, bank_id, unit_ids).await?;
+    if let Some((i, u)) = units
+        .iter()
+        .enumerate()
+        .find(|(_, u)| u.status != UnitStatus::Quarantined)
+    {
+        return Err(AppError::bad_input(
+            format!("input.unitIds[{i}]"),
+            format!(
+                "unit {} is {}: tests are recorded for quarantined units",
+                u.unit_number,
+                u.status.wire_name()
+            ),
+        ));
+    }
+    let t = now();
+    let rows: Vec<blood_unit_test::ActiveModel> = units
+        .iter()
+        .map(|u| blood_unit_test::ActiveModel {
+            unit_id: Set(u.id),
+            blood_bank_id: Set(bank_id),
+            hiv: Set(panel.results[0]),
+            hbv: Set(panel.results[1]),
+            hcv: Set(panel.results[2]),
+            syphilis: Set(panel.results[3]),
+            malaria: Set(panel.results[4]),
+            abo_confirmed: Set(panel.abo_confirmed),
+            rh_confirmed: Set(panel.rh_confirmed),
+            recorded_by_user_id: Set(actor.user_id),
+            recorded_by_api_client_id: Set(actor.api_client_id),
+            recorded_at: Set(t),
+        })
+        .collect();
+    blood_unit_test::Entity::insert_many(rows)
+        .on_conflict(
+            OnConflict::column(blood_unit_test::Column::UnitId)
+                .update_columns([
+                    blood_unit_test::Column::BloodBankId,
+                    blood_unit_test::Column::Hiv,
+                    blood_unit_test::Column::Hbv,
+                    blood_unit_test::Column::Hcv,
+                    blood_unit_test::Column::Syphilis,
+                    blood_unit_test::Column::Malaria,
+                    blood_unit_test::Column::AboConfirmed,
+                    blood_unit_test::Column::RhConfirmed,
+                    blood_unit_test::Column::RecordedByUserId,
+                    blood_unit_test::Column::RecordedByApiClientId,
+                    blood_unit_test::Column::RecordedAt,
+                ])
+                .to_owned(),
+        )
+        .exec(db)
+        .await?;
+    let positive = panel.results.contains(&TestResult::Positive);
+    let mut change = Change {
+        organization_id: Some(bank_id),
+        // Which units were tested and whether the lookback ran; never the results.
+        new: Some(json!({"units": unit_ids, "lookback": positive})),
+        ..Change::default()
+    };
+    if !positive {
+        return Ok((units, change));
+    }
+    let (after, events) = lookback(db, rules, &units, panel, actor).await?;
+    change.events = events;
+    let by_id: HashMap<Uuid, blood_unit::Model> = after.into_iter().map(|u| (u.id, u)).collect();
+    let units = units
+        .into_iter()
+        .map(|u| by_id.get(&u.id).cloned().unwrap_or(u))
+        .collect();
+    Ok((units, change))
+}
+
+/// After a positive panel on `tested`: discards every unit of the same donations (the same
+/// donation, the same DIN, or separated from one of them) that is still the service's to
+/// stop (quarantined, available, expired, in transit or reserved: a reserved unit is
+/// withdrawn from its request and never issued), defers each donor by
+/// [`screening::deferral_after`], and alerts every bank holding one of those units, naming
+/// the reserved units withdrawn and the issued units to recall (an issued unit has left the
+/// bank: only people can get it back). Returns the units it changed and the events.
+async fn lookback<C: ConnectionTrait>(
+    db: &C,
+    rules: &RuleSet,
+    tested: &[blood_unit::Model],
+    panel: Panel,
+    actor: &Actor,
+) -> AppResult<(Vec<blood_unit::Model>, Vec<Event>)> {
+    let donations: HashSet<Uuid> = tested.iter().filter_map(|u| u.donation_id).collect();
+    let numbers: HashSet<String> = tested
+        .iter()
+        .filter(|u| !u.is_local_barcode)
+        .map(|u| u.unit_number.clone())
+        .collect();
+    let ids: HashSet<Uuid> = tested.iter().map(|u| u.id).collect();
+    let mut same = Condition::any().add(blood_unit::Column::Id.is_in(ids.iter().copied()));
+    if !donations.is_empty() {
+        same = same.add(blood_unit::Column::DonationId.is_in(donations.iter().copied()));
+    }
+    if !numbers.is_empty() {
+        same = same.add(blood_unit::Column::UnitNumber.is_in(numbers.iter().cloned()));
+    }
+    let mut related = blood_unit::Entity::find().filter(same).all(db).await?;
+    // Components separated from a unit of the donation (a local barcode shares no DIN).
+    let parents: Vec<Uuid> = related.iter().map(|u| u.id).collect();
+    let known: HashSet<Uuid> = parents.iter().copied().collect();
+    let children = blood_unit::Entity::find()
+        .filter(blood_unit::Column::ParentUnitId.is_in(parents))
+        .all(db)
+        .await?;
+    related.extend(children.into_iter().filter(|c| !known.contains(&c.id)));
+
+    let stoppable = [
+        UnitStatus::Quarantined,
+        UnitStatus::Available,
+        UnitStatus::Expired,
+        UnitStatus::InTransit,
+        UnitStatus::Reserved,
+    ];
+    let (to_discard, rest): (Vec<_>, Vec<_>) = related
+        .into_iter()
+        .partition(|u| stoppable.contains(&u.status));
+    let t = now();
+    let reason = "lookback: positive screening test of the donation".to_string();
+    if !to_discard.is_empty() {
+        blood_unit::Entity::update_many()
+            .col_expr(
+                blood_unit::Column::Status,
+                Expr::value(UnitStatus::Discarded),
+            )
+            .col_expr(
+                blood_unit::Column::ReservedForRequestId,
+                Expr::value(Option::<Uuid>::None),
+            )
+            .col_expr(
+                blood_unit::Column::ReservedUntil,
+                Expr::value(Option::<DateTime<Utc>>::None),
+            )
+            .col_expr(blood_unit::Column::UpdatedAt, Expr::value(t))
+            .filter(blood_unit::Column::Id.is_in(to_discard.iter().map(|u| u.id)))
+            .filter(blood_unit::Column::Status.is_in(stoppable))
+            .exec(db)
+            .await?;
+        let events = to_discard
+            .iter()
+            .map(|u| {
+                event(
+                    u,
+                    Some(u.status),
+                    UnitStatus::Discarded,
+                    u.reserved_for_request_id,
+                    Some(reason.clone()),
+                    actor,
+                )
+            })
+            .collect();
+        record_events(db, events).await?;
+    }
+
+    // Defer each donor of the donations.
+    let mut all_donations: HashSet<Uuid> = donations;
+    all_donations.extend(to_discard.iter().chain(&rest).filter_map(|u| u.donation_id));
+    if let Some(deferral) = screening::deferral_after(panel.results, t.date_naive()) {
+        let donors: Vec<Uuid> = donation::Entity::find()
+            .select_only()
+            .column(donation::Column::DonorId)
+            .filter(donation::Column::Id.is_in(all_donations))
+            .distinct()
+            .into_tuple()
+            .all(db)
+            .await?;
+        for d in donors {
+            donors::defer(db, rules, d, deferral.clone()).await?;
+        }
+    }
+
+    // One alert per bank holding a unit of the donation.
+    let mut per_bank: HashMap<Uuid, (Vec<&blood_unit::Model>, Vec<&blood_unit::Model>)> =
+        HashMap::new();
+    for u in &to_discard {
+        per_bank.entry(u.blood_bank_id).or_default().0.push(u);
+    }
+    for u in rest.iter().filter(|u| u.status == UnitStatus::Issued) {
+        per_bank.entry(u.blood_bank_id).or_default().1.push(u);
+    }
+    let din = tested
+        .first()
+        .map(|u| u.unit_number.clone())
+        .unwrap_or_default();
+    let mut events = Vec::new();
+    let mut banks: Vec<Uuid> = per_bank.keys().copied().collect();
+    banks.sort();
+    for bank in banks {
+        let (discarded, issued) = &per_bank[&bank];
+        let withdrawn: Vec<String> = discarded
+            .iter()
+            .filter_map(|u| u.reserved_for_request_id)
+            .map(|r| r.to_string())
+            .collect();
+        let mut message = format!(
+            "Donation {din}: {} unit(s) discarded at this bank.",
+            discarded.len()
+        );
+        if !withdrawn.is_empty() {
+            message.push_str(&format!(
+                " Reserved units withdrawn from request(s) {}: supply them again.",
+                withdrawn.join(", ")
+            ));
+        }
+        if !issued.is_empty() {
+            let numbers: Vec<String> = issued
+                .iter()
+                .map(|u| format!("{} {}", u.unit_number, u.component.wire_name()))
+                .collect();
+            message.push_str(&format!(
+                " Issued unit(s) to recall: {}.",
+                numbers.join(", ")
+            ));
+        }
+        events.extend(
+            raise(
+                db,
+                NewAlert {
+                    content: AlertContent::new(
+                        AlertKind::Lookback,
+                        Severity::Critical,
+                        format!("Lookback: donation {din} discarded"),
+                        message,
+                    ),
+                    organization_id: Some(bank),
+                    location: None,
+                    radius_km: None,
+                    related: tested.first().map(|u| ("blood_unit", u.id)),
+                    target: Target::Orgs(vec![bank]),
+                },
+            )
+            .await?,
+        );
+        let owned: Vec<blood_unit::Model> = discarded.iter().map(|u| (*u).clone()).collect();
+        events.extend(check_stock(db, bank, &combos(&owned)).await?);
+    }
+    let changed = to_discard
+        .into_iter()
+        .map(|mut u| {
+            u.status = UnitStatus::Discarded;
+            u.reserved_for_request_id = None;
+            u.reserved_until = None;
+            u.updated_at = t;
+            u
+        })
+        .collect();
+    Ok((changed, events))
+}
+
+/// Refuses to release a unit whose panel is missing, not all negative, or without a
+/// confirmed group: `BAD_USER_INPUT` on `input.unitIds[i]` with `extensions.reason`
+/// `UNTESTED` or `NOT_CLEARED`.
+async fn check_cleared<C: ConnectionTrait>(db: &C, unit_ids: &[Uuid]) -> AppResult<()> {
+    let panels: HashMap<Uuid, blood_unit_test::Model> = blood_unit_test::Entity::find()
+        .filter(blood_unit_test::Column::UnitId.is_in(unit_ids.iter().copied()))
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|p| (p.unit_id, p))
+        .collect();
+    for (i, id) in unit_ids.iter().enumerate() {
+        let refusal = match panels.get(id) {
+            None => Some((
+                "UNTESTED",
+                "no screening panel is recorded for this unit (recordUnitTests)",
+            )),
+            Some(p) if !p.clears_release() => Some((
+                "NOT_CLEARED",
+                "release needs every screening test NEGATIVE and the ABO and Rh groups confirmed",
+            )),
+            Some(_) => None,
+        };
+        if let Some((reason, message)) = refusal {
+            tracing::debug!(unit = %id, index = i, reason, "release refused");
+            return Err(AppError::NotEligible {
+                field: "input.unitIds",
+                reason,
+                message,
+            });
+        }
+    }
+    Ok(())
+}
+
+/// Separates a whole-blood unit into components sharing its DIN, each with its own expiry
+/// (from the collection date and its shelf life) and volume; the parent becomes `PROCESSED`.
+/// The components keep the parent's state (quarantined or available) and its panel.
+pub async fn separate<C: ConnectionTrait>(
+    db: &C,
+    bank_id: Uuid,
+    unit_id: Uuid,
+    into: &[Component],
+    actor: &Actor,
+) -> AppResult<(Vec<blood_unit::Model>, Change)> {
+    let parent = bank_units(db, bank_id, &[unit_id])
+        .await?
+        .pop()
+        .ok_or(AppError::NotFound("blood unit"))?;
+    if parent.component != Component::WholeBlood {
+        return Err(AppError::bad_input(
+            "input.unitId",
+            "only a whole-blood unit is separated; this unit is already a component",
+        ));
+    }
+    let t = now();
+    let separable = [UnitStatus::Quarantined, UnitStatus::Available];
+    if !separable.contains(&parent.status) {
+        return Err(AppError::InvalidTransition {
+            from: parent.status.wire_name(),
+            to: UnitStatus::Processed.wire_name(),
+        });
+    }
+    if parent.expires_at <= t {
+        return Err(AppError::InvalidTransition {
+            from: UnitStatus::Expired.wire_name(),
+            to: UnitStatus::Processed.wire_name(),
+        });
+    }
+    let collected = parent
+        .collected_on
+        .and_hms_opt(0, 0, 0)
+        .map(|d| d.and_utc())
+        .unwrap_or(t);
+    let children: Vec<blood_unit::Model> = into
+        .iter()
+        .map(|c| blood_unit::Model {
+            id: Uuid::now_v7(),
+            unit_number: parent.unit_number.clone(),
+            is_local_barcode: parent.is_local_barcode,
+            component: *c,
+            blood_group: parent.blood_group,
+            blood_bank_id: bank_id,
+            volume_ml: screening::separated_volume_ml(*c, parent.volume_ml),
+            collected_on: parent.collected_on,
+            // Never past the parent's own expiry when that was set shorter.
+            expires_at: default_expires_at(*c, collected),
+            status: parent.status,
+            reserved_for_request_id: None,
+            reserved_until: None,
+            donation_id: parent.donation_id,
+            expiry_alerted_at: None,
+            parent_unit_id: Some(parent.id),
+            created_at: t,
+            updated_at: t,
+        })
+        .collect();
+    // The parent first: the conditional update refuses a unit another writer moved.
+    let processed = transition(
+        db,
+        bank_id,
+        &[parent.id],
+        &separable,
+        UnitStatus::Processed,
+        Some("separated into components".into()),
+        actor,
+    )
+    .await?;
+    // A component of this DIN already in stock is a CONFLICT (one per DIN and component).
+    insert_units(db, &children).await?;
+    let events = children
+        .iter()
+        .map(|m| {
+            event(
+                m,
+                None,
+                m.status,
+                None,
+                Some(format!("separated from {}", parent.id)),
+                actor,
+            )
+        })
+        .collect();
+    record_events(db, events).await?;
+    if let Some(p) = blood_unit_test::Entity::find_by_id(parent.id)
+        .one(db)
+        .await?
+    {
+        let copies: Vec<blood_unit_test::ActiveModel> = children
+            .iter()
+            .map(|c| {
+                let mut row = p.clone();
+                row.unit_id = c.id;
+                row.into()
+            })
+            .collect();
+        blood_unit_test::Entity::insert_many(copies)
+            .exec(db)
+            .await?;
+    }
+    let mut touched = children.clone();
+    touched.extend(processed);
+    let change = Change {
+        organization_id: Some(bank_id),
+        entity_id: Some(parent.id),
+        new: Some(json!({
+            "status": "PROCESSED",
+            "components": children.iter().map(|c| json!({"id": c.id, "component": c.component})).collect::<Vec<_>>(),
+        })),
+        events: check_stock(db, bank_id, &combos(&touched)).await?,
+        ..Change::default()
+    };
+    Ok((children, change))
+}
+
+/// Sends available, unexpired units of one bank to another: the units go `IN_TRANSIT`
+/// (out of the sender's stock, not yet in the receiver's, never reserved) until the
+/// receiving bank takes them ([`receive_transfer`]). Reserved, issued, quarantined or
+/// expired units are refused (`INVALID_TRANSITION`); a unit an accept reserved meanwhile
+/// fails the conditional update (`CONFLICT`) and nothing moves.
+pub async fn transfer<C: ConnectionTrait>(
+    db: &C,
+    from_bank: Uuid,
+    to_bank: Uuid,
+    unit_ids: &[Uuid],
+    actor: &Actor,
+) -> AppResult<(blood_transfer::Model, Change)> {
+    if from_bank == to_bank {
+        return Err(AppError::bad_input(
+            "input.toBankId",
+            "a bank does not transfer units to itself",
+        ));
+    }
+    let receiver = organization::Entity::find_by_id(to_bank)
+        .filter(organization::Column::Kind.eq(OrgKind::BloodBank))
+        .filter(organization::Column::Status.eq(OrgStatus::Approved))
+        .one(db)
+        .await?;
+    if receiver.is_none() {
+        return Err(AppError::NotFound("blood bank"));
+    }
+    let units = bank_units(db, from_bank, unit_ids).await?;
+    let t = now();
+    if let Some(u) = units.iter().find(|u| u.status != UnitStatus::Available) {
+        return Err(AppError::InvalidTransition {
+            from: u.status.wire_name(),
+            to: UnitStatus::InTransit.wire_name(),
+        });
+    }
+    if units.iter().any(|u| u.expires_at <= t) {
+        return Err(AppError::InvalidTransition {
+            from: UnitStatus::Expired.wire_name(),
+            to: UnitStatus::InTransit.wire_name(),
+        });
+    }
+    let row = blood_transfer::Model {
+        id: Uuid::now_v7(),
+        from_bank_id: from_bank,
+        to_bank_id: to_bank,
+        status: TransferStatus::InTransit,
+        unit_count: i32::try_from(unit_ids.len()).unwrap_or(i32::MAX),
+        sent_by_user_id: actor.user_id,
+        sent_by_api_client_id: actor.api_client_id,
+        received_by_user_id: None,
+        received_by_api_client_id: None,
+        sent_at: t,
+        received_at: None,
+    };
+    blood_transfer::Entity::insert(blood_transfer::ActiveModel::from(row.clone()))
+        .exec_without_returning(db)
+        .await?;
+    let links: Vec<blood_transfer_unit::ActiveModel> = unit_ids
+        .iter()
+        .map(|u| blood_transfer_unit::ActiveModel {
+            transfer_id: Set(row.id),
+            unit_id: Set(*u),
+        })
+        .collect();
+    blood_transfer_unit::Entity::insert_many(links)
+        .exec_without_returning(db)
+        .await?;
+    let moved = transition(
+        db,
+        from_bank,
+        unit_ids,
+        &[UnitStatus::Available],
+        UnitStatus::InTransit,
+        Some(format!("transfer {} to bank {to_bank}", row.id)),
+        actor,
+    )
+    .await?;
+    let change = Change {
+        organization_id: Some(from_bank),
+        entity_id: Some(row.id),
+        new: Some(json!({"toBankId": to_bank, "units": unit_ids})),
+        events: check_stock(db, from_bank, &combos(&moved)).await?,
+        ..Change::default()
+    };
+    Ok((row, change))
+}
+
+/// The receiving bank of a transfer, if it exists.
+pub async fn transfer_receiver<C: ConnectionTrait>(
+    db: &C,
+    transfer_id: Uuid,
+) -> AppResult<Option<Uuid>> {
+    Ok(blood_transfer::Entity::find_by_id(transfer_id)
+        .select_only()
+        .column(blood_transfer::Column::ToBankId)
+        .into_tuple()
+        .one(db)
+        .await?)
+}
+
+/// The receiving bank takes a transfer: its units still in transit become `AVAILABLE` in
+/// the receiving bank (a unit the lookback discarded on the way stays discarded). Receiving
+/// twice is `INVALID_TRANSITION` (a conditional update, so two receipts at once get one).
+pub async fn receive_transfer<C: ConnectionTrait>(
+    db: &C,
+    transfer_id: Uuid,
+    actor: &Actor,
+) -> AppResult<(blood_transfer::Model, Change)> {
+    let t = now();
+    let flipped = blood_transfer::Entity::update_many()
+        .col_expr(
+            blood_transfer::Column::Status,
+            Expr::value(TransferStatus::Received),
+        )
+        .col_expr(blood_transfer::Column::ReceivedAt, Expr::value(Some(t)))
+        .col_expr(
+            blood_transfer::Column::ReceivedByUserId,
+            Expr::value(actor.user_id),
+        )
+        .col_expr(
+            blood_transfer::Column::ReceivedByApiClientId,
+            Expr::value(actor.api_client_id),
+        )
+        .filter(blood_transfer::Column::Id.eq(transfer_id))
+        .filter(blood_transfer::Column::Status.eq(TransferStatus::InTransit))
+        .exec(db)
+        .await?;
+    let transfer = blood_transfer::Entity::find_by_id(transfer_id)
+        .one(db)
+        .await?
+        .ok_or(AppError::NotFound("transfer"))?;
+    if flipped.rows_affected == 0 {
+        return Err(AppError::InvalidTransition {
+            from: transfer.status.wire_name(),
+            to: TransferStatus::Received.wire_name(),
+        });
+    }
+    let unit_ids: Vec<Uuid> = blood_transfer_unit::Entity::find()
+        .select_only()
+        .column(blood_transfer_unit::Column::UnitId)
+        .filter(blood_transfer_unit::Column::TransferId.eq(transfer_id))
+        .into_tuple()
+        .all(db)
+        .await?;
+    let arriving = blood_unit::Entity::find()
+        .filter(blood_unit::Column::Id.is_in(unit_ids.iter().copied()))
+        .filter(blood_unit::Column::Status.eq(UnitStatus::InTransit))
+        .all(db)
+        .await?;
+    let to = transfer.to_bank_id;
+    blood_unit::Entity::update_many()
+        .col_expr(
+            blood_unit::Column::Status,
+            Expr::value(UnitStatus::Available),
+        )
+        .col_expr(blood_unit::Column::BloodBankId, Expr::value(to))
+        .col_expr(blood_unit::Column::UpdatedAt, Expr::value(t))
+        .filter(blood_unit::Column::Id.is_in(arriving.iter().map(|u| u.id)))
+        .filter(blood_unit::Column::Status.eq(UnitStatus::InTransit))
+        .exec(db)
+        .await?;
+    let arrived: Vec<blood_unit::Model> = arriving
+        .into_iter()
+        .map(|mut u| {
+            u.blood_bank_id = to;
+            u
+        })
+        .collect();
+    let events = arrived
+        .iter()
+        .map(|u| {
+            event(
+                u,
+                Some(UnitStatus::InTransit),
+                UnitStatus::Available,
+                None,
+                Some(format!("received from bank {}", transfer.from_bank_id)),
+                actor,
+            )
+        })
+        .collect();
+    record_events(db, events).await?;
+    let change = Change {
+        organization_id: Some(to),
+        entity_id: Some(transfer_id),
+        new: Some(
+            json!({"status": "RECEIVED", "units": arrived.iter().map(|u| u.id).collect::<Vec<_>>()}),
+        ),
+        events: check_stock(db, to, &combos(&arrived)).await?,
+        ..Change::default()
+    };
+    Ok((transfer, change))
 }

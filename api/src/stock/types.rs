@@ -3,13 +3,23 @@
 use super::service::BankMatch;
 pub use super::service::StockLevel;
 use crate::{
+    auth,
+    blood::screening,
     error::AppResult,
-    graphql::{ids::to_id, pagination::SortDirection},
+    graphql::{
+        context::CtxExt,
+        ids::to_id,
+        loaders::{load_children, load_one},
+        pagination::SortDirection,
+    },
     organizations::types::Organization,
 };
 use async_graphql::{ComplexObject, Context, Enum, ID, InputObject, SimpleObject};
 use chrono::{DateTime, NaiveDate, Utc};
-use entity::{BloodGroup, Component, UnitStatus, blood_unit, blood_unit_event, stock_threshold};
+use entity::{
+    BloodGroup, Component, TestResult, TransferStatus, UnitStatus, blood_transfer, blood_unit,
+    blood_unit_event, blood_unit_test, stock_threshold,
+};
 use uuid::Uuid;
 
 /// One physical unit.
@@ -29,8 +39,9 @@ pub struct BloodUnit {
     pub collected_on: NaiveDate,
     /// Expires (platelets expire by the hour).
     pub expires_at: DateTime<Utc>,
-    /// QUARANTINED until tested, then AVAILABLE; RESERVED for a request, ISSUED, EXPIRED or
-    /// DISCARDED.
+    /// QUARANTINED until its screening panel clears it, then AVAILABLE; RESERVED for a
+    /// request, ISSUED, EXPIRED or DISCARDED; PROCESSED once separated into components;
+    /// IN_TRANSIT between banks.
     pub status: UnitStatus,
     /// The request it is reserved for.
     pub reserved_for_request_id: Option<ID>,
@@ -42,6 +53,10 @@ pub struct BloodUnit {
     pub created_at: DateTime<Utc>,
     #[graphql(skip)]
     pub bank_id: Uuid,
+    #[graphql(skip)]
+    pub uuid: Uuid,
+    #[graphql(skip)]
+    pub parent_id: Option<Uuid>,
 }
 
 impl From<blood_unit::Model> for BloodUnit {
@@ -61,6 +76,8 @@ impl From<blood_unit::Model> for BloodUnit {
             donation_id: m.donation_id.map(to_id),
             created_at: m.created_at,
             bank_id: m.blood_bank_id,
+            uuid: m.id,
+            parent_id: m.parent_unit_id,
         }
     }
 }
@@ -70,6 +87,73 @@ impl BloodUnit {
     /// The bank holding it.
     async fn blood_bank(&self, ctx: &Context<'_>) -> AppResult<Option<Organization>> {
         Organization::load(ctx, self.bank_id).await
+    }
+
+    /// The ISBT 128 product description code of its component.
+    async fn product_code(&self) -> &'static str {
+        screening::product_code(self.component)
+    }
+
+    /// The whole-blood unit it was separated from (when the caller sees that unit).
+    async fn parent(&self, ctx: &Context<'_>) -> AppResult<Option<BloodUnit>> {
+        let Some(id) = self.parent_id else {
+            return Ok(None);
+        };
+        let req = ctx.req()?;
+        let unit = load_one(&req.loaders.units, id).await?;
+        Ok(unit
+            .filter(|u| auth::stock::sees_unit(&req.viewer, u))
+            .map(Into::into))
+    }
+
+    /// The components separated from it (those the caller sees).
+    async fn children(&self, ctx: &Context<'_>) -> AppResult<Vec<BloodUnit>> {
+        let req = ctx.req()?;
+        let units = load_children(&req.loaders.units_by_parent, self.uuid).await?;
+        Ok(units
+            .into_iter()
+            .filter(|u| auth::stock::sees_unit(&req.viewer, u))
+            .map(Into::into)
+            .collect())
+    }
+
+    /// Its screening panel, once recorded.
+    async fn test_panel(&self, ctx: &Context<'_>) -> AppResult<Option<TestPanel>> {
+        let req = ctx.req()?;
+        Ok(load_one(&req.loaders.unit_tests, self.uuid)
+            .await?
+            .map(Into::into))
+    }
+}
+
+/// A unit's screening panel.
+#[derive(SimpleObject)]
+pub struct TestPanel {
+    pub hiv: TestResult,
+    pub hbv: TestResult,
+    pub hcv: TestResult,
+    pub syphilis: TestResult,
+    pub malaria: TestResult,
+    pub abo_confirmed: bool,
+    pub rh_confirmed: bool,
+    /// Every test negative and the group confirmed: the unit may be released.
+    pub cleared: bool,
+    pub recorded_at: DateTime<Utc>,
+}
+
+impl From<blood_unit_test::Model> for TestPanel {
+    fn from(p: blood_unit_test::Model) -> Self {
+        Self {
+            cleared: p.clears_release(),
+            hiv: p.hiv,
+            hbv: p.hbv,
+            hcv: p.hcv,
+            syphilis: p.syphilis,
+            malaria: p.malaria,
+            abo_confirmed: p.abo_confirmed,
+            rh_confirmed: p.rh_confirmed,
+            recorded_at: p.recorded_at,
+        }
     }
 }
 
@@ -339,5 +423,109 @@ impl CompatibleBank {
     /// The bank with its contact details.
     async fn blood_bank(&self, ctx: &Context<'_>) -> AppResult<Option<Organization>> {
         Organization::load(ctx, self.bank_id).await
+    }
+}
+
+/// Input of `recordUnitTests`: one screening panel for units of one bank (usually the
+/// components of one donation). A POSITIVE result discards every unit of the donation and
+/// defers the donor.
+#[derive(InputObject)]
+pub struct RecordUnitTestsInput {
+    /// Quarantined units of one bank, 1 to 500.
+    pub unit_ids: Vec<ID>,
+    pub hiv: TestResult,
+    pub hbv: TestResult,
+    pub hcv: TestResult,
+    pub syphilis: TestResult,
+    pub malaria: TestResult,
+    /// The ABO group on the unit was confirmed by a second test.
+    pub abo_confirmed: bool,
+    /// The Rh group on the unit was confirmed by a second test.
+    pub rh_confirmed: bool,
+}
+
+/// Input of `separateUnit`.
+#[derive(InputObject)]
+pub struct SeparateUnitInput {
+    /// A quarantined or available, unexpired whole-blood unit.
+    pub unit_id: ID,
+    /// The components to make, each once (not WHOLE_BLOOD).
+    pub into: Vec<Component>,
+}
+
+/// Input of `transferUnits`.
+#[derive(InputObject)]
+pub struct TransferUnitsInput {
+    /// The sending bank, acted for.
+    pub from_bank_id: ID,
+    /// The receiving bank (approved).
+    pub to_bank_id: ID,
+    /// Available, unexpired units of the sending bank, 1 to 500.
+    pub unit_ids: Vec<ID>,
+}
+
+/// Units sent from one bank to another.
+#[derive(SimpleObject, Clone)]
+#[graphql(complex)]
+pub struct BloodTransfer {
+    pub id: ID,
+    /// IN_TRANSIT until the receiving bank takes the units, then RECEIVED.
+    pub status: TransferStatus,
+    /// How many units were sent.
+    pub unit_count: i32,
+    pub sent_at: DateTime<Utc>,
+    pub received_at: Option<DateTime<Utc>>,
+    #[graphql(skip)]
+    pub from_bank_id: Uuid,
+    #[graphql(skip)]
+    pub to_bank_id: Uuid,
+    #[graphql(skip)]
+    pub uuid: Uuid,
+}
+
+impl From<blood_transfer::Model> for BloodTransfer {
+    fn from(m: blood_transfer::Model) -> Self {
+        Self {
+            id: to_id(m.id),
+            status: m.status,
+            unit_count: m.unit_count,
+            sent_at: m.sent_at,
+            received_at: m.received_at,
+            from_bank_id: m.from_bank_id,
+            to_bank_id: m.to_bank_id,
+            uuid: m.id,
+        }
+    }
+}
+
+#[ComplexObject]
+impl BloodTransfer {
+    /// The sending bank.
+    async fn from_bank(&self, ctx: &Context<'_>) -> AppResult<Option<Organization>> {
+        Organization::load(ctx, self.from_bank_id).await
+    }
+
+    /// The receiving bank.
+    async fn to_bank(&self, ctx: &Context<'_>) -> AppResult<Option<Organization>> {
+        Organization::load(ctx, self.to_bank_id).await
+    }
+
+    /// The units sent, as they are now.
+    async fn units(&self, ctx: &Context<'_>) -> AppResult<Vec<BloodUnit>> {
+        let req = ctx.req()?;
+        let units = load_children(&req.loaders.units_by_transfer, self.uuid).await?;
+        Ok(units.into_iter().map(Into::into).collect())
+    }
+}
+
+/// Result of `transferUnits` and `receiveTransfer`.
+#[derive(SimpleObject)]
+pub struct BloodTransferPayload {
+    pub transfer: BloodTransfer,
+}
+
+impl From<blood_transfer::Model> for BloodTransferPayload {
+    fn from(m: blood_transfer::Model) -> Self {
+        Self { transfer: m.into() }
     }
 }

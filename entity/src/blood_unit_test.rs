@@ -1,0 +1,44 @@
+//! `blood_unit_tests`: the screening panel recorded for a unit (one row per unit; a new
+//! record replaces it, every record is audited).
+
+use crate::TestResult;
+use sea_orm::entity::prelude::*;
+
+/// A unit's screening panel and group confirmation.
+#[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
+#[sea_orm(table_name = "blood_unit_tests")]
+pub struct Model {
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub unit_id: Uuid,
+    pub blood_bank_id: Uuid,
+    pub hiv: TestResult,
+    pub hbv: TestResult,
+    pub hcv: TestResult,
+    pub syphilis: TestResult,
+    pub malaria: TestResult,
+    pub abo_confirmed: bool,
+    pub rh_confirmed: bool,
+    pub recorded_by_user_id: Option<Uuid>,
+    pub recorded_by_api_client_id: Option<Uuid>,
+    pub recorded_at: DateTimeUtc,
+}
+
+impl Model {
+    /// Every test negative and the group confirmed: what release asks for.
+    pub fn clears_release(&self) -> bool {
+        self.results().iter().all(|r| *r == TestResult::Negative)
+            && self.abo_confirmed
+            && self.rh_confirmed
+    }
+
+    /// The five results, in panel order.
+    pub fn results(&self) -> [TestResult; 5] {
+        [self.hiv, self.hbv, self.hcv, self.syphilis, self.malaria]
+    }
+}
+
+/// Relations are resolved by the API's loaders.
+#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+pub enum Relation {}
+
+impl ActiveModelBehavior for ActiveModel {}
