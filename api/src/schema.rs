@@ -16,6 +16,10 @@ use crate::{
     },
     config::Config,
     consultations::resolvers::{ConsultationMutation, ConsultationQuery},
+    deliveries::{
+        resolvers::{DeliveryMutation, DeliveryQuery},
+        subscriptions::DeliverySubscription,
+    },
     donors::resolvers::{DonorMutation, DonorQuery},
     drives::resolvers::{DriveMutation, DriveQuery},
     identity::resolvers::{IdentityMutation, IdentityQuery},
@@ -25,6 +29,7 @@ use crate::{
     requests::resolvers::{RequestMutation, RequestQuery},
     rewards::resolvers::{RewardsMutation, RewardsQuery},
     stock::resolvers::{StockMutation, StockQuery},
+    transfusions::resolvers::{TransfusionMutation, TransfusionQuery},
     webhooks::resolvers::{WebhookMutation, WebhookQuery},
 };
 use async_graphql::{MergedObject, MergedSubscription, Schema, SchemaBuilder};
@@ -48,6 +53,8 @@ pub struct QueryRoot(
     WebhookQuery,
     RewardsQuery,
     AnalyticsQuery,
+    DeliveryQuery,
+    TransfusionQuery,
 );
 
 /// Every mutation, one object per domain.
@@ -67,11 +74,13 @@ pub struct MutationRoot(
     CalloutMutation,
     WebhookMutation,
     RewardsMutation,
+    DeliveryMutation,
+    TransfusionMutation,
 );
 
 /// Every subscription, one object per domain.
 #[derive(MergedSubscription, Default)]
-pub struct SubscriptionRoot(AlertSubscription, CampSubscription);
+pub struct SubscriptionRoot(AlertSubscription, CampSubscription, DeliverySubscription);
 
 pub type AppSchema = Schema<QueryRoot, MutationRoot, SubscriptionRoot>;
 

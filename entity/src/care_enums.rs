@@ -216,6 +216,10 @@ db_enum! {
         DonorCallout = "DONOR_CALLOUT",
         /// The donor may give blood again.
         EligibilityReminder = "ELIGIBILITY_REMINDER",
+        /// See `AlertKind::ColdChainExcursion`.
+        ColdChainExcursion = "COLD_CHAIN_EXCURSION",
+        /// See `AlertKind::TransfusionReaction`.
+        TransfusionReaction = "TRANSFUSION_REACTION",
     }
 }
 
@@ -231,6 +235,8 @@ impl From<AlertKind> for NotificationKind {
             AlertKind::RiskFlag => Self::RiskFlag,
             AlertKind::CriticalFinding => Self::CriticalFinding,
             AlertKind::EmergencyDrive => Self::EmergencyDrive,
+            AlertKind::ColdChainExcursion => Self::ColdChainExcursion,
+            AlertKind::TransfusionReaction => Self::TransfusionReaction,
         }
     }
 }

@@ -481,6 +481,12 @@ pub enum AlertKind {
     /// A hospital asks an NGO for an emergency donation drive.
     #[sea_orm(string_value = "EMERGENCY_DRIVE")]
     EmergencyDrive,
+    /// Units in delivery left their storage temperature range, or arrived not cold.
+    #[sea_orm(string_value = "COLD_CHAIN_EXCURSION")]
+    ColdChainExcursion,
+    /// A serious transfusion reaction to a unit the bank supplied (haemovigilance).
+    #[sea_orm(string_value = "TRANSFUSION_REACTION")]
+    TransfusionReaction,
 }
 
 /// How serious an alert is; ordered.

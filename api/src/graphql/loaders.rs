@@ -8,9 +8,10 @@
 use crate::db::Db;
 use async_graphql::dataloader::{DataLoader, HashMapCache, Loader};
 use entity::{
-    ai_analysis, availability_rule, blood_unit, camp, camp_registration, camp_slot, doctor,
-    donation, donor, drive, membership, organization, outbox_delivery, payment, prescription,
-    report_image, report_review, risk_flag, user,
+    ai_analysis, availability_rule, blood_request, blood_unit, camp, camp_registration, camp_slot,
+    delivery, delivery_position, doctor, donation, donor, drive, membership, organization,
+    outbox_delivery, payment, prescription, report_image, report_review, risk_flag, transfusion,
+    unit_return, user,
 };
 use sea_orm::{ColumnTrait, DbErr, EntityTrait, QueryFilter, QueryOrder};
 use std::{collections::HashMap, sync::Arc};
@@ -136,6 +137,69 @@ by_id!(
     /// Loads users by id.
     UserById,
     user
+);
+by_id!(
+    /// Loads blood requests by id.
+    RequestById,
+    blood_request
+);
+by_id!(
+    /// Loads blood units by id.
+    UnitById,
+    blood_unit
+);
+by_id!(
+    /// Loads donations by id.
+    DonationById,
+    donation
+);
+children!(
+    /// Loads deliveries' reported positions, oldest reading first.
+    PositionsByDelivery,
+    delivery_position,
+    delivery_id / DeliveryId,
+    RecordedAt
+);
+children!(
+    /// Loads units' returns, oldest first.
+    ReturnsByUnit,
+    unit_return,
+    unit_id / UnitId,
+    CreatedAt
+);
+
+/// Declares a loader of the one row per key of a uniquely indexed column.
+macro_rules! one_by {
+    ($(#[$doc:meta])* $name:ident, $entity:ident, $field:ident / $column:ident) => {
+        $(#[$doc])*
+        pub struct $name(pub Db);
+
+        impl Loader<Uuid> for $name {
+            type Value = $entity::Model;
+            type Error = Arc<DbErr>;
+
+            async fn load(&self, keys: &[Uuid]) -> Result<HashMap<Uuid, Self::Value>, Self::Error> {
+                let rows = $entity::Entity::find()
+                    .filter($entity::Column::$column.is_in(keys.iter().copied()))
+                    .all(&self.0)
+                    .await?;
+                Ok(rows.into_iter().map(|r| (r.$field, r)).collect())
+            }
+        }
+    };
+}
+
+one_by!(
+    /// Loads the delivery of requests (one per request).
+    DeliveryByRequest,
+    delivery,
+    request_id / RequestId
+);
+one_by!(
+    /// Loads the transfusion of units (one per unit).
+    TransfusionByUnit,
+    transfusion,
+    unit_id / UnitId
 );
 by_id!(
     /// Loads organizations by id.
@@ -339,6 +403,20 @@ pub struct Loaders {
     pub donors: Cached<DonorById>,
     /// A notification's deliveries.
     pub deliveries_by_notification: Cached<DeliveriesByNotification>,
+    /// Blood requests by id.
+    pub requests: Cached<RequestById>,
+    /// Blood units by id.
+    pub units: Cached<UnitById>,
+    /// Donations by id.
+    pub donations: Cached<DonationById>,
+    /// A delivery's reported positions.
+    pub positions_by_delivery: Cached<PositionsByDelivery>,
+    /// A unit's returns.
+    pub returns_by_unit: Cached<ReturnsByUnit>,
+    /// A request's delivery.
+    pub delivery_by_request: Cached<DeliveryByRequest>,
+    /// A unit's transfusion.
+    pub transfusion_by_unit: Cached<TransfusionByUnit>,
 }
 
 impl Loaders {
@@ -367,6 +445,13 @@ impl Loaders {
             camps_by_drive: cached(CampsByDrive(db.clone())),
             donors: cached(DonorById(db.clone())),
             deliveries_by_notification: cached(DeliveriesByNotification(db.clone())),
+            requests: cached(RequestById(db.clone())),
+            units: cached(UnitById(db.clone())),
+            donations: cached(DonationById(db.clone())),
+            positions_by_delivery: cached(PositionsByDelivery(db.clone())),
+            returns_by_unit: cached(ReturnsByUnit(db.clone())),
+            delivery_by_request: cached(DeliveryByRequest(db.clone())),
+            transfusion_by_unit: cached(TransfusionByUnit(db.clone())),
         }
     }
 }
