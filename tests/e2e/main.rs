@@ -22,6 +22,7 @@ mod consultations;
 mod consultations_load;
 mod database;
 mod db_handle;
+mod deliveries;
 mod donors;
 mod encryption;
 mod hooks_cost;
