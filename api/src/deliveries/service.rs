@@ -130,16 +130,16 @@ pub async fn dispatch<C: ConnectionTrait>(
     actor: &Actor,
 ) -> AppResult<(delivery::Model, Change)> {
     let req = load_request_locked(db, cmd.request_id).await?;
-    if req.blood_bank_id != Some(cmd.bank_id) {
-        return Err(AppError::Forbidden(
-            "another bank issued this request's units",
-        ));
-    }
     if req.status != RequestStatus::Fulfilled {
         return Err(AppError::InvalidTransition {
             from: req.status.wire_name(),
             to: "dispatch".into(),
         });
+    }
+    if req.blood_bank_id != Some(cmd.bank_id) {
+        return Err(AppError::Forbidden(
+            "another bank issued this request's units",
+        ));
     }
     let t = now();
     let d = delivery::ActiveModel {
