@@ -52,15 +52,15 @@ impl DeliverySubscription {
             Event::DeliveryTracked(d) if d.request_id == id => Some(DeliveryUpdate::from(d)),
             _ => None,
         })?;
-        // The final update is sent, then the stream ends.
-        let ending = updates.scan(false, |ended, item| {
-            let out = if *ended {
-                None
-            } else {
-                *ended = matches!(&item, Ok(u) if u.status.is_final());
-                Some(item)
-            };
-            futures_util::future::ready(out)
+        // The final update is sent, then the stream ends at once (without waiting for
+        // another event).
+        let ending = stream::unfold((Box::pin(updates), false), |(mut s, done)| async move {
+            if done {
+                return None;
+            }
+            let item = s.next().await?;
+            let end = matches!(&item, Ok(u) if u.status.is_final());
+            Some((item, (s, end)))
         });
         Ok(ending.right_stream())
     }
