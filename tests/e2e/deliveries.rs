@@ -370,7 +370,7 @@ async fn units_returned_inside_the_window_with_the_cold_chain_go_back_to_stock_o
     dispatch(&app, &net, &request).await;
     confirm(&app, &net.nurse, &request, true).await.data();
     let available_before = app
-        .count("SELECT COALESCE(SUM(available), 0) FROM blood_stock_counts")
+        .count("SELECT CAST(COALESCE(SUM(available), 0) AS BIGINT) FROM blood_stock_counts")
         .await;
 
     // Act
@@ -392,7 +392,7 @@ async fn units_returned_inside_the_window_with_the_cold_chain_go_back_to_stock_o
     assert_eq!(unit_status(&app, &units[0]).await, "AVAILABLE");
     assert_eq!(unit_status(&app, &units[1]).await, "ISSUED");
     let available_after = app
-        .count("SELECT COALESCE(SUM(available), 0) FROM blood_stock_counts")
+        .count("SELECT CAST(COALESCE(SUM(available), 0) AS BIGINT) FROM blood_stock_counts")
         .await;
     assert_eq!(available_after, available_before + 1);
     // The returned unit can serve the next request.
