@@ -104,6 +104,9 @@ pub struct Config {
     pub eligibility_rules: String,
     /// `RESERVATION_HOLD_SECS`: how long accepted units stay reserved before the hold lapses.
     pub reservation_hold: Duration,
+    /// `RETURN_WINDOW_SECS`: how long after issue a hospital may give units back to the
+    /// supplying bank's stock (cold chain kept); later returns are discarded.
+    pub return_window: Duration,
     /// `DEFAULT_REQUEST_RADIUS_KM`: radius of an open request when none is given.
     pub default_request_radius_km: f64,
     /// `MAX_REQUEST_RADIUS_KM`: the widest radius a request may ask for.
@@ -462,6 +465,7 @@ impl Config {
             argon2_iterations: num(&get, "ARGON2_ITERATIONS", 2)?,
             eligibility_rules: get("ELIGIBILITY_RULES").unwrap_or_else(|| "default".into()),
             reservation_hold: Duration::from_secs(num(&get, "RESERVATION_HOLD_SECS", 12 * 3600)?),
+            return_window: Duration::from_secs(num(&get, "RETURN_WINDOW_SECS", 30 * 60)?),
             default_request_radius_km: num(&get, "DEFAULT_REQUEST_RADIUS_KM", 10.0)?,
             max_request_radius_km: num(&get, "MAX_REQUEST_RADIUS_KM", 500.0)?,
             idempotency_ttl: Duration::from_secs(num(&get, "IDEMPOTENCY_TTL_SECS", 24 * 3600)?),

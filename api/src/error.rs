@@ -290,6 +290,27 @@ const UNIQUE: &[UniqueMeaning] = &[
         message: "this report already has an AI analysis",
         bad_input: false,
     },
+    UniqueMeaning {
+        postgres: "ux_deliveries_request",
+        sqlite: "deliveries.request_id",
+        field: "input.requestId",
+        message: "this request's units were already dispatched",
+        bad_input: false,
+    },
+    UniqueMeaning {
+        postgres: "ux_unit_returns_unit_request",
+        sqlite: "unit_returns.unit_id, unit_returns.request_id",
+        field: "input.unitIds",
+        message: "a unit was already returned",
+        bad_input: false,
+    },
+    UniqueMeaning {
+        postgres: "ux_transfusions_unit",
+        sqlite: "transfusions.unit_id",
+        field: "input.unitId",
+        message: "this unit's transfusion is already recorded",
+        bad_input: false,
+    },
 ];
 
 /// Maps a unique-constraint violation to `CONFLICT` naming the field it concerns (by the

@@ -18,6 +18,10 @@ use crate::{
     config::Config,
     consultations::resolvers::{ConsultationMutation, ConsultationQuery},
     donors::erasure::ErasureMutation,
+    deliveries::{
+        resolvers::{DeliveryMutation, DeliveryQuery},
+        subscriptions::DeliverySubscription,
+    },
     donors::resolvers::{DonorMutation, DonorQuery},
     drives::resolvers::{DriveMutation, DriveQuery},
     identity::resolvers::{IdentityMutation, IdentityQuery},
@@ -28,6 +32,7 @@ use crate::{
     requests::resolvers::{RequestMutation, RequestQuery},
     rewards::resolvers::{RewardsMutation, RewardsQuery},
     stock::resolvers::{StockMutation, StockQuery},
+    transfusions::resolvers::{TransfusionMutation, TransfusionQuery},
     webhooks::resolvers::{WebhookMutation, WebhookQuery},
 };
 use async_graphql::{MergedObject, MergedSubscription, Schema, SchemaBuilder};
@@ -52,6 +57,8 @@ pub struct QueryRoot(
     RewardsQuery,
     AnalyticsQuery,
     InvitationQuery,
+    DeliveryQuery,
+    TransfusionQuery,
 );
 
 /// Every mutation, one object per domain.
@@ -74,11 +81,13 @@ pub struct MutationRoot(
     AccountEmailMutation,
     InvitationMutation,
     ErasureMutation,
+    DeliveryMutation,
+    TransfusionMutation,
 );
 
 /// Every subscription, one object per domain.
 #[derive(MergedSubscription, Default)]
-pub struct SubscriptionRoot(AlertSubscription, CampSubscription);
+pub struct SubscriptionRoot(AlertSubscription, CampSubscription, DeliverySubscription);
 
 pub type AppSchema = Schema<QueryRoot, MutationRoot, SubscriptionRoot>;
 

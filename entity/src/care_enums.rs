@@ -218,6 +218,10 @@ db_enum! {
         EligibilityReminder = "ELIGIBILITY_REMINDER",
         /// See `AlertKind::Lookback`.
         Lookback = "LOOKBACK",
+        /// See `AlertKind::ColdChainExcursion`.
+        ColdChainExcursion = "COLD_CHAIN_EXCURSION",
+        /// See `AlertKind::TransfusionReaction`.
+        TransfusionReaction = "TRANSFUSION_REACTION",
     }
 }
 
@@ -234,6 +238,8 @@ impl From<AlertKind> for NotificationKind {
             AlertKind::CriticalFinding => Self::CriticalFinding,
             AlertKind::EmergencyDrive => Self::EmergencyDrive,
             AlertKind::Lookback => Self::Lookback,
+            AlertKind::ColdChainExcursion => Self::ColdChainExcursion,
+            AlertKind::TransfusionReaction => Self::TransfusionReaction,
         }
     }
 }

@@ -543,6 +543,12 @@ pub enum AlertKind {
     /// A positive screening test: the donation's units are discarded (lookback).
     #[sea_orm(string_value = "LOOKBACK")]
     Lookback,
+    /// Units in delivery left their storage temperature range, or arrived not cold.
+    #[sea_orm(string_value = "COLD_CHAIN_EXCURSION")]
+    ColdChainExcursion,
+    /// A serious transfusion reaction to a unit the bank supplied (haemovigilance).
+    #[sea_orm(string_value = "TRANSFUSION_REACTION")]
+    TransfusionReaction,
 }
 
 /// How serious an alert is; ordered.

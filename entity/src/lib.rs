@@ -66,6 +66,11 @@ pub mod care_enums;
 #[allow(missing_docs)]
 pub mod consultation;
 #[allow(missing_docs)]
+pub mod delivery;
+pub mod delivery_enums;
+#[allow(missing_docs)]
+pub mod delivery_position;
+#[allow(missing_docs)]
 pub mod doctor;
 #[allow(missing_docs)]
 pub mod donation;
@@ -113,6 +118,10 @@ pub mod session;
 #[allow(missing_docs)]
 pub mod stock_threshold;
 #[allow(missing_docs)]
+pub mod transfusion;
+#[allow(missing_docs)]
+pub mod unit_return;
+#[allow(missing_docs)]
 pub mod user;
 #[allow(missing_docs)]
 pub mod webhook_endpoint;
@@ -122,6 +131,7 @@ pub mod webhook_response;
 pub use account_token::TokenPurpose;
 pub use camp_enums::*;
 pub use care_enums::*;
+pub use delivery_enums::*;
 pub use enums::*;
 pub use hook_enums::*;
 pub use outbox_enums::*;

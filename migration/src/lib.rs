@@ -45,6 +45,8 @@ mod m20261208_000002_analytics_indexes;
 mod m20261209_000201_account_mail;
 #[allow(missing_docs)]
 mod m20261210_000101_blood_gates;
+#[allow(missing_docs)]
+mod m20261210_000201_deliveries;
 
 /// Applies every migration in order.
 pub struct Migrator;
@@ -73,6 +75,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261208_000002_analytics_indexes::Migration),
             Box::new(m20261209_000201_account_mail::Migration),
             Box::new(m20261210_000101_blood_gates::Migration),
+            Box::new(m20261210_000201_deliveries::Migration),
         ]
     }
 }

@@ -23,6 +23,7 @@ mod consultations;
 mod consultations_load;
 mod database;
 mod db_handle;
+mod deliveries;
 mod donors;
 mod email_flows;
 mod encryption;

@@ -24,11 +24,14 @@ pub enum Scope {
     ReportsRead,
     /// Claim reports for analysis and submit AI analyses.
     ReportsAnalysisWrite,
+    /// Report the positions and temperatures of the bank's deliveries (a courier's device
+    /// or a fleet tracker).
+    DeliveriesWrite,
 }
 
 impl Scope {
     /// Every scope, in the order they are documented.
-    pub const ALL: [Scope; 9] = [
+    pub const ALL: [Scope; 10] = [
         Scope::OrganizationsRead,
         Scope::BloodRequestsRead,
         Scope::BloodRequestsWrite,
@@ -38,6 +41,7 @@ impl Scope {
         Scope::AlertsWrite,
         Scope::ReportsRead,
         Scope::ReportsAnalysisWrite,
+        Scope::DeliveriesWrite,
     ];
 
     /// The name stored with a client and given in `createApiClient`.
@@ -52,6 +56,7 @@ impl Scope {
             Scope::AlertsWrite => "alerts:write",
             Scope::ReportsRead => "reports:read",
             Scope::ReportsAnalysisWrite => "reports:analysis:write",
+            Scope::DeliveriesWrite => "deliveries:write",
         }
     }
 

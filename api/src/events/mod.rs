@@ -11,7 +11,8 @@ pub mod session;
 use async_graphql::SimpleObject;
 use chrono::{DateTime, Utc};
 use entity::{
-    AlertKind, BloodGroup, CampStatus, Component, NotificationKind, RequestStatus, Severity,
+    AlertKind, BloodDeliveryStatus, BloodGroup, CampStatus, Component, NotificationKind,
+    RequestStatus, Severity,
 };
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
@@ -127,6 +128,27 @@ pub struct SlotPlaces {
     pub capacity: i32,
 }
 
+/// A delivery moved or changed state: a position reported, dispatched, delivered, failed.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct DeliveryEvent {
+    pub delivery_id: Uuid,
+    pub request_id: Uuid,
+    pub status: BloodDeliveryStatus,
+    /// The position reported, if this event is one.
+    pub position: Option<DeliveryPoint>,
+    pub eta: Option<DateTime<Utc>>,
+    pub at: DateTime<Utc>,
+}
+
+/// A reported position of a delivery.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq)]
+pub struct DeliveryPoint {
+    pub latitude: f64,
+    pub longitude: f64,
+    pub recorded_at: DateTime<Utc>,
+    pub temperature_c: Option<f64>,
+}
+
 /// Everything that flows on the bus.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(tag = "type")]
@@ -139,6 +161,8 @@ pub enum Event {
     Notification(NotificationEvent),
     /// A camp's slots or state changed.
     CampChanged(CampEvent),
+    /// A delivery reported a position or changed state.
+    DeliveryTracked(DeliveryEvent),
     /// Access granted earlier was withdrawn: the streams it authorized end.
     Revoked(crate::auth::revocation::Revocation),
     /// Deliveries were queued in the outbox: its workers wake (notifications wake them by

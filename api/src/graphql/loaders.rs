@@ -8,9 +8,10 @@
 use crate::db::Db;
 use async_graphql::dataloader::{DataLoader, HashMapCache, Loader};
 use entity::{
-    ai_analysis, availability_rule, blood_transfer_unit, blood_unit, blood_unit_test, camp,
-    camp_registration, camp_slot, doctor, donation, donor, drive, membership, organization,
-    outbox_delivery, payment, prescription, report_image, report_review, risk_flag, user,
+    ai_analysis, availability_rule, blood_request, blood_transfer_unit, blood_unit,
+    blood_unit_test, camp, camp_registration, camp_slot, delivery, delivery_position, doctor,
+    donation, donor, drive, membership, organization, outbox_delivery, payment, prescription,
+    report_image, report_review, risk_flag, transfusion, unit_return, user,
 };
 use sea_orm::{ColumnTrait, DbErr, EntityTrait, QueryFilter, QueryOrder};
 use std::{collections::HashMap, sync::Arc};
@@ -197,14 +198,72 @@ by_id!(
     user
 );
 by_id!(
-    /// Loads organizations by id.
-    OrgById,
-    organization
+    /// Loads blood requests by id.
+    RequestById,
+    blood_request
 );
 by_id!(
     /// Loads blood units by id.
     UnitById,
     blood_unit
+);
+by_id!(
+    /// Loads donations by id.
+    DonationById,
+    donation
+);
+children!(
+    /// Loads deliveries' reported positions, oldest reading first.
+    PositionsByDelivery,
+    delivery_position,
+    delivery_id / DeliveryId,
+    RecordedAt
+);
+children!(
+    /// Loads units' returns, oldest first.
+    ReturnsByUnit,
+    unit_return,
+    unit_id / UnitId,
+    CreatedAt
+);
+
+/// Declares a loader of the one row per key of a uniquely indexed column.
+macro_rules! one_by {
+    ($(#[$doc:meta])* $name:ident, $entity:ident, $field:ident / $column:ident) => {
+        $(#[$doc])*
+        pub struct $name(pub Db);
+
+        impl Loader<Uuid> for $name {
+            type Value = $entity::Model;
+            type Error = Arc<DbErr>;
+
+            async fn load(&self, keys: &[Uuid]) -> Result<HashMap<Uuid, Self::Value>, Self::Error> {
+                let rows = $entity::Entity::find()
+                    .filter($entity::Column::$column.is_in(keys.iter().copied()))
+                    .all(&self.0)
+                    .await?;
+                Ok(rows.into_iter().map(|r| (r.$field, r)).collect())
+            }
+        }
+    };
+}
+
+one_by!(
+    /// Loads the delivery of requests (one per request).
+    DeliveryByRequest,
+    delivery,
+    request_id / RequestId
+);
+one_by!(
+    /// Loads the transfusion of units (one per unit).
+    TransfusionByUnit,
+    transfusion,
+    unit_id / UnitId
+);
+by_id!(
+    /// Loads organizations by id.
+    OrgById,
+    organization
 );
 by_id!(
     /// Loads doctor profiles by id.
@@ -411,6 +470,18 @@ pub struct Loaders {
     pub units_by_transfer: Cached<UnitsByTransfer>,
     /// Screening panels by unit.
     pub unit_tests: Cached<PanelByUnit>,
+    /// Blood requests by id.
+    pub requests: Cached<RequestById>,
+    /// Donations by id.
+    pub donations: Cached<DonationById>,
+    /// A delivery's reported positions.
+    pub positions_by_delivery: Cached<PositionsByDelivery>,
+    /// A unit's returns.
+    pub returns_by_unit: Cached<ReturnsByUnit>,
+    /// A request's delivery.
+    pub delivery_by_request: Cached<DeliveryByRequest>,
+    /// A unit's transfusion.
+    pub transfusion_by_unit: Cached<TransfusionByUnit>,
 }
 
 impl Loaders {
@@ -443,6 +514,12 @@ impl Loaders {
             units_by_parent: cached(UnitsByParent(db.clone())),
             units_by_transfer: cached(UnitsByTransfer(db.clone())),
             unit_tests: cached(PanelByUnit(db.clone())),
+            requests: cached(RequestById(db.clone())),
+            donations: cached(DonationById(db.clone())),
+            positions_by_delivery: cached(PositionsByDelivery(db.clone())),
+            returns_by_unit: cached(ReturnsByUnit(db.clone())),
+            delivery_by_request: cached(DeliveryByRequest(db.clone())),
+            transfusion_by_unit: cached(TransfusionByUnit(db.clone())),
         }
     }
 }

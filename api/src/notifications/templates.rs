@@ -68,6 +68,18 @@ pub fn notification(kind: NotificationKind, priority: Severity, _locale: &str) -
             format!("{level}: an emergency blood drive"),
             format!("A {level} alert needs your attention: an emergency blood drive was called."),
         ),
+        K::ColdChainExcursion => (
+            format!("{level}: a delivery left the cold chain"),
+            format!(
+                "A {level} alert needs your attention: units in delivery left their temperature range."
+            ),
+        ),
+        K::TransfusionReaction => (
+            format!("{level}: a serious transfusion reaction"),
+            format!(
+                "A {level} alert needs your attention: a serious reaction to a unit your bank supplied was reported."
+            ),
+        ),
         K::ConsultationUpdate => (
             "Your consultation changed".to_string(),
             "One of your consultations changed.".to_string(),
