@@ -30,12 +30,14 @@ fn network(from: DateTime<Utc>, to: DateTime<Utc>) -> service::Scope {
 
 /// The figures as `networkStats` reads them (rollups for the rolled days) and as a fresh
 /// aggregate of the base tables.
-async fn both(app: &TestApp, from: DateTime<Utc>, to: DateTime<Utc>) -> (service::Stats, service::Stats) {
+async fn both(
+    app: &TestApp,
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+) -> (service::Stats, service::Stats) {
     let s = network(from, to);
     let rolled = service::stats(&app.db, &s).await.expect("stats");
-    let fresh = service::stats_with(&app.db, &s, None)
-        .await
-        .expect("fresh");
+    let fresh = service::stats_with(&app.db, &s, None).await.expect("fresh");
     (rolled, fresh)
 }
 
@@ -88,14 +90,20 @@ async fn rollups_equal_a_fresh_aggregate_after_concurrent_changes_to_rolled_days
     net.stock(&app, units("RU", "O_POS", "RED_CELLS", 12)).await;
     let h = &net.hospital.id;
     let urgencies = ["ROUTINE", "URGENT", "EMERGENCY", "CRITICAL"];
-    let ids: Vec<String> = join_all(
-        (0..12).map(|i| create_request(&app, &net.nurse, request(urgencies[i % 4], h))),
-    )
-    .await;
+    let ids: Vec<String> =
+        join_all((0..12).map(|i| create_request(&app, &net.nurse, request(urgencies[i % 4], h))))
+            .await;
     let now = Utc::now();
     for (i, id) in ids.iter().enumerate().filter(|(i, _)| i % 2 == 0) {
         let days = (i % 3) as i64 + 1;
-        backdate(&app, id, now - Duration::days(days) - Duration::minutes(7 * i as i64), None, (i % 3) as i32).await;
+        backdate(
+            &app,
+            id,
+            now - Duration::days(days) - Duration::minutes(7 * i as i64),
+            None,
+            (i % 3) as i32,
+        )
+        .await;
     }
     let first = rollups::run(&app.db, Utc::now()).await.expect("first run");
 
@@ -146,12 +154,30 @@ async fn rolled_up_periods_cut_at_midnight_a_month_end_and_inside_a_day_equal_th
     let at =
         |d: u32, m: u32, h: u32, min: u32| Utc.with_ymd_and_hms(2026, m, d, h, min, 0).unwrap();
     let late = create_request(&app, &net.nurse, request("URGENT", &net.hospital.id)).await;
-    accept(&app, &net.bank_staff, &late, &net.bank.id).await.data();
+    accept(&app, &net.bank_staff, &late, &net.bank.id)
+        .await
+        .data();
     backdate(&app, &late, at(31, 1, 23, 50), Some(at(1, 2, 0, 20)), 1).await;
     let midnight = create_request(&app, &net.nurse, request("URGENT", &net.hospital.id)).await;
     backdate(&app, &midnight, at(1, 2, 0, 0), None, 0).await;
-    give(&app, &net.bank, "jan@donor.example", "+919822100003", at(31, 1, 23, 59), "PM-D1").await;
-    give(&app, &net.bank, "feb@donor.example", "+919822100004", at(1, 2, 0, 0), "PM-D2").await;
+    give(
+        &app,
+        &net.bank,
+        "jan@donor.example",
+        "+919822100003",
+        at(31, 1, 23, 59),
+        "PM-D1",
+    )
+    .await;
+    give(
+        &app,
+        &net.bank,
+        "feb@donor.example",
+        "+919822100004",
+        at(1, 2, 0, 0),
+        "PM-D2",
+    )
+    .await;
     rollups::run(&app.db, Utc::now()).await.expect("rollups");
     let periods = [
         (at(1, 1, 0, 0), at(1, 2, 0, 0)),

@@ -336,10 +336,8 @@ async fn requests<C: ConnectionTrait>(
     request_scope(&mut q, s, split);
     q.push(" GROUP BY r.status, r.urgency");
     if let Some(days) = &split.rolled {
-        q.push(
-            " UNION ALL SELECT status, urgency, n, escalated FROM rollup_requests WHERE 1 = 1",
-        )
-        .days(days);
+        q.push(" UNION ALL SELECT status, urgency, n, escalated FROM rollup_requests WHERE 1 = 1")
+            .days(days);
     }
     q.push(") t GROUP BY status, urgency");
     let mut by_status: BTreeMap<String, (RequestStatus, i64)> = BTreeMap::new();
@@ -409,9 +407,11 @@ async fn percentiles<C: ConnectionTrait>(
     );
     request_scope(&mut q, s, split);
     if let Some(days) = &split.rolled {
-        q.push(" UNION ALL SELECT urgency, minutes AS m, n FROM rollup_request_minutes WHERE kind = ")
-            .val(kind)
-            .days(days);
+        q.push(
+            " UNION ALL SELECT urgency, minutes AS m, n FROM rollup_request_minutes WHERE kind = ",
+        )
+        .val(kind)
+        .days(days);
     }
     q.push(
         ") t GROUP BY urgency, m), \
@@ -442,11 +442,7 @@ fn bank_scope(q: &mut Sql, col: &str, s: &Scope) {
     q.city(col, s);
 }
 
-async fn wastage<C: ConnectionTrait>(
-    db: &C,
-    s: &Scope,
-    split: &Split,
-) -> AppResult<Vec<Wastage>> {
+async fn wastage<C: ConnectionTrait>(db: &C, s: &Scope, split: &Split) -> AppResult<Vec<Wastage>> {
     let mut q = Sql::new(
         db.get_database_backend(),
         "SELECT component, bank, CAST(SUM(expired) AS BIGINT) AS expired, \
@@ -606,9 +602,7 @@ async fn stock<C: ConnectionTrait>(
         )
         .days(days);
     }
-    q.push(
-        ") t GROUP BY g, c HAVING SUM(available) > 0 OR SUM(issued) > 0 ORDER BY c, g",
-    );
+    q.push(") t GROUP BY g, c HAVING SUM(available) > 0 OR SUM(issued) > 0 ORDER BY c, g");
     let mut out = Vec::new();
     for row in db.query_all_raw(q.build()).await? {
         let available: i64 = get::<Option<i64>>(&row, "available")?.unwrap_or(0);
