@@ -154,6 +154,7 @@ impl Application {
         let metrics = metrics_listener.map(|l| (l, http::metrics_router(state.clone())));
         crate::jobs::spawn(state.clone());
         crate::jobs::sessions::spawn(state.clone());
+        crate::jobs::rollups::spawn(state.clone());
         crate::notifications::worker::spawn(state.clone());
         Ok(Self {
             listener,

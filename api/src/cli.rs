@@ -23,6 +23,9 @@ pub enum Command {
     Serve,
     /// Apply pending migrations and exit.
     Migrate,
+    /// Rebuild the analytics rollups of every past UTC day from the base tables (after rows
+    /// were written or fixed by hand; the rollup job otherwise keeps them).
+    RebuildRollups,
     /// Print the GraphQL schema (SDL), or write it to a file.
     ExportSchema {
         /// Write here instead of standard output.
@@ -82,6 +85,16 @@ pub async fn run(cli: Cli) -> Result<(), StartError> {
             crate::telemetry::init(&config);
             let app = Application::build(config).await?;
             app.run_until(shutdown_signal()).await?;
+            Ok(())
+        }
+        Command::RebuildRollups => {
+            let config = Config::from_env()?;
+            crate::telemetry::init(&config);
+            let pool = db::connect(&config).await?;
+            let r = crate::analytics::rollups::backfill(&pool, chrono::Utc::now())
+                .await
+                .map_err(|e| StartError::Other(format!("{}: {e:?}", e.code())))?;
+            tracing::info!(closed = ?r.closed, "rollups rebuilt");
             Ok(())
         }
         Command::Migrate => {

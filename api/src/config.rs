@@ -115,6 +115,9 @@ pub struct Config {
     pub idempotency_ttl: Duration,
     /// `SWEEP_INTERVAL_MS`: how often background jobs (lapsed holds, expiry) run.
     pub sweep_interval: Duration,
+    /// `ROLLUP_INTERVAL_SECS`: how often the analytics rollup job closes days and refreshes
+    /// the changed ones (its first run waits one interval after start).
+    pub rollup_interval: Duration,
     /// `EVENT_BUFFER`: events a slow subscriber may fall behind before it is told it missed some.
     pub event_buffer: usize,
     /// `ESCALATION_WIDEN_AFTER_SECS`: an unanswered emergency widens its radius after this.
@@ -470,6 +473,7 @@ impl Config {
             max_request_radius_km: num(&get, "MAX_REQUEST_RADIUS_KM", 500.0)?,
             idempotency_ttl: Duration::from_secs(num(&get, "IDEMPOTENCY_TTL_SECS", 24 * 3600)?),
             sweep_interval: Duration::from_millis(num(&get, "SWEEP_INTERVAL_MS", 30_000)?),
+            rollup_interval: Duration::from_secs(num(&get, "ROLLUP_INTERVAL_SECS", 300)?),
             event_buffer: num(&get, "EVENT_BUFFER", 1024)?,
             escalation_widen_after: Duration::from_secs(num(
                 &get,

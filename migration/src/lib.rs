@@ -44,6 +44,8 @@ mod m20261208_000002_analytics_indexes;
 #[allow(missing_docs)]
 mod m20261209_000201_account_mail;
 #[allow(missing_docs)]
+mod m20261209_000301_analytics_rollups;
+#[allow(missing_docs)]
 mod m20261210_000101_blood_gates;
 #[allow(missing_docs)]
 mod m20261210_000201_deliveries;
@@ -74,6 +76,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261208_000001_rewards::Migration),
             Box::new(m20261208_000002_analytics_indexes::Migration),
             Box::new(m20261209_000201_account_mail::Migration),
+            Box::new(m20261209_000301_analytics_rollups::Migration),
             Box::new(m20261210_000101_blood_gates::Migration),
             Box::new(m20261210_000201_deliveries::Migration),
         ]

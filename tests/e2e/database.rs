@@ -12,6 +12,11 @@ const NOT_REFERENCES: &[&str] = &[
     "notifications.related_entity_id",
     "idempotency_keys.result_id",
     "sessions.family_id",
+    // Daily analytics rollups: derived counts the rollup job rebuilds from the base tables
+    // (the base rows hold the references).
+    "rollup_wastage.blood_bank_id",
+    "rollup_collections.blood_bank_id",
+    "rollup_collections.camp_id",
     // The instance holding a delivery's claim, not a row.
     "outbox_deliveries.claimed_by",
     "reward_points.source_id",

@@ -9,6 +9,7 @@ mod alerts_stock;
 mod alerts_ws;
 mod analytics;
 mod analytics_history;
+mod analytics_rollups;
 mod audit;
 mod audit_export;
 mod blood;

@@ -3,5 +3,6 @@
 //! Postgres. There is no mutation here.
 
 pub mod resolvers;
+pub mod rollups;
 pub mod service;
 pub mod types;

@@ -1,13 +1,20 @@
 //! `networkStats` as SQL: one grouped query per figure over the period, filtered to the
 //! organization or city asked about.
 //!
+//! The whole network's figures read the daily rollups (`super::rollups`) for the whole UTC
+//! days of the period the rollup job has closed, and the base tables, over indexed time
+//! ranges, for the rest (the partial days at each edge and the days since the job last
+//! ran); each statement sums both parts. An organization's or a city's figures read the base
+//! tables only (the rollups are not kept per organization).
+//!
 //! Percentiles use the nearest-rank definition on both databases (Postgres's
 //! `percentile_cont` interpolates and SQLite has none): the p-th percentile of n ordered
-//! durations is the one at rank ⌈p·n/100⌉, picked with `ROW_NUMBER()` and `COUNT()` window
-//! functions. Durations are minutes between two stored instants.
+//! durations is the smallest one whose cumulative count reaches p·n/100, i.e. the one at rank
+//! ⌈p·n/100⌉. Durations are whole minutes (rounded to the nearest) between two stored
+//! instants, so that they can be counted per minute in the rollups.
 
 use crate::error::AppResult;
-use chrono::{DateTime, Duration, Utc};
+use chrono::{DateTime, Duration, NaiveDate, Utc};
 use entity::{BloodGroup, Component, RequestStatus, Urgency};
 use sea_orm::{ActiveEnum, ConnectionTrait, DbBackend, QueryResult, Statement, Value};
 use std::collections::BTreeMap;
@@ -28,14 +35,14 @@ pub struct Scope {
 }
 
 /// A statement under construction, with placeholders in the backend's style.
-struct Sql {
+pub(crate) struct Sql {
     backend: DbBackend,
     text: String,
     values: Vec<Value>,
 }
 
 impl Sql {
-    fn new(backend: DbBackend, text: &str) -> Self {
+    pub(crate) fn new(backend: DbBackend, text: &str) -> Self {
         Self {
             backend,
             text: text.to_string(),
@@ -43,13 +50,13 @@ impl Sql {
         }
     }
 
-    fn push(&mut self, s: &str) -> &mut Self {
+    pub(crate) fn push(&mut self, s: &str) -> &mut Self {
         self.text.push_str(s);
         self
     }
 
     /// Appends a bound value.
-    fn val(&mut self, v: impl Into<Value>) -> &mut Self {
+    pub(crate) fn val(&mut self, v: impl Into<Value>) -> &mut Self {
         self.values.push(v.into());
         if self.backend == DbBackend::Postgres {
             let n = self.values.len();
@@ -60,11 +67,30 @@ impl Sql {
         self
     }
 
-    fn period(&mut self, col: &str, s: &Scope) -> &mut Self {
-        self.push(&format!(" AND {col} >= "))
-            .val(s.from)
-            .push(&format!(" AND {col} < "))
-            .val(s.to)
+    /// `col` in one of the live ranges of `split`.
+    fn live(&mut self, col: &str, split: &Split) -> &mut Self {
+        if split.live.is_empty() {
+            return self.push(" AND 1 = 0");
+        }
+        self.push(" AND (");
+        for (i, (from, to)) in split.live.iter().enumerate() {
+            if i > 0 {
+                self.push(" OR ");
+            }
+            self.push(&format!("{col} >= "))
+                .val(*from)
+                .push(&format!(" AND {col} < "))
+                .val(*to);
+        }
+        self.push(")")
+    }
+
+    /// `day` of a rollup in the rolled days of `split` (the caller checked there are some).
+    fn days(&mut self, (from, to): &(NaiveDate, NaiveDate)) -> &mut Self {
+        self.push(" AND day >= ")
+            .val(day_text(*from))
+            .push(" AND day < ")
+            .val(day_text(*to))
     }
 
     /// Rows of the organizations in the scope's city, by the column holding an organization.
@@ -79,18 +105,80 @@ impl Sql {
         self
     }
 
-    fn build(self) -> Statement {
+    pub(crate) fn build(self) -> Statement {
         Statement::from_sql_and_values(self.backend, self.text, self.values)
     }
 }
 
-/// Minutes from `a` to `b`, two instants, in the backend's dialect.
-fn minutes(backend: DbBackend, from: &str, to: &str) -> String {
+/// Whole minutes (rounded to the nearest) from `a` to `b`, two instants, in the backend's
+/// dialect.
+pub(crate) fn minutes(backend: DbBackend, from: &str, to: &str) -> String {
     match backend {
-        DbBackend::Postgres => {
-            format!("CAST(EXTRACT(EPOCH FROM ({to} - {from})) AS DOUBLE PRECISION) / 60.0")
+        DbBackend::Postgres => format!(
+            "CAST(ROUND(CAST(EXTRACT(EPOCH FROM ({to} - {from})) AS DOUBLE PRECISION) / 60.0) AS BIGINT)"
+        ),
+        _ => format!("CAST(ROUND((julianday({to}) - julianday({from})) * 1440.0) AS BIGINT)"),
+    }
+}
+
+/// The UTC day (`YYYY-MM-DD`) of an instant, as the rollups key it.
+pub(crate) fn day(backend: DbBackend, col: &str) -> String {
+    match backend {
+        DbBackend::Postgres => format!("to_char({col} AT TIME ZONE 'UTC', 'YYYY-MM-DD')"),
+        _ => format!("substr({col}, 1, 10)"),
+    }
+}
+
+/// A rollup's `day`.
+pub(crate) fn day_text(d: NaiveDate) -> String {
+    d.format("%Y-%m-%d").to_string()
+}
+
+/// The instant a UTC day starts.
+pub(crate) fn midnight(d: NaiveDate) -> DateTime<Utc> {
+    d.and_time(chrono::NaiveTime::MIN).and_utc()
+}
+
+/// How a period `[from, to)` is read: whole days from the rollups, the rest live.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Split {
+    /// Whole UTC days `[first, end)` the rollups answer for.
+    rolled: Option<(NaiveDate, NaiveDate)>,
+    /// Instants `[from, to)` read from the base tables.
+    live: Vec<(DateTime<Utc>, DateTime<Utc>)>,
+}
+
+impl Split {
+    /// `rolled_through`: the rollups hold every day before it (none when `None`).
+    pub(crate) fn of(
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+        rolled_through: Option<NaiveDate>,
+    ) -> Self {
+        let mut first = from.date_naive();
+        if midnight(first) < from {
+            first = first.succ_opt().unwrap_or(first);
         }
-        _ => format!("(julianday({to}) - julianday({from})) * 1440.0"),
+        let end = rolled_through.map(|r| r.min(to.date_naive()));
+        match end {
+            Some(end) if first < end => {
+                let mut live = Vec::new();
+                if from < midnight(first) {
+                    live.push((from, midnight(first)));
+                }
+                if midnight(end) < to {
+                    live.push((midnight(end), to));
+                }
+                Self {
+                    rolled: Some((first, end)),
+                    live,
+                }
+            }
+            _ => Self {
+                rolled: None,
+                live: if from < to { vec![(from, to)] } else { vec![] },
+            },
+        }
     }
 }
 
@@ -173,17 +261,41 @@ pub struct Stats {
     pub stock: Vec<StockDays>,
 }
 
-/// Computes every figure (seven statements).
+/// Computes every figure (nine statements), the whole network's from the rollups where
+/// they are kept.
 pub async fn stats<C: ConnectionTrait>(db: &C, s: &Scope) -> AppResult<Stats> {
+    let rolled_through = if s.organization.is_none() && s.city.is_none() {
+        super::rollups::rolled_through(db).await?
+    } else {
+        None
+    };
+    stats_with(db, s, rolled_through).await
+}
+
+/// Every figure, from the rollups for the days before `rolled_through` (from the base
+/// tables alone when `None`).
+pub async fn stats_with<C: ConnectionTrait>(
+    db: &C,
+    s: &Scope,
+    rolled_through: Option<NaiveDate>,
+) -> AppResult<Stats> {
+    let split = Split::of(s.from, s.to, rolled_through);
+    let now = Utc::now();
+    // The issues of the last 30 days, for days of stock.
+    let recent = Split::of(
+        now - Duration::days(30) + Duration::microseconds(1),
+        now + Duration::days(1),
+        rolled_through,
+    );
     Ok(Stats {
-        requests: requests(db, s).await?,
-        wastage: wastage(db, s).await?,
-        collections: collections(db, s).await?,
+        requests: requests(db, s, &split).await?,
+        wastage: wastage(db, s, &split).await?,
+        collections: collections(db, s, &split).await?,
         registrations: 0,
         attended: 0,
-        stock: stock(db, s, Utc::now()).await?,
+        stock: stock(db, s, now, &recent).await?,
     }
-    .with_camps(camps(db, s).await?))
+    .with_camps(camps(db, s, &split).await?))
 }
 
 impl Stats {
@@ -194,9 +306,9 @@ impl Stats {
     }
 }
 
-/// The requests the scope covers, as a condition on `r`.
-fn request_scope(q: &mut Sql, s: &Scope) {
-    q.period("r.created_at", s);
+/// The requests the scope covers (in the live ranges), as a condition on `r`.
+fn request_scope(q: &mut Sql, s: &Scope, split: &Split) {
+    q.live("r.created_at", split);
     if let Some(org) = s.organization {
         q.push(" AND (r.hospital_id = ")
             .val(org)
@@ -207,16 +319,27 @@ fn request_scope(q: &mut Sql, s: &Scope) {
     q.city("r.hospital_id", s);
 }
 
-async fn requests<C: ConnectionTrait>(db: &C, s: &Scope) -> AppResult<RequestFigures> {
+async fn requests<C: ConnectionTrait>(
+    db: &C,
+    s: &Scope,
+    split: &Split,
+) -> AppResult<RequestFigures> {
     let backend = db.get_database_backend();
     let mut q = Sql::new(
         backend,
-        "SELECT r.status AS status, r.urgency AS urgency, COUNT(*) AS n, \
+        "SELECT status, urgency, CAST(SUM(n) AS BIGINT) AS n, \
+         CAST(SUM(escalated) AS BIGINT) AS escalated FROM (\
+         SELECT r.status AS status, r.urgency AS urgency, COUNT(*) AS n, \
          SUM(CASE WHEN r.escalation_level > 0 THEN 1 ELSE 0 END) AS escalated \
          FROM blood_requests r WHERE 1 = 1",
     );
-    request_scope(&mut q, s);
+    request_scope(&mut q, s, split);
     q.push(" GROUP BY r.status, r.urgency");
+    if let Some(days) = &split.rolled {
+        q.push(" UNION ALL SELECT status, urgency, n, escalated FROM rollup_requests WHERE 1 = 1")
+            .days(days);
+    }
+    q.push(") t GROUP BY status, urgency");
     let mut by_status: BTreeMap<String, (RequestStatus, i64)> = BTreeMap::new();
     let mut by_urgency: BTreeMap<i32, (Urgency, i64)> = BTreeMap::new();
     let mut f = RequestFigures::default();
@@ -246,8 +369,8 @@ async fn requests<C: ConnectionTrait>(db: &C, s: &Scope) -> AppResult<RequestFig
     };
     f.by_status = by_status.into_values().collect();
     f.by_urgency = by_urgency.into_values().collect();
-    f.time_to_accept = percentiles(db, s, "r.accepted_at").await?;
-    f.time_to_fulfil = percentiles(db, s, "r.fulfilled_at").await?;
+    f.time_to_accept = percentiles(db, s, split, "r.accepted_at", "ACCEPT").await?;
+    f.time_to_fulfil = percentiles(db, s, split, "r.fulfilled_at", "FULFIL").await?;
     Ok(f)
 }
 
@@ -261,47 +384,54 @@ fn rank(u: Urgency) -> i32 {
     }
 }
 
-/// p50 and p90 (nearest rank) of the minutes from creation to `at`, per urgency, over the
-/// requests of the period that reached it.
+/// p50 and p90 (nearest rank) of the whole minutes from creation to `at`, per urgency, over
+/// the requests of the period that reached it: a histogram per urgency (the live requests
+/// counted per minute, plus the rollups' counts of `kind`), its cumulative counts, and the
+/// first minute whose cumulative count reaches p·n/100.
 async fn percentiles<C: ConnectionTrait>(
     db: &C,
     s: &Scope,
+    split: &Split,
     at: &str,
+    kind: &str,
 ) -> AppResult<Vec<Percentiles>> {
     let backend = db.get_database_backend();
     let mut q = Sql::new(
         backend,
         &format!(
-            "WITH d AS (SELECT r.urgency AS urgency, {} AS m FROM blood_requests r \
+            "WITH h AS (SELECT urgency, m, SUM(n) AS n FROM (\
+             SELECT r.urgency AS urgency, {} AS m, 1 AS n FROM blood_requests r \
              WHERE {at} IS NOT NULL",
             minutes(backend, "r.created_at", at)
         ),
     );
-    request_scope(&mut q, s);
+    request_scope(&mut q, s, split);
+    if let Some(days) = &split.rolled {
+        q.push(
+            " UNION ALL SELECT urgency, minutes AS m, n FROM rollup_request_minutes WHERE kind = ",
+        )
+        .val(kind)
+        .days(days);
+    }
     q.push(
-        "), o AS (SELECT urgency, m, \
-         ROW_NUMBER() OVER (PARTITION BY urgency ORDER BY m) AS rn, \
-         COUNT(*) OVER (PARTITION BY urgency) AS n FROM d) \
+        ") t GROUP BY urgency, m), \
+         c AS (SELECT urgency, m, SUM(n) OVER (PARTITION BY urgency ORDER BY m) AS cum, \
+         SUM(n) OVER (PARTITION BY urgency) AS total FROM h) \
          SELECT urgency, \
-         MAX(CASE WHEN rn = (50 * n + 99) / 100 THEN m END) AS p50, \
-         MAX(CASE WHEN rn = (90 * n + 99) / 100 THEN m END) AS p90 \
-         FROM o GROUP BY urgency",
+         CAST(MIN(CASE WHEN 100 * cum >= 50 * total THEN m END) AS BIGINT) AS p50, \
+         CAST(MIN(CASE WHEN 100 * cum >= 90 * total THEN m END) AS BIGINT) AS p90 \
+         FROM c GROUP BY urgency",
     );
     let mut out = Vec::new();
     for row in db.query_all_raw(q.build()).await? {
         out.push(Percentiles {
             urgency: enum_of(&row, "urgency")?,
-            p50: round(get::<Option<f64>>(&row, "p50")?.unwrap_or(0.0)),
-            p90: round(get::<Option<f64>>(&row, "p90")?.unwrap_or(0.0)),
+            p50: get::<Option<i64>>(&row, "p50")?.unwrap_or(0) as f64,
+            p90: get::<Option<i64>>(&row, "p90")?.unwrap_or(0) as f64,
         });
     }
     out.sort_by_key(|p| rank(p.urgency));
     Ok(out)
-}
-
-/// To a hundredth of a minute (julianday arithmetic leaves noise below that).
-fn round(m: f64) -> f64 {
-    (m * 100.0).round() / 100.0
 }
 
 /// Units of the scope's banks, by the column holding their bank.
@@ -312,18 +442,28 @@ fn bank_scope(q: &mut Sql, col: &str, s: &Scope) {
     q.city(col, s);
 }
 
-async fn wastage<C: ConnectionTrait>(db: &C, s: &Scope) -> AppResult<Vec<Wastage>> {
+async fn wastage<C: ConnectionTrait>(db: &C, s: &Scope, split: &Split) -> AppResult<Vec<Wastage>> {
     let mut q = Sql::new(
         db.get_database_backend(),
-        "SELECT u.component AS component, e.blood_bank_id AS bank, \
+        "SELECT component, bank, CAST(SUM(expired) AS BIGINT) AS expired, \
+         CAST(SUM(discarded) AS BIGINT) AS discarded FROM (\
+         SELECT u.component AS component, e.blood_bank_id AS bank, \
          SUM(CASE WHEN e.to_status = 'EXPIRED' THEN 1 ELSE 0 END) AS expired, \
          SUM(CASE WHEN e.to_status = 'DISCARDED' THEN 1 ELSE 0 END) AS discarded \
          FROM blood_unit_events e JOIN blood_units u ON u.id = e.unit_id \
          WHERE e.to_status IN ('EXPIRED', 'DISCARDED')",
     );
-    q.period("e.created_at", s);
+    q.live("e.created_at", split);
     bank_scope(&mut q, "e.blood_bank_id", s);
-    q.push(" GROUP BY u.component, e.blood_bank_id ORDER BY e.blood_bank_id, u.component");
+    q.push(" GROUP BY u.component, e.blood_bank_id");
+    if let Some(days) = &split.rolled {
+        q.push(
+            " UNION ALL SELECT component, blood_bank_id AS bank, expired, discarded \
+             FROM rollup_wastage WHERE 1 = 1",
+        )
+        .days(days);
+    }
+    q.push(") t GROUP BY component, bank ORDER BY bank, component");
     let mut out = Vec::new();
     for row in db.query_all_raw(q.build()).await? {
         out.push(Wastage {
@@ -336,18 +476,24 @@ async fn wastage<C: ConnectionTrait>(db: &C, s: &Scope) -> AppResult<Vec<Wastage
     Ok(out)
 }
 
-async fn collections<C: ConnectionTrait>(db: &C, s: &Scope) -> AppResult<Vec<Collection>> {
+async fn collections<C: ConnectionTrait>(
+    db: &C,
+    s: &Scope,
+    split: &Split,
+) -> AppResult<Vec<Collection>> {
     let backend = db.get_database_backend();
     let m = month(backend, "d.collected_at");
     let mut q = Sql::new(
         backend,
         &format!(
-            "SELECT {m} AS month, d.blood_bank_id AS bank, d.camp_id AS camp, \
+            "SELECT month, bank, camp, CAST(SUM(donations) AS BIGINT) AS donations, \
+             CAST(SUM(units) AS BIGINT) AS units FROM (\
+             SELECT {m} AS month, d.blood_bank_id AS bank, d.camp_id AS camp, \
              COUNT(DISTINCT d.id) AS donations, COUNT(u.id) AS units \
              FROM donations d LEFT JOIN blood_units u ON u.donation_id = d.id WHERE 1 = 1"
         ),
     );
-    q.period("d.collected_at", s);
+    q.live("d.collected_at", split);
     if let Some(org) = s.organization {
         q.push(" AND (d.blood_bank_id = ")
             .val(org)
@@ -356,9 +502,15 @@ async fn collections<C: ConnectionTrait>(db: &C, s: &Scope) -> AppResult<Vec<Col
             .push("))");
     }
     q.city("d.blood_bank_id", s);
-    q.push(&format!(
-        " GROUP BY {m}, d.blood_bank_id, d.camp_id ORDER BY 1, 2, 3"
-    ));
+    q.push(&format!(" GROUP BY {m}, d.blood_bank_id, d.camp_id"));
+    if let Some(days) = &split.rolled {
+        q.push(
+            " UNION ALL SELECT substr(day, 1, 7) AS month, blood_bank_id AS bank, \
+             camp_id AS camp, donations, units FROM rollup_collections WHERE 1 = 1",
+        )
+        .days(days);
+    }
+    q.push(") t GROUP BY month, bank, camp ORDER BY 1, 2, 3");
     let mut out = Vec::new();
     for row in db.query_all_raw(q.build()).await? {
         out.push(Collection {
@@ -374,14 +526,16 @@ async fn collections<C: ConnectionTrait>(db: &C, s: &Scope) -> AppResult<Vec<Col
 
 /// Registrations (every one not withdrawn) and attendances of the camps starting in the
 /// period.
-async fn camps<C: ConnectionTrait>(db: &C, s: &Scope) -> AppResult<(i64, i64)> {
+async fn camps<C: ConnectionTrait>(db: &C, s: &Scope, split: &Split) -> AppResult<(i64, i64)> {
     let mut q = Sql::new(
         db.get_database_backend(),
-        "SELECT SUM(CASE WHEN cr.status <> 'CANCELLED' THEN 1 ELSE 0 END) AS registrations, \
+        "SELECT CAST(SUM(registrations) AS BIGINT) AS registrations, \
+         CAST(SUM(attended) AS BIGINT) AS attended FROM (\
+         SELECT SUM(CASE WHEN cr.status <> 'CANCELLED' THEN 1 ELSE 0 END) AS registrations, \
          SUM(CASE WHEN cr.status = 'ATTENDED' THEN 1 ELSE 0 END) AS attended \
          FROM camp_registrations cr JOIN camps c ON c.id = cr.camp_id WHERE 1 = 1",
     );
-    q.period("c.starts_at", s);
+    q.live("c.starts_at", split);
     if let Some(org) = s.organization {
         q.push(" AND (c.organization_id = ")
             .val(org)
@@ -392,6 +546,11 @@ async fn camps<C: ConnectionTrait>(db: &C, s: &Scope) -> AppResult<(i64, i64)> {
     if let Some(city) = &s.city {
         q.push(" AND LOWER(c.city) = ").val(city.to_lowercase());
     }
+    if let Some(days) = &split.rolled {
+        q.push(" UNION ALL SELECT registrations, attended FROM rollup_camps WHERE 1 = 1")
+            .days(days);
+    }
+    q.push(") t");
     let row = db.query_one_raw(q.build()).await?;
     Ok(match row {
         Some(r) => (
@@ -403,30 +562,47 @@ async fn camps<C: ConnectionTrait>(db: &C, s: &Scope) -> AppResult<(i64, i64)> {
 }
 
 /// Days of stock now, per group and component, over the scope's banks (as `stockLevels`
-/// defines it for one bank: available ÷ average daily issue over the last 30 days).
+/// defines it for one bank: available ÷ average daily issue over the last 30 days). The
+/// available units are the kept counts (`blood_stock_counts`) less the available units
+/// already past their expiry; the issues of the last 30 days come from `recent`.
 async fn stock<C: ConnectionTrait>(
     db: &C,
     s: &Scope,
     now: DateTime<Utc>,
+    recent: &Split,
 ) -> AppResult<Vec<StockDays>> {
     let mut q = Sql::new(
         db.get_database_backend(),
         "SELECT g, c, CAST(SUM(available) AS BIGINT) AS available, \
          CAST(SUM(issued) AS BIGINT) AS issued FROM (\
-         SELECT u.blood_group AS g, u.component AS c, COUNT(*) AS available, 0 AS issued \
-         FROM blood_units u WHERE u.status = 'AVAILABLE' AND u.expires_at > ",
+         SELECT k.blood_group AS g, k.component AS c, SUM(k.available) AS available, \
+         0 AS issued FROM blood_stock_counts k WHERE 1 = 1",
     );
-    q.val(now);
+    bank_scope(&mut q, "k.blood_bank_id", s);
+    q.push(
+        " GROUP BY k.blood_group, k.component UNION ALL \
+         SELECT u.blood_group AS g, u.component AS c, 0 - COUNT(*) AS available, 0 AS issued \
+         FROM blood_units u WHERE u.status = 'AVAILABLE' AND u.expires_at <= ",
+    )
+    .val(now);
     bank_scope(&mut q, "u.blood_bank_id", s);
     q.push(
         " GROUP BY u.blood_group, u.component UNION ALL \
          SELECT u.blood_group AS g, u.component AS c, 0 AS available, COUNT(*) AS issued \
          FROM blood_unit_events e JOIN blood_units u ON u.id = e.unit_id \
-         WHERE e.to_status = 'ISSUED' AND e.created_at > ",
-    )
-    .val(now - Duration::days(30));
+         WHERE e.to_status = 'ISSUED'",
+    );
+    q.live("e.created_at", recent);
     bank_scope(&mut q, "e.blood_bank_id", s);
-    q.push(" GROUP BY u.blood_group, u.component) t GROUP BY g, c ORDER BY c, g");
+    q.push(" GROUP BY u.blood_group, u.component");
+    if let Some(days) = &recent.rolled {
+        q.push(
+            " UNION ALL SELECT blood_group AS g, component AS c, 0 AS available, issued \
+             FROM rollup_issues WHERE 1 = 1",
+        )
+        .days(days);
+    }
+    q.push(") t GROUP BY g, c HAVING SUM(available) > 0 OR SUM(issued) > 0 ORDER BY c, g");
     let mut out = Vec::new();
     for row in db.query_all_raw(q.build()).await? {
         let available: i64 = get::<Option<i64>>(&row, "available")?.unwrap_or(0);

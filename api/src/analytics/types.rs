@@ -40,9 +40,9 @@ pub struct RequestStats {
     pub total: i64,
     pub by_status: Vec<StatusCount>,
     pub by_urgency: Vec<UrgencyCount>,
-    /// Minutes from creation to acceptance (nearest-rank percentiles).
+    /// Whole minutes (each rounded to the nearest) from creation to acceptance (nearest-rank percentiles).
     pub time_to_accept: Vec<UrgencyPercentiles>,
-    /// Minutes from creation to fulfilment (nearest-rank percentiles).
+    /// Whole minutes (each rounded to the nearest) from creation to fulfilment (nearest-rank percentiles).
     pub time_to_fulfil: Vec<UrgencyPercentiles>,
     /// Fulfilled requests over those no longer pending; 0 when none.
     pub fulfilment_rate: f64,

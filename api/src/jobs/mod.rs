@@ -3,6 +3,7 @@
 //! so no step is done twice. A failing tick is logged and the next tick tries again.
 
 pub mod alerts;
+pub mod rollups;
 pub mod sessions;
 
 use crate::{db, events::Event, requests::service, state::AppState};

@@ -321,6 +321,8 @@ pub async fn run(
     }
     b.flush(&txn, true).await?;
     txn.commit().await?;
+    // The rollups of the past days, as the rollup job keeps them in production.
+    crate::analytics::rollups::backfill(pool, Utc::now()).await?;
     b.report.seconds = started.elapsed().as_secs_f64();
     Ok(b.report)
 }
