@@ -81,6 +81,13 @@ pub struct Config {
     pub login_window: Duration,
     /// `REGISTER_MAX_PER_IP`: registrations attempted from one IP within the window.
     pub register_max_per_ip: u32,
+    /// `MFA_REQUIRED_ROLES`: platform roles (`SUPER_ADMIN`, `USER`, comma-separated) whose
+    /// accounts may do nothing but enrol in MFA until they have it. Default `SUPER_ADMIN`;
+    /// set empty (or `none`) to require it of no one.
+    pub mfa_required_roles: Vec<entity::PlatformRole>,
+    /// `MFA_MAX_ATTEMPTS`: MFA codes tried per account (and per login challenge) within
+    /// `LOGIN_WINDOW_SECS`.
+    pub mfa_max_attempts: u32,
     /// `RATE_LIMIT_PREFIX`: namespaces rate-limit keys in Redis.
     pub rate_limit_prefix: String,
     /// `PASSWORD_HASH_CONCURRENCY`: argon2 hashes computed at once (each takes ~19 MiB).
@@ -253,6 +260,32 @@ pub struct ConfigError {
     pub problem: String,
 }
 
+/// `MFA_REQUIRED_ROLES`: unset means super admins; set empty or `none`, no one.
+fn mfa_roles(raw: Option<String>) -> Result<Vec<entity::PlatformRole>, ConfigError> {
+    use entity::PlatformRole;
+    let Some(raw) = raw else {
+        return Ok(vec![PlatformRole::SuperAdmin]);
+    };
+    let mut roles = Vec::new();
+    for part in raw.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+        let role = match part.to_ascii_uppercase().as_str() {
+            "NONE" => continue,
+            "SUPER_ADMIN" => PlatformRole::SuperAdmin,
+            "USER" => PlatformRole::User,
+            other => {
+                return Err(ConfigError {
+                    name: "MFA_REQUIRED_ROLES",
+                    problem: format!("expected SUPER_ADMIN, USER or none, got {other:?}"),
+                });
+            }
+        };
+        if !roles.contains(&role) {
+            roles.push(role);
+        }
+    }
+    Ok(roles)
+}
+
 impl Config {
     /// Reads the process environment, after loading `.env` if there is one.
     pub fn from_env() -> Result<Self, ConfigError> {
@@ -267,6 +300,7 @@ impl Config {
 
     /// Builds a config from any lookup of variable names.
     pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let mfa_required_roles = mfa_roles(get("MFA_REQUIRED_ROLES"))?;
         let get = |k: &str| get(k).filter(|v| !v.trim().is_empty());
         let app_env = match get("APP_ENV").as_deref() {
             None | Some("development") | Some("dev") | Some("test") => AppEnv::Development,
@@ -436,6 +470,8 @@ impl Config {
             login_max_attempts_per_ip: num(&get, "LOGIN_MAX_ATTEMPTS_PER_IP", 50)?,
             login_window: Duration::from_secs(num(&get, "LOGIN_WINDOW_SECS", 900)?),
             register_max_per_ip: num(&get, "REGISTER_MAX_PER_IP", 20)?,
+            mfa_required_roles,
+            mfa_max_attempts: num(&get, "MFA_MAX_ATTEMPTS", 5)?,
             rate_limit_prefix: get("RATE_LIMIT_PREFIX").unwrap_or_else(|| "lifeflow".into()),
             password_hash_concurrency: num(&get, "PASSWORD_HASH_CONCURRENCY", 2)?,
             argon2_memory_kib: num(&get, "ARGON2_MEMORY_KIB", 19_456)?,

@@ -19,6 +19,7 @@ use crate::{
     donors::resolvers::{DonorMutation, DonorQuery},
     drives::resolvers::{DriveMutation, DriveQuery},
     identity::resolvers::{IdentityMutation, IdentityQuery},
+    mfa::resolvers::MfaMutation,
     notifications::resolvers::{NotificationPreferenceMutation, NotificationPreferenceQuery},
     organizations::resolvers::{OrganizationMutation, OrganizationQuery},
     reports::resolvers::{ReportMutation, ReportQuery},
@@ -54,6 +55,7 @@ pub struct QueryRoot(
 #[derive(MergedObject, Default)]
 pub struct MutationRoot(
     IdentityMutation,
+    MfaMutation,
     OrganizationMutation,
     DonorMutation,
     StockMutation,
@@ -88,6 +90,7 @@ pub fn builder(config: &Config) -> SchemaBuilder<QueryRoot, MutationRoot, Subscr
     .limit_recursive_depth(config.max_depth.max(32))
     .limit_directives(config.max_directives)
     .extension(crate::graphql::observe::Observe)
+    .extension(crate::auth::mfa::MfaGate)
     .extension(crate::graphql::limits::Limits {
         max_fields: config.max_fields,
         max_depth: config.max_depth,

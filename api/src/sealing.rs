@@ -22,6 +22,7 @@ pub const SEALED_COLUMNS: &[(&str, &[&str])] = &[
     ("prescriptions", &["medications", "instructions"]),
     ("medical_reports", &["clinical_notes", "findings"]),
     ("report_reviews", &["notes", "clinical_findings"]),
+    ("users", &["mfa_secret"]),
 ];
 
 /// A keyring from `ENCRYPTION_KEYS` and `BLIND_INDEX_KEY`.

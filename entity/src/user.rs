@@ -1,6 +1,6 @@
 //! `users`: people who sign in.
 
-use crate::PlatformRole;
+use crate::{PlatformRole, sealed::Sealed};
 use sea_orm::entity::prelude::*;
 
 /// A person with a login. `email` is stored lower-cased, which makes it unique case-insensitively.
@@ -17,6 +17,16 @@ pub struct Model {
     pub platform_role: PlatformRole,
     pub is_active: bool,
     pub last_login_at: Option<DateTimeUtc>,
+    /// The TOTP secret (base32), sealed; set by `enableMfa`, in force once `mfa_enabled_at`.
+    pub mfa_secret: Option<Sealed<String>>,
+    /// When MFA was confirmed; `None`: off (or enrolment pending).
+    pub mfa_enabled_at: Option<DateTimeUtc>,
+    /// The last TOTP time step accepted: a code of this step or an earlier one is refused.
+    pub mfa_last_step: Option<i64>,
+    /// BCP-47 language tag (`en`, `fr-RW`).
+    pub locale: Option<String>,
+    /// IANA time zone (`Africa/Kigali`).
+    pub time_zone: Option<String>,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
 }

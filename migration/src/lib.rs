@@ -41,6 +41,8 @@ mod m20261207_000001_field_encryption;
 mod m20261208_000001_rewards;
 #[allow(missing_docs)]
 mod m20261208_000002_analytics_indexes;
+#[allow(missing_docs)]
+mod m20261209_000101_mfa_sessions;
 
 /// Applies every migration in order.
 pub struct Migrator;
@@ -67,6 +69,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261207_000001_field_encryption::Migration),
             Box::new(m20261208_000001_rewards::Migration),
             Box::new(m20261208_000002_analytics_indexes::Migration),
+            Box::new(m20261209_000101_mfa_sessions::Migration),
         ]
     }
 }

@@ -10,6 +10,7 @@ pub mod callouts;
 pub mod camps;
 pub mod care;
 pub mod donors;
+pub mod mfa;
 pub mod notifications;
 pub mod organizations;
 pub mod password;

@@ -35,6 +35,10 @@ pub struct AccessClaims {
     pub jti: String,
     /// Always `access`.
     pub typ: String,
+    /// The session (refresh-token family) the token was issued for: revoking the session
+    /// refuses the token from the next request on. Absent from tokens issued without one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sid: Option<String>,
 }
 
 /// Signs and verifies access tokens with a key pinned to one algorithm.
@@ -82,10 +86,11 @@ impl TokenKeys {
         }
     }
 
-    /// Issues an access token for a user; returns it with its expiry.
+    /// Issues an access token for a user's session; returns it with its expiry.
     pub fn issue_access(
         &self,
         user_id: Uuid,
+        session: Option<Uuid>,
     ) -> AppResult<(String, chrono::DateTime<chrono::Utc>)> {
         let now = chrono::Utc::now();
         let exp = now + chrono::Duration::seconds(self.ttl_secs);
@@ -98,6 +103,7 @@ impl TokenKeys {
             iat: now.timestamp(),
             jti: Uuid::now_v7().to_string(),
             typ: "access".into(),
+            sid: session.map(|s| s.to_string()),
         };
         let token = jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &self.encoding)?;
         Ok((token, exp))
@@ -105,13 +111,23 @@ impl TokenKeys {
 
     /// Verifies an access token and returns the user id it was issued to.
     pub fn verify_access(&self, token: &str) -> AppResult<Uuid> {
+        Ok(self.verify_access_session(token)?.0)
+    }
+
+    /// Verifies an access token and returns the user id and the session it was issued for.
+    pub fn verify_access_session(&self, token: &str) -> AppResult<(Uuid, Option<Uuid>)> {
+        let invalid = || AppError::Unauthenticated("invalid or expired token");
         let data = jsonwebtoken::decode::<AccessClaims>(token, &self.decoding, &self.validation)
-            .map_err(|_| AppError::Unauthenticated("invalid or expired token"))?;
+            .map_err(|_| invalid())?;
         if data.claims.typ != "access" {
-            return Err(AppError::Unauthenticated("invalid or expired token"));
+            return Err(invalid());
         }
-        Uuid::parse_str(&data.claims.sub)
-            .map_err(|_| AppError::Unauthenticated("invalid or expired token"))
+        let user = Uuid::parse_str(&data.claims.sub).map_err(|_| invalid())?;
+        let session = match data.claims.sid.as_deref() {
+            Some(s) => Some(Uuid::parse_str(s).map_err(|_| invalid())?),
+            None => None,
+        };
+        Ok((user, session))
     }
 }
 

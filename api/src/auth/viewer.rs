@@ -3,7 +3,8 @@
 use super::tokens::{API_TOKEN_PREFIX, TokenKeys, token_hash};
 use crate::error::AppResult;
 use entity::{
-    OrgKind, OrgRole, OrgStatus, PlatformRole, api_client, membership, organization, user,
+    OrgKind, OrgRole, OrgStatus, PlatformRole, api_client, membership, organization, session,
+    user,
 };
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
 use uuid::Uuid;
@@ -31,6 +32,10 @@ pub struct UserViewer {
     /// Organizations the user is a member of that are suspended or rejected: the user still
     /// sees their profile (and status), and nothing else of them.
     pub dormant: Vec<Uuid>,
+    /// Whether the account has MFA on (`auth::mfa` holds accounts that must and do not).
+    pub mfa: bool,
+    /// The session (refresh-token family) the access token belongs to, when it names one.
+    pub session: Option<Uuid>,
 }
 
 /// A partner system calling with an API token.
@@ -74,8 +79,8 @@ impl Viewer {
         if token.starts_with(API_TOKEN_PREFIX) {
             return Self::load_client(db, token).await;
         }
-        match keys.verify_access(token) {
-            Ok(user_id) => Self::load_user(db, user_id).await,
+        match keys.verify_access_session(token) {
+            Ok((user_id, session)) => Self::load_session(db, user_id, session).await,
             Err(_) => Ok(Self::Anonymous { rejected: true }),
         }
     }
@@ -83,6 +88,27 @@ impl Viewer {
     /// Loads a user viewer by id: one query for the user, one for memberships with their
     /// organizations. A deactivated user is refused here, so their tokens stop at once.
     pub async fn load_user<C: ConnectionTrait>(db: &C, user_id: Uuid) -> AppResult<Self> {
+        Self::load_session(db, user_id, None).await
+    }
+
+    /// Loads the viewer of an access token issued for `session`: refused once that session
+    /// is revoked (one more query, only when the token names a session).
+    pub async fn load_session<C: ConnectionTrait>(
+        db: &C,
+        user_id: Uuid,
+        session: Option<Uuid>,
+    ) -> AppResult<Self> {
+        if let Some(family) = session {
+            let live = session::Entity::find()
+                .filter(session::Column::FamilyId.eq(family))
+                .filter(session::Column::UserId.eq(user_id))
+                .filter(session::Column::RevokedAt.is_null())
+                .one(db)
+                .await?;
+            if live.is_none() {
+                return Ok(Self::Anonymous { rejected: true });
+            }
+        }
         let Some(u) = user::Entity::find_by_id(user_id).one(db).await? else {
             return Ok(Self::Anonymous { rejected: true });
         };
@@ -114,6 +140,8 @@ impl Viewer {
             platform_role: u.platform_role,
             grants,
             dormant,
+            mfa: u.mfa_enabled_at.is_some(),
+            session,
         }))
     }
 

@@ -40,7 +40,8 @@ use uuid::Uuid;
 /// Whose viewer an entry is.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 enum Key {
-    User(Uuid),
+    /// A user, by id and the session their access token names.
+    User(Uuid, Option<Uuid>),
     /// An API client, by its token's hash (the token itself is not kept).
     Client(String),
 }
@@ -113,8 +114,8 @@ impl ViewerCache {
         let key = if token.starts_with(API_TOKEN_PREFIX) {
             Key::Client(token_hash(token))
         } else {
-            match keys.verify_access(token) {
-                Ok(user_id) => Key::User(user_id),
+            match keys.verify_access_session(token) {
+                Ok((user_id, session)) => Key::User(user_id, session),
                 Err(_) => return Ok(Viewer::Anonymous { rejected: true }),
             }
         };
@@ -123,7 +124,7 @@ impl ViewerCache {
             return Ok(v);
         }
         let (viewer, expires_at) = match &key {
-            Key::User(id) => (Viewer::load_user(db, *id).await?, None),
+            Key::User(id, session) => (Viewer::load_session(db, *id, *session).await?, None),
             Key::Client(hash) => Viewer::load_client_by_hash(db, hash).await?,
         };
         if let Found::Miss(epoch) = found
@@ -253,6 +254,8 @@ mod tests {
                 org_status: OrgStatus::Approved,
             }],
             dormant: vec![],
+            mfa: false,
+            session: None,
         })
     }
 
@@ -271,7 +274,7 @@ mod tests {
     fn a_load_that_started_before_an_invalidation_is_not_kept() {
         let c = cache(10);
         let (id, org) = (Uuid::now_v7(), Uuid::now_v7());
-        let key = Key::User(id);
+        let key = Key::User(id, None);
         let epoch = epoch_of(&c, &key);
         c.revoke(&Revocation::Membership {
             user_id: id,
@@ -295,15 +298,15 @@ mod tests {
             Uuid::now_v7(),
         );
         for (id, o) in [(a, org), (b, other)] {
-            let e = epoch_of(&c, &Key::User(id));
-            c.keep(Key::User(id), user(id, o), None, e);
+            let e = epoch_of(&c, &Key::User(id, None));
+            c.keep(Key::User(id, None), user(id, o), None, e);
         }
         c.revoke(&Revocation::Organization {
             id: org,
             status: OrgStatus::Suspended,
         });
-        assert!(matches!(c.find(&Key::User(a)), Found::Miss(_)));
-        assert!(matches!(c.find(&Key::User(b)), Found::Hit(_)));
+        assert!(matches!(c.find(&Key::User(a, None)), Found::Miss(_)));
+        assert!(matches!(c.find(&Key::User(b, None)), Found::Hit(_)));
     }
 
     #[test]
@@ -311,8 +314,8 @@ mod tests {
         let c = cache(16);
         for _ in 0..100 {
             let id = Uuid::now_v7();
-            let e = epoch_of(&c, &Key::User(id));
-            c.keep(Key::User(id), user(id, Uuid::now_v7()), None, e);
+            let e = epoch_of(&c, &Key::User(id, None));
+            c.keep(Key::User(id, None), user(id, Uuid::now_v7()), None, e);
             assert!(c.len() <= 16);
         }
     }

@@ -182,6 +182,7 @@ pub async fn run_sized(
             last_login_at: Set(None),
             created_at: Set(t),
             updated_at: Set(t),
+            ..Default::default()
         });
         members.push(membership::ActiveModel {
             id: Set(rng.uuid(base_ms + i as u64)),
