@@ -74,11 +74,11 @@ pub mod idempotency_key;
 #[allow(missing_docs)]
 pub mod medical_report;
 #[allow(missing_docs)]
+pub mod membership;
+#[allow(missing_docs)]
 pub mod mfa_challenge;
 #[allow(missing_docs)]
 pub mod mfa_recovery_code;
-#[allow(missing_docs)]
-pub mod membership;
 #[allow(missing_docs)]
 pub mod notification;
 #[allow(missing_docs)]

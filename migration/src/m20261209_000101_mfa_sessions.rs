@@ -33,11 +33,18 @@ impl MigrationTrait for Migration {
             timestamp_with_time_zone_null(a("started_at")).to_owned(),
             timestamp_with_time_zone_null(a("last_used_at")).to_owned(),
         ] {
-            m.alter_table(Table::alter().table(a("sessions")).add_column(col).to_owned())
-                .await?;
+            m.alter_table(
+                Table::alter()
+                    .table(a("sessions"))
+                    .add_column(col)
+                    .to_owned(),
+            )
+            .await?;
         }
         m.get_connection()
-            .execute_unprepared("UPDATE sessions SET started_at = created_at, last_used_at = created_at")
+            .execute_unprepared(
+                "UPDATE sessions SET started_at = created_at, last_used_at = created_at",
+            )
             .await?;
 
         m.create_table(
@@ -78,8 +85,12 @@ impl MigrationTrait for Migration {
                 .to_owned(),
         )
         .await?;
-        m.create_index(index("ix_mfa_challenges_user", "mfa_challenges", &["user_id"]))
-            .await?;
+        m.create_index(index(
+            "ix_mfa_challenges_user",
+            "mfa_challenges",
+            &["user_id"],
+        ))
+        .await?;
         m.create_index(index(
             "ix_sessions_user_live",
             "sessions",
@@ -90,19 +101,40 @@ impl MigrationTrait for Migration {
     }
 
     async fn down(&self, m: &SchemaManager) -> Result<(), DbErr> {
-        m.drop_index(Index::drop().name("ix_sessions_user_live").table(a("sessions")).to_owned())
-            .await?;
+        m.drop_index(
+            Index::drop()
+                .name("ix_sessions_user_live")
+                .table(a("sessions"))
+                .to_owned(),
+        )
+        .await?;
         m.drop_table(Table::drop().table(a("mfa_challenges")).to_owned())
             .await?;
         m.drop_table(Table::drop().table(a("mfa_recovery_codes")).to_owned())
             .await?;
         for c in ["started_at", "last_used_at"] {
-            m.alter_table(Table::alter().table(a("sessions")).drop_column(a(c)).to_owned())
-                .await?;
+            m.alter_table(
+                Table::alter()
+                    .table(a("sessions"))
+                    .drop_column(a(c))
+                    .to_owned(),
+            )
+            .await?;
         }
-        for c in ["mfa_secret", "mfa_enabled_at", "mfa_last_step", "locale", "time_zone"] {
-            m.alter_table(Table::alter().table(a("users")).drop_column(a(c)).to_owned())
-                .await?;
+        for c in [
+            "mfa_secret",
+            "mfa_enabled_at",
+            "mfa_last_step",
+            "locale",
+            "time_zone",
+        ] {
+            m.alter_table(
+                Table::alter()
+                    .table(a("users"))
+                    .drop_column(a(c))
+                    .to_owned(),
+            )
+            .await?;
         }
         Ok(())
     }

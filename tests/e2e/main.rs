@@ -30,6 +30,7 @@ mod limits;
 mod mfa;
 mod notifications;
 mod notifications_permissions;
+mod organization_admin;
 mod organizations;
 mod pagination;
 mod permissions;

@@ -8,8 +8,7 @@ use serde_json::{Value, json};
 use totp_rs::{Algorithm, Secret, TOTP};
 
 const ENABLE: &str = "mutation { enableMfa { secret otpauthUri } }";
-const CONFIRM: &str =
-    "mutation($c: String!) { confirmMfa(input: {code: $c}) { recoveryCodes } }";
+const CONFIRM: &str = "mutation($c: String!) { confirmMfa(input: {code: $c}) { recoveryCodes } }";
 const LOGIN: &str = "mutation($i: LoginInput!) { login(input: $i) { accessToken refreshToken mfaRequired mfaToken user { id } } }";
 const VERIFY: &str = "mutation($i: VerifyMfaInput!) { verifyMfa(input: $i) { accessToken refreshToken mfaRequired } }";
 const DISABLE: &str =
@@ -17,7 +16,9 @@ const DISABLE: &str =
 
 /// The code an authenticator app shows for `secret`, `steps` steps from `base` (seconds).
 fn code(secret: &str, base: u64, steps: i64) -> String {
-    let bytes = Secret::Encoded(secret.to_string()).to_bytes().expect("base32");
+    let bytes = Secret::Encoded(secret.to_string())
+        .to_bytes()
+        .expect("base32");
     let t = TOTP::new(Algorithm::SHA1, 6, 1, 30, bytes, None, "test".into()).expect("totp");
     t.generate((base as i64 + steps * 30) as u64)
 }
@@ -43,7 +44,11 @@ async fn enrol(app: &TestApp, s: &Session, now: u64) -> (String, Vec<String>) {
         .expect("secret")
         .to_string();
     let r = app
-        .gql(Some(&s.access), CONFIRM, json!({"c": code(&secret, now, -1)}))
+        .gql(
+            Some(&s.access),
+            CONFIRM,
+            json!({"c": code(&secret, now, -1)}),
+        )
         .await;
     let codes = r.data()["confirmMfa"]["recoveryCodes"]
         .as_array()
@@ -55,9 +60,13 @@ async fn enrol(app: &TestApp, s: &Session, now: u64) -> (String, Vec<String>) {
 }
 
 async fn login(app: &TestApp, email: &str) -> Value {
-    app.gql(None, LOGIN, json!({"i": {"email": email, "password": PASSWORD}}))
-        .await
-        .data()["login"]
+    app.gql(
+        None,
+        LOGIN,
+        json!({"i": {"email": email, "password": PASSWORD}}),
+    )
+    .await
+    .data()["login"]
         .clone()
 }
 
@@ -79,12 +88,25 @@ async fn an_account_enrols_with_a_code_and_then_signs_in_in_two_steps() {
 
     // Act: enrol.
     let r = app.gql(Some(&s.access), ENABLE, json!({})).await;
-    let secret = r.data()["enableMfa"]["secret"].as_str().expect("secret").to_string();
-    let uri = r.data()["enableMfa"]["otpauthUri"].as_str().expect("uri").to_string();
+    let secret = r.data()["enableMfa"]["secret"]
+        .as_str()
+        .expect("secret")
+        .to_string();
+    let uri = r.data()["enableMfa"]["otpauthUri"]
+        .as_str()
+        .expect("uri")
+        .to_string();
     let r = app
-        .gql(Some(&s.access), CONFIRM, json!({"c": code(&secret, now, -1)}))
+        .gql(
+            Some(&s.access),
+            CONFIRM,
+            json!({"c": code(&secret, now, -1)}),
+        )
         .await;
-    let codes = r.data()["confirmMfa"]["recoveryCodes"].as_array().expect("codes").clone();
+    let codes = r.data()["confirmMfa"]["recoveryCodes"]
+        .as_array()
+        .expect("codes")
+        .clone();
     let first = login(&app, "mfa@x.example").await;
     let token = first["mfaToken"].as_str().expect("mfa token");
     let second = verify(&app, token, "code", &code(&secret, now, 0)).await;
@@ -98,7 +120,9 @@ async fn an_account_enrols_with_a_code_and_then_signs_in_in_two_steps() {
     let tokens = &second.data()["verifyMfa"];
     assert_eq!(tokens["mfaRequired"], false);
     let access = tokens["accessToken"].as_str().expect("access");
-    let me = app.gql(Some(access), "{ me { id mfaEnabled } }", json!({})).await;
+    let me = app
+        .gql(Some(access), "{ me { id mfaEnabled } }", json!({}))
+        .await;
     assert_eq!(me.data()["me"]["mfaEnabled"], true);
     assert_eq!(me.data()["me"]["id"], s.user_id.as_str());
 }
@@ -109,7 +133,10 @@ async fn a_wrong_code_is_refused_and_the_mfa_token_stays_usable_until_a_right_on
     let s = app.signed_in("wrong@x.example").await;
     let now = steady_now().await;
     let (secret, _) = enrol(&app, &s, now).await;
-    let token = login(&app, &s.email).await["mfaToken"].as_str().expect("t").to_string();
+    let token = login(&app, &s.email).await["mfaToken"]
+        .as_str()
+        .expect("t")
+        .to_string();
 
     let wrong = verify(&app, &token, "code", "000000").await;
     let right = verify(&app, &token, "code", &code(&secret, now, 0)).await;
@@ -126,11 +153,17 @@ async fn a_code_is_accepted_once_per_time_step() {
     let now = steady_now().await;
     let (secret, _) = enrol(&app, &s, now).await;
     let c = code(&secret, now, 0);
-    let t1 = login(&app, &s.email).await["mfaToken"].as_str().expect("t").to_string();
+    let t1 = login(&app, &s.email).await["mfaToken"]
+        .as_str()
+        .expect("t")
+        .to_string();
     verify(&app, &t1, "code", &c).await.data();
 
     // The same code (same step) on a second login, and the confirming code (earlier step).
-    let t2 = login(&app, &s.email).await["mfaToken"].as_str().expect("t").to_string();
+    let t2 = login(&app, &s.email).await["mfaToken"]
+        .as_str()
+        .expect("t")
+        .to_string();
     let replay = verify(&app, &t2, "code", &c).await;
     let older = verify(&app, &t2, "code", &code(&secret, now, -1)).await;
     let next = verify(&app, &t2, "code", &code(&secret, now, 1)).await;
@@ -146,9 +179,15 @@ async fn a_recovery_code_signs_in_once() {
     let s = app.signed_in("recover@x.example").await;
     let now = steady_now().await;
     let (_, codes) = enrol(&app, &s, now).await;
-    let t1 = login(&app, &s.email).await["mfaToken"].as_str().expect("t").to_string();
+    let t1 = login(&app, &s.email).await["mfaToken"]
+        .as_str()
+        .expect("t")
+        .to_string();
     let first = verify(&app, &t1, "recoveryCode", &codes[3].to_uppercase()).await;
-    let t2 = login(&app, &s.email).await["mfaToken"].as_str().expect("t").to_string();
+    let t2 = login(&app, &s.email).await["mfaToken"]
+        .as_str()
+        .expect("t")
+        .to_string();
     let again = verify(&app, &t2, "recoveryCode", &codes[3]).await;
     let other = verify(&app, &t2, "recoveryCode", &codes[4]).await;
 
@@ -169,9 +208,15 @@ async fn an_mfa_token_works_once_and_not_after_it_expires() {
     let s = app.signed_in("token@x.example").await;
     let now = steady_now().await;
     let (_, codes) = enrol(&app, &s, now).await;
-    let used = login(&app, &s.email).await["mfaToken"].as_str().expect("t").to_string();
+    let used = login(&app, &s.email).await["mfaToken"]
+        .as_str()
+        .expect("t")
+        .to_string();
     verify(&app, &used, "recoveryCode", &codes[0]).await.data();
-    let expired = login(&app, &s.email).await["mfaToken"].as_str().expect("t").to_string();
+    let expired = login(&app, &s.email).await["mfaToken"]
+        .as_str()
+        .expect("t")
+        .to_string();
     let backend = app.db.get_database_backend();
     app.db
         .execute_raw(sea_orm::Statement::from_string(
@@ -201,11 +246,19 @@ async fn code_attempts_are_rate_limited_per_mfa_token() {
     let s = app.signed_in("limit@x.example").await;
     let now = steady_now().await;
     let (secret, _) = enrol(&app, &s, now).await;
-    let token = login(&app, &s.email).await["mfaToken"].as_str().expect("t").to_string();
+    let token = login(&app, &s.email).await["mfaToken"]
+        .as_str()
+        .expect("t")
+        .to_string();
 
     let mut codes = Vec::new();
     for _ in 0..3 {
-        codes.push(verify(&app, &token, "code", "000000").await.code().map(str::to_string));
+        codes.push(
+            verify(&app, &token, "code", "000000")
+                .await
+                .code()
+                .map(str::to_string),
+        );
     }
     let right_but_late = verify(&app, &token, "code", &code(&secret, now, 0)).await;
 
@@ -250,7 +303,10 @@ async fn disabling_needs_the_password_and_a_code_and_then_login_gives_tokens_at_
     assert_eq!(done.data()["disableMfa"]["user"]["mfaEnabled"], false);
     assert_eq!(after["mfaRequired"], false);
     assert!(after["accessToken"].is_string());
-    assert_eq!(app.count("SELECT COUNT(*) FROM mfa_recovery_codes").await, 0);
+    assert_eq!(
+        app.count("SELECT COUNT(*) FROM mfa_recovery_codes").await,
+        0
+    );
 }
 
 #[tokio::test]
@@ -258,7 +314,10 @@ async fn the_mfa_secret_is_stored_sealed() {
     let app = spawn_app().await;
     let s = app.signed_in("sealed@x.example").await;
     let r = app.gql(Some(&s.access), ENABLE, json!({})).await;
-    let secret = r.data()["enableMfa"]["secret"].as_str().expect("secret").to_string();
+    let secret = r.data()["enableMfa"]["secret"]
+        .as_str()
+        .expect("secret")
+        .to_string();
 
     let backend = app.db.get_database_backend();
     let row = app
@@ -289,7 +348,13 @@ async fn a_super_admin_without_mfa_can_only_enrol_under_the_production_default()
     let now = steady_now().await;
 
     // Act
-    let users = app.gql(Some(&root.access), "{ users(first: 1) { totalCount } }", json!({})).await;
+    let users = app
+        .gql(
+            Some(&root.access),
+            "{ users(first: 1) { totalCount } }",
+            json!({}),
+        )
+        .await;
     let register = app
         .gql(
             Some(&root.access),
@@ -304,11 +369,23 @@ async fn a_super_admin_without_mfa_can_only_enrol_under_the_production_default()
             json!({}),
         )
         .await;
-    let sessions = app.gql(Some(&root.access), "{ mySessions { id } }", json!({})).await;
-    let me = app.gql(Some(&root.access), "{ me { id mfaEnabled } }", json!({})).await;
-    let plain = app.gql(Some(&user.access), "{ mySessions { id } }", json!({})).await;
+    let sessions = app
+        .gql(Some(&root.access), "{ mySessions { id } }", json!({}))
+        .await;
+    let me = app
+        .gql(Some(&root.access), "{ me { id mfaEnabled } }", json!({}))
+        .await;
+    let plain = app
+        .gql(Some(&user.access), "{ mySessions { id } }", json!({}))
+        .await;
     let (_, _) = enrol(&app, &root, now).await;
-    let after = app.gql(Some(&root.access), "{ users(first: 1) { totalCount } }", json!({})).await;
+    let after = app
+        .gql(
+            Some(&root.access),
+            "{ users(first: 1) { totalCount } }",
+            json!({}),
+        )
+        .await;
 
     // Assert
     for r in [&users, &register, &sneaky, &sessions] {

@@ -52,7 +52,9 @@ async fn update_me_refuses_a_bad_time_zone_locale_or_phone_and_changes_nothing()
         assert_eq!(r.code(), Some("BAD_USER_INPUT"));
         assert_eq!(r.field(), Some(field));
     }
-    let me = app.gql(Some(&s.access), "{ me { fullName timeZone } }", json!({})).await;
+    let me = app
+        .gql(Some(&s.access), "{ me { fullName timeZone } }", json!({}))
+        .await;
     assert_eq!(me.data()["me"]["fullName"], "Test Person");
     assert!(me.data()["me"]["timeZone"].is_null());
 }

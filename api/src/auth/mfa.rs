@@ -3,7 +3,9 @@
 //! over HTTP and websocket alike, before anything runs. The one place this rule lives.
 
 use super::Viewer;
-use crate::{error::AppError, events::session::Session, graphql::context::RequestCtx, state::AppState};
+use crate::{
+    error::AppError, events::session::Session, graphql::context::RequestCtx, state::AppState,
+};
 use async_graphql::{
     ServerResult, Variables,
     extensions::{Extension, ExtensionContext, ExtensionFactory, NextParseQuery},

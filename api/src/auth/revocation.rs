@@ -68,7 +68,9 @@ impl Revocation {
             (Self::ApiClient { id }, Viewer::Client(c)) => c.id == *id,
             (Self::User { id }, Viewer::User(u)) => u.id == *id,
             (Self::Session { user_id, family_id }, Viewer::User(u)) => {
-                u.id == *user_id && u.session.is_some() && family_id.is_none_or(|f| u.session == Some(f))
+                u.id == *user_id
+                    && u.session.is_some()
+                    && family_id.is_none_or(|f| u.session == Some(f))
             }
             (
                 Self::Membership {

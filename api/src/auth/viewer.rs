@@ -3,8 +3,7 @@
 use super::tokens::{API_TOKEN_PREFIX, TokenKeys, token_hash};
 use crate::error::AppResult;
 use entity::{
-    OrgKind, OrgRole, OrgStatus, PlatformRole, api_client, membership, organization, session,
-    user,
+    OrgKind, OrgRole, OrgStatus, PlatformRole, api_client, membership, organization, session, user,
 };
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
 use uuid::Uuid;

@@ -67,9 +67,14 @@ impl Inner {
     }
 }
 
+/// How often an API client's `last_used_at` is written at most (per instance).
+pub const CLIENT_TOUCH_EVERY: Duration = Duration::from_secs(60);
+
 /// Recent viewers of this instance, bounded in number and age.
 pub struct ViewerCache {
     inner: Mutex<Inner>,
+    /// When each API client's use was last written by this instance.
+    touched: Mutex<HashMap<Uuid, Instant>>,
     ttl: Duration,
     cap: usize,
     /// Redis's subscription, when events come from other instances.
@@ -91,6 +96,7 @@ impl ViewerCache {
     pub fn new(ttl: Duration, cap: usize, hearing: Option<Hearing>) -> Self {
         Self {
             inner: Mutex::default(),
+            touched: Mutex::default(),
             ttl,
             cap: cap.max(1),
             hearing,
@@ -202,6 +208,24 @@ impl ViewerCache {
             }
         }
         inner.entries.insert(key, Entry { viewer, until });
+    }
+
+    /// Whether this request of API client `id` should record its use: at most once per
+    /// [`CLIENT_TOUCH_EVERY`] per client on this instance, so a busy client costs no write
+    /// per request.
+    pub fn client_use_due(&self, id: Uuid) -> bool {
+        let now = Instant::now();
+        let mut t = self.touched.lock().unwrap_or_else(|p| p.into_inner());
+        if t.get(&id)
+            .is_some_and(|at| now.duration_since(*at) < CLIENT_TOUCH_EVERY)
+        {
+            return false;
+        }
+        if t.len() >= self.cap {
+            t.retain(|_, at| now.duration_since(*at) < CLIENT_TOUCH_EVERY);
+        }
+        t.insert(id, now);
+        true
     }
 
     /// Forgets the viewers a change concerns, and makes loads in flight not kept.

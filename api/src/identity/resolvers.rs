@@ -142,7 +142,11 @@ impl IdentityMutation {
     }
 
     /// Changes the caller's name, phone, locale or time zone.
-    async fn update_me(&self, ctx: &Context<'_>, input: UpdateMeInput) -> AppResult<UpdateMePayload> {
+    async fn update_me(
+        &self,
+        ctx: &Context<'_>,
+        input: UpdateMeInput,
+    ) -> AppResult<UpdateMePayload> {
         let user = ctx.req()?.viewer.user_id();
         pipeline::respond::<UpdateMe, _>(ctx, (input, user)).await
     }

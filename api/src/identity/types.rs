@@ -8,9 +8,7 @@ use crate::{
     graphql::{context::CtxExt, ids::to_id, loaders, pagination::SortDirection},
     organizations::types::Membership,
 };
-use async_graphql::{
-    ComplexObject, Context, Enum, ID, InputObject, MaybeUndefined, SimpleObject,
-};
+use async_graphql::{ComplexObject, Context, Enum, ID, InputObject, MaybeUndefined, SimpleObject};
 use chrono::{DateTime, Utc};
 use entity::{PlatformRole, session, user};
 

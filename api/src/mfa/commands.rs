@@ -158,8 +158,7 @@ impl Command for VerifyMfa {
 
     async fn execute(self, exec: &Exec<'_>) -> AppResult<(Self::Output, Change)> {
         let challenge = self.challenge.ok_or_else(service::bad_token)?;
-        let done =
-            service::verify(exec.txn, exec.app, &challenge, &self.factor, self.from).await?;
+        let done = service::verify(exec.txn, exec.app, &challenge, &self.factor, self.from).await?;
         forgive(exec.app, challenge.user_id).await;
         Ok(done)
     }

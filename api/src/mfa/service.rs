@@ -74,7 +74,10 @@ pub async fn enable<C: ConnectionTrait>(db: &C, user_id: Uuid) -> AppResult<(Enr
     let secret = totp::new_secret();
     let uri = totp::uri(&secret, &u.email)?;
     user::Entity::update_many()
-        .col_expr(user::Column::MfaSecret, Expr::value(Sealed::from(secret.clone())))
+        .col_expr(
+            user::Column::MfaSecret,
+            Expr::value(Sealed::from(secret.clone())),
+        )
         .col_expr(user::Column::MfaLastStep, Expr::value(Option::<i64>::None))
         .col_expr(user::Column::UpdatedAt, Expr::value(now()))
         .filter(user::Column::Id.eq(user_id))
@@ -203,7 +206,10 @@ pub async fn challenge<C: ConnectionTrait>(
         expires_at: Set(t + CHALLENGE_TTL),
         used_at: Set(None),
         ip: Set(from.ip.map(|i| i.to_string())),
-        user_agent: Set(from.user_agent.as_ref().map(|u| u.chars().take(512).collect())),
+        user_agent: Set(from
+            .user_agent
+            .as_ref()
+            .map(|u| u.chars().take(512).collect())),
         created_at: Set(t),
     }
     .insert(db)

@@ -79,9 +79,16 @@ mod tests {
         let t = totp(&s, "a@b.example").expect("totp");
         let at = 1_800_000_000;
         let code = t.generate(at);
-        assert_eq!(matching_step(&s, &code, at).expect("ok"), Some((at / STEP) as i64));
+        assert_eq!(
+            matching_step(&s, &code, at).expect("ok"),
+            Some((at / STEP) as i64)
+        );
         assert!(matching_step(&s, &code, at + STEP).expect("ok").is_some());
-        assert!(matching_step(&s, &code, at + 3 * STEP).expect("ok").is_none());
+        assert!(
+            matching_step(&s, &code, at + 3 * STEP)
+                .expect("ok")
+                .is_none()
+        );
         assert!(matching_step(&s, "12345", at).expect("ok").is_none());
     }
 
