@@ -78,7 +78,7 @@ pub enum SignIn {
     /// The account has MFA: a code is to be sent to `verifyMfa` with this token.
     Challenge {
         /// The user signing in.
-        user: user::Model,
+        user: Box<user::Model>,
         /// The single-use MFA token (only its hash is stored).
         token: String,
     },
@@ -238,7 +238,13 @@ pub async fn login<C: ConnectionTrait>(
     if user.mfa_enabled_at.is_some() {
         let token = crate::mfa::service::challenge(db, user.id, &from).await?;
         let change = by_user(user.id, user.id);
-        return Ok((SignIn::Challenge { user, token }, change));
+        return Ok((
+            SignIn::Challenge {
+                user: Box::new(user),
+                token,
+            },
+            change,
+        ));
     }
     let (s, change) = start_session(db, app, user, from).await?;
     Ok((SignIn::Session(Box::new(s)), change))

@@ -218,7 +218,7 @@ impl From<SignIn> for AuthPayload {
                 refresh_token_expires_at: None,
                 mfa_required: true,
                 mfa_token: Some(token),
-                user: User::public(user),
+                user: User::public(*user),
             },
         }
     }
