@@ -92,6 +92,13 @@ pub struct Config {
     pub password_reset_ttl: Duration,
     /// `INVITATION_TTL_SECS`: how long an invitation to an organization works.
     pub invitation_ttl: Duration,
+    /// `MFA_REQUIRED_ROLES`: platform roles (`SUPER_ADMIN`, `USER`, comma-separated) whose
+    /// accounts may do nothing but enrol in MFA until they have it. Default `SUPER_ADMIN`;
+    /// set empty (or `none`) to require it of no one.
+    pub mfa_required_roles: Vec<entity::PlatformRole>,
+    /// `MFA_MAX_ATTEMPTS`: MFA codes tried per account (and per login challenge) within
+    /// `LOGIN_WINDOW_SECS`.
+    pub mfa_max_attempts: u32,
     /// `RATE_LIMIT_PREFIX`: namespaces rate-limit keys in Redis.
     pub rate_limit_prefix: String,
     /// `PASSWORD_HASH_CONCURRENCY`: argon2 hashes computed at once (each takes ~19 MiB).
@@ -270,6 +277,32 @@ pub struct ConfigError {
     pub problem: String,
 }
 
+/// `MFA_REQUIRED_ROLES`: unset means super admins; set empty or `none`, no one.
+fn mfa_roles(raw: Option<String>) -> Result<Vec<entity::PlatformRole>, ConfigError> {
+    use entity::PlatformRole;
+    let Some(raw) = raw else {
+        return Ok(vec![PlatformRole::SuperAdmin]);
+    };
+    let mut roles = Vec::new();
+    for part in raw.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+        let role = match part.to_ascii_uppercase().as_str() {
+            "NONE" => continue,
+            "SUPER_ADMIN" => PlatformRole::SuperAdmin,
+            "USER" => PlatformRole::User,
+            other => {
+                return Err(ConfigError {
+                    name: "MFA_REQUIRED_ROLES",
+                    problem: format!("expected SUPER_ADMIN, USER or none, got {other:?}"),
+                });
+            }
+        };
+        if !roles.contains(&role) {
+            roles.push(role);
+        }
+    }
+    Ok(roles)
+}
+
 impl Config {
     /// Reads the process environment, after loading `.env` if there is one.
     pub fn from_env() -> Result<Self, ConfigError> {
@@ -284,6 +317,7 @@ impl Config {
 
     /// Builds a config from any lookup of variable names.
     pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let mfa_required_roles = mfa_roles(get("MFA_REQUIRED_ROLES"))?;
         let get = |k: &str| get(k).filter(|v| !v.trim().is_empty());
         let app_env = match get("APP_ENV").as_deref() {
             None | Some("development") | Some("dev") | Some("test") => AppEnv::Development,
@@ -462,6 +496,8 @@ impl Config {
             )?),
             password_reset_ttl: Duration::from_secs(num(&get, "PASSWORD_RESET_TTL_SECS", 3600)?),
             invitation_ttl: Duration::from_secs(num(&get, "INVITATION_TTL_SECS", 7 * 24 * 3600)?),
+            mfa_required_roles,
+            mfa_max_attempts: num(&get, "MFA_MAX_ATTEMPTS", 5)?,
             rate_limit_prefix: get("RATE_LIMIT_PREFIX").unwrap_or_else(|| "lifeflow".into()),
             password_hash_concurrency: num(&get, "PASSWORD_HASH_CONCURRENCY", 2)?,
             argon2_memory_kib: num(&get, "ARGON2_MEMORY_KIB", 19_456)?,

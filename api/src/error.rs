@@ -85,6 +85,9 @@ pub enum AppError {
     },
     /// Too few units to fulfil: `INSUFFICIENT_STOCK`.
     InsufficientStock(String),
+    /// The account's role must have MFA and it has none yet: it may only enrol
+    /// (`enableMfa`, `confirmMfa`, `me`, `logout`): `MFA_ENROLMENT_REQUIRED`.
+    MfaEnrolmentRequired,
     /// Too many attempts: `RATE_LIMITED`.
     RateLimited {
         /// Seconds until another attempt is allowed.
@@ -119,6 +122,7 @@ impl AppError {
             Self::InvalidTransition { .. } => "INVALID_TRANSITION",
             Self::InsufficientStock(_) => "INSUFFICIENT_STOCK",
             Self::RateLimited { .. } => "RATE_LIMITED",
+            Self::MfaEnrolmentRequired => "MFA_ENROLMENT_REQUIRED",
             Self::Internal(_) => "INTERNAL",
         }
     }
@@ -135,6 +139,9 @@ impl AppError {
             Self::InvalidTransition { from, to } => format!("cannot {to} from {from}"),
             Self::RateLimited { retry_after_secs } => {
                 format!("too many attempts; try again in {retry_after_secs} s")
+            }
+            Self::MfaEnrolmentRequired => {
+                "your account must turn on MFA first (enableMfa, then confirmMfa)".to_string()
             }
             Self::Internal(_) => "internal error".to_string(),
         }

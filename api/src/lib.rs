@@ -31,6 +31,7 @@ pub mod http;
 pub mod idempotency;
 pub mod identity;
 pub mod jobs;
+pub mod mfa;
 pub mod notifications;
 pub mod organizations;
 pub mod pipeline;

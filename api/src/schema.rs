@@ -17,14 +17,15 @@ use crate::{
     },
     config::Config,
     consultations::resolvers::{ConsultationMutation, ConsultationQuery},
-    donors::erasure::ErasureMutation,
     deliveries::{
         resolvers::{DeliveryMutation, DeliveryQuery},
         subscriptions::DeliverySubscription,
     },
+    donors::erasure::ErasureMutation,
     donors::resolvers::{DonorMutation, DonorQuery},
     drives::resolvers::{DriveMutation, DriveQuery},
     identity::resolvers::{IdentityMutation, IdentityQuery},
+    mfa::resolvers::MfaMutation,
     notifications::resolvers::{NotificationPreferenceMutation, NotificationPreferenceQuery},
     organizations::invitations::{InvitationMutation, InvitationQuery},
     organizations::resolvers::{OrganizationMutation, OrganizationQuery},
@@ -65,6 +66,7 @@ pub struct QueryRoot(
 #[derive(MergedObject, Default)]
 pub struct MutationRoot(
     IdentityMutation,
+    MfaMutation,
     OrganizationMutation,
     DonorMutation,
     StockMutation,
@@ -104,6 +106,7 @@ pub fn builder(config: &Config) -> SchemaBuilder<QueryRoot, MutationRoot, Subscr
     .limit_recursive_depth(config.max_depth.max(32))
     .limit_directives(config.max_directives)
     .extension(crate::graphql::observe::Observe)
+    .extension(crate::auth::mfa::MfaGate)
     .extension(crate::graphql::limits::Limits {
         max_fields: config.max_fields,
         max_depth: config.max_depth,

@@ -23,6 +23,7 @@ pub const SEALED_COLUMNS: &[(&str, &[&str])] = &[
     ("medical_reports", &["clinical_notes", "findings"]),
     ("report_reviews", &["notes", "clinical_findings"]),
     ("transfusions", &["patient_reference"]),
+    ("users", &["mfa_secret"]),
 ];
 
 /// A keyring from `ENCRYPTION_KEYS` and `BLIND_INDEX_KEY`.

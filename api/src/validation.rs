@@ -388,6 +388,53 @@ impl IanaZone {
     }
 }
 
+/// A BCP-47 language tag of the common shape (`en`, `fr-RW`, `zh-Hant-TW`), normalized:
+/// language lower-case, script title-case, region upper-case.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Locale(String);
+
+impl Locale {
+    /// Parses a tag: a 2–3 letter language, then up to three subtags of 2–8 letters or
+    /// digits, separated by `-` (or `_`).
+    pub fn parse(raw: &str, field: &str) -> AppResult<Self> {
+        let bad = || AppError::bad_input(field, "must be a language tag such as en or fr-RW");
+        let raw = raw.trim().replace('_', "-");
+        if raw.len() > 35 {
+            return Err(bad());
+        }
+        let mut parts = raw.split('-');
+        let lang = parts.next().unwrap_or_default();
+        if !(2..=3).contains(&lang.len()) || !lang.chars().all(|c| c.is_ascii_alphabetic()) {
+            return Err(bad());
+        }
+        let mut out = vec![lang.to_ascii_lowercase()];
+        for part in parts {
+            if !(2..=8).contains(&part.len())
+                || !part.chars().all(|c| c.is_ascii_alphanumeric())
+                || out.len() > 3
+            {
+                return Err(bad());
+            }
+            out.push(match part.len() {
+                2 if part.chars().all(|c| c.is_ascii_alphabetic()) => part.to_ascii_uppercase(),
+                4 if part.chars().all(|c| c.is_ascii_alphabetic()) => {
+                    let lower = part.to_ascii_lowercase();
+                    let mut cs = lower.chars();
+                    cs.next()
+                        .map(|f| f.to_ascii_uppercase().to_string() + cs.as_str())
+                        .unwrap_or_default()
+                }
+                _ => part.to_ascii_lowercase(),
+            });
+        }
+        Ok(Self(out.join("-")))
+    }
+
+    pub fn into_inner(self) -> String {
+        self.0
+    }
+}
+
 /// An ISO 4217 currency code, upper-cased.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Currency(String);

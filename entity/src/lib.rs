@@ -91,6 +91,10 @@ pub mod medical_report;
 #[allow(missing_docs)]
 pub mod membership;
 #[allow(missing_docs)]
+pub mod mfa_challenge;
+#[allow(missing_docs)]
+pub mod mfa_recovery_code;
+#[allow(missing_docs)]
 pub mod notification;
 #[allow(missing_docs)]
 pub mod notification_preference;

@@ -19,6 +19,10 @@ pub struct Model {
     pub ip: Option<String>,
     pub user_agent: Option<String>,
     pub created_at: DateTimeUtc,
+    /// When the session (its family) began, carried through rotation.
+    pub started_at: Option<DateTimeUtc>,
+    /// When the session was last refreshed (or began).
+    pub last_used_at: Option<DateTimeUtc>,
 }
 
 /// Relations are resolved by the API's loaders.

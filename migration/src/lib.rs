@@ -42,6 +42,8 @@ mod m20261208_000001_rewards;
 #[allow(missing_docs)]
 mod m20261208_000002_analytics_indexes;
 #[allow(missing_docs)]
+mod m20261209_000101_mfa_sessions;
+#[allow(missing_docs)]
 mod m20261209_000201_account_mail;
 #[allow(missing_docs)]
 mod m20261209_000301_analytics_rollups;
@@ -75,6 +77,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261207_000001_field_encryption::Migration),
             Box::new(m20261208_000001_rewards::Migration),
             Box::new(m20261208_000002_analytics_indexes::Migration),
+            Box::new(m20261209_000101_mfa_sessions::Migration),
             Box::new(m20261209_000201_account_mail::Migration),
             Box::new(m20261209_000301_analytics_rollups::Migration),
             Box::new(m20261210_000101_blood_gates::Migration),

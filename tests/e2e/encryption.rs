@@ -9,7 +9,7 @@ use lifeflow::sealing::{SEALED_COLUMNS, rotate};
 use lifeflow_tests::{
     fixtures::{
         api_client,
-        blood::{Network, create_request, request_input},
+        blood::{self, Network, accept, create_request, request_input, request_of, units},
         care::{Clinic, act, at, book_with, consultation_of, prescribe, seen_at},
         donors::{donor_input, register_donor},
         member, nodes, org_north,
@@ -163,6 +163,36 @@ async fn every_encrypted_field_written_through_the_api_is_ciphertext_in_the_data
     )
     .await
     .data();
+    // A transfusion of an issued unit, and an account enrolling in MFA.
+    net.stock(&app, units("ENC", "O_POS", "RED_CELLS", 1)).await;
+    let issued = net.nurse_request(&app, "O_POS", "RED_CELLS", 1).await;
+    accept(&app, &net.bank_staff, &issued, &net.bank.id)
+        .await
+        .data();
+    let fulfilled = blood::act(
+        &app,
+        &net.bank_staff,
+        "fulfillBloodRequest",
+        json!({"requestId": issued, "bloodBankId": net.bank.id}),
+    )
+    .await;
+    let unit = s(&request_of(&fulfilled, "fulfillBloodRequest")["units"][0]["id"]).to_string();
+    app.gql(
+        Some(&net.doctor.access),
+        "mutation($i: RecordTransfusionInput!) { recordTransfusion(input: $i) { transfusion { id } } }",
+        json!({"i": {"unitId": unit, "patientReference": "MRN-Confidential-77",
+                     "reaction": "NONE", "severity": "MILD"}}),
+    )
+    .await
+    .data();
+    let enrolled = app
+        .gql(
+            Some(&net.doctor.access),
+            "mutation { enableMfa { secret } }",
+            json!({}),
+        )
+        .await;
+    let mfa_secret = s(&enrolled.data()["enableMfa"]["secret"]).to_string();
     let secrets = [
         "+919812345678",
         "Secret Lane",
@@ -177,6 +207,8 @@ async fn every_encrypted_field_written_through_the_api_is_ciphertext_in_the_data
         "haemoptysis",
         "Compared with films",
         "Cavitating",
+        "MRN-Confidential",
+        mfa_secret.as_str(),
     ];
 
     // Act: read the raw rows, and read through the API as the authorized readers.

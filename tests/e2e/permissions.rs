@@ -83,6 +83,20 @@ async fn every_caller_against_every_foundation_operation() {
             json!({"i": {"userId": nobody, "isActive": true}}), [U, F, F, F, F, F, F, A, F]),
         ("changePassword", "mutation($i: ChangePasswordInput!) { changePassword(input: $i) { revokedSessions } }".into(),
             json!({"i": {"currentPassword": "not the password", "newPassword": "another long password"}}), [U, A, A, A, A, A, A, A, F]),
+        ("mySessions", "{ mySessions { id } }".into(), json!({}), [U, A, A, A, A, A, A, A, F]),
+        ("apiClients", "query($o: ID!) { apiClients(organizationId: $o) { totalCount } }".into(), json!({"o": org}), [U, F, F, A, F, F, F, A, F]),
+        ("updateOrganization", "mutation($i: UpdateOrganizationInput!) { updateOrganization(input: $i) { organization { id } } }".into(),
+            json!({"i": {"organizationId": org, "latitude": 1.0}}), [U, F, F, A, F, F, F, A, F]),
+        ("updateMe", "mutation($i: UpdateMeInput!) { updateMe(input: $i) { user { id } } }".into(),
+            json!({"i": {"timeZone": "Not/AZone"}}), [U, A, A, A, A, A, A, A, F]),
+        ("revokeSession", "mutation($i: RevokeSessionInput!) { revokeSession(input: $i) { revoked } }".into(),
+            json!({"i": {"sessionId": nobody}}), [U, A, A, A, A, A, A, A, F]),
+        ("revokeOtherSessions", "mutation { revokeOtherSessions { revoked } }".into(), json!({}), [U, A, A, A, A, A, A, A, F]),
+        ("enableMfa", "mutation { enableMfa { otpauthUri } }".into(), json!({}), [U, A, A, A, A, A, A, A, F]),
+        ("confirmMfa", "mutation($i: ConfirmMfaInput!) { confirmMfa(input: $i) { recoveryCodes } }".into(),
+            json!({"i": {"code": "not-a-code"}}), [U, A, A, A, A, A, A, A, F]),
+        ("disableMfa", "mutation($i: DisableMfaInput!) { disableMfa(input: $i) { user { id } } }".into(),
+            json!({"i": {"password": "not the password", "code": "000000"}}), [U, A, A, A, A, A, A, A, F]),
     ];
 
     Matrix::new(CALLERS, tokens).assert(&app, &matrix).await;

@@ -140,6 +140,9 @@ pub fn test_settings(db_url: &str) -> HashMap<String, String> {
     // Every test registers its accounts from 127.0.0.1; the limit has tests of its own.
     m.insert("REGISTER_MAX_PER_IP".into(), "100000".into());
     m.insert("CORS_ORIGINS".into(), "https://app.lifeflow.example".into());
+    // Most tests sign in as super admins who never enrol in MFA; the tests of MFA itself
+    // run with the production default (`MFA_REQUIRED_ROLES` unset: SUPER_ADMIN).
+    m.insert("MFA_REQUIRED_ROLES".into(), String::new());
     // One keyring for every test server (it is process-wide): `t2` encrypts, `t1` is an
     // older key still read (the rotation test seals values under it).
     m.insert(

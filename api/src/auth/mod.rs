@@ -12,6 +12,7 @@ pub mod camps;
 pub mod care;
 pub mod deliveries;
 pub mod donors;
+pub mod mfa;
 pub mod notifications;
 pub mod organizations;
 pub mod password;

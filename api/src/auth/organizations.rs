@@ -52,3 +52,8 @@ pub fn sees_memberships(viewer: &Viewer, user: Uuid) -> AppResult<()> {
     }
     authorize(viewer, Rule::SuperAdmin).map(drop)
 }
+
+/// An organization's API clients (never their tokens): its admins and super admins.
+pub fn sees_api_clients(viewer: &Viewer, org: Uuid) -> AppResult<()> {
+    authorize(viewer, Rule::SuperAdminOrOrgAdmin { org: Some(org) }).map(drop)
+}

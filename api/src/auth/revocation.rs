@@ -39,6 +39,15 @@ pub enum Revocation {
         user_id: Uuid,
         organization_id: Uuid,
     },
+    /// A user's session was revoked (`family_id`), or all of them (`None`): access tokens
+    /// issued for it are refused, and streams opened with them end.
+    Session {
+        user_id: Uuid,
+        family_id: Option<Uuid>,
+    },
+    /// Something a user's viewer carries changed without withdrawing access (MFA turned on
+    /// or off): cached viewers are forgotten, streams go on.
+    Account { id: Uuid },
 }
 
 impl Revocation {
@@ -58,6 +67,11 @@ impl Revocation {
         match (self, viewer) {
             (Self::ApiClient { id }, Viewer::Client(c)) => c.id == *id,
             (Self::User { id }, Viewer::User(u)) => u.id == *id,
+            (Self::Session { user_id, family_id }, Viewer::User(u)) => {
+                u.id == *user_id
+                    && u.session.is_some()
+                    && family_id.is_none_or(|f| u.session == Some(f))
+            }
             (
                 Self::Membership {
                     user_id,
@@ -89,7 +103,9 @@ impl Revocation {
             (Self::ApiClient { id }, Viewer::Client(c)) => c.id == *id,
             (Self::User { id }, Viewer::User(u))
             | (Self::Membership { user_id: id, .. }, Viewer::User(u))
-            | (Self::MemberAdded { user_id: id, .. }, Viewer::User(u)) => u.id == *id,
+            | (Self::MemberAdded { user_id: id, .. }, Viewer::User(u))
+            | (Self::Session { user_id: id, .. }, Viewer::User(u))
+            | (Self::Account { id }, Viewer::User(u)) => u.id == *id,
             (Self::Organization { id, .. }, Viewer::User(u)) => {
                 u.grants.iter().any(|g| g.organization_id == *id) || u.dormant.contains(id)
             }

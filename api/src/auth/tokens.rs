@@ -35,6 +35,10 @@ pub struct AccessClaims {
     pub jti: String,
     /// Always `access`.
     pub typ: String,
+    /// The session (refresh-token family) the token was issued for: revoking the session
+    /// refuses the token from the next request on. Absent from tokens issued without one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sid: Option<String>,
     /// Issued at, in milliseconds: a password reset refuses the tokens issued before it
     /// (`users.credentials_changed_at`). Tokens without it count from `iat`.
     #[serde(default)]
@@ -48,6 +52,8 @@ pub struct Access {
     pub user_id: Uuid,
     /// When it was issued.
     pub issued_at: chrono::DateTime<chrono::Utc>,
+    /// The session (refresh-token family) it was issued for, when it names one.
+    pub session: Option<Uuid>,
 }
 
 /// Signs and verifies access tokens with a key pinned to one algorithm.
@@ -95,10 +101,11 @@ impl TokenKeys {
         }
     }
 
-    /// Issues an access token for a user; returns it with its expiry.
+    /// Issues an access token for a user's session; returns it with its expiry.
     pub fn issue_access(
         &self,
         user_id: Uuid,
+        session: Option<Uuid>,
     ) -> AppResult<(String, chrono::DateTime<chrono::Utc>)> {
         let now = chrono::Utc::now();
         let exp = now + chrono::Duration::seconds(self.ttl_secs);
@@ -112,6 +119,7 @@ impl TokenKeys {
             jti: Uuid::now_v7().to_string(),
             typ: "access".into(),
             iat_ms: now.timestamp_millis(),
+            sid: session.map(|s| s.to_string()),
         };
         let token = jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &self.encoding)?;
         Ok((token, exp))
@@ -130,14 +138,20 @@ impl TokenKeys {
         if data.claims.typ != "access" {
             return Err(invalid());
         }
+        let user_id = Uuid::parse_str(&data.claims.sub).map_err(|_| invalid())?;
+        let session = match data.claims.sid.as_deref() {
+            Some(s) => Some(Uuid::parse_str(s).map_err(|_| invalid())?),
+            None => None,
+        };
         let ms = if data.claims.iat_ms > 0 {
             data.claims.iat_ms
         } else {
             data.claims.iat.saturating_mul(1000)
         };
         Ok(Access {
-            user_id: Uuid::parse_str(&data.claims.sub).map_err(|_| invalid())?,
+            user_id,
             issued_at: chrono::DateTime::from_timestamp_millis(ms).ok_or_else(invalid)?,
+            session,
         })
     }
 }

@@ -3,7 +3,7 @@
 use super::tokens::{API_TOKEN_PREFIX, TokenKeys, token_hash};
 use crate::error::AppResult;
 use entity::{
-    OrgKind, OrgRole, OrgStatus, PlatformRole, api_client, membership, organization, user,
+    OrgKind, OrgRole, OrgStatus, PlatformRole, api_client, membership, organization, session, user,
 };
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
 use uuid::Uuid;
@@ -33,6 +33,10 @@ pub struct UserViewer {
     pub dormant: Vec<Uuid>,
     /// Access tokens issued before this are refused (a password reset ended every session).
     pub tokens_after: Option<chrono::DateTime<chrono::Utc>>,
+    /// Whether the account has MFA on (`auth::mfa` holds accounts that must and do not).
+    pub mfa: bool,
+    /// The session (refresh-token family) the access token belongs to, when it names one.
+    pub session: Option<Uuid>,
 }
 
 /// A partner system calling with an API token.
@@ -77,7 +81,7 @@ impl Viewer {
             return Self::load_client(db, token).await;
         }
         match keys.verify_access_claims(token) {
-            Ok(access) => Ok(Self::load_user(db, access.user_id)
+            Ok(access) => Ok(Self::load_session(db, access.user_id, access.session)
                 .await?
                 .holding(access.issued_at)),
             Err(_) => Ok(Self::Anonymous { rejected: true }),
@@ -98,6 +102,27 @@ impl Viewer {
     /// Loads a user viewer by id: one query for the user, one for memberships with their
     /// organizations. A deactivated user is refused here, so their tokens stop at once.
     pub async fn load_user<C: ConnectionTrait>(db: &C, user_id: Uuid) -> AppResult<Self> {
+        Self::load_session(db, user_id, None).await
+    }
+
+    /// Loads the viewer of an access token issued for `session`: refused once that session
+    /// is revoked (one more query, only when the token names a session).
+    pub async fn load_session<C: ConnectionTrait>(
+        db: &C,
+        user_id: Uuid,
+        session: Option<Uuid>,
+    ) -> AppResult<Self> {
+        if let Some(family) = session {
+            let live = session::Entity::find()
+                .filter(session::Column::FamilyId.eq(family))
+                .filter(session::Column::UserId.eq(user_id))
+                .filter(session::Column::RevokedAt.is_null())
+                .one(db)
+                .await?;
+            if live.is_none() {
+                return Ok(Self::Anonymous { rejected: true });
+            }
+        }
         let Some(u) = user::Entity::find_by_id(user_id).one(db).await? else {
             return Ok(Self::Anonymous { rejected: true });
         };
@@ -130,6 +155,8 @@ impl Viewer {
             grants,
             dormant,
             tokens_after: u.credentials_changed_at,
+            mfa: u.mfa_enabled_at.is_some(),
+            session,
         }))
     }
 

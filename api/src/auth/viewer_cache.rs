@@ -40,7 +40,8 @@ use uuid::Uuid;
 /// Whose viewer an entry is.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 enum Key {
-    User(Uuid),
+    /// A user, by id and the session their access token names.
+    User(Uuid, Option<Uuid>),
     /// An API client, by its token's hash (the token itself is not kept).
     Client(String),
 }
@@ -66,9 +67,14 @@ impl Inner {
     }
 }
 
+/// How often an API client's `last_used_at` is written at most (per instance).
+pub const CLIENT_TOUCH_EVERY: Duration = Duration::from_secs(60);
+
 /// Recent viewers of this instance, bounded in number and age.
 pub struct ViewerCache {
     inner: Mutex<Inner>,
+    /// When each API client's use was last written by this instance.
+    touched: Mutex<HashMap<Uuid, Instant>>,
     ttl: Duration,
     cap: usize,
     /// Redis's subscription, when events come from other instances.
@@ -90,6 +96,7 @@ impl ViewerCache {
     pub fn new(ttl: Duration, cap: usize, hearing: Option<Hearing>) -> Self {
         Self {
             inner: Mutex::default(),
+            touched: Mutex::default(),
             ttl,
             cap: cap.max(1),
             hearing,
@@ -114,7 +121,7 @@ impl ViewerCache {
             (Key::Client(token_hash(token)), None)
         } else {
             match keys.verify_access_claims(token) {
-                Ok(a) => (Key::User(a.user_id), Some(a.issued_at)),
+                Ok(a) => (Key::User(a.user_id, a.session), Some(a.issued_at)),
                 Err(_) => return Ok(Viewer::Anonymous { rejected: true }),
             }
         };
@@ -127,7 +134,7 @@ impl ViewerCache {
             return Ok(holding(v));
         }
         let (viewer, expires_at) = match &key {
-            Key::User(id) => (Viewer::load_user(db, *id).await?, None),
+            Key::User(id, session) => (Viewer::load_session(db, *id, *session).await?, None),
             Key::Client(hash) => Viewer::load_client_by_hash(db, hash).await?,
         };
         if let Found::Miss(epoch) = found
@@ -207,6 +214,24 @@ impl ViewerCache {
         inner.entries.insert(key, Entry { viewer, until });
     }
 
+    /// Whether this request of API client `id` should record its use: at most once per
+    /// [`CLIENT_TOUCH_EVERY`] per client on this instance, so a busy client costs no write
+    /// per request.
+    pub fn client_use_due(&self, id: Uuid) -> bool {
+        let now = Instant::now();
+        let mut t = self.touched.lock().unwrap_or_else(|p| p.into_inner());
+        if t.get(&id)
+            .is_some_and(|at| now.duration_since(*at) < CLIENT_TOUCH_EVERY)
+        {
+            return false;
+        }
+        if t.len() >= self.cap {
+            t.retain(|_, at| now.duration_since(*at) < CLIENT_TOUCH_EVERY);
+        }
+        t.insert(id, now);
+        true
+    }
+
     /// Forgets the viewers a change concerns, and makes loads in flight not kept.
     pub fn revoke(&self, r: &Revocation) {
         let mut inner = self.lock();
@@ -258,6 +283,8 @@ mod tests {
             }],
             dormant: vec![],
             tokens_after: None,
+            mfa: false,
+            session: None,
         })
     }
 
@@ -276,7 +303,7 @@ mod tests {
     fn a_load_that_started_before_an_invalidation_is_not_kept() {
         let c = cache(10);
         let (id, org) = (Uuid::now_v7(), Uuid::now_v7());
-        let key = Key::User(id);
+        let key = Key::User(id, None);
         let epoch = epoch_of(&c, &key);
         c.revoke(&Revocation::Membership {
             user_id: id,
@@ -300,15 +327,15 @@ mod tests {
             Uuid::now_v7(),
         );
         for (id, o) in [(a, org), (b, other)] {
-            let e = epoch_of(&c, &Key::User(id));
-            c.keep(Key::User(id), user(id, o), None, e);
+            let e = epoch_of(&c, &Key::User(id, None));
+            c.keep(Key::User(id, None), user(id, o), None, e);
         }
         c.revoke(&Revocation::Organization {
             id: org,
             status: OrgStatus::Suspended,
         });
-        assert!(matches!(c.find(&Key::User(a)), Found::Miss(_)));
-        assert!(matches!(c.find(&Key::User(b)), Found::Hit(_)));
+        assert!(matches!(c.find(&Key::User(a, None)), Found::Miss(_)));
+        assert!(matches!(c.find(&Key::User(b, None)), Found::Hit(_)));
     }
 
     #[test]
@@ -316,8 +343,8 @@ mod tests {
         let c = cache(16);
         for _ in 0..100 {
             let id = Uuid::now_v7();
-            let e = epoch_of(&c, &Key::User(id));
-            c.keep(Key::User(id), user(id, Uuid::now_v7()), None, e);
+            let e = epoch_of(&c, &Key::User(id, None));
+            c.keep(Key::User(id, None), user(id, Uuid::now_v7()), None, e);
             assert!(c.len() <= 16);
         }
     }

@@ -228,11 +228,39 @@ pub(crate) async fn request_viewer(app: &AppState, headers: &HeaderMap) -> AppRe
     match bearer(headers) {
         Err(()) => Ok(Viewer::Anonymous { rejected: true }),
         Ok(token) => {
-            app.viewers
+            let viewer = app
+                .viewers
                 .viewer(&app.db, &app.keys, token.as_deref())
-                .await
+                .await?;
+            if let Viewer::Client(c) = &viewer
+                && app.viewers.client_use_due(c.id)
+            {
+                record_client_use(app, c.id);
+            }
+            Ok(viewer)
         }
     }
+}
+
+/// Writes an API client's `last_used_at` off the request's path (at most once a minute per
+/// client per instance; `apiClients` shows it).
+fn record_client_use(app: &AppState, id: uuid::Uuid) {
+    use entity::api_client;
+    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, sea_query::Expr};
+    let db = app.db.clone();
+    tokio::spawn(async move {
+        let r = api_client::Entity::update_many()
+            .col_expr(
+                api_client::Column::LastUsedAt,
+                Expr::value(crate::db::now()),
+            )
+            .filter(api_client::Column::Id.eq(id))
+            .exec(&db)
+            .await;
+        if let Err(e) = r {
+            tracing::warn!(error = %e, client = %id, "could not record an API client's use");
+        }
+    });
 }
 
 /// The bearer token of a request: `Err` when the header is there but not a bearer token.

@@ -3,7 +3,7 @@
 //! verifying) happens in `prepare`, before the write transaction.
 
 use super::{
-    service::{self, Device, Refresh, Session},
+    service::{self, Device, ProfileChanges, Refresh, Session, SignIn},
     types::*,
 };
 use crate::{
@@ -13,7 +13,7 @@ use crate::{
     graphql::{context::CtxExt, context::RequestCtx, ids::parse_id},
     pipeline::{self, Command, Exec},
     state::AppState,
-    validation::{Email, NewPassword, Phone, Text},
+    validation::{Email, IanaZone, Locale, NewPassword, Phone, Text},
 };
 use async_graphql::Context;
 use entity::user;
@@ -128,7 +128,7 @@ impl TryFrom<(LoginInput, Device)> for Login {
 
 impl Command for Login {
     type Input = (LoginInput, Device);
-    type Output = Session;
+    type Output = SignIn;
     const ACTION: &'static str = "auth.login";
     const ENTITY: &'static str = "user";
     const RULE: Rule = Rule::Public;
@@ -314,5 +314,130 @@ impl Command for SetUserActive {
 
     async fn execute(self, exec: &Exec<'_>) -> AppResult<(Self::Output, Change)> {
         service::set_active(exec.txn, self, exec.actor).await
+    }
+}
+
+/// `revokeSession`, parsed.
+pub struct RevokeSession {
+    user: Uuid,
+    family: Uuid,
+}
+
+impl TryFrom<(RevokeSessionInput, Option<Uuid>)> for RevokeSession {
+    type Error = AppError;
+
+    fn try_from((input, user): (RevokeSessionInput, Option<Uuid>)) -> AppResult<Self> {
+        Ok(Self {
+            user: user.ok_or(AppError::Unauthenticated("sign in first"))?,
+            family: parse_id(&input.session_id, "input.sessionId")?,
+        })
+    }
+}
+
+impl Command for RevokeSession {
+    type Input = (RevokeSessionInput, Option<Uuid>);
+    type Output = u64;
+    const ACTION: &'static str = "session.revoke";
+    const ENTITY: &'static str = "session";
+    const RULE: Rule = Rule::SignedIn;
+
+    fn entity_id(&self) -> Option<Uuid> {
+        Some(self.family)
+    }
+
+    async fn execute(self, exec: &Exec<'_>) -> AppResult<(Self::Output, Change)> {
+        service::revoke_own_session(exec.txn, self.user, self.family).await
+    }
+}
+
+/// `revokeOtherSessions`: every session of the caller but the one of their token.
+pub struct RevokeOtherSessions {
+    user: Uuid,
+    keep: Option<Uuid>,
+}
+
+impl TryFrom<(Option<Uuid>, Option<Uuid>)> for RevokeOtherSessions {
+    type Error = AppError;
+
+    /// The caller and the session of their token.
+    fn try_from((user, keep): (Option<Uuid>, Option<Uuid>)) -> AppResult<Self> {
+        Ok(Self {
+            user: user.ok_or(AppError::Unauthenticated("sign in first"))?,
+            keep,
+        })
+    }
+}
+
+impl Command for RevokeOtherSessions {
+    type Input = (Option<Uuid>, Option<Uuid>);
+    type Output = u64;
+    const ACTION: &'static str = "session.revoke_others";
+    const ENTITY: &'static str = "user";
+    const RULE: Rule = Rule::SignedIn;
+
+    async fn execute(self, exec: &Exec<'_>) -> AppResult<(Self::Output, Change)> {
+        service::revoke_other_sessions(exec.txn, self.user, self.keep).await
+    }
+}
+
+/// `updateMe`, parsed.
+pub struct UpdateMe {
+    user: Uuid,
+    changes: ProfileChanges,
+}
+
+/// A field that may be left out, set, or cleared with `null`.
+fn maybe<T>(
+    v: async_graphql::MaybeUndefined<String>,
+    parse: impl FnOnce(&str) -> AppResult<T>,
+) -> AppResult<Option<Option<T>>> {
+    use async_graphql::MaybeUndefined::*;
+    Ok(match v {
+        Undefined => None,
+        Null => Some(None),
+        Value(s) if s.trim().is_empty() => Some(None),
+        Value(s) => Some(Some(parse(&s)?)),
+    })
+}
+
+impl TryFrom<(UpdateMeInput, Option<Uuid>)> for UpdateMe {
+    type Error = AppError;
+
+    fn try_from((input, user): (UpdateMeInput, Option<Uuid>)) -> AppResult<Self> {
+        let full_name = match input.full_name {
+            Some(n) => Some(Text::parse(&n, "input.fullName", 200)?.into_inner()),
+            None => None,
+        };
+        Ok(Self {
+            user: user.ok_or(AppError::Unauthenticated("sign in first"))?,
+            changes: ProfileChanges {
+                full_name,
+                phone: maybe(input.phone, |s| {
+                    Phone::parse(s, "input.phone").map(Phone::into_inner)
+                })?,
+                locale: maybe(input.locale, |s| {
+                    Locale::parse(s, "input.locale").map(Locale::into_inner)
+                })?,
+                time_zone: maybe(input.time_zone, |s| {
+                    IanaZone::parse(s, "input.timeZone").map(|z| z.0.name().to_string())
+                })?,
+            },
+        })
+    }
+}
+
+impl Command for UpdateMe {
+    type Input = (UpdateMeInput, Option<Uuid>);
+    type Output = user::Model;
+    const ACTION: &'static str = "user.update_me";
+    const ENTITY: &'static str = "user";
+    const RULE: Rule = Rule::SignedIn;
+
+    fn entity_id(&self) -> Option<Uuid> {
+        Some(self.user)
+    }
+
+    async fn execute(self, exec: &Exec<'_>) -> AppResult<(Self::Output, Change)> {
+        service::update_me(exec.txn, self.user, self.changes).await
     }
 }

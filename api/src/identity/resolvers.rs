@@ -38,6 +38,19 @@ impl IdentityQuery {
             .ok_or(AppError::Unauthenticated("sign in first"))
     }
 
+    /// The caller's signed-in sessions, most recently used first.
+    async fn my_sessions(&self, ctx: &Context<'_>) -> AppResult<Vec<UserSession>> {
+        let req = ctx.authorized(Rule::SignedIn)?;
+        let Viewer::User(u) = &req.viewer else {
+            return Err(AppError::Unauthenticated("sign in first"));
+        };
+        let rows = super::service::live_sessions(&req.db, u.id).await?;
+        Ok(rows
+            .into_iter()
+            .map(|s| UserSession::of(s, u.session))
+            .collect())
+    }
+
     /// Every user (super admins only).
     #[allow(clippy::too_many_arguments)]
     #[graphql(complexity = "crate::graphql::limits::page_cost(first, last, child_complexity)")]
@@ -126,6 +139,37 @@ impl IdentityMutation {
     ) -> AppResult<ChangePasswordPayload> {
         let user = ctx.req()?.viewer.user_id();
         pipeline::respond::<ChangePassword, _>(ctx, (input, user)).await
+    }
+
+    /// Changes the caller's name, phone, locale or time zone.
+    async fn update_me(
+        &self,
+        ctx: &Context<'_>,
+        input: UpdateMeInput,
+    ) -> AppResult<UpdateMePayload> {
+        let user = ctx.req()?.viewer.user_id();
+        pipeline::respond::<UpdateMe, _>(ctx, (input, user)).await
+    }
+
+    /// Ends one of the caller's sessions: its refresh token is refused, and so are its
+    /// access tokens from the next request on.
+    async fn revoke_session(
+        &self,
+        ctx: &Context<'_>,
+        input: RevokeSessionInput,
+    ) -> AppResult<RevokeSessionsPayload> {
+        let user = ctx.req()?.viewer.user_id();
+        pipeline::respond::<RevokeSession, _>(ctx, (input, user)).await
+    }
+
+    /// Ends every session of the caller but the one making this request.
+    async fn revoke_other_sessions(&self, ctx: &Context<'_>) -> AppResult<RevokeSessionsPayload> {
+        let req = ctx.req()?;
+        let (user, keep) = match &req.viewer {
+            Viewer::User(u) => (Some(u.id), u.session),
+            _ => (None, None),
+        };
+        pipeline::respond::<RevokeOtherSessions, _>(ctx, (user, keep)).await
     }
 
     /// Activates or deactivates a user (super admins). Deactivation ends their sessions, and

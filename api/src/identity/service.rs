@@ -71,6 +71,19 @@ pub struct IssuedRefresh {
     pub session: session::Model,
 }
 
+/// What a login with the right password leads to.
+pub enum SignIn {
+    /// Tokens: the account has no MFA.
+    Session(Box<Session>),
+    /// The account has MFA: a code is to be sent to `verifyMfa` with this token.
+    Challenge {
+        /// The user signing in.
+        user: Box<user::Model>,
+        /// The single-use MFA token (only its hash is stored).
+        token: String,
+    },
+}
+
 /// What presenting a refresh token led to.
 pub enum Refresh {
     /// The token was live: the session goes on with its successor.
@@ -114,6 +127,7 @@ pub async fn create_user<C: ConnectionTrait>(db: &C, new: NewUser) -> AppResult<
         credentials_changed_at: Set(None),
         created_at: Set(t),
         updated_at: Set(t),
+        ..Default::default()
     }
     .insert(db)
     .await
@@ -220,8 +234,31 @@ fn email_taken() -> AppError {
     AppError::Conflict("an account with this email exists".into())
 }
 
-/// `login`, once the credentials checked out: records the login and starts a session family.
+/// `login`, once the credentials checked out: an account with MFA gets a challenge for
+/// `verifyMfa`; any other records the login and starts a session family.
 pub async fn login<C: ConnectionTrait>(
+    db: &C,
+    app: &AppState,
+    user: user::Model,
+    from: Device,
+) -> AppResult<(SignIn, Change)> {
+    if user.mfa_enabled_at.is_some() {
+        let token = crate::mfa::service::challenge(db, user.id, &from).await?;
+        let change = by_user(user.id, user.id);
+        return Ok((
+            SignIn::Challenge {
+                user: Box::new(user),
+                token,
+            },
+            change,
+        ));
+    }
+    let (s, change) = start_session(db, app, user, from).await?;
+    Ok((SignIn::Session(Box::new(s)), change))
+}
+
+/// Records a completed sign-in and starts a session family.
+pub async fn start_session<C: ConnectionTrait>(
     db: &C,
     app: &AppState,
     user: user::Model,
@@ -235,26 +272,30 @@ pub async fn login<C: ConnectionTrait>(
 
 fn session(app: &AppState, user: user::Model, refresh: IssuedRefresh) -> AppResult<Session> {
     Ok(Session {
-        access: app.keys.issue_access(user.id)?,
+        access: app
+            .keys
+            .issue_access(user.id, Some(refresh.session.family_id))?,
         user,
         refresh,
     })
 }
 
-/// Starts a session family or continues one, storing only the token's hash.
+/// Starts a session family (`family` `None`) or continues one (its id and when it began),
+/// storing only the token's hash.
 pub async fn issue_refresh<C: ConnectionTrait>(
     db: &C,
     user_id: Uuid,
-    family_id: Option<Uuid>,
+    family: Option<(Uuid, DateTime<Utc>)>,
     ttl: Duration,
     from: Device,
 ) -> AppResult<IssuedRefresh> {
     let token = random_token("");
     let t = now();
+    let (family_id, started) = family.unwrap_or_else(|| (Uuid::now_v7(), t));
     let session = session::ActiveModel {
         id: Set(Uuid::now_v7()),
         user_id: Set(user_id),
-        family_id: Set(family_id.unwrap_or_else(Uuid::now_v7)),
+        family_id: Set(family_id),
         token_hash: Set(token_hash(&token)),
         expires_at: Set(t + chrono::Duration::from_std(ttl).unwrap_or(chrono::Duration::days(30))),
         rotated_at: Set(None),
@@ -262,6 +303,8 @@ pub async fn issue_refresh<C: ConnectionTrait>(
         ip: Set(from.ip.map(|i| i.to_string())),
         user_agent: Set(from.user_agent.map(|u| u.chars().take(512).collect())),
         created_at: Set(t),
+        started_at: Set(Some(started)),
+        last_used_at: Set(Some(t)),
     }
     .insert(db)
     .await?;
@@ -330,7 +373,8 @@ pub async fn refresh<C: ConnectionTrait>(
         return Err(invalid());
     }
     let ttl = app.config.refresh_token_ttl;
-    let next = issue_refresh(db, u.id, Some(s.family_id), ttl, from).await?;
+    let started = s.started_at.unwrap_or(s.created_at);
+    let next = issue_refresh(db, u.id, Some((s.family_id, started)), ttl, from).await?;
     let change = by_user(s.family_id, u.id);
     Ok(Refresh::Rotated(Box::new((session(app, u, next)?, change))))
 }
@@ -418,6 +462,10 @@ pub async fn change_password<C: ConnectionTrait>(
     let n = revoke_user_sessions(db, u.id).await?;
     let change = Change {
         entity_id: Some(u.id),
+        events: vec![Event::Revoked(Revocation::Session {
+            user_id: u.id,
+            family_id: None,
+        })],
         ..Change::default()
     };
     Ok(((u, n), change))
@@ -455,6 +503,129 @@ pub async fn set_active<C: ConnectionTrait>(
             .into_iter()
             .collect(),
         ..Change::default()
+    };
+    Ok((after, change))
+}
+
+/// `mySessions`: the user's live sessions (the current token of each family), most recently
+/// used first.
+pub async fn live_sessions<C: ConnectionTrait>(
+    db: &C,
+    user_id: Uuid,
+) -> AppResult<Vec<session::Model>> {
+    use sea_orm::QueryOrder;
+    Ok(session::Entity::find()
+        .filter(session::Column::UserId.eq(user_id))
+        .filter(session::Column::RotatedAt.is_null())
+        .filter(session::Column::RevokedAt.is_null())
+        .filter(session::Column::ExpiresAt.gt(now()))
+        .order_by_desc(session::Column::CreatedAt)
+        .order_by_desc(session::Column::Id)
+        .all(db)
+        .await?)
+}
+
+/// `revokeSession`: ends one of the user's own sessions (a family); someone else's, or one
+/// that does not exist, is `NOT_FOUND` alike. Its access tokens are refused from the next
+/// request on, on every instance.
+pub async fn revoke_own_session<C: ConnectionTrait>(
+    db: &C,
+    user_id: Uuid,
+    family_id: Uuid,
+) -> AppResult<(u64, Change)> {
+    let owned = session::Entity::find()
+        .filter(session::Column::FamilyId.eq(family_id))
+        .filter(session::Column::UserId.eq(user_id))
+        .one(db)
+        .await?
+        .ok_or(AppError::NotFound("session"))?;
+    let n = revoke_family(db, owned.family_id).await?;
+    let change = Change {
+        events: vec![Event::Revoked(Revocation::Session {
+            user_id,
+            family_id: Some(family_id),
+        })],
+        ..by_user(family_id, user_id)
+    };
+    Ok((u64::from(n > 0), change))
+}
+
+/// `revokeOtherSessions`: ends every live session of the user but `keep` (the caller's).
+pub async fn revoke_other_sessions<C: ConnectionTrait>(
+    db: &C,
+    user_id: Uuid,
+    keep: Option<Uuid>,
+) -> AppResult<(u64, Change)> {
+    let families: Vec<Uuid> = live_sessions(db, user_id)
+        .await?
+        .into_iter()
+        .map(|s| s.family_id)
+        .filter(|f| Some(*f) != keep)
+        .collect();
+    if !families.is_empty() {
+        revoke_where(db, session::Column::FamilyId.is_in(families.clone())).await?;
+    }
+    let change = Change {
+        new: Some(json!({"revokedSessions": families.len()})),
+        events: families
+            .iter()
+            .map(|f| {
+                Event::Revoked(Revocation::Session {
+                    user_id,
+                    family_id: Some(*f),
+                })
+            })
+            .collect(),
+        ..by_user(user_id, user_id)
+    };
+    Ok((families.len() as u64, change))
+}
+
+/// `updateMe`'s parsed changes: `None` leaves a field; `Some(None)` clears it.
+pub struct ProfileChanges {
+    pub full_name: Option<String>,
+    pub phone: Option<Option<String>>,
+    pub locale: Option<Option<String>>,
+    pub time_zone: Option<Option<String>>,
+}
+
+/// `updateMe`: the caller's own name, phone, locale and time zone; the audit row keeps which
+/// fields changed (not their values: a phone is personal).
+pub async fn update_me<C: ConnectionTrait>(
+    db: &C,
+    user_id: Uuid,
+    changes: ProfileChanges,
+) -> AppResult<(user::Model, Change)> {
+    let before = user::Entity::find_by_id(user_id)
+        .one(db)
+        .await?
+        .ok_or(AppError::Unauthenticated("sign in first"))?;
+    let mut am: user::ActiveModel = before.clone().into();
+    let mut fields = Vec::new();
+    if let Some(v) = changes.full_name {
+        am.full_name = Set(v);
+        fields.push("fullName");
+    }
+    if let Some(v) = changes.phone {
+        am.phone = Set(v);
+        fields.push("phone");
+    }
+    if let Some(v) = changes.locale {
+        am.locale = Set(v);
+        fields.push("locale");
+    }
+    if let Some(v) = changes.time_zone {
+        am.time_zone = Set(v);
+        fields.push("timeZone");
+    }
+    if fields.is_empty() {
+        return Ok((before, by_user(user_id, user_id)));
+    }
+    am.updated_at = Set(now());
+    let after = am.update(db).await?;
+    let change = Change {
+        new: Some(json!({"changed": fields})),
+        ..by_user(user_id, user_id)
     };
     Ok((after, change))
 }

@@ -1,16 +1,16 @@
 //! GraphQL types of the identity domain, kept apart from the database rows (a `User` never
 //! carries its password hash).
 
-use super::service::Session;
+use super::service::{Session, SignIn};
 use crate::{
     auth,
     error::AppResult,
     graphql::{context::CtxExt, ids::to_id, loaders, pagination::SortDirection},
     organizations::types::Membership,
 };
-use async_graphql::{ComplexObject, Context, Enum, ID, InputObject, SimpleObject};
+use async_graphql::{ComplexObject, Context, Enum, ID, InputObject, MaybeUndefined, SimpleObject};
 use chrono::{DateTime, Utc};
-use entity::{PlatformRole, user};
+use entity::{PlatformRole, session, user};
 
 /// A person with a login.
 #[derive(SimpleObject, Clone)]
@@ -33,6 +33,12 @@ pub struct User {
     pub email_verified_at: Option<DateTime<Utc>>,
     /// When the account was registered.
     pub created_at: DateTime<Utc>,
+    /// Language tag for messages (`en`, `fr-RW`); null where not set or not the caller's to see.
+    pub locale: Option<String>,
+    /// IANA time zone (`Africa/Kigali`); null where not set or not the caller's to see.
+    pub time_zone: Option<String>,
+    /// Whether sign-in asks for a TOTP code; null where not the caller's to see.
+    pub mfa_enabled: Option<bool>,
     #[graphql(skip)]
     pub uuid: uuid::Uuid,
 }
@@ -49,6 +55,9 @@ impl From<user::Model> for User {
             last_login_at: m.last_login_at,
             email_verified_at: m.email_verified_at,
             created_at: m.created_at,
+            locale: m.locale,
+            time_zone: m.time_zone,
+            mfa_enabled: Some(m.mfa_enabled_at.is_some()),
             uuid: m.id,
         }
     }
@@ -68,6 +77,9 @@ impl User {
         Self {
             phone: None,
             last_login_at: None,
+            locale: None,
+            time_zone: None,
+            mfa_enabled: None,
             ..Self::from(m)
         }
     }
@@ -84,12 +96,13 @@ impl User {
     /// The fields of `User` that a signed-in caller's viewer already holds, so that `me`
     /// asking only for these needs no query (the cheapest authenticated request costs only
     /// the token check). The viewer exists only for an active user.
-    pub const KNOWN_TO_VIEWER: [&'static str; 5] = [
+    pub const KNOWN_TO_VIEWER: [&'static str; 6] = [
         "id",
         "__typename",
         "platformRole",
         "isActive",
         "memberships",
+        "mfaEnabled",
     ];
 
     /// The caller as their viewer knows them. Only for a selection of
@@ -105,6 +118,9 @@ impl User {
             last_login_at: None,
             email_verified_at: None,
             created_at: DateTime::<Utc>::UNIX_EPOCH,
+            locale: None,
+            time_zone: None,
+            mfa_enabled: Some(v.mfa),
             uuid: v.id,
         }
     }
@@ -162,29 +178,131 @@ pub struct LoginInput {
     pub password: String,
 }
 
-/// Tokens of a session.
+/// Tokens of a session; or, when `mfaRequired`, none yet: send `mfaToken` with a code to
+/// `verifyMfa`.
 #[derive(SimpleObject)]
 pub struct AuthPayload {
-    /// Short-lived JWT for the `Authorization: Bearer` header.
-    pub access_token: String,
+    /// Short-lived JWT for the `Authorization: Bearer` header; null while `mfaRequired`.
+    pub access_token: Option<String>,
     /// When the access token expires.
-    pub access_token_expires_at: DateTime<Utc>,
-    /// Opaque, single-use token for `refreshSession`; store it safely.
-    pub refresh_token: String,
+    pub access_token_expires_at: Option<DateTime<Utc>>,
+    /// Opaque, single-use token for `refreshSession`; store it safely. Null while
+    /// `mfaRequired`.
+    pub refresh_token: Option<String>,
     /// When the refresh token expires.
-    pub refresh_token_expires_at: DateTime<Utc>,
+    pub refresh_token_expires_at: Option<DateTime<Utc>>,
+    /// True when the password was right and the account asks for a TOTP or recovery code.
+    pub mfa_required: bool,
+    /// Single-use token for `verifyMfa`, valid five minutes; null unless `mfaRequired`.
+    pub mfa_token: Option<String>,
     pub user: User,
 }
 
 impl From<Session> for AuthPayload {
     fn from(s: Session) -> Self {
         Self {
-            access_token: s.access.0,
-            access_token_expires_at: s.access.1,
-            refresh_token: s.refresh.token,
-            refresh_token_expires_at: s.refresh.session.expires_at,
+            access_token: Some(s.access.0),
+            access_token_expires_at: Some(s.access.1),
+            refresh_token: Some(s.refresh.token),
+            refresh_token_expires_at: Some(s.refresh.session.expires_at),
+            mfa_required: false,
+            mfa_token: None,
             user: s.user.into(),
         }
+    }
+}
+
+impl From<SignIn> for AuthPayload {
+    fn from(s: SignIn) -> Self {
+        match s {
+            SignIn::Session(s) => (*s).into(),
+            SignIn::Challenge { user, token } => Self {
+                access_token: None,
+                access_token_expires_at: None,
+                refresh_token: None,
+                refresh_token_expires_at: None,
+                mfa_required: true,
+                mfa_token: Some(token),
+                user: User::public(*user),
+            },
+        }
+    }
+}
+
+/// A signed-in session of the caller (one per device that signed in).
+#[derive(SimpleObject)]
+pub struct UserSession {
+    /// Stays the same through refreshes; pass it to `revokeSession`.
+    pub id: ID,
+    /// The user agent that last refreshed it.
+    pub user_agent: Option<String>,
+    /// The address that last refreshed it.
+    pub ip: Option<String>,
+    /// When it signed in.
+    pub created_at: DateTime<Utc>,
+    /// When it last signed in or refreshed.
+    pub last_used_at: DateTime<Utc>,
+    /// When it ends unless refreshed.
+    pub expires_at: DateTime<Utc>,
+    /// True for the session of the token making this request.
+    pub current: bool,
+}
+
+impl UserSession {
+    /// A session as listed to its owner; `current` is the family of the caller's token.
+    pub fn of(m: session::Model, current: Option<uuid::Uuid>) -> Self {
+        Self {
+            id: to_id(m.family_id),
+            user_agent: m.user_agent,
+            ip: m.ip,
+            created_at: m.started_at.unwrap_or(m.created_at),
+            last_used_at: m.last_used_at.unwrap_or(m.created_at),
+            expires_at: m.expires_at,
+            current: current == Some(m.family_id),
+        }
+    }
+}
+
+/// Input of `revokeSession`.
+#[derive(InputObject)]
+pub struct RevokeSessionInput {
+    /// A session's id from `mySessions`.
+    pub session_id: ID,
+}
+
+#[derive(SimpleObject)]
+pub struct RevokeSessionsPayload {
+    /// How many sessions were ended.
+    pub revoked: u64,
+}
+
+impl From<u64> for RevokeSessionsPayload {
+    fn from(revoked: u64) -> Self {
+        Self { revoked }
+    }
+}
+
+/// Input of `updateMe`: what is given changes, what is left out stays; `null` clears
+/// `phone`, `locale` or `timeZone`.
+#[derive(InputObject)]
+pub struct UpdateMeInput {
+    pub full_name: Option<String>,
+    /// Phone in international form.
+    pub phone: MaybeUndefined<String>,
+    /// Language tag such as `en` or `fr-RW`.
+    pub locale: MaybeUndefined<String>,
+    /// IANA time zone such as `Africa/Kigali`.
+    pub time_zone: MaybeUndefined<String>,
+}
+
+#[derive(SimpleObject)]
+pub struct UpdateMePayload {
+    pub user: User,
+}
+
+impl From<user::Model> for UpdateMePayload {
+    fn from(m: user::Model) -> Self {
+        Self { user: m.into() }
     }
 }
 

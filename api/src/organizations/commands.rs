@@ -353,3 +353,96 @@ impl Command for RevokeApiClient {
         service::revoke_api_client(exec.txn, self).await
     }
 }
+
+/// `updateOrganization`, parsed: `None` leaves a field, `Some(None)` clears it.
+pub struct UpdateOrganization {
+    pub organization_id: Uuid,
+    pub name: Option<Text>,
+    pub address: Option<Option<Text>>,
+    pub city: Option<Text>,
+    pub state: Option<Option<Text>>,
+    pub postal_code: Option<Option<Text>>,
+    pub country: Option<CountryCode>,
+    pub location: Option<GeoPoint>,
+    pub phone: Option<Option<Phone>>,
+    pub email: Option<Option<Email>>,
+}
+
+/// A clearable field: left out, `null`, or a value to parse.
+fn clearable<T>(
+    v: async_graphql::MaybeUndefined<String>,
+    parse: impl FnOnce(&str) -> AppResult<T>,
+) -> AppResult<Option<Option<T>>> {
+    use async_graphql::MaybeUndefined::*;
+    Ok(match v {
+        Undefined => None,
+        Null => Some(None),
+        Value(s) => Some(Some(parse(&s)?)),
+    })
+}
+
+impl TryFrom<UpdateOrganizationInput> for UpdateOrganization {
+    type Error = AppError;
+
+    fn try_from(i: UpdateOrganizationInput) -> AppResult<Self> {
+        let location = match (i.latitude, i.longitude) {
+            (None, None) => None,
+            (Some(lat), Some(lng)) => Some(GeoPoint::parse(lat, lng, "input.")?),
+            (None, Some(_)) => {
+                return Err(AppError::bad_input(
+                    "input.latitude",
+                    "give it with longitude",
+                ));
+            }
+            (Some(_), None) => {
+                return Err(AppError::bad_input(
+                    "input.longitude",
+                    "give it with latitude",
+                ));
+            }
+        };
+        Ok(Self {
+            organization_id: org_id(&i.organization_id)?,
+            name: i
+                .name
+                .map(|n| Text::parse(&n, "input.name", 200))
+                .transpose()?,
+            address: clearable(i.address, |s| Text::parse(s, "input.address", 300))?,
+            city: i
+                .city
+                .map(|c| Text::parse(&c, "input.city", 100))
+                .transpose()?,
+            state: clearable(i.state, |s| Text::parse(s, "input.state", 100))?,
+            postal_code: clearable(i.postal_code, |s| Text::parse(s, "input.postalCode", 20))?,
+            country: i
+                .country
+                .map(|c| CountryCode::parse(&c, "input.country"))
+                .transpose()?,
+            location,
+            phone: clearable(i.phone, |s| Phone::parse(s, "input.phone"))?,
+            email: clearable(i.email, |s| Email::parse(s, "input.email"))?,
+        })
+    }
+}
+
+impl Command for UpdateOrganization {
+    type Input = UpdateOrganizationInput;
+    type Output = organization::Model;
+    const ACTION: &'static str = "organization.update";
+    const ENTITY: &'static str = "organization";
+
+    /// Its admins, and super admins.
+    fn authority(input: &Self::Input) -> Rule {
+        Rule::for_named(&input.organization_id, |org| Rule::SuperAdminOrOrgAdmin {
+            org: Some(org),
+        })
+    }
+
+    fn entity_id(&self) -> Option<Uuid> {
+        Some(self.organization_id)
+    }
+
+    async fn execute(self, exec: &Exec<'_>) -> AppResult<(Self::Output, Change)> {
+        service::update(exec.txn, self).await
+    }
+}

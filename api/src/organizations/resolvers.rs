@@ -9,12 +9,14 @@ use crate::{
         context::CtxExt,
         ids::parse_id,
         loaders::{prime, prime_users},
-        pagination::{Conn, Keyset, PageArgs, SortValue, fetch_selected, node_selects},
+        pagination::{
+            Conn, Keyset, PageArgs, SortDirection, SortValue, fetch_selected, node_selects,
+        },
     },
     pipeline,
 };
 use async_graphql::{Context, ID, Object};
-use entity::{membership, organization};
+use entity::{api_client, membership, organization};
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 use uuid::Uuid;
 
@@ -76,6 +78,37 @@ impl OrganizationQuery {
             }
         }
         Ok(page.into_connection(Organization::from))
+    }
+
+    /// An organization's API clients, newest first (its admins and super admins); never
+    /// their tokens.
+    #[allow(clippy::too_many_arguments)]
+    #[graphql(complexity = "crate::graphql::limits::page_cost(first, last, child_complexity)")]
+    async fn api_clients(
+        &self,
+        ctx: &Context<'_>,
+        organization_id: ID,
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+    ) -> AppResult<Conn<ApiClient>> {
+        let req = ctx.req()?;
+        let org = parse_id(&organization_id, "organizationId")?;
+        auth::organizations::sees_api_clients(&req.viewer, org)?;
+        let q = api_client::Entity::find().filter(api_client::Column::OrganizationId.eq(org));
+        let keyset = Keyset::<api_client::Entity> {
+            key: None,
+            id: api_client::Column::Id,
+            id_of: |m| m.id,
+            direction: SortDirection::Desc,
+        };
+        let args = PageArgs::new(first, after, last, before);
+        let page = fetch_selected(ctx, q, &keyset, &args).await?;
+        if node_selects(ctx, &["createdBy"]) {
+            prime_users(req, page.rows.iter().map(|(_, m)| m.created_by)).await?;
+        }
+        Ok(page.into_connection(ApiClient::from))
     }
 
     /// One organization by id; `NOT_FOUND` when it does not exist or is not visible.
@@ -189,6 +222,16 @@ impl OrganizationMutation {
         input: CreateApiClientInput,
     ) -> AppResult<CreateApiClientPayload> {
         pipeline::respond::<CreateApiClient, _>(ctx, input).await
+    }
+
+    /// Changes an organization's profile (its admins, super admins); a location change is
+    /// recorded with its old and new position.
+    async fn update_organization(
+        &self,
+        ctx: &Context<'_>,
+        input: UpdateOrganizationInput,
+    ) -> AppResult<OrganizationPayload> {
+        pipeline::respond::<UpdateOrganization, _>(ctx, input).await
     }
 
     /// Revokes an API client (its organization's admins); its token stops working at once.

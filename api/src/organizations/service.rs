@@ -483,3 +483,82 @@ pub async fn revoke_api_client<C: ConnectionTrait>(
     };
     Ok((c, change))
 }
+
+/// `updateOrganization`: the profile fields given. The audit row keeps the old and new
+/// value of each changed field (a location change among them); status, code and kind are
+/// not edited here.
+pub async fn update<C: ConnectionTrait>(
+    db: &C,
+    cmd: super::commands::UpdateOrganization,
+) -> AppResult<(organization::Model, Change)> {
+    use sea_orm::ActiveValue::Set;
+    let before = organization::Entity::find_by_id(cmd.organization_id)
+        .one(db)
+        .await?
+        .ok_or(AppError::NotFound("organization"))?;
+    let mut am: organization::ActiveModel = before.clone().into();
+    let mut old = serde_json::Map::new();
+    let mut new = serde_json::Map::new();
+    let mut note = |k: &str, o: serde_json::Value, n: serde_json::Value| {
+        if o != n {
+            old.insert(k.into(), o);
+            new.insert(k.into(), n);
+        }
+    };
+    if let Some(v) = cmd.name.map(|t| t.into_inner()) {
+        note("name", json!(before.name), json!(v));
+        am.name = Set(v);
+    }
+    if let Some(v) = cmd.address.map(|o| o.map(|t| t.into_inner())) {
+        note("address", json!(before.address), json!(v));
+        am.address = Set(v);
+    }
+    if let Some(v) = cmd.city.map(|t| t.into_inner()) {
+        note("city", json!(before.city), json!(v));
+        am.city = Set(v);
+    }
+    if let Some(v) = cmd.state.map(|o| o.map(|t| t.into_inner())) {
+        note("state", json!(before.state), json!(v));
+        am.state = Set(v);
+    }
+    if let Some(v) = cmd.postal_code.map(|o| o.map(|t| t.into_inner())) {
+        note("postalCode", json!(before.postal_code), json!(v));
+        am.postal_code = Set(v);
+    }
+    if let Some(v) = cmd.country.map(|c| c.into_inner()) {
+        note("country", json!(before.country), json!(v));
+        am.country = Set(v);
+    }
+    if let Some(p) = cmd.location {
+        note(
+            "location",
+            json!({"latitude": before.latitude, "longitude": before.longitude}),
+            json!({"latitude": p.latitude, "longitude": p.longitude}),
+        );
+        am.latitude = Set(p.latitude);
+        am.longitude = Set(p.longitude);
+    }
+    if let Some(v) = cmd.phone.map(|o| o.map(|p| p.into_inner())) {
+        note("phone", json!(before.phone), json!(v));
+        am.phone = Set(v);
+    }
+    if let Some(v) = cmd.email.map(|o| o.map(|e| e.as_str().to_string())) {
+        note("email", json!(before.email), json!(v));
+        am.email = Set(v);
+    }
+    let changed = !new.is_empty();
+    let after = if changed {
+        am.updated_at = Set(now());
+        am.update(db).await?
+    } else {
+        before
+    };
+    let change = Change {
+        entity_id: Some(after.id),
+        organization_id: Some(after.id),
+        old: changed.then_some(serde_json::Value::Object(old)),
+        new: changed.then_some(serde_json::Value::Object(new)),
+        ..Change::default()
+    };
+    Ok((after, change))
+}

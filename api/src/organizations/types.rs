@@ -6,7 +6,7 @@ use crate::{
     graphql::{context::CtxExt, ids::to_id, loaders, pagination::SortDirection},
     identity::types::User,
 };
-use async_graphql::{ComplexObject, Context, Enum, ID, InputObject, SimpleObject};
+use async_graphql::{ComplexObject, Context, Enum, ID, InputObject, MaybeUndefined, SimpleObject};
 use chrono::{DateTime, Utc};
 use entity::{OrgKind, OrgRole, OrgStatus, api_client, membership, organization};
 use uuid::Uuid;
@@ -118,6 +118,7 @@ impl Membership {
 
 /// A partner system's credential (the token itself is shown only at creation).
 #[derive(SimpleObject, Clone)]
+#[graphql(complex)]
 pub struct ApiClient {
     pub id: ID,
     /// Organization it acts for.
@@ -129,6 +130,20 @@ pub struct ApiClient {
     pub expires_at: Option<DateTime<Utc>>,
     pub revoked_at: Option<DateTime<Utc>>,
     pub created_at: DateTime<Utc>,
+    /// When its token was last used, to the minute (null: never).
+    pub last_used_at: Option<DateTime<Utc>>,
+    #[graphql(skip)]
+    pub created_by_id: Uuid,
+    #[graphql(skip)]
+    pub org: Uuid,
+}
+
+#[ComplexObject]
+impl ApiClient {
+    /// Who created it (an admin of the organization, or a super admin).
+    async fn created_by(&self, ctx: &Context<'_>) -> AppResult<Option<User>> {
+        User::load_member(ctx, self.created_by_id, self.org).await
+    }
 }
 
 impl From<api_client::Model> for ApiClient {
@@ -142,6 +157,9 @@ impl From<api_client::Model> for ApiClient {
             expires_at: m.expires_at,
             revoked_at: m.revoked_at,
             created_at: m.created_at,
+            last_used_at: m.last_used_at,
+            created_by_id: m.created_by,
+            org: m.organization_id,
         }
     }
 }
@@ -326,4 +344,31 @@ impl From<api_client::Model> for ApiClientPayload {
             api_client: m.into(),
         }
     }
+}
+
+/// Input of `updateOrganization`: what is given changes, what is left out stays. A new
+/// location takes both `latitude` and `longitude`.
+#[derive(InputObject)]
+pub struct UpdateOrganizationInput {
+    pub organization_id: ID,
+    /// At most 200 characters.
+    pub name: Option<String>,
+    /// At most 300 characters; `null` clears it.
+    pub address: MaybeUndefined<String>,
+    /// At most 100 characters.
+    pub city: Option<String>,
+    /// State or region; `null` clears it.
+    pub state: MaybeUndefined<String>,
+    /// `null` clears it.
+    pub postal_code: MaybeUndefined<String>,
+    /// ISO 3166-1 alpha-2.
+    pub country: Option<String>,
+    /// WGS 84, with `longitude`.
+    pub latitude: Option<f64>,
+    /// WGS 84, with `latitude`.
+    pub longitude: Option<f64>,
+    /// In international form; `null` clears it.
+    pub phone: MaybeUndefined<String>,
+    /// `null` clears it.
+    pub email: MaybeUndefined<String>,
 }

@@ -184,6 +184,7 @@ pub async fn run_sized(
             credentials_changed_at: Set(None),
             created_at: Set(t),
             updated_at: Set(t),
+            ..Default::default()
         });
         members.push(membership::ActiveModel {
             id: Set(rng.uuid(base_ms + i as u64)),

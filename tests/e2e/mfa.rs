@@ -1,0 +1,398 @@
+//! TOTP MFA: enrolment, the two-step login, single use of codes, recovery codes and MFA
+//! tokens, rate limits, turning it off, and accounts held to enrolment by
+//! `MFA_REQUIRED_ROLES` (with its production default, SUPER_ADMIN).
+
+use lifeflow_tests::*;
+use sea_orm::ConnectionTrait;
+use serde_json::{Value, json};
+use totp_rs::{Algorithm, Secret, TOTP};
+
+const ENABLE: &str = "mutation { enableMfa { secret otpauthUri } }";
+const CONFIRM: &str = "mutation($c: String!) { confirmMfa(input: {code: $c}) { recoveryCodes } }";
+const LOGIN: &str = "mutation($i: LoginInput!) { login(input: $i) { accessToken refreshToken mfaRequired mfaToken user { id } } }";
+const VERIFY: &str = "mutation($i: VerifyMfaInput!) { verifyMfa(input: $i) { accessToken refreshToken mfaRequired } }";
+const DISABLE: &str =
+    "mutation($i: DisableMfaInput!) { disableMfa(input: $i) { user { mfaEnabled } } }";
+
+/// The code an authenticator app shows for `secret`, `steps` steps from `base` (seconds).
+fn code(secret: &str, base: u64, steps: i64) -> String {
+    let bytes = Secret::Encoded(secret.to_string())
+        .to_bytes()
+        .expect("base32");
+    let t = TOTP::new(Algorithm::SHA1, 6, 1, 30, bytes, None, "test".into()).expect("totp");
+    t.generate((base as i64 + steps * 30) as u64)
+}
+
+/// The current time, once at least 5 s remain in the current 30 s step, so that codes of
+/// the previous, current and next step all stay within the server's ±1 step window while
+/// a test runs.
+async fn steady_now() -> u64 {
+    loop {
+        let now = chrono::Utc::now().timestamp() as u64;
+        if now % 30 < 25 {
+            return now;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    }
+}
+
+/// Enrols `s` with a code of the previous step; answers the secret and recovery codes.
+async fn enrol(app: &TestApp, s: &Session, now: u64) -> (String, Vec<String>) {
+    let r = app.gql(Some(&s.access), ENABLE, json!({})).await;
+    let secret = r.data()["enableMfa"]["secret"]
+        .as_str()
+        .expect("secret")
+        .to_string();
+    let r = app
+        .gql(
+            Some(&s.access),
+            CONFIRM,
+            json!({"c": code(&secret, now, -1)}),
+        )
+        .await;
+    let codes = r.data()["confirmMfa"]["recoveryCodes"]
+        .as_array()
+        .expect("codes")
+        .iter()
+        .map(|c| c.as_str().expect("code").to_string())
+        .collect();
+    (secret, codes)
+}
+
+async fn login(app: &TestApp, email: &str) -> Value {
+    app.gql(
+        None,
+        LOGIN,
+        json!({"i": {"email": email, "password": PASSWORD}}),
+    )
+    .await
+    .data()["login"]
+        .clone()
+}
+
+async fn verify(app: &TestApp, token: &str, field: &str, value: &str) -> Gql {
+    app.gql(
+        None,
+        VERIFY,
+        json!({"i": {"mfaToken": token, field: value}}),
+    )
+    .await
+}
+
+#[tokio::test]
+async fn an_account_enrols_with_a_code_and_then_signs_in_in_two_steps() {
+    // Arrange
+    let app = spawn_app().await;
+    let s = app.signed_in("mfa@x.example").await;
+    let now = steady_now().await;
+
+    // Act: enrol.
+    let r = app.gql(Some(&s.access), ENABLE, json!({})).await;
+    let secret = r.data()["enableMfa"]["secret"]
+        .as_str()
+        .expect("secret")
+        .to_string();
+    let uri = r.data()["enableMfa"]["otpauthUri"]
+        .as_str()
+        .expect("uri")
+        .to_string();
+    let r = app
+        .gql(
+            Some(&s.access),
+            CONFIRM,
+            json!({"c": code(&secret, now, -1)}),
+        )
+        .await;
+    let codes = r.data()["confirmMfa"]["recoveryCodes"]
+        .as_array()
+        .expect("codes")
+        .clone();
+    let first = login(&app, "mfa@x.example").await;
+    let token = first["mfaToken"].as_str().expect("mfa token");
+    let second = verify(&app, token, "code", &code(&secret, now, 0)).await;
+
+    // Assert
+    assert!(uri.starts_with("otpauth://totp/LifeFlow:mfa%40x.example?"));
+    assert!(uri.contains(&format!("secret={secret}")));
+    assert_eq!(codes.len(), 10);
+    assert_eq!(first["mfaRequired"], true);
+    assert!(first["accessToken"].is_null() && first["refreshToken"].is_null());
+    let tokens = &second.data()["verifyMfa"];
+    assert_eq!(tokens["mfaRequired"], false);
+    let access = tokens["accessToken"].as_str().expect("access");
+    let me = app
+        .gql(Some(access), "{ me { id mfaEnabled } }", json!({}))
+        .await;
+    assert_eq!(me.data()["me"]["mfaEnabled"], true);
+    assert_eq!(me.data()["me"]["id"], s.user_id.as_str());
+}
+
+#[tokio::test]
+async fn a_wrong_code_is_refused_and_the_mfa_token_stays_usable_until_a_right_one() {
+    let app = spawn_app().await;
+    let s = app.signed_in("wrong@x.example").await;
+    let now = steady_now().await;
+    let (secret, _) = enrol(&app, &s, now).await;
+    let token = login(&app, &s.email).await["mfaToken"]
+        .as_str()
+        .expect("t")
+        .to_string();
+
+    let wrong = verify(&app, &token, "code", "000000").await;
+    let right = verify(&app, &token, "code", &code(&secret, now, 0)).await;
+
+    assert_eq!(wrong.code(), Some("BAD_USER_INPUT"));
+    assert_eq!(wrong.field(), Some("input.code"));
+    assert!(right.data()["verifyMfa"]["accessToken"].is_string());
+}
+
+#[tokio::test]
+async fn a_code_is_accepted_once_per_time_step() {
+    let app = spawn_app().await;
+    let s = app.signed_in("replay@x.example").await;
+    let now = steady_now().await;
+    let (secret, _) = enrol(&app, &s, now).await;
+    let c = code(&secret, now, 0);
+    let t1 = login(&app, &s.email).await["mfaToken"]
+        .as_str()
+        .expect("t")
+        .to_string();
+    verify(&app, &t1, "code", &c).await.data();
+
+    // The same code (same step) on a second login, and the confirming code (earlier step).
+    let t2 = login(&app, &s.email).await["mfaToken"]
+        .as_str()
+        .expect("t")
+        .to_string();
+    let replay = verify(&app, &t2, "code", &c).await;
+    let older = verify(&app, &t2, "code", &code(&secret, now, -1)).await;
+    let next = verify(&app, &t2, "code", &code(&secret, now, 1)).await;
+
+    assert_eq!(replay.code(), Some("BAD_USER_INPUT"));
+    assert_eq!(older.code(), Some("BAD_USER_INPUT"));
+    assert!(next.data()["verifyMfa"]["accessToken"].is_string());
+}
+
+#[tokio::test]
+async fn a_recovery_code_signs_in_once() {
+    let app = spawn_app().await;
+    let s = app.signed_in("recover@x.example").await;
+    let now = steady_now().await;
+    let (_, codes) = enrol(&app, &s, now).await;
+    let t1 = login(&app, &s.email).await["mfaToken"]
+        .as_str()
+        .expect("t")
+        .to_string();
+    let first = verify(&app, &t1, "recoveryCode", &codes[3].to_uppercase()).await;
+    let t2 = login(&app, &s.email).await["mfaToken"]
+        .as_str()
+        .expect("t")
+        .to_string();
+    let again = verify(&app, &t2, "recoveryCode", &codes[3]).await;
+    let other = verify(&app, &t2, "recoveryCode", &codes[4]).await;
+
+    assert!(first.data()["verifyMfa"]["accessToken"].is_string());
+    assert_eq!(again.code(), Some("BAD_USER_INPUT"));
+    assert_eq!(again.field(), Some("input.recoveryCode"));
+    assert!(other.data()["verifyMfa"]["accessToken"].is_string());
+    assert_eq!(
+        app.count("SELECT COUNT(*) FROM mfa_recovery_codes WHERE used_at IS NOT NULL")
+            .await,
+        2
+    );
+}
+
+#[tokio::test]
+async fn an_mfa_token_works_once_and_not_after_it_expires() {
+    let app = spawn_app().await;
+    let s = app.signed_in("token@x.example").await;
+    let now = steady_now().await;
+    let (_, codes) = enrol(&app, &s, now).await;
+    let used = login(&app, &s.email).await["mfaToken"]
+        .as_str()
+        .expect("t")
+        .to_string();
+    verify(&app, &used, "recoveryCode", &codes[0]).await.data();
+    let expired = login(&app, &s.email).await["mfaToken"]
+        .as_str()
+        .expect("t")
+        .to_string();
+    let backend = app.db.get_database_backend();
+    app.db
+        .execute_raw(sea_orm::Statement::from_string(
+            backend,
+            "UPDATE mfa_challenges SET expires_at = created_at WHERE used_at IS NULL".to_string(),
+        ))
+        .await
+        .expect("expire");
+
+    let reused = verify(&app, &used, "recoveryCode", &codes[1]).await;
+    let late = verify(&app, &expired, "recoveryCode", &codes[1]).await;
+    let unknown = verify(&app, "mfa_nonsense", "recoveryCode", &codes[1]).await;
+
+    for r in [&reused, &late, &unknown] {
+        assert_eq!(r.code(), Some("UNAUTHENTICATED"));
+    }
+    assert_eq!(
+        app.count("SELECT COUNT(*) FROM mfa_recovery_codes WHERE used_at IS NOT NULL")
+            .await,
+        1
+    );
+}
+
+#[tokio::test]
+async fn code_attempts_are_rate_limited_per_mfa_token() {
+    let app = spawn_app_with(&[("MFA_MAX_ATTEMPTS", "3")]).await;
+    let s = app.signed_in("limit@x.example").await;
+    let now = steady_now().await;
+    let (secret, _) = enrol(&app, &s, now).await;
+    let token = login(&app, &s.email).await["mfaToken"]
+        .as_str()
+        .expect("t")
+        .to_string();
+
+    let mut codes = Vec::new();
+    for _ in 0..3 {
+        codes.push(
+            verify(&app, &token, "code", "000000")
+                .await
+                .code()
+                .map(str::to_string),
+        );
+    }
+    let right_but_late = verify(&app, &token, "code", &code(&secret, now, 0)).await;
+
+    assert!(codes.iter().all(|c| c.as_deref() == Some("BAD_USER_INPUT")));
+    assert_eq!(right_but_late.code(), Some("RATE_LIMITED"));
+}
+
+#[tokio::test]
+async fn disabling_needs_the_password_and_a_code_and_then_login_gives_tokens_at_once() {
+    let app = spawn_app().await;
+    let s = app.signed_in("off@x.example").await;
+    let now = steady_now().await;
+    let (secret, _) = enrol(&app, &s, now).await;
+
+    let wrong_password = app
+        .gql(
+            Some(&s.access),
+            DISABLE,
+            json!({"i": {"password": "not the password", "code": code(&secret, now, 0)}}),
+        )
+        .await;
+    let wrong_code = app
+        .gql(
+            Some(&s.access),
+            DISABLE,
+            json!({"i": {"password": PASSWORD, "code": "000000"}}),
+        )
+        .await;
+    let done = app
+        .gql(
+            Some(&s.access),
+            DISABLE,
+            json!({"i": {"password": PASSWORD, "code": code(&secret, now, 0)}}),
+        )
+        .await;
+    let after = login(&app, &s.email).await;
+
+    assert_eq!(wrong_password.code(), Some("BAD_USER_INPUT"));
+    assert_eq!(wrong_password.field(), Some("input.password"));
+    assert_eq!(wrong_code.code(), Some("BAD_USER_INPUT"));
+    assert_eq!(wrong_code.field(), Some("input.code"));
+    assert_eq!(done.data()["disableMfa"]["user"]["mfaEnabled"], false);
+    assert_eq!(after["mfaRequired"], false);
+    assert!(after["accessToken"].is_string());
+    assert_eq!(
+        app.count("SELECT COUNT(*) FROM mfa_recovery_codes").await,
+        0
+    );
+}
+
+#[tokio::test]
+async fn the_mfa_secret_is_stored_sealed() {
+    let app = spawn_app().await;
+    let s = app.signed_in("sealed@x.example").await;
+    let r = app.gql(Some(&s.access), ENABLE, json!({})).await;
+    let secret = r.data()["enableMfa"]["secret"]
+        .as_str()
+        .expect("secret")
+        .to_string();
+
+    let backend = app.db.get_database_backend();
+    let row = app
+        .db
+        .query_one_raw(sea_orm::Statement::from_string(
+            backend,
+            "SELECT * FROM users WHERE email = 'sealed@x.example'".to_string(),
+        ))
+        .await
+        .expect("query")
+        .expect("row");
+    let stored: String = row.try_get("", "mfa_secret").expect("mfa_secret");
+
+    assert!(stored.starts_with("v1:"), "{stored}");
+    assert!(!stored.contains(&secret));
+    for col in ["email", "full_name", "password_hash"] {
+        let v: String = row.try_get("", col).expect("column");
+        assert!(!v.contains(&secret));
+    }
+}
+
+#[tokio::test]
+async fn a_super_admin_without_mfa_can_only_enrol_under_the_production_default() {
+    // Arrange: the production default (SUPER_ADMIN), which the other tests turn off.
+    let app = spawn_app_with(&[("MFA_REQUIRED_ROLES", "SUPER_ADMIN")]).await;
+    let root = app.super_admin().await;
+    let user = app.signed_in("plain@x.example").await;
+    let now = steady_now().await;
+
+    // Act
+    let users = app
+        .gql(
+            Some(&root.access),
+            "{ users(first: 1) { totalCount } }",
+            json!({}),
+        )
+        .await;
+    let register = app
+        .gql(
+            Some(&root.access),
+            "mutation($i: RegisterOrganizationInput!) { registerOrganization(input: $i) { organization { id } } }",
+            json!({"i": org_input("MFA-1", "NGO")}),
+        )
+        .await;
+    let sneaky = app
+        .gql(
+            Some(&root.access),
+            "query { me { id } ...F } fragment F on QueryRoot { users(first: 1) { totalCount } }",
+            json!({}),
+        )
+        .await;
+    let sessions = app
+        .gql(Some(&root.access), "{ mySessions { id } }", json!({}))
+        .await;
+    let me = app
+        .gql(Some(&root.access), "{ me { id mfaEnabled } }", json!({}))
+        .await;
+    let plain = app
+        .gql(Some(&user.access), "{ mySessions { id } }", json!({}))
+        .await;
+    let (_, _) = enrol(&app, &root, now).await;
+    let after = app
+        .gql(
+            Some(&root.access),
+            "{ users(first: 1) { totalCount } }",
+            json!({}),
+        )
+        .await;
+
+    // Assert
+    for r in [&users, &register, &sneaky, &sessions] {
+        assert_eq!(r.code(), Some("MFA_ENROLMENT_REQUIRED"), "{:?}", r.body);
+    }
+    assert_eq!(me.data()["me"]["mfaEnabled"], false);
+    plain.data();
+    assert!(after.data()["users"]["totalCount"].as_i64().expect("count") >= 2);
+    assert_eq!(app.count("SELECT COUNT(*) FROM organizations").await, 0);
+}
