@@ -162,6 +162,14 @@ async fn a_redelivery_sends_the_same_event_id_again() {
     .await;
     new_request(&app, &net).await;
     sink.wait_for(1, LIMIT).await;
+    // The sink sees the request before the worker records it; a redelivery while the
+    // worker's lease is held is refused, so wait for the record.
+    assert!(
+        wait_until(LIMIT, || async {
+            deliveries(&app, &net.hospital.admin, &endpoint).await[0]["status"] == "SENT"
+        })
+        .await
+    );
     let delivery = deliveries(&app, &net.hospital.admin, &endpoint).await[0]["id"]
         .as_str()
         .expect("present")
