@@ -32,8 +32,9 @@ async fn network_stats_over_the_generated_history_count_every_row_the_generator_
         .await
         .expect("history");
     let root = app.super_admin().await;
+    // The scale set's settled requests were created over the last 60 days.
     let period =
-        json!({"from": Utc::now() - Duration::days(31), "to": Utc::now() + Duration::minutes(1)});
+        json!({"from": Utc::now() - Duration::days(61), "to": Utc::now() + Duration::minutes(1)});
     let wasted = blood_unit_event::Entity::find()
         .filter(
             blood_unit_event::Column::ToStatus.is_in([UnitStatus::Expired, UnitStatus::Discarded]),

@@ -5,7 +5,7 @@
 //! around the city, each with 4 hourly slots of 25 places, partnered with the banks in turn.
 
 use crate::{blood::shelf_life, db, error::AppResult, stock::service::insert_units};
-use chrono::{Duration, Utc};
+use chrono::{DateTime, Duration, Utc};
 use entity::{
     BloodGroup, CampStatus, Component, OrgKind, OrgRole, OrgStatus, PlatformRole, RequestStatus,
     UnitStatus, Urgency, blood_request, blood_unit, camp, camp_slot, membership, organization,
@@ -292,6 +292,27 @@ pub async fn run_sized(
         };
         let bank = (status == RequestStatus::Fulfilled)
             .then(|| bank_ids[rng.below(bank_ids.len() as u64) as usize]);
+        // A settled request was created when its id says, over the last 60 days, and moved on
+        // minutes or hours later; only the pending ones are today's. (All 50,000 "now" made
+        // one day hold two hundred days' worth of a network's requests.) The delays come from
+        // `i`, not the generator, so every other value stays what it was.
+        let (created, accepted, settled) = if status == RequestStatus::Pending {
+            (t, t, t)
+        } else {
+            let created = DateTime::<Utc>::from_timestamp_millis(created_ms as i64).unwrap_or(t);
+            let (least, span) = match urgency {
+                Urgency::Critical => (2, 20),
+                Urgency::Emergency => (5, 40),
+                Urgency::Urgent => (15, 120),
+                Urgency::Routine => (30, 480),
+            };
+            let accepted = created + Duration::minutes(least + (i as i64 * 7919) % span);
+            (
+                created,
+                accepted,
+                accepted + Duration::minutes(30 + (i as i64 * 104_729) % 210),
+            )
+        };
         reqs.push(blood_request::ActiveModel {
             id: Set(rng.uuid(created_ms)),
             hospital_id: Set(h),
@@ -316,17 +337,17 @@ pub async fn run_sized(
             allow_emergency_override: Set(false),
             override_reason: Set(None),
             hold_until: Set(None),
-            accepted_at: Set(bank.map(|_| t)),
-            fulfilled_at: Set(bank.map(|_| t)),
+            accepted_at: Set(bank.map(|_| accepted)),
+            fulfilled_at: Set(bank.map(|_| settled)),
             rejected_at: Set(None),
-            cancelled_at: Set((status == RequestStatus::Cancelled).then_some(t)),
-            expired_at: Set((status == RequestStatus::Expired).then_some(t)),
+            cancelled_at: Set((status == RequestStatus::Cancelled).then_some(settled)),
+            expired_at: Set((status == RequestStatus::Expired).then_some(settled)),
             rejection_reason: Set(None),
             cancellation_reason: Set(
                 (status == RequestStatus::Cancelled).then(|| "no longer needed".to_string())
             ),
-            created_at: Set(t),
-            updated_at: Set(t),
+            created_at: Set(created),
+            updated_at: Set(settled),
         });
         if reqs.len() == 500 {
             blood_request::Entity::insert_many(std::mem::take(&mut reqs))
