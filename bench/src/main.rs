@@ -18,6 +18,7 @@
 //! cargo run --release -p lifeflow-bench -- --db postgres --scenario outbox --concurrency 1,8,32
 //! cargo run --release -p lifeflow-bench -- --db postgres --scenario network-stats --banks 200 --history-days 365 --concurrency 1,8
 //! cargo run --release -p lifeflow-bench -- --db postgres --scenario audit-export --audit-rows 100000,1000000
+//! cargo run --release -p lifeflow-bench -- --db postgres --scenario delivery-tracking --rate 1000 --duration 30
 //! ```
 
 mod analytics;
@@ -29,6 +30,7 @@ mod load;
 mod outbox;
 mod setup;
 mod tally;
+mod tracking;
 mod unseal;
 mod wsfanout;
 
@@ -185,6 +187,20 @@ pub struct Args {
     /// are added in bulk between downloads).
     #[arg(long, value_delimiter = ',', default_value = "100000,1000000")]
     pub audit_rows: Vec<u64>,
+
+    /// `delivery-tracking`: dispatched deliveries, each with one websocket subscriber (the
+    /// hospital's admin on `deliveryTracked`).
+    #[arg(long, default_value_t = 200)]
+    pub tracked_deliveries: usize,
+
+    /// `delivery-tracking`: target `updateDeliveryLocation` calls per second, spread over the
+    /// deliveries in turn, for `--duration` seconds.
+    #[arg(long, default_value_t = 1000.0)]
+    pub rate: f64,
+
+    /// `delivery-tracking`: concurrent HTTP workers sending the updates (the bank's staff).
+    #[arg(long, default_value_t = 32)]
+    pub update_workers: usize,
 }
 
 /// Which database the server runs on.
@@ -250,6 +266,9 @@ pub enum Scenario {
     /// `GET /exports/audit.csv` of 100,000s of rows from a separate server process, its RSS
     /// sampled every 100 ms.
     AuditExport,
+    /// `updateDeliveryLocation` at `--rate` over `--tracked-deliveries` deliveries, each
+    /// tracked by a websocket subscriber: update→subscriber latency and losses.
+    DeliveryTracking,
 }
 
 impl Scenario {
@@ -275,6 +294,7 @@ impl Scenario {
             Self::Outbox => "outbox",
             Self::NetworkStats => "network-stats",
             Self::AuditExport => "audit-export",
+            Self::DeliveryTracking => "delivery-tracking",
         }
     }
 }
@@ -352,6 +372,7 @@ async fn main() -> ExitCode {
         .count();
     let ws = args.scenario.contains(&Scenario::WsFanout);
     let outbox = args.scenario.contains(&Scenario::Outbox);
+    let tracking = args.scenario.contains(&Scenario::DeliveryTracking);
     let analytics = args
         .scenario
         .iter()
@@ -371,6 +392,10 @@ async fn main() -> ExitCode {
                 analytics::run_stats(&args, &target.url).await
             } else if args.scenario.contains(&Scenario::AuditExport) {
                 analytics::run_export(&args, &target.url).await
+            } else if tracking && args.scenario.len() > 1 {
+                Err("delivery-tracking runs alone".into())
+            } else if tracking {
+                tracking::run(&args, &target.url).await
             } else if outbox && args.scenario.len() > 1 {
                 Err("outbox runs alone".into())
             } else if outbox {

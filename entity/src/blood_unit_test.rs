@@ -23,12 +23,16 @@ pub struct Model {
     pub recorded_at: DateTimeUtc,
 }
 
+/// Every test negative and the group confirmed: what release asks for (of a recorded panel,
+/// [`Model::clears_release`], and of a panel given with a unit added `AVAILABLE`).
+pub fn clears_release(results: [TestResult; 5], abo_confirmed: bool, rh_confirmed: bool) -> bool {
+    results.iter().all(|r| *r == TestResult::Negative) && abo_confirmed && rh_confirmed
+}
+
 impl Model {
     /// Every test negative and the group confirmed: what release asks for.
     pub fn clears_release(&self) -> bool {
-        self.results().iter().all(|r| *r == TestResult::Negative)
-            && self.abo_confirmed
-            && self.rh_confirmed
+        clears_release(self.results(), self.abo_confirmed, self.rh_confirmed)
     }
 
     /// The five results, in panel order.

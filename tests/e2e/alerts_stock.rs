@@ -100,7 +100,7 @@ async fn units_expiring_below_the_threshold_raise_stock_critical() {
     let unit = |n: &str, expires: Option<&str>| {
         json!({"unitNumber": n, "isLocalBarcode": true, "component": "RED_CELLS",
                "bloodGroup": "A_POS", "volumeMl": 350, "collectedOn": today,
-               "expiresAt": expires, "status": "AVAILABLE"})
+               "expiresAt": expires, "status": "AVAILABLE", "tests": cleared_tests()})
     };
     app.gql(
         Some(&admin.access),

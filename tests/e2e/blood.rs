@@ -198,7 +198,7 @@ async fn compatible_stock_lists_banks_in_the_radius_nearest_first_counting_only_
     )
     .await;
     let mut quarantined = unit_expiring("NEAR-APOS-Q", "A_POS", "RED_CELLS", 2);
-    quarantined["status"] = json!("QUARANTINED");
+    into_quarantine(&mut quarantined);
     net.stock(
         &app,
         vec![
@@ -292,7 +292,7 @@ async fn an_accepted_emergency_reserves_the_best_matched_units_earliest_expiry_f
     let mut ap1 = unit_expiring(&din_checked(11), "A_POS", "RED_CELLS", 5);
     ap1["isLocalBarcode"] = json!(false);
     let mut quarantined = unit_expiring("APOS-Q", "A_POS", "RED_CELLS", 1);
-    quarantined["status"] = json!("QUARANTINED");
+    into_quarantine(&mut quarantined);
     net.stock(
         &app,
         vec![
@@ -730,7 +730,7 @@ async fn a_bank_with_too_few_compatible_units_reserves_nothing() {
     let app = spawn_app().await;
     let net = Network::new(&app, 2.0).await;
     let mut quarantined = unit("ANEG-Q", "A_NEG", "RED_CELLS");
-    quarantined["status"] = json!("QUARANTINED");
+    into_quarantine(&mut quarantined);
     let mut stock = units("ANEG", "A_NEG", "RED_CELLS", 2);
     stock.extend([expired_unit("ANEG-X", "A_NEG", "RED_CELLS"), quarantined]);
     stock.extend(units("OPOS", "O_POS", "RED_CELLS", 3));

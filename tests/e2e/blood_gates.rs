@@ -35,7 +35,7 @@ fn reason(r: &Gql) -> Option<&str> {
 
 fn quarantined(number: &str, group: &str, component: &str) -> Value {
     let mut u = unit(number, group, component);
-    u["status"] = json!("QUARANTINED");
+    into_quarantine(&mut u);
     u
 }
 
@@ -127,6 +127,121 @@ async fn a_unit_is_released_only_after_a_complete_negative_panel_with_its_group_
         .await,
         3
     );
+}
+
+#[tokio::test]
+async fn a_unit_added_available_without_its_panel_is_refused_and_nothing_is_written() {
+    // Arrange: a batch of two AVAILABLE units, the second without its panel.
+    let app = spawn_app().await;
+    let net = Network::new(&app, 2.0).await;
+    let mut untested = unit("NOPANEL-2", "O_NEG", "RED_CELLS");
+    untested.as_object_mut().expect("unit").remove("tests");
+    let batch = vec![unit("NOPANEL-1", "O_NEG", "RED_CELLS"), untested];
+
+    // Act
+    let r = try_add_units(&app, &net.bank_staff, &net.bank.id, batch).await;
+
+    // Assert: the unit's panel is named; the batch is all or none.
+    assert_eq!(r.code(), Some("BAD_USER_INPUT"), "{}", r.body);
+    assert_eq!(r.field(), Some("input.units[1].tests"));
+    assert_eq!(app.count("SELECT COUNT(*) FROM blood_units").await, 0);
+    assert_eq!(app.count("SELECT COUNT(*) FROM blood_unit_tests").await, 0);
+    assert_eq!(app.count(MISMATCHES).await, 0);
+}
+
+#[tokio::test]
+async fn a_unit_added_available_with_a_positive_or_unconfirmed_panel_is_refused() {
+    // Arrange: one AVAILABLE unit with a positive HCV test, one with its Rh group
+    // unconfirmed, one QUARANTINED with an inconclusive malaria test.
+    let app = spawn_app().await;
+    let net = Network::new(&app, 2.0).await;
+    let mut positive = unit("POS-1", "A_POS", "PLASMA");
+    positive["tests"]["hcv"] = json!("POSITIVE");
+    let mut unconfirmed = unit("RH-1", "A_POS", "PLASMA");
+    unconfirmed["tests"]["rhConfirmed"] = json!(false);
+    let mut inconclusive = unit("INC-1", "A_POS", "PLASMA");
+    inconclusive["status"] = json!("QUARANTINED");
+    inconclusive["tests"]["malaria"] = json!("INCONCLUSIVE");
+
+    // Act
+    let mut answers = Vec::new();
+    for u in [positive, unconfirmed, inconclusive] {
+        answers.push(try_add_units(&app, &net.bank_staff, &net.bank.id, vec![u]).await);
+    }
+
+    // Assert: each refused on its panel (other results go through recordUnitTests, whose
+    // lookback a positive one starts); nothing written, the donor deferred by no one.
+    for r in &answers {
+        assert_eq!(r.code(), Some("BAD_USER_INPUT"), "{}", r.body);
+        assert_eq!(r.field(), Some("input.units[0].tests"));
+    }
+    assert_eq!(app.count("SELECT COUNT(*) FROM blood_units").await, 0);
+    assert_eq!(app.count("SELECT COUNT(*) FROM blood_unit_tests").await, 0);
+    assert_eq!(app.count("SELECT COUNT(*) FROM blood_unit_events").await, 0);
+}
+
+#[tokio::test]
+async fn a_unit_added_available_with_a_cleared_panel_shows_the_panel_it_was_added_with() {
+    // Arrange: an AVAILABLE unit with its cleared panel, and a QUARANTINED one without.
+    let app = spawn_app().await;
+    let net = Network::new(&app, 2.0).await;
+    let mut held = unit("HELD-1", "B_NEG", "RED_CELLS");
+    into_quarantine(&mut held);
+
+    // Act
+    let added = add_units(
+        &app,
+        &net.bank_staff,
+        &net.bank.id,
+        vec![unit("CLEAR-1", "B_NEG", "RED_CELLS"), held],
+    )
+    .await;
+
+    // Assert: the panel is read where panels are read, recorded by the caller; the
+    // quarantined unit still waits for its tests; the kept counts follow.
+    assert_eq!(added[0]["status"], "AVAILABLE");
+    assert_eq!(added[1]["status"], "QUARANTINED");
+    let r = app
+        .gql(
+            Some(&net.bank_staff.access),
+            "query($f: BloodUnitFilter) { bloodUnits(filter: $f) { nodes { unitNumber status
+               testPanel { cleared hiv hbv hcv syphilis malaria aboConfirmed rhConfirmed } } } }",
+            json!({"f": {"bloodBankId": net.bank.id}}),
+        )
+        .await;
+    let nodes = r.data()["bloodUnits"]["nodes"]
+        .as_array()
+        .expect("units")
+        .clone();
+    let panel_of = |n: &str| {
+        nodes
+            .iter()
+            .find(|u| u["unitNumber"] == n)
+            .map(|u| u["testPanel"].clone())
+            .expect("unit listed")
+    };
+    let mut expected = cleared_tests();
+    expected["cleared"] = json!(true);
+    assert_eq!(panel_of("CLEAR-1"), expected);
+    assert_eq!(panel_of("HELD-1"), Value::Null);
+    assert_eq!(
+        app.count(&format!(
+            "SELECT COUNT(*) FROM blood_unit_tests WHERE recorded_by_user_id = {}",
+            id_lit(&app, &net.bank_staff.user_id)
+        ))
+        .await,
+        1
+    );
+    assert_eq!(app.count(MISMATCHES).await, 0);
+    // The quarantined unit is refused release until it is tested.
+    let r = release(
+        &app,
+        &net.bank_staff,
+        &net.bank.id,
+        &[added[1]["id"].clone()],
+    )
+    .await;
+    assert_eq!(reason(&r), Some("UNTESTED"));
 }
 
 #[tokio::test]
@@ -582,7 +697,8 @@ async fn every_caller_against_every_testing_separation_and_transfer_operation() 
     // Act and assert
     Matrix::new(names, tokens).assert(&app, &matrix).await;
     assert_eq!(unit_status(&app, &red).await, "AVAILABLE");
-    assert_eq!(app.count("SELECT COUNT(*) FROM blood_unit_tests").await, 0);
+    // Only the panels the two units were added with: no refused call wrote one.
+    assert_eq!(app.count("SELECT COUNT(*) FROM blood_unit_tests").await, 2);
     assert_eq!(app.count("SELECT COUNT(*) FROM blood_transfers").await, 1);
 }
 

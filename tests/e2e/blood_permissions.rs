@@ -58,6 +58,9 @@ async fn every_caller_against_every_blood_operation() {
     .await
     .token;
     let plain = app.signed_in("plain@x.example").await;
+    // A refused caller hears FORBIDDEN, never what is wrong with the panel.
+    let mut positive_unit = unit("PERM-POS", "O_POS", "RED_CELLS");
+    positive_unit["tests"]["hiv"] = json!("POSITIVE");
     let tokens: Vec<Option<String>> = vec![
         None,
         Some(plain.access.clone()),
@@ -98,6 +101,8 @@ async fn every_caller_against_every_blood_operation() {
             json!({"i": {"requestId": nobody, "bloodBankId": bank, "reason": "r"}}), [U, F, F, F, F, A, A, F, F, F, F]),
         ("addBloodUnits", mutation("addBloodUnits", "AddBloodUnitsInput", "units { id }"),
             json!({"i": {"bloodBankId": bank, "units": []}}), [U, F, F, F, F, A, A, F, F, F, F]),
+        ("addBloodUnits (AVAILABLE, a positive panel)", mutation("addBloodUnits", "AddBloodUnitsInput", "units { id }"),
+            json!({"i": {"bloodBankId": bank, "units": [positive_unit.clone()]}}), [U, F, F, F, F, A, A, F, F, F, F]),
         ("releaseBloodUnits", mutation("releaseBloodUnits", "ReleaseBloodUnitsInput", "units { id }"),
             json!({"i": {"bloodBankId": bank, "unitIds": []}}), [U, F, F, F, F, A, A, F, F, F, F]),
         ("setStockThreshold", mutation("setStockThreshold", "SetStockThresholdInput", "threshold { criticalThreshold }"),

@@ -3,121 +3,12 @@
 //! a unit's trace, with every refusal.
 
 use lifeflow_tests::{
-    fixtures::{blood::*, *},
+    fixtures::{blood::*, deliveries::*, *},
     matrix::{Matrix, Outcome::*, Row, mutation},
     ws::*,
     *,
 };
 use serde_json::{Value, json};
-
-const DELIVERY_FIELDS: &str =
-    "id requestId status courierName vehicle eta excursionAt temperatureOk
-  deliveredAt failedAt lastPosition { latitude longitude recordedAt }";
-
-const TRACKED: &str = "subscription($r: ID!) { deliveryTracked(requestId: $r) {
-  deliveryId requestId status position { latitude longitude recordedAt temperatureC } } }";
-
-/// A request of `n` O+ red-cell units from the network's hospital, accepted and fulfilled by
-/// its bank; returns the request's id and its issued units' ids.
-async fn fulfilled(app: &TestApp, net: &Network, prefix: &str, n: i32) -> (String, Vec<String>) {
-    net.stock(app, units(prefix, "O_POS", "RED_CELLS", n as usize))
-        .await;
-    let request = net.nurse_request(app, "O_POS", "RED_CELLS", n).await;
-    accept(app, &net.bank_staff, &request, &net.bank.id)
-        .await
-        .data();
-    let r = act(
-        app,
-        &net.bank_staff,
-        "fulfillBloodRequest",
-        json!({"requestId": request, "bloodBankId": net.bank.id}),
-    )
-    .await;
-    let units = request_of(&r, "fulfillBloodRequest")["units"]
-        .as_array()
-        .expect("units")
-        .iter()
-        .map(|u| u["id"].as_str().expect("id").to_string())
-        .collect();
-    (request, units)
-}
-
-async fn try_dispatch(app: &TestApp, token: &str, request: &str, bank: &str) -> Gql {
-    app.gql(
-        Some(token),
-        &format!(
-            "mutation($i: DispatchDeliveryInput!) {{ dispatchDelivery(input: $i) {{ delivery {{ {DELIVERY_FIELDS} }} }} }}"
-        ),
-        json!({"i": {"requestId": request, "bloodBankId": bank, "courierName": "Ravi",
-                     "vehicle": "KA-01-AB-1234", "eta": in_days(1)}}),
-    )
-    .await
-}
-
-/// Dispatches a request's units as the bank's staff; returns the delivery's id.
-async fn dispatch(app: &TestApp, net: &Network, request: &str) -> String {
-    let r = try_dispatch(app, &net.bank_staff.access, request, &net.bank.id).await;
-    r.data()["dispatchDelivery"]["delivery"]["id"]
-        .as_str()
-        .expect("delivery id")
-        .to_string()
-}
-
-async fn position(app: &TestApp, token: &str, delivery: &str, i: u32, temp: Option<f64>) -> Gql {
-    let at = (chrono::Utc::now() - chrono::Duration::seconds(60 - i as i64)).to_rfc3339();
-    app.gql(
-        Some(token),
-        &format!(
-            "mutation($i: UpdateDeliveryLocationInput!) {{ updateDeliveryLocation(input: $i) {{ delivery {{ {DELIVERY_FIELDS} }} }} }}"
-        ),
-        json!({"i": {"deliveryId": delivery, "lat": HERE.0 + 0.001 * f64::from(i), "lng": HERE.1,
-                     "recordedAt": at, "temperatureC": temp}}),
-    )
-    .await
-}
-
-async fn confirm(app: &TestApp, who: &Session, request: &str, ok: bool) -> Gql {
-    app.gql(
-        Some(&who.access),
-        &format!(
-            "mutation($i: ConfirmReceiptInput!) {{ confirmReceipt(input: $i) {{ delivery {{ {DELIVERY_FIELDS} }} }} }}"
-        ),
-        json!({"i": {"requestId": request, "temperatureOk": ok}}),
-    )
-    .await
-}
-
-async fn give_back(
-    app: &TestApp,
-    who: &Session,
-    request: &str,
-    units: &[String],
-    cold: bool,
-) -> Gql {
-    app.gql(
-        Some(&who.access),
-        "mutation($i: ReturnUnitsInput!) { returnUnits(input: $i) { outcome units { id status } } }",
-        json!({"i": {"requestId": request, "unitIds": units, "coldChainKept": cold}}),
-    )
-    .await
-}
-
-async fn transfuse(
-    app: &TestApp,
-    who: &Session,
-    unit: &str,
-    reaction: &str,
-    severity: &str,
-) -> Gql {
-    app.gql(
-        Some(&who.access),
-        "mutation($i: RecordTransfusionInput!) { recordTransfusion(input: $i) {
-           transfusion { id unitId reaction severity serious patientReference } } }",
-        json!({"i": {"unitId": unit, "patientReference": "MRN-0042", "reaction": reaction,
-                     "severity": severity}}),
-    )
-    .await
-}
 
 async fn unit_status(app: &TestApp, unit: &str) -> String {
     let id = id_lit(app, unit);

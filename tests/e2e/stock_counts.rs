@@ -124,7 +124,7 @@ async fn after_concurrent_accepts_releases_discards_fulfilments_additions_separa
     let first = net.stock(&app, first).await;
     let mut quarantined = units("APOS", "A_POS", "RED_CELLS", 10);
     for u in &mut quarantined {
-        u["status"] = json!("QUARANTINED");
+        into_quarantine(u);
     }
     let quarantined = ids(&net.stock(&app, quarantined).await);
     let tested: Vec<Value> = quarantined.iter().map(|i| json!(i)).collect();
@@ -209,7 +209,7 @@ async fn after_concurrent_accepts_releases_discards_fulfilments_additions_separa
             (&two.admin, &two.id)
         };
         let mut batch = units(&format!("NEW{i}"), "O_POS", "RED_CELLS", 3);
-        batch[2]["status"] = json!("QUARANTINED");
+        into_quarantine(&mut batch[2]);
         calls.push(
             try_add_units(&app, who, bank, batch)
                 .map(|r| ("add".to_string(), r))
@@ -344,7 +344,7 @@ async fn find_compatible_stock_counts_no_available_but_expired_unit_and_reports_
             .to_rfc3339()
     );
     let mut quarantined = unit_expiring("QN-1D", "O_NEG", "RED_CELLS", 1);
-    quarantined["status"] = json!("QUARANTINED");
+    into_quarantine(&mut quarantined);
     let added = net
         .stock(
             &app,
@@ -427,6 +427,9 @@ async fn units_changed_by_hand_in_sql_keep_the_kept_counts_and_soonest_expiries_
             .to_string(),
         // The next one deleted, and the other bank's soonest quarantined.
         "DELETE FROM blood_unit_events WHERE unit_id IN \
+         (SELECT id FROM blood_units WHERE unit_number = 'HAND-002')"
+            .to_string(),
+        "DELETE FROM blood_unit_tests WHERE unit_id IN \
          (SELECT id FROM blood_units WHERE unit_number = 'HAND-002')"
             .to_string(),
         "DELETE FROM blood_units WHERE unit_number = 'HAND-002'".to_string(),

@@ -17,6 +17,74 @@ use chrono::{DateTime, Duration, Utc};
 use entity::{ReturnOutcome, blood_unit, delivery};
 use uuid::Uuid;
 
+/// The organization a delivery mutation acts for, which its input does not name: the bank of
+/// the delivery it names (`updateDeliveryLocation`, `failDelivery`) or the hospital of the
+/// request it names (`confirmReceipt`, `returnUnits`). Found by `locate`; a row that does
+/// not exist leaves it unknown, the rule then asks only for credentials and `execute`
+/// answers `NOT_FOUND`, so a caller never learns who may act on a row they cannot see.
+#[derive(Clone, Copy, Debug)]
+pub struct Acting {
+    /// The delivery's id or the request's id.
+    pub id: Uuid,
+    side: Side,
+    /// The organization, once located.
+    org: Option<Uuid>,
+}
+
+#[derive(Clone, Copy, Debug)]
+enum Side {
+    /// The bank of the delivery `id`.
+    Bank,
+    /// The hospital of the request `id`.
+    Hospital,
+}
+
+impl Acting {
+    /// For the bank of the delivery `id`.
+    pub fn bank_of_delivery(id: Uuid) -> Self {
+        Self {
+            id,
+            side: Side::Bank,
+            org: None,
+        }
+    }
+
+    /// For the hospital of the request `id`.
+    pub fn hospital_of_request(id: Uuid) -> Self {
+        Self {
+            id,
+            side: Side::Hospital,
+            org: None,
+        }
+    }
+
+    /// Finds the organization (one statement).
+    async fn locate(mut self, db: &Db) -> AppResult<Self> {
+        self.org = match self.side {
+            Side::Bank => service::delivery_bank(db, self.id).await?,
+            Side::Hospital => service::request_hospital(db, self.id).await?,
+        };
+        Ok(self)
+    }
+
+    /// Who may act: the located organization's side of the delivery.
+    fn rule(&self) -> Rule {
+        let rule = match self.side {
+            Side::Bank => rules::for_bank,
+            Side::Hospital => rules::for_hospital,
+        };
+        rules::on_located(self.org, rule)
+    }
+
+    /// `NOT_FOUND` when `locate` found nothing.
+    fn found(&self) -> AppResult<Uuid> {
+        self.org.ok_or(AppError::NotFound(match self.side {
+            Side::Bank => "delivery",
+            Side::Hospital => "blood request",
+        }))
+    }
+}
+
 /// `dispatchDelivery`, parsed.
 pub struct DispatchDelivery {
     pub request_id: Uuid,
@@ -61,9 +129,8 @@ impl Command for DispatchDelivery {
 
 /// `updateDeliveryLocation`, parsed.
 pub struct UpdateDeliveryLocation {
-    pub delivery_id: Uuid,
-    /// The delivery's bank, found by `locate`.
-    pub bank_id: Option<Uuid>,
+    /// The delivery, and its bank once located.
+    pub delivery: Acting,
     pub point: GeoPoint,
     pub recorded_at: DateTime<Utc>,
     pub temperature_c: Option<f64>,
@@ -94,8 +161,7 @@ impl TryFrom<UpdateDeliveryLocationInput> for UpdateDeliveryLocation {
             ));
         }
         Ok(Self {
-            delivery_id: parse_id(&input.delivery_id, "input.deliveryId")?,
-            bank_id: None,
+            delivery: Acting::bank_of_delivery(parse_id(&input.delivery_id, "input.deliveryId")?),
             point,
             recorded_at: input.recorded_at,
             temperature_c: input.temperature_c,
@@ -111,33 +177,28 @@ impl Command for UpdateDeliveryLocation {
     const ENTITY: &'static str = "delivery";
 
     fn rule(&self) -> Option<Rule> {
-        Some(rules::on_located(self.bank_id, rules::for_bank))
+        Some(self.delivery.rule())
     }
 
     async fn locate(mut self, db: &Db) -> AppResult<Self> {
-        self.bank_id = service::delivery_orgs(db, self.delivery_id)
-            .await?
-            .map(|(bank, _)| bank);
+        self.delivery = self.delivery.locate(db).await?;
         Ok(self)
     }
 
     fn entity_id(&self) -> Option<Uuid> {
-        Some(self.delivery_id)
+        Some(self.delivery.id)
     }
 
     async fn execute(self, exec: &Exec<'_>) -> AppResult<(Self::Output, Change)> {
-        if self.bank_id.is_none() {
-            return Err(AppError::NotFound("delivery"));
-        }
+        self.delivery.found()?;
         service::update_location(exec.txn, self).await
     }
 }
 
 /// `failDelivery`, parsed.
 pub struct FailDelivery {
-    pub delivery_id: Uuid,
-    /// The delivery's bank, found by `locate`.
-    pub bank_id: Option<Uuid>,
+    /// The delivery, and its bank once located.
+    pub delivery: Acting,
     pub reason: Text,
 }
 
@@ -146,8 +207,7 @@ impl TryFrom<FailDeliveryInput> for FailDelivery {
 
     fn try_from(input: FailDeliveryInput) -> AppResult<Self> {
         Ok(Self {
-            delivery_id: parse_id(&input.delivery_id, "input.deliveryId")?,
-            bank_id: None,
+            delivery: Acting::bank_of_delivery(parse_id(&input.delivery_id, "input.deliveryId")?),
             reason: Text::parse(&input.reason, "input.reason", 500)?,
         })
     }
@@ -160,33 +220,28 @@ impl Command for FailDelivery {
     const ENTITY: &'static str = "delivery";
 
     fn rule(&self) -> Option<Rule> {
-        Some(rules::on_located(self.bank_id, rules::for_bank))
+        Some(self.delivery.rule())
     }
 
     async fn locate(mut self, db: &Db) -> AppResult<Self> {
-        self.bank_id = service::delivery_orgs(db, self.delivery_id)
-            .await?
-            .map(|(bank, _)| bank);
+        self.delivery = self.delivery.locate(db).await?;
         Ok(self)
     }
 
     fn entity_id(&self) -> Option<Uuid> {
-        Some(self.delivery_id)
+        Some(self.delivery.id)
     }
 
     async fn execute(self, exec: &Exec<'_>) -> AppResult<(Self::Output, Change)> {
-        if self.bank_id.is_none() {
-            return Err(AppError::NotFound("delivery"));
-        }
+        self.delivery.found()?;
         service::fail(exec.txn, self).await
     }
 }
 
 /// `confirmReceipt`, parsed.
 pub struct ConfirmReceipt {
-    pub request_id: Uuid,
-    /// The request's hospital, found by `locate`.
-    pub hospital_id: Option<Uuid>,
+    /// The request, and its hospital once located.
+    pub request: Acting,
     pub temperature_ok: bool,
 }
 
@@ -195,8 +250,7 @@ impl TryFrom<ConfirmReceiptInput> for ConfirmReceipt {
 
     fn try_from(input: ConfirmReceiptInput) -> AppResult<Self> {
         Ok(Self {
-            request_id: parse_id(&input.request_id, "input.requestId")?,
-            hospital_id: None,
+            request: Acting::hospital_of_request(parse_id(&input.request_id, "input.requestId")?),
             temperature_ok: input.temperature_ok,
         })
     }
@@ -209,31 +263,28 @@ impl Command for ConfirmReceipt {
     const ENTITY: &'static str = "blood_request";
 
     fn rule(&self) -> Option<Rule> {
-        Some(rules::on_located(self.hospital_id, rules::for_hospital))
+        Some(self.request.rule())
     }
 
     async fn locate(mut self, db: &Db) -> AppResult<Self> {
-        self.hospital_id = service::request_hospital(db, self.request_id).await?;
+        self.request = self.request.locate(db).await?;
         Ok(self)
     }
 
     fn entity_id(&self) -> Option<Uuid> {
-        Some(self.request_id)
+        Some(self.request.id)
     }
 
     async fn execute(self, exec: &Exec<'_>) -> AppResult<(Self::Output, Change)> {
-        if self.hospital_id.is_none() {
-            return Err(AppError::NotFound("blood request"));
-        }
+        self.request.found()?;
         service::confirm_receipt(exec.txn, self, exec.actor).await
     }
 }
 
 /// `returnUnits`, parsed.
 pub struct ReturnUnits {
-    pub request_id: Uuid,
-    /// The request's hospital, found by `locate`.
-    pub hospital_id: Option<Uuid>,
+    /// The request, and its hospital once located.
+    pub request: Acting,
     pub unit_ids: Vec<Uuid>,
     pub cold_chain_kept: bool,
 }
@@ -260,8 +311,7 @@ impl TryFrom<ReturnUnitsInput> for ReturnUnits {
             unit_ids.push(id);
         }
         Ok(Self {
-            request_id: parse_id(&input.request_id, "input.requestId")?,
-            hospital_id: None,
+            request: Acting::hospital_of_request(parse_id(&input.request_id, "input.requestId")?),
             unit_ids,
             cold_chain_kept: input.cold_chain_kept,
         })
@@ -290,22 +340,20 @@ impl Command for ReturnUnits {
     const ENTITY: &'static str = "blood_request";
 
     fn rule(&self) -> Option<Rule> {
-        Some(rules::on_located(self.hospital_id, rules::for_hospital))
+        Some(self.request.rule())
     }
 
     async fn locate(mut self, db: &Db) -> AppResult<Self> {
-        self.hospital_id = service::request_hospital(db, self.request_id).await?;
+        self.request = self.request.locate(db).await?;
         Ok(self)
     }
 
     fn entity_id(&self) -> Option<Uuid> {
-        Some(self.request_id)
+        Some(self.request.id)
     }
 
     async fn execute(self, exec: &Exec<'_>) -> AppResult<(Self::Output, Change)> {
-        if self.hospital_id.is_none() {
-            return Err(AppError::NotFound("blood request"));
-        }
+        self.request.found()?;
         service::return_units(exec.txn, exec.app.config.return_window, self, exec.actor).await
     }
 }

@@ -44,16 +44,12 @@ pub fn is_excursion(c: Component, celsius: f64) -> bool {
     !(low..=high).contains(&celsius)
 }
 
-/// The bank and hospital of a delivery, if it exists (for `locate`).
-pub async fn delivery_orgs<C: ConnectionTrait>(
-    db: &C,
-    id: Uuid,
-) -> AppResult<Option<(Uuid, Uuid)>> {
+/// The bank of a delivery, if it exists (for `locate`).
+pub async fn delivery_bank<C: ConnectionTrait>(db: &C, id: Uuid) -> AppResult<Option<Uuid>> {
     Ok(delivery::Entity::find_by_id(id)
         .select_only()
         .column(delivery::Column::BloodBankId)
-        .column(delivery::Column::HospitalId)
-        .into_tuple::<(Uuid, Uuid)>()
+        .into_tuple::<Uuid>()
         .one(db)
         .await?)
 }
@@ -192,7 +188,7 @@ pub async fn update_location<C: ConnectionTrait>(
     db: &C,
     cmd: UpdateDeliveryLocation,
 ) -> AppResult<(delivery::Model, Change)> {
-    let mut d = load_locked(db, cmd.delivery_id).await?;
+    let mut d = load_locked(db, cmd.delivery.id).await?;
     if d.status.is_final() {
         return Err(invalid(d.status, "update location"));
     }
@@ -331,7 +327,7 @@ pub async fn confirm_receipt<C: ConnectionTrait>(
     let id = delivery::Entity::find()
         .select_only()
         .column(delivery::Column::Id)
-        .filter(delivery::Column::RequestId.eq(cmd.request_id))
+        .filter(delivery::Column::RequestId.eq(cmd.request.id))
         .into_tuple::<Uuid>()
         .one(db)
         .await?
@@ -360,7 +356,7 @@ pub async fn confirm_receipt<C: ConnectionTrait>(
         events.extend(excursion_alert(db, &done, what).await?);
     }
     let change = Change {
-        entity_id: Some(cmd.request_id),
+        entity_id: Some(cmd.request.id),
         organization_id: Some(d.hospital_id),
         old: Some(json!({"status": d.status})),
         new: Some(delivery_json(&done)),
@@ -376,7 +372,7 @@ pub async fn fail<C: ConnectionTrait>(
     db: &C,
     cmd: FailDelivery,
 ) -> AppResult<(delivery::Model, Change)> {
-    let d = load_locked(db, cmd.delivery_id).await?;
+    let d = load_locked(db, cmd.delivery.id).await?;
     let reason = cmd.reason.into_inner();
     let sets = vec![
         (delivery::Column::FailedAt, Expr::value(Some(now()))),
@@ -419,7 +415,7 @@ pub async fn return_units<C: ConnectionTrait>(
     cmd: ReturnUnits,
     actor: &Actor,
 ) -> AppResult<(Returned, Change)> {
-    let req = load_request_locked(db, cmd.request_id).await?;
+    let req = load_request_locked(db, cmd.request.id).await?;
     let bank = match (req.status, req.blood_bank_id) {
         (RequestStatus::Fulfilled, Some(bank)) => bank,
         (status, _) => {

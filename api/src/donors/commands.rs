@@ -317,6 +317,7 @@ pub(crate) fn new_donation(input: DonationInput) -> AppResult<NewDonation> {
         collected_on: collected_at.date_naive(),
         expires_at: u.expires_at,
         status: u.status,
+        tests: u.tests,
     }))?;
     Ok(NewDonation {
         record: DonationRecord {

@@ -292,6 +292,9 @@ pub struct DonationUnitInput {
     /// `QUARANTINED` (default) until tests come back.
     #[graphql(default_with = "UnitStatus::Quarantined")]
     pub status: UnitStatus,
+    /// Its screening panel: required for an `AVAILABLE` unit (every test NEGATIVE, ABO and
+    /// Rh confirmed).
+    pub tests: Option<crate::stock::types::UnitTestsInput>,
 }
 
 /// Input of `recordDonation`.

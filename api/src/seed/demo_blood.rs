@@ -17,7 +17,7 @@ use crate::{
         },
         service as requests,
     },
-    stock::service::{self as stock, NewUnit},
+    stock::service::{self as stock, NewUnit, Panel},
     validation::{DonorCode, Text},
 };
 use chrono::{Duration, Utc};
@@ -132,6 +132,7 @@ pub async fn load<C: ConnectionTrait>(
                 expires_at: None,
                 status: UnitStatus::Quarantined,
                 donation_id: None,
+                panel: None,
             },
             NewUnit {
                 unit_number: din("G1234", seq)?,
@@ -142,6 +143,7 @@ pub async fn load<C: ConnectionTrait>(
                 expires_at: None,
                 status: UnitStatus::Quarantined,
                 donation_id: None,
+                panel: None,
             },
         ];
         seq += 1;
@@ -177,6 +179,7 @@ pub async fn load<C: ConnectionTrait>(
             for (ci, c) in COMPONENTS.iter().enumerate() {
                 let n = 2 + (gi + ci) % 3;
                 for k in 0..n {
+                    let quarantined = k == n - 1 && gi % 3 == 0;
                     let collected = today - Duration::days(1 + k as i64);
                     let expires = if k == 0 && (gi + ci) % 4 == 0 {
                         Some(Utc::now() + Duration::days(2))
@@ -190,12 +193,14 @@ pub async fn load<C: ConnectionTrait>(
                         volume_ml: if *c == Component::Platelets { 250 } else { 300 },
                         collected_on: collected,
                         expires_at: expires,
-                        status: if k == n - 1 && gi % 3 == 0 {
+                        status: if quarantined {
                             UnitStatus::Quarantined
                         } else {
                             UnitStatus::Available
                         },
                         donation_id: None,
+                        // Released stock was screened; the quarantined units wait for it.
+                        panel: (!quarantined).then_some(Panel::CLEARED),
                     });
                     seq += 1;
                 }

@@ -8,8 +8,8 @@ use crate::{blood::shelf_life, db, error::AppResult, stock::service::insert_unit
 use chrono::{DateTime, Duration, Utc};
 use entity::{
     BloodGroup, CampStatus, Component, OrgKind, OrgRole, OrgStatus, PlatformRole, RequestStatus,
-    UnitStatus, Urgency, blood_request, blood_unit, camp, camp_slot, membership, organization,
-    user,
+    TestResult, UnitStatus, Urgency, blood_request, blood_unit, blood_unit_test, camp, camp_slot,
+    membership, organization, user,
 };
 use sea_orm::{ActiveValue::Set, DatabaseConnection, EntityTrait};
 use std::time::Instant;
@@ -263,6 +263,30 @@ pub async fn run_sized(
         }
     }
     insert_units(&txn, &units).await?;
+    // Every unit that left quarantine was screened: its panel clears release.
+    let panels: Vec<blood_unit_test::ActiveModel> = units
+        .iter()
+        .filter(|u| matches!(u.status, UnitStatus::Available | UnitStatus::Issued))
+        .map(|u| blood_unit_test::ActiveModel {
+            unit_id: Set(u.id),
+            blood_bank_id: Set(u.blood_bank_id),
+            hiv: Set(TestResult::Negative),
+            hbv: Set(TestResult::Negative),
+            hcv: Set(TestResult::Negative),
+            syphilis: Set(TestResult::Negative),
+            malaria: Set(TestResult::Negative),
+            abo_confirmed: Set(true),
+            rh_confirmed: Set(true),
+            recorded_by_user_id: Set(None),
+            recorded_by_api_client_id: Set(None),
+            recorded_at: Set(t),
+        })
+        .collect();
+    for chunk in panels.chunks(500) {
+        blood_unit_test::Entity::insert_many(chunk.to_vec())
+            .exec(&txn)
+            .await?;
+    }
 
     let total_requests = n * 250;
     let mut reqs = Vec::with_capacity(500);

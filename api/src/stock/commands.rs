@@ -57,6 +57,7 @@ pub fn parse_units(units: impl IntoIterator<Item = NewBloodUnitInput>) -> AppRes
                 expires_at: u.expires_at,
                 status: u.status,
                 donation_id: None,
+                panel: u.tests.map(Panel::from),
             })
         })
         .collect()
@@ -267,11 +268,7 @@ impl TryFrom<RecordUnitTestsInput> for RecordUnitTests {
         Ok(Self {
             bank_id: None,
             unit_ids: parse_unit_ids(&i.unit_ids, "input.unitIds")?,
-            panel: Panel {
-                results: [i.hiv, i.hbv, i.hcv, i.syphilis, i.malaria],
-                abo_confirmed: i.abo_confirmed,
-                rh_confirmed: i.rh_confirmed,
-            },
+            panel: i.tests.into(),
         })
     }
 }

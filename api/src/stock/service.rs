@@ -49,6 +49,9 @@ pub struct NewUnit {
     pub status: UnitStatus,
     /// The donation it came from.
     pub donation_id: Option<Uuid>,
+    /// Its screening panel, recorded with it: required for an `AVAILABLE` unit, and then
+    /// clearing release (see [`add_units`]).
+    pub panel: Option<Panel>,
 }
 
 /// A status change to record.
@@ -89,6 +92,9 @@ pub async fn record_events<C: ConnectionTrait>(
 
 /// Adds a batch of units to a bank: all or none. A unit number and component already in
 /// stock (anywhere) is a `CONFLICT`; inside the batch, a `BAD_USER_INPUT` naming the unit.
+/// An `AVAILABLE` unit needs its panel, clearing release, which is recorded with it as
+/// `recordUnitTests` records one ([`store_panels`]); without it, or with another result,
+/// `BAD_USER_INPUT` on `input.units[i].tests` and nothing is written.
 pub async fn add_units<C: ConnectionTrait>(
     db: &C,
     bank_id: Uuid,
@@ -112,6 +118,28 @@ pub async fn add_units<C: ConnectionTrait>(
                 "new units are QUARANTINED or AVAILABLE",
             ));
         }
+        // No untested unit is available: an AVAILABLE unit comes with the panel release
+        // asks for. A panel with another result (positive, inconclusive, a group not
+        // confirmed) is recorded on a quarantined unit by `recordUnitTests`, whose lookback
+        // it may start.
+        match (u.status, u.panel) {
+            (UnitStatus::Available, None) => {
+                return Err(AppError::bad_input(
+                    format!("input.units[{i}].tests"),
+                    "an AVAILABLE unit needs its screening panel (tests); add it QUARANTINED \
+                     until the tests come back",
+                ));
+            }
+            (_, Some(p)) if !p.clears_release() => {
+                return Err(AppError::bad_input(
+                    format!("input.units[{i}].tests"),
+                    "a panel given with a new unit has every test NEGATIVE and the ABO and Rh \
+                     groups confirmed; record other results with recordUnitTests on the \
+                     quarantined unit",
+                ));
+            }
+            _ => {}
+        }
     }
     let numbers: Vec<String> = seen.iter().map(|(n, _)| n.clone()).collect();
     let existing: Vec<(String, Component)> = blood_unit::Entity::find()
@@ -129,6 +157,7 @@ pub async fn add_units<C: ConnectionTrait>(
     }
     let t = now();
     let mut models = Vec::with_capacity(units.len());
+    let mut panels = Vec::new();
     for (i, u) in units.into_iter().enumerate() {
         let collected = u
             .collected_on
@@ -154,8 +183,12 @@ pub async fn add_units<C: ConnectionTrait>(
                 "must be between 1 and 1000",
             ));
         }
+        let id = Uuid::now_v7();
+        if let Some(p) = u.panel {
+            panels.push((id, p));
+        }
         models.push(blood_unit::Model {
-            id: Uuid::now_v7(),
+            id,
             unit_number: u.unit_number.as_str().to_string(),
             is_local_barcode: u.unit_number.is_local(),
             component: u.component,
@@ -175,6 +208,7 @@ pub async fn add_units<C: ConnectionTrait>(
         });
     }
     insert_units(db, &models).await?;
+    store_panels(db, bank_id, &panels, actor, t).await?;
     let events = models
         .iter()
         .map(|m| event(m, None, m.status, None, None, actor))
@@ -787,6 +821,21 @@ pub struct Panel {
     pub rh_confirmed: bool,
 }
 
+impl Panel {
+    /// Every test negative, the group confirmed (the seeders' screened stock).
+    pub const CLEARED: Panel = Panel {
+        results: [TestResult::Negative; 5],
+        abo_confirmed: true,
+        rh_confirmed: true,
+    };
+
+    /// Every test negative and the group confirmed: what release asks for (the same rule
+    /// as a recorded panel's, `blood_unit_test::clears_release`).
+    pub fn clears_release(&self) -> bool {
+        blood_unit_test::clears_release(self.results, self.abo_confirmed, self.rh_confirmed)
+    }
+}
+
 /// The bank holding a unit, if the unit exists (what a command's rule depends on).
 pub async fn unit_bank<C: ConnectionTrait>(db: &C, unit_id: Uuid) -> AppResult<Option<Uuid>> {
     Ok(blood_unit::Entity::find_by_id(unit_id)
@@ -817,6 +866,57 @@ async fn bank_units<C: ConnectionTrait>(
         .collect()
 }
 
+/// Writes units' screening panels, replacing earlier ones: what `recordUnitTests` and a
+/// unit added `AVAILABLE` with its panel both record.
+async fn store_panels<C: ConnectionTrait>(
+    db: &C,
+    bank_id: Uuid,
+    panels: &[(Uuid, Panel)],
+    actor: &Actor,
+    at: DateTime<Utc>,
+) -> AppResult<()> {
+    for chunk in panels.chunks(500) {
+        let rows: Vec<blood_unit_test::ActiveModel> = chunk
+            .iter()
+            .map(|(unit, panel)| blood_unit_test::ActiveModel {
+                unit_id: Set(*unit),
+                blood_bank_id: Set(bank_id),
+                hiv: Set(panel.results[0]),
+                hbv: Set(panel.results[1]),
+                hcv: Set(panel.results[2]),
+                syphilis: Set(panel.results[3]),
+                malaria: Set(panel.results[4]),
+                abo_confirmed: Set(panel.abo_confirmed),
+                rh_confirmed: Set(panel.rh_confirmed),
+                recorded_by_user_id: Set(actor.user_id),
+                recorded_by_api_client_id: Set(actor.api_client_id),
+                recorded_at: Set(at),
+            })
+            .collect();
+        blood_unit_test::Entity::insert_many(rows)
+            .on_conflict(
+                OnConflict::column(blood_unit_test::Column::UnitId)
+                    .update_columns([
+                        blood_unit_test::Column::BloodBankId,
+                        blood_unit_test::Column::Hiv,
+                        blood_unit_test::Column::Hbv,
+                        blood_unit_test::Column::Hcv,
+                        blood_unit_test::Column::Syphilis,
+                        blood_unit_test::Column::Malaria,
+                        blood_unit_test::Column::AboConfirmed,
+                        blood_unit_test::Column::RhConfirmed,
+                        blood_unit_test::Column::RecordedByUserId,
+                        blood_unit_test::Column::RecordedByApiClientId,
+                        blood_unit_test::Column::RecordedAt,
+                    ])
+                    .to_owned(),
+            )
+            .exec(db)
+            .await?;
+    }
+    Ok(())
+}
+
 /// Records a screening panel for quarantined units of a bank (replacing an earlier one).
 /// A positive result starts the lookback ([`lookback`]): every unit of the donation is
 /// discarded wherever it is, the donor is deferred and the banks concerned are alerted.
@@ -843,44 +943,8 @@ pub async fn record_tests<C: ConnectionTrait>(
             ),
         ));
     }
-    let t = now();
-    let rows: Vec<blood_unit_test::ActiveModel> = units
-        .iter()
-        .map(|u| blood_unit_test::ActiveModel {
-            unit_id: Set(u.id),
-            blood_bank_id: Set(bank_id),
-            hiv: Set(panel.results[0]),
-            hbv: Set(panel.results[1]),
-            hcv: Set(panel.results[2]),
-            syphilis: Set(panel.results[3]),
-            malaria: Set(panel.results[4]),
-            abo_confirmed: Set(panel.abo_confirmed),
-            rh_confirmed: Set(panel.rh_confirmed),
-            recorded_by_user_id: Set(actor.user_id),
-            recorded_by_api_client_id: Set(actor.api_client_id),
-            recorded_at: Set(t),
-        })
-        .collect();
-    blood_unit_test::Entity::insert_many(rows)
-        .on_conflict(
-            OnConflict::column(blood_unit_test::Column::UnitId)
-                .update_columns([
-                    blood_unit_test::Column::BloodBankId,
-                    blood_unit_test::Column::Hiv,
-                    blood_unit_test::Column::Hbv,
-                    blood_unit_test::Column::Hcv,
-                    blood_unit_test::Column::Syphilis,
-                    blood_unit_test::Column::Malaria,
-                    blood_unit_test::Column::AboConfirmed,
-                    blood_unit_test::Column::RhConfirmed,
-                    blood_unit_test::Column::RecordedByUserId,
-                    blood_unit_test::Column::RecordedByApiClientId,
-                    blood_unit_test::Column::RecordedAt,
-                ])
-                .to_owned(),
-        )
-        .exec(db)
-        .await?;
+    let rows: Vec<(Uuid, Panel)> = units.iter().map(|u| (u.id, panel)).collect();
+    store_panels(db, bank_id, &rows, actor, now()).await?;
     let positive = panel.results.contains(&TestResult::Positive);
     let mut change = Change {
         organization_id: Some(bank_id),

@@ -214,6 +214,10 @@ pub struct NewBloodUnitInput {
     /// `QUARANTINED` (default) or `AVAILABLE`.
     #[graphql(default_with = "UnitStatus::Quarantined")]
     pub status: UnitStatus,
+    /// Its screening panel, recorded with it: required for an `AVAILABLE` unit (every test
+    /// NEGATIVE, ABO and Rh confirmed; other results go through `recordUnitTests` on a
+    /// quarantined unit).
+    pub tests: Option<UnitTestsInput>,
 }
 
 /// Input of `addBloodUnits`.
@@ -433,6 +437,15 @@ impl CompatibleBank {
 pub struct RecordUnitTestsInput {
     /// Quarantined units of one bank, 1 to 500.
     pub unit_ids: Vec<ID>,
+    #[graphql(flatten)]
+    pub tests: UnitTestsInput,
+}
+
+/// A screening panel: the five markers and the group confirmation (`recordUnitTests`, and a
+/// unit added `AVAILABLE`).
+#[derive(InputObject, Clone, Copy, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct UnitTestsInput {
     pub hiv: TestResult,
     pub hbv: TestResult,
     pub hcv: TestResult,
@@ -442,6 +455,16 @@ pub struct RecordUnitTestsInput {
     pub abo_confirmed: bool,
     /// The Rh group on the unit was confirmed by a second test.
     pub rh_confirmed: bool,
+}
+
+impl From<UnitTestsInput> for super::service::Panel {
+    fn from(i: UnitTestsInput) -> Self {
+        Self {
+            results: [i.hiv, i.hbv, i.hcv, i.syphilis, i.malaria],
+            abo_confirmed: i.abo_confirmed,
+            rh_confirmed: i.rh_confirmed,
+        }
+    }
 }
 
 /// Input of `separateUnit`.
