@@ -387,9 +387,45 @@ async fn a_super_admin_without_mfa_can_only_enrol_under_the_production_default()
         )
         .await;
 
-    // Assert
+    let audit = app
+        .gql(
+            Some(&root.access),
+            "{ auditLogs(filter: {actions: [\"mfa.enrolment_required\"]}, first: 10) { edges { node { actorUserId actorRole outcome errorCode requestId newValues } } } }",
+            json!({}),
+        )
+        .await;
+
+    // Assert: each refusal is refused and audited once, with its root fields and request id.
     for r in [&users, &register, &sneaky, &sessions] {
         assert_eq!(r.code(), Some("MFA_ENROLMENT_REQUIRED"), "{:?}", r.body);
+    }
+    let rows: Vec<Value> = audit.data()["auditLogs"]["edges"]
+        .as_array()
+        .expect("edges")
+        .iter()
+        .map(|e| e["node"].clone())
+        .collect();
+    assert_eq!(rows.len(), 4, "{rows:#?}");
+    for (r, fields) in [
+        (&users, json!(["users"])),
+        (&register, json!(["registerOrganization"])),
+        (&sneaky, json!(["me", "users"])),
+        (&sessions, json!(["mySessions"])),
+    ] {
+        let id = r
+            .headers
+            .get("x-request-id")
+            .and_then(|v| v.to_str().ok())
+            .expect("request id");
+        let row = rows
+            .iter()
+            .find(|row| row["requestId"] == id)
+            .unwrap_or_else(|| panic!("no audit row for request {id}: {rows:#?}"));
+        assert_eq!(row["actorUserId"], root.user_id.as_str());
+        assert_eq!(row["actorRole"], "SUPER_ADMIN");
+        assert_eq!(row["outcome"], "FAILURE");
+        assert_eq!(row["errorCode"], "MFA_ENROLMENT_REQUIRED");
+        assert_eq!(row["newValues"]["fields"], fields);
     }
     assert_eq!(me.data()["me"]["mfaEnabled"], false);
     plain.data();
