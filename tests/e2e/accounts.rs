@@ -313,23 +313,93 @@ async fn a_deactivated_user_is_locked_out_at_once() {
     );
 }
 
+const CHANGE_PASSWORD: &str = "mutation($i: ChangePasswordInput!) { changePassword(input: $i) { revokedSessions accessToken refreshToken user { id } } }";
+
 #[tokio::test]
-async fn changing_the_password_ends_every_session() {
+async fn a_wrong_current_password_changes_nothing() {
     let app = spawn_app().await;
     let s = app.signed_in("pw@example.org").await;
-    let q = "mutation($i: ChangePasswordInput!) { changePassword(input: $i) { revokedSessions } }";
-    let wrong = app.gql(Some(&s.access), q, json!({"i": {"currentPassword": "not it at all", "newPassword": "a brand new passphrase"}})).await;
-    assert_eq!(wrong.field(), Some("input.currentPassword"));
-    let r = app
+
+    let wrong = app
         .gql(
             Some(&s.access),
-            q,
+            CHANGE_PASSWORD,
+            json!({"i": {"currentPassword": "not it at all", "newPassword": "a brand new passphrase"}}),
+        )
+        .await;
+
+    assert_eq!(wrong.field(), Some("input.currentPassword"));
+    assert!(
+        app.gql(Some(&s.access), ME, json!({}))
+            .await
+            .code()
+            .is_none()
+    );
+    app.login("pw@example.org", PASSWORD).await;
+}
+
+#[tokio::test]
+async fn changing_the_password_ends_every_other_session_at_once_and_the_caller_goes_on() {
+    // Arrange: signed in on a phone and a laptop; the laptop's viewer is cached and it has a
+    // live stream (the re-check waits an hour, so only the change's event can end it).
+    let app = spawn_app_with(&[("WS_RECHECK_SECS", "3600")]).await;
+    let phone = app.signed_in("pw@example.org").await;
+    let laptop = app.login("pw@example.org", PASSWORD).await;
+    assert!(
+        app.gql(Some(&laptop.access), ME, json!({}))
+            .await
+            .code()
+            .is_none()
+    );
+    let mut stream = ws::connect_as(&app.base, &laptop.access).await;
+    stream
+        .subscribe(
+            "n",
+            "subscription { notificationReceived { id } }",
+            json!({}),
+        )
+        .await;
+
+    // Act
+    let r = app
+        .gql(
+            Some(&phone.access),
+            CHANGE_PASSWORD,
             json!({"i": {"currentPassword": PASSWORD, "newPassword": "a brand new passphrase"}}),
         )
         .await;
-    assert_eq!(r.data()["changePassword"]["revokedSessions"], 1);
+
+    // Assert: the laptop's access token is refused at its very next request, its refresh
+    // token too, and its stream ends; the caller goes on with the payload's new session
+    // (its old tokens are spent), and only the new password signs in.
+    let changed = &r.data()["changePassword"];
+    assert_eq!(changed["revokedSessions"], 2);
+    let laptop_me = app.gql(Some(&laptop.access), ME, json!({})).await;
     assert_eq!(
-        app.gql(None, REFRESH, json!({"t": s.refresh})).await.code(),
+        laptop_me.code(),
+        Some("UNAUTHENTICATED"),
+        "{}",
+        laptop_me.body
+    );
+    assert_eq!(
+        app.gql(None, REFRESH, json!({"t": laptop.refresh}))
+            .await
+            .code(),
+        Some("UNAUTHENTICATED")
+    );
+    assert_eq!(stream.closed_with(ws::ARRIVES).await, Some(4403));
+    let access = changed["accessToken"].as_str().expect("accessToken");
+    let me = app.gql(Some(access), ME, json!({})).await;
+    assert_eq!(me.data()["me"]["id"], phone.user_id.as_str());
+    assert_eq!(
+        app.gql(Some(&phone.access), ME, json!({})).await.code(),
+        Some("UNAUTHENTICATED")
+    );
+    let refresh = changed["refreshToken"].as_str().expect("refreshToken");
+    let refreshed = app.gql(None, REFRESH, json!({"t": refresh})).await;
+    assert!(refreshed.data()["refreshSession"]["accessToken"].is_string());
+    assert_eq!(
+        app.try_login("pw@example.org", PASSWORD).await.code(),
         Some("UNAUTHENTICATED")
     );
     app.login("pw@example.org", "a brand new passphrase").await;

@@ -12,7 +12,9 @@ use lifeflow_tests::{
         blood::{self, Network, accept, create_request, request_input, request_of, units},
         care::{Clinic, act, at, book_with, consultation_of, prescribe, seen_at},
         donors::{donor_input, register_donor},
-        member, nodes, org_north,
+        member,
+        mfa::enrol_mfa,
+        nodes, org_north,
     },
     *,
 };
@@ -185,14 +187,7 @@ async fn every_encrypted_field_written_through_the_api_is_ciphertext_in_the_data
     )
     .await
     .data();
-    let enrolled = app
-        .gql(
-            Some(&net.doctor.access),
-            "mutation { enableMfa { secret } }",
-            json!({}),
-        )
-        .await;
-    let mfa_secret = s(&enrolled.data()["enableMfa"]["secret"]).to_string();
+    let mfa_secret = enrol_mfa(&app, &net.doctor).await.secret;
     let secrets = [
         "+919812345678",
         "Secret Lane",

@@ -2,62 +2,14 @@
 //! tokens, rate limits, turning it off, and accounts held to enrolment by
 //! `MFA_REQUIRED_ROLES` (with its production default, SUPER_ADMIN).
 
-use lifeflow_tests::*;
+use lifeflow_tests::{fixtures::mfa::*, *};
 use sea_orm::ConnectionTrait;
 use serde_json::{Value, json};
-use totp_rs::{Algorithm, Secret, TOTP};
 
-const ENABLE: &str = "mutation { enableMfa { secret otpauthUri } }";
-const CONFIRM: &str = "mutation($c: String!) { confirmMfa(input: {code: $c}) { recoveryCodes } }";
 const LOGIN: &str = "mutation($i: LoginInput!) { login(input: $i) { accessToken refreshToken mfaRequired mfaToken user { id } } }";
 const VERIFY: &str = "mutation($i: VerifyMfaInput!) { verifyMfa(input: $i) { accessToken refreshToken mfaRequired } }";
 const DISABLE: &str =
     "mutation($i: DisableMfaInput!) { disableMfa(input: $i) { user { mfaEnabled } } }";
-
-/// The code an authenticator app shows for `secret`, `steps` steps from `base` (seconds).
-fn code(secret: &str, base: u64, steps: i64) -> String {
-    let bytes = Secret::Encoded(secret.to_string())
-        .to_bytes()
-        .expect("base32");
-    let t = TOTP::new(Algorithm::SHA1, 6, 1, 30, bytes, None, "test".into()).expect("totp");
-    t.generate((base as i64 + steps * 30) as u64)
-}
-
-/// The current time, once at least 5 s remain in the current 30 s step, so that codes of
-/// the previous, current and next step all stay within the server's ±1 step window while
-/// a test runs.
-async fn steady_now() -> u64 {
-    loop {
-        let now = chrono::Utc::now().timestamp() as u64;
-        if now % 30 < 25 {
-            return now;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(500)).await;
-    }
-}
-
-/// Enrols `s` with a code of the previous step; answers the secret and recovery codes.
-async fn enrol(app: &TestApp, s: &Session, now: u64) -> (String, Vec<String>) {
-    let r = app.gql(Some(&s.access), ENABLE, json!({})).await;
-    let secret = r.data()["enableMfa"]["secret"]
-        .as_str()
-        .expect("secret")
-        .to_string();
-    let r = app
-        .gql(
-            Some(&s.access),
-            CONFIRM,
-            json!({"c": code(&secret, now, -1)}),
-        )
-        .await;
-    let codes = r.data()["confirmMfa"]["recoveryCodes"]
-        .as_array()
-        .expect("codes")
-        .iter()
-        .map(|c| c.as_str().expect("code").to_string())
-        .collect();
-    (secret, codes)
-}
 
 async fn login(app: &TestApp, email: &str) -> Value {
     app.gql(
@@ -84,32 +36,17 @@ async fn an_account_enrols_with_a_code_and_then_signs_in_in_two_steps() {
     // Arrange
     let app = spawn_app().await;
     let s = app.signed_in("mfa@x.example").await;
-    let now = steady_now().await;
 
-    // Act: enrol.
-    let r = app.gql(Some(&s.access), ENABLE, json!({})).await;
-    let secret = r.data()["enableMfa"]["secret"]
-        .as_str()
-        .expect("secret")
-        .to_string();
-    let uri = r.data()["enableMfa"]["otpauthUri"]
-        .as_str()
-        .expect("uri")
-        .to_string();
-    let r = app
-        .gql(
-            Some(&s.access),
-            CONFIRM,
-            json!({"c": code(&secret, now, -1)}),
-        )
-        .await;
-    let codes = r.data()["confirmMfa"]["recoveryCodes"]
-        .as_array()
-        .expect("codes")
-        .clone();
+    // Act: enrol, then sign in.
+    let enrolled = enrol_mfa(&app, &s).await;
+    let (secret, uri, codes) = (
+        &enrolled.secret,
+        &enrolled.otpauth_uri,
+        &enrolled.recovery_codes,
+    );
     let first = login(&app, "mfa@x.example").await;
     let token = first["mfaToken"].as_str().expect("mfa token");
-    let second = verify(&app, token, "code", &code(&secret, now, 0)).await;
+    let second = verify(&app, token, "code", &enrolled.code(0)).await;
 
     // Assert
     assert!(uri.starts_with("otpauth://totp/LifeFlow:mfa%40x.example?"));
@@ -131,15 +68,14 @@ async fn an_account_enrols_with_a_code_and_then_signs_in_in_two_steps() {
 async fn a_wrong_code_is_refused_and_the_mfa_token_stays_usable_until_a_right_one() {
     let app = spawn_app().await;
     let s = app.signed_in("wrong@x.example").await;
-    let now = steady_now().await;
-    let (secret, _) = enrol(&app, &s, now).await;
+    let enrolled = enrol_mfa(&app, &s).await;
     let token = login(&app, &s.email).await["mfaToken"]
         .as_str()
         .expect("t")
         .to_string();
 
     let wrong = verify(&app, &token, "code", "000000").await;
-    let right = verify(&app, &token, "code", &code(&secret, now, 0)).await;
+    let right = verify(&app, &token, "code", &enrolled.code(0)).await;
 
     assert_eq!(wrong.code(), Some("BAD_USER_INPUT"));
     assert_eq!(wrong.field(), Some("input.code"));
@@ -150,9 +86,8 @@ async fn a_wrong_code_is_refused_and_the_mfa_token_stays_usable_until_a_right_on
 async fn a_code_is_accepted_once_per_time_step() {
     let app = spawn_app().await;
     let s = app.signed_in("replay@x.example").await;
-    let now = steady_now().await;
-    let (secret, _) = enrol(&app, &s, now).await;
-    let c = code(&secret, now, 0);
+    let enrolled = enrol_mfa(&app, &s).await;
+    let c = enrolled.code(0);
     let t1 = login(&app, &s.email).await["mfaToken"]
         .as_str()
         .expect("t")
@@ -165,8 +100,8 @@ async fn a_code_is_accepted_once_per_time_step() {
         .expect("t")
         .to_string();
     let replay = verify(&app, &t2, "code", &c).await;
-    let older = verify(&app, &t2, "code", &code(&secret, now, -1)).await;
-    let next = verify(&app, &t2, "code", &code(&secret, now, 1)).await;
+    let older = verify(&app, &t2, "code", &enrolled.code(-1)).await;
+    let next = verify(&app, &t2, "code", &enrolled.code(1)).await;
 
     assert_eq!(replay.code(), Some("BAD_USER_INPUT"));
     assert_eq!(older.code(), Some("BAD_USER_INPUT"));
@@ -177,8 +112,7 @@ async fn a_code_is_accepted_once_per_time_step() {
 async fn a_recovery_code_signs_in_once() {
     let app = spawn_app().await;
     let s = app.signed_in("recover@x.example").await;
-    let now = steady_now().await;
-    let (_, codes) = enrol(&app, &s, now).await;
+    let codes = enrol_mfa(&app, &s).await.recovery_codes;
     let t1 = login(&app, &s.email).await["mfaToken"]
         .as_str()
         .expect("t")
@@ -206,8 +140,7 @@ async fn a_recovery_code_signs_in_once() {
 async fn an_mfa_token_works_once_and_not_after_it_expires() {
     let app = spawn_app().await;
     let s = app.signed_in("token@x.example").await;
-    let now = steady_now().await;
-    let (_, codes) = enrol(&app, &s, now).await;
+    let codes = enrol_mfa(&app, &s).await.recovery_codes;
     let used = login(&app, &s.email).await["mfaToken"]
         .as_str()
         .expect("t")
@@ -244,8 +177,7 @@ async fn an_mfa_token_works_once_and_not_after_it_expires() {
 async fn code_attempts_are_rate_limited_per_mfa_token() {
     let app = spawn_app_with(&[("MFA_MAX_ATTEMPTS", "3")]).await;
     let s = app.signed_in("limit@x.example").await;
-    let now = steady_now().await;
-    let (secret, _) = enrol(&app, &s, now).await;
+    let enrolled = enrol_mfa(&app, &s).await;
     let token = login(&app, &s.email).await["mfaToken"]
         .as_str()
         .expect("t")
@@ -260,7 +192,7 @@ async fn code_attempts_are_rate_limited_per_mfa_token() {
                 .map(str::to_string),
         );
     }
-    let right_but_late = verify(&app, &token, "code", &code(&secret, now, 0)).await;
+    let right_but_late = verify(&app, &token, "code", &enrolled.code(0)).await;
 
     assert!(codes.iter().all(|c| c.as_deref() == Some("BAD_USER_INPUT")));
     assert_eq!(right_but_late.code(), Some("RATE_LIMITED"));
@@ -270,14 +202,13 @@ async fn code_attempts_are_rate_limited_per_mfa_token() {
 async fn disabling_needs_the_password_and_a_code_and_then_login_gives_tokens_at_once() {
     let app = spawn_app().await;
     let s = app.signed_in("off@x.example").await;
-    let now = steady_now().await;
-    let (secret, _) = enrol(&app, &s, now).await;
+    let enrolled = enrol_mfa(&app, &s).await;
 
     let wrong_password = app
         .gql(
             Some(&s.access),
             DISABLE,
-            json!({"i": {"password": "not the password", "code": code(&secret, now, 0)}}),
+            json!({"i": {"password": "not the password", "code": enrolled.code(0)}}),
         )
         .await;
     let wrong_code = app
@@ -291,7 +222,7 @@ async fn disabling_needs_the_password_and_a_code_and_then_login_gives_tokens_at_
         .gql(
             Some(&s.access),
             DISABLE,
-            json!({"i": {"password": PASSWORD, "code": code(&secret, now, 0)}}),
+            json!({"i": {"password": PASSWORD, "code": enrolled.code(0)}}),
         )
         .await;
     let after = login(&app, &s.email).await;
@@ -313,11 +244,7 @@ async fn disabling_needs_the_password_and_a_code_and_then_login_gives_tokens_at_
 async fn the_mfa_secret_is_stored_sealed() {
     let app = spawn_app().await;
     let s = app.signed_in("sealed@x.example").await;
-    let r = app.gql(Some(&s.access), ENABLE, json!({})).await;
-    let secret = r.data()["enableMfa"]["secret"]
-        .as_str()
-        .expect("secret")
-        .to_string();
+    let secret = enrol_mfa(&app, &s).await.secret;
 
     let backend = app.db.get_database_backend();
     let row = app
@@ -345,7 +272,6 @@ async fn a_super_admin_without_mfa_can_only_enrol_under_the_production_default()
     let app = spawn_app_with(&[("MFA_REQUIRED_ROLES", "SUPER_ADMIN")]).await;
     let root = app.super_admin().await;
     let user = app.signed_in("plain@x.example").await;
-    let now = steady_now().await;
 
     // Act
     let users = app
@@ -378,7 +304,7 @@ async fn a_super_admin_without_mfa_can_only_enrol_under_the_production_default()
     let plain = app
         .gql(Some(&user.access), "{ mySessions { id } }", json!({}))
         .await;
-    let (_, _) = enrol(&app, &root, now).await;
+    enrol_mfa(&app, &root).await;
     let after = app
         .gql(
             Some(&root.access),
@@ -386,10 +312,45 @@ async fn a_super_admin_without_mfa_can_only_enrol_under_the_production_default()
             json!({}),
         )
         .await;
+    let audit = app
+        .gql(
+            Some(&root.access),
+            "{ auditLogs(filter: {actions: [\"mfa.enrolment_required\"]}, first: 10) { edges { node { actorUserId actorRole outcome errorCode requestId newValues } } } }",
+            json!({}),
+        )
+        .await;
 
-    // Assert
+    // Assert: each refusal is refused and audited once, with its root fields and request id.
     for r in [&users, &register, &sneaky, &sessions] {
         assert_eq!(r.code(), Some("MFA_ENROLMENT_REQUIRED"), "{:?}", r.body);
+    }
+    let rows: Vec<Value> = audit.data()["auditLogs"]["edges"]
+        .as_array()
+        .expect("edges")
+        .iter()
+        .map(|e| e["node"].clone())
+        .collect();
+    assert_eq!(rows.len(), 4, "{rows:#?}");
+    for (r, fields) in [
+        (&users, json!(["users"])),
+        (&register, json!(["registerOrganization"])),
+        (&sneaky, json!(["me", "users"])),
+        (&sessions, json!(["mySessions"])),
+    ] {
+        let id = r
+            .headers
+            .get("x-request-id")
+            .and_then(|v| v.to_str().ok())
+            .expect("request id");
+        let row = rows
+            .iter()
+            .find(|row| row["requestId"] == id)
+            .unwrap_or_else(|| panic!("no audit row for request {id}: {rows:#?}"));
+        assert_eq!(row["actorUserId"], root.user_id.as_str());
+        assert_eq!(row["actorRole"], "SUPER_ADMIN");
+        assert_eq!(row["outcome"], "FAILURE");
+        assert_eq!(row["errorCode"], "MFA_ENROLMENT_REQUIRED");
+        assert_eq!(row["newValues"]["fields"], fields);
     }
     assert_eq!(me.data()["me"]["mfaEnabled"], false);
     plain.data();

@@ -83,6 +83,35 @@ pub async fn record_failure<C: ConnectionTrait>(
         organization_id: org,
         ..Change::default()
     };
+    insert_failure(db, origin, what, actor, err, change).await;
+}
+
+/// Writes the FAILURE row of a request refused before any operation ran (the MFA enrolment
+/// gate, `auth/mfa.rs`), with what it asked for (`attempted`, e.g. its root fields), in a
+/// statement of its own. Like [`record_failure`], a failure to write it is only logged.
+pub async fn record_refusal<C: ConnectionTrait>(
+    db: &C,
+    origin: Origin<'_>,
+    what: &AuditAction,
+    actor: &Actor,
+    err: &AppError,
+    attempted: serde_json::Value,
+) {
+    let change = Change {
+        new: Some(attempted),
+        ..Change::default()
+    };
+    insert_failure(db, origin, what, actor, err, change).await;
+}
+
+async fn insert_failure<C: ConnectionTrait>(
+    db: &C,
+    origin: Origin<'_>,
+    what: &AuditAction,
+    actor: &Actor,
+    err: &AppError,
+    change: Change,
+) {
     let row = row(
         origin,
         what,

@@ -1,10 +1,17 @@
 //! Accounts whose platform role must have MFA (`MFA_REQUIRED_ROLES`) and do not yet may
 //! only enrol: this schema extension refuses any document that selects another root field,
 //! over HTTP and websocket alike, before anything runs. The one place this rule lives.
+//! Each refused request writes its FAILURE audit row here (`mfa.enrolment_required`, with
+//! the root fields it asked for), in a statement of its own: no operation ran, so the
+//! pipeline never saw it.
 
-use super::Viewer;
+use super::{Actor, Viewer};
 use crate::{
-    error::AppError, events::session::Session, graphql::context::RequestCtx, state::AppState,
+    audit::{AuditAction, Origin, record::record_refusal},
+    error::{AppError, current_request_id},
+    events::session::Session,
+    graphql::context::RequestCtx,
+    state::AppState,
 };
 use async_graphql::{
     ServerResult, Variables,
@@ -13,6 +20,7 @@ use async_graphql::{
 };
 use entity::PlatformRole;
 use std::{collections::HashSet, sync::Arc};
+use uuid::Uuid;
 
 /// What an account held to enrolment may still ask for.
 pub const ENROLMENT_FIELDS: &[&str] = &[
@@ -29,6 +37,9 @@ pub const ENROLMENT_FIELDS: &[&str] = &[
 pub fn must_enrol(viewer: &Viewer, required: &[PlatformRole]) -> bool {
     matches!(viewer, Viewer::User(u) if !u.mfa && required.contains(&u.platform_role))
 }
+
+/// The audit action of a request refused until the account enrols.
+pub const REFUSAL_ACTION: &str = "mfa.enrolment_required";
 
 /// The extension (registered in `schema.rs`).
 pub struct MfaGate;
@@ -77,7 +88,8 @@ impl Extension for MfaGateExt {
         let Some(app) = ctx.data_opt::<AppState>() else {
             return Ok(doc);
         };
-        let viewer = match ctx.data_opt::<Arc<RequestCtx>>() {
+        let req = ctx.data_opt::<Arc<RequestCtx>>();
+        let viewer = match req {
             Some(req) => &req.viewer,
             None => match ctx.data_opt::<Session>() {
                 Some(s) => &s.viewer,
@@ -94,7 +106,28 @@ impl Extension for MfaGateExt {
         }
         if let Some(refused) = fields.iter().find(|f| !ENROLMENT_FIELDS.contains(f)) {
             tracing::info!(field = refused, "refused until the account enrols in MFA");
-            let e: async_graphql::Error = AppError::MfaEnrolmentRequired.into();
+            let err = AppError::MfaEnrolmentRequired;
+            let mut what = AuditAction::new(REFUSAL_ACTION, "user");
+            what.entity_id = viewer.user_id();
+            let attempted = serde_json::json!({ "fields": fields });
+            let actor = Actor::of(viewer);
+            // Outside any transaction: nothing has started one yet.
+            match req {
+                Some(req) => {
+                    record_refusal(&req.db, req.origin(), &what, &actor, &err, attempted).await
+                }
+                None => {
+                    // A websocket operation: no HTTP request of its own.
+                    let id = current_request_id().unwrap_or_else(|| Uuid::now_v7().to_string());
+                    let origin = Origin {
+                        request_id: &id,
+                        ip: None,
+                        user_agent: None,
+                    };
+                    record_refusal(&app.db, origin, &what, &actor, &err, attempted).await
+                }
+            }
+            let e: async_graphql::Error = err.into();
             return Err(e.into_server_error(Default::default()));
         }
         Ok(doc)

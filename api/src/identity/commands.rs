@@ -235,14 +235,19 @@ pub struct ChangePassword {
     current: String,
     new: NewSecret,
     verified: Option<user::Model>,
+    /// Where the caller's new session comes from.
+    from: Device,
 }
 
-impl TryFrom<(ChangePasswordInput, Option<Uuid>)> for ChangePassword {
+impl TryFrom<(ChangePasswordInput, Option<Uuid>, Device)> for ChangePassword {
     type Error = AppError;
 
-    /// The signed-in caller's request (their user id, if a user calls).
-    fn try_from((input, user): (ChangePasswordInput, Option<Uuid>)) -> AppResult<Self> {
+    /// The signed-in caller's request (their user id, if a user calls) and its device.
+    fn try_from(
+        (input, user, from): (ChangePasswordInput, Option<Uuid>, Device),
+    ) -> AppResult<Self> {
         Ok(Self {
+            from,
             user_id: user.ok_or(AppError::Unauthenticated("sign in first"))?,
             new: NewSecret::Typed(NewPassword::parse(
                 &input.new_password,
@@ -255,6 +260,11 @@ impl TryFrom<(ChangePasswordInput, Option<Uuid>)> for ChangePassword {
 }
 
 impl ChangePassword {
+    /// Where the caller's new session comes from.
+    pub fn device(&self) -> Device {
+        self.from.clone()
+    }
+
     /// The user whose current password was verified, and the new hash.
     pub fn verified(self) -> AppResult<(user::Model, String)> {
         let user = self
@@ -265,8 +275,8 @@ impl ChangePassword {
 }
 
 impl Command for ChangePassword {
-    type Input = (ChangePasswordInput, Option<Uuid>);
-    type Output = (user::Model, u64);
+    type Input = (ChangePasswordInput, Option<Uuid>, Device);
+    type Output = (Session, u64);
     const ACTION: &'static str = "user.change_password";
     const ENTITY: &'static str = "user";
     const RULE: Rule = Rule::SignedIn;
@@ -279,7 +289,7 @@ impl Command for ChangePassword {
     }
 
     async fn execute(self, exec: &Exec<'_>) -> AppResult<(Self::Output, Change)> {
-        service::change_password(exec.txn, self).await
+        service::change_password(exec.txn, exec.app, self).await
     }
 }
 

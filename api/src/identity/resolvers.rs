@@ -131,14 +131,17 @@ impl IdentityMutation {
         Ok(LogoutPayload { revoked })
     }
 
-    /// Changes the caller's password and ends all their sessions.
+    /// Changes the caller's password and ends every session at once (other devices' access
+    /// tokens are refused from the next request on); the caller goes on with the new
+    /// session's tokens in the payload.
     async fn change_password(
         &self,
         ctx: &Context<'_>,
         input: ChangePasswordInput,
     ) -> AppResult<ChangePasswordPayload> {
-        let user = ctx.req()?.viewer.user_id();
-        pipeline::respond::<ChangePassword, _>(ctx, (input, user)).await
+        let req = ctx.req()?;
+        let user = req.viewer.user_id();
+        pipeline::respond::<ChangePassword, _>(ctx, (input, user, Device::of(req))).await
     }
 
     /// Changes the caller's name, phone, locale or time zone.

@@ -447,28 +447,37 @@ pub async fn check_password(
 }
 
 /// `changePassword`, its current password verified and the new one hashed by the command:
-/// sets the hash and ends every session of the user.
+/// sets the hash and ends every session of the user at once, as a reset does: refresh
+/// tokens revoked, access tokens issued before now refused (`credentials_changed_at`, on the
+/// viewer-cache hit path too), cached viewers forgotten and live streams ended on every
+/// instance (`Revocation::User`). The caller goes on in a new session whose tokens the
+/// payload carries (issued after the change, so they are held). Returns the new session and
+/// how many refresh tokens were revoked.
 pub async fn change_password<C: ConnectionTrait>(
     db: &C,
+    app: &AppState,
     cmd: ChangePassword,
-) -> AppResult<((user::Model, u64), Change)> {
+) -> AppResult<((Session, u64), Change)> {
+    use chrono::SubsecRound;
+    let from = cmd.device();
     let (u, hash) = cmd.verified()?;
-    user::Entity::update_many()
-        .col_expr(user::Column::PasswordHash, Expr::value(hash))
-        .col_expr(user::Column::UpdatedAt, Expr::value(now()))
-        .filter(user::Column::Id.eq(u.id))
-        .exec(db)
-        .await?;
-    let n = revoke_user_sessions(db, u.id).await?;
+    // Access tokens carry their issue time in milliseconds: the change is recorded at
+    // millisecond precision too, so the tokens issued just below (same millisecond) hold.
+    let t = now().trunc_subsecs(3);
+    let mut am: user::ActiveModel = u.into();
+    am.password_hash = Set(hash);
+    am.credentials_changed_at = Set(Some(t));
+    am.updated_at = Set(t);
+    let u = am.update(db).await?;
+    let ended = revoke_user_sessions(db, u.id).await?;
+    let refresh = issue_refresh(db, u.id, None, app.config.refresh_token_ttl, from).await?;
     let change = Change {
         entity_id: Some(u.id),
-        events: vec![Event::Revoked(Revocation::Session {
-            user_id: u.id,
-            family_id: None,
-        })],
+        new: Some(json!({"sessionsEnded": ended})),
+        events: vec![Event::Revoked(Revocation::User { id: u.id })],
         ..Change::default()
     };
-    Ok(((u, n), change))
+    Ok(((session(app, u, refresh)?, ended), change))
 }
 
 /// `setUserActive`: activates or deactivates a user (never oneself); deactivation also ends

@@ -335,12 +335,21 @@ pub struct ChangePasswordInput {
     pub new_password: String,
 }
 
-/// Result of `changePassword`: every session was ended; sign in again.
+/// Result of `changePassword`: every session was ended, the caller's included (its access
+/// and refresh tokens are refused from now on); the caller goes on with this new session.
 #[derive(SimpleObject)]
 pub struct ChangePasswordPayload {
     pub user: User,
     /// How many refresh tokens were revoked.
     pub revoked_sessions: u64,
+    /// The new session's access token (issued after the change).
+    pub access_token: String,
+    /// When the access token expires.
+    pub access_token_expires_at: DateTime<Utc>,
+    /// The new session's refresh token, for `refreshSession`.
+    pub refresh_token: String,
+    /// When the refresh token expires.
+    pub refresh_token_expires_at: DateTime<Utc>,
 }
 
 /// Input of `setUserActive` (super admin).
@@ -396,10 +405,14 @@ impl From<user::Model> for SetUserActivePayload {
     }
 }
 
-impl From<(user::Model, u64)> for ChangePasswordPayload {
-    fn from((m, revoked_sessions): (user::Model, u64)) -> Self {
+impl From<(Session, u64)> for ChangePasswordPayload {
+    fn from((s, revoked_sessions): (Session, u64)) -> Self {
         Self {
-            user: m.into(),
+            access_token: s.access.0,
+            access_token_expires_at: s.access.1,
+            refresh_token: s.refresh.token,
+            refresh_token_expires_at: s.refresh.session.expires_at,
+            user: s.user.into(),
             revoked_sessions,
         }
     }
