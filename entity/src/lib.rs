@@ -66,6 +66,8 @@ pub mod care_enums;
 #[allow(missing_docs)]
 pub mod consultation;
 #[allow(missing_docs)]
+pub mod consultation_rating;
+#[allow(missing_docs)]
 pub mod delivery;
 pub mod delivery_enums;
 #[allow(missing_docs)]
@@ -86,6 +88,8 @@ pub mod hook_enums;
 pub mod idempotency_key;
 #[allow(missing_docs)]
 pub mod invitation;
+#[allow(missing_docs)]
+pub mod medical_history;
 #[allow(missing_docs)]
 pub mod medical_report;
 #[allow(missing_docs)]

@@ -10,7 +10,7 @@ use lifeflow_tests::{
     fixtures::{
         api_client,
         blood::{self, Network, accept, create_request, request_input, request_of, units},
-        care::{Clinic, act, at, book_with, consultation_of, prescribe, seen_at},
+        care::{Clinic, act, at, book_with, consultation_of, prescribe, rate, seen_at},
         donors::{donor_input, register_donor},
         member, nodes, org_north,
     },
@@ -104,6 +104,25 @@ async fn every_encrypted_field_written_through_the_api_is_ciphertext_in_the_data
     .await
     .data();
     prescribe(&app, &c.doctor, &consultation).await.data();
+    // The patient rates it, and the doctor writes the patient's medical history.
+    rate(
+        &app,
+        &c.patient,
+        &consultation,
+        5,
+        Some("Listened carefully"),
+    )
+    .await
+    .data();
+    app.gql(
+        Some(&c.doctor.access),
+        "mutation($i: UpdateMedicalHistoryInput!) { updateMedicalHistory(input: $i) { medicalHistory { allergies } } }",
+        json!({"i": {"patientId": c.patient.user_id, "allergies": ["Sulfa drugs"],
+                     "conditions": ["Diabetes"], "medications": ["Metformin"],
+                     "surgeries": ["Cholecystectomy"]}}),
+    )
+    .await
+    .data();
 
     let clinic = org_north(
         &app,
@@ -208,6 +227,11 @@ async fn every_encrypted_field_written_through_the_api_is_ciphertext_in_the_data
         "Compared with films",
         "Cavitating",
         "MRN-Confidential",
+        "Listened carefully",
+        "Sulfa drugs",
+        "Diabetes",
+        "Metformin",
+        "Cholecystectomy",
         mfa_secret.as_str(),
     ];
 
