@@ -24,6 +24,7 @@ pub const SEALED_COLUMNS: &[(&str, &[&str])] = &[
     ("report_reviews", &["notes", "clinical_findings"]),
     ("transfusions", &["patient_reference"]),
     ("consultation_ratings", &["comment"]),
+    ("risk_flags", &["resolution_note"]),
     (
         "medical_histories",
         &["allergies", "conditions", "medications", "surgeries"],

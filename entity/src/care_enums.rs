@@ -115,6 +115,16 @@ db_enum! {
 }
 
 db_enum! {
+    /// Where a risk flag stands on its organization's worklist.
+    pub enum RiskFlagStatus {
+        /// Waiting for someone to act on it.
+        Open = "OPEN",
+        /// Resolved, with a note, once.
+        Resolved = "RESOLVED",
+    }
+}
+
+db_enum! {
     /// Where a medical report stands.
     pub enum ReportStatus {
         /// Uploaded, waiting for analysis.

@@ -55,6 +55,8 @@ mod m20261210_000201_deliveries;
 mod m20261211_000301_ratings;
 #[allow(missing_docs)]
 mod m20261211_000302_medical_history;
+#[allow(missing_docs)]
+mod m20261211_000303_risk_flag_worklist;
 
 /// Applies every migration in order.
 pub struct Migrator;
@@ -88,6 +90,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261210_000201_deliveries::Migration),
             Box::new(m20261211_000301_ratings::Migration),
             Box::new(m20261211_000302_medical_history::Migration),
+            Box::new(m20261211_000303_risk_flag_worklist::Migration),
         ]
     }
 }

@@ -104,6 +104,23 @@ async fn every_encrypted_field_written_through_the_api_is_ciphertext_in_the_data
     .await
     .data();
     prescribe(&app, &c.doctor, &consultation).await.data();
+    // The doctor flags a risk and the clinic's admin resolves it with a note.
+    let flagged = app
+        .gql(
+            Some(&c.doctor.access),
+            "mutation($i: RaiseRiskFlagInput!) { raiseRiskFlag(input: $i) { riskFlag { id } } }",
+            json!({"i": {"consultationId": consultation, "riskType": "SAFETY", "severity": "LOW",
+                         "description": "Lives alone"}}),
+        )
+        .await;
+    app.gql(
+        Some(&c.admin.access),
+        "mutation($i: ResolveRiskFlagInput!) { resolveRiskFlag(input: $i) { riskFlag { id } } }",
+        json!({"i": {"riskFlagId": flagged.data()["raiseRiskFlag"]["riskFlag"]["id"],
+                     "note": "Neighbour checks in daily"}}),
+    )
+    .await
+    .data();
     // The patient rates it, and the doctor writes the patient's medical history.
     rate(
         &app,
@@ -232,6 +249,7 @@ async fn every_encrypted_field_written_through_the_api_is_ciphertext_in_the_data
         "Diabetes",
         "Metformin",
         "Cholecystectomy",
+        "Neighbour checks",
         mfa_secret.as_str(),
     ];
 

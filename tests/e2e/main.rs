@@ -22,6 +22,7 @@ mod camps;
 mod camps_permissions;
 mod care_history;
 mod care_ratings;
+mod care_risk_flags;
 mod care_video;
 mod consultations;
 mod consultations_load;

@@ -269,3 +269,15 @@ pub async fn history_party<C: sea_orm::ConnectionTrait>(
         None => Err(AppError::Forbidden(HISTORY)),
     }
 }
+
+/// Who works an organization's risk-flag worklist (lists and resolves its flags): its admins
+/// and doctors, while it is approved. Not staff, not API clients, not super admins (the
+/// flags are clinical).
+pub fn risk_worklist(org: Uuid) -> Rule {
+    Rule::ActFor {
+        org,
+        roles: &[OrgRole::Admin, OrgRole::Doctor],
+        scope: None,
+        kind: None,
+    }
+}

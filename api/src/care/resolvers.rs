@@ -4,9 +4,12 @@ use super::{commands::*, service, types::*};
 use crate::{
     audit::ReadRecord,
     auth::{Rule, care},
+    consultations::types::{RiskFlag, RiskFlagPayload},
     graphql::prelude::*,
     pipeline,
 };
+use entity::risk_flag;
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryTrait};
 
 /// Care-management queries.
 #[derive(Default)]
@@ -34,6 +37,54 @@ impl CareQuery {
         });
         Ok(MedicalHistory::of(patient, row))
     }
+
+    /// An organization's risk-flag worklist (its admins and doctors), newest first; OPEN
+    /// flags are the work left.
+    #[graphql(complexity = "crate::graphql::limits::page_cost(first, last, child_complexity)")]
+    async fn risk_flags(
+        &self,
+        ctx: &Context<'_>,
+        filter: RiskFlagFilter,
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+    ) -> AppResult<Conn<RiskFlag>> {
+        let org = parse_id(&filter.organization_id, "filter.organizationId")?;
+        let req = ctx.authorized(care::risk_worklist(org))?;
+        let q = risk_flag::Entity::find()
+            .filter(risk_flag::Column::OrganizationId.eq(org))
+            .apply_if(filter.status, |q, s| {
+                q.filter(risk_flag::Column::Status.eq(s))
+            })
+            .apply_if(filter.severity, |q, s| {
+                q.filter(risk_flag::Column::Severity.eq(s))
+            });
+        let keyset = Keyset::<risk_flag::Entity> {
+            key: None,
+            id: risk_flag::Column::Id,
+            id_of: |m| m.id,
+            direction: SortDirection::Desc,
+        };
+        let args = PageArgs::new(first, after, last, before);
+        let page = fetch_selected(ctx, q, &keyset, &args).await?;
+        let rows: Vec<&risk_flag::Model> = page.rows.iter().map(|(_, m)| m).collect();
+        let mut users = Vec::new();
+        if node_selects(ctx, &["doctor"]) {
+            let doctors = prime(&req.loaders.doctors, rows.iter().map(|f| f.doctor_id)).await?;
+            if node_selects(ctx, &["doctor", "user"]) {
+                users.extend(doctors.values().map(|d| d.user_id));
+            }
+        }
+        if node_selects(ctx, &["patient"]) {
+            users.extend(rows.iter().map(|f| f.patient_id));
+        }
+        if node_selects(ctx, &["resolvedBy"]) {
+            users.extend(rows.iter().filter_map(|f| f.resolved_by));
+        }
+        prime_users(req, users).await?;
+        Ok(page.into_connection(RiskFlag::from))
+    }
 }
 
 pipeline::command_mutations! {
@@ -42,5 +93,8 @@ pipeline::command_mutations! {
         /// Replaces the lists given of a patient's medical history: the patient, or a doctor
         /// they consult.
         update_medical_history(UpdateMedicalHistoryInput) -> MedicalHistoryPayload = UpdateMedicalHistory;
+        /// Resolves an open risk flag with a note, once: the organization's admins and
+        /// doctors (for a doctor in no organization, the doctor who raised it).
+        resolve_risk_flag(ResolveRiskFlagInput) -> RiskFlagPayload = ResolveRiskFlag;
     }
 }

@@ -1,15 +1,21 @@
 //! Care-management use cases: medical history, the risk-flag worklist and care calls. Who
 //! may act is asked of `auth::care` on the caller's transaction.
 
-use super::commands::UpdateMedicalHistory;
+use super::commands::{ResolveRiskFlag, UpdateMedicalHistory};
 use crate::{
     audit::Change,
-    auth::{Viewer, care},
-    db::now,
+    auth::{
+        Viewer,
+        care::{self, Act},
+    },
+    db::{find_locked, now},
     error::{AppError, AppResult, unique_violation},
 };
-use entity::{medical_history, sealed::Sealed};
-use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
+use entity::{RiskFlagStatus, WireName, consultation, medical_history, risk_flag, sealed::Sealed};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QuerySelect,
+    sea_query::Expr,
+};
 use serde_json::json;
 use uuid::Uuid;
 
@@ -101,4 +107,85 @@ pub async fn update_history<C: ConnectionTrait>(
         ..Change::default()
     };
     Ok((m, change))
+}
+
+// ---------------------------------------------------------------- risk flags
+
+/// The organization of a flag: `None` when there is no such flag, `Some(None)` for a flag of
+/// a doctor in no organization.
+pub async fn risk_flag_org<C: ConnectionTrait>(
+    db: &C,
+    id: Uuid,
+) -> AppResult<Option<Option<Uuid>>> {
+    Ok(risk_flag::Entity::find_by_id(id)
+        .select_only()
+        .column(risk_flag::Column::OrganizationId)
+        .into_tuple::<Option<Uuid>>()
+        .one(db)
+        .await?)
+}
+
+/// Resolves an open flag with a note, once: the update is conditional on the flag still
+/// being OPEN, so of two resolutions racing one wins and the other is
+/// `INVALID_TRANSITION`. An organization's flag is resolved by its worklist's roles (the
+/// command's rule); a flag of a doctor in no organization by that doctor only. The audit row
+/// records the move, not the note.
+pub async fn resolve_risk_flag<C: ConnectionTrait>(
+    db: &C,
+    viewer: &Viewer,
+    cmd: ResolveRiskFlag,
+) -> AppResult<(risk_flag::Model, Change)> {
+    let f = find_locked::<risk_flag::Entity, _>(db, cmd.risk_flag_id)
+        .await?
+        .ok_or(AppError::NotFound("risk flag"))?;
+    let mut role = None;
+    if f.organization_id.is_none() {
+        let c = consultation::Entity::find_by_id(f.consultation_id)
+            .one(db)
+            .await?
+            .ok_or(AppError::NotFound("risk flag"))?;
+        role = Some(care::require(viewer, &c, Act::FlagRisk)?.role().to_string());
+    }
+    let refuse = || AppError::InvalidTransition {
+        from: RiskFlagStatus::Resolved.wire_name(),
+        to: RiskFlagStatus::Resolved.wire_name(),
+    };
+    if f.status != RiskFlagStatus::Open {
+        return Err(refuse());
+    }
+    let t = now();
+    let res = risk_flag::Entity::update_many()
+        .col_expr(
+            risk_flag::Column::Status,
+            Expr::value(RiskFlagStatus::Resolved),
+        )
+        .col_expr(risk_flag::Column::ResolvedAt, Expr::value(t))
+        .col_expr(risk_flag::Column::ResolvedBy, Expr::value(viewer.user_id()))
+        .col_expr(
+            risk_flag::Column::ResolutionNote,
+            Expr::value(Sealed(cmd.note.clone())),
+        )
+        .filter(risk_flag::Column::Id.eq(f.id))
+        .filter(risk_flag::Column::Status.eq(RiskFlagStatus::Open))
+        .exec(db)
+        .await?;
+    if res.rows_affected == 0 {
+        return Err(refuse());
+    }
+    let f = risk_flag::Model {
+        status: RiskFlagStatus::Resolved,
+        resolved_at: Some(t),
+        resolved_by: viewer.user_id(),
+        resolution_note: Some(Sealed(cmd.note)),
+        ..f
+    };
+    let change = Change {
+        entity_id: Some(f.id),
+        organization_id: f.organization_id,
+        old: Some(json!({"status": "OPEN"})),
+        new: Some(json!({"status": f.status, "severity": f.severity})),
+        actor_role: role,
+        ..Change::default()
+    };
+    Ok((f, change))
 }

@@ -4,6 +4,7 @@
 use async_graphql::{ID, InputObject, SimpleObject};
 use chrono::{DateTime, Utc};
 use entity::medical_history;
+use entity::{RiskFlagStatus, RiskSeverity};
 use uuid::Uuid;
 
 use crate::graphql::ids::to_id;
@@ -87,4 +88,22 @@ impl From<medical_history::Model> for MedicalHistoryPayload {
             medical_history: m.into(),
         }
     }
+}
+
+/// Filter of `riskFlags`: one organization's worklist.
+#[derive(InputObject)]
+pub struct RiskFlagFilter {
+    /// The organization (you must be its admin or doctor).
+    pub organization_id: ID,
+    /// OPEN for the worklist, RESOLVED for what was done.
+    pub status: Option<RiskFlagStatus>,
+    pub severity: Option<RiskSeverity>,
+}
+
+/// Input of `resolveRiskFlag`.
+#[derive(InputObject)]
+pub struct ResolveRiskFlagInput {
+    pub risk_flag_id: ID,
+    /// What was done (required, up to 2000 characters; health data, stored sealed).
+    pub note: String,
 }

@@ -28,7 +28,7 @@ use chrono::{DateTime, Duration, NaiveDate, NaiveTime, Timelike, Utc};
 use entity::sealed::Sealed;
 use entity::{
     AlertKind, ConsultationStatus, ConsultationType, NotificationKind, OrgRole, PaymentStatus,
-    RiskSeverity, Severity, Weekday, WireName, availability_rule, consultation,
+    RiskFlagStatus, RiskSeverity, Severity, Weekday, WireName, availability_rule, consultation,
     consultation_rating, doctor, membership, payment, prescription, risk_flag,
 };
 use sea_orm::{
@@ -1141,6 +1141,10 @@ pub async fn flag_risk<C: ConnectionTrait>(
         description: cmd.description,
         alert_id,
         created_at: now(),
+        status: RiskFlagStatus::Open,
+        resolved_at: None,
+        resolved_by: None,
+        resolution_note: None,
     };
     risk_flag::Entity::insert(risk_flag::ActiveModel::from(f.clone()))
         .exec(db)

@@ -19,9 +19,9 @@ use async_graphql::{ComplexObject, Context, Enum, ID, InputObject, SimpleObject}
 use chrono::{DateTime, NaiveDate, NaiveTime, Utc};
 use entity::sealed::Sealed;
 use entity::{
-    ConsultationStatus, ConsultationType, PaymentMethod, PaymentStatus, RiskSeverity, RiskType,
-    Weekday, availability_rule, consultation, consultation_rating, doctor, payment, prescription,
-    risk_flag,
+    ConsultationStatus, ConsultationType, PaymentMethod, PaymentStatus, RiskFlagStatus,
+    RiskSeverity, RiskType, Weekday, availability_rule, consultation, consultation_rating, doctor,
+    payment, prescription, risk_flag,
 };
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
@@ -426,8 +426,10 @@ impl From<payment::Model> for Payment {
     }
 }
 
-/// A risk a doctor flagged on a consultation.
+/// A risk a doctor flagged on a consultation: open on its organization's worklist until
+/// resolved with a note.
 #[derive(SimpleObject, Clone)]
+#[graphql(complex)]
 pub struct RiskFlag {
     pub id: ID,
     pub consultation_id: ID,
@@ -438,6 +440,12 @@ pub struct RiskFlag {
     /// The alert it raised (critical flags).
     pub alert_id: Option<ID>,
     pub created_at: DateTime<Utc>,
+    pub status: RiskFlagStatus,
+    pub resolved_at: Option<DateTime<Utc>>,
+    /// What was done about it.
+    pub resolution_note: Option<String>,
+    #[graphql(skip)]
+    pub row: risk_flag::Model,
 }
 
 impl From<risk_flag::Model> for RiskFlag {
@@ -447,9 +455,35 @@ impl From<risk_flag::Model> for RiskFlag {
             consultation_id: to_id(m.consultation_id),
             risk_type: m.risk_type,
             severity: m.severity,
-            description: m.description,
+            description: m.description.clone(),
             alert_id: m.alert_id.map(to_id),
             created_at: m.created_at,
+            status: m.status,
+            resolved_at: m.resolved_at,
+            resolution_note: Sealed::plain(&m.resolution_note),
+            row: m,
+        }
+    }
+}
+
+#[ComplexObject]
+impl RiskFlag {
+    /// The doctor who flagged it.
+    async fn doctor(&self, ctx: &Context<'_>) -> AppResult<Option<Doctor>> {
+        let d = load_one(&ctx.req()?.loaders.doctors, self.row.doctor_id).await?;
+        Ok(d.map(Doctor::from))
+    }
+
+    /// The patient it concerns.
+    async fn patient(&self, ctx: &Context<'_>) -> AppResult<Option<User>> {
+        User::load(ctx, self.row.patient_id).await
+    }
+
+    /// Who resolved it.
+    async fn resolved_by(&self, ctx: &Context<'_>) -> AppResult<Option<User>> {
+        match self.row.resolved_by {
+            Some(id) => User::load(ctx, id).await,
+            None => Ok(None),
         }
     }
 }
