@@ -25,6 +25,7 @@ pub const SEALED_COLUMNS: &[(&str, &[&str])] = &[
     ("transfusions", &["patient_reference"]),
     ("consultation_ratings", &["comment"]),
     ("risk_flags", &["resolution_note"]),
+    ("care_calls", &["notes"]),
     (
         "medical_histories",
         &["allergies", "conditions", "medications", "surgeries"],

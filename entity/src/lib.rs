@@ -62,6 +62,8 @@ pub mod camp_enums;
 pub mod camp_registration;
 #[allow(missing_docs)]
 pub mod camp_slot;
+#[allow(missing_docs)]
+pub mod care_call;
 pub mod care_enums;
 #[allow(missing_docs)]
 pub mod consultation;

@@ -57,6 +57,8 @@ mod m20261211_000301_ratings;
 mod m20261211_000302_medical_history;
 #[allow(missing_docs)]
 mod m20261211_000303_risk_flag_worklist;
+#[allow(missing_docs)]
+mod m20261211_000304_care_calls;
 
 /// Applies every migration in order.
 pub struct Migrator;
@@ -91,6 +93,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261211_000301_ratings::Migration),
             Box::new(m20261211_000302_medical_history::Migration),
             Box::new(m20261211_000303_risk_flag_worklist::Migration),
+            Box::new(m20261211_000304_care_calls::Migration),
         ]
     }
 }

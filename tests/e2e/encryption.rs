@@ -121,6 +121,15 @@ async fn every_encrypted_field_written_through_the_api_is_ciphertext_in_the_data
     )
     .await
     .data();
+    // The clinic's admin schedules a care call with notes.
+    app.gql(
+        Some(&c.admin.access),
+        "mutation($i: ScheduleCareCallInput!) { scheduleCareCall(input: $i) { careCall { id } } }",
+        json!({"i": {"organizationId": c.org, "patientId": c.patient.user_id, "callType": "FOLLOW_UP",
+                     "scheduledAt": at(3, 10, 0), "notes": "Ask about night sweats"}}),
+    )
+    .await
+    .data();
     // The patient rates it, and the doctor writes the patient's medical history.
     rate(
         &app,

@@ -20,6 +20,7 @@ mod blood_reads;
 mod callouts;
 mod camps;
 mod camps_permissions;
+mod care_calls;
 mod care_history;
 mod care_ratings;
 mod care_risk_flags;

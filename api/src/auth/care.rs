@@ -281,3 +281,15 @@ pub fn risk_worklist(org: Uuid) -> Rule {
         kind: None,
     }
 }
+
+/// An organization's care staff, who schedule, record and list its care calls: its admins,
+/// doctors and staff, while it is approved (not API clients, not super admins: call notes are
+/// health data).
+pub fn care_staff(org: Uuid) -> Rule {
+    Rule::ActFor {
+        org,
+        roles: super::policy::ADMIN_DOCTOR_STAFF,
+        scope: None,
+        kind: None,
+    }
+}

@@ -8,7 +8,7 @@ use crate::{
     graphql::prelude::*,
     pipeline,
 };
-use entity::risk_flag;
+use entity::{care_call, risk_flag};
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryTrait};
 
 /// Care-management queries.
@@ -85,6 +85,59 @@ impl CareQuery {
         prime_users(req, users).await?;
         Ok(page.into_connection(RiskFlag::from))
     }
+
+    /// An organization's care calls (its admins, doctors and staff), by scheduled time,
+    /// soonest first.
+    #[graphql(complexity = "crate::graphql::limits::page_cost(first, last, child_complexity)")]
+    async fn care_calls(
+        &self,
+        ctx: &Context<'_>,
+        filter: CareCallFilter,
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+    ) -> AppResult<Conn<CareCall>> {
+        let org = parse_id(&filter.organization_id, "filter.organizationId")?;
+        let req = ctx.authorized(care::care_staff(org))?;
+        let patient = filter
+            .patient_id
+            .as_ref()
+            .map(|p| parse_id(p, "filter.patientId"))
+            .transpose()?;
+        let q = care_call::Entity::find()
+            .filter(care_call::Column::OrganizationId.eq(org))
+            .apply_if(patient, |q, p| q.filter(care_call::Column::PatientId.eq(p)))
+            .apply_if(filter.status, |q, s| {
+                q.filter(care_call::Column::Status.eq(s))
+            })
+            .apply_if(filter.call_type, |q, t| {
+                q.filter(care_call::Column::CallType.eq(t))
+            });
+        let keyset = Keyset::<care_call::Entity> {
+            key: Some((care_call::Column::ScheduledAt, |m: &care_call::Model| {
+                SortValue::Time(m.scheduled_at)
+            })),
+            id: care_call::Column::Id,
+            id_of: |m| m.id,
+            direction: SortDirection::Asc,
+        };
+        let args = PageArgs::new(first, after, last, before);
+        let page = fetch_selected(ctx, q, &keyset, &args).await?;
+        let rows = page.rows.iter().map(|(_, m)| m);
+        let mut users = Vec::new();
+        if node_selects(ctx, &["patient"]) {
+            users.extend(rows.clone().map(|c| c.patient_id));
+        }
+        if node_selects(ctx, &["scheduledBy"]) {
+            users.extend(rows.clone().filter_map(|c| c.scheduled_by));
+        }
+        if node_selects(ctx, &["recordedBy"]) {
+            users.extend(rows.filter_map(|c| c.recorded_by));
+        }
+        prime_users(req, users).await?;
+        Ok(page.into_connection(CareCall::from))
+    }
 }
 
 pipeline::command_mutations! {
@@ -96,5 +149,11 @@ pipeline::command_mutations! {
         /// Resolves an open risk flag with a note, once: the organization's admins and
         /// doctors (for a doctor in no organization, the doctor who raised it).
         resolve_risk_flag(ResolveRiskFlagInput) -> RiskFlagPayload = ResolveRiskFlag;
+        /// Schedules an outreach or follow-up call to a patient: the organization's admins,
+        /// doctors and staff.
+        schedule_care_call(ScheduleCareCallInput) -> CareCallPayload = ScheduleCareCall;
+        /// Records how a scheduled call went (status, times, notes, outcome, follow-up
+        /// date), once: the organization's admins, doctors and staff.
+        record_care_call(RecordCareCallInput) -> CareCallPayload = RecordCareCall;
     }
 }

@@ -1,7 +1,7 @@
 //! Care-management use cases: medical history, the risk-flag worklist and care calls. Who
 //! may act is asked of `auth::care` on the caller's transaction.
 
-use super::commands::{ResolveRiskFlag, UpdateMedicalHistory};
+use super::commands::{RecordCareCall, ResolveRiskFlag, ScheduleCareCall, UpdateMedicalHistory};
 use crate::{
     audit::Change,
     auth::{
@@ -11,7 +11,10 @@ use crate::{
     db::{find_locked, now},
     error::{AppError, AppResult, unique_violation},
 };
-use entity::{RiskFlagStatus, WireName, consultation, medical_history, risk_flag, sealed::Sealed};
+use entity::{
+    CareCallStatus, RiskFlagStatus, WireName, care_call, consultation, medical_history, risk_flag,
+    sealed::Sealed, user,
+};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QuerySelect,
     sea_query::Expr,
@@ -188,4 +191,114 @@ pub async fn resolve_risk_flag<C: ConnectionTrait>(
         ..Change::default()
     };
     Ok((f, change))
+}
+
+// ---------------------------------------------------------------- care calls
+
+/// A call's values as the audit trail records them (never its notes).
+fn call_json(c: &care_call::Model) -> serde_json::Value {
+    json!({"patientId": c.patient_id, "type": c.call_type, "status": c.status,
+           "scheduledAt": c.scheduled_at, "startedAt": c.started_at, "endedAt": c.ended_at,
+           "durationSeconds": c.duration_seconds, "outcome": c.outcome,
+           "followUpDate": c.follow_up_date})
+}
+
+/// The organization of a call, if there is one.
+pub async fn call_org<C: ConnectionTrait>(db: &C, id: Uuid) -> AppResult<Option<Uuid>> {
+    Ok(care_call::Entity::find_by_id(id)
+        .select_only()
+        .column(care_call::Column::OrganizationId)
+        .into_tuple::<Uuid>()
+        .one(db)
+        .await?)
+}
+
+/// An organization's care staff (the command's rule) schedule a call to a patient.
+pub async fn schedule_call<C: ConnectionTrait>(
+    db: &C,
+    by: Option<Uuid>,
+    cmd: ScheduleCareCall,
+) -> AppResult<(care_call::Model, Change)> {
+    if user::Entity::find_by_id(cmd.patient_id)
+        .one(db)
+        .await?
+        .is_none()
+    {
+        return Err(AppError::bad_input("input.patientId", "no such patient"));
+    }
+    let t = now();
+    let m = care_call::Model {
+        id: Uuid::now_v7(),
+        organization_id: cmd.organization_id,
+        patient_id: cmd.patient_id,
+        call_type: cmd.call_type,
+        status: CareCallStatus::Scheduled,
+        scheduled_at: cmd.scheduled_at,
+        started_at: None,
+        ended_at: None,
+        duration_seconds: None,
+        notes: Sealed::opt(cmd.notes),
+        outcome: None,
+        follow_up_date: None,
+        scheduled_by: by,
+        recorded_by: None,
+        created_at: t,
+        updated_at: t,
+    };
+    care_call::Entity::insert(care_call::ActiveModel::from(m.clone()))
+        .exec(db)
+        .await?;
+    let change = Change {
+        entity_id: Some(m.id),
+        new: Some(call_json(&m)),
+        ..Change::default()
+    };
+    Ok((m, change))
+}
+
+/// Records how a scheduled call went, once: the update is conditional on the call still being
+/// SCHEDULED, so a second record (or two racing) is `INVALID_TRANSITION`.
+pub async fn record_call<C: ConnectionTrait>(
+    db: &C,
+    by: Option<Uuid>,
+    cmd: RecordCareCall,
+) -> AppResult<(care_call::Model, Change)> {
+    let old = find_locked::<care_call::Entity, _>(db, cmd.care_call_id)
+        .await?
+        .ok_or(AppError::NotFound("care call"))?;
+    let refuse = |from: CareCallStatus| AppError::InvalidTransition {
+        from: from.wire_name(),
+        to: cmd.status.wire_name(),
+    };
+    if old.status != CareCallStatus::Scheduled {
+        return Err(refuse(old.status));
+    }
+    let mut next = old.clone();
+    next.status = cmd.status;
+    next.started_at = cmd.started_at;
+    next.ended_at = cmd.ended_at;
+    next.duration_seconds = cmd.duration_seconds;
+    if cmd.notes.is_some() {
+        next.notes = Sealed::opt(cmd.notes.clone());
+    }
+    next.outcome = cmd.outcome;
+    next.follow_up_date = cmd.follow_up_date;
+    next.recorded_by = by;
+    next.updated_at = now();
+    let res = care_call::Entity::update_many()
+        .set(care_call::ActiveModel::from(next.clone()).reset_all())
+        .filter(care_call::Column::Id.eq(old.id))
+        .filter(care_call::Column::Status.eq(CareCallStatus::Scheduled))
+        .exec(db)
+        .await?;
+    if res.rows_affected == 0 {
+        return Err(refuse(CareCallStatus::Completed));
+    }
+    let change = Change {
+        entity_id: Some(next.id),
+        old: Some(call_json(&old)),
+        new: Some(call_json(&next)),
+        ..Change::default()
+    };
+    Ok((next, change))
 }
