@@ -696,6 +696,27 @@ mod tests {
     }
 
     #[test]
+    fn a_video_room_template_must_say_where_the_room_goes() {
+        let unset = config(&[]).expect("config");
+        assert_eq!(unset.video_room_url_template, None);
+        assert_eq!(unset.video_join_early, chrono::Duration::minutes(15));
+        let set = config(&[
+            (
+                "VIDEO_ROOM_URL_TEMPLATE",
+                "https://meet.example/lifeflow-{room}",
+            ),
+            ("VIDEO_JOIN_EARLY_MINUTES", "5"),
+        ])
+        .expect("config");
+        assert_eq!(set.video_join_early, chrono::Duration::minutes(5));
+        let no_room = config(&[("VIDEO_ROOM_URL_TEMPLATE", "https://meet.example/fixed")]);
+        assert_eq!(
+            no_room.err().map(|e| e.name),
+            Some("VIDEO_ROOM_URL_TEMPLATE")
+        );
+    }
+
+    #[test]
     fn metrics_addr_takes_host_and_port_or_off() {
         let own =
             config(&[("APP_ENV", "production"), ("METRICS_ADDR", "[::1]:9100")]).expect("config");
