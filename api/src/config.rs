@@ -173,6 +173,12 @@ pub struct Config {
     pub consultation_max_days_ahead: i64,
     /// `OPEN_SLOTS_MAX_DAYS`: the widest window `openSlots` computes in one call.
     pub open_slots_max_days: i64,
+    /// `VIDEO_ROOM_URL_TEMPLATE`: the video provider's room link, with `{room}` where the
+    /// consultation's room token goes (e.g. `https://meet.example/lifeflow-{room}`). Unset: no
+    /// consultation has a join link.
+    pub video_room_url_template: Option<String>,
+    /// `VIDEO_JOIN_EARLY_MINUTES`: how long before the start the two parties get the link.
+    pub video_join_early: chrono::Duration,
     /// `REPORT_STORAGE_PREFIXES`: comma-separated URL prefixes report images may use besides
     /// `https://` (for example `s3://lifeflow-imaging/`).
     pub report_storage_prefixes: Vec<String>,
@@ -551,6 +557,16 @@ impl Config {
             )?),
             consultation_max_days_ahead: num(&get, "CONSULTATION_MAX_DAYS_AHEAD", 90)?,
             open_slots_max_days: num(&get, "OPEN_SLOTS_MAX_DAYS", 31)?,
+            video_room_url_template: match get("VIDEO_ROOM_URL_TEMPLATE") {
+                Some(t) if !t.contains("{room}") => {
+                    return Err(ConfigError {
+                        name: "VIDEO_ROOM_URL_TEMPLATE",
+                        problem: "must contain {room}, where the room token goes".into(),
+                    });
+                }
+                t => t,
+            },
+            video_join_early: chrono::Duration::minutes(num(&get, "VIDEO_JOIN_EARLY_MINUTES", 15)?),
             report_storage_prefixes: list("REPORT_STORAGE_PREFIXES"),
             image_url_hosts,
             ai_probability_tolerance: num(&get, "AI_PROBABILITY_TOLERANCE", 0.01)?,
@@ -677,6 +693,27 @@ mod tests {
         assert!(c.outbox.worker);
         assert!(config(&[("OUTBOX_WORKER", "false")]).is_ok_and(|c| !c.outbox.worker));
         assert!(config(&[("OUTBOX_MAX_ATTEMPTS", "many")]).is_err());
+    }
+
+    #[test]
+    fn a_video_room_template_must_say_where_the_room_goes() {
+        let unset = config(&[]).expect("config");
+        assert_eq!(unset.video_room_url_template, None);
+        assert_eq!(unset.video_join_early, chrono::Duration::minutes(15));
+        let set = config(&[
+            (
+                "VIDEO_ROOM_URL_TEMPLATE",
+                "https://meet.example/lifeflow-{room}",
+            ),
+            ("VIDEO_JOIN_EARLY_MINUTES", "5"),
+        ])
+        .expect("config");
+        assert_eq!(set.video_join_early, chrono::Duration::minutes(5));
+        let no_room = config(&[("VIDEO_ROOM_URL_TEMPLATE", "https://meet.example/fixed")]);
+        assert_eq!(
+            no_room.err().map(|e| e.name),
+            Some("VIDEO_ROOM_URL_TEMPLATE")
+        );
     }
 
     #[test]

@@ -312,6 +312,13 @@ const UNIQUE: &[UniqueMeaning] = &[
         bad_input: false,
     },
     UniqueMeaning {
+        postgres: "ux_consultation_ratings_consultation",
+        sqlite: "consultation_ratings.consultation_id",
+        field: "input.consultationId",
+        message: "this consultation is already rated",
+        bad_input: false,
+    },
+    UniqueMeaning {
         postgres: "ux_transfusions_unit",
         sqlite: "transfusions.unit_id",
         field: "input.unitId",

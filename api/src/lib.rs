@@ -17,6 +17,7 @@ pub mod auth;
 pub mod blood;
 pub mod callouts;
 pub mod camps;
+pub mod care;
 pub mod cli;
 pub mod config;
 pub mod consultations;

@@ -15,6 +15,7 @@ use crate::{
         resolvers::{CampMutation, CampQuery},
         subscriptions::CampSubscription,
     },
+    care::resolvers::{CareMutation, CareQuery},
     config::Config,
     consultations::resolvers::{ConsultationMutation, ConsultationQuery},
     deliveries::{
@@ -60,6 +61,7 @@ pub struct QueryRoot(
     InvitationQuery,
     DeliveryQuery,
     TransfusionQuery,
+    CareQuery,
 );
 
 /// Every mutation, one object per domain.
@@ -85,6 +87,7 @@ pub struct MutationRoot(
     ErasureMutation,
     DeliveryMutation,
     TransfusionMutation,
+    CareMutation,
 );
 
 /// Every subscription, one object per domain.

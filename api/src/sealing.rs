@@ -23,6 +23,13 @@ pub const SEALED_COLUMNS: &[(&str, &[&str])] = &[
     ("medical_reports", &["clinical_notes", "findings"]),
     ("report_reviews", &["notes", "clinical_findings"]),
     ("transfusions", &["patient_reference"]),
+    ("consultation_ratings", &["comment"]),
+    ("risk_flags", &["resolution_note"]),
+    ("care_calls", &["notes"]),
+    (
+        "medical_histories",
+        &["allergies", "conditions", "medications", "surgeries"],
+    ),
     ("users", &["mfa_secret"]),
 ];
 

@@ -115,6 +115,54 @@ db_enum! {
 }
 
 db_enum! {
+    /// Where a risk flag stands on its organization's worklist.
+    pub enum RiskFlagStatus {
+        /// Waiting for someone to act on it.
+        Open = "OPEN",
+        /// Resolved, with a note, once.
+        Resolved = "RESOLVED",
+    }
+}
+
+db_enum! {
+    /// Why a care call is made (seed 002 `call_records.call_type`).
+    pub enum CareCallType {
+        /// Reaching out to a patient (a check-in, a reminder, a campaign).
+        Outreach = "OUTREACH",
+        /// Following up after a consultation or an earlier call.
+        FollowUp = "FOLLOW_UP",
+    }
+}
+
+db_enum! {
+    /// Where a care call stands.
+    pub enum CareCallStatus {
+        /// Planned, not yet made.
+        Scheduled = "SCHEDULED",
+        /// Made and finished.
+        Completed = "COMPLETED",
+        /// Called off.
+        Cancelled = "CANCELLED",
+        /// Made, but the patient did not answer.
+        NoAnswer = "NO_ANSWER",
+    }
+}
+
+db_enum! {
+    /// What a care call achieved.
+    pub enum CareCallOutcome {
+        Successful = "SUCCESSFUL",
+        /// The patient asked for another time.
+        Rescheduled = "RESCHEDULED",
+        /// The patient declined.
+        Declined = "DECLINED",
+        /// Passed on to a doctor.
+        Escalated = "ESCALATED",
+        Other = "OTHER",
+    }
+}
+
+db_enum! {
     /// Where a medical report stands.
     pub enum ReportStatus {
         /// Uploaded, waiting for analysis.

@@ -19,6 +19,8 @@ pub struct Model {
     pub currency: String,
     pub rating: f64,
     pub rating_count: i32,
+    /// The sum of the doctor's ratings: `rating` is `rating_total / rating_count`.
+    pub rating_total: i64,
     pub is_verified: bool,
     pub verified_at: Option<DateTimeUtc>,
     pub verified_by: Option<Uuid>,

@@ -62,9 +62,13 @@ pub mod camp_enums;
 pub mod camp_registration;
 #[allow(missing_docs)]
 pub mod camp_slot;
+#[allow(missing_docs)]
+pub mod care_call;
 pub mod care_enums;
 #[allow(missing_docs)]
 pub mod consultation;
+#[allow(missing_docs)]
+pub mod consultation_rating;
 #[allow(missing_docs)]
 pub mod delivery;
 pub mod delivery_enums;
@@ -86,6 +90,8 @@ pub mod hook_enums;
 pub mod idempotency_key;
 #[allow(missing_docs)]
 pub mod invitation;
+#[allow(missing_docs)]
+pub mod medical_history;
 #[allow(missing_docs)]
 pub mod medical_report;
 #[allow(missing_docs)]

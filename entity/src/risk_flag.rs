@@ -1,6 +1,7 @@
-//! `risk_flags`: a risk a doctor flagged on a consultation.
+//! `risk_flags`: a risk a doctor flagged on a consultation, open until resolved with a note.
 
-use crate::{RiskSeverity, RiskType};
+use crate::sealed::Sealed;
+use crate::{RiskFlagStatus, RiskSeverity, RiskType};
 use sea_orm::entity::prelude::*;
 
 /// A risk a doctor flagged on a consultation.
@@ -18,6 +19,11 @@ pub struct Model {
     pub description: String,
     pub alert_id: Option<Uuid>,
     pub created_at: DateTimeUtc,
+    pub status: RiskFlagStatus,
+    pub resolved_at: Option<DateTimeUtc>,
+    pub resolved_by: Option<Uuid>,
+    #[sea_orm(column_type = "Text")]
+    pub resolution_note: Option<Sealed<String>>,
 }
 
 /// Relations are resolved by the API's loaders.

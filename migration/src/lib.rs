@@ -51,6 +51,14 @@ mod m20261209_000301_analytics_rollups;
 mod m20261210_000101_blood_gates;
 #[allow(missing_docs)]
 mod m20261210_000201_deliveries;
+#[allow(missing_docs)]
+mod m20261211_000301_ratings;
+#[allow(missing_docs)]
+mod m20261211_000302_medical_history;
+#[allow(missing_docs)]
+mod m20261211_000303_risk_flag_worklist;
+#[allow(missing_docs)]
+mod m20261211_000304_care_calls;
 
 /// Applies every migration in order.
 pub struct Migrator;
@@ -82,6 +90,10 @@ impl MigratorTrait for Migrator {
             Box::new(m20261209_000301_analytics_rollups::Migration),
             Box::new(m20261210_000101_blood_gates::Migration),
             Box::new(m20261210_000201_deliveries::Migration),
+            Box::new(m20261211_000301_ratings::Migration),
+            Box::new(m20261211_000302_medical_history::Migration),
+            Box::new(m20261211_000303_risk_flag_worklist::Migration),
+            Box::new(m20261211_000304_care_calls::Migration),
         ]
     }
 }

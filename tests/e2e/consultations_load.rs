@@ -72,7 +72,7 @@ async fn the_same_patient_booking_two_doctors_at_once_gets_one_consultation() {
 
 const PAGE: &str = "{ consultations(first: 50) { totalCount edges { node { id status symptoms \
     doctor { id specialization user { fullName } } patient { fullName } \
-    prescriptions { id medications { name } } } } } }";
+    prescriptions { id medications { name } } rating { rating } } } } }";
 
 #[tokio::test]
 async fn a_page_of_consultations_costs_the_same_statements_for_two_or_twelve() {

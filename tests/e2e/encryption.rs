@@ -10,7 +10,7 @@ use lifeflow_tests::{
     fixtures::{
         api_client,
         blood::{self, Network, accept, create_request, request_input, request_of, units},
-        care::{Clinic, act, at, book_with, consultation_of, prescribe, seen_at},
+        care::{Clinic, act, at, book_with, consultation_of, prescribe, rate, seen_at},
         donors::{donor_input, register_donor},
         member,
         mfa::enrol_mfa,
@@ -106,6 +106,51 @@ async fn every_encrypted_field_written_through_the_api_is_ciphertext_in_the_data
     .await
     .data();
     prescribe(&app, &c.doctor, &consultation).await.data();
+    // The doctor flags a risk and the clinic's admin resolves it with a note.
+    let flagged = app
+        .gql(
+            Some(&c.doctor.access),
+            "mutation($i: RaiseRiskFlagInput!) { raiseRiskFlag(input: $i) { riskFlag { id } } }",
+            json!({"i": {"consultationId": consultation, "riskType": "SAFETY", "severity": "LOW",
+                         "description": "Lives alone"}}),
+        )
+        .await;
+    app.gql(
+        Some(&c.admin.access),
+        "mutation($i: ResolveRiskFlagInput!) { resolveRiskFlag(input: $i) { riskFlag { id } } }",
+        json!({"i": {"riskFlagId": flagged.data()["raiseRiskFlag"]["riskFlag"]["id"],
+                     "note": "Neighbour checks in daily"}}),
+    )
+    .await
+    .data();
+    // The clinic's admin schedules a care call with notes.
+    app.gql(
+        Some(&c.admin.access),
+        "mutation($i: ScheduleCareCallInput!) { scheduleCareCall(input: $i) { careCall { id } } }",
+        json!({"i": {"organizationId": c.org, "patientId": c.patient.user_id, "callType": "FOLLOW_UP",
+                     "scheduledAt": at(3, 10, 0), "notes": "Ask about night sweats"}}),
+    )
+    .await
+    .data();
+    // The patient rates it, and the doctor writes the patient's medical history.
+    rate(
+        &app,
+        &c.patient,
+        &consultation,
+        5,
+        Some("Listened carefully"),
+    )
+    .await
+    .data();
+    app.gql(
+        Some(&c.doctor.access),
+        "mutation($i: UpdateMedicalHistoryInput!) { updateMedicalHistory(input: $i) { medicalHistory { allergies } } }",
+        json!({"i": {"patientId": c.patient.user_id, "allergies": ["Sulfa drugs"],
+                     "conditions": ["Diabetes"], "medications": ["Metformin"],
+                     "surgeries": ["Cholecystectomy"]}}),
+    )
+    .await
+    .data();
 
     let clinic = org_north(
         &app,
@@ -203,6 +248,12 @@ async fn every_encrypted_field_written_through_the_api_is_ciphertext_in_the_data
         "Compared with films",
         "Cavitating",
         "MRN-Confidential",
+        "Listened carefully",
+        "Sulfa drugs",
+        "Diabetes",
+        "Metformin",
+        "Cholecystectomy",
+        "Neighbour checks",
         mfa_secret.as_str(),
     ];
 

@@ -6,7 +6,7 @@
 use super::{Actor, Rule, authorize, viewer::Viewer};
 use crate::error::{AppError, AppResult};
 use chrono::Duration;
-use entity::{ConsultationStatus, OrgRole, consultation, doctor, prescription};
+use entity::{ConsultationStatus, ConsultationType, OrgRole, consultation, doctor, prescription};
 use sea_orm::{ColumnTrait, Condition, sea_query::Query};
 use uuid::Uuid;
 
@@ -47,11 +47,13 @@ pub enum Act {
     Pay,
     /// Refunding a payment.
     Refund,
+    /// Rating a completed consultation.
+    Rate,
 }
 
 impl Act {
     /// The parties allowed to do it: the doctor treats; the patient may also cancel or move
-    /// a booking (until the cut-off, [`before_cutoff`]); payments and refunds are recorded by
+    /// a booking (until the cut-off, [`before_cutoff`]) and rates it once completed; payments and refunds are recorded by
     /// the clinic (the doctor and the organization's admin), never by the patient, whose own
     /// word that they paid is not proof of it.
     fn parties(self) -> &'static [Party] {
@@ -61,6 +63,7 @@ impl Act {
             }
             Self::Move(_) | Self::Prescribe | Self::FlagRisk => &[Party::Doctor],
             Self::Pay | Self::Refund => &[Party::Doctor, Party::OrgAdmin],
+            Self::Rate => &[Party::Patient],
         }
     }
 
@@ -115,6 +118,26 @@ pub fn before_cutoff(c: &consultation::Model, party: Party, cutoff: Duration) ->
 /// Symptoms, diagnosis, notes, prescriptions and payments of a consultation: its parties.
 pub fn sees_health(viewer: &Viewer, c: &consultation::Model) -> bool {
     party(viewer, c).is_some()
+}
+
+/// A video consultation's join link: its patient and its doctor (not the organization's
+/// admins), while it still takes place, from `early` before the start until the end.
+pub fn gets_join_link(
+    viewer: &Viewer,
+    c: &consultation::Model,
+    at: chrono::DateTime<chrono::Utc>,
+    early: Duration,
+) -> bool {
+    c.consultation_type == ConsultationType::Video
+        && matches!(
+            c.status,
+            ConsultationStatus::Requested
+                | ConsultationStatus::Confirmed
+                | ConsultationStatus::InProgress
+        )
+        && matches!(party(viewer, c), Some(Party::Patient | Party::Doctor))
+        && at >= c.scheduled_at - early
+        && at < c.ends_at
 }
 
 /// Risk flags: the doctor and the organization's admins, not the patient.
@@ -194,4 +217,79 @@ pub fn may_verify(viewer: &Viewer, d: &doctor::Model) -> AppResult<Actor> {
             org: d.organization_id,
         },
     )
+}
+
+/// How the caller is related to a patient's medical history.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HistoryParty {
+    /// The patient themself.
+    Patient,
+    /// A doctor with a consultation (not cancelled) with the patient.
+    Doctor,
+}
+
+impl HistoryParty {
+    /// The role the audit row records.
+    pub fn role(self) -> &'static str {
+        match self {
+            Self::Patient => "PATIENT",
+            Self::Doctor => "DOCTOR",
+        }
+    }
+}
+
+const HISTORY: &str = "only the patient and doctors they consult see or write a medical history";
+
+/// Who reads and writes a patient's medical history: the patient, and any doctor the patient
+/// has a consultation with that was not cancelled (booked, held or done). Nobody else: not
+/// another doctor, not the organization's admins, not super admins, not API clients.
+pub async fn history_party<C: sea_orm::ConnectionTrait>(
+    db: &C,
+    viewer: &Viewer,
+    patient: Uuid,
+) -> AppResult<HistoryParty> {
+    use sea_orm::{EntityTrait, QueryFilter, QuerySelect};
+    let Some(me) = viewer.user_id() else {
+        return Err(AppError::Forbidden(HISTORY));
+    };
+    if me == patient {
+        return Ok(HistoryParty::Patient);
+    }
+    let consulted = consultation::Entity::find()
+        .select_only()
+        .column(consultation::Column::Id)
+        .filter(consultation::Column::PatientId.eq(patient))
+        .filter(consultation::Column::DoctorUserId.eq(me))
+        .filter(consultation::Column::Status.ne(ConsultationStatus::Cancelled))
+        .into_tuple::<Uuid>()
+        .one(db)
+        .await?;
+    match consulted {
+        Some(_) => Ok(HistoryParty::Doctor),
+        None => Err(AppError::Forbidden(HISTORY)),
+    }
+}
+
+/// Who works an organization's risk-flag worklist (lists and resolves its flags): its admins
+/// and doctors, while it is approved. Not staff, not API clients, not super admins (the
+/// flags are clinical).
+pub fn risk_worklist(org: Uuid) -> Rule {
+    Rule::ActFor {
+        org,
+        roles: &[OrgRole::Admin, OrgRole::Doctor],
+        scope: None,
+        kind: None,
+    }
+}
+
+/// An organization's care staff, who schedule, record and list its care calls: its admins,
+/// doctors and staff, while it is approved (not API clients, not super admins: call notes are
+/// health data).
+pub fn care_staff(org: Uuid) -> Rule {
+    Rule::ActFor {
+        org,
+        roles: super::policy::ADMIN_DOCTOR_STAFF,
+        scope: None,
+        kind: None,
+    }
 }

@@ -20,7 +20,7 @@ use crate::{
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use entity::{
     ConsultationStatus, ConsultationType, OrgRole, PaymentMethod, RiskSeverity, RiskType,
-    consultation, doctor, payment, prescription, risk_flag,
+    consultation, consultation_rating, doctor, payment, prescription, risk_flag,
 };
 use sea_orm::EntityTrait;
 use std::marker::PhantomData;
@@ -539,6 +539,33 @@ impl TryFrom<RaiseRiskFlagInput> for RaiseRiskFlag {
     }
 }
 
+/// `rateConsultation`, parsed: a rating of 1 to 5 and an optional comment.
+pub struct RateConsultation {
+    pub consultation_id: Uuid,
+    pub rating: i32,
+    pub comment: Option<String>,
+}
+
+impl TryFrom<RateConsultationInput> for RateConsultation {
+    type Error = AppError;
+
+    fn try_from(input: RateConsultationInput) -> AppResult<Self> {
+        let consultation_id = consultation_id(&input.consultation_id)?;
+        if !(1..=5).contains(&input.rating) {
+            return Err(AppError::bad_input(
+                "input.rating",
+                "must be between 1 and 5",
+            ));
+        }
+        Ok(Self {
+            consultation_id,
+            rating: input.rating,
+            comment: Notes::parse_opt(input.comment.as_deref(), "input.comment", 2000)?
+                .map(Notes::into_inner),
+        })
+    }
+}
+
 command!(CreateDoctorProfile => doctor::Model, from CreateDoctorProfileInput, "doctor.create", on "doctor",
     rule CreateDoctorProfile::rule,
     run |c, x| service::create_doctor(x.txn, user(x)?, c.0));
@@ -572,3 +599,6 @@ command!(RefundPayment => payment::Model, from RefundPaymentInput, "payment.refu
 command!(RaiseRiskFlag => risk_flag::Model, from RaiseRiskFlagInput, "risk_flag.raise", on "consultation",
     rule signed_in, id consultation_id,
     run |c, x| service::flag_risk(x.txn, x.viewer, c));
+command!(RateConsultation => consultation_rating::Model, from RateConsultationInput, "consultation.rate",
+    on "consultation", rule signed_in, id consultation_id,
+    run |c, x| service::rate(x.txn, x.viewer, c));

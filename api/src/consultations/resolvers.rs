@@ -252,6 +252,9 @@ impl ConsultationQuery {
         if node_selects(ctx, &["payments"]) {
             prime(&req.loaders.payments_by_consultation, ids()).await?;
         }
+        if node_selects(ctx, &["rating"]) {
+            prime(&req.loaders.rating_by_consultation, ids()).await?;
+        }
         Ok(page.into_connection(Consultation::from))
     }
 
@@ -340,5 +343,8 @@ pipeline::command_mutations! {
         /// The consultation's doctor flags a risk; a CRITICAL one raises a RISK_FLAG alert to
         /// the organization's admins and doctors.
         raise_risk_flag(RaiseRiskFlagInput) -> RiskFlagPayload = RaiseRiskFlag;
+        /// The patient rates a completed consultation, once (1 to 5); the doctor's `rating`
+        /// (the mean) and `ratingCount` follow in the same transaction.
+        rate_consultation(RateConsultationInput) -> RatingPayload = RateConsultation;
     }
 }

@@ -6,8 +6,8 @@
 
 use super::{
     commands::{
-        AddPrescription, BookConsultation, RaiseRiskFlag, RecordPayment, RefundPayment,
-        RescheduleConsultation, UpdateDoctorProfile,
+        AddPrescription, BookConsultation, RaiseRiskFlag, RateConsultation, RecordPayment,
+        RefundPayment, RescheduleConsultation, UpdateDoctorProfile,
     },
     slots::{self, Slot, WeeklyRule},
 };
@@ -28,12 +28,13 @@ use chrono::{DateTime, Duration, NaiveDate, NaiveTime, Timelike, Utc};
 use entity::sealed::Sealed;
 use entity::{
     AlertKind, ConsultationStatus, ConsultationType, NotificationKind, OrgRole, PaymentStatus,
-    RiskSeverity, Severity, Weekday, WireName, availability_rule, consultation, doctor, membership,
-    payment, prescription, risk_flag,
+    RiskFlagStatus, RiskSeverity, Severity, Weekday, WireName, availability_rule, consultation,
+    consultation_rating, doctor, membership, payment, prescription, risk_flag,
 };
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QuerySelect,
-    RuntimeErr, sea_query::Expr,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, NotSet, QueryFilter,
+    QuerySelect, RuntimeErr,
+    sea_query::{Alias, Expr, ExprTrait},
 };
 use serde_json::json;
 use uuid::Uuid;
@@ -134,6 +135,7 @@ pub async fn create_doctor<C: ConnectionTrait>(
         currency: new.currency,
         rating: 0.0,
         rating_count: 0,
+        rating_total: 0,
         is_verified: false,
         verified_at: None,
         verified_by: None,
@@ -174,9 +176,13 @@ pub async fn doctor_by_id<C: ConnectionTrait>(db: &C, id: Uuid) -> AppResult<doc
 /// Saves a changed profile.
 async fn save_doctor<C: ConnectionTrait>(db: &C, mut d: doctor::Model) -> AppResult<doctor::Model> {
     d.updated_at = now();
-    doctor::Entity::update(doctor::ActiveModel::from(d.clone()).reset_all())
-        .exec(db)
-        .await?;
+    // The rating columns move only by `rate`'s atomic update: a profile change racing a
+    // rating must not write back the mean it read.
+    let mut row = doctor::ActiveModel::from(d.clone()).reset_all();
+    row.rating = NotSet;
+    row.rating_count = NotSet;
+    row.rating_total = NotSet;
+    doctor::Entity::update(row).exec(db).await?;
     Ok(d)
 }
 
@@ -1135,6 +1141,10 @@ pub async fn flag_risk<C: ConnectionTrait>(
         description: cmd.description,
         alert_id,
         created_at: now(),
+        status: RiskFlagStatus::Open,
+        resolved_at: None,
+        resolved_by: None,
+        resolution_note: None,
     };
     risk_flag::Entity::insert(risk_flag::ActiveModel::from(f.clone()))
         .exec(db)
@@ -1147,4 +1157,85 @@ pub async fn flag_risk<C: ConnectionTrait>(
         ..party_change(&c, party)
     };
     Ok((f, change))
+}
+
+// ---------------------------------------------------------------- ratings
+
+/// The patient rates a completed consultation, once (the unique index decides between a
+/// retry and a race: the loser is `CONFLICT` and its transaction changes nothing). The
+/// doctor's `rating_total` and `rating_count` move by one atomic update in the same
+/// transaction, reading the row as it is when the update runs (never a value read earlier),
+/// and `rating` becomes their exact quotient: concurrent ratings cannot lose one another.
+pub async fn rate<C: ConnectionTrait>(
+    db: &C,
+    viewer: &Viewer,
+    cmd: RateConsultation,
+) -> AppResult<(consultation_rating::Model, Change)> {
+    let (c, party) = load_for(db, viewer, cmd.consultation_id, Act::Rate).await?;
+    if c.status != ConsultationStatus::Completed {
+        return Err(AppError::InvalidTransition {
+            from: c.status.wire_name(),
+            to: "RATE".into(),
+        });
+    }
+    let r = consultation_rating::Model {
+        id: Uuid::now_v7(),
+        consultation_id: c.id,
+        doctor_id: c.doctor_id,
+        patient_id: c.patient_id,
+        rating: cmd.rating,
+        comment: Sealed::opt(cmd.comment),
+        created_at: now(),
+    };
+    consultation_rating::Entity::insert(consultation_rating::ActiveModel::from(r.clone()))
+        .exec(db)
+        .await
+        .map_err(unique_violation)?;
+    let added = i64::from(cmd.rating);
+    doctor::Entity::update_many()
+        .col_expr(
+            doctor::Column::Rating,
+            // total and count as they are in the row the update holds, divided in double
+            // precision (IEEE, on both databases, like the client's own mean).
+            Expr::col(doctor::Column::RatingTotal)
+                .add(added)
+                .cast_as(Alias::new("DOUBLE PRECISION"))
+                .div(Expr::col(doctor::Column::RatingCount).add(1)),
+        )
+        .col_expr(
+            doctor::Column::RatingTotal,
+            Expr::col(doctor::Column::RatingTotal).add(added),
+        )
+        .col_expr(
+            doctor::Column::RatingCount,
+            Expr::col(doctor::Column::RatingCount).add(1),
+        )
+        .filter(doctor::Column::Id.eq(c.doctor_id))
+        .exec(db)
+        .await?;
+    let change = Change {
+        entity_id: Some(r.id),
+        new: Some(json!({"consultationId": c.id, "doctorId": c.doctor_id, "rating": r.rating})),
+        ..party_change(&c, party)
+    };
+    Ok((r, change))
+}
+
+// ---------------------------------------------------------------- video rooms
+
+/// The room token of a consultation: a keyed hash of its id (HMAC-SHA256 under the
+/// blind-index key, with its own label), so it is stable, stored nowhere, and cannot be
+/// derived from the id without the key.
+pub fn video_room(c: &consultation::Model) -> String {
+    let mut token = entity::sealed::blind_index(&format!("video-room:{}", c.id));
+    token.truncate(32);
+    token
+}
+
+/// The join link of a video consultation for the caller, when `auth::care` gives it to them
+/// now and a provider is configured.
+pub fn join_url(config: &Config, viewer: &Viewer, c: &consultation::Model) -> Option<String> {
+    let template = config.video_room_url_template.as_deref()?;
+    care::gets_join_link(viewer, c, now(), config.video_join_early)
+        .then(|| template.replace("{room}", &video_room(c)))
 }

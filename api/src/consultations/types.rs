@@ -19,8 +19,9 @@ use async_graphql::{ComplexObject, Context, Enum, ID, InputObject, SimpleObject}
 use chrono::{DateTime, NaiveDate, NaiveTime, Utc};
 use entity::sealed::Sealed;
 use entity::{
-    ConsultationStatus, ConsultationType, PaymentMethod, PaymentStatus, RiskSeverity, RiskType,
-    Weekday, availability_rule, consultation, doctor, payment, prescription, risk_flag,
+    ConsultationStatus, ConsultationType, PaymentMethod, PaymentStatus, RiskFlagStatus,
+    RiskSeverity, RiskType, Weekday, availability_rule, consultation, consultation_rating, doctor,
+    payment, prescription, risk_flag,
 };
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
@@ -267,6 +268,18 @@ impl Consultation {
         User::load(ctx, self.row.patient_id).await
     }
 
+    /// The video room link of a VIDEO consultation: only for its patient and its doctor, from
+    /// `VIDEO_JOIN_EARLY_MINUTES` before the start until the end; null for anyone else, at
+    /// any other time, and when no provider is configured.
+    async fn join_url(&self, ctx: &Context<'_>) -> AppResult<Option<String>> {
+        let req = ctx.req()?;
+        Ok(crate::consultations::service::join_url(
+            &ctx.app()?.config,
+            &req.viewer,
+            &self.row,
+        ))
+    }
+
     /// Prescriptions written in it (health data; audited).
     async fn prescriptions(&self, ctx: &Context<'_>) -> AppResult<Vec<Prescription>> {
         let req = ctx.req()?;
@@ -288,6 +301,16 @@ impl Consultation {
         }
         let rows = load_children(&req.loaders.payments_by_consultation, self.row.id).await?;
         Ok(rows.into_iter().map(Payment::from).collect())
+    }
+
+    /// The patient's rating, once the consultation is completed and rated: its parties.
+    async fn rating(&self, ctx: &Context<'_>) -> AppResult<Option<ConsultationRating>> {
+        let req = ctx.req()?;
+        if !care::sees_health(&req.viewer, &self.row) {
+            return Ok(None);
+        }
+        let r = load_one(&req.loaders.rating_by_consultation, self.row.id).await?;
+        Ok(r.map(ConsultationRating::from))
     }
 
     /// Risks the doctor flagged: the doctor and the organization's admins (not the patient).
@@ -403,8 +426,10 @@ impl From<payment::Model> for Payment {
     }
 }
 
-/// A risk a doctor flagged on a consultation.
+/// A risk a doctor flagged on a consultation: open on its organization's worklist until
+/// resolved with a note.
 #[derive(SimpleObject, Clone)]
+#[graphql(complex)]
 pub struct RiskFlag {
     pub id: ID,
     pub consultation_id: ID,
@@ -415,6 +440,12 @@ pub struct RiskFlag {
     /// The alert it raised (critical flags).
     pub alert_id: Option<ID>,
     pub created_at: DateTime<Utc>,
+    pub status: RiskFlagStatus,
+    pub resolved_at: Option<DateTime<Utc>>,
+    /// What was done about it.
+    pub resolution_note: Option<String>,
+    #[graphql(skip)]
+    pub row: risk_flag::Model,
 }
 
 impl From<risk_flag::Model> for RiskFlag {
@@ -424,10 +455,74 @@ impl From<risk_flag::Model> for RiskFlag {
             consultation_id: to_id(m.consultation_id),
             risk_type: m.risk_type,
             severity: m.severity,
-            description: m.description,
+            description: m.description.clone(),
             alert_id: m.alert_id.map(to_id),
             created_at: m.created_at,
+            status: m.status,
+            resolved_at: m.resolved_at,
+            resolution_note: Sealed::plain(&m.resolution_note),
+            row: m,
         }
+    }
+}
+
+#[ComplexObject]
+impl RiskFlag {
+    /// The doctor who flagged it.
+    async fn doctor(&self, ctx: &Context<'_>) -> AppResult<Option<Doctor>> {
+        let d = load_one(&ctx.req()?.loaders.doctors, self.row.doctor_id).await?;
+        Ok(d.map(Doctor::from))
+    }
+
+    /// The patient it concerns.
+    async fn patient(&self, ctx: &Context<'_>) -> AppResult<Option<User>> {
+        User::load(ctx, self.row.patient_id).await
+    }
+
+    /// Who resolved it.
+    async fn resolved_by(&self, ctx: &Context<'_>) -> AppResult<Option<User>> {
+        match self.row.resolved_by {
+            Some(id) => User::load(ctx, id).await,
+            None => Ok(None),
+        }
+    }
+}
+
+/// A patient's rating of a completed consultation (its parties see it; the doctor's profile
+/// shows only the mean).
+#[derive(SimpleObject, Clone)]
+#[graphql(complex)]
+pub struct ConsultationRating {
+    pub id: ID,
+    pub consultation_id: ID,
+    /// 1 to 5.
+    pub rating: i32,
+    /// The patient's words, if any.
+    pub comment: Option<String>,
+    pub created_at: DateTime<Utc>,
+    #[graphql(skip)]
+    pub row: consultation_rating::Model,
+}
+
+impl From<consultation_rating::Model> for ConsultationRating {
+    fn from(m: consultation_rating::Model) -> Self {
+        Self {
+            id: to_id(m.id),
+            consultation_id: to_id(m.consultation_id),
+            rating: m.rating,
+            comment: Sealed::plain(&m.comment),
+            created_at: m.created_at,
+            row: m,
+        }
+    }
+}
+
+#[ComplexObject]
+impl ConsultationRating {
+    /// The doctor rated, with the mean this rating moved.
+    async fn doctor(&self, ctx: &Context<'_>) -> AppResult<Option<Doctor>> {
+        let d = load_one(&ctx.req()?.loaders.doctors, self.row.doctor_id).await?;
+        Ok(d.map(Doctor::from))
     }
 }
 
@@ -657,6 +752,29 @@ pub struct RaiseRiskFlagInput {
     pub severity: RiskSeverity,
     /// What the doctor saw.
     pub description: String,
+}
+
+/// Input of `rateConsultation`.
+#[derive(InputObject)]
+pub struct RateConsultationInput {
+    /// A completed consultation of the caller's (as its patient).
+    pub consultation_id: ID,
+    /// 1 (poor) to 5 (excellent).
+    pub rating: i32,
+    /// Up to 2000 characters.
+    pub comment: Option<String>,
+}
+
+/// Result of `rateConsultation`.
+#[derive(SimpleObject)]
+pub struct RatingPayload {
+    pub rating: ConsultationRating,
+}
+
+impl From<consultation_rating::Model> for RatingPayload {
+    fn from(m: consultation_rating::Model) -> Self {
+        Self { rating: m.into() }
+    }
 }
 
 /// Result of a doctor mutation.

@@ -9,9 +9,9 @@ use crate::db::Db;
 use async_graphql::dataloader::{DataLoader, HashMapCache, Loader};
 use entity::{
     ai_analysis, availability_rule, blood_request, blood_transfer_unit, blood_unit,
-    blood_unit_test, camp, camp_registration, camp_slot, delivery, delivery_position, doctor,
-    donation, donor, drive, membership, organization, outbox_delivery, payment, prescription,
-    report_image, report_review, risk_flag, transfusion, unit_return, user,
+    blood_unit_test, camp, camp_registration, camp_slot, consultation_rating, delivery,
+    delivery_position, doctor, donation, donor, drive, membership, organization, outbox_delivery,
+    payment, prescription, report_image, report_review, risk_flag, transfusion, unit_return, user,
 };
 use sea_orm::{ColumnTrait, DbErr, EntityTrait, QueryFilter, QueryOrder};
 use std::{collections::HashMap, sync::Arc};
@@ -255,6 +255,12 @@ one_by!(
     request_id / RequestId
 );
 one_by!(
+    /// Loads the rating of consultations (one per consultation).
+    RatingByConsultation,
+    consultation_rating,
+    consultation_id / ConsultationId
+);
+one_by!(
     /// Loads the transfusion of units (one per unit).
     TransfusionByUnit,
     transfusion,
@@ -482,6 +488,8 @@ pub struct Loaders {
     pub delivery_by_request: Cached<DeliveryByRequest>,
     /// A unit's transfusion.
     pub transfusion_by_unit: Cached<TransfusionByUnit>,
+    /// A consultation's rating.
+    pub rating_by_consultation: Cached<RatingByConsultation>,
 }
 
 impl Loaders {
@@ -520,6 +528,7 @@ impl Loaders {
             returns_by_unit: cached(ReturnsByUnit(db.clone())),
             delivery_by_request: cached(DeliveryByRequest(db.clone())),
             transfusion_by_unit: cached(TransfusionByUnit(db.clone())),
+            rating_by_consultation: cached(RatingByConsultation(db.clone())),
         }
     }
 }
