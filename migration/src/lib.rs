@@ -51,6 +51,8 @@ mod m20261209_000301_analytics_rollups;
 mod m20261210_000101_blood_gates;
 #[allow(missing_docs)]
 mod m20261210_000201_deliveries;
+#[allow(missing_docs)]
+mod m20261211_000401_analytics_monthly_rollups;
 
 /// Applies every migration in order.
 pub struct Migrator;
@@ -82,6 +84,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261209_000301_analytics_rollups::Migration),
             Box::new(m20261210_000101_blood_gates::Migration),
             Box::new(m20261210_000201_deliveries::Migration),
+            Box::new(m20261211_000401_analytics_monthly_rollups::Migration),
         ]
     }
 }
