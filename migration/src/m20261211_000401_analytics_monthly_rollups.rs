@@ -13,7 +13,11 @@ pub struct Migration;
 
 /// Each daily table, the columns that key it besides the day, and the counts it holds.
 const TABLES: &[(&str, &[&str], &[&str])] = &[
-    ("rollup_requests", &["status", "urgency"], &["n", "escalated"]),
+    (
+        "rollup_requests",
+        &["status", "urgency"],
+        &["n", "escalated"],
+    ),
     (
         "rollup_request_minutes",
         &["kind", "urgency", "minutes"],
@@ -54,12 +58,12 @@ impl MigrationTrait for Migration {
         for (daily, keys, counts) in TABLES {
             let name = format!("{daily}_monthly");
             let mut t = Table::create();
-            t.table(a(&name)).col(&mut column("month"));
+            t.table(a(&name)).col(column("month"));
             for k in *keys {
-                t.col(&mut column(k));
+                t.col(column(k));
             }
             for c in *counts {
-                t.col(&mut count(c));
+                t.col(count(c));
             }
             // Collections have no key (a donation outside a camp has no camp), like the daily
             // table: an index on the month instead.
@@ -102,8 +106,12 @@ impl MigrationTrait for Migration {
 
     async fn down(&self, m: &SchemaManager) -> Result<(), DbErr> {
         for (daily, _, _) in TABLES {
-            m.drop_table(Table::drop().table(a(&format!("{daily}_monthly"))).to_owned())
-                .await?;
+            m.drop_table(
+                Table::drop()
+                    .table(a(&format!("{daily}_monthly")))
+                    .to_owned(),
+            )
+            .await?;
         }
         Ok(())
     }

@@ -32,7 +32,11 @@ const LOOKBACK_MINUTES: i64 = 10;
 /// Each daily rollup table (its monthly twin is `<table>_monthly`), the columns that key it
 /// besides the day, and the counts it holds.
 const TABLES: &[(&str, &[&str], &[&str])] = &[
-    ("rollup_requests", &["status", "urgency"], &["n", "escalated"]),
+    (
+        "rollup_requests",
+        &["status", "urgency"],
+        &["n", "escalated"],
+    ),
     (
         "rollup_request_minutes",
         &["kind", "urgency", "minutes"],

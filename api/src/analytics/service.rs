@@ -482,7 +482,9 @@ async fn percentiles<C: ConnectionTrait>(
     // `kind` is one of two constants of this module.
     q.rolled(
         split,
-        &format!("SELECT urgency, minutes AS m, n FROM rollup_request_minutes WHERE kind = '{kind}'"),
+        &format!(
+            "SELECT urgency, minutes AS m, n FROM rollup_request_minutes WHERE kind = '{kind}'"
+        ),
         &format!(
             "SELECT urgency, minutes AS m, n FROM rollup_request_minutes_monthly \
              WHERE kind = '{kind}'"
@@ -702,7 +704,7 @@ mod tests {
     }
 
     fn day(y: i32, m: u32, d: u32) -> NaiveDate {
-        NaiveDate::from_ymd_opt(y, m, d).unwrap()
+        NaiveDate::from_ymd_opt(y, m, d).expect("a date")
     }
 
     #[test]
