@@ -23,8 +23,8 @@ pub enum Command {
     Serve,
     /// Apply pending migrations and exit.
     Migrate,
-    /// Rebuild the analytics rollups of every past UTC day from the base tables (after rows
-    /// were written or fixed by hand; the rollup job otherwise keeps them).
+    /// Rebuild the analytics rollups of every past UTC day and month from the base tables
+    /// (after rows were written or fixed by hand; the rollup job otherwise keeps them).
     RebuildRollups,
     /// Print the GraphQL schema (SDL), or write it to a file.
     ExportSchema {

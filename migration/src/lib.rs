@@ -59,6 +59,8 @@ mod m20261211_000302_medical_history;
 mod m20261211_000303_risk_flag_worklist;
 #[allow(missing_docs)]
 mod m20261211_000304_care_calls;
+#[allow(missing_docs)]
+mod m20261211_000401_analytics_monthly_rollups;
 
 /// Applies every migration in order.
 pub struct Migrator;
@@ -94,6 +96,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261211_000302_medical_history::Migration),
             Box::new(m20261211_000303_risk_flag_worklist::Migration),
             Box::new(m20261211_000304_care_calls::Migration),
+            Box::new(m20261211_000401_analytics_monthly_rollups::Migration),
         ]
     }
 }

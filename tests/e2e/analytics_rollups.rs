@@ -2,7 +2,8 @@
 //! concurrent activity that changes days already rolled up, the job's next run brings them
 //! back to what a fresh aggregate of the base tables gives, a rerun changes nothing, and
 //! periods cut at midnight UTC, at a month's end and inside a day give the same figures from
-//! the rollups as from the base tables.
+//! the rollups as from the base tables; a period from mid-month to mid-month across a year
+//! end reads its whole months from the monthly rollups and equals the base tables too.
 
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use entity::blood_request;
@@ -210,4 +211,78 @@ async fn rolled_up_periods_cut_at_midnight_a_month_end_and_inside_a_day_equal_th
     let (around, _) = &figures[5];
     assert_eq!(around.requests.total, 2);
     assert_eq!(around.collections.len(), 2);
+}
+
+#[tokio::test]
+async fn a_period_from_mid_month_to_mid_month_across_a_year_end_reads_whole_months_from_the_monthly_rollups_and_equals_the_base_tables()
+ {
+    // Arrange: requests and donations from November 2025 to February 2026, rolled up by the
+    // first run (whole months included); then every request accepted, which changes days of
+    // closed months, and the job run again.
+    let app = spawn_app().await;
+    let net = Network::new(&app, 2.0).await;
+    net.stock(&app, units("MY", "O_POS", "RED_CELLS", 8)).await;
+    let at = |y: i32, m: u32, d: u32, h: u32| Utc.with_ymd_and_hms(y, m, d, h, 0, 0).unwrap();
+    let times = [
+        at(2025, 11, 10, 9),
+        at(2025, 11, 20, 9),
+        at(2025, 12, 1, 0),
+        at(2025, 12, 31, 23),
+        at(2026, 1, 15, 12),
+        at(2026, 2, 5, 8),
+        at(2026, 2, 20, 8),
+    ];
+    let urgencies = ["ROUTINE", "URGENT", "EMERGENCY", "CRITICAL"];
+    let mut ids = Vec::new();
+    for (i, t) in times.iter().enumerate() {
+        let id = create_request(
+            &app,
+            &net.nurse,
+            request(urgencies[i % 4], &net.hospital.id),
+        )
+        .await;
+        backdate(&app, &id, *t, None, (i % 2) as i32).await;
+        give(
+            &app,
+            &net.bank,
+            &format!("m{i}@donor.example"),
+            &format!("+91982210010{i}"),
+            *t,
+            &format!("MY-D{i}"),
+        )
+        .await;
+        ids.push(id);
+    }
+    rollups::run(&app.db, Utc::now()).await.expect("first run");
+    for id in &ids {
+        accept(&app, &net.bank_staff, id, &net.bank.id).await.data();
+    }
+    let second = rollups::run(&app.db, Utc::now()).await.expect("second run");
+    let periods = [
+        (at(2025, 11, 15, 6), at(2026, 2, 10, 6)),
+        (at(2025, 11, 1, 0), at(2026, 3, 1, 0)),
+        (at(2025, 12, 1, 0), at(2026, 2, 1, 0)),
+        (at(2025, 12, 31, 12), at(2026, 1, 1, 12)),
+        (at(2025, 10, 1, 0), Utc::now() + Duration::hours(1)),
+    ];
+
+    // Act
+    let mut figures = Vec::new();
+    for (from, to) in periods {
+        figures.push(both(&app, from, to).await);
+    }
+
+    // Assert
+    assert!(second.changed_days >= times.len(), "{second:?}");
+    for ((rolled, fresh), period) in figures.iter().zip(periods) {
+        assert_eq!(rolled, fresh, "{period:?}");
+    }
+    let (mid, _) = &figures[0];
+    assert_eq!(mid.requests.total, 5);
+    assert!(!mid.requests.time_to_accept.is_empty());
+    let months: Vec<&str> = mid.collections.iter().map(|c| c.month.as_str()).collect();
+    assert_eq!(months, ["2025-11", "2025-12", "2026-01", "2026-02"]);
+    let (all, _) = &figures[4];
+    assert_eq!(all.requests.total, 7);
+    assert_eq!(all.collections.iter().map(|c| c.donations).sum::<i64>(), 7);
 }

@@ -12,11 +12,15 @@ const NOT_REFERENCES: &[&str] = &[
     "notifications.related_entity_id",
     "idempotency_keys.result_id",
     "sessions.family_id",
-    // Daily analytics rollups: derived counts the rollup job rebuilds from the base tables
+    // Analytics rollups: derived counts the rollup job rebuilds from the base tables
     // (the base rows hold the references).
     "rollup_wastage.blood_bank_id",
     "rollup_collections.blood_bank_id",
     "rollup_collections.camp_id",
+    // Their monthly sums, rebuilt from the daily rollups.
+    "rollup_wastage_monthly.blood_bank_id",
+    "rollup_collections_monthly.blood_bank_id",
+    "rollup_collections_monthly.camp_id",
     // The instance holding a delivery's claim, not a row.
     "outbox_deliveries.claimed_by",
     "reward_points.source_id",

@@ -12,8 +12,14 @@
 //! past `collected_at`, events committed around the last run). The first run on a database
 //! backfills every closed day. The current day, and any day after the last run, is read
 //! live by `networkStats`.
+//!
+//! Monthly rollups (`<table>_monthly`, keyed by `month`, `YYYY-MM`) hold the sums of the
+//! daily rows of each UTC month wholly before `rolled_through`, so that a long period reads
+//! one row per month and group. In the same transaction, after the days, a run rebuilds from
+//! the daily rollups every such month whose days it rebuilt (delete, then one
+//! `INSERT … SELECT … GROUP BY` per table); a backfill rebuilds every closed month.
 
-use super::service::{Sql, day, day_text, midnight, minutes};
+use super::service::{Sql, day, day_text, midnight, minutes, month_start, month_text, next_month};
 use crate::{db, error::AppResult};
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use sea_orm::{ConnectionTrait, DatabaseConnection, DbBackend, QueryResult};
@@ -22,6 +28,33 @@ use std::collections::BTreeSet;
 /// How far before the last run's start a change is looked for: a transaction that started
 /// before it and committed after it wrote times older than the run.
 const LOOKBACK_MINUTES: i64 = 10;
+
+/// Each daily rollup table (its monthly twin is `<table>_monthly`), the columns that key it
+/// besides the day, and the counts it holds.
+const TABLES: &[(&str, &[&str], &[&str])] = &[
+    (
+        "rollup_requests",
+        &["status", "urgency"],
+        &["n", "escalated"],
+    ),
+    (
+        "rollup_request_minutes",
+        &["kind", "urgency", "minutes"],
+        &["n"],
+    ),
+    (
+        "rollup_wastage",
+        &["blood_bank_id", "component"],
+        &["expired", "discarded"],
+    ),
+    ("rollup_issues", &["blood_group", "component"], &["issued"]),
+    (
+        "rollup_collections",
+        &["blood_bank_id", "camp_id"],
+        &["donations", "units"],
+    ),
+    ("rollup_camps", &[], &["registrations", "attended"]),
+];
 
 /// What one run did.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -87,31 +120,45 @@ async fn run_with(
     };
     let today = now.date_naive();
     let mut report = RollupReport::default();
+    let through = if full { None } else { through };
+    let rolled_through = today.max(through.unwrap_or(today));
+    // Months wholly before the new `rolled_through`.
+    let closed_months = month_start(rolled_through);
     match (through, last_run) {
-        (Some(through), Some(last_run)) if !full => {
+        (Some(through), Some(last_run)) => {
             let since = last_run - Duration::minutes(LOOKBACK_MINUTES);
             let days = changed_days(&txn, since, through).await?;
             report.changed_days = days.len();
+            let mut months = BTreeSet::new();
             for d in days {
                 let next = d.succ_opt().unwrap_or(d);
                 rebuild(&txn, Some(d), next).await?;
+                months.insert(month_start(d));
             }
             if through < today {
                 rebuild(&txn, Some(through), today).await?;
                 report.closed = Some((Some(through), today));
+                let mut m = month_start(through);
+                while m < closed_months {
+                    months.insert(m);
+                    m = next_month(m);
+                }
+            }
+            for m in months.into_iter().filter(|m| *m < closed_months) {
+                rebuild_months(&txn, Some(m), next_month(m)).await?;
             }
         }
         _ => {
             rebuild(&txn, None, today).await?;
             report.closed = Some((None, today));
+            rebuild_months(&txn, None, closed_months).await?;
         }
     }
     let mut u = Sql::new(
         backend,
         "UPDATE analytics_rollup_state SET rolled_through = ",
     );
-    let through = if full { None } else { through };
-    u.val(day_text(today.max(through.unwrap_or(today))))
+    u.val(day_text(rolled_through))
         .push(", last_run_at = ")
         .val(now)
         .push(" WHERE id = 1");
@@ -171,6 +218,45 @@ fn text(row: &QueryResult, col: &str) -> AppResult<String> {
     Ok(row.try_get("", col)?)
 }
 
+/// Rebuilds the monthly rollups of the months starting in `[from, to)` (every month before
+/// `to` when `from` is `None`; both the first day of a month) from the daily rollups.
+pub async fn rebuild_months<C: ConnectionTrait>(
+    db: &C,
+    from: Option<NaiveDate>,
+    to: NaiveDate,
+) -> AppResult<()> {
+    let backend = db.get_database_backend();
+    for (daily, keys, counts) in TABLES {
+        let monthly = format!("{daily}_monthly");
+        let mut q = Sql::new(backend, &format!("DELETE FROM {monthly} WHERE month < "));
+        q.val(month_text(to));
+        if let Some(from) = from {
+            q.push(" AND month >= ").val(month_text(from));
+        }
+        db.execute_raw(q.build()).await?;
+        let keys: String = keys.iter().map(|k| format!(", {k}")).collect();
+        let cols: String = counts.iter().map(|c| format!(", {c}")).collect();
+        let sums: String = counts
+            .iter()
+            .map(|c| format!(", CAST(SUM({c}) AS BIGINT)"))
+            .collect();
+        let mut q = Sql::new(
+            backend,
+            &format!(
+                "INSERT INTO {monthly} (month{keys}{cols}) \
+                 SELECT substr(day, 1, 7){keys}{sums} FROM {daily} WHERE day < "
+            ),
+        );
+        q.val(day_text(to));
+        if let Some(from) = from {
+            q.push(" AND day >= ").val(day_text(from));
+        }
+        q.push(&format!(" GROUP BY substr(day, 1, 7){keys}"));
+        db.execute_raw(q.build()).await?;
+    }
+    Ok(())
+}
+
 /// Rebuilds the rollups of the days `[from, to)` (every day before `to` when `from` is
 /// `None`) from the base tables.
 pub async fn rebuild<C: ConnectionTrait>(
@@ -179,14 +265,7 @@ pub async fn rebuild<C: ConnectionTrait>(
     to: NaiveDate,
 ) -> AppResult<()> {
     let backend = db.get_database_backend();
-    for table in [
-        "rollup_requests",
-        "rollup_request_minutes",
-        "rollup_wastage",
-        "rollup_issues",
-        "rollup_collections",
-        "rollup_camps",
-    ] {
+    for (table, _, _) in TABLES {
         let mut q = Sql::new(backend, &format!("DELETE FROM {table} WHERE day < "));
         q.val(day_text(to));
         if let Some(from) = from {

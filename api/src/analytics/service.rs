@@ -1,10 +1,11 @@
 //! `networkStats` as SQL: one grouped query per figure over the period, filtered to the
 //! organization or city asked about.
 //!
-//! The whole network's figures read the daily rollups (`super::rollups`) for the whole UTC
-//! days of the period the rollup job has closed, and the base tables, over indexed time
-//! ranges, for the rest (the partial days at each edge and the days since the job last
-//! ran); each statement sums both parts. An organization's or a city's figures read the base
+//! The whole network's figures read the rollups (`super::rollups`) for the whole UTC days of
+//! the period the rollup job has closed — the monthly rollups for the whole UTC months among
+//! them, the daily rollups for the closed days left at each end — and the base tables, over
+//! indexed time ranges, for the rest (the partial days at each edge and the days since the
+//! job last ran); each statement sums the three parts (`Split`). An organization's or a city's figures read the base
 //! tables only (the rollups are not kept per organization).
 //!
 //! Percentiles use the nearest-rank definition on both databases (Postgres's
@@ -14,7 +15,7 @@
 //! instants, so that they can be counted per minute in the rollups.
 
 use crate::error::AppResult;
-use chrono::{DateTime, Duration, NaiveDate, Utc};
+use chrono::{DateTime, Datelike, Duration, NaiveDate, Utc};
 use entity::{BloodGroup, Component, RequestStatus, Urgency};
 use sea_orm::{ActiveEnum, ConnectionTrait, DbBackend, QueryResult, Statement, Value};
 use std::collections::BTreeMap;
@@ -85,12 +86,40 @@ impl Sql {
         self.push(")")
     }
 
-    /// `day` of a rollup in the rolled days of `split` (the caller checked there are some).
-    fn days(&mut self, (from, to): &(NaiveDate, NaiveDate)) -> &mut Self {
-        self.push(" AND day >= ")
-            .val(day_text(*from))
-            .push(" AND day < ")
-            .val(day_text(*to))
+    /// The rollups' part of a figure: `UNION ALL` of `daily` (a `SELECT … WHERE …` over a
+    /// daily rollup) over the rolled days of `split` left at the ends, and of `monthly` (the
+    /// same over its monthly twin) over its whole months; nothing when it has neither.
+    fn rolled(&mut self, split: &Split, daily: &str, monthly: &str) -> &mut Self {
+        if !split.days.is_empty() {
+            self.push(" UNION ALL ").push(daily).days(&split.days);
+        }
+        if let Some(months) = &split.months {
+            self.push(" UNION ALL ").push(monthly).months(months);
+        }
+        self
+    }
+
+    /// `day` of a daily rollup in one of the ranges `[from, to)` of days (at least one).
+    fn days(&mut self, ranges: &[(NaiveDate, NaiveDate)]) -> &mut Self {
+        self.push(" AND (");
+        for (i, (from, to)) in ranges.iter().enumerate() {
+            if i > 0 {
+                self.push(" OR ");
+            }
+            self.push("day >= ")
+                .val(day_text(*from))
+                .push(" AND day < ")
+                .val(day_text(*to));
+        }
+        self.push(")")
+    }
+
+    /// `month` of a monthly rollup in `[from, to)`, two first days of a month.
+    fn months(&mut self, (from, to): &(NaiveDate, NaiveDate)) -> &mut Self {
+        self.push(" AND month >= ")
+            .val(month_text(*from))
+            .push(" AND month < ")
+            .val(month_text(*to))
     }
 
     /// Rows of the organizations in the scope's city, by the column holding an organization.
@@ -134,22 +163,44 @@ pub(crate) fn day_text(d: NaiveDate) -> String {
     d.format("%Y-%m-%d").to_string()
 }
 
+/// A monthly rollup's `month` (`YYYY-MM`): the month of `d`.
+pub(crate) fn month_text(d: NaiveDate) -> String {
+    d.format("%Y-%m").to_string()
+}
+
+/// The first day of `d`'s month.
+pub(crate) fn month_start(d: NaiveDate) -> NaiveDate {
+    d.with_day(1).unwrap_or(d)
+}
+
+/// The first day of the month after `d`'s.
+pub(crate) fn next_month(d: NaiveDate) -> NaiveDate {
+    month_start(d)
+        .checked_add_months(chrono::Months::new(1))
+        .unwrap_or(NaiveDate::MAX)
+}
+
 /// The instant a UTC day starts.
 pub(crate) fn midnight(d: NaiveDate) -> DateTime<Utc> {
     d.and_time(chrono::NaiveTime::MIN).and_utc()
 }
 
-/// How a period `[from, to)` is read: whole days from the rollups, the rest live.
+/// How a period `[from, to)` is read: whole months from the monthly rollups, the other
+/// whole days the rollups hold from the daily rollups, the rest live.
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) struct Split {
-    /// Whole UTC days `[first, end)` the rollups answer for.
-    rolled: Option<(NaiveDate, NaiveDate)>,
+    /// Whole UTC months `[first, end)` (first days of months) the monthly rollups answer for.
+    months: Option<(NaiveDate, NaiveDate)>,
+    /// Whole UTC days `[first, end)` the daily rollups answer for: at most one range on each
+    /// side of the months.
+    days: Vec<(NaiveDate, NaiveDate)>,
     /// Instants `[from, to)` read from the base tables.
     live: Vec<(DateTime<Utc>, DateTime<Utc>)>,
 }
 
 impl Split {
-    /// `rolled_through`: the rollups hold every day before it (none when `None`).
+    /// `rolled_through`: the daily rollups hold every day before it, the monthly ones every
+    /// month wholly before it (none when `None`).
     pub(crate) fn of(
         from: DateTime<Utc>,
         to: DateTime<Utc>,
@@ -169,13 +220,34 @@ impl Split {
                 if midnight(end) < to {
                     live.push((midnight(end), to));
                 }
-                Self {
-                    rolled: Some((first, end)),
-                    live,
+                let (m0, m1) = (
+                    if first.day() == 1 {
+                        first
+                    } else {
+                        next_month(first)
+                    },
+                    month_start(end),
+                );
+                if m0 < m1 {
+                    Self {
+                        months: Some((m0, m1)),
+                        days: [(first, m0), (m1, end)]
+                            .into_iter()
+                            .filter(|(a, b)| a < b)
+                            .collect(),
+                        live,
+                    }
+                } else {
+                    Self {
+                        months: None,
+                        days: vec![(first, end)],
+                        live,
+                    }
                 }
             }
             _ => Self {
-                rolled: None,
+                months: None,
+                days: vec![],
                 live: if from < to { vec![(from, to)] } else { vec![] },
             },
         }
@@ -335,10 +407,11 @@ async fn requests<C: ConnectionTrait>(
     );
     request_scope(&mut q, s, split);
     q.push(" GROUP BY r.status, r.urgency");
-    if let Some(days) = &split.rolled {
-        q.push(" UNION ALL SELECT status, urgency, n, escalated FROM rollup_requests WHERE 1 = 1")
-            .days(days);
-    }
+    q.rolled(
+        split,
+        "SELECT status, urgency, n, escalated FROM rollup_requests WHERE 1 = 1",
+        "SELECT status, urgency, n, escalated FROM rollup_requests_monthly WHERE 1 = 1",
+    );
     q.push(") t GROUP BY status, urgency");
     let mut by_status: BTreeMap<String, (RequestStatus, i64)> = BTreeMap::new();
     let mut by_urgency: BTreeMap<i32, (Urgency, i64)> = BTreeMap::new();
@@ -406,13 +479,17 @@ async fn percentiles<C: ConnectionTrait>(
         ),
     );
     request_scope(&mut q, s, split);
-    if let Some(days) = &split.rolled {
-        q.push(
-            " UNION ALL SELECT urgency, minutes AS m, n FROM rollup_request_minutes WHERE kind = ",
-        )
-        .val(kind)
-        .days(days);
-    }
+    // `kind` is one of two constants of this module.
+    q.rolled(
+        split,
+        &format!(
+            "SELECT urgency, minutes AS m, n FROM rollup_request_minutes WHERE kind = '{kind}'"
+        ),
+        &format!(
+            "SELECT urgency, minutes AS m, n FROM rollup_request_minutes_monthly \
+             WHERE kind = '{kind}'"
+        ),
+    );
     q.push(
         ") t GROUP BY urgency, m), \
          c AS (SELECT urgency, m, SUM(n) OVER (PARTITION BY urgency ORDER BY m) AS cum, \
@@ -456,13 +533,13 @@ async fn wastage<C: ConnectionTrait>(db: &C, s: &Scope, split: &Split) -> AppRes
     q.live("e.created_at", split);
     bank_scope(&mut q, "e.blood_bank_id", s);
     q.push(" GROUP BY u.component, e.blood_bank_id");
-    if let Some(days) = &split.rolled {
-        q.push(
-            " UNION ALL SELECT component, blood_bank_id AS bank, expired, discarded \
-             FROM rollup_wastage WHERE 1 = 1",
-        )
-        .days(days);
-    }
+    q.rolled(
+        split,
+        "SELECT component, blood_bank_id AS bank, expired, discarded \
+         FROM rollup_wastage WHERE 1 = 1",
+        "SELECT component, blood_bank_id AS bank, expired, discarded \
+         FROM rollup_wastage_monthly WHERE 1 = 1",
+    );
     q.push(") t GROUP BY component, bank ORDER BY bank, component");
     let mut out = Vec::new();
     for row in db.query_all_raw(q.build()).await? {
@@ -503,13 +580,13 @@ async fn collections<C: ConnectionTrait>(
     }
     q.city("d.blood_bank_id", s);
     q.push(&format!(" GROUP BY {m}, d.blood_bank_id, d.camp_id"));
-    if let Some(days) = &split.rolled {
-        q.push(
-            " UNION ALL SELECT substr(day, 1, 7) AS month, blood_bank_id AS bank, \
-             camp_id AS camp, donations, units FROM rollup_collections WHERE 1 = 1",
-        )
-        .days(days);
-    }
+    q.rolled(
+        split,
+        "SELECT substr(day, 1, 7) AS month, blood_bank_id AS bank, \
+         camp_id AS camp, donations, units FROM rollup_collections WHERE 1 = 1",
+        "SELECT month, blood_bank_id AS bank, \
+         camp_id AS camp, donations, units FROM rollup_collections_monthly WHERE 1 = 1",
+    );
     q.push(") t GROUP BY month, bank, camp ORDER BY 1, 2, 3");
     let mut out = Vec::new();
     for row in db.query_all_raw(q.build()).await? {
@@ -546,10 +623,11 @@ async fn camps<C: ConnectionTrait>(db: &C, s: &Scope, split: &Split) -> AppResul
     if let Some(city) = &s.city {
         q.push(" AND LOWER(c.city) = ").val(city.to_lowercase());
     }
-    if let Some(days) = &split.rolled {
-        q.push(" UNION ALL SELECT registrations, attended FROM rollup_camps WHERE 1 = 1")
-            .days(days);
-    }
+    q.rolled(
+        split,
+        "SELECT registrations, attended FROM rollup_camps WHERE 1 = 1",
+        "SELECT registrations, attended FROM rollup_camps_monthly WHERE 1 = 1",
+    );
     q.push(") t");
     let row = db.query_one_raw(q.build()).await?;
     Ok(match row {
@@ -595,13 +673,13 @@ async fn stock<C: ConnectionTrait>(
     q.live("e.created_at", recent);
     bank_scope(&mut q, "e.blood_bank_id", s);
     q.push(" GROUP BY u.blood_group, u.component");
-    if let Some(days) = &recent.rolled {
-        q.push(
-            " UNION ALL SELECT blood_group AS g, component AS c, 0 AS available, issued \
-             FROM rollup_issues WHERE 1 = 1",
-        )
-        .days(days);
-    }
+    q.rolled(
+        recent,
+        "SELECT blood_group AS g, component AS c, 0 AS available, issued \
+         FROM rollup_issues WHERE 1 = 1",
+        "SELECT blood_group AS g, component AS c, 0 AS available, issued \
+         FROM rollup_issues_monthly WHERE 1 = 1",
+    );
     q.push(") t GROUP BY g, c HAVING SUM(available) > 0 OR SUM(issued) > 0 ORDER BY c, g");
     let mut out = Vec::new();
     for row in db.query_all_raw(q.build()).await? {
@@ -614,4 +692,68 @@ async fn stock<C: ConnectionTrait>(
         });
     }
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+
+    fn at(y: i32, m: u32, d: u32, h: u32) -> DateTime<Utc> {
+        Utc.with_ymd_and_hms(y, m, d, h, 0, 0).unwrap()
+    }
+
+    fn day(y: i32, m: u32, d: u32) -> NaiveDate {
+        NaiveDate::from_ymd_opt(y, m, d).expect("a date")
+    }
+
+    #[test]
+    fn a_period_from_mid_month_to_mid_month_reads_whole_months_monthly_and_the_ends_daily() {
+        // Arrange: mid-November 2025 at 06:00 to mid-February 2026 at 06:00, all rolled.
+        let (from, to) = (at(2025, 11, 15, 6), at(2026, 2, 10, 6));
+
+        // Act
+        let split = Split::of(from, to, Some(day(2026, 3, 1)));
+
+        // Assert
+        assert_eq!(split.months, Some((day(2025, 12, 1), day(2026, 2, 1))));
+        assert_eq!(
+            split.days,
+            vec![
+                (day(2025, 11, 16), day(2025, 12, 1)),
+                (day(2026, 2, 1), day(2026, 2, 10))
+            ]
+        );
+        assert_eq!(
+            split.live,
+            vec![(from, at(2025, 11, 16, 0)), (at(2026, 2, 10, 0), to)]
+        );
+    }
+
+    #[test]
+    fn months_stop_at_the_month_rolled_through_falls_in_and_the_rest_is_live() {
+        // Arrange: a year to a time after `rolled_through` (20 March).
+        let (from, to) = (at(2025, 4, 1, 0), at(2026, 4, 1, 0));
+
+        // Act
+        let split = Split::of(from, to, Some(day(2026, 3, 20)));
+
+        // Assert
+        assert_eq!(split.months, Some((day(2025, 4, 1), day(2026, 3, 1))));
+        assert_eq!(split.days, vec![(day(2026, 3, 1), day(2026, 3, 20))]);
+        assert_eq!(split.live, vec![(at(2026, 3, 20, 0), to)]);
+    }
+
+    #[test]
+    fn a_period_inside_one_month_reads_days_only() {
+        // Arrange
+        let (from, to) = (at(2026, 1, 30, 6), at(2026, 2, 2, 6));
+
+        // Act
+        let split = Split::of(from, to, Some(day(2026, 3, 1)));
+
+        // Assert
+        assert_eq!(split.months, None);
+        assert_eq!(split.days, vec![(day(2026, 1, 31), day(2026, 2, 2))]);
+    }
 }
