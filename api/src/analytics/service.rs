@@ -566,8 +566,9 @@ async fn collections<C: ConnectionTrait>(
             "SELECT month, bank, camp, CAST(SUM(donations) AS BIGINT) AS donations, \
              CAST(SUM(units) AS BIGINT) AS units FROM (\
              SELECT {m} AS month, d.blood_bank_id AS bank, d.camp_id AS camp, \
-             COUNT(DISTINCT d.id) AS donations, COUNT(u.id) AS units \
-             FROM donations d LEFT JOIN blood_units u ON u.donation_id = d.id WHERE 1 = 1"
+             COUNT(*) AS donations, \
+             SUM((SELECT COUNT(*) FROM blood_units u WHERE u.donation_id = d.id)) AS units \
+             FROM donations d WHERE 1 = 1"
         ),
     );
     q.live("d.collected_at", split);
