@@ -32,7 +32,6 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "side-by-side"))
 import measure  # noqa: E402  (the page, wrk's script and the /proc readers)
 
-CLK = os.sysconf("SC_CLK_TCK")
 
 
 def log(*a):
@@ -156,28 +155,7 @@ def main():
                                              admin_url=a.admin_url, db=db))
 
     def run(v, conns, duration):
-        server0 = measure.ticks_of(v["pid"])
-        backends0 = {p: measure.ticks_of(p) for p in bench.backend_pids()}
-        before = os.times()
-        r = bench.wrk(v["url"], body, token, conns, duration)
-        bench.finish_others(r, before.children_user + before.children_system)
-        server1 = measure.ticks_of(v["pid"])
-        backends = 0
-        for p in set(backends0) | set(bench.backend_pids()):
-            t = measure.ticks_of(p)
-            if t is not None:
-                backends += t - (backends0.get(p) or 0)
-        n = max(1.0, r["requests"])
-        r["server_ms"] = (server1 - server0) / CLK * 1000 / n
-        r["pg_ms"] = backends / CLK * 1000 / n
-        errors = int(r["gql_errors"] + r["bad_status"] + r["sock_errors"])
-        if errors:
-            raise SystemExit(f"{v['label']}: {errors} failed requests; first: {r['first_error']}")
-        log(f"  {v['label']:<12} c={conns:<3} {r['rps']:8.1f} req/s  p50 {r['p50_us'] / 1000:6.2f} ms"
-            f"  p99 {r['p99_us'] / 1000:7.2f} ms  server {r['server_ms']:.3f} ms/page"
-            f"  postgres {r['pg_ms']:.3f} ms/page  SQL {int(r['sql_min'])}..{int(r['sql_max'])}"
-            f"  others {r['others_pct']:.0f}%")
-        return r
+        return bench.cpu_run(v["label"], v["pid"], v["url"], body, token, conns, duration)
 
     log(f"warm-up: {a.warmup} s each at 16 connections")
     for v in variants:

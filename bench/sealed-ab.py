@@ -37,7 +37,6 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "side-by-side"))
 import measure  # noqa: E402  (post, wrk, the /proc readers)
 
-CLK = os.sysconf("SC_CLK_TCK")
 PASSWORD = "sealed-benchmark-password"
 NOTES = ("Post-partum haemorrhage, Hb 6.1 g/dL after two units; cross-matched, no "
          "antibodies detected. Consultant on call informed; keep two more units on hold "
@@ -225,31 +224,9 @@ def main():
             json.dump({"query": PAGES[page]}, f)
 
     def run(v, page, conns, duration):
-        b = v["bench"]
-        server0 = measure.ticks_of(v["pid"])
-        backends0 = {p: measure.ticks_of(p) for p in b.backend_pids()}
-        before = os.times()
-        r = b.wrk(v["url"], os.path.join(work, f"{page}.json"), v["tokens"][page], conns,
-                  duration)
-        b.finish_others(r, before.children_user + before.children_system)
-        server1 = measure.ticks_of(v["pid"])
-        backends = 0
-        for p in set(backends0) | set(b.backend_pids()):
-            t = measure.ticks_of(p)
-            if t is not None:
-                backends += t - (backends0.get(p) or 0)
-        n = max(1.0, r["requests"])
-        r["server_ms"] = (server1 - server0) / CLK * 1000 / n
-        r["pg_ms"] = backends / CLK * 1000 / n
-        errors = int(r["gql_errors"] + r["bad_status"] + r["sock_errors"])
-        if errors:
-            raise SystemExit(f"{v['label']} {page}: {errors} failed requests; first: "
-                             f"{r['first_error']}")
-        log(f"  {v['label']:<8} {page:<9} c={conns:<3} {r['rps']:8.1f} req/s"
-            f"  p50 {r['p50_us'] / 1000:6.2f} ms  p99 {r['p99_us'] / 1000:7.2f} ms"
-            f"  server {r['server_ms']:.3f} ms/page  postgres {r['pg_ms']:.3f} ms/page"
-            f"  SQL {int(r['sql_min'])}..{int(r['sql_max'])}  others {r['others_pct']:.0f}%")
-        return r
+        return v["bench"].cpu_run(f"{v['label']} {page}", v["pid"], v["url"],
+                                  os.path.join(work, f"{page}.json"), v["tokens"][page],
+                                  conns, duration)
 
     log(f"warm-up: {a.warmup} s each at 16 connections")
     for page in pages:

@@ -189,6 +189,32 @@ class Bench:
                              f"first: {r['first_error']}")
         return r
 
+    def cpu_run(self, label, pid, url, body_file, token, conns, duration):
+        """One wrk run against the server `pid`, with its CPU time per answer and that of
+        this database's Postgres backends (utime+stime from /proc over the run)."""
+        server0 = ticks_of(pid)
+        backends0 = {p: ticks_of(p) for p in self.backend_pids()}
+        before = os.times()
+        r = self.wrk(url, body_file, token, conns, duration)
+        self.finish_others(r, before.children_user + before.children_system)
+        server1 = ticks_of(pid)
+        backends = 0
+        for p in set(backends0) | set(self.backend_pids()):
+            t = ticks_of(p)
+            if t is not None:
+                backends += t - (backends0.get(p) or 0)
+        n = max(1.0, r["requests"])
+        r["server_ms"] = (server1 - server0) / CLK * 1000 / n
+        r["pg_ms"] = backends / CLK * 1000 / n
+        errors = int(r["gql_errors"] + r["bad_status"] + r["sock_errors"])
+        if errors:
+            raise SystemExit(f"{label}: {errors} failed requests; first: {r['first_error']}")
+        log(f"  {label:<20} c={conns:<3} {r['rps']:8.1f} req/s  p50 {r['p50_us'] / 1000:6.2f} ms"
+            f"  p99 {r['p99_us'] / 1000:7.2f} ms  server {r['server_ms']:.3f} ms/page"
+            f"  postgres {r['pg_ms']:.3f} ms/page  SQL {int(r['sql_min'])}..{int(r['sql_max'])}"
+            f"  others {r['others_pct']:.0f}%")
+        return r
+
 
 def med(values):
     return statistics.median(values) if values else float("nan")
