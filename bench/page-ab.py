@@ -21,12 +21,9 @@ import json
 import os
 import secrets
 import signal
-import socket
 import statistics
 import subprocess
 import sys
-import time
-import urllib.request
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "side-by-side"))
@@ -38,28 +35,10 @@ def log(*a):
     print(*a, file=sys.stderr, flush=True)
 
 
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def psql(url, sql, out=False):
     r = subprocess.run(["psql", url, "-qAt", "-c", sql], check=True,
                        capture_output=True, text=True)
     return r.stdout.strip() if out else None
-
-
-def wait_for(url, proc, name):
-    for _ in range(600):
-        if proc.poll() is not None:
-            raise SystemExit(f"{name} exited before answering")
-        try:
-            measure.post(url, {"query": "{ __typename }"})
-            return
-        except OSError:
-            time.sleep(0.1)
-    raise SystemExit(f"{name} did not answer in 60 s")
 
 
 def main():
@@ -92,14 +71,7 @@ def main():
     procs = []
 
     def cleanup():
-        for p in procs:
-            if p.poll() is None:
-                p.send_signal(signal.SIGTERM)
-        for p in procs:
-            try:
-                p.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                p.kill()
+        measure.stop(procs)
         if not a.reuse_db:
             subprocess.run(["psql", a.admin_url, "-q", "-c",
                             f"DROP DATABASE IF EXISTS {db} WITH (FORCE)"],
@@ -124,17 +96,9 @@ def main():
 
     secret = secrets.token_hex(32)
     for v in variants:
-        port = free_port()
-        env = dict(os.environ, APP_ENV="production", JWT_SECRET=secret, DATABASE_URL=db_url,
-                   HOST="127.0.0.1", PORT=str(port), EXPOSE_SQL_COUNT="true",
-                   ACCESS_TOKEN_TTL_SECS="7200", MALLOC_ARENA_MAX="2", RUST_LOG="warn")
-        env.update(v["env"])
-        logf = open(os.path.join(work, f"{v['label']}.log"), "wb")
-        p = subprocess.Popen([v["bin"], "serve"], cwd=work, env=env, stdout=logf, stderr=logf)
+        p, v["url"] = measure.serve(v["bin"], db_url, secret, work, v["label"], v["env"])
         procs.append(p)
-        v["pid"], v["url"] = p.pid, f"http://127.0.0.1:{port}/graphql"
-        wait_for(v["url"], p, v["label"])
-        log(f"{v['label']}: {v['bin']} {v['env'] or ''} on port {port} (pid {p.pid})")
+        v["pid"] = p.pid
 
     login = ('mutation { login(input: {email: "scale-h-00000@scale.example", '
              'password: "scale-benchmark-password"}) { accessToken } }')

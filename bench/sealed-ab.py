@@ -27,7 +27,6 @@ import json
 import os
 import secrets
 import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -51,12 +50,6 @@ PAGES = {
 
 def log(*a):
     print(*a, file=sys.stderr, flush=True)
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def psql(url, sql):
@@ -153,14 +146,7 @@ def main():
     procs = []
 
     def cleanup():
-        for p in procs:
-            if p.poll() is None:
-                p.send_signal(signal.SIGTERM)
-        for p in procs:
-            try:
-                p.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                p.kill()
+        measure.stop(procs)
         for v in variants:
             subprocess.run(["psql", a.admin_url, "-q", "-c",
                             f"DROP DATABASE IF EXISTS {v['db']} WITH (FORCE)"],
@@ -187,25 +173,11 @@ def main():
         subprocess.run([v["bin"], "create-admin", "--email", admin_email, "--password",
                         PASSWORD, "--name", "Bench Admin"], cwd=work, check=True, env=env,
                        stdout=sys.stderr)
-        port = free_port()
-        env = dict(os.environ, **keys, APP_ENV="production", JWT_SECRET=secret,
-                   DATABASE_URL=db_url, HOST="127.0.0.1", PORT=str(port),
-                   EXPOSE_SQL_COUNT="true", ACCESS_TOKEN_TTL_SECS="7200",
-                   MALLOC_ARENA_MAX="2", RUST_LOG="warn", MFA_REQUIRED_ROLES="")
-        env.update(v["env"])
-        logf = open(os.path.join(work, f"{v['label']}.log"), "wb")
-        p = subprocess.Popen([v["bin"], "serve"], cwd=work, env=env, stdout=logf, stderr=logf)
+        p, v["url"] = measure.serve(v["bin"], db_url, secret, work, v["label"],
+                                    dict(keys, MFA_REQUIRED_ROLES="", **v["env"]))
         procs.append(p)
-        v["pid"], v["url"] = p.pid, f"http://127.0.0.1:{port}/graphql"
-        for _ in range(600):
-            if p.poll() is not None:
-                raise SystemExit(f"{v['label']} exited; see {work}/{v['label']}.log")
-            try:
-                measure.post(v["url"], {"query": "{ __typename }"})
-                break
-            except OSError:
-                time.sleep(0.1)
-        log(f"{v['label']}: {v['bin']} on port {port} (pid {p.pid}), database {v['db']}")
+        v["pid"] = p.pid
+        log(f"  database {v['db']}")
         t0 = time.monotonic()
         v["tokens"] = populate(v["url"], admin_email)
         psql(db_url, "VACUUM ANALYZE")

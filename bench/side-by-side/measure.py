@@ -11,6 +11,8 @@ Postgres backends and wrk used meanwhile ("others"), so a disturbed run can be s
 import argparse
 import json
 import os
+import signal
+import socket
 import statistics
 import subprocess
 import sys
@@ -215,6 +217,48 @@ class Bench:
             f"  others {r['others_pct']:.0f}%")
         return r
 
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def serve(binary, db_url, secret, work, label, extra_env):
+    """Starts `binary serve` with the production settings the A/B scripts compare under
+    (one signing key, so one login serves every variant), logging to `work/label.log`, and
+    waits for its first answer. Returns the process and its GraphQL URL."""
+    port = free_port()
+    env = dict(os.environ, APP_ENV="production", JWT_SECRET=secret, DATABASE_URL=db_url,
+               HOST="127.0.0.1", PORT=str(port), EXPOSE_SQL_COUNT="true",
+               ACCESS_TOKEN_TTL_SECS="7200", MALLOC_ARENA_MAX="2", RUST_LOG="warn")
+    env.update(extra_env)
+    logf = open(os.path.join(work, f"{label}.log"), "wb")
+    p = subprocess.Popen([binary, "serve"], cwd=work, env=env, stdout=logf, stderr=logf)
+    url = f"http://127.0.0.1:{port}/graphql"
+    for _ in range(600):
+        if p.poll() is not None:
+            raise SystemExit(f"{label} exited before answering; see {work}/{label}.log")
+        try:
+            post(url, {"query": "{ __typename }"})
+            log(f"{label}: {binary} {extra_env or ''} on port {port} (pid {p.pid})")
+            return p, url
+        except OSError:
+            time.sleep(0.1)
+    p.kill()
+    raise SystemExit(f"{label} did not answer in 60 s")
+
+
+def stop(procs):
+    """SIGTERM, then SIGKILL whatever has not exited after 10 s."""
+    for p in procs:
+        if p.poll() is None:
+            p.send_signal(signal.SIGTERM)
+    for p in procs:
+        try:
+            p.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            p.kill()
 
 def med(values):
     return statistics.median(values) if values else float("nan")

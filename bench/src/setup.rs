@@ -139,6 +139,44 @@ pub async fn register(http: &reqwest::Client, base: &str, email: &str, name: &st
     .map(drop)
 }
 
+/// Registers `admin` and their organization in Bengaluru, approved by the super admin `root`;
+/// returns the admin's token and the organization's id.
+pub async fn approved_org(
+    http: &reqwest::Client,
+    base: &str,
+    root: &str,
+    admin: &str,
+    code: &str,
+    name: &str,
+    kind: &str,
+) -> Res<(String, String)> {
+    register(http, base, admin, &format!("{code} Admin")).await?;
+    let token = login(http, base, admin).await?;
+    let data = gql(
+        http,
+        base,
+        Some(&token),
+        "mutation($i: RegisterOrganizationInput!) { registerOrganization(input: $i) { organization { id } } }",
+        json!({"i": {"code": code, "name": name, "kind": kind,
+                     "city": "Bengaluru", "country": "IN", "latitude": 12.97, "longitude": 77.59}}),
+    )
+    .await?;
+    let id = data
+        .pointer("/registerOrganization/organization/id")
+        .and_then(Value::as_str)
+        .ok_or("registerOrganization: no id")?
+        .to_string();
+    gql(
+        http,
+        base,
+        Some(root),
+        "mutation($i: OrganizationStatusInput!) { approveOrganization(input: $i) { organization { id } } }",
+        json!({"i": {"organizationId": id}}),
+    )
+    .await?;
+    Ok((token, id))
+}
+
 /// The seeded accounts the scenarios use.
 pub struct BenchData {
     root_token: String,

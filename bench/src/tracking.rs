@@ -354,8 +354,7 @@ async fn listen(
     }
 }
 
-/// Registers an organization's admin and the organization (approved by the super admin);
-/// returns the admin's token and the organization's id.
+/// An approved organization of `kind` and its admin: the admin's token and the id.
 async fn org(
     http: &reqwest::Client,
     base: &str,
@@ -363,32 +362,17 @@ async fn org(
     kind: &str,
     code: &str,
 ) -> Res<(String, String)> {
-    let email = format!("{}@tracking.bench.example", code.to_lowercase());
-    setup::register(http, base, &email, &format!("{code} Admin")).await?;
-    let token = setup::login(http, base, &email).await?;
-    let data = setup::gql(
+    let admin = format!("{}@tracking.bench.example", code.to_lowercase());
+    setup::approved_org(
         http,
         base,
-        Some(&token),
-        "mutation($i: RegisterOrganizationInput!) { registerOrganization(input: $i) { organization { id } } }",
-        json!({"i": {"code": code, "name": format!("Tracking {code}"), "kind": kind,
-                     "city": "Bengaluru", "country": "IN", "latitude": 12.97, "longitude": 77.59}}),
+        root,
+        &admin,
+        code,
+        &format!("Tracking {code}"),
+        kind,
     )
-    .await?;
-    let id = data
-        .pointer("/registerOrganization/organization/id")
-        .and_then(Value::as_str)
-        .ok_or("registerOrganization: no id")?
-        .to_string();
-    setup::gql(
-        http,
-        base,
-        Some(root),
-        "mutation($i: OrganizationStatusInput!) { approveOrganization(input: $i) { organization { id } } }",
-        json!({"i": {"organizationId": id}}),
-    )
-    .await?;
-    Ok((token, id))
+    .await
 }
 
 /// A hospital, a bank and its staff member, `n` units, and `n` requests each accepted,

@@ -18,7 +18,7 @@ use crate::{
     setup::{self, PASSWORD, Res},
 };
 use futures_util::{SinkExt, StreamExt};
-use serde_json::{Value, json};
+use serde_json::json;
 use std::{
     path::PathBuf,
     process::{Child, Command, Stdio},
@@ -250,32 +250,11 @@ async fn drive(args: &Args, server: &ServerProcess, port: u16) -> Res<bool> {
     // Seed through the API: a hospital and a blood bank at the same place, a bank staff user.
     let root = setup::login(&http, &base, "root@ws.bench.lifeflow.example").await?;
     let org = |code: &'static str, kind: &'static str, admin: &'static str| {
+        let name = format!("WS Bench {code}");
         let (http, base, root) = (&http, &base, &root);
         async move {
-            setup::register(http, base, admin, "Bench Admin").await?;
-            let token = setup::login(http, base, admin).await?;
-            let data = setup::gql(
-                http,
-                base,
-                Some(&token),
-                "mutation($i: RegisterOrganizationInput!) { registerOrganization(input: $i) { organization { id } } }",
-                json!({"i": {"code": code, "name": format!("WS Bench {code}"), "kind": kind,
-                    "city": "Bengaluru", "country": "IN", "latitude": 12.97, "longitude": 77.59}}),
-            )
-            .await?;
-            let id = data
-                .pointer("/registerOrganization/organization/id")
-                .and_then(Value::as_str)
-                .ok_or("registerOrganization: no id")?
-                .to_string();
-            setup::gql(
-                http,
-                base,
-                Some(root),
-                "mutation($i: OrganizationStatusInput!) { approveOrganization(input: $i) { organization { id } } }",
-                json!({"i": {"organizationId": id}}),
-            )
-            .await?;
+            let (token, id) =
+                setup::approved_org(http, base, root, admin, code, &name, kind).await?;
             Ok::<_, Box<dyn std::error::Error + Send + Sync>>((id, token))
         }
     };

@@ -5,7 +5,7 @@
 use chrono::{Duration, Utc};
 use lifeflow_tests::{
     fixtures::care::*,
-    matrix::{Matrix, Outcome::*, Row, mutation},
+    matrix::{Outcome::*, Row, mutation},
     *,
 };
 use serde_json::{Value, json};
@@ -64,9 +64,7 @@ async fn list(app: &TestApp, who: &str, filter: Value, first: i64) -> Gql {
 /// The clinic and one of its STAFF.
 async fn clinic_with_staff(app: &TestApp) -> (Clinic, Session) {
     let c = Clinic::new(app).await;
-    let staff = app.signed_in("staff@clinic.example").await;
-    app.add_member(&c.admin, &c.org, &staff.email, "STAFF")
-        .await;
+    let staff = c.add_staff(app).await;
     (c, staff)
 }
 
@@ -270,24 +268,6 @@ async fn every_caller_against_care_calls() {
         .await
         .data();
     let stranger = app.signed_in("stranger@example.com").await;
-    let tokens = vec![
-        None,
-        Some(stranger.access.clone()),
-        Some(c.patient.access.clone()),
-        Some(c.doctor.access.clone()),
-        Some(c.admin.access.clone()),
-        Some(staff.access.clone()),
-        Some(c.root.access.clone()),
-    ];
-    let names = [
-        "anonymous",
-        "stranger",
-        "patient",
-        "doctor",
-        "clinic admin",
-        "clinic staff",
-        "super admin",
-    ];
 
     // Act and assert
     //                                             anon stranger pat doc adm staff SA
@@ -316,7 +296,7 @@ async fn every_caller_against_care_calls() {
             [U, F, F, A, A, A, F],
         ),
     ];
-    Matrix::new(names, tokens)
+    c.worklist_matrix(&stranger, &staff)
         .telling_not_found_apart()
         .assert(&app, &rows)
         .await;

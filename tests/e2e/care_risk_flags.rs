@@ -4,7 +4,7 @@
 use futures_util::future::join_all;
 use lifeflow_tests::{
     fixtures::care::*,
-    matrix::{Matrix, Outcome::*, Row, mutation},
+    matrix::{Outcome::*, Row, mutation},
     *,
 };
 use serde_json::{Value, json};
@@ -138,9 +138,7 @@ async fn staff_patients_other_organizations_and_clients_neither_list_nor_resolve
     // Arrange
     let app = spawn_app().await;
     let (c, flags) = flagged(&app, 1).await;
-    let staff = app.signed_in("staff@clinic.example").await;
-    app.add_member(&c.admin, &c.org, &staff.email, "STAFF")
-        .await;
+    let staff = c.add_staff(&app).await;
     let other_admin = app.signed_in("admin@elsewhere.example").await;
     app.approved_org(&c.root, &other_admin, "ELSEWHERE", "HOSPITAL")
         .await;
@@ -253,28 +251,8 @@ async fn every_caller_against_the_risk_flag_worklist() {
     resolve(&app, &c.admin.access, &flags[0], "done")
         .await
         .data();
-    let staff = app.signed_in("staff@clinic.example").await;
-    app.add_member(&c.admin, &c.org, &staff.email, "STAFF")
-        .await;
+    let staff = c.add_staff(&app).await;
     let stranger = app.signed_in("stranger@example.com").await;
-    let tokens = vec![
-        None,
-        Some(stranger.access.clone()),
-        Some(c.patient.access.clone()),
-        Some(c.doctor.access.clone()),
-        Some(c.admin.access.clone()),
-        Some(staff.access.clone()),
-        Some(c.root.access.clone()),
-    ];
-    let names = [
-        "anonymous",
-        "stranger",
-        "patient",
-        "doctor",
-        "clinic admin",
-        "clinic staff",
-        "super admin",
-    ];
 
     // Act and assert
     //                                                 anon stranger pat doc adm staff SA
@@ -292,7 +270,7 @@ async fn every_caller_against_the_risk_flag_worklist() {
             [U, F, F, A, A, F, F],
         ),
     ];
-    Matrix::new(names, tokens)
+    c.worklist_matrix(&stranger, &staff)
         .telling_not_found_apart()
         .assert(&app, &rows)
         .await;

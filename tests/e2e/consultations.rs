@@ -456,9 +456,7 @@ async fn only_the_parties_to_a_consultation_may_see_or_touch_it() {
     let other_admin = app.signed_in("admin@elsewhere.example").await;
     app.approved_org(&c.root, &other_admin, "ELSEWHERE", "HOSPITAL")
         .await;
-    let staff = app.signed_in("staff@clinic.example").await;
-    app.add_member(&c.admin, &c.org, &staff.email, "STAFF")
-        .await;
+    let staff = c.add_staff(&app).await;
     let id = c.book(&app, &c.patient, &at(2, 10, 0)).await;
     let flag = async |who: &Session| {
         app.gql(
@@ -567,9 +565,7 @@ async fn a_critical_risk_flag_alerts_the_organizations_admins_and_doctors() {
     // Arrange
     let app = spawn_app().await;
     let c = Clinic::new(&app).await;
-    let staff = app.signed_in("staff@clinic.example").await;
-    app.add_member(&c.admin, &c.org, &staff.email, "STAFF")
-        .await;
+    let staff = c.add_staff(&app).await;
     let id = c.book(&app, &c.patient, &at(2, 10, 0)).await;
     confirm_and_start(&app, &c.doctor, &id).await;
     let flag = |severity: &str| {
@@ -968,9 +964,7 @@ async fn every_caller_against_payments_and_attaching_a_doctor_profile() {
     // clinic (attaching again changes nothing).
     let app = spawn_app().await;
     let c = Clinic::new(&app).await;
-    let staff = app.signed_in("staff@clinic.example").await;
-    app.add_member(&c.admin, &c.org, &staff.email, "STAFF")
-        .await;
+    let staff = c.add_staff(&app).await;
     let other_admin = app.signed_in("admin@elsewhere.example").await;
     let elsewhere = app
         .approved_org(&c.root, &other_admin, "ELSEWHERE", "HOSPITAL")
