@@ -81,6 +81,22 @@ where
     q.one(db).await
 }
 
+/// Finds a row by id; on Postgres it stays share-locked (`FOR SHARE`) until the transaction
+/// ends: holders do not wait for each other, but a writer taking the row `FOR UPDATE` waits
+/// for them and they for it. SQLite needs no lock (see [`find_locked`]).
+pub async fn find_shared<E, C>(db: &C, id: uuid::Uuid) -> Result<Option<E::Model>, DbErr>
+where
+    E: EntityTrait,
+    C: ConnectionTrait,
+    <E::PrimaryKey as PrimaryKeyTrait>::ValueType: From<uuid::Uuid>,
+{
+    let mut q = E::find_by_id(id);
+    if db.get_database_backend() == DbBackend::Postgres {
+        q = q.lock_shared();
+    }
+    q.one(db).await
+}
+
 /// Selects rows to claim: on Postgres `FOR UPDATE SKIP LOCKED`, so concurrent claimers (other
 /// instances, other workers) take different rows instead of queueing on the same ones. SQLite
 /// needs no lock: its write transactions (`BEGIN IMMEDIATE`) already run one at a time.

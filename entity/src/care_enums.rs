@@ -35,6 +35,16 @@ impl Weekday {
 }
 
 db_enum! {
+    /// A one-off change to a doctor's weekly hours.
+    pub enum AvailabilityExceptionKind {
+        /// Not available, whatever the weekly hours say.
+        TimeOff = "TIME_OFF",
+        /// Available outside the weekly hours.
+        ExtraHours = "EXTRA_HOURS",
+    }
+}
+
+db_enum! {
     /// How a consultation takes place.
     pub enum ConsultationType {
         Video = "VIDEO",

@@ -17,6 +17,9 @@ pub struct Model {
     pub scheduled_at: DateTimeUtc,
     pub ends_at: DateTimeUtc,
     pub duration_minutes: i32,
+    /// `ends_at` plus the doctor's buffer at booking time: the end of the time the doctor's
+    /// no-overlap rule holds.
+    pub blocked_until: DateTimeUtc,
     pub consultation_type: ConsultationType,
     pub status: ConsultationStatus,
     #[sea_orm(column_type = "Text")]

@@ -25,6 +25,10 @@ pub struct Model {
     pub verified_at: Option<DateTimeUtc>,
     pub verified_by: Option<Uuid>,
     pub is_available: bool,
+    /// Minutes kept free after each booking; copied onto the booking (`blocked_until`).
+    pub buffer_minutes: i32,
+    /// How long before its start a consultation may still be booked.
+    pub min_notice_minutes: i32,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
 }

@@ -34,6 +34,8 @@ pub mod api_client;
 #[allow(missing_docs)]
 pub mod audit_log;
 #[allow(missing_docs)]
+pub mod availability_exception;
+#[allow(missing_docs)]
 pub mod availability_rule;
 #[allow(missing_docs)]
 pub mod blood_request;

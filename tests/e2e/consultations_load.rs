@@ -158,6 +158,7 @@ async fn the_database_itself_refuses_an_overlapping_booking_written_around_the_s
     row.patient_id = uuid::Uuid::parse_str(&other.user_id).expect("uuid");
     row.scheduled_at += chrono::Duration::minutes(15);
     row.ends_at += chrono::Duration::minutes(15);
+    row.blocked_until += chrono::Duration::minutes(15);
     let overlapping =
         entity::consultation::Entity::insert(entity::consultation::ActiveModel::from(row.clone()))
             .exec(&app.db)

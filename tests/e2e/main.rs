@@ -26,6 +26,7 @@ mod care_ratings;
 mod care_risk_flags;
 mod care_video;
 mod consultations;
+mod consultations_availability;
 mod consultations_load;
 mod database;
 mod db_handle;

@@ -322,6 +322,7 @@ async fn consultation(
         organization_id: None,
         scheduled_at: at,
         ends_at: at + chrono::Duration::minutes(30),
+        blocked_until: at + chrono::Duration::minutes(30),
         duration_minutes: 30,
         consultation_type: entity::ConsultationType::Video,
         status: entity::ConsultationStatus::Completed,

@@ -19,8 +19,9 @@ use crate::{
 };
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use entity::{
-    ConsultationStatus, ConsultationType, OrgRole, PaymentMethod, RiskSeverity, RiskType,
-    consultation, consultation_rating, doctor, payment, prescription, risk_flag,
+    AvailabilityExceptionKind, ConsultationStatus, ConsultationType, OrgRole, PaymentMethod,
+    RiskSeverity, RiskType, availability_exception, consultation, consultation_rating, doctor,
+    payment, prescription, risk_flag,
 };
 use sea_orm::EntityTrait;
 use std::marker::PhantomData;
@@ -200,6 +201,28 @@ pub struct UpdateDoctorProfile {
     pub fee_minor: Option<i64>,
     pub currency: Option<String>,
     pub is_available: Option<bool>,
+    pub buffer_minutes: Option<i32>,
+    pub min_notice_minutes: Option<i32>,
+}
+
+/// Checks a whole number of minutes in `range`, a multiple of `step`.
+fn minutes_in(
+    value: i32,
+    range: std::ops::RangeInclusive<i32>,
+    step: i32,
+    field: &str,
+) -> AppResult<i32> {
+    if !range.contains(&value) || value % step != 0 {
+        return Err(AppError::bad_input(
+            field,
+            format!(
+                "must be between {} and {} minutes, in steps of {step}",
+                range.start(),
+                range.end()
+            ),
+        ));
+    }
+    Ok(value)
 }
 
 impl TryFrom<UpdateDoctorProfileInput> for UpdateDoctorProfile {
@@ -227,6 +250,14 @@ impl TryFrom<UpdateDoctorProfileInput> for UpdateDoctorProfile {
             fee_minor: input.consultation_fee_minor.map(fee).transpose()?,
             currency: input.currency.as_deref().map(currency).transpose()?,
             is_available: input.is_available,
+            buffer_minutes: input
+                .buffer_minutes
+                .map(|m| minutes_in(m, 0..=120, 5, "input.bufferMinutes"))
+                .transpose()?,
+            min_notice_minutes: input
+                .min_notice_minutes
+                .map(|m| minutes_in(m, 0..=43_200, 1, "input.minNoticeMinutes"))
+                .transpose()?,
         })
     }
 }
@@ -265,6 +296,68 @@ impl TryFrom<SetAvailabilityInput> for SetAvailability {
             })
         });
         Ok(Self(rules.collect::<AppResult<_>>()?))
+    }
+}
+
+/// `addAvailabilityException`, parsed: a positive interval of whole minutes, no longer than
+/// its kind allows.
+pub struct AddAvailabilityException {
+    pub starts_at: DateTime<Utc>,
+    pub ends_at: DateTime<Utc>,
+    pub kind: AvailabilityExceptionKind,
+    pub note: Option<String>,
+}
+
+impl TryFrom<AddAvailabilityExceptionInput> for AddAvailabilityException {
+    type Error = AppError;
+
+    fn try_from(input: AddAvailabilityExceptionInput) -> AppResult<Self> {
+        for (t, field) in [
+            (input.starts_at, "input.startsAt"),
+            (input.ends_at, "input.endsAt"),
+        ] {
+            if t.timestamp_subsec_nanos() != 0 || t.timestamp() % 60 != 0 {
+                return Err(AppError::bad_input(field, "must be a whole minute"));
+            }
+        }
+        if input.ends_at <= input.starts_at {
+            return Err(AppError::bad_input(
+                "input.endsAt",
+                "must be after startsAt",
+            ));
+        }
+        let (longest, what) = match input.kind {
+            AvailabilityExceptionKind::ExtraHours => (Duration::days(1), "a day"),
+            AvailabilityExceptionKind::TimeOff => (Duration::days(366), "a year"),
+        };
+        if input.ends_at - input.starts_at > longest {
+            return Err(AppError::bad_input(
+                "input.endsAt",
+                format!("this kind of exception lasts at most {what}"),
+            ));
+        }
+        Ok(Self {
+            starts_at: input.starts_at,
+            ends_at: input.ends_at,
+            kind: input.kind,
+            note: Notes::parse_opt(input.note.as_deref(), "input.note", 500)?
+                .map(Notes::into_inner),
+        })
+    }
+}
+
+/// `removeAvailabilityException`, parsed.
+pub struct RemoveAvailabilityException {
+    pub exception_id: Uuid,
+}
+
+impl TryFrom<RemoveAvailabilityExceptionInput> for RemoveAvailabilityException {
+    type Error = AppError;
+
+    fn try_from(input: RemoveAvailabilityExceptionInput) -> AppResult<Self> {
+        Ok(Self {
+            exception_id: parse_id(&input.exception_id, "input.exceptionId")?,
+        })
     }
 }
 
@@ -578,6 +671,12 @@ command!(VerifyDoctor => doctor::Model, from VerifyDoctorInput, "doctor.verify",
 command!(SetAvailability => doctor::Model, from SetAvailabilityInput, "doctor.set_availability", on "doctor",
     rule signed_in,
     run |c, x| service::replace_availability(x.txn, user(x)?, c.0));
+command!(AddAvailabilityException => availability_exception::Model, from AddAvailabilityExceptionInput,
+    "doctor.add_availability_exception", on "doctor", rule signed_in,
+    run |c, x| service::add_exception(x.txn, user(x)?, c));
+command!(RemoveAvailabilityException => availability_exception::Model, from RemoveAvailabilityExceptionInput,
+    "doctor.remove_availability_exception", on "doctor", rule signed_in,
+    run |c, x| service::remove_exception(x.txn, user(x)?, c.exception_id));
 command!(BookConsultation => consultation::Model, from BookConsultationInput, "consultation.book", on "consultation",
     rule signed_in, retry "bookConsultation" of consultation,
     run |c, x| service::book_consultation(x.txn, user(x)?, c, &x.app.config));

@@ -316,6 +316,12 @@ pipeline::command_mutations! {
         verify_doctor(VerifyDoctorInput) -> DoctorPayload = VerifyDoctor;
         /// Replaces the caller's weekly availability.
         set_availability(SetAvailabilityInput) -> DoctorPayload = SetAvailability;
+        /// Adds time off or extra hours to the caller's own hours. Time off over booked
+        /// consultations is `CONFLICT`: cancel or reschedule them first.
+        add_availability_exception(AddAvailabilityExceptionInput) -> AvailabilityExceptionPayload = AddAvailabilityException;
+        /// Removes one of the caller's exceptions. Extra hours that a booked consultation
+        /// needs are `CONFLICT`.
+        remove_availability_exception(RemoveAvailabilityExceptionInput) -> AvailabilityExceptionPayload = RemoveAvailabilityException;
         /// Books a consultation for the caller (the patient). Safe to retry with an
         /// `idempotencyKey`. A taken slot is `CONFLICT`.
         book_consultation(BookConsultationInput) -> ConsultationPayload = BookConsultation;

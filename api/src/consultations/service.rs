@@ -6,10 +6,11 @@
 
 use super::{
     commands::{
-        AddPrescription, BookConsultation, RaiseRiskFlag, RateConsultation, RecordPayment,
-        RefundPayment, RescheduleConsultation, UpdateDoctorProfile,
+        AddAvailabilityException, AddPrescription, BookConsultation, RaiseRiskFlag,
+        RateConsultation, RecordPayment, RefundPayment, RescheduleConsultation,
+        UpdateDoctorProfile,
     },
-    slots::{self, Slot, WeeklyRule},
+    slots::{self, Constraints, Hours, Slot, WeeklyRule},
 };
 use crate::{
     alerts::service::{AlertContent, NewAlert, NewNotification, Target, notify, raise},
@@ -27,9 +28,10 @@ use crate::{
 use chrono::{DateTime, Duration, NaiveDate, NaiveTime, Timelike, Utc};
 use entity::sealed::Sealed;
 use entity::{
-    AlertKind, ConsultationStatus, ConsultationType, NotificationKind, OrgRole, PaymentStatus,
-    RiskFlagStatus, RiskSeverity, Severity, Weekday, WireName, availability_rule, consultation,
-    consultation_rating, doctor, membership, payment, prescription, risk_flag,
+    AlertKind, AvailabilityExceptionKind, ConsultationStatus, ConsultationType, NotificationKind,
+    OrgRole, PaymentStatus, RiskFlagStatus, RiskSeverity, Severity, Weekday, WireName,
+    availability_exception, availability_rule, consultation, consultation_rating, doctor,
+    membership, payment, prescription, risk_flag,
 };
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, NotSet, QueryFilter,
@@ -50,7 +52,8 @@ fn consultation_json(c: &consultation::Model) -> serde_json::Value {
 fn doctor_json(d: &doctor::Model) -> serde_json::Value {
     json!({"licenseNumber": d.license_number, "specialization": d.specialization,
            "organizationId": d.organization_id, "experienceYears": d.experience_years,
-           "fee": d.consultation_fee_minor, "currency": d.currency, "isAvailable": d.is_available})
+           "fee": d.consultation_fee_minor, "currency": d.currency, "isAvailable": d.is_available,
+           "bufferMinutes": d.buffer_minutes, "minNoticeMinutes": d.min_notice_minutes})
 }
 
 /// What a party's act on a consultation writes to the audit row.
@@ -140,6 +143,8 @@ pub async fn create_doctor<C: ConnectionTrait>(
         verified_at: None,
         verified_by: None,
         is_available: true,
+        buffer_minutes: 0,
+        min_notice_minutes: 0,
         created_at: t,
         updated_at: t,
     };
@@ -201,6 +206,8 @@ pub async fn update_profile<C: ConnectionTrait>(
     d.consultation_fee_minor = u.fee_minor.unwrap_or(d.consultation_fee_minor);
     d.currency = u.currency.unwrap_or(d.currency);
     d.is_available = u.is_available.unwrap_or(d.is_available);
+    d.buffer_minutes = u.buffer_minutes.unwrap_or(d.buffer_minutes);
+    d.min_notice_minutes = u.min_notice_minutes.unwrap_or(d.min_notice_minutes);
     d.organization_id = u.organization_id.or(d.organization_id);
     let d = save_doctor(db, d).await?;
     let change = Change {
@@ -400,14 +407,84 @@ async fn weekly_rules<C: ConnectionTrait>(db: &C, doctor_id: Uuid) -> AppResult<
         .collect()
 }
 
-/// Active consultations of a doctor (or a patient) overlapping `[from, to)`.
+/// A doctor's time off and extra hours overlapping `[from, to)`.
+async fn exceptions<C: ConnectionTrait>(
+    db: &C,
+    doctor_id: Uuid,
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+) -> AppResult<Vec<availability_exception::Model>> {
+    Ok(availability_exception::Entity::find()
+        .filter(availability_exception::Column::DoctorId.eq(doctor_id))
+        .filter(availability_exception::Column::EndsAt.gt(from))
+        .filter(availability_exception::Column::StartsAt.lt(to))
+        .all(db)
+        .await?)
+}
+
+/// A doctor's hours around `[from, to)`: the weekly rules and the exceptions, read together.
+struct DoctorHours {
+    rules: Vec<WeeklyRule>,
+    extra: Vec<(DateTime<Utc>, DateTime<Utc>)>,
+    off: Vec<(DateTime<Utc>, DateTime<Utc>)>,
+}
+
+impl DoctorHours {
+    async fn load<C: ConnectionTrait>(
+        db: &C,
+        doctor_id: Uuid,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> AppResult<Self> {
+        let rules = weekly_rules(db, doctor_id).await?;
+        let (mut extra, mut off) = (Vec::new(), Vec::new());
+        for x in exceptions(db, doctor_id, from, to).await? {
+            match x.kind {
+                AvailabilityExceptionKind::ExtraHours => extra.push((x.starts_at, x.ends_at)),
+                AvailabilityExceptionKind::TimeOff => off.push((x.starts_at, x.ends_at)),
+            }
+        }
+        Ok(Self { rules, extra, off })
+    }
+
+    fn hours(&self) -> Hours<'_> {
+        Hours {
+            rules: &self.rules,
+            extra: &self.extra,
+            off: &self.off,
+        }
+    }
+}
+
+/// Which side of a consultation an overlap is about: the doctor's time runs to the end of
+/// the booking's buffer (`blocked_until`), the patient's to its end.
+#[derive(Clone, Copy)]
+enum Side {
+    Doctor,
+    /// The doctor's consultations themselves, without their buffers.
+    DoctorConsultations,
+    Patient,
+}
+
+/// Active consultations of a doctor (or a patient) whose held time overlaps `[from, to)`.
 async fn overlapping<C: ConnectionTrait>(
     db: &C,
-    column: consultation::Column,
+    side: Side,
     who: Uuid,
     from: DateTime<Utc>,
     to: DateTime<Utc>,
 ) -> AppResult<Vec<consultation::Model>> {
+    let (column, end) = match side {
+        Side::Doctor => (
+            consultation::Column::DoctorId,
+            consultation::Column::BlockedUntil,
+        ),
+        Side::DoctorConsultations => (consultation::Column::DoctorId, consultation::Column::EndsAt),
+        Side::Patient => (
+            consultation::Column::PatientId,
+            consultation::Column::EndsAt,
+        ),
+    };
     Ok(consultation::Entity::find()
         .filter(column.eq(who))
         .filter(
@@ -415,26 +492,149 @@ async fn overlapping<C: ConnectionTrait>(
                 .is_not_in([ConsultationStatus::Cancelled, ConsultationStatus::NoShow]),
         )
         .filter(consultation::Column::ScheduledAt.lt(to))
-        .filter(consultation::Column::EndsAt.gt(from))
+        .filter(end.gt(from))
         .all(db)
         .await?)
 }
 
-/// Open slots of a doctor in `[from, to)`.
+fn minutes(m: i32) -> Duration {
+    Duration::minutes(i64::from(m))
+}
+
+/// Open slots of a doctor in `[from, to)`: the weekly hours plus extra hours minus time off,
+/// none sooner than the doctor's minimum notice, each clear of the bookings' held time with
+/// its own buffer after it.
 pub async fn open_slots<C: ConnectionTrait>(
     db: &C,
-    doctor_id: Uuid,
+    d: &doctor::Model,
     from: DateTime<Utc>,
     to: DateTime<Utc>,
     duration: Duration,
 ) -> AppResult<Vec<Slot>> {
-    let rules = weekly_rules(db, doctor_id).await?;
-    let busy: Vec<_> = overlapping(db, consultation::Column::DoctorId, doctor_id, from, to)
+    let hours = DoctorHours::load(db, d.id, from, to).await?;
+    let buffer = minutes(d.buffer_minutes);
+    let busy: Vec<_> = overlapping(db, Side::Doctor, d.id, from, to + buffer)
         .await?
         .into_iter()
-        .map(|c| (c.scheduled_at, c.ends_at))
+        .map(|c| (c.scheduled_at, c.blocked_until))
         .collect();
-    Ok(slots::open_slots(&rules, from, to, duration, now(), &busy))
+    let c = Constraints {
+        now: now(),
+        notice: minutes(d.min_notice_minutes),
+        buffer,
+        busy: &busy,
+    };
+    Ok(slots::open_slots(hours.hours(), from, to, duration, c))
+}
+
+/// The caller's doctor profile, held (`FOR UPDATE` on Postgres) until the transaction ends:
+/// a change of the doctor's exceptions and the bookings in flight (`FOR SHARE` in [`book`])
+/// run one after the other.
+async fn held_doctor_of_user<C: ConnectionTrait>(db: &C, user: Uuid) -> AppResult<doctor::Model> {
+    let mut q = doctor::Entity::find().filter(doctor::Column::UserId.eq(user));
+    if db.get_database_backend() == sea_orm::DbBackend::Postgres {
+        q = q.lock_exclusive();
+    }
+    q.one(db).await?.ok_or(AppError::NotFound("doctor profile"))
+}
+
+fn exception_json(x: &availability_exception::Model) -> serde_json::Value {
+    json!({"kind": x.kind, "startsAt": x.starts_at, "endsAt": x.ends_at})
+}
+
+/// A doctor adds time off or extra hours to their own hours. Time off over consultations
+/// still held is refused: the doctor cancels or reschedules them first, so no patient is left
+/// booked with a doctor who is away.
+pub async fn add_exception<C: ConnectionTrait>(
+    db: &C,
+    user: Uuid,
+    cmd: AddAvailabilityException,
+) -> AppResult<(availability_exception::Model, Change)> {
+    let d = held_doctor_of_user(db, user).await?;
+    let t = now();
+    if cmd.ends_at <= t {
+        return Err(AppError::bad_input("input.endsAt", "must be in the future"));
+    }
+    if cmd.kind == AvailabilityExceptionKind::TimeOff {
+        let booked = overlapping(
+            db,
+            Side::DoctorConsultations,
+            d.id,
+            cmd.starts_at,
+            cmd.ends_at,
+        )
+        .await?;
+        if !booked.is_empty() {
+            return Err(AppError::Conflict(format!(
+                "{} consultation(s) are booked in that time: cancel or reschedule them first",
+                booked.len()
+            )));
+        }
+    }
+    let x = availability_exception::Model {
+        id: Uuid::now_v7(),
+        doctor_id: d.id,
+        kind: cmd.kind,
+        starts_at: cmd.starts_at,
+        ends_at: cmd.ends_at,
+        note: cmd.note,
+        created_by: user,
+        created_at: t,
+    };
+    availability_exception::Entity::insert(availability_exception::ActiveModel::from(x.clone()))
+        .exec(db)
+        .await?;
+    let change = Change {
+        entity_id: Some(d.id),
+        organization_id: d.organization_id,
+        new: Some(exception_json(&x)),
+        ..Change::default()
+    };
+    Ok((x, change))
+}
+
+/// A doctor removes one of their exceptions. Extra hours that a consultation still held needs
+/// (it would fall outside the doctor's hours without them) stay: `CONFLICT`.
+pub async fn remove_exception<C: ConnectionTrait>(
+    db: &C,
+    user: Uuid,
+    id: Uuid,
+) -> AppResult<(availability_exception::Model, Change)> {
+    let d = held_doctor_of_user(db, user).await?;
+    let x = availability_exception::Entity::find_by_id(id)
+        .filter(availability_exception::Column::DoctorId.eq(d.id))
+        .one(db)
+        .await?
+        .ok_or(AppError::NotFound("availability exception"))?;
+    availability_exception::Entity::delete_by_id(x.id)
+        .exec(db)
+        .await?;
+    if x.kind == AvailabilityExceptionKind::ExtraHours {
+        let booked =
+            overlapping(db, Side::DoctorConsultations, d.id, x.starts_at, x.ends_at).await?;
+        if let (Some(first), Some(last)) = (
+            booked.iter().map(|c| c.scheduled_at).min(),
+            booked.iter().map(|c| c.ends_at).max(),
+        ) {
+            let rest = DoctorHours::load(db, d.id, first, last).await?;
+            if booked
+                .iter()
+                .any(|c| !rest.hours().contain(c.scheduled_at, c.ends_at))
+            {
+                return Err(AppError::Conflict(
+                    "consultations are booked in these extra hours: cancel or reschedule them first"
+                        .into(),
+                ));
+            }
+        }
+    }
+    let change = Change {
+        entity_id: Some(d.id),
+        organization_id: d.organization_id,
+        old: Some(exception_json(&x)),
+        ..Change::default()
+    };
+    Ok((x, change))
 }
 
 /// The free slots of a verified doctor in `[from, to)`, a window of at most
@@ -464,7 +664,7 @@ pub async fn free_slots<C: ConnectionTrait>(
     if !d.is_available {
         return Ok(Vec::new());
     }
-    open_slots(db, d.id, from, to, duration).await
+    open_slots(db, &d, from, to, duration).await
 }
 
 // ---------------------------------------------------------------- booking
@@ -508,16 +708,24 @@ pub struct Booking {
     pub rescheduled_from: Option<Uuid>,
 }
 
-/// Books a consultation: the doctor takes bookings, the slot is in the future, inside the
-/// doctor's availability and free for both the doctor and the patient. The database has the
-/// last word (exclusion constraints / triggers), so two concurrent bookings of one slot
-/// cannot both succeed; the loser gets `CONFLICT`.
+/// Books a consultation: the doctor takes bookings, the slot is in the future (by at least
+/// the doctor's minimum notice), inside the doctor's hours (weekly plus extra hours, not in
+/// time off) and free for both the doctor (with the buffer after each booking) and the
+/// patient. The database has the last word (exclusion constraints / triggers over the held
+/// time), so two concurrent bookings of one slot cannot both succeed; the loser gets
+/// `CONFLICT`.
 pub async fn book<C: ConnectionTrait>(
     db: &C,
-    doctor: &doctor::Model,
+    doctor_id: Uuid,
     b: Booking,
     limits: BookingLimits,
 ) -> AppResult<consultation::Model> {
+    // Shared with other bookings, exclusive with a change of the doctor's exceptions: time off
+    // added while this booking is in flight waits for it (and then sees it), or this booking
+    // sees the time off.
+    let doctor = crate::db::find_shared::<doctor::Entity, _>(db, doctor_id)
+        .await?
+        .ok_or(AppError::NotFound("doctor"))?;
     if !doctor.is_verified || !doctor.is_available {
         return Err(AppError::bad_input(
             "input.doctorId",
@@ -543,6 +751,15 @@ pub async fn book<C: ConnectionTrait>(
             "must be in the future",
         ));
     }
+    if b.start < t + minutes(doctor.min_notice_minutes) {
+        return Err(AppError::bad_input(
+            "input.scheduledAt",
+            format!(
+                "must be at least {} minutes from now (the doctor's minimum notice)",
+                doctor.min_notice_minutes
+            ),
+        ));
+    }
     if b.start > t + Duration::days(limits.max_days_ahead) {
         return Err(AppError::bad_input(
             "input.scheduledAt",
@@ -550,31 +767,32 @@ pub async fn book<C: ConnectionTrait>(
         ));
     }
     let end = b.start + b.duration;
-    let organization_id = booking_org(db, doctor).await?;
-    let rules = weekly_rules(db, doctor.id).await?;
-    if !slots::within_availability(&rules, b.start, end) {
+    let held = end + minutes(doctor.buffer_minutes);
+    let organization_id = booking_org(db, &doctor).await?;
+    let hours = DoctorHours::load(db, doctor.id, b.start, end).await?;
+    if hours.hours().off_during(b.start, end) {
+        return Err(AppError::bad_input(
+            "input.scheduledAt",
+            "the doctor is away (time off) at that time",
+        ));
+    }
+    if !hours.hours().contain(b.start, end) {
         return Err(AppError::bad_input(
             "input.scheduledAt",
             "is outside the doctor's availability",
         ));
     }
-    if !overlapping(db, consultation::Column::DoctorId, doctor.id, b.start, end)
+    if !overlapping(db, Side::Doctor, doctor.id, b.start, held)
         .await?
         .is_empty()
     {
         return Err(AppError::Conflict(
-            "the doctor is already booked at that time".into(),
+            "the doctor is already booked at that time, or in the buffer around a booking".into(),
         ));
     }
-    if !overlapping(
-        db,
-        consultation::Column::PatientId,
-        b.patient_id,
-        b.start,
-        end,
-    )
-    .await?
-    .is_empty()
+    if !overlapping(db, Side::Patient, b.patient_id, b.start, end)
+        .await?
+        .is_empty()
     {
         return Err(AppError::Conflict(
             "you already have a consultation at that time".into(),
@@ -588,6 +806,7 @@ pub async fn book<C: ConnectionTrait>(
         organization_id,
         scheduled_at: b.start,
         ends_at: end,
+        blocked_until: held,
         duration_minutes: i32::try_from(b.duration.num_minutes()).unwrap_or(i32::MAX),
         consultation_type: b.kind,
         status: ConsultationStatus::Requested,
@@ -662,7 +881,6 @@ pub async fn book_consultation<C: ConnectionTrait>(
     cmd: BookConsultation,
     config: &Config,
 ) -> AppResult<(consultation::Model, Change)> {
-    let d = doctor_by_id(db, cmd.doctor_id).await?;
     let booking = Booking {
         patient_id: patient,
         start: cmd.start,
@@ -671,7 +889,7 @@ pub async fn book_consultation<C: ConnectionTrait>(
         symptoms: cmd.symptoms,
         rescheduled_from: None,
     };
-    let c = book(db, &d, booking, config.into()).await?;
+    let c = book(db, cmd.doctor_id, booking, config.into()).await?;
     let events = notify_other_party(db, &c, Some(patient), "requested").await?;
     let change = Change {
         entity_id: Some(c.id),
@@ -852,7 +1070,6 @@ pub async fn reschedule<C: ConnectionTrait>(
         ..Stamp::default()
     };
     let cancelled = transition(db, old.clone(), ConsultationStatus::Cancelled, stamp).await?;
-    let d = doctor_by_id(db, old.doctor_id).await?;
     let booking = Booking {
         patient_id: old.patient_id,
         start: cmd.start,
@@ -863,7 +1080,7 @@ pub async fn reschedule<C: ConnectionTrait>(
         symptoms: Sealed::plain(&old.symptoms),
         rescheduled_from: Some(old.id),
     };
-    let new = book(db, &d, booking, config.into()).await?;
+    let new = book(db, old.doctor_id, booking, config.into()).await?;
     consultation::Entity::update_many()
         .col_expr(consultation::Column::RescheduledToId, Expr::value(new.id))
         .filter(consultation::Column::Id.eq(cancelled.id))

@@ -110,48 +110,156 @@ pub fn windows(
     out
 }
 
-/// Whether `[start, end)` lies inside one availability window.
-pub fn within_availability(rules: &[WeeklyRule], start: DateTime<Utc>, end: DateTime<Utc>) -> bool {
-    windows(rules, start, end)
-        .iter()
-        .any(|(s, e)| *s <= start && end <= *e)
+/// A doctor's hours as instants: the weekly rules, plus one-off extra hours, minus one-off
+/// time off. Time off wins where the two overlap.
+#[derive(Debug, Clone, Copy)]
+pub struct Hours<'a> {
+    pub rules: &'a [WeeklyRule],
+    /// Extra hours, `[start, end)`.
+    pub extra: &'a [(DateTime<Utc>, DateTime<Utc>)],
+    /// Time off, `[start, end)`.
+    pub off: &'a [(DateTime<Utc>, DateTime<Utc>)],
 }
 
-/// Open slots of `duration` in `[from, to)`: stepped from each window's wall-clock start,
-/// starting after `now`, and overlapping none of the `busy` intervals.
+impl<'a> Hours<'a> {
+    /// Weekly hours only.
+    pub fn weekly(rules: &'a [WeeklyRule]) -> Self {
+        Self {
+            rules,
+            extra: &[],
+            off: &[],
+        }
+    }
+
+    /// The open windows overlapping `[from, to)`: weekly and extra windows merged where they
+    /// overlap or touch (a booking may run from one into the next), then cut by time off.
+    pub fn windows(
+        &self,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> Vec<(DateTime<Utc>, DateTime<Utc>)> {
+        let mut all = windows(self.rules, from, to);
+        all.extend(
+            self.extra
+                .iter()
+                .copied()
+                .filter(|(s, e)| *s < to && from < *e),
+        );
+        all.sort();
+        let mut merged: Vec<(DateTime<Utc>, DateTime<Utc>)> = Vec::new();
+        for (s, e) in all {
+            match merged.last_mut() {
+                Some(last) if s <= last.1 => last.1 = last.1.max(e),
+                _ => merged.push((s, e)),
+            }
+        }
+        let mut off: Vec<_> = self.off.to_vec();
+        off.sort();
+        let mut out = Vec::new();
+        for (mut s, e) in merged {
+            for (os, oe) in &off {
+                if *oe <= s || e <= *os {
+                    continue;
+                }
+                if s < *os {
+                    out.push((s, *os));
+                }
+                s = s.max(*oe);
+            }
+            if s < e {
+                out.push((s, e));
+            }
+        }
+        out
+    }
+
+    /// Whether `[start, end)` lies inside one open window.
+    pub fn contain(&self, start: DateTime<Utc>, end: DateTime<Utc>) -> bool {
+        self.windows(start, end)
+            .iter()
+            .any(|(s, e)| *s <= start && end <= *e)
+    }
+
+    /// Whether any time off overlaps `[start, end)`.
+    pub fn off_during(&self, start: DateTime<Utc>, end: DateTime<Utc>) -> bool {
+        self.off.iter().any(|(s, e)| *s < end && start < *e)
+    }
+}
+
+/// What a slot must keep clear of, besides the hours.
+#[derive(Debug, Clone, Copy)]
+pub struct Constraints<'a> {
+    /// The instant the slots are asked at: none starts before it plus `notice`.
+    pub now: DateTime<Utc>,
+    /// The doctor's minimum notice.
+    pub notice: Duration,
+    /// The doctor's buffer after a booking: a slot holds `[start, end + buffer)`.
+    pub buffer: Duration,
+    /// What the doctor's bookings hold, `[start, end + their buffer)`.
+    pub busy: &'a [(DateTime<Utc>, DateTime<Utc>)],
+}
+
+impl Constraints<'_> {
+    /// Nothing but the past is excluded.
+    pub fn at(now: DateTime<Utc>) -> Self {
+        Self {
+            now,
+            notice: Duration::zero(),
+            buffer: Duration::zero(),
+            busy: &[],
+        }
+    }
+
+    /// Whether a slot `[start, end)` may be offered.
+    pub fn allow(&self, start: DateTime<Utc>, end: DateTime<Utc>) -> bool {
+        let held = end + self.buffer;
+        start > self.now
+            && start >= self.now + self.notice
+            && !self.busy.iter().any(|(bs, be)| *bs < held && start < *be)
+    }
+}
+
+/// Open slots of `duration` in `[from, to)`: stepped from each weekly window's wall-clock
+/// start and from each extra window's start, inside the open hours, allowed by `c`.
 pub fn open_slots(
-    rules: &[WeeklyRule],
+    hours: Hours<'_>,
     from: DateTime<Utc>,
     to: DateTime<Utc>,
     duration: Duration,
-    now: DateTime<Utc>,
-    busy: &[(DateTime<Utc>, DateTime<Utc>)],
+    c: Constraints<'_>,
 ) -> Vec<Slot> {
     let mut out = Vec::new();
     if duration <= Duration::zero() {
         return out;
     }
-    for r in rules {
+    let open = hours.windows(from, to);
+    let offer = |start: DateTime<Utc>, tz: Tz, out: &mut Vec<Slot>| {
+        let end = start + duration;
+        let inside = open.iter().any(|(s, e)| *s <= start && end <= *e);
+        if start >= from && end <= to && inside && c.allow(start, end) {
+            out.push(Slot { start, end, tz });
+        }
+    };
+    for r in hours.rules {
         for d in days(r, from, to) {
-            let Some(window_end) = boundary(r.tz, d.and_time(r.end)) else {
-                continue;
-            };
             let mut local = d.and_time(r.start);
             let last = d.and_time(r.end);
             while local + duration <= last {
                 if let Some(start) = exact(r.tz, local) {
-                    let end = start + duration;
-                    let free = !busy.iter().any(|(bs, be)| *bs < end && start < *be);
-                    if start > now && start >= from && end <= to && end <= window_end && free {
-                        out.push(Slot {
-                            start,
-                            end,
-                            tz: r.tz,
-                        });
-                    }
+                    offer(start, r.tz, &mut out);
                 }
                 local += duration;
             }
+        }
+    }
+    // Extra hours are instants: their slots step in UTC, shown in the zone of the first
+    // weekly rule (UTC for a doctor with none).
+    let tz = hours.rules.first().map_or(Tz::UTC, |r| r.tz);
+    for (s, e) in hours.extra {
+        let mut start = *s;
+        while start + duration <= *e {
+            offer(start, tz, &mut out);
+            start += duration;
         }
     }
     out.sort_by_key(|s| s.start);
@@ -243,12 +351,11 @@ mod tests {
             chrono_tz::America::New_York,
         )];
         let slots = open_slots(
-            &rules,
+            Hours::weekly(&rules),
             utc("2027-03-01T00:00:00Z"),
             utc("2027-03-16T00:00:00Z"),
             Duration::minutes(30),
-            utc("2026-11-23T00:00:00Z"),
-            &[],
+            Constraints::at(utc("2026-11-23T00:00:00Z")),
         );
         let starts: Vec<_> = slots.iter().map(|s| s.start).collect();
         assert_eq!(
@@ -273,12 +380,11 @@ mod tests {
         // Europe/Berlin: 28 March 2027 02:00 -> 03:00; 31 October 2027 03:00 -> 02:00.
         let berlin = chrono_tz::Europe::Berlin;
         let spring = open_slots(
-            &[rule(Weekday::Sun, "01:00", "04:00", berlin)],
+            Hours::weekly(&[rule(Weekday::Sun, "01:00", "04:00", berlin)]),
             utc("2027-03-27T00:00:00Z"),
             utc("2027-03-29T00:00:00Z"),
             Duration::hours(1),
-            utc("2026-11-23T00:00:00Z"),
-            &[],
+            Constraints::at(utc("2026-11-23T00:00:00Z")),
         );
         let local: Vec<_> = spring.iter().map(Slot::local_start).collect();
         assert_eq!(
@@ -286,12 +392,11 @@ mod tests {
             vec!["2027-03-28T01:00:00+01:00", "2027-03-28T03:00:00+02:00"]
         );
         let autumn = open_slots(
-            &[rule(Weekday::Sun, "01:00", "04:00", berlin)],
+            Hours::weekly(&[rule(Weekday::Sun, "01:00", "04:00", berlin)]),
             utc("2027-10-30T00:00:00Z"),
             utc("2027-11-01T00:00:00Z"),
             Duration::hours(1),
-            utc("2026-11-23T00:00:00Z"),
-            &[],
+            Constraints::at(utc("2026-11-23T00:00:00Z")),
         );
         let local: Vec<_> = autumn.iter().map(Slot::local_start).collect();
         assert_eq!(
@@ -308,12 +413,14 @@ mod tests {
     fn busy_intervals_and_the_past_are_not_offered() {
         let rules = [rule(Weekday::Tue, "09:00", "11:00", chrono_tz::UTC)];
         let slots = open_slots(
-            &rules,
+            Hours::weekly(&rules),
             utc("2027-01-05T00:00:00Z"),
             utc("2027-01-06T00:00:00Z"),
             Duration::minutes(30),
-            utc("2027-01-05T09:10:00Z"),
-            &[(utc("2027-01-05T10:15:00Z"), utc("2027-01-05T10:45:00Z"))],
+            Constraints {
+                busy: &[(utc("2027-01-05T10:15:00Z"), utc("2027-01-05T10:45:00Z"))],
+                ..Constraints::at(utc("2027-01-05T09:10:00Z"))
+            },
         );
         let starts: Vec<_> = slots.iter().map(|s| s.start).collect();
         assert_eq!(starts, vec![utc("2027-01-05T09:30:00Z")]);
@@ -328,21 +435,17 @@ mod tests {
             chrono_tz::Asia::Kolkata,
         )];
         // 09:00 IST = 03:30Z.
-        assert!(within_availability(
-            &rules,
-            utc("2027-01-05T03:30:00Z"),
-            utc("2027-01-05T04:00:00Z")
-        ));
-        assert!(!within_availability(
-            &rules,
-            utc("2027-01-05T05:15:00Z"),
-            utc("2027-01-05T05:45:00Z")
-        ));
-        assert!(!within_availability(
-            &rules,
-            utc("2027-01-06T03:30:00Z"),
-            utc("2027-01-06T04:00:00Z")
-        ));
+        assert!(
+            Hours::weekly(&rules).contain(utc("2027-01-05T03:30:00Z"), utc("2027-01-05T04:00:00Z"))
+        );
+        assert!(
+            !Hours::weekly(&rules)
+                .contain(utc("2027-01-05T05:15:00Z"), utc("2027-01-05T05:45:00Z"))
+        );
+        assert!(
+            !Hours::weekly(&rules)
+                .contain(utc("2027-01-06T03:30:00Z"), utc("2027-01-06T04:00:00Z"))
+        );
     }
 
     #[test]
@@ -359,5 +462,133 @@ mod tests {
         let mut earlier = a.clone();
         earlier.valid_until = NaiveDate::from_ymd_opt(2029, 12, 31);
         assert!(!overlap(&earlier, &later));
+    }
+
+    #[test]
+    fn time_off_across_the_new_york_spring_change_removes_exactly_its_instants() {
+        let ny = chrono_tz::America::New_York;
+        let rules = [
+            rule(Weekday::Sat, "09:00", "12:00", ny),
+            rule(Weekday::Mon, "09:00", "12:00", ny),
+        ];
+        // From Saturday 13 March 2027 10:00 EST (15:00Z) to Monday 15 March 10:00 EDT
+        // (14:00Z): the clocks go forward in between, on Sunday.
+        let off = [(utc("2027-03-13T15:00:00Z"), utc("2027-03-15T14:00:00Z"))];
+        let hours = Hours {
+            rules: &rules,
+            extra: &[],
+            off: &off,
+        };
+        let slots = open_slots(
+            hours,
+            utc("2027-03-13T00:00:00Z"),
+            utc("2027-03-16T00:00:00Z"),
+            Duration::hours(1),
+            Constraints::at(utc("2026-11-23T00:00:00Z")),
+        );
+        let local: Vec<_> = slots.iter().map(Slot::local_start).collect();
+        assert_eq!(
+            local,
+            vec![
+                "2027-03-13T09:00:00-05:00",
+                "2027-03-15T10:00:00-04:00",
+                "2027-03-15T11:00:00-04:00"
+            ]
+        );
+        assert!(hours.off_during(utc("2027-03-15T13:00:00Z"), utc("2027-03-15T14:00:00Z")));
+        assert!(!hours.contain(utc("2027-03-15T13:00:00Z"), utc("2027-03-15T14:00:00Z")));
+        assert!(hours.contain(utc("2027-03-15T14:00:00Z"), utc("2027-03-15T15:00:00Z")));
+    }
+
+    #[test]
+    fn extra_hours_add_slots_and_join_the_weekly_window_they_touch() {
+        let rules = [rule(Weekday::Tue, "09:00", "10:00", chrono_tz::UTC)];
+        let extra = [(utc("2027-01-05T10:00:00Z"), utc("2027-01-05T11:00:00Z"))];
+        let hours = Hours {
+            rules: &rules,
+            extra: &extra,
+            off: &[],
+        };
+        assert_eq!(
+            hours.windows(utc("2027-01-05T00:00:00Z"), utc("2027-01-06T00:00:00Z")),
+            vec![(utc("2027-01-05T09:00:00Z"), utc("2027-01-05T11:00:00Z"))]
+        );
+        // A booking across the seam lies inside one (merged) window.
+        assert!(hours.contain(utc("2027-01-05T09:45:00Z"), utc("2027-01-05T10:15:00Z")));
+        let slots = open_slots(
+            hours,
+            utc("2027-01-05T00:00:00Z"),
+            utc("2027-01-06T00:00:00Z"),
+            Duration::minutes(30),
+            Constraints::at(utc("2026-11-23T00:00:00Z")),
+        );
+        assert_eq!(slots.len(), 4);
+        assert_eq!(slots[3].start, utc("2027-01-05T10:30:00Z"));
+    }
+
+    #[test]
+    fn time_off_wins_over_extra_hours_and_weekly_hours() {
+        let rules = [rule(Weekday::Tue, "09:00", "12:00", chrono_tz::UTC)];
+        let extra = [(utc("2027-01-05T12:00:00Z"), utc("2027-01-05T13:00:00Z"))];
+        let off = [(utc("2027-01-05T10:00:00Z"), utc("2027-01-05T12:30:00Z"))];
+        let hours = Hours {
+            rules: &rules,
+            extra: &extra,
+            off: &off,
+        };
+        assert_eq!(
+            hours.windows(utc("2027-01-05T00:00:00Z"), utc("2027-01-06T00:00:00Z")),
+            vec![
+                (utc("2027-01-05T09:00:00Z"), utc("2027-01-05T10:00:00Z")),
+                (utc("2027-01-05T12:30:00Z"), utc("2027-01-05T13:00:00Z"))
+            ]
+        );
+    }
+
+    #[test]
+    fn a_buffer_keeps_the_time_after_each_booking_and_before_each_slot_free() {
+        let rules = [rule(Weekday::Tue, "09:00", "12:00", chrono_tz::UTC)];
+        // A booking 10:00-10:30 with a 15-minute buffer holds 10:00-10:45.
+        let busy = [(utc("2027-01-05T10:00:00Z"), utc("2027-01-05T10:45:00Z"))];
+        let slots = open_slots(
+            Hours::weekly(&rules),
+            utc("2027-01-05T00:00:00Z"),
+            utc("2027-01-06T00:00:00Z"),
+            Duration::minutes(15),
+            Constraints {
+                buffer: Duration::minutes(15),
+                busy: &busy,
+                ..Constraints::at(utc("2026-11-23T00:00:00Z"))
+            },
+        );
+        let starts: Vec<_> = slots
+            .iter()
+            .map(|s| s.start.format("%H:%M").to_string())
+            .collect();
+        // 09:30 would hold 09:30-10:00 (its end plus buffer touches 10:00): allowed;
+        // 09:45 would hold until 10:15 and is not; 10:45 is the first after the buffer.
+        assert_eq!(
+            starts,
+            vec![
+                "09:00", "09:15", "09:30", "10:45", "11:00", "11:15", "11:30", "11:45"
+            ]
+        );
+    }
+
+    #[test]
+    fn minimum_notice_hides_slots_that_start_too_soon() {
+        let rules = [rule(Weekday::Tue, "09:00", "12:00", chrono_tz::UTC)];
+        let slots = open_slots(
+            Hours::weekly(&rules),
+            utc("2027-01-05T00:00:00Z"),
+            utc("2027-01-06T00:00:00Z"),
+            Duration::hours(1),
+            Constraints {
+                notice: Duration::minutes(120),
+                ..Constraints::at(utc("2027-01-05T08:30:00Z"))
+            },
+        );
+        let starts: Vec<_> = slots.iter().map(|s| s.start).collect();
+        assert_eq!(starts, vec![utc("2027-01-05T11:00:00Z")]);
     }
 }

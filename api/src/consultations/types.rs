@@ -19,9 +19,9 @@ use async_graphql::{ComplexObject, Context, Enum, ID, InputObject, SimpleObject}
 use chrono::{DateTime, NaiveDate, NaiveTime, Utc};
 use entity::sealed::Sealed;
 use entity::{
-    ConsultationStatus, ConsultationType, PaymentMethod, PaymentStatus, RiskFlagStatus,
-    RiskSeverity, RiskType, Weekday, availability_rule, consultation, consultation_rating, doctor,
-    payment, prescription, risk_flag,
+    AvailabilityExceptionKind, ConsultationStatus, ConsultationType, PaymentMethod, PaymentStatus,
+    RiskFlagStatus, RiskSeverity, RiskType, Weekday, availability_exception, availability_rule,
+    consultation, consultation_rating, doctor, payment, prescription, risk_flag,
 };
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
@@ -57,6 +57,10 @@ pub struct Doctor {
     pub is_verified: bool,
     pub verified_at: Option<DateTime<Utc>>,
     pub is_available: bool,
+    /// Minutes kept free after each booking.
+    pub buffer_minutes: i32,
+    /// How many minutes ahead a consultation must be booked.
+    pub min_notice_minutes: i32,
     pub created_at: DateTime<Utc>,
     #[graphql(skip)]
     pub row: doctor::Model,
@@ -80,6 +84,8 @@ impl From<doctor::Model> for Doctor {
             is_verified: m.is_verified,
             verified_at: m.verified_at,
             is_available: m.is_available,
+            buffer_minutes: m.buffer_minutes,
+            min_notice_minutes: m.min_notice_minutes,
             created_at: m.created_at,
             row: m,
         }
@@ -108,6 +114,80 @@ impl Doctor {
     async fn availability(&self, ctx: &Context<'_>) -> AppResult<Vec<AvailabilityRule>> {
         let rows = load_children(&ctx.req()?.loaders.availability_by_doctor, self.row.id).await?;
         Ok(rows.into_iter().map(AvailabilityRule::from).collect())
+    }
+
+    /// Time off and extra hours not yet over, soonest first: the doctor, super admins and
+    /// the admins of the doctor's organization (null for anyone else).
+    async fn availability_exceptions(
+        &self,
+        ctx: &Context<'_>,
+    ) -> AppResult<Option<Vec<AvailabilityException>>> {
+        let req = ctx.req()?;
+        if !care::sees_account(&req.viewer, &self.row) {
+            return Ok(None);
+        }
+        let rows = load_children(&req.loaders.exceptions_by_doctor, self.row.id).await?;
+        Ok(Some(
+            rows.into_iter().map(AvailabilityException::from).collect(),
+        ))
+    }
+}
+
+/// A one-off change to a doctor's weekly hours, as instants: time off (no bookings, whatever
+/// the weekly hours say) or extra hours.
+#[derive(SimpleObject, Clone)]
+pub struct AvailabilityException {
+    pub id: ID,
+    pub kind: AvailabilityExceptionKind,
+    pub starts_at: DateTime<Utc>,
+    pub ends_at: DateTime<Utc>,
+    pub note: Option<String>,
+    pub created_at: DateTime<Utc>,
+}
+
+impl From<availability_exception::Model> for AvailabilityException {
+    fn from(m: availability_exception::Model) -> Self {
+        Self {
+            id: to_id(m.id),
+            kind: m.kind,
+            starts_at: m.starts_at,
+            ends_at: m.ends_at,
+            note: m.note,
+            created_at: m.created_at,
+        }
+    }
+}
+
+/// Input of `addAvailabilityException`, for the caller's own profile.
+#[derive(InputObject)]
+pub struct AddAvailabilityExceptionInput {
+    /// Whole minute.
+    pub starts_at: DateTime<Utc>,
+    /// Whole minute, after the start and in the future. Extra hours last at most a day, time
+    /// off at most a year.
+    pub ends_at: DateTime<Utc>,
+    pub kind: AvailabilityExceptionKind,
+    /// For the doctor and the organization's admins (at most 500 characters).
+    pub note: Option<String>,
+}
+
+/// Input of `removeAvailabilityException`.
+#[derive(InputObject)]
+pub struct RemoveAvailabilityExceptionInput {
+    pub exception_id: ID,
+}
+
+/// Result of an availability-exception mutation.
+#[derive(SimpleObject)]
+pub struct AvailabilityExceptionPayload {
+    pub exception: AvailabilityException,
+}
+
+impl From<availability_exception::Model> for AvailabilityExceptionPayload {
+    fn from(m: availability_exception::Model) -> Self {
+        Self {
+            exception: m.into(),
+        }
     }
 }
 
@@ -641,6 +721,11 @@ pub struct UpdateDoctorProfileInput {
     /// ISO 4217 code.
     pub currency: Option<String>,
     pub is_available: Option<bool>,
+    /// Minutes kept free after each booking (0 to 120, in steps of 5); bookings already made
+    /// keep the buffer they were made with.
+    pub buffer_minutes: Option<i32>,
+    /// How many minutes ahead a consultation must be booked (0 to 43,200, 30 days).
+    pub min_notice_minutes: Option<i32>,
 }
 
 /// Input of `verifyDoctor`.

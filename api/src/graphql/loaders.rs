@@ -8,8 +8,8 @@
 use crate::db::Db;
 use async_graphql::dataloader::{DataLoader, HashMapCache, Loader};
 use entity::{
-    ai_analysis, availability_rule, blood_request, blood_transfer_unit, blood_unit,
-    blood_unit_test, camp, camp_registration, camp_slot, consultation_rating, delivery,
+    ai_analysis, availability_exception, availability_rule, blood_request, blood_transfer_unit,
+    blood_unit, blood_unit_test, camp, camp_registration, camp_slot, consultation_rating, delivery,
     delivery_position, doctor, donation, donor, drive, membership, organization, outbox_delivery,
     payment, prescription, report_image, report_review, risk_flag, transfusion, unit_return, user,
 };
@@ -283,6 +283,25 @@ children!(
     doctor_id / DoctorId,
     StartTime
 );
+/// Loads doctors' time off and extra hours not yet over, soonest first.
+pub struct ExceptionsByDoctor(pub Db);
+
+impl Loader<Uuid> for ExceptionsByDoctor {
+    type Value = Vec<availability_exception::Model>;
+    type Error = Arc<DbErr>;
+
+    async fn load(&self, keys: &[Uuid]) -> Result<HashMap<Uuid, Self::Value>, Self::Error> {
+        let rows = availability_exception::Entity::find()
+            .filter(availability_exception::Column::DoctorId.is_in(keys.iter().copied()))
+            .filter(availability_exception::Column::EndsAt.gt(crate::db::now()))
+            .order_by_asc(availability_exception::Column::StartsAt)
+            .order_by_asc(availability_exception::Column::Id)
+            .all(&self.0)
+            .await?;
+        Ok(group(keys, rows, |r| r.doctor_id))
+    }
+}
+
 children!(
     /// Loads consultations' prescriptions, oldest first.
     PrescriptionsByConsultation,
@@ -440,6 +459,8 @@ pub struct Loaders {
     pub doctors: Cached<DoctorById>,
     /// A doctor's availability rules.
     pub availability_by_doctor: Cached<AvailabilityByDoctor>,
+    /// A doctor's exceptions not yet over.
+    pub exceptions_by_doctor: Cached<ExceptionsByDoctor>,
     /// A consultation's prescriptions.
     pub prescriptions_by_consultation: Cached<PrescriptionsByConsultation>,
     /// A consultation's payments.
@@ -504,6 +525,7 @@ impl Loaders {
             donations_by_donor: cached(DonationsByDonor(db.clone())),
             doctors: cached(DoctorById(db.clone())),
             availability_by_doctor: cached(AvailabilityByDoctor(db.clone())),
+            exceptions_by_doctor: cached(ExceptionsByDoctor(db.clone())),
             prescriptions_by_consultation: cached(PrescriptionsByConsultation(db.clone())),
             payments_by_consultation: cached(PaymentsByConsultation(db.clone())),
             risk_flags_by_consultation: cached(RiskFlagsByConsultation(db.clone())),

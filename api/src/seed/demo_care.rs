@@ -93,7 +93,7 @@ pub async fn load<C: ConnectionTrait>(
         .with_timezone(&Utc);
     care::book(
         db,
-        &doctor,
+        doctor.id,
         Booking {
             patient_id: patient.id,
             start,
