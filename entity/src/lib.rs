@@ -68,6 +68,8 @@ pub mod care_enums;
 #[allow(missing_docs)]
 pub mod consultation;
 #[allow(missing_docs)]
+pub mod coverage;
+#[allow(missing_docs)]
 pub mod consultation_rating;
 #[allow(missing_docs)]
 pub mod delivery;
@@ -76,6 +78,8 @@ pub mod delivery_enums;
 pub mod delivery_position;
 #[allow(missing_docs)]
 pub mod doctor;
+#[allow(missing_docs)]
+pub mod doctor_accepted_plan;
 #[allow(missing_docs)]
 pub mod donation;
 #[allow(missing_docs)]
@@ -88,6 +92,8 @@ pub mod enums;
 pub mod hook_enums;
 #[allow(missing_docs)]
 pub mod idempotency_key;
+#[allow(missing_docs)]
+pub mod insurance_plan;
 #[allow(missing_docs)]
 pub mod invitation;
 #[allow(missing_docs)]

@@ -61,6 +61,8 @@ mod m20261211_000303_risk_flag_worklist;
 mod m20261211_000304_care_calls;
 #[allow(missing_docs)]
 mod m20261211_000401_analytics_monthly_rollups;
+#[allow(missing_docs)]
+mod m20261212_000201_insurance;
 
 /// Applies every migration in order.
 pub struct Migrator;
@@ -97,6 +99,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261211_000303_risk_flag_worklist::Migration),
             Box::new(m20261211_000304_care_calls::Migration),
             Box::new(m20261211_000401_analytics_monthly_rollups::Migration),
+            Box::new(m20261212_000201_insurance::Migration),
         ]
     }
 }
