@@ -301,10 +301,19 @@ mod tests {
     #[test]
     fn plan_codes_are_upper_cased_and_limited_to_letters_digits_and_dashes() {
         assert_eq!(
-            PlanCode::parse(" hmo-gold-1 ", "c").map(PlanCode::into_inner).ok(),
+            PlanCode::parse(" hmo-gold-1 ", "c")
+                .map(PlanCode::into_inner)
+                .ok(),
             Some("HMO-GOLD-1".to_string())
         );
-        for bad in ["", "H", "HMO GOLD", "HMO_GOLD", &"X".repeat(33), "PLAN\u{e9}"] {
+        for bad in [
+            "",
+            "H",
+            "HMO GOLD",
+            "HMO_GOLD",
+            &"X".repeat(33),
+            "PLAN\u{e9}",
+        ] {
             assert!(PlanCode::parse(bad, "c").is_err(), "{bad}");
         }
     }

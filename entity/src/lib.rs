@@ -68,9 +68,9 @@ pub mod care_enums;
 #[allow(missing_docs)]
 pub mod consultation;
 #[allow(missing_docs)]
-pub mod coverage;
-#[allow(missing_docs)]
 pub mod consultation_rating;
+#[allow(missing_docs)]
+pub mod coverage;
 #[allow(missing_docs)]
 pub mod delivery;
 pub mod delivery_enums;

@@ -121,7 +121,11 @@ impl MigrationTrait for Migration {
     }
 
     async fn down(&self, m: &SchemaManager) -> Result<(), DbErr> {
-        for c in ["patient_share_minor", "insurer_share_minor", "insurance_plan_id"] {
+        for c in [
+            "patient_share_minor",
+            "insurer_share_minor",
+            "insurance_plan_id",
+        ] {
             m.alter_table(
                 Table::alter()
                     .table(a("payments"))

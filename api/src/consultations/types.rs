@@ -114,8 +114,7 @@ impl Doctor {
     /// The insurance plans the doctor accepts, by code.
     #[graphql(complexity = "crate::graphql::limits::list_cost(child_complexity)")]
     async fn accepted_plans(&self, ctx: &Context<'_>) -> AppResult<Vec<InsurancePlan>> {
-        let rows =
-            load_children(&ctx.req()?.loaders.accepted_plans_by_doctor, self.row.id).await?;
+        let rows = load_children(&ctx.req()?.loaders.accepted_plans_by_doctor, self.row.id).await?;
         Ok(rows.into_iter().map(InsurancePlan::from).collect())
     }
 }

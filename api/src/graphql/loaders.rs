@@ -10,8 +10,9 @@ use async_graphql::dataloader::{DataLoader, HashMapCache, Loader};
 use entity::{
     ai_analysis, availability_rule, blood_request, blood_transfer_unit, blood_unit,
     blood_unit_test, camp, camp_registration, camp_slot, consultation_rating, delivery,
-    delivery_position, doctor, doctor_accepted_plan, donation, insurance_plan, donor, drive, membership, organization, outbox_delivery,
-    payment, prescription, report_image, report_review, risk_flag, transfusion, unit_return, user,
+    delivery_position, doctor, doctor_accepted_plan, donation, donor, drive, insurance_plan,
+    membership, organization, outbox_delivery, payment, prescription, report_image, report_review,
+    risk_flag, transfusion, unit_return, user,
 };
 use sea_orm::{ColumnTrait, DbErr, EntityTrait, QueryFilter, QueryOrder};
 use std::{collections::HashMap, sync::Arc};

@@ -108,8 +108,7 @@ impl TryFrom<UpdateInsurancePlanInput> for UpdateInsurancePlan {
     fn try_from(input: UpdateInsurancePlanInput) -> AppResult<Self> {
         Ok(Self {
             plan_id: parse_id(&input.plan_id, "input.planId")?,
-            name: Text::parse_opt(input.name.as_deref(), "input.name", 200)?
-                .map(Text::into_inner),
+            name: Text::parse_opt(input.name.as_deref(), "input.name", 200)?.map(Text::into_inner),
             plan_type: input.plan_type,
             coverage_details: details(input.coverage_details.as_deref())?,
             premium_minor: amount_opt(input.premium_minor, "input.premiumMinor")?,

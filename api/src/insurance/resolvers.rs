@@ -43,9 +43,10 @@ impl InsuranceQuery {
                 )
             });
         let keyset = Keyset::<insurance_plan::Entity> {
-            key: Some((insurance_plan::Column::PlanCode, |m: &insurance_plan::Model| {
-                SortValue::Text(m.plan_code.clone())
-            })),
+            key: Some((
+                insurance_plan::Column::PlanCode,
+                |m: &insurance_plan::Model| SortValue::Text(m.plan_code.clone()),
+            )),
             id: insurance_plan::Column::Id,
             id_of: |m| m.id,
             direction: SortDirection::Asc,

@@ -14,8 +14,8 @@ use crate::{
 use chrono::NaiveDate;
 use entity::{coverage, doctor, doctor_accepted_plan, insurance_plan, sealed::Sealed};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QuerySelect,
-    sea_query::Expr,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter,
+    QuerySelect, sea_query::Expr,
 };
 use serde_json::json;
 use uuid::Uuid;

@@ -4,11 +4,7 @@ use crate::{
     auth::insurance,
     consultations::types::Money,
     error::AppResult,
-    graphql::{
-        context::CtxExt,
-        ids::to_id,
-        loaders::load_one,
-    },
+    graphql::{context::CtxExt, ids::to_id, loaders::load_one},
 };
 use async_graphql::{ComplexObject, Context, ID, InputObject, SimpleObject};
 use chrono::{DateTime, NaiveDate, Utc};
