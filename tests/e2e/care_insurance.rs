@@ -474,3 +474,51 @@ async fn a_page_of_doctors_with_their_accepted_plans_costs_the_same_statements_f
         "statements depend on the query's depth, not the page's length"
     );
 }
+
+#[tokio::test]
+async fn a_covered_booking_moved_past_the_plans_end_is_refused_and_stays_where_it_was() {
+    // Arrange: the plan ends in three days; a covered booking in two.
+    let app = spawn_app().await;
+    let (c, gold, coverage) = insured(&app).await;
+    let until = (Utc::now() + Duration::days(3)).date_naive().to_string();
+    app.gql(
+        Some(&c.root.access),
+        "mutation($i: UpdateInsurancePlanInput!) { updateInsurancePlan(input: $i) { plan { id } } }",
+        json!({"i": {"planId": gold, "activeUntil": until}}),
+    )
+    .await
+    .data();
+    let id = consultation_id(
+        &c.book_covered(&app, &c.patient, &at(2, 10, 0), &coverage)
+            .await,
+    );
+
+    // Act
+    let past_the_end = act(
+        &app,
+        &c.patient,
+        "rescheduleConsultation",
+        &id,
+        json!({"scheduledAt": at(5, 10, 0)}),
+    )
+    .await;
+    let within = act(
+        &app,
+        &c.doctor,
+        "rescheduleConsultation",
+        &id,
+        json!({"scheduledAt": at(3, 9, 0)}),
+    )
+    .await;
+
+    // Assert
+    assert_eq!(past_the_end.code(), Some("BAD_USER_INPUT"));
+    assert_eq!(past_the_end.field(), Some("input.scheduledAt"));
+    within.data();
+    assert_eq!(
+        app.count("SELECT COUNT(*) FROM consultations WHERE coverage_id IS NOT NULL AND status = 'REQUESTED'")
+            .await,
+        1,
+        "the refused move rolled back; the doctor's move kept the coverage"
+    );
+}
