@@ -325,6 +325,20 @@ const UNIQUE: &[UniqueMeaning] = &[
         message: "this unit's transfusion is already recorded",
         bad_input: false,
     },
+    UniqueMeaning {
+        postgres: "insurance_plans_plan_code_key",
+        sqlite: "insurance_plans.plan_code",
+        field: "input.planCode",
+        message: "a plan with this code exists",
+        bad_input: false,
+    },
+    UniqueMeaning {
+        postgres: "ux_coverages_primary_active",
+        sqlite: "coverages.patient_id",
+        field: "input.primary",
+        message: "you already have an active primary coverage: terminate it first",
+        bad_input: true,
+    },
 ];
 
 /// Maps a unique-constraint violation to `CONFLICT` naming the field it concerns (by the

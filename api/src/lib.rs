@@ -31,6 +31,7 @@ pub mod graphql;
 pub mod http;
 pub mod idempotency;
 pub mod identity;
+pub mod insurance;
 pub mod jobs;
 pub mod mfa;
 pub mod notifications;

@@ -26,6 +26,7 @@ use crate::{
     donors::resolvers::{DonorMutation, DonorQuery},
     drives::resolvers::{DriveMutation, DriveQuery},
     identity::resolvers::{IdentityMutation, IdentityQuery},
+    insurance::resolvers::{InsuranceMutation, InsuranceQuery},
     mfa::resolvers::MfaMutation,
     notifications::resolvers::{NotificationPreferenceMutation, NotificationPreferenceQuery},
     organizations::invitations::{InvitationMutation, InvitationQuery},
@@ -62,6 +63,7 @@ pub struct QueryRoot(
     DeliveryQuery,
     TransfusionQuery,
     CareQuery,
+    InsuranceQuery,
 );
 
 /// Every mutation, one object per domain.
@@ -88,6 +90,7 @@ pub struct MutationRoot(
     DeliveryMutation,
     TransfusionMutation,
     CareMutation,
+    InsuranceMutation,
 );
 
 /// Every subscription, one object per domain.

@@ -26,6 +26,7 @@ pub const SEALED_COLUMNS: &[(&str, &[&str])] = &[
     ("consultation_ratings", &["comment"]),
     ("risk_flags", &["resolution_note"]),
     ("care_calls", &["notes"]),
+    ("coverages", &["member_number"]),
     (
         "medical_histories",
         &["allergies", "conditions", "medications", "surgeries"],

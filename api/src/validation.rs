@@ -157,6 +157,29 @@ impl OrgCode {
     }
 }
 
+/// An insurance plan code: 2 to 32 of `A-Z 0-9 -`, upper-cased (seed 002's `plan_code`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PlanCode(String);
+
+impl PlanCode {
+    /// Parses a code.
+    pub fn parse(raw: &str, field: &str) -> AppResult<Self> {
+        let s = raw.trim().to_uppercase();
+        if !(2..=32).contains(&s.len()) || !s.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+        {
+            return Err(AppError::bad_input(
+                field,
+                "must be 2 to 32 letters, digits or dashes",
+            ));
+        }
+        Ok(Self(s))
+    }
+
+    pub fn into_inner(self) -> String {
+        self.0
+    }
+}
+
 /// A donor card code: 12 characters of Crockford's base 32 (60 random bits), shown as
 /// `XXXX-XXXX-XXXX`. Read back the way people type what they see: any case, spaces and
 /// dashes ignored, `O` read as `0` and `I`/`L` as `1`.
@@ -274,6 +297,26 @@ impl CountryCode {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn plan_codes_are_upper_cased_and_limited_to_letters_digits_and_dashes() {
+        assert_eq!(
+            PlanCode::parse(" hmo-gold-1 ", "c")
+                .map(PlanCode::into_inner)
+                .ok(),
+            Some("HMO-GOLD-1".to_string())
+        );
+        for bad in [
+            "",
+            "H",
+            "HMO GOLD",
+            "HMO_GOLD",
+            &"X".repeat(33),
+            "PLAN\u{e9}",
+        ] {
+            assert!(PlanCode::parse(bad, "c").is_err(), "{bad}");
+        }
+    }
 
     #[test]
     fn donor_codes_read_back_as_people_type_them() {

@@ -102,6 +102,19 @@ db_enum! {
 }
 
 db_enum! {
+    /// How an insurance plan is organized.
+    pub enum InsurancePlanType {
+        /// Health maintenance organization: a network, with referrals.
+        Hmo = "HMO",
+        /// Preferred provider organization.
+        Ppo = "PPO",
+        /// Exclusive provider organization.
+        Epo = "EPO",
+        Other = "OTHER",
+    }
+}
+
+db_enum! {
     /// What a risk flag is about (seed 002).
     pub enum RiskType {
         Medical = "MEDICAL",

@@ -37,6 +37,8 @@ pub struct Model {
     pub completed_at: Option<DateTimeUtc>,
     pub cancelled_at: Option<DateTimeUtc>,
     pub no_show_at: Option<DateTimeUtc>,
+    /// The patient's coverage the consultation is booked under, if any.
+    pub coverage_id: Option<Uuid>,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
 }

@@ -72,12 +72,16 @@ pub mod consultation;
 #[allow(missing_docs)]
 pub mod consultation_rating;
 #[allow(missing_docs)]
+pub mod coverage;
+#[allow(missing_docs)]
 pub mod delivery;
 pub mod delivery_enums;
 #[allow(missing_docs)]
 pub mod delivery_position;
 #[allow(missing_docs)]
 pub mod doctor;
+#[allow(missing_docs)]
+pub mod doctor_accepted_plan;
 #[allow(missing_docs)]
 pub mod donation;
 #[allow(missing_docs)]
@@ -90,6 +94,8 @@ pub mod enums;
 pub mod hook_enums;
 #[allow(missing_docs)]
 pub mod idempotency_key;
+#[allow(missing_docs)]
+pub mod insurance_plan;
 #[allow(missing_docs)]
 pub mod invitation;
 #[allow(missing_docs)]

@@ -20,6 +20,12 @@ pub struct Model {
     pub recorded_by: Option<Uuid>,
     pub refunded_at: Option<DateTimeUtc>,
     pub refund_reason: Option<String>,
+    /// The plan the fee was split under (the consultation's coverage's), if any.
+    pub insurance_plan_id: Option<Uuid>,
+    /// What the insurer pays, in minor units (0 without a coverage).
+    pub insurer_share_minor: Option<i64>,
+    /// What the patient pays, in minor units (the amount without a coverage).
+    pub patient_share_minor: Option<i64>,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
 }

@@ -63,6 +63,8 @@ mod m20261211_000304_care_calls;
 mod m20261211_000401_analytics_monthly_rollups;
 #[allow(missing_docs)]
 mod m20261212_000101_availability_exceptions;
+#[allow(missing_docs)]
+mod m20261212_000201_insurance;
 
 /// Applies every migration in order.
 pub struct Migrator;
@@ -100,6 +102,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261211_000304_care_calls::Migration),
             Box::new(m20261211_000401_analytics_monthly_rollups::Migration),
             Box::new(m20261212_000101_availability_exceptions::Migration),
+            Box::new(m20261212_000201_insurance::Migration),
         ]
     }
 }

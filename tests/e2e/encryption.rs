@@ -10,7 +10,10 @@ use lifeflow_tests::{
     fixtures::{
         api_client,
         blood::{self, Network, accept, create_request, request_input, request_of, units},
-        care::{Clinic, act, at, book_with, consultation_of, prescribe, rate, seen_at},
+        care::{
+            Clinic, act, add_coverage, at, book_with, consultation_of, plan_id, prescribe, rate,
+            seen_at,
+        },
         donors::{donor_input, register_donor},
         member,
         mfa::enrol_mfa,
@@ -151,6 +154,16 @@ async fn every_encrypted_field_written_through_the_api_is_ciphertext_in_the_data
     )
     .await
     .data();
+    // The patient adds an insurance coverage with their member number.
+    let plan = plan_id(&app, &c, "HMO-ENC", 0).await;
+    add_coverage(&app, &c.patient, &plan, true, 80).await.data();
+    let coverage_read = app
+        .gql(
+            Some(&c.patient.access),
+            "{ myCoverages { memberNumber } }",
+            json!({}),
+        )
+        .await;
 
     let clinic = org_north(
         &app,
@@ -254,6 +267,7 @@ async fn every_encrypted_field_written_through_the_api_is_ciphertext_in_the_data
         "Metformin",
         "Cholecystectomy",
         "Neighbour checks",
+        "MEM-4417",
         mfa_secret.as_str(),
     ];
 
@@ -313,6 +327,10 @@ async fn every_encrypted_field_written_through_the_api_is_ciphertext_in_the_data
     assert_eq!(
         k["prescriptions"][0]["medications"][0]["name"],
         "Paracetamol"
+    );
+    assert_eq!(
+        coverage_read.data()["myCoverages"][0]["memberNumber"],
+        "MEM-4417-0093"
     );
     let m = &report_read.data()["medicalReport"];
     assert_eq!(m["clinicalNotes"], "Cough with haemoptysis");

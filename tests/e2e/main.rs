@@ -22,6 +22,7 @@ mod camps;
 mod camps_permissions;
 mod care_calls;
 mod care_history;
+mod care_insurance;
 mod care_ratings;
 mod care_risk_flags;
 mod care_video;

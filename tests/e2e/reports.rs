@@ -338,6 +338,7 @@ async fn consultation(
         completed_at: None,
         cancelled_at: None,
         no_show_at: None,
+        coverage_id: None,
         created_at: t,
         updated_at: t,
     }

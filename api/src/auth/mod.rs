@@ -12,6 +12,7 @@ pub mod camps;
 pub mod care;
 pub mod deliveries;
 pub mod donors;
+pub mod insurance;
 pub mod mfa;
 pub mod notifications;
 pub mod organizations;

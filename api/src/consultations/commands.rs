@@ -368,6 +368,8 @@ pub struct BookConsultation {
     pub duration: Duration,
     pub kind: ConsultationType,
     pub symptoms: Option<String>,
+    /// The patient's coverage to book under.
+    pub coverage_id: Option<Uuid>,
     pub retry: Option<RetryKey>,
 }
 
@@ -383,6 +385,11 @@ impl TryFrom<BookConsultationInput> for BookConsultation {
             kind: input.consultation_type,
             symptoms: Notes::parse_opt(input.symptoms.as_deref(), "input.symptoms", 4000)?
                 .map(Notes::into_inner),
+            coverage_id: input
+                .coverage_id
+                .as_ref()
+                .map(|id| parse_id(id, "input.coverageId"))
+                .transpose()?,
         })
     }
 }

@@ -2,6 +2,7 @@
 //! double-booking, the consultation state machine, prescriptions, payments and risk flags.
 
 pub mod commands;
+pub mod fees;
 pub mod resolvers;
 pub mod service;
 pub mod slots;

@@ -60,6 +60,13 @@ async fn prime_page(
         )
         .await?;
     }
+    if node_selects(ctx, &[doctor, &["acceptedPlans"]].concat()) {
+        prime(
+            &req.loaders.accepted_plans_by_doctor,
+            doctors.iter().map(|d| d.id),
+        )
+        .await?;
+    }
     Ok(())
 }
 

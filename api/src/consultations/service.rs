@@ -10,6 +10,7 @@ use super::{
         RateConsultation, RecordPayment, RefundPayment, RescheduleConsultation,
         UpdateDoctorProfile,
     },
+    fees::{self, Shares},
     slots::{self, Constraints, Hours, Slot, WeeklyRule},
 };
 use crate::{
@@ -23,6 +24,7 @@ use crate::{
     db::now,
     error::{AppError, AppResult, unique_violation},
     events::Event,
+    insurance::service::check_booking,
     validation::IanaZone,
 };
 use chrono::{DateTime, Duration, NaiveDate, NaiveTime, Timelike, Utc};
@@ -30,8 +32,8 @@ use entity::sealed::Sealed;
 use entity::{
     AlertKind, AvailabilityExceptionKind, ConsultationStatus, ConsultationType, NotificationKind,
     OrgRole, PaymentStatus, RiskFlagStatus, RiskSeverity, Severity, Weekday, WireName,
-    availability_exception, availability_rule, consultation, consultation_rating, doctor,
-    membership, payment, prescription, risk_flag,
+    availability_exception, availability_rule, consultation, consultation_rating, coverage, doctor,
+    insurance_plan, membership, payment, prescription, risk_flag,
 };
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, NotSet, QueryFilter,
@@ -706,14 +708,19 @@ pub struct Booking {
     pub symptoms: Option<String>,
     /// The booking it replaces.
     pub rescheduled_from: Option<Uuid>,
+    /// The patient's coverage it is booked under (checked by
+    /// `insurance::service::check_booking`).
+    pub coverage_id: Option<Uuid>,
 }
 
 /// Books a consultation: the doctor takes bookings, the slot is in the future (by at least
 /// the doctor's minimum notice), inside the doctor's hours (weekly plus extra hours, not in
 /// time off) and free for both the doctor (with the buffer after each booking) and the
-/// patient. The database has the last word (exclusion constraints / triggers over the held
-/// time), so two concurrent bookings of one slot cannot both succeed; the loser gets
-/// `CONFLICT`.
+/// patient; a coverage named is the patient's, in force on the day and of a plan the doctor
+/// accepts (refused on `input.coverageId`, or on `input.scheduledAt` when a move to another
+/// day is what breaks it). The database has the last word (exclusion constraints / triggers
+/// over the held time), so two concurrent bookings of one slot cannot both succeed; the
+/// loser gets `CONFLICT`.
 pub async fn book<C: ConnectionTrait>(
     db: &C,
     doctor_id: Uuid,
@@ -767,6 +774,15 @@ pub async fn book<C: ConnectionTrait>(
         ));
     }
     let end = b.start + b.duration;
+    if let Some(coverage) = b.coverage_id {
+        let field = if b.rescheduled_from.is_some() {
+            "input.scheduledAt"
+        } else {
+            "input.coverageId"
+        };
+        let day = b.start.date_naive();
+        check_booking(db, doctor.id, b.patient_id, coverage, day, field).await?;
+    }
     let held = end + minutes(doctor.buffer_minutes);
     let organization_id = booking_org(db, &doctor).await?;
     let hours = DoctorHours::load(db, doctor.id, b.start, end).await?;
@@ -822,6 +838,7 @@ pub async fn book<C: ConnectionTrait>(
         completed_at: None,
         cancelled_at: None,
         no_show_at: None,
+        coverage_id: b.coverage_id,
         created_at: t,
         updated_at: t,
     };
@@ -888,6 +905,7 @@ pub async fn book_consultation<C: ConnectionTrait>(
         kind: cmd.kind,
         symptoms: cmd.symptoms,
         rescheduled_from: None,
+        coverage_id: cmd.coverage_id,
     };
     let c = book(db, cmd.doctor_id, booking, config.into()).await?;
     let events = notify_other_party(db, &c, Some(patient), "requested").await?;
@@ -1079,6 +1097,7 @@ pub async fn reschedule<C: ConnectionTrait>(
         kind: old.consultation_type,
         symptoms: Sealed::plain(&old.symptoms),
         rescheduled_from: Some(old.id),
+        coverage_id: old.coverage_id,
     };
     let new = book(db, old.doctor_id, booking, config.into()).await?;
     consultation::Entity::update_many()
@@ -1184,7 +1203,10 @@ pub async fn prescribe<C: ConnectionTrait>(
 const PAID: &str = "this consultation is already paid";
 
 /// Records a successful payment in the doctor's fee currency: one per consultation (a
-/// partial unique index decides between concurrent attempts), never for a cancelled one.
+/// partial unique index decides between concurrent attempts), never for a cancelled one. The
+/// amount is split into the insurer's and the patient's shares (`fees::split`) by the
+/// coverage the consultation was booked under (its percentage, and its plan's copay when the
+/// plan's currency is the payment's), or is the patient's alone without one.
 pub async fn pay<C: ConnectionTrait>(
     db: &C,
     viewer: &Viewer,
@@ -1213,6 +1235,7 @@ pub async fn pay<C: ConnectionTrait>(
     if paid.is_some() {
         return Err(AppError::Conflict(PAID.into()));
     }
+    let (shares, plan) = fee_shares(db, &c, cmd.amount_minor, &cmd.currency).await?;
     let p = payment::Model {
         id: Uuid::now_v7(),
         consultation_id: c.id,
@@ -1226,6 +1249,9 @@ pub async fn pay<C: ConnectionTrait>(
         recorded_by: viewer.user_id(),
         refunded_at: None,
         refund_reason: None,
+        insurance_plan_id: plan,
+        insurer_share_minor: Some(shares.insurer),
+        patient_share_minor: Some(shares.patient),
         created_at: t,
         updated_at: t,
     };
@@ -1237,11 +1263,42 @@ pub async fn pay<C: ConnectionTrait>(
         entity_id: Some(p.id),
         new: Some(
             json!({"consultationId": c.id, "amountMinor": p.amount_minor,
-                         "currency": p.currency, "method": p.method, "status": p.status}),
+                         "currency": p.currency, "method": p.method, "status": p.status,
+                         "insurancePlanId": p.insurance_plan_id,
+                         "insurerShareMinor": shares.insurer, "patientShareMinor": shares.patient}),
         ),
         ..party_change(&c, party)
     };
     Ok((p, change))
+}
+
+/// The shares of a consultation's fee, and the plan they were split under.
+async fn fee_shares<C: ConnectionTrait>(
+    db: &C,
+    c: &consultation::Model,
+    amount: i64,
+    currency: &str,
+) -> AppResult<(Shares, Option<Uuid>)> {
+    let Some(coverage_id) = c.coverage_id else {
+        return Ok((fees::uncovered(amount), None));
+    };
+    let cov = coverage::Entity::find_by_id(coverage_id)
+        .one(db)
+        .await?
+        .ok_or(AppError::NotFound("coverage"))?;
+    let plan = insurance_plan::Entity::find_by_id(cov.plan_id)
+        .one(db)
+        .await?
+        .ok_or(AppError::NotFound("insurance plan"))?;
+    let copay = if plan.currency == currency {
+        plan.copay_minor
+    } else {
+        0
+    };
+    Ok((
+        fees::split(amount, cov.coverage_percent, copay),
+        Some(plan.id),
+    ))
 }
 
 /// Refunds a successful payment (conditional on it still being successful): the doctor or

@@ -13,6 +13,7 @@ use crate::{
         pagination::SortDirection,
     },
     identity::types::User,
+    insurance::types::InsurancePlan,
     organizations::types::Organization,
 };
 use async_graphql::{ComplexObject, Context, Enum, ID, InputObject, SimpleObject};
@@ -114,6 +115,13 @@ impl Doctor {
     async fn availability(&self, ctx: &Context<'_>) -> AppResult<Vec<AvailabilityRule>> {
         let rows = load_children(&ctx.req()?.loaders.availability_by_doctor, self.row.id).await?;
         Ok(rows.into_iter().map(AvailabilityRule::from).collect())
+    }
+
+    /// The insurance plans the doctor accepts, by code.
+    #[graphql(complexity = "crate::graphql::limits::list_cost(child_complexity)")]
+    async fn accepted_plans(&self, ctx: &Context<'_>) -> AppResult<Vec<InsurancePlan>> {
+        let rows = load_children(&ctx.req()?.loaders.accepted_plans_by_doctor, self.row.id).await?;
+        Ok(rows.into_iter().map(InsurancePlan::from).collect())
     }
 
     /// Time off and extra hours not yet over, soonest first: the doctor, super admins and
@@ -273,6 +281,8 @@ pub struct Consultation {
     pub completed_at: Option<DateTime<Utc>>,
     pub cancelled_at: Option<DateTime<Utc>>,
     pub no_show_at: Option<DateTime<Utc>>,
+    /// The patient's coverage it is booked under, if any.
+    pub coverage_id: Option<ID>,
     pub created_at: DateTime<Utc>,
     #[graphql(skip)]
     pub row: consultation::Model,
@@ -295,6 +305,7 @@ impl From<consultation::Model> for Consultation {
             completed_at: m.completed_at,
             cancelled_at: m.cancelled_at,
             no_show_at: m.no_show_at,
+            coverage_id: m.coverage_id.map(to_id),
             created_at: m.created_at,
             row: m,
         }
@@ -474,10 +485,16 @@ impl Prescription {
 
 /// A payment for a consultation.
 #[derive(SimpleObject, Clone)]
+#[graphql(complex)]
 pub struct Payment {
     pub id: ID,
     pub consultation_id: ID,
     pub amount: Money,
+    /// What the insurer pays of the amount, in minor units (0 for an uncovered
+    /// consultation).
+    pub insurer_share_minor: i64,
+    /// What the patient pays of the amount, in minor units.
+    pub patient_share_minor: i64,
     pub method: PaymentMethod,
     pub status: PaymentStatus,
     /// The gateway's or bank's reference.
@@ -485,6 +502,8 @@ pub struct Payment {
     pub refunded_at: Option<DateTime<Utc>>,
     pub refund_reason: Option<String>,
     pub created_at: DateTime<Utc>,
+    #[graphql(skip)]
+    pub insurance_plan_id: Option<Uuid>,
 }
 
 impl From<payment::Model> for Payment {
@@ -492,6 +511,9 @@ impl From<payment::Model> for Payment {
         Self {
             id: to_id(m.id),
             consultation_id: to_id(m.consultation_id),
+            insurer_share_minor: m.insurer_share_minor.unwrap_or(0),
+            patient_share_minor: m.patient_share_minor.unwrap_or(m.amount_minor),
+            insurance_plan_id: m.insurance_plan_id,
             amount: Money {
                 amount_minor: m.amount_minor,
                 currency: m.currency,
@@ -502,6 +524,17 @@ impl From<payment::Model> for Payment {
             refunded_at: m.refunded_at,
             refund_reason: m.refund_reason,
             created_at: m.created_at,
+        }
+    }
+}
+
+#[ComplexObject]
+impl Payment {
+    /// The insurance plan the fee was split under (the consultation's coverage's), if any.
+    async fn plan(&self, ctx: &Context<'_>) -> AppResult<Option<InsurancePlan>> {
+        match self.insurance_plan_id {
+            Some(id) => InsurancePlan::load(ctx, id).await,
+            None => Ok(None),
         }
     }
 }
@@ -753,6 +786,9 @@ pub struct BookConsultationInput {
     pub consultation_type: ConsultationType,
     /// What the patient reports.
     pub symptoms: Option<String>,
+    /// One of your coverages to book under: in force on the consultation's day, of a plan
+    /// the doctor accepts. The payment then splits the fee.
+    pub coverage_id: Option<ID>,
     /// Makes a retry safe: the same key returns the first booking.
     pub idempotency_key: Option<String>,
 }

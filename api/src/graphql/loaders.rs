@@ -10,8 +10,9 @@ use async_graphql::dataloader::{DataLoader, HashMapCache, Loader};
 use entity::{
     ai_analysis, availability_exception, availability_rule, blood_request, blood_transfer_unit,
     blood_unit, blood_unit_test, camp, camp_registration, camp_slot, consultation_rating, delivery,
-    delivery_position, doctor, donation, donor, drive, membership, organization, outbox_delivery,
-    payment, prescription, report_image, report_review, risk_flag, transfusion, unit_return, user,
+    delivery_position, doctor, doctor_accepted_plan, donation, donor, drive, insurance_plan,
+    membership, organization, outbox_delivery, payment, prescription, report_image, report_review,
+    risk_flag, transfusion, unit_return, user,
 };
 use sea_orm::{ColumnTrait, DbErr, EntityTrait, QueryFilter, QueryOrder};
 use std::{collections::HashMap, sync::Arc};
@@ -276,6 +277,50 @@ by_id!(
     DoctorById,
     doctor
 );
+by_id!(
+    /// Loads insurance plans by id.
+    InsurancePlanById,
+    insurance_plan
+);
+
+/// Loads the plans doctors accept, by code: two statements for any number of doctors (the
+/// links, then their plans).
+pub struct AcceptedPlansByDoctor(pub Db);
+
+impl Loader<Uuid> for AcceptedPlansByDoctor {
+    type Value = Vec<insurance_plan::Model>;
+    type Error = Arc<DbErr>;
+
+    async fn load(&self, keys: &[Uuid]) -> Result<HashMap<Uuid, Self::Value>, Self::Error> {
+        let links = doctor_accepted_plan::Entity::find()
+            .filter(doctor_accepted_plan::Column::DoctorId.is_in(keys.iter().copied()))
+            .all(&self.0)
+            .await?;
+        let mut map: HashMap<Uuid, Self::Value> = keys.iter().map(|k| (*k, Vec::new())).collect();
+        if links.is_empty() {
+            return Ok(map);
+        }
+        let mut plan_ids: Vec<Uuid> = links.iter().map(|l| l.plan_id).collect();
+        plan_ids.sort();
+        plan_ids.dedup();
+        let plans: HashMap<Uuid, insurance_plan::Model> = insurance_plan::Entity::find()
+            .filter(insurance_plan::Column::Id.is_in(plan_ids))
+            .all(&self.0)
+            .await?
+            .into_iter()
+            .map(|p| (p.id, p))
+            .collect();
+        for l in links {
+            if let Some(p) = plans.get(&l.plan_id) {
+                map.entry(l.doctor_id).or_default().push(p.clone());
+            }
+        }
+        for v in map.values_mut() {
+            v.sort_by(|a, b| a.plan_code.cmp(&b.plan_code));
+        }
+        Ok(map)
+    }
+}
 children!(
     /// Loads doctors' weekly availability rules.
     AvailabilityByDoctor,
@@ -461,6 +506,10 @@ pub struct Loaders {
     pub availability_by_doctor: Cached<AvailabilityByDoctor>,
     /// A doctor's exceptions not yet over.
     pub exceptions_by_doctor: Cached<ExceptionsByDoctor>,
+    /// Insurance plans by id.
+    pub insurance_plans: Cached<InsurancePlanById>,
+    /// The plans a doctor accepts.
+    pub accepted_plans_by_doctor: Cached<AcceptedPlansByDoctor>,
     /// A consultation's prescriptions.
     pub prescriptions_by_consultation: Cached<PrescriptionsByConsultation>,
     /// A consultation's payments.
@@ -526,6 +575,8 @@ impl Loaders {
             doctors: cached(DoctorById(db.clone())),
             availability_by_doctor: cached(AvailabilityByDoctor(db.clone())),
             exceptions_by_doctor: cached(ExceptionsByDoctor(db.clone())),
+            insurance_plans: cached(InsurancePlanById(db.clone())),
+            accepted_plans_by_doctor: cached(AcceptedPlansByDoctor(db.clone())),
             prescriptions_by_consultation: cached(PrescriptionsByConsultation(db.clone())),
             payments_by_consultation: cached(PaymentsByConsultation(db.clone())),
             risk_flags_by_consultation: cached(RiskFlagsByConsultation(db.clone())),

@@ -101,6 +101,7 @@ pub async fn load<C: ConnectionTrait>(
             kind: ConsultationType::Video,
             symptoms: Some("Dry cough for three weeks, mild fever in the evenings.".into()),
             rescheduled_from: None,
+            coverage_id: None,
         },
         BookingLimits { max_days_ahead: 90 },
     )
