@@ -24,6 +24,10 @@ async fn starting_in(app: &TestApp, id: &str, minutes: i64) {
             consultation::Column::EndsAt,
             Expr::value(start + Duration::minutes(30)),
         )
+        .col_expr(
+            consultation::Column::BlockedUntil,
+            Expr::value(start + Duration::minutes(30)),
+        )
         .filter(consultation::Column::Id.eq(Uuid::parse_str(id).expect("uuid")))
         .exec(&app.db)
         .await

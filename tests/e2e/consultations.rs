@@ -384,6 +384,10 @@ async fn every_move_outside_the_state_machine_is_refused() {
             entity::consultation::Column::EndsAt,
             sea_orm::sea_query::Expr::value(past + chrono::Duration::minutes(30)),
         )
+        .col_expr(
+            entity::consultation::Column::BlockedUntil,
+            sea_orm::sea_query::Expr::value(past + chrono::Duration::minutes(30)),
+        )
         .filter(entity::consultation::Column::Id.eq(uuid::Uuid::parse_str(&id).expect("uuid")))
         .exec(&app.db)
         .await
