@@ -522,3 +522,32 @@ async fn a_covered_booking_moved_past_the_plans_end_is_refused_and_stays_where_i
         "the refused move rolled back; the doctor's move kept the coverage"
     );
 }
+
+#[tokio::test]
+async fn a_patients_coverages_with_their_plans_cost_the_same_statements_for_one_or_four() {
+    // Arrange: one coverage for one patient; four, of four plans, for another.
+    let app = spawn_app().await;
+    let (c, _, _) = insured(&app).await;
+    let many = app.signed_in("many.plans@example.com").await;
+    for code in ["PPO-A", "PPO-B", "EPO-C", "HMO-D"] {
+        let plan = plan_id(&app, &c, code, 0).await;
+        coverage_id(&app, &many, &plan, false, 50).await;
+    }
+    let read = async |who: &Session| {
+        app.gql(
+            Some(&who.access),
+            &format!("{{ myCoverages {{ {COVERAGE} }} }}"),
+            json!({}),
+        )
+        .await
+    };
+
+    // Act
+    let one = read(&c.patient).await;
+    let four = read(&many).await;
+
+    // Assert
+    assert_eq!(one.data()["myCoverages"].as_array().map(Vec::len), Some(1));
+    assert_eq!(four.data()["myCoverages"].as_array().map(Vec::len), Some(4));
+    assert_eq!(one.statements(), four.statements());
+}
