@@ -65,6 +65,8 @@ mod m20261211_000401_analytics_monthly_rollups;
 mod m20261212_000101_availability_exceptions;
 #[allow(missing_docs)]
 mod m20261212_000201_insurance;
+#[allow(missing_docs)]
+mod m20261212_000301_request_minute_buckets;
 
 /// Applies every migration in order.
 pub struct Migrator;
@@ -103,6 +105,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261211_000401_analytics_monthly_rollups::Migration),
             Box::new(m20261212_000101_availability_exceptions::Migration),
             Box::new(m20261212_000201_insurance::Migration),
+            Box::new(m20261212_000301_request_minute_buckets::Migration),
         ]
     }
 }

@@ -254,6 +254,25 @@ pub async fn rebuild_months<C: ConnectionTrait>(
         q.push(&format!(" GROUP BY substr(day, 1, 7){keys}"));
         db.execute_raw(q.build()).await?;
     }
+    // The hour buckets of the months' minutes, for the percentiles' first step.
+    let months = |q: &mut Sql| {
+        q.push(" WHERE month < ").val(month_text(to));
+        if let Some(from) = from {
+            q.push(" AND month >= ").val(month_text(from));
+        }
+    };
+    let mut q = Sql::new(backend, "DELETE FROM rollup_request_buckets_monthly");
+    months(&mut q);
+    db.execute_raw(q.build()).await?;
+    let mut q = Sql::new(
+        backend,
+        "INSERT INTO rollup_request_buckets_monthly (month, kind, urgency, bucket, n) \
+         SELECT month, kind, urgency, minutes / 60, CAST(SUM(n) AS BIGINT) \
+         FROM rollup_request_minutes_monthly",
+    );
+    months(&mut q);
+    q.push(" GROUP BY month, kind, urgency, minutes / 60");
+    db.execute_raw(q.build()).await?;
     Ok(())
 }
 

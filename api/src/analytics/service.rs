@@ -457,10 +457,38 @@ fn rank(u: Urgency) -> i32 {
     }
 }
 
+/// The percentiles asked of every duration, in percent.
+const PERCENTILES: [i64; 2] = [50, 90];
+
+/// An hour bucket a percentile falls in: its urgency and bucket (`minutes / 60`, truncated),
+/// how many durations of the urgency come before the bucket, and how many there are.
+struct Crossing {
+    urgency: Urgency,
+    bucket: i64,
+    before: i64,
+    total: i64,
+}
+
+impl Crossing {
+    /// The minutes the bucket holds, both ends included (integer division truncates toward
+    /// zero, so bucket 0 also holds the minutes from -59).
+    fn minutes(&self) -> (i64, i64) {
+        let b = self.bucket * 60;
+        match self.bucket {
+            0 => (-59, 59),
+            x if x > 0 => (b, b + 59),
+            _ => (b - 59, b),
+        }
+    }
+}
+
 /// p50 and p90 (nearest rank) of the whole minutes from creation to `at`, per urgency, over
-/// the requests of the period that reached it: a histogram per urgency (the live requests
-/// counted per minute, plus the rollups' counts of `kind`), its cumulative counts, and the
-/// first minute whose cumulative count reaches p·n/100.
+/// the requests of the period that reached it, in two grouped statements. First the
+/// histogram of hour buckets per urgency (the live requests, the daily rollups' minutes and
+/// the monthly rollups' buckets of `kind`), cumulated, keeping the bucket where each
+/// percentile's rank p·n/100 is reached and the count before it; then the minutes of those
+/// buckets only, in which the rank is counted on to its minute. A year of the network reads
+/// a few hundred bucket rows and a few hundred minute rows.
 async fn percentiles<C: ConnectionTrait>(
     db: &C,
     s: &Scope,
@@ -469,13 +497,13 @@ async fn percentiles<C: ConnectionTrait>(
     kind: &str,
 ) -> AppResult<Vec<Percentiles>> {
     let backend = db.get_database_backend();
+    let m = minutes(backend, "r.created_at", at);
     let mut q = Sql::new(
         backend,
         &format!(
-            "WITH h AS (SELECT urgency, m, SUM(n) AS n FROM (\
-             SELECT r.urgency AS urgency, {} AS m, 1 AS n FROM blood_requests r \
-             WHERE {at} IS NOT NULL",
-            minutes(backend, "r.created_at", at)
+            "WITH h AS (SELECT urgency, b, SUM(n) AS n FROM (\
+             SELECT r.urgency AS urgency, ({m}) / 60 AS b, 1 AS n FROM blood_requests r \
+             WHERE {at} IS NOT NULL"
         ),
     );
     request_scope(&mut q, s, split);
@@ -483,32 +511,106 @@ async fn percentiles<C: ConnectionTrait>(
     q.rolled(
         split,
         &format!(
-            "SELECT urgency, minutes AS m, n FROM rollup_request_minutes WHERE kind = '{kind}'"
+            "SELECT urgency, minutes / 60 AS b, n FROM rollup_request_minutes WHERE kind = '{kind}'"
         ),
         &format!(
-            "SELECT urgency, minutes AS m, n FROM rollup_request_minutes_monthly \
+            "SELECT urgency, bucket AS b, n FROM rollup_request_buckets_monthly \
              WHERE kind = '{kind}'"
         ),
     );
-    q.push(
-        ") t GROUP BY urgency, m), \
-         c AS (SELECT urgency, m, SUM(n) OVER (PARTITION BY urgency ORDER BY m) AS cum, \
+    let crossed: Vec<String> = PERCENTILES
+        .iter()
+        .map(|p| format!("(100 * cum >= {p} * total AND 100 * (cum - n) < {p} * total)"))
+        .collect();
+    q.push(&format!(
+        ") t GROUP BY urgency, b), \
+         c AS (SELECT urgency, b, n, SUM(n) OVER (PARTITION BY urgency ORDER BY b) AS cum, \
          SUM(n) OVER (PARTITION BY urgency) AS total FROM h) \
-         SELECT urgency, \
-         CAST(MIN(CASE WHEN 100 * cum >= 50 * total THEN m END) AS BIGINT) AS p50, \
-         CAST(MIN(CASE WHEN 100 * cum >= 90 * total THEN m END) AS BIGINT) AS p90 \
-         FROM c GROUP BY urgency",
-    );
-    let mut out = Vec::new();
+         SELECT urgency, CAST(b AS BIGINT) AS b, CAST(cum - n AS BIGINT) AS before, \
+         CAST(total AS BIGINT) AS total FROM c WHERE {}",
+        crossed.join(" OR ")
+    ));
+    let mut crossings = Vec::new();
     for row in db.query_all_raw(q.build()).await? {
-        out.push(Percentiles {
+        crossings.push(Crossing {
             urgency: enum_of(&row, "urgency")?,
-            p50: get::<Option<i64>>(&row, "p50")?.unwrap_or(0) as f64,
-            p90: get::<Option<i64>>(&row, "p90")?.unwrap_or(0) as f64,
+            bucket: get(&row, "b")?,
+            before: get(&row, "before")?,
+            total: get(&row, "total")?,
         });
     }
-    out.sort_by_key(|p| rank(p.urgency));
-    Ok(out)
+    if crossings.is_empty() {
+        return Ok(Vec::new());
+    }
+    // The minutes of the crossed buckets: urgency names are the enum's wire names and the
+    // bounds integers, so the condition is written out.
+    let within = |col: &str| {
+        let any: Vec<String> = crossings
+            .iter()
+            .map(|c| {
+                let (lo, hi) = c.minutes();
+                format!(
+                    "(urgency = '{}' AND {col} BETWEEN {lo} AND {hi})",
+                    entity::WireName::wire_name(&c.urgency)
+                )
+            })
+            .collect();
+        format!(" AND ({})", any.join(" OR "))
+    };
+    let mut q = Sql::new(
+        backend,
+        &format!(
+            "SELECT urgency, CAST(m AS BIGINT) AS m, CAST(SUM(n) AS BIGINT) AS n FROM (\
+             SELECT urgency, m, n FROM (SELECT r.urgency AS urgency, {m} AS m, 1 AS n \
+             FROM blood_requests r WHERE {at} IS NOT NULL"
+        ),
+    );
+    request_scope(&mut q, s, split);
+    q.push(&format!(") l WHERE 1 = 1{}", within("m")));
+    q.rolled(
+        split,
+        &format!(
+            "SELECT urgency, minutes AS m, n FROM rollup_request_minutes WHERE kind = '{kind}'{}",
+            within("minutes")
+        ),
+        &format!(
+            "SELECT urgency, minutes AS m, n FROM rollup_request_minutes_monthly \
+             WHERE kind = '{kind}'{}",
+            within("minutes")
+        ),
+    );
+    q.push(") t GROUP BY urgency, m ORDER BY urgency, m");
+    let mut counts: Vec<(Urgency, i64, i64)> = Vec::new();
+    for row in db.query_all_raw(q.build()).await? {
+        counts.push((enum_of(&row, "urgency")?, get(&row, "m")?, get(&row, "n")?));
+    }
+    let mut out: BTreeMap<i32, Percentiles> = BTreeMap::new();
+    for c in &crossings {
+        let (lo, hi) = c.minutes();
+        let mut seen = c.before;
+        for (_, minute, n) in counts
+            .iter()
+            .filter(|(u, m, _)| *u == c.urgency && (lo..=hi).contains(m))
+        {
+            seen += n;
+            for p in PERCENTILES {
+                let reached = 100 * seen >= p * c.total && 100 * (seen - n) < p * c.total;
+                if reached {
+                    let e = out.entry(rank(c.urgency)).or_insert(Percentiles {
+                        urgency: c.urgency,
+                        p50: 0.0,
+                        p90: 0.0,
+                    });
+                    if p == 50 {
+                        e.p50 = *minute as f64;
+                    } else {
+                        e.p90 = *minute as f64;
+                    }
+                }
+            }
+        }
+    }
+    Ok(out.into_values().collect())
 }
 
 /// Units of the scope's banks, by the column holding their bank.
