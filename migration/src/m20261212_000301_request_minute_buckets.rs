@@ -6,8 +6,14 @@
 //! integers) of `rollup_request_minutes_monthly`, rebuilt with it. A year of the network is
 //! a few hundred bucket rows instead of tens of thousands of minute rows; the minute rows a
 //! percentile then needs are found through `ix_rollup_request_minutes_monthly_rank`.
+//!
+//! The live part of each request figure (the requests of today and of the partial first
+//! day) is read from indexes alone: the requests that reached acceptance (fulfilment) by
+//! creation, with their urgency and that instant, and every request by creation with what
+//! the counts group by. A day's pending requests are then never read to time the others.
 
 use crate::names::{a, index};
+use sea_orm_migration::sea_query::Expr;
 use sea_orm_migration::{prelude::*, schema::*};
 
 #[derive(DeriveMigrationName)]
@@ -40,6 +46,28 @@ impl MigrationTrait for Migration {
             &["kind", "urgency", "minutes"],
         ))
         .await?;
+        for (name, at) in [
+            ("ix_requests_accepted_created", "accepted_at"),
+            ("ix_requests_fulfilled_created", "fulfilled_at"),
+        ] {
+            m.create_index(
+                Index::create()
+                    .name(name)
+                    .table(a("blood_requests"))
+                    .col(a("created_at"))
+                    .col(a("urgency"))
+                    .col(a(at))
+                    .and_where(Expr::col(a(at)).is_not_null())
+                    .to_owned(),
+            )
+            .await?;
+        }
+        m.create_index(index(
+            "ix_requests_created_figures",
+            "blood_requests",
+            &["created_at", "status", "urgency", "escalation_level"],
+        ))
+        .await?;
         m.get_connection()
             .execute_unprepared(
                 "INSERT INTO rollup_request_buckets_monthly (month, kind, urgency, bucket, n) \
@@ -51,6 +79,19 @@ impl MigrationTrait for Migration {
     }
 
     async fn down(&self, m: &SchemaManager) -> Result<(), DbErr> {
+        for name in [
+            "ix_requests_accepted_created",
+            "ix_requests_fulfilled_created",
+            "ix_requests_created_figures",
+        ] {
+            m.drop_index(
+                Index::drop()
+                    .name(name)
+                    .table(a("blood_requests"))
+                    .to_owned(),
+            )
+            .await?;
+        }
         m.drop_index(
             Index::drop()
                 .name("ix_rollup_request_minutes_monthly_rank")

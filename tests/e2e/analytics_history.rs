@@ -86,6 +86,15 @@ async fn network_stats_over_the_generated_history_count_every_row_the_generator_
     assert!(attended > 0 && registered > attended);
     assert_eq!(s["camps"]["registrations"].as_u64(), Some(registered));
     assert_eq!(s["camps"]["attended"].as_u64(), Some(attended));
+    assert_eq!(
+        app.count(
+            "SELECT COUNT(*) FROM blood_units u WHERE u.donation_id IS NOT NULL \
+             AND NOT EXISTS (SELECT 1 FROM blood_unit_tests t WHERE t.unit_id = u.id)"
+        )
+        .await,
+        0,
+        "every generated unit left quarantine with its cleared panel"
+    );
     // Percentiles read from the rollups (hour buckets, then the minutes of one bucket) equal
     // those of a fresh aggregate of the base tables, over durations spread across buckets.
     let scope = service::Scope {

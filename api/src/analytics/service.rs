@@ -760,13 +760,20 @@ async fn stock<C: ConnectionTrait>(
          0 AS issued FROM blood_stock_counts k WHERE 1 = 1",
     );
     bank_scope(&mut q, "k.blood_bank_id", s);
+    // Only the counts whose soonest expiry has passed hold available units past their
+    // expiry (the sweep moves them out soon after): their units are found through the
+    // bank, component, status and group of the count, never by scanning every expiry.
     q.push(
         " GROUP BY k.blood_group, k.component UNION ALL \
          SELECT u.blood_group AS g, u.component AS c, 0 - COUNT(*) AS available, 0 AS issued \
-         FROM blood_units u WHERE u.status = 'AVAILABLE' AND u.expires_at <= ",
+         FROM blood_stock_counts x JOIN blood_units u ON u.blood_bank_id = x.blood_bank_id \
+         AND u.component = x.component AND u.status = 'AVAILABLE' \
+         AND u.blood_group = x.blood_group AND u.expires_at <= ",
     )
+    .val(now)
+    .push(" WHERE x.soonest_expiry <= ")
     .val(now);
-    bank_scope(&mut q, "u.blood_bank_id", s);
+    bank_scope(&mut q, "x.blood_bank_id", s);
     q.push(
         " GROUP BY u.blood_group, u.component UNION ALL \
          SELECT u.blood_group AS g, u.component AS c, 0 AS available, COUNT(*) AS issued \

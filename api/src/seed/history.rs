@@ -8,15 +8,16 @@
 //!   NGO's weekly camp (4 slots, 60 registrations, about two thirds attending, each attendance
 //!   a donation at the camp);
 //! - each donation's units (red cells and plasma, sometimes platelets) with their events:
-//!   collected, then issued, expired at the end of their shelf life, or discarded.
+//!   collected, then issued, expired at the end of their shelf life, or discarded (a bag
+//!   damaged in storage); each with the cleared screening panel that released it.
 
 use super::scale::{GROUPS, Rng, ScaleReport};
 use crate::{blood::shelf_life, db, error::AppResult};
 use chrono::{DateTime, Duration, NaiveTime, Utc};
 use entity::{
     CampStatus, Component, DonationType, Eligibility, RegistrationStatus, RequestStatus,
-    UnitStatus, Urgency, blood_request, blood_unit, blood_unit_event, camp, camp_registration,
-    camp_slot, donation, donor,
+    TestResult, UnitStatus, Urgency, blood_request, blood_unit, blood_unit_event, blood_unit_test,
+    camp, camp_registration, camp_slot, donation, donor,
 };
 use sea_orm::{ActiveValue::Set, ConnectionTrait, DatabaseConnection, EntityTrait};
 use std::time::Instant;
@@ -47,6 +48,7 @@ struct Batches {
     donations: Vec<donation::ActiveModel>,
     units: Vec<blood_unit::ActiveModel>,
     events: Vec<blood_unit_event::ActiveModel>,
+    panels: Vec<blood_unit_test::ActiveModel>,
     report: HistoryReport,
 }
 
@@ -69,6 +71,7 @@ impl Batches {
         flush!(db, donation::Entity, self.donations, units);
         flush!(db, blood_unit::Entity, self.units, units);
         flush!(db, blood_unit_event::Entity, self.events, units);
+        flush!(db, blood_unit_test::Entity, self.panels, units);
         Ok(())
     }
 }
@@ -495,6 +498,21 @@ fn give(
             created_at: Set(at),
             updated_at: Set(end.unwrap_or(at)),
         });
+        // Every unit left quarantine screened, with a panel that clears release.
+        b.panels.push(blood_unit_test::ActiveModel {
+            unit_id: Set(unit),
+            blood_bank_id: Set(bank),
+            hiv: Set(TestResult::Negative),
+            hbv: Set(TestResult::Negative),
+            hcv: Set(TestResult::Negative),
+            syphilis: Set(TestResult::Negative),
+            malaria: Set(TestResult::Negative),
+            abo_confirmed: Set(true),
+            rh_confirmed: Set(true),
+            recorded_by_user_id: Set(None),
+            recorded_by_api_client_id: Set(None),
+            recorded_at: Set(at),
+        });
         b.report.units += 1;
         b.events
             .push(event(rng, unit, bank, None, UnitStatus::Available, at));
@@ -524,7 +542,7 @@ fn event(
         request_id: Set(None),
         actor_user_id: Set(None),
         actor_api_client_id: Set(None),
-        reason: Set((to == UnitStatus::Discarded).then(|| "failed screening".to_string())),
+        reason: Set((to == UnitStatus::Discarded).then(|| "bag damaged in storage".to_string())),
         created_at: Set(at),
     }
 }
