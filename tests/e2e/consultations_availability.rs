@@ -464,33 +464,19 @@ async fn the_database_itself_refuses_a_booking_in_another_bookings_buffer() {
         .data();
     let id = c.book(&app, &c.patient, &at(5, 10, 0)).await;
     let other = app.signed_in("other@example.com").await;
-    use sea_orm::EntityTrait;
-    let mut row =
-        entity::consultation::Entity::find_by_id(uuid::Uuid::parse_str(&id).expect("uuid"))
-            .one(&app.db)
-            .await
-            .expect("query")
-            .expect("row");
+    let mut row = consultation_row(&app, &id).await;
+    assert_eq!(row.blocked_until - row.ends_at, Duration::minutes(15));
 
     // Act: a row starting in the buffer, inserted around the service; and one just after it.
-    assert_eq!(row.blocked_until - row.ends_at, Duration::minutes(15));
-    row.id = uuid::Uuid::now_v7();
     row.patient_id = uuid::Uuid::parse_str(&other.user_id).expect("uuid");
     row.scheduled_at += Duration::minutes(40);
     row.ends_at += Duration::minutes(40);
     row.blocked_until = row.ends_at;
-    let in_buffer =
-        entity::consultation::Entity::insert(entity::consultation::ActiveModel::from(row.clone()))
-            .exec(&app.db)
-            .await;
-    row.id = uuid::Uuid::now_v7();
+    let in_buffer = insert_around_the_service(&app, row.clone()).await;
     row.scheduled_at += Duration::minutes(5);
     row.ends_at += Duration::minutes(5);
     row.blocked_until = row.ends_at;
-    let after_buffer =
-        entity::consultation::Entity::insert(entity::consultation::ActiveModel::from(row))
-            .exec(&app.db)
-            .await;
+    let after_buffer = insert_around_the_service(&app, row).await;
 
     // Assert
     assert!(

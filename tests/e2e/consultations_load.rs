@@ -145,30 +145,16 @@ async fn the_database_itself_refuses_an_overlapping_booking_written_around_the_s
     let c = Clinic::new(&app).await;
     let id = c.book(&app, &c.patient, &at(5, 10, 0)).await;
     let other = app.signed_in("other@example.com").await;
-    use sea_orm::EntityTrait;
-    let mut row =
-        entity::consultation::Entity::find_by_id(uuid::Uuid::parse_str(&id).expect("uuid"))
-            .one(&app.db)
-            .await
-            .expect("query")
-            .expect("row");
+    let mut row = consultation_row(&app, &id).await;
 
     // Act: a second row for the same doctor, overlapping, inserted directly.
-    row.id = uuid::Uuid::now_v7();
     row.patient_id = uuid::Uuid::parse_str(&other.user_id).expect("uuid");
     row.scheduled_at += chrono::Duration::minutes(15);
     row.ends_at += chrono::Duration::minutes(15);
     row.blocked_until += chrono::Duration::minutes(15);
-    let overlapping =
-        entity::consultation::Entity::insert(entity::consultation::ActiveModel::from(row.clone()))
-            .exec(&app.db)
-            .await;
-    row.id = uuid::Uuid::now_v7();
+    let overlapping = insert_around_the_service(&app, row.clone()).await;
     row.status = entity::ConsultationStatus::Cancelled;
-    let cancelled =
-        entity::consultation::Entity::insert(entity::consultation::ActiveModel::from(row))
-            .exec(&app.db)
-            .await;
+    let cancelled = insert_around_the_service(&app, row).await;
 
     // Assert
     assert!(
