@@ -2,10 +2,10 @@
 
 use crate::config::Config;
 use sea_orm::{
-    ColumnTrait, ConnAcquireErr, ConnectOptions, ConnectionTrait, Database, DatabaseConnection,
-    DatabaseTransaction, DbBackend, DbErr, EntityTrait, ExecResult, PrimaryKeyTrait, QueryFilter,
-    QueryResult, QuerySelect, RuntimeErr, Select, SqliteTransactionMode, Statement,
-    TransactionOptions, TransactionTrait, UpdateMany,
+    AccessMode, ColumnTrait, ConnAcquireErr, ConnectOptions, ConnectionTrait, Database,
+    DatabaseConnection, DatabaseTransaction, DbBackend, DbErr, EntityTrait, ExecResult,
+    IsolationLevel, PrimaryKeyTrait, QueryFilter, QueryResult, QuerySelect, RuntimeErr, Select,
+    SqliteTransactionMode, Statement, TransactionOptions, TransactionTrait, UpdateMany,
     sea_query::{LockBehavior, LockType, Values},
     sqlx::{
         self, PgConnection, Postgres,
@@ -225,6 +225,27 @@ impl Db {
     pub async fn begin_write(&self) -> Result<CountedTxn, DbErr> {
         self.release().await;
         let txn = begin_write(&self.conn).await?;
+        self.tick();
+        Ok(CountedTxn {
+            txn,
+            statements: self.statements.clone(),
+        })
+    }
+
+    /// Begins a read-only transaction that sees one snapshot (`REPEATABLE READ` on Postgres;
+    /// a deferred transaction on SQLite, which reads one snapshot too), counted like
+    /// [`Db::begin_write`], for a read whose statements must agree with each other.
+    pub async fn begin_read(&self) -> Result<CountedTxn, DbErr> {
+        self.release().await;
+        let postgres = self.conn.get_database_backend() == DbBackend::Postgres;
+        let txn = self
+            .conn
+            .begin_with_options(TransactionOptions {
+                isolation_level: postgres.then_some(IsolationLevel::RepeatableRead),
+                access_mode: postgres.then_some(AccessMode::ReadOnly),
+                sqlite_transaction_mode: None,
+            })
+            .await?;
         self.tick();
         Ok(CountedTxn {
             txn,

@@ -2,6 +2,7 @@
 
 use super::{service, types::*};
 use crate::{auth, graphql::prelude::*, validation::Text};
+use sea_orm::{ConnectionTrait, DbBackend};
 
 #[derive(Default)]
 pub struct AnalyticsQuery;
@@ -30,7 +31,16 @@ impl AnalyticsQuery {
             organization,
             city: Text::parse_opt(input.city.as_deref(), "input.city", 100)?.map(Text::into_inner),
         };
-        let stats = service::stats(&req.db, &scope).await?;
+        // Every figure from one snapshot, so they agree with each other. Postgres would start
+        // parallel workers for the small live parts, a process each, costing more than the
+        // scans they share: not in this transaction.
+        let txn = req.db.begin_read().await?;
+        if txn.get_database_backend() == DbBackend::Postgres {
+            txn.execute_unprepared("SET LOCAL max_parallel_workers_per_gather = 0")
+                .await?;
+        }
+        let stats = service::stats(&txn, &scope).await?;
+        txn.commit().await?;
         let mut orgs: Vec<uuid::Uuid> = stats.wastage.iter().map(|w| w.bank).collect();
         orgs.extend(stats.collections.iter().map(|c| c.bank));
         // The banks and camps the rows name, one query each whatever the number of rows.
