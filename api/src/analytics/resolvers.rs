@@ -2,7 +2,6 @@
 
 use super::{service, types::*};
 use crate::{auth, graphql::prelude::*, validation::Text};
-use sea_orm::{ConnectionTrait, DbBackend};
 
 #[derive(Default)]
 pub struct AnalyticsQuery;
@@ -31,14 +30,8 @@ impl AnalyticsQuery {
             organization,
             city: Text::parse_opt(input.city.as_deref(), "input.city", 100)?.map(Text::into_inner),
         };
-        // Every figure from one snapshot, so they agree with each other. Postgres would start
-        // parallel workers for the small live parts, a process each, costing more than the
-        // scans they share: not in this transaction.
+        // Every figure from one snapshot, so they agree with each other.
         let txn = req.db.begin_read().await?;
-        if txn.get_database_backend() == DbBackend::Postgres {
-            txn.execute_unprepared("SET LOCAL max_parallel_workers_per_gather = 0")
-                .await?;
-        }
         let stats = service::stats(&txn, &scope).await?;
         txn.commit().await?;
         let mut orgs: Vec<uuid::Uuid> = stats.wastage.iter().map(|w| w.bank).collect();
