@@ -444,35 +444,15 @@ async fn a_page_of_doctors_with_their_accepted_plans_costs_the_same_statements_f
             .await
             .data();
     }
-    let page = |n: usize| {
-        app.gql(
-            Some(&c.patient.access),
-            "query($n: Int!) { doctors(first: $n) { edges { node { id user { fullName } acceptedPlans { planCode copay { amountMinor } } } } } }",
-            json!({"n": n}),
-        )
-    };
 
-    // Act
-    let few = page(2).await;
-    let many = page(6).await;
-
-    // Assert
-    let edges = many.data()["doctors"]["edges"]
-        .as_array()
-        .expect("edges")
-        .clone();
-    assert_eq!(edges.len(), 6);
-    assert!(
-        edges
-            .iter()
-            .all(|e| e["node"]["acceptedPlans"].as_array().map(Vec::len) == Some(2))
-    );
-    few.data();
-    assert_eq!(
-        few.statements(),
-        many.statements(),
-        "statements depend on the query's depth, not the page's length"
-    );
+    // Act and assert
+    doctor_pages_cost_alike(
+        &app,
+        &c.patient,
+        ("acceptedPlans", "planCode copay { amountMinor }"),
+        2,
+    )
+    .await;
 }
 
 #[tokio::test]
