@@ -43,6 +43,15 @@ pub struct Exec<'a> {
     pub app: &'a AppState,
 }
 
+impl Exec<'_> {
+    /// The user acting, for a use case only a user (not an API client) performs.
+    pub fn user(&self) -> AppResult<Uuid> {
+        self.actor
+            .user_id
+            .ok_or(AppError::Forbidden("only users do this"))
+    }
+}
+
 /// A mutation, parsed and validated, ready to run.
 pub trait Command: Sized + Send + TryFrom<Self::Input, Error = AppError> {
     /// The GraphQL input it is parsed from.

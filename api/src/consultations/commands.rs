@@ -88,13 +88,6 @@ fn signed_in<T>(_: &T) -> Rule {
     Rule::SignedIn
 }
 
-/// The user acting; the pipeline's rules let only users through.
-fn user(exec: &Exec<'_>) -> AppResult<Uuid> {
-    exec.actor
-        .user_id
-        .ok_or(AppError::Forbidden("only users do this"))
-}
-
 fn specialization(raw: &str) -> AppResult<String> {
     Ok(Text::parse(raw, "input.specialization", 100)?.into_inner())
 }
@@ -668,25 +661,25 @@ impl TryFrom<RateConsultationInput> for RateConsultation {
 
 command!(CreateDoctorProfile => doctor::Model, from CreateDoctorProfileInput, "doctor.create", on "doctor",
     rule CreateDoctorProfile::rule,
-    run |c, x| service::create_doctor(x.txn, user(x)?, c.0));
+    run |c, x| service::create_doctor(x.txn, x.user()?, c.0));
 command!(UpdateDoctorProfile => doctor::Model, from UpdateDoctorProfileInput, "doctor.update", on "doctor",
     rule UpdateDoctorProfile::rule,
-    run |c, x| service::update_profile(x.txn, user(x)?, c));
+    run |c, x| service::update_profile(x.txn, x.user()?, c));
 command!(VerifyDoctor => doctor::Model, from VerifyDoctorInput, "doctor.verify", on "doctor", rule signed_in,
     id doctor_id,
     run |c, x| service::verify(x.txn, x.viewer, c.doctor_id));
 command!(SetAvailability => doctor::Model, from SetAvailabilityInput, "doctor.set_availability", on "doctor",
     rule signed_in,
-    run |c, x| service::replace_availability(x.txn, user(x)?, c.0));
+    run |c, x| service::replace_availability(x.txn, x.user()?, c.0));
 command!(AddAvailabilityException => availability_exception::Model, from AddAvailabilityExceptionInput,
     "doctor.add_availability_exception", on "doctor", rule signed_in,
-    run |c, x| service::add_exception(x.txn, user(x)?, c));
+    run |c, x| service::add_exception(x.txn, x.user()?, c));
 command!(RemoveAvailabilityException => availability_exception::Model, from RemoveAvailabilityExceptionInput,
     "doctor.remove_availability_exception", on "doctor", rule signed_in,
-    run |c, x| service::remove_exception(x.txn, user(x)?, c.exception_id));
+    run |c, x| service::remove_exception(x.txn, x.user()?, c.exception_id));
 command!(BookConsultation => consultation::Model, from BookConsultationInput, "consultation.book", on "consultation",
     rule signed_in, retry "bookConsultation" of consultation,
-    run |c, x| service::book_consultation(x.txn, user(x)?, c, &x.app.config));
+    run |c, x| service::book_consultation(x.txn, x.user()?, c, &x.app.config));
 command!(Move<S: Step> => consultation::Model, from S::Input, S::ACTION, on "consultation",
     rule signed_in, id consultation_id,
     run |c, x| service::move_to(x.txn, x.viewer, c.consultation_id, S::TO, c.stamp, &x.app.config));

@@ -36,13 +36,6 @@ fn dates(from: NaiveDate, until: Option<NaiveDate>) -> AppResult<()> {
     Ok(())
 }
 
-/// The user acting; the rules let only users through.
-fn user(exec: &Exec<'_>) -> AppResult<Uuid> {
-    exec.actor
-        .user_id
-        .ok_or(AppError::Forbidden("only users do this"))
-}
-
 /// `createInsurancePlan`, parsed.
 pub struct CreateInsurancePlan {
     pub plan_code: String,
@@ -174,7 +167,7 @@ impl Command for AddCoverage {
     const RULE: Rule = Rule::SignedIn;
 
     async fn execute(self, exec: &Exec<'_>) -> AppResult<(Self::Output, Change)> {
-        service::add_coverage(exec.txn, user(exec)?, self).await
+        service::add_coverage(exec.txn, exec.user()?, self).await
     }
 }
 
@@ -241,6 +234,6 @@ impl Command for SetAcceptedPlans {
     const RULE: Rule = Rule::SignedIn;
 
     async fn execute(self, exec: &Exec<'_>) -> AppResult<(Self::Output, Change)> {
-        service::set_accepted_plans(exec.txn, user(exec)?, self).await
+        service::set_accepted_plans(exec.txn, exec.user()?, self).await
     }
 }
