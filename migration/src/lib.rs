@@ -67,6 +67,7 @@ mod m20261212_000101_availability_exceptions;
 mod m20261212_000201_insurance;
 #[allow(missing_docs)]
 mod m20261212_000301_request_minute_buckets;
+mod m20261213_000101_percentile_minute_index;
 
 /// Applies every migration in order.
 pub struct Migrator;
@@ -106,6 +107,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261212_000101_availability_exceptions::Migration),
             Box::new(m20261212_000201_insurance::Migration),
             Box::new(m20261212_000301_request_minute_buckets::Migration),
+            Box::new(m20261213_000101_percentile_minute_index::Migration),
         ]
     }
 }

@@ -2,6 +2,7 @@
 
 use super::{service, types::*};
 use crate::{auth, graphql::prelude::*, validation::Text};
+use std::sync::Arc;
 
 #[derive(Default)]
 pub struct AnalyticsQuery;
@@ -34,12 +35,18 @@ impl AnalyticsQuery {
         let txn = req.db.begin_read().await?;
         let stats = service::stats(&txn, &scope).await?;
         txn.commit().await?;
-        let mut orgs: Vec<uuid::Uuid> = stats.wastage.iter().map(|w| w.bank).collect();
-        orgs.extend(stats.collections.iter().map(|c| c.bank));
         // The banks and camps the rows name, one query each whatever the number of rows.
-        prime_orgs(req, orgs).await?;
-        let camps: Vec<uuid::Uuid> = stats.collections.iter().filter_map(|c| c.camp).collect();
-        prime(&req.loaders.camps, camps).await?;
-        Ok(stats.into())
+        let banks =
+            (stats.wastage.iter().map(|w| w.bank)).chain(stats.collections.iter().map(|c| c.bank));
+        let camps = stats.collections.iter().filter_map(|c| c.camp);
+        let named = Named {
+            banks: (prime(&req.loaders.orgs, banks).await?.into_iter())
+                .map(|(id, m)| (id, Arc::new(m.into())))
+                .collect(),
+            camps: (prime(&req.loaders.camps, camps).await?.into_iter())
+                .map(|(id, m)| (id, Arc::new(m.into())))
+                .collect(),
+        };
+        Ok(NetworkStats::new(stats, &named))
     }
 }

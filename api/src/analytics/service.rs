@@ -21,6 +21,9 @@ use sea_orm::{ActiveEnum, ConnectionTrait, DbBackend, QueryResult, Statement, Va
 use std::collections::BTreeMap;
 use uuid::Uuid;
 
+/// One live range `[from, to)` of a statement's branch; `None` when the period has none.
+type Live = Option<(DateTime<Utc>, DateTime<Utc>)>;
+
 /// What the figures are about.
 #[derive(Debug, Clone)]
 pub struct Scope {
@@ -68,22 +71,34 @@ impl Sql {
         self
     }
 
-    /// `col` in one of the live ranges of `split`.
-    fn live(&mut self, col: &str, split: &Split) -> &mut Self {
+    /// The live part of a figure: `part` (a `SELECT … WHERE …` over the base tables, which
+    /// calls [`Sql::range`] with the range it is given) once per live range of `split`,
+    /// joined by `UNION ALL`, or once over no rows when there is none. One branch per range,
+    /// rather than an `OR` of ranges, lets each read its own index range: Postgres cannot
+    /// estimate an `OR` of a year's two ends and scanned whole indexes to answer it.
+    fn live(&mut self, split: &Split, mut part: impl FnMut(&mut Self, Live)) -> &mut Self {
         if split.live.is_empty() {
-            return self.push(" AND 1 = 0");
+            part(self, None);
         }
-        self.push(" AND (");
-        for (i, (from, to)) in split.live.iter().enumerate() {
+        for (i, range) in split.live.iter().enumerate() {
             if i > 0 {
-                self.push(" OR ");
+                self.push(" UNION ALL ");
             }
-            self.push(&format!("{col} >= "))
-                .val(*from)
-                .push(&format!(" AND {col} < "))
-                .val(*to);
+            part(self, Some(*range));
         }
-        self.push(")")
+        self
+    }
+
+    /// `col` in a live range (no row when `None`).
+    fn range(&mut self, col: &str, range: Live) -> &mut Self {
+        match range {
+            None => self.push(" AND 1 = 0"),
+            Some((from, to)) => self
+                .push(&format!(" AND {col} >= "))
+                .val(from)
+                .push(&format!(" AND {col} < "))
+                .val(to),
+        }
     }
 
     /// The rollups' part of a figure: `UNION ALL` of `daily` (a `SELECT … WHERE …` over a
@@ -378,9 +393,9 @@ impl Stats {
     }
 }
 
-/// The requests the scope covers (in the live ranges), as a condition on `r`.
-fn request_scope(q: &mut Sql, s: &Scope, split: &Split) {
-    q.live("r.created_at", split);
+/// The requests the scope covers in one live range, as a condition on `r`.
+fn request_scope(q: &mut Sql, s: &Scope, range: Live) {
+    q.range("r.created_at", range);
     if let Some(org) = s.organization {
         q.push(" AND (r.hospital_id = ")
             .val(org)
@@ -400,13 +415,17 @@ async fn requests<C: ConnectionTrait>(
     let mut q = Sql::new(
         backend,
         "SELECT status, urgency, CAST(SUM(n) AS BIGINT) AS n, \
-         CAST(SUM(escalated) AS BIGINT) AS escalated FROM (\
-         SELECT r.status AS status, r.urgency AS urgency, COUNT(*) AS n, \
-         SUM(CASE WHEN r.escalation_level > 0 THEN 1 ELSE 0 END) AS escalated \
-         FROM blood_requests r WHERE 1 = 1",
+         CAST(SUM(escalated) AS BIGINT) AS escalated FROM (",
     );
-    request_scope(&mut q, s, split);
-    q.push(" GROUP BY r.status, r.urgency");
+    q.live(split, |q, range| {
+        q.push(
+            "SELECT r.status AS status, r.urgency AS urgency, COUNT(*) AS n, \
+             SUM(CASE WHEN r.escalation_level > 0 THEN 1 ELSE 0 END) AS escalated \
+             FROM blood_requests r WHERE 1 = 1",
+        );
+        request_scope(q, s, range);
+        q.push(" GROUP BY r.status, r.urgency");
+    });
     q.rolled(
         split,
         "SELECT status, urgency, n, escalated FROM rollup_requests WHERE 1 = 1",
@@ -498,15 +517,14 @@ async fn percentiles<C: ConnectionTrait>(
 ) -> AppResult<Vec<Percentiles>> {
     let backend = db.get_database_backend();
     let m = minutes(backend, "r.created_at", at);
-    let mut q = Sql::new(
-        backend,
-        &format!(
-            "WITH h AS (SELECT urgency, b, SUM(n) AS n FROM (\
-             SELECT r.urgency AS urgency, ({m}) / 60 AS b, 1 AS n FROM blood_requests r \
+    let mut q = Sql::new(backend, "WITH h AS (SELECT urgency, b, SUM(n) AS n FROM (");
+    q.live(split, |q, range| {
+        q.push(&format!(
+            "SELECT r.urgency AS urgency, ({m}) / 60 AS b, 1 AS n FROM blood_requests r \
              WHERE {at} IS NOT NULL"
-        ),
-    );
-    request_scope(&mut q, s, split);
+        ));
+        request_scope(q, s, range);
+    });
     // `kind` is one of two constants of this module.
     q.rolled(
         split,
@@ -559,14 +577,16 @@ async fn percentiles<C: ConnectionTrait>(
     };
     let mut q = Sql::new(
         backend,
-        &format!(
-            "SELECT urgency, CAST(m AS BIGINT) AS m, CAST(SUM(n) AS BIGINT) AS n FROM (\
-             SELECT urgency, m, n FROM (SELECT r.urgency AS urgency, {m} AS m, 1 AS n \
-             FROM blood_requests r WHERE {at} IS NOT NULL"
-        ),
+        "SELECT urgency, CAST(m AS BIGINT) AS m, CAST(SUM(n) AS BIGINT) AS n FROM (",
     );
-    request_scope(&mut q, s, split);
-    q.push(&format!(") l WHERE 1 = 1{}", within("m")));
+    q.live(split, |q, range| {
+        q.push(&format!(
+            "SELECT urgency, m, n FROM (SELECT r.urgency AS urgency, {m} AS m, 1 AS n \
+             FROM blood_requests r WHERE {at} IS NOT NULL"
+        ));
+        request_scope(q, s, range);
+        q.push(&format!(") l WHERE 1 = 1{}", within("m")));
+    });
     q.rolled(
         split,
         &format!(
@@ -625,16 +645,20 @@ async fn wastage<C: ConnectionTrait>(db: &C, s: &Scope, split: &Split) -> AppRes
     let mut q = Sql::new(
         db.get_database_backend(),
         "SELECT component, bank, CAST(SUM(expired) AS BIGINT) AS expired, \
-         CAST(SUM(discarded) AS BIGINT) AS discarded FROM (\
-         SELECT u.component AS component, e.blood_bank_id AS bank, \
-         SUM(CASE WHEN e.to_status = 'EXPIRED' THEN 1 ELSE 0 END) AS expired, \
-         SUM(CASE WHEN e.to_status = 'DISCARDED' THEN 1 ELSE 0 END) AS discarded \
-         FROM blood_unit_events e JOIN blood_units u ON u.id = e.unit_id \
-         WHERE e.to_status IN ('EXPIRED', 'DISCARDED')",
+         CAST(SUM(discarded) AS BIGINT) AS discarded FROM (",
     );
-    q.live("e.created_at", split);
-    bank_scope(&mut q, "e.blood_bank_id", s);
-    q.push(" GROUP BY u.component, e.blood_bank_id");
+    q.live(split, |q, range| {
+        q.push(
+            "SELECT u.component AS component, e.blood_bank_id AS bank, \
+             SUM(CASE WHEN e.to_status = 'EXPIRED' THEN 1 ELSE 0 END) AS expired, \
+             SUM(CASE WHEN e.to_status = 'DISCARDED' THEN 1 ELSE 0 END) AS discarded \
+             FROM blood_unit_events e JOIN blood_units u ON u.id = e.unit_id \
+             WHERE e.to_status IN ('EXPIRED', 'DISCARDED')",
+        )
+        .range("e.created_at", range);
+        bank_scope(q, "e.blood_bank_id", s);
+        q.push(" GROUP BY u.component, e.blood_bank_id");
+    });
     q.rolled(
         split,
         "SELECT component, blood_bank_id AS bank, expired, discarded \
@@ -664,25 +688,27 @@ async fn collections<C: ConnectionTrait>(
     let m = month(backend, "d.collected_at");
     let mut q = Sql::new(
         backend,
-        &format!(
-            "SELECT month, bank, camp, CAST(SUM(donations) AS BIGINT) AS donations, \
-             CAST(SUM(units) AS BIGINT) AS units FROM (\
-             SELECT {m} AS month, d.blood_bank_id AS bank, d.camp_id AS camp, \
+        "SELECT month, bank, camp, CAST(SUM(donations) AS BIGINT) AS donations, \
+         CAST(SUM(units) AS BIGINT) AS units FROM (",
+    );
+    q.live(split, |q, range| {
+        q.push(&format!(
+            "SELECT {m} AS month, d.blood_bank_id AS bank, d.camp_id AS camp, \
              COUNT(*) AS donations, \
              SUM((SELECT COUNT(*) FROM blood_units u WHERE u.donation_id = d.id)) AS units \
              FROM donations d WHERE 1 = 1"
-        ),
-    );
-    q.live("d.collected_at", split);
-    if let Some(org) = s.organization {
-        q.push(" AND (d.blood_bank_id = ")
-            .val(org)
-            .push(" OR d.camp_id IN (SELECT id FROM camps WHERE organization_id = ")
-            .val(org)
-            .push("))");
-    }
-    q.city("d.blood_bank_id", s);
-    q.push(&format!(" GROUP BY {m}, d.blood_bank_id, d.camp_id"));
+        ))
+        .range("d.collected_at", range);
+        if let Some(org) = s.organization {
+            q.push(" AND (d.blood_bank_id = ")
+                .val(org)
+                .push(" OR d.camp_id IN (SELECT id FROM camps WHERE organization_id = ")
+                .val(org)
+                .push("))");
+        }
+        q.city("d.blood_bank_id", s);
+        q.push(&format!(" GROUP BY {m}, d.blood_bank_id, d.camp_id"));
+    });
     q.rolled(
         split,
         "SELECT substr(day, 1, 7) AS month, blood_bank_id AS bank, \
@@ -710,22 +736,26 @@ async fn camps<C: ConnectionTrait>(db: &C, s: &Scope, split: &Split) -> AppResul
     let mut q = Sql::new(
         db.get_database_backend(),
         "SELECT CAST(SUM(registrations) AS BIGINT) AS registrations, \
-         CAST(SUM(attended) AS BIGINT) AS attended FROM (\
-         SELECT SUM(CASE WHEN cr.status <> 'CANCELLED' THEN 1 ELSE 0 END) AS registrations, \
-         SUM(CASE WHEN cr.status = 'ATTENDED' THEN 1 ELSE 0 END) AS attended \
-         FROM camp_registrations cr JOIN camps c ON c.id = cr.camp_id WHERE 1 = 1",
+         CAST(SUM(attended) AS BIGINT) AS attended FROM (",
     );
-    q.live("c.starts_at", split);
-    if let Some(org) = s.organization {
-        q.push(" AND (c.organization_id = ")
-            .val(org)
-            .push(" OR c.blood_bank_id = ")
-            .val(org)
-            .push(")");
-    }
-    if let Some(city) = &s.city {
-        q.push(" AND LOWER(c.city) = ").val(city.to_lowercase());
-    }
+    q.live(split, |q, range| {
+        q.push(
+            "SELECT SUM(CASE WHEN cr.status <> 'CANCELLED' THEN 1 ELSE 0 END) AS registrations, \
+             SUM(CASE WHEN cr.status = 'ATTENDED' THEN 1 ELSE 0 END) AS attended \
+             FROM camp_registrations cr JOIN camps c ON c.id = cr.camp_id WHERE 1 = 1",
+        )
+        .range("c.starts_at", range);
+        if let Some(org) = s.organization {
+            q.push(" AND (c.organization_id = ")
+                .val(org)
+                .push(" OR c.blood_bank_id = ")
+                .val(org)
+                .push(")");
+        }
+        if let Some(city) = &s.city {
+            q.push(" AND LOWER(c.city) = ").val(city.to_lowercase());
+        }
+    });
     q.rolled(
         split,
         "SELECT registrations, attended FROM rollup_camps WHERE 1 = 1",
@@ -774,15 +804,17 @@ async fn stock<C: ConnectionTrait>(
     .push(" WHERE x.soonest_expiry <= ")
     .val(now);
     bank_scope(&mut q, "x.blood_bank_id", s);
-    q.push(
-        " GROUP BY u.blood_group, u.component UNION ALL \
-         SELECT u.blood_group AS g, u.component AS c, 0 AS available, COUNT(*) AS issued \
-         FROM blood_unit_events e JOIN blood_units u ON u.id = e.unit_id \
-         WHERE e.to_status = 'ISSUED'",
-    );
-    q.live("e.created_at", recent);
-    bank_scope(&mut q, "e.blood_bank_id", s);
-    q.push(" GROUP BY u.blood_group, u.component");
+    q.push(" GROUP BY u.blood_group, u.component UNION ALL ");
+    q.live(recent, |q, range| {
+        q.push(
+            "SELECT u.blood_group AS g, u.component AS c, 0 AS available, COUNT(*) AS issued \
+             FROM blood_unit_events e JOIN blood_units u ON u.id = e.unit_id \
+             WHERE e.to_status = 'ISSUED'",
+        )
+        .range("e.created_at", range);
+        bank_scope(q, "e.blood_bank_id", s);
+        q.push(" GROUP BY u.blood_group, u.component");
+    });
     q.rolled(
         recent,
         "SELECT blood_group AS g, component AS c, 0 AS available, issued \
