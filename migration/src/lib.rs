@@ -68,6 +68,7 @@ mod m20261212_000201_insurance;
 #[allow(missing_docs)]
 mod m20261212_000301_request_minute_buckets;
 mod m20261213_000101_percentile_minute_index;
+mod m20261213_000201_sweep_indexes;
 
 /// Applies every migration in order.
 pub struct Migrator;
@@ -108,6 +109,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261212_000201_insurance::Migration),
             Box::new(m20261212_000301_request_minute_buckets::Migration),
             Box::new(m20261213_000101_percentile_minute_index::Migration),
+            Box::new(m20261213_000201_sweep_indexes::Migration),
         ]
     }
 }

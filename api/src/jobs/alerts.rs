@@ -212,32 +212,38 @@ pub async fn stock_changes<C: ConnectionTrait>(
     db: &C,
 ) -> AppResult<HashMap<Uuid, Vec<(BloodGroup, Component)>>> {
     let t = now();
-    let rows: Vec<(Uuid, BloodGroup, Component)> = blood_unit::Entity::find()
-        .select_only()
-        .column(blood_unit::Column::BloodBankId)
-        .column(blood_unit::Column::BloodGroup)
-        .column(blood_unit::Column::Component)
-        .distinct()
-        .filter(
-            sea_orm::Condition::any()
-                .add(
-                    sea_orm::Condition::all()
-                        .add(blood_unit::Column::Status.eq(UnitStatus::Available))
-                        .add(blood_unit::Column::ExpiresAt.lte(t)),
-                )
-                .add(
-                    sea_orm::Condition::all()
-                        .add(blood_unit::Column::Status.eq(UnitStatus::Reserved))
-                        .add(blood_unit::Column::ReservedUntil.lte(t)),
-                ),
+    let keys = |q: sea_orm::Select<blood_unit::Entity>| {
+        q.select_only()
+            .column(blood_unit::Column::BloodBankId)
+            .column(blood_unit::Column::BloodGroup)
+            .column(blood_unit::Column::Component)
+            .limit(BATCH)
+            .into_tuple::<(Uuid, BloodGroup, Component)>()
+    };
+    // Two statements, each one index range (an `OR` of both made Postgres read every unit
+    // for the few it wanted, every sweep): the available units the sweep expires (the same
+    // soonest-first range `expire_units` takes) and the lapsed holds.
+    let mut rows = keys(crate::requests::service::past_expiry(
+        UnitStatus::Available,
+        t,
+    ))
+    .all(db)
+    .await?;
+    rows.extend(
+        keys(
+            blood_unit::Entity::find()
+                .filter(blood_unit::Column::Status.eq(UnitStatus::Reserved))
+                .filter(blood_unit::Column::ReservedUntil.lte(t)),
         )
-        .limit(BATCH)
-        .into_tuple()
         .all(db)
-        .await?;
+        .await?,
+    );
     let mut by_bank: HashMap<Uuid, Vec<(BloodGroup, Component)>> = HashMap::new();
     for (bank, group, component) in rows {
-        by_bank.entry(bank).or_default().push((group, component));
+        let combos = by_bank.entry(bank).or_default();
+        if !combos.contains(&(group, component)) {
+            combos.push((group, component));
+        }
     }
     Ok(by_bank)
 }

@@ -218,7 +218,7 @@ pub fn queued() -> Event {
 /// Rows that may be claimed now: not finished, due, and not under a live lease.
 fn due(t: DateTime<Utc>, channels: &[DeliveryChannel]) -> sea_orm::Condition {
     sea_orm::Condition::all()
-        // Literal, so that the planner can use the partial index `ix_outbox_due`.
+        // Literal, so that the planner can use the partial index `ix_outbox_due_channel`.
         .add(Expr::cust("status IN ('PENDING', 'FAILED')"))
         .add(od::Column::NextAttemptAt.lte(t))
         .add(

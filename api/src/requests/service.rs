@@ -750,6 +750,9 @@ pub async fn expire_overdue<C: ConnectionTrait>(db: &C, limit: u64) -> AppResult
     let q = blood_request::Entity::find()
         .filter(blood_request::Column::Status.eq(RequestStatus::Pending))
         .filter(blood_request::Column::NeededBy.lte(t))
+        // The order of `ix_requests_overdue` (status, needed_by, id), so a pass reads the
+        // overdue requests only, never every pending one (ordered by id it walked them all).
+        .order_by_asc(blood_request::Column::NeededBy)
         .order_by_asc(blood_request::Column::Id)
         .limit(limit);
     let q = crate::db::skip_locked(db, q);
@@ -776,15 +779,33 @@ pub async fn expire_overdue<C: ConnectionTrait>(db: &C, limit: u64) -> AppResult
     Ok(events)
 }
 
+/// Units of `status` whose expiry is at or before `t`, soonest first: one range of
+/// `ix_blood_units_status_expiry` (status, expires_at) in its order. Without the order, and
+/// with both statuses in one `IN`, Postgres expected a tenth of all units to match (most
+/// past-expiry units are issued or expired, which it cannot know) and scanned the table for
+/// the first few, every sweep.
+pub fn past_expiry(status: UnitStatus, t: DateTime<Utc>) -> sea_orm::Select<blood_unit::Entity> {
+    blood_unit::Entity::find()
+        .filter(blood_unit::Column::Status.eq(status))
+        .filter(blood_unit::Column::ExpiresAt.lte(t))
+        .order_by_asc(blood_unit::Column::ExpiresAt)
+}
+
 /// Marks available or quarantined units past expiry as `EXPIRED`, recording their events.
 pub async fn expire_units<C: ConnectionTrait>(db: &C, limit: u64) -> AppResult<u64> {
     let t = now();
-    let q = blood_unit::Entity::find()
-        .filter(blood_unit::Column::Status.is_in([UnitStatus::Available, UnitStatus::Quarantined]))
-        .filter(blood_unit::Column::ExpiresAt.lte(t))
-        .limit(limit);
-    let q = crate::db::skip_locked(db, q);
-    let units = q.all(db).await?;
+    let mut units = Vec::new();
+    for status in [UnitStatus::Available, UnitStatus::Quarantined] {
+        let left = limit.saturating_sub(units.len() as u64);
+        if left == 0 {
+            break;
+        }
+        units.extend(
+            crate::db::skip_locked(db, past_expiry(status, t).limit(left))
+                .all(db)
+                .await?,
+        );
+    }
     if units.is_empty() {
         return Ok(0);
     }
