@@ -2,7 +2,6 @@
 
 use super::{service, types::*};
 use crate::{auth, graphql::prelude::*, validation::Text};
-use std::sync::Arc;
 
 #[derive(Default)]
 pub struct AnalyticsQuery;
@@ -35,18 +34,7 @@ impl AnalyticsQuery {
         let txn = req.db.begin_read().await?;
         let stats = service::stats(&txn, &scope).await?;
         txn.commit().await?;
-        // The banks and camps the rows name, one query each whatever the number of rows.
-        let banks =
-            (stats.wastage.iter().map(|w| w.bank)).chain(stats.collections.iter().map(|c| c.bank));
-        let camps = stats.collections.iter().filter_map(|c| c.camp);
-        let named = Named {
-            banks: (prime(&req.loaders.orgs, banks).await?.into_iter())
-                .map(|(id, m)| (id, Arc::new(m.into())))
-                .collect(),
-            camps: (prime(&req.loaders.camps, camps).await?.into_iter())
-                .map(|(id, m)| (id, Arc::new(m.into())))
-                .collect(),
-        };
+        let named = Named::load(req, &stats).await?;
         Ok(NetworkStats::new(stats, &named))
     }
 }

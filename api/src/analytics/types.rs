@@ -90,10 +90,26 @@ pub struct CollectionStat {
 }
 
 /// The banks and camps the figures name, by id.
-#[derive(Default)]
 pub struct Named {
-    pub banks: HashMap<Uuid, Arc<Organization>>,
-    pub camps: HashMap<Uuid, Arc<Camp>>,
+    banks: HashMap<Uuid, Arc<Organization>>,
+    camps: HashMap<Uuid, Arc<Camp>>,
+}
+
+impl Named {
+    /// The banks and camps `stats` names, one statement each whatever the number of rows.
+    pub async fn load(req: &RequestCtx, stats: &service::Stats) -> AppResult<Self> {
+        let banks =
+            (stats.wastage.iter().map(|w| w.bank)).chain(stats.collections.iter().map(|c| c.bank));
+        let camps = stats.collections.iter().filter_map(|c| c.camp);
+        Ok(Self {
+            banks: (prime(&req.loaders.orgs, banks).await?.into_iter())
+                .map(|(id, m)| (id, Arc::new(m.into())))
+                .collect(),
+            camps: (prime(&req.loaders.camps, camps).await?.into_iter())
+                .map(|(id, m)| (id, Arc::new(m.into())))
+                .collect(),
+        })
+    }
 }
 
 /// Camps starting in the period: registrations not withdrawn, and donors who came.
