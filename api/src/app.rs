@@ -150,7 +150,8 @@ impl Application {
         };
         let state = AppState::build(config, pool).await?;
         let schema = schema::builder(&state.config).data(state.clone()).finish();
-        let router = http::router(state.clone(), schema);
+        let runner = schema::runner(&state.config).data(state.clone()).finish();
+        let router = http::router(state.clone(), schema, runner);
         let metrics = metrics_listener.map(|l| (l, http::metrics_router(state.clone())));
         crate::jobs::spawn(state.clone());
         crate::jobs::sessions::spawn(state.clone());

@@ -435,3 +435,10 @@ mod tests {
         assert_ne!(r.blind_index("+911"), other.blind_index("+911"));
     }
 }
+
+impl<T: Plain> Sealed<T> {
+    /// Opens a value as stored, as reading the column does.
+    pub fn open_stored(stored: &str) -> Result<Self, DbErr> {
+        open_as::<T>(stored).map(Sealed).map_err(DbErr::Type)
+    }
+}

@@ -306,3 +306,109 @@ async fn a_bank_sees_who_requested_blood_but_not_their_phone_or_email() {
         assert_eq!(seen["email"], "resident@hospital.example");
     }
 }
+
+#[tokio::test]
+async fn the_request_list_decodes_every_column_as_the_derived_model_does() {
+    use entity::{Component, RequestStatus, Urgency, api_client, blood_request, sealed::Sealed};
+    use sea_orm::{
+        ActiveValue::Set, ConnectionTrait, EntityTrait, FromQueryResult, QueryOrder, QueryTrait,
+    };
+    // Arrange: one request with every column set, one with every optional column empty.
+    let app = spawn_app().await;
+    let root = app.super_admin().await;
+    let admin = app.signed_in("decode@reads.example").await;
+    let org = |id: String| uuid::Uuid::parse_str(&id).expect("uuid");
+    let hospital = org(app
+        .approved_org(&root, &admin, "DECODE-H", "HOSPITAL")
+        .await);
+    let bank = org(app
+        .approved_org(&root, &admin, "DECODE-B", "BLOOD_BANK")
+        .await);
+    let token = app
+        .gql(
+            Some(&admin.access),
+            "mutation($i: CreateApiClientInput!) { createApiClient(input: $i) { apiClient { id } } }",
+            json!({"i": {"organizationId": hospital.to_string(), "name": "HIS", "scopes": ["blood-requests:read"]}}),
+        )
+        .await;
+    let client = api_client::Entity::find()
+        .one(&app.db)
+        .await
+        .expect("client")
+        .unwrap_or_else(|| panic!("no API client: {}", token.body));
+    let user = org(admin.user_id.clone());
+    let at = chrono::Utc::now();
+    let row = |id: uuid::Uuid, full: bool| blood_request::ActiveModel {
+        id: Set(id),
+        hospital_id: Set(hospital),
+        requested_by_user_id: Set(full.then_some(user)),
+        requested_by_api_client_id: Set(full.then_some(client.id)),
+        patient_reference: Set("MRN-DECODE".into()),
+        patient_name: Set(full.then(|| Sealed("Ana Decode".to_string()))),
+        blood_group: Set(entity::BloodGroup::AbNeg),
+        component: Set(Component::Platelets),
+        units_required: Set(3),
+        urgency: Set(Urgency::Critical),
+        urgency_rank: Set(Urgency::Critical.rank()),
+        needed_by: Set(at),
+        medical_notes: Set(full.then(|| Sealed("notes, with \"quotes\"".to_string()))),
+        status: Set(RequestStatus::Fulfilled),
+        target_bank_id: Set(full.then_some(bank)),
+        blood_bank_id: Set(full.then_some(bank)),
+        latitude: Set(12.971_598_7),
+        longitude: Set(-77.594_562_5),
+        radius_km: Set(12.5),
+        escalation_level: Set(2),
+        allow_emergency_override: Set(full),
+        override_reason: Set(full.then(|| "override".into())),
+        hold_until: Set(full.then_some(at)),
+        accepted_at: Set(full.then_some(at)),
+        fulfilled_at: Set(full.then_some(at)),
+        rejected_at: Set(full.then_some(at)),
+        cancelled_at: Set(full.then_some(at)),
+        expired_at: Set(full.then_some(at)),
+        rejection_reason: Set(full.then(|| "rejected".into())),
+        cancellation_reason: Set(full.then(|| "cancelled".into())),
+        created_at: Set(at),
+        updated_at: Set(at),
+    };
+    blood_request::Entity::insert_many([
+        row(uuid::Uuid::now_v7(), true),
+        row(uuid::Uuid::now_v7(), false),
+    ])
+    .exec(&app.db)
+    .await
+    .expect("insert");
+
+    // Act
+    let backend = app.db.get_database_backend();
+    let rows = app
+        .db
+        .query_all_raw(
+            blood_request::Entity::find()
+                .order_by_asc(blood_request::Column::Id)
+                .build(backend),
+        )
+        .await
+        .expect("rows");
+
+    // Assert
+    assert_eq!(rows.len(), 2);
+    for r in &rows {
+        let derived = blood_request::Model::from_query_result(r, "").expect("derived");
+        let decoded = blood_request::decode(r).expect("decoded");
+        assert_eq!(decoded, derived);
+    }
+    let full = blood_request::decode(&rows[0]).expect("decoded");
+    assert_eq!(
+        full.patient_name.as_deref().map(String::as_str),
+        Some("Ana Decode")
+    );
+    assert_eq!(full.requested_by_api_client_id, Some(client.id));
+    assert!(
+        blood_request::decode(&rows[1])
+            .expect("decoded")
+            .hold_until
+            .is_none()
+    );
+}

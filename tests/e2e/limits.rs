@@ -48,6 +48,56 @@ async fn a_thousand_typename_aliases_are_refused_with_a_code() {
     assert!(message(&r).contains("too many fields"), "{}", r.body);
 }
 
+/// Registers an organization, with `extra` more `__typename` aliases beside it.
+fn registering_with_typenames(extra: usize) -> String {
+    let typenames: Vec<String> = (0..extra).map(|i| format!("t{i}: __typename")).collect();
+    format!(
+        "mutation($i: RegisterOrganizationInput!) {{ registerOrganization(input: $i) {{ organization {{ id }} }} {} }}",
+        typenames.join(" ")
+    )
+}
+
+#[tokio::test]
+async fn a_mutation_its_limits_refuse_is_checked_before_it_runs_and_writes_nothing() {
+    // Arrange: the same mutation twice, once over the field cap.
+    let app = spawn_app().await;
+    let admin = app.signed_in("writer@limits.example").await;
+    let orgs = "SELECT COUNT(*) FROM organizations";
+    let before = app.count(orgs).await;
+
+    // Act
+    let refused = app
+        .gql(
+            Some(&admin.access),
+            &registering_with_typenames(1000),
+            json!({"i": org_input("LIMITS-OVER", "HOSPITAL")}),
+        )
+        .await;
+    let after_refusal = app.count(orgs).await;
+    let accepted = app
+        .gql(
+            Some(&admin.access),
+            &registering_with_typenames(3),
+            json!({"i": org_input("LIMITS-UNDER", "HOSPITAL")}),
+        )
+        .await;
+
+    // Assert
+    assert!(refused_before_running(&refused), "{}", refused.body);
+    assert_eq!(after_refusal, before, "the refused mutation wrote a row");
+    assert!(
+        accepted.body["data"]["registerOrganization"]["organization"]["id"].is_string(),
+        "{}",
+        accepted.body
+    );
+    assert_eq!(
+        accepted.body["data"]["t2"], "MutationRoot",
+        "{}",
+        accepted.body
+    );
+    assert_eq!(app.count(orgs).await, before + 1);
+}
+
 #[tokio::test]
 async fn typename_aliases_count_toward_the_field_cap_inside_objects_and_fragments() {
     // Arrange: 300 aliases in a fragment spread twice, under another field.

@@ -198,6 +198,10 @@ impl Extension for LimitsExt {
             return Err(refused("Query is nested too deep."));
         }
         let arguments = walk.arguments;
+        if let Some(outcome) = ctx.data_opt::<Arc<crate::graphql::observe::Outcome>>() {
+            let arguments = arguments.clone();
+            outcome.update(|o| o.arguments = arguments);
+        }
         self.with_state(|s| {
             s.extra_cost = stats
                 .typenames
@@ -239,30 +243,33 @@ impl Extension for LimitsExt {
         next: NextExecute<'_>,
     ) -> Response {
         let mut resp = next.run(ctx, operation_name).await;
-        if resp.errors.iter().any(|e| code_of(e).is_none()) {
-            let arguments = self
-                .with_state(|s| std::mem::take(&mut s.arguments))
-                .unwrap_or_default();
-            for e in resp.errors.iter_mut().filter(|e| code_of(e).is_none()) {
-                let argument = e
-                    .locations
-                    .first()
-                    .and_then(|pos| arguments.iter().find(|(p, _)| p == pos))
-                    .map(|(_, name)| name.clone());
-                let ext = e.extensions.get_or_insert_with(Default::default);
-                match argument {
-                    // A variable that does not coerce to its argument's type.
-                    Some(field) => {
-                        ext.set("code", "BAD_USER_INPUT");
-                        ext.set("field", field);
-                    }
-                    // Anything else async-graphql refuses once running, such as a
-                    // subscription sent over HTTP.
-                    None => ext.set("code", "BAD_REQUEST"),
-                }
-            }
-        }
+        let arguments = self
+            .with_state(|s| std::mem::take(&mut s.arguments))
+            .unwrap_or_default();
+        code_uncoded_errors(&mut resp, &arguments);
         resp
+    }
+}
+
+/// Gives a code to each error async-graphql raised without one while running: a variable
+/// that does not coerce to its argument's type is `BAD_USER_INPUT` with the argument (found
+/// by where its value starts, from `arguments`) as its `field`; anything else, such as a
+/// subscription sent over HTTP, is `BAD_REQUEST`.
+pub fn code_uncoded_errors(resp: &mut Response, arguments: &[(Pos, String)]) {
+    for e in resp.errors.iter_mut().filter(|e| code_of(e).is_none()) {
+        let argument = e
+            .locations
+            .first()
+            .and_then(|pos| arguments.iter().find(|(p, _)| p == pos))
+            .map(|(_, name)| name.clone());
+        let ext = e.extensions.get_or_insert_with(Default::default);
+        match argument {
+            Some(field) => {
+                ext.set("code", "BAD_USER_INPUT");
+                ext.set("field", field);
+            }
+            None => ext.set("code", "BAD_REQUEST"),
+        }
     }
 }
 

@@ -1,10 +1,11 @@
 //! An extension that tells the HTTP layer what happened to a request: which operation it
 //! was, and whether execution started (a request that failed to parse or validate never
 //! executes, and the GraphQL-over-HTTP spec answers it with 400); and the request's
-//! connection handle whether a query's statements may share one connection.
+//! connection handle whether a query's statements may share one connection. With
+//! [`CheckOnly`] in the request's data it stops the request where execution would begin.
 
 use async_graphql::{
-    ServerResult, Variables,
+    Pos, ServerResult, Variables,
     extensions::{Extension, ExtensionContext, ExtensionFactory, NextExecute, NextParseQuery},
     parser::types::{ExecutableDocument, OperationType},
 };
@@ -24,7 +25,16 @@ pub struct OutcomeInner {
     pub op_name: Option<String>,
     /// True once validation passed and execution began.
     pub executed: bool,
+    /// Where each argument's value starts in the document, with the argument's name
+    /// (recorded by `Limits`), to name the argument of an error async-graphql raises
+    /// without a code.
+    pub arguments: Vec<(Pos, String)>,
 }
+
+/// In a request's data: check the request (parse, MFA gate, limits, validation) and stop
+/// where execution would begin, answering nothing. The HTTP layer then runs the checked
+/// document on the schema without extensions (`schema::runner`).
+pub struct CheckOnly;
 
 impl Outcome {
     /// A snapshot of what was recorded.
@@ -32,7 +42,7 @@ impl Outcome {
         self.inner.lock().map(|g| g.clone()).unwrap_or_default()
     }
 
-    fn update(&self, f: impl FnOnce(&mut OutcomeInner)) {
+    pub(crate) fn update(&self, f: impl FnOnce(&mut OutcomeInner)) {
         if let Ok(mut g) = self.inner.lock() {
             f(&mut g);
         }
@@ -89,6 +99,9 @@ impl Extension for ObserveExt {
     ) -> async_graphql::Response {
         if let Some(outcome) = ctx.data_opt::<Arc<Outcome>>() {
             outcome.update(|o| o.executed = true);
+        }
+        if ctx.data_opt::<CheckOnly>().is_some() {
+            return async_graphql::Response::default();
         }
         next.run(ctx, operation_name).await
     }

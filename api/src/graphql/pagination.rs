@@ -11,8 +11,8 @@ use async_graphql::{
 };
 use base64::Engine as _;
 use sea_orm::{
-    ColumnTrait, Condition, ConnectionTrait, EntityTrait, Order, PaginatorTrait, QueryFilter,
-    QueryOrder, QuerySelect, Select, Value,
+    ColumnTrait, Condition, ConnectionTrait, DbErr, EntityTrait, FromQueryResult, Order,
+    PaginatorTrait, QueryFilter, QueryOrder, QueryResult, QuerySelect, QueryTrait, Select, Value,
 };
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
@@ -190,6 +190,30 @@ where
     E::Model: Send + Sync,
     C: ConnectionTrait,
 {
+    let derived: Decode<E> = |r| <E::Model as FromQueryResult>::from_query_result(r, "");
+    fetch_page_decoded(db, select, keyset, args, max_page_size, with_total, derived).await
+}
+
+/// Decodes a row of `Entity::find()` into its model.
+pub type Decode<E> = fn(&QueryResult) -> Result<<E as EntityTrait>::Model, DbErr>;
+
+/// [`fetch_page`] with the rows decoded by `decode` (a list whose rows cost enough to decode
+/// by hand, such as `blood_request::decode`).
+#[allow(clippy::too_many_arguments)]
+pub async fn fetch_page_decoded<E, C>(
+    db: &C,
+    select: Select<E>,
+    keyset: &Keyset<E>,
+    args: &PageArgs,
+    max_page_size: u64,
+    with_total: bool,
+    decode: Decode<E>,
+) -> AppResult<Page<E::Model>>
+where
+    E: EntityTrait,
+    E::Model: Send + Sync,
+    C: ConnectionTrait,
+{
     let (size, backward) = match (args.first, args.last) {
         (Some(_), Some(_)) => {
             return Err(AppError::bad_input("first", "give first or last, not both"));
@@ -226,7 +250,12 @@ where
         q = q.order_by(*col, order.clone());
     }
     q = q.order_by(keyset.id, order).limit(size + 1);
-    let mut rows = q.all(db).await?;
+    let mut rows = db
+        .query_all_raw(q.build(db.get_database_backend()))
+        .await?
+        .iter()
+        .map(decode)
+        .collect::<Result<Vec<_>, _>>()?;
     let more = rows.len() as u64 > size;
     rows.truncate(size as usize);
     if backward {
@@ -329,8 +358,25 @@ where
     E: EntityTrait,
     E::Model: Send + Sync,
 {
+    let derived: Decode<E> = |r| <E::Model as FromQueryResult>::from_query_result(r, "");
+    fetch_selected_decoded(ctx, select, keyset, args, derived).await
+}
+
+/// [`fetch_selected`] with the rows decoded by `decode`.
+pub async fn fetch_selected_decoded<E>(
+    ctx: &async_graphql::Context<'_>,
+    select: Select<E>,
+    keyset: &Keyset<E>,
+    args: &PageArgs,
+    decode: Decode<E>,
+) -> AppResult<Page<E::Model>>
+where
+    E: EntityTrait,
+    E::Model: Send + Sync,
+{
     use crate::graphql::context::CtxExt as _;
     let with_total = ctx.look_ahead().field("totalCount").exists();
     let max = ctx.app()?.config.max_page_size;
-    fetch_page(&ctx.req()?.db, select, keyset, args, max, with_total).await
+    let db = &ctx.req()?.db;
+    fetch_page_decoded(db, select, keyset, args, max, with_total, decode).await
 }

@@ -9,7 +9,12 @@ use crate::{
     auth::Viewer,
     db::Db,
     error::AppResult,
-    graphql::{context::RequestCtx, limits::Budget, loaders::Loaders, observe::Outcome},
+    graphql::{
+        context::RequestCtx,
+        limits::Budget,
+        loaders::Loaders,
+        observe::{CheckOnly, Outcome},
+    },
     schema::AppSchema,
     state::AppState,
 };
@@ -32,7 +37,10 @@ pub const GQL_RESPONSE: &str = "application/graphql-response+json";
 #[derive(Clone)]
 pub struct GqlState {
     pub app: AppState,
+    /// Checks HTTP operations and runs websocket ones (`schema::builder`).
     pub schema: AppSchema,
+    /// Runs HTTP operations once checked (`schema::runner`).
+    pub runner: AppSchema,
     /// Websocket connection counters.
     pub ws: Arc<super::ws::WsCounters>,
     /// The shared subscription feeds.
@@ -279,6 +287,40 @@ fn bearer(headers: &HeaderMap) -> Result<Option<String>, ()> {
     }
 }
 
+/// Checks an operation on the schema with extensions (parse, MFA gate, limits, validation,
+/// stopping where execution would begin), then runs the document it parsed on the schema
+/// without them, whose fields resolve without passing through the extensions' hooks. An
+/// operation the check refuses answers with the check's errors and never runs.
+async fn check_then_run(
+    st: &GqlState,
+    req: GqlRequest,
+    ctx: Arc<RequestCtx>,
+    outcome: Arc<Outcome>,
+    budget: Arc<Budget>,
+) -> async_graphql::Response {
+    let mut check = GqlRequest::new(req.query.clone());
+    check.operation_name.clone_from(&req.operation_name);
+    check.variables = req.variables.clone();
+    // Parsed once: a document that does not parse is left for the check to refuse.
+    let parsed = check.parsed_query().ok().cloned();
+    let check = check
+        .data(ctx.clone())
+        .data(outcome.clone())
+        .data(budget.clone())
+        .data(CheckOnly);
+    let checked = st.schema.execute(check).await;
+    if !checked.errors.is_empty() || !outcome.get().executed {
+        return checked;
+    }
+    let mut run = req.data(ctx).data(outcome.clone()).data(budget);
+    if let Some(doc) = parsed {
+        run.set_parsed_query(doc);
+    }
+    let mut resp = st.runner.execute(run).await;
+    crate::graphql::limits::code_uncoded_errors(&mut resp, &outcome.get().arguments);
+    resp
+}
+
 async fn execute(
     st: &GqlState,
     meta: &RequestMeta,
@@ -324,12 +366,12 @@ async fn execute(
             loaders: Loaders::new(&db),
             reads: Arc::default(),
         });
-        let req = req
-            .data(ctx.clone())
-            .data(outcome.clone())
-            .data(budget.clone());
         let op_started = Instant::now();
-        let resp = tokio::time::timeout_at(deadline, st.schema.execute(req)).await;
+        let resp = tokio::time::timeout_at(
+            deadline,
+            check_then_run(st, req, ctx.clone(), outcome.clone(), budget.clone()),
+        )
+        .await;
         crate::audit::record::flush_reads(&ctx.db, ctx.origin(), &ctx.viewer, &ctx.reads).await;
         // The connection a query held goes back before its answer is serialized.
         db.release().await;

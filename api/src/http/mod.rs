@@ -25,10 +25,11 @@ use tower_http::{
 };
 
 /// Builds the router.
-pub fn router(app: AppState, schema: AppSchema) -> Router {
+pub fn router(app: AppState, schema: AppSchema, runner: AppSchema) -> Router {
     let gql = graphql::GqlState {
         app: app.clone(),
         schema,
+        runner,
         ws: Default::default(),
         feeds: Default::default(),
     };

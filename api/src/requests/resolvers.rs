@@ -8,7 +8,7 @@ use crate::{
         context::{CtxExt, RequestCtx},
         ids::parse_id,
         loaders::{prime, prime_orgs, prime_users},
-        pagination::{Conn, Keyset, PageArgs, SortValue, fetch_selected, node_selects},
+        pagination::{Conn, Keyset, PageArgs, SortValue, fetch_selected_decoded, node_selects},
     },
     pipeline,
 };
@@ -76,7 +76,7 @@ impl RequestQuery {
             direction: order.direction,
         };
         let args = PageArgs::new(first, after, last, before);
-        let page = fetch_selected(ctx, q, &keyset, &args).await?;
+        let page = fetch_selected_decoded(ctx, q, &keyset, &args, blood_request::decode).await?;
         prime_relations(ctx, req, page.rows.iter().map(|(_, m)| m)).await?;
         Ok(page.into_connection(BloodRequest::from))
     }
