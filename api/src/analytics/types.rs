@@ -102,9 +102,7 @@ impl Named {
             (stats.wastage.iter().map(|w| w.bank)).chain(stats.collections.iter().map(|c| c.bank));
         let camps = stats.collections.iter().filter_map(|c| c.camp);
         Ok(Self {
-            banks: (prime(&req.loaders.orgs, banks).await?.into_iter())
-                .map(|(id, m)| (id, Arc::new(m.into())))
-                .collect(),
+            banks: prime(&req.loaders.orgs, banks).await?,
             camps: (prime(&req.loaders.camps, camps).await?.into_iter())
                 .map(|(id, m)| (id, Arc::new(m.into())))
                 .collect(),

@@ -18,6 +18,7 @@ use crate::{
 use async_graphql::{ComplexObject, Context, Enum, ID, InputObject, SimpleObject};
 use chrono::{DateTime, NaiveDate, NaiveTime, Utc};
 use entity::{BloodGroup, CampStatus, RegistrationStatus, camp, camp_registration, camp_slot};
+use std::sync::Arc;
 
 /// A blood donation camp an NGO runs with a partner blood bank.
 #[derive(SimpleObject, Clone)]
@@ -101,12 +102,12 @@ impl From<camp::Model> for Camp {
 #[ComplexObject]
 impl Camp {
     /// The organizing NGO.
-    async fn organization(&self, ctx: &Context<'_>) -> AppResult<Option<Organization>> {
+    async fn organization(&self, ctx: &Context<'_>) -> AppResult<Option<Arc<Organization>>> {
         Organization::load(ctx, self.row.organization_id).await
     }
 
     /// The partner bank that takes the units.
-    async fn blood_bank(&self, ctx: &Context<'_>) -> AppResult<Option<Organization>> {
+    async fn blood_bank(&self, ctx: &Context<'_>) -> AppResult<Option<Arc<Organization>>> {
         Organization::load(ctx, self.row.blood_bank_id).await
     }
 

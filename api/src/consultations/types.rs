@@ -25,6 +25,7 @@ use entity::{
     consultation, consultation_rating, doctor, payment, prescription, risk_flag,
 };
 use serde::{Deserialize, Serialize};
+use std::sync::Arc;
 use uuid::Uuid;
 
 /// An amount of money.
@@ -105,7 +106,7 @@ impl Doctor {
     }
 
     /// The organization the doctor practises in, if any.
-    async fn organization(&self, ctx: &Context<'_>) -> AppResult<Option<Organization>> {
+    async fn organization(&self, ctx: &Context<'_>) -> AppResult<Option<Arc<Organization>>> {
         let Some(id) = self.row.organization_id else {
             return Ok(None);
         };

@@ -16,6 +16,7 @@ use async_graphql::{ComplexObject, Context, ID, InputObject, SimpleObject};
 use chrono::{DateTime, Utc};
 use entity::{BloodDeliveryStatus, ReturnOutcome, delivery, delivery_position, unit_return};
 use serde::Serialize;
+use std::sync::Arc;
 
 /// The journey of a fulfilled request's units from the supplying bank to the hospital.
 #[derive(SimpleObject, Clone)]
@@ -83,12 +84,12 @@ impl Delivery {
     }
 
     /// The supplying bank.
-    async fn blood_bank(&self, ctx: &Context<'_>) -> AppResult<Option<Organization>> {
+    async fn blood_bank(&self, ctx: &Context<'_>) -> AppResult<Option<Arc<Organization>>> {
         Organization::load(ctx, self.row.blood_bank_id).await
     }
 
     /// The receiving hospital.
-    async fn hospital(&self, ctx: &Context<'_>) -> AppResult<Option<Organization>> {
+    async fn hospital(&self, ctx: &Context<'_>) -> AppResult<Option<Arc<Organization>>> {
         Organization::load(ctx, self.row.hospital_id).await
     }
 

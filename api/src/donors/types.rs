@@ -15,6 +15,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use entity::sealed::Sealed;
 use entity::{BloodGroup, Component, DonationType, Eligibility, UnitStatus, donation, donor};
 use serde::Serialize;
+use std::sync::Arc;
 
 /// Who a donor is and how to reach them: the same fields on the `Donor` read and in
 /// `registerDonor`'s input (checked and normalised when registered).
@@ -142,7 +143,7 @@ impl Donor {
     }
 
     /// The managing NGO.
-    async fn ngo(&self, ctx: &Context<'_>) -> AppResult<Option<Organization>> {
+    async fn ngo(&self, ctx: &Context<'_>) -> AppResult<Option<Arc<Organization>>> {
         let Some(id) = self.row.ngo_id else {
             return Ok(None);
         };
@@ -218,7 +219,7 @@ impl From<donation::Model> for Donation {
 
 #[ComplexObject]
 impl Donation {
-    async fn blood_bank(&self, ctx: &Context<'_>) -> AppResult<Option<Organization>> {
+    async fn blood_bank(&self, ctx: &Context<'_>) -> AppResult<Option<Arc<Organization>>> {
         Organization::load(ctx, self.bank_id).await
     }
 }

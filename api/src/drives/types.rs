@@ -9,6 +9,7 @@ use crate::{
 use async_graphql::{ComplexObject, Context, ID, InputObject, SimpleObject};
 use chrono::{DateTime, NaiveDate, Utc};
 use entity::{BloodGroup, Component, DriveStatus, DriveType, drive};
+use std::sync::Arc;
 
 /// A donation drive between a hospital and an NGO.
 #[derive(SimpleObject, Clone)]
@@ -63,16 +64,16 @@ impl From<drive::Model> for Drive {
 
 #[ComplexObject]
 impl Drive {
-    async fn hospital(&self, ctx: &Context<'_>) -> AppResult<Option<Organization>> {
+    async fn hospital(&self, ctx: &Context<'_>) -> AppResult<Option<Arc<Organization>>> {
         Organization::load(ctx, self.row.hospital_id).await
     }
 
-    async fn ngo(&self, ctx: &Context<'_>) -> AppResult<Option<Organization>> {
+    async fn ngo(&self, ctx: &Context<'_>) -> AppResult<Option<Arc<Organization>>> {
         Organization::load(ctx, self.row.ngo_id).await
     }
 
     /// The side that proposed it.
-    async fn proposed_by(&self, ctx: &Context<'_>) -> AppResult<Option<Organization>> {
+    async fn proposed_by(&self, ctx: &Context<'_>) -> AppResult<Option<Arc<Organization>>> {
         Organization::load(ctx, self.row.proposed_by_org_id).await
     }
 

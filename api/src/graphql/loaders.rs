@@ -267,11 +267,26 @@ one_by!(
     transfusion,
     unit_id / UnitId
 );
-by_id!(
-    /// Loads organizations by id.
-    OrgById,
-    organization
-);
+/// Loads organizations by id, as the API shows them: a page names the same few
+/// organizations from many rows, and each relation field then shares one value instead of
+/// copying the row's strings into a new one.
+pub struct OrgById(pub Db);
+
+impl Loader<Uuid> for OrgById {
+    type Value = Arc<crate::organizations::types::Organization>;
+    type Error = Arc<DbErr>;
+
+    async fn load(&self, keys: &[Uuid]) -> Result<HashMap<Uuid, Self::Value>, Self::Error> {
+        let rows = organization::Entity::find()
+            .filter(organization::Column::Id.is_in(keys.iter().copied()))
+            .all(&self.0)
+            .await?;
+        Ok(rows
+            .into_iter()
+            .map(|r| (r.id, Arc::new(r.into())))
+            .collect())
+    }
+}
 by_id!(
     /// Loads doctor profiles by id.
     DoctorById,

@@ -9,6 +9,7 @@ use crate::{
 use async_graphql::{ComplexObject, Context, Enum, ID, InputObject, MaybeUndefined, SimpleObject};
 use chrono::{DateTime, Utc};
 use entity::{OrgKind, OrgRole, OrgStatus, api_client, membership, organization};
+use std::sync::Arc;
 use uuid::Uuid;
 
 /// A hospital, blood bank or NGO. Its profile is visible to every signed-in user; its
@@ -30,10 +31,8 @@ pub struct Organization {
 
 impl Organization {
     /// An organization through the request's loader, for relation fields.
-    pub async fn load(ctx: &Context<'_>, id: Uuid) -> AppResult<Option<Self>> {
-        Ok(loaders::load_one(&ctx.req()?.loaders.orgs, id)
-            .await?
-            .map(Self::from))
+    pub async fn load(ctx: &Context<'_>, id: Uuid) -> AppResult<Option<Arc<Self>>> {
+        loaders::load_one(&ctx.req()?.loaders.orgs, id).await
     }
 }
 
@@ -111,7 +110,7 @@ impl Membership {
         User::load(ctx, self.user_id).await
     }
 
-    async fn organization(&self, ctx: &Context<'_>) -> AppResult<Option<Organization>> {
+    async fn organization(&self, ctx: &Context<'_>) -> AppResult<Option<Arc<Organization>>> {
         Organization::load(ctx, self.organization_id).await
     }
 }

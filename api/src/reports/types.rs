@@ -23,6 +23,7 @@ use entity::{
     report_image, report_review,
 };
 use serde::Serialize;
+use std::sync::Arc;
 
 /// An imaging study of a patient.
 #[derive(SimpleObject, Clone)]
@@ -88,7 +89,7 @@ impl MedicalReport {
         User::load_member(ctx, self.row.uploaded_by_user_id, self.row.organization_id).await
     }
 
-    async fn organization(&self, ctx: &Context<'_>) -> AppResult<Option<Organization>> {
+    async fn organization(&self, ctx: &Context<'_>) -> AppResult<Option<Arc<Organization>>> {
         Organization::load(ctx, self.row.organization_id).await
     }
 

@@ -15,6 +15,7 @@ use chrono::{DateTime, Utc};
 use entity::sealed::Sealed;
 use entity::{BloodGroup, Component, RequestStatus, Urgency, blood_request};
 use serde::Serialize;
+use std::sync::Arc;
 
 /// A hospital's request for blood.
 #[derive(SimpleObject, Clone)]
@@ -116,12 +117,12 @@ impl BloodRequest {
         self.patient_field(ctx, &self.row.medical_notes)
     }
 
-    async fn hospital(&self, ctx: &Context<'_>) -> AppResult<Option<Organization>> {
+    async fn hospital(&self, ctx: &Context<'_>) -> AppResult<Option<Arc<Organization>>> {
         Organization::load(ctx, self.row.hospital_id).await
     }
 
     /// The bank it is addressed to (null for an open request).
-    async fn target_bank(&self, ctx: &Context<'_>) -> AppResult<Option<Organization>> {
+    async fn target_bank(&self, ctx: &Context<'_>) -> AppResult<Option<Arc<Organization>>> {
         let Some(id) = self.row.target_bank_id else {
             return Ok(None);
         };
@@ -129,7 +130,7 @@ impl BloodRequest {
     }
 
     /// The bank that accepted it.
-    async fn blood_bank(&self, ctx: &Context<'_>) -> AppResult<Option<Organization>> {
+    async fn blood_bank(&self, ctx: &Context<'_>) -> AppResult<Option<Arc<Organization>>> {
         let Some(id) = self.row.blood_bank_id else {
             return Ok(None);
         };

@@ -226,7 +226,11 @@ impl StockQuery {
         .await?;
         req.loaders
             .orgs
-            .feed_many(matches.iter().map(|m| (m.bank.id, m.bank.clone())))
+            .feed_many(
+                matches
+                    .iter()
+                    .map(|m| (m.bank.id, std::sync::Arc::new(m.bank.clone().into()))),
+            )
             .await;
         Ok(matches
             .into_iter()

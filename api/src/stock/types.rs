@@ -20,6 +20,7 @@ use entity::{
     BloodGroup, Component, TestResult, TransferStatus, UnitStatus, blood_transfer, blood_unit,
     blood_unit_event, blood_unit_test, stock_threshold,
 };
+use std::sync::Arc;
 use uuid::Uuid;
 
 /// One physical unit.
@@ -85,7 +86,7 @@ impl From<blood_unit::Model> for BloodUnit {
 #[ComplexObject]
 impl BloodUnit {
     /// The bank holding it.
-    async fn blood_bank(&self, ctx: &Context<'_>) -> AppResult<Option<Organization>> {
+    async fn blood_bank(&self, ctx: &Context<'_>) -> AppResult<Option<Arc<Organization>>> {
         Organization::load(ctx, self.bank_id).await
     }
 
@@ -343,7 +344,7 @@ pub struct StockLevelFilter {
 #[ComplexObject]
 impl StockLevel {
     /// The bank these counts are of.
-    async fn blood_bank(&self, ctx: &Context<'_>) -> AppResult<Option<Organization>> {
+    async fn blood_bank(&self, ctx: &Context<'_>) -> AppResult<Option<Arc<Organization>>> {
         Organization::load(ctx, self.bank_id).await
     }
 }
@@ -425,7 +426,7 @@ impl CompatibleBank {
 #[ComplexObject]
 impl CompatibleBank {
     /// The bank with its contact details.
-    async fn blood_bank(&self, ctx: &Context<'_>) -> AppResult<Option<Organization>> {
+    async fn blood_bank(&self, ctx: &Context<'_>) -> AppResult<Option<Arc<Organization>>> {
         Organization::load(ctx, self.bank_id).await
     }
 }
@@ -524,12 +525,12 @@ impl From<blood_transfer::Model> for BloodTransfer {
 #[ComplexObject]
 impl BloodTransfer {
     /// The sending bank.
-    async fn from_bank(&self, ctx: &Context<'_>) -> AppResult<Option<Organization>> {
+    async fn from_bank(&self, ctx: &Context<'_>) -> AppResult<Option<Arc<Organization>>> {
         Organization::load(ctx, self.from_bank_id).await
     }
 
     /// The receiving bank.
-    async fn to_bank(&self, ctx: &Context<'_>) -> AppResult<Option<Organization>> {
+    async fn to_bank(&self, ctx: &Context<'_>) -> AppResult<Option<Arc<Organization>>> {
         Organization::load(ctx, self.to_bank_id).await
     }
 
