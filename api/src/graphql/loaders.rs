@@ -148,14 +148,18 @@ impl Loader<Uuid> for DonationsByDonor {
     }
 }
 
-/// Declares a loader of rows by their id.
+/// Declares a loader of rows by their id: of the rows themselves, or of what `map` makes of
+/// each (its `Value`).
 macro_rules! by_id {
     ($(#[$doc:meta])* $name:ident, $entity:ident) => {
+        by_id!($(#[$doc])* $name, $entity, $entity::Model, |r| r);
+    };
+    ($(#[$doc:meta])* $name:ident, $entity:ident, $value:ty, $map:expr) => {
         $(#[$doc])*
         pub struct $name(pub Db);
 
         impl Loader<Uuid> for $name {
-            type Value = $entity::Model;
+            type Value = $value;
             type Error = Arc<DbErr>;
 
             async fn load(&self, keys: &[Uuid]) -> Result<HashMap<Uuid, Self::Value>, Self::Error> {
@@ -163,7 +167,7 @@ macro_rules! by_id {
                     .filter($entity::Column::Id.is_in(keys.iter().copied()))
                     .all(&self.0)
                     .await?;
-                Ok(rows.into_iter().map(|r| (r.id, r)).collect())
+                Ok(rows.into_iter().map(|r| (r.id, ($map)(r))).collect())
             }
         }
     };
@@ -267,26 +271,15 @@ one_by!(
     transfusion,
     unit_id / UnitId
 );
-/// Loads organizations by id, as the API shows them: a page names the same few
-/// organizations from many rows, and each relation field then shares one value instead of
-/// copying the row's strings into a new one.
-pub struct OrgById(pub Db);
-
-impl Loader<Uuid> for OrgById {
-    type Value = Arc<crate::organizations::types::Organization>;
-    type Error = Arc<DbErr>;
-
-    async fn load(&self, keys: &[Uuid]) -> Result<HashMap<Uuid, Self::Value>, Self::Error> {
-        let rows = organization::Entity::find()
-            .filter(organization::Column::Id.is_in(keys.iter().copied()))
-            .all(&self.0)
-            .await?;
-        Ok(rows
-            .into_iter()
-            .map(|r| (r.id, Arc::new(r.into())))
-            .collect())
-    }
-}
+by_id!(
+    /// Loads organizations by id, as the API shows them: a page names the same few
+    /// organizations from many rows, and each relation field then shares one value instead
+    /// of copying the row's strings into a new one.
+    OrgById,
+    organization,
+    Arc<crate::organizations::types::Organization>,
+    |r: organization::Model| Arc::new(r.into())
+);
 by_id!(
     /// Loads doctor profiles by id.
     DoctorById,

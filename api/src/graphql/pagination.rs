@@ -174,33 +174,16 @@ impl<M> Page<M> {
     }
 }
 
-/// Fetches one page of `select` (already filtered) in the keyset's order.
-///
-/// Costs one statement, plus one `COUNT` when `with_total` is set.
-pub async fn fetch_page<E, C>(
-    db: &C,
-    select: Select<E>,
-    keyset: &Keyset<E>,
-    args: &PageArgs,
-    max_page_size: u64,
-    with_total: bool,
-) -> AppResult<Page<E::Model>>
-where
-    E: EntityTrait,
-    E::Model: Send + Sync,
-    C: ConnectionTrait,
-{
-    let derived: Decode<E> = |r| <E::Model as FromQueryResult>::from_query_result(r, "");
-    fetch_page_decoded(db, select, keyset, args, max_page_size, with_total, derived).await
-}
-
 /// Decodes a row of `Entity::find()` into its model.
 pub type Decode<E> = fn(&QueryResult) -> Result<<E as EntityTrait>::Model, DbErr>;
 
-/// [`fetch_page`] with the rows decoded by `decode` (a list whose rows cost enough to decode
-/// by hand, such as `blood_request::decode`).
+/// Fetches one page of `select` (already filtered) in the keyset's order, each row decoded by
+/// `decode` (the derive's, or one written for a list whose rows cost enough to decode by hand,
+/// such as `blood_request::decode`).
+///
+/// Costs one statement, plus one `COUNT` when `with_total` is set.
 #[allow(clippy::too_many_arguments)]
-pub async fn fetch_page_decoded<E, C>(
+pub async fn fetch_page<E, C>(
     db: &C,
     select: Select<E>,
     keyset: &Keyset<E>,
@@ -378,5 +361,5 @@ where
     let with_total = ctx.look_ahead().field("totalCount").exists();
     let max = ctx.app()?.config.max_page_size;
     let db = &ctx.req()?.db;
-    fetch_page_decoded(db, select, keyset, args, max, with_total, decode).await
+    fetch_page(db, select, keyset, args, max, with_total, decode).await
 }
