@@ -330,6 +330,13 @@ fn open_as<T: Plain>(stored: &str) -> Result<T, String> {
     T::from_plain(&plain)
 }
 
+impl<T: Plain> Sealed<T> {
+    /// Opens a value as stored, as reading the column does.
+    pub fn open_stored(stored: &str) -> Result<Self, DbErr> {
+        open_as::<T>(stored).map(Sealed).map_err(DbErr::Type)
+    }
+}
+
 impl<T: Plain> TryGetable for Sealed<T> {
     fn try_get_by<I: ColIdx>(res: &QueryResult, idx: I) -> Result<Self, TryGetError> {
         let s = <String as TryGetable>::try_get_by(res, idx)?;
@@ -433,12 +440,5 @@ mod tests {
         let other = Keyring::new(vec![FieldKey::new("k1", &[1; 32]).expect("k")], vec![8; 32])
             .expect("ring");
         assert_ne!(r.blind_index("+911"), other.blind_index("+911"));
-    }
-}
-
-impl<T: Plain> Sealed<T> {
-    /// Opens a value as stored, as reading the column does.
-    pub fn open_stored(stored: &str) -> Result<Self, DbErr> {
-        open_as::<T>(stored).map(Sealed).map_err(DbErr::Type)
     }
 }
