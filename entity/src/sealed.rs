@@ -340,9 +340,7 @@ impl<T: Plain> Sealed<T> {
 impl<T: Plain> TryGetable for Sealed<T> {
     fn try_get_by<I: ColIdx>(res: &QueryResult, idx: I) -> Result<Self, TryGetError> {
         let s = <String as TryGetable>::try_get_by(res, idx)?;
-        open_as::<T>(&s)
-            .map(Sealed)
-            .map_err(|e| TryGetError::DbErr(DbErr::Type(e)))
+        Self::open_stored(&s).map_err(TryGetError::DbErr)
     }
 }
 

@@ -48,13 +48,20 @@ async fn a_thousand_typename_aliases_are_refused_with_a_code() {
     assert!(message(&r).contains("too many fields"), "{}", r.body);
 }
 
-/// Registers an organization, with `extra` more `__typename` aliases beside it.
-fn registering_with_typenames(extra: usize) -> String {
+/// Registers the organization `code` as `admin`, with `extra` more `__typename` aliases
+/// beside it in the mutation.
+async fn register_with_typenames(app: &TestApp, admin: &Session, code: &str, extra: usize) -> Gql {
     let typenames: Vec<String> = (0..extra).map(|i| format!("t{i}: __typename")).collect();
-    format!(
+    let q = format!(
         "mutation($i: RegisterOrganizationInput!) {{ registerOrganization(input: $i) {{ organization {{ id }} }} {} }}",
         typenames.join(" ")
+    );
+    app.gql(
+        Some(&admin.access),
+        &q,
+        json!({"i": org_input(code, "HOSPITAL")}),
     )
+    .await
 }
 
 #[tokio::test]
@@ -66,21 +73,9 @@ async fn a_mutation_its_limits_refuse_is_checked_before_it_runs_and_writes_nothi
     let before = app.count(orgs).await;
 
     // Act
-    let refused = app
-        .gql(
-            Some(&admin.access),
-            &registering_with_typenames(1000),
-            json!({"i": org_input("LIMITS-OVER", "HOSPITAL")}),
-        )
-        .await;
+    let refused = register_with_typenames(&app, &admin, "LIMITS-OVER", 1000).await;
     let after_refusal = app.count(orgs).await;
-    let accepted = app
-        .gql(
-            Some(&admin.access),
-            &registering_with_typenames(3),
-            json!({"i": org_input("LIMITS-UNDER", "HOSPITAL")}),
-        )
-        .await;
+    let accepted = register_with_typenames(&app, &admin, "LIMITS-UNDER", 3).await;
 
     // Assert
     assert!(refused_before_running(&refused), "{}", refused.body);

@@ -197,10 +197,11 @@ impl Extension for LimitsExt {
         if stats.depth > self.limits.max_depth {
             return Err(refused("Query is nested too deep."));
         }
-        let arguments = walk.arguments;
+        let mut arguments = walk.arguments;
+        // Over HTTP the operation runs on the schema without extensions, and the HTTP layer
+        // codes its errors from the outcome; elsewhere this extension's `execute` does.
         if let Some(outcome) = ctx.data_opt::<Arc<crate::graphql::observe::Outcome>>() {
-            let arguments = arguments.clone();
-            outcome.update(|o| o.arguments = arguments);
+            outcome.update(|o| o.arguments = std::mem::take(&mut arguments));
         }
         self.with_state(|s| {
             s.extra_cost = stats
