@@ -59,29 +59,54 @@ impl ActiveModelBehavior for ActiveModel {}
 /// NULL into an error carrying the column's name formatted into a new string before mapping
 /// it to `None`; a page of 51 requests has some 1,700 columns, 500 of them NULL.
 pub fn decode(res: &sea_orm::QueryResult) -> Result<Model, DbErr> {
+    decode_opening(res, true)
+}
+
+/// [`decode`] leaving the sealed columns (the patient's name, the medical notes) unread:
+/// `None`, whatever is stored. For a read that shows neither, so that a page of requests
+/// decrypts no patient data it does not return (and spends no time on it).
+pub fn decode_without_sealed(res: &sea_orm::QueryResult) -> Result<Model, DbErr> {
+    decode_opening(res, false)
+}
+
+fn decode_opening(res: &sea_orm::QueryResult, open: bool) -> Result<Model, DbErr> {
     match res.try_as_pg_row() {
-        Some(row) => decode_pg(row),
-        None => <Model as sea_orm::FromQueryResult>::from_query_result(res, ""),
+        Some(row) => decode_pg(row, open),
+        None => {
+            let mut m = <Model as sea_orm::FromQueryResult>::from_query_result(res, "")?;
+            if !open {
+                m.patient_name = None;
+                m.medical_notes = None;
+            }
+            Ok(m)
+        }
     }
 }
 
-fn decode_pg(row: &sea_orm::sqlx::postgres::PgRow) -> Result<Model, DbErr> {
+fn decode_pg(row: &sea_orm::sqlx::postgres::PgRow, open: bool) -> Result<Model, DbErr> {
     let mut c = Columns { row, next: 0 };
-    let opened = |v: Option<String>| v.as_deref().map(Sealed::open_stored).transpose();
+    let sealed = |c: &mut Columns<'_>, col| -> Result<Option<Sealed<String>>, DbErr> {
+        if !open {
+            c.next += 1;
+            return Ok(None);
+        }
+        let v: Option<String> = c.get(col)?;
+        v.as_deref().map(Sealed::open_stored).transpose()
+    };
     Ok(Model {
         id: c.get(Column::Id)?,
         hospital_id: c.get(Column::HospitalId)?,
         requested_by_user_id: c.get(Column::RequestedByUserId)?,
         requested_by_api_client_id: c.get(Column::RequestedByApiClientId)?,
         patient_reference: c.get(Column::PatientReference)?,
-        patient_name: opened(c.get(Column::PatientName)?)?,
+        patient_name: sealed(&mut c, Column::PatientName)?,
         blood_group: BloodGroup::try_from_value(&c.get(Column::BloodGroup)?)?,
         component: Component::try_from_value(&c.get(Column::Component)?)?,
         units_required: c.get(Column::UnitsRequired)?,
         urgency: Urgency::try_from_value(&c.get(Column::Urgency)?)?,
         urgency_rank: c.get(Column::UrgencyRank)?,
         needed_by: c.get(Column::NeededBy)?,
-        medical_notes: opened(c.get(Column::MedicalNotes)?)?,
+        medical_notes: sealed(&mut c, Column::MedicalNotes)?,
         status: RequestStatus::try_from_value(&c.get(Column::Status)?)?,
         target_bank_id: c.get(Column::TargetBankId)?,
         blood_bank_id: c.get(Column::BloodBankId)?,

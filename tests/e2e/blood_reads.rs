@@ -398,6 +398,16 @@ async fn the_request_list_decodes_every_column_as_the_derived_model_does() {
         let derived = blood_request::Model::from_query_result(r, "").expect("derived");
         let decoded = blood_request::decode(r).expect("decoded");
         assert_eq!(decoded, derived);
+        // For a page that shows no patient data: the same row, its sealed columns unread.
+        let without = blood_request::decode_without_sealed(r).expect("decoded without");
+        assert_eq!(
+            without,
+            blood_request::Model {
+                patient_name: None,
+                medical_notes: None,
+                ..derived
+            }
+        );
     }
     let full = blood_request::decode(&rows[0]).expect("decoded");
     assert_eq!(
@@ -410,5 +420,43 @@ async fn the_request_list_decodes_every_column_as_the_derived_model_does() {
             .expect("decoded")
             .hold_until
             .is_none()
+    );
+}
+
+#[tokio::test]
+async fn a_page_decrypts_patient_fields_only_when_asked_and_shows_them_however_they_are_asked() {
+    // Arrange
+    let app = spawn_app().await;
+    let net = Network::new(&app, 2.0).await;
+    create_request(&app, &net.doctor, with_patient(&net.hospital.id)).await;
+    let page = |q: &'static str| {
+        let app = &app;
+        let who = net.nurse.access.clone();
+        async move { app.gql(Some(&who), q, json!({})).await }
+    };
+
+    // Act: without patient fields, then through an alias, a named and an inline fragment.
+    let plain = page("{ bloodRequests(first: 50) { edges { node { id urgency } } } }").await;
+    let asked = page(
+        "{ bloodRequests(first: 50) { edges { node { id who: patientName ...F \
+         ... on BloodRequest { medicalNotes } } } } } \
+         fragment F on BloodRequest { patientName }",
+    )
+    .await;
+    let via_nodes = page(
+        "{ bloodRequests(first: 50) { nodes { ... on BloodRequest { ...F } } } } \
+         fragment F on BloodRequest { medicalNotes }",
+    )
+    .await;
+
+    // Assert
+    assert_eq!(nodes(plain.data(), "bloodRequests").len(), 1);
+    let n = &nodes(asked.data(), "bloodRequests")[0];
+    assert_eq!(n["who"], "Asha Rao");
+    assert_eq!(n["patientName"], "Asha Rao");
+    assert_eq!(n["medicalNotes"], "post-partum haemorrhage, Hb 6.1");
+    assert_eq!(
+        via_nodes.data()["bloodRequests"]["nodes"][0]["medicalNotes"],
+        "post-partum haemorrhage, Hb 6.1"
     );
 }

@@ -24,6 +24,7 @@ use axum::extract::ws::Utf8Bytes;
 use futures_util::{StreamExt as _, stream::BoxStream};
 use std::{
     collections::HashMap,
+    pin::Pin,
     sync::{
         Arc, Mutex, MutexGuard,
         atomic::{AtomicU64, AtomicUsize, Ordering},
@@ -250,7 +251,9 @@ fn own_message(word: &str, id_json: &str, resp: &Response) -> Option<String> {
 
 struct Fed {
     rx: broadcast::Receiver<Arc<Frame>>,
-    until: tokio::time::Instant,
+    /// The end of the member's session. Made once: a timer made per result would be
+    /// registered and removed again for every member of every fan-out.
+    until: Pin<Box<tokio::time::Sleep>>,
     field: (Pos, Name),
     _slots: Vec<StreamSlot>,
     _ticket: Ticket,
@@ -332,7 +335,7 @@ async fn step(hub: &Arc<Hub>, id_json: &Arc<str>, mut phase: Phase) -> Option<(O
             Phase::Fed(mut fed) => {
                 let got = tokio::select! {
                     biased;
-                    _ = tokio::time::sleep_until(fed.until) => return None,
+                    () = &mut fed.until => return None,
                     got = fed.rx.recv() => got,
                 };
                 return match got {
@@ -418,7 +421,7 @@ fn join(hub: &Arc<Hub>, plan: Plan, admitted: Vec<(StreamSlot, StreamClass)>) ->
     counters.members.fetch_add(1, Ordering::Relaxed);
     Fed {
         rx,
-        until: tokio::time::Instant::now() + hub.session.lifetime(),
+        until: Box::pin(tokio::time::sleep(hub.session.lifetime())),
         field: plan.field,
         _slots: slots,
         _ticket: Ticket {

@@ -16,10 +16,17 @@ use super::{
     feeds::{self, Hub, Outgoing},
     graphql::GqlState,
 };
-use crate::{auth::Viewer, events::session::Session};
+use crate::{
+    auth::Viewer,
+    events::session::{Registration, Session},
+    schema::AppSchema,
+};
 use async_graphql::{
     Data,
-    http::{ClientMessage, WebSocket as GqlWebSocket, WebSocketProtocols, WsMessage},
+    http::{
+        ClientMessage, DefaultOnConnInitType, DefaultOnPingType, WebSocket as GqlWebSocket,
+        WebSocketProtocols, WsMessage,
+    },
 };
 use axum::{
     Extension,
@@ -253,11 +260,42 @@ async fn serve(
     protocol: WebSocketProtocols,
     pending: (Held, Option<Held>),
 ) {
+    // The connection's task is sized for the largest state of this future, and an idle
+    // subscriber keeps it for hours: opening (the token's database lookups alone are ~2 KiB
+    // of future) is boxed, so it is freed once done, and the open connection is one box the
+    // loop borrows, so it is not held twice in the task.
+    if let Some(mut open) = Box::pin(open(socket, st, protocol, pending)).await {
+        open.run().await;
+    }
+}
+
+/// An authenticated connection, acknowledged, with what its loop needs.
+struct Open {
+    /// Read and written in turn by one task: not split, so no lock between the halves.
+    socket: WebSocket,
+    gql: GqlWebSocket<Inbox, AppSchema, DefaultOnConnInitType, DefaultOnPingType>,
+    inbox: Inbox,
+    hub: Arc<Hub>,
+    data: Arc<Data>,
+    registration: Registration,
+    ping_interval: std::time::Duration,
+    /// Its places under the caps, given back when the connection ends.
+    _held: (Held, Held),
+}
+
+/// Reads `connection_init`, authenticates it and acknowledges it: the connection ready for
+/// its loop, or `None` once it was refused (and closed).
+async fn open(
+    socket: WebSocket,
+    st: GqlState,
+    protocol: WebSocketProtocols,
+    pending: (Held, Option<Held>),
+) -> Option<Box<Open>> {
     let config = st.app.config.clone();
-    let (mut sink, mut stream) = socket.split();
+    let mut socket = socket;
     // 1. The first message must be connection_init, in time.
     let first = tokio::time::timeout(config.ws_init_timeout, async {
-        while let Some(Ok(msg)) = stream.next().await {
+        while let Some(Ok(msg)) = socket.next().await {
             match msg {
                 Message::Text(t) => return Some(t.as_str().to_string()),
                 Message::Binary(b) => return Some(String::from_utf8_lossy(&b).into_owned()),
@@ -268,23 +306,30 @@ async fn serve(
         None
     })
     .await;
+    // Closes the socket with this code and reason, and ends the opening.
+    macro_rules! refuse {
+        ($code:expr, $reason:expr) => {{
+            close(&mut socket, $code, $reason).await;
+            return None;
+        }};
+    }
     let text = match first {
-        Err(_) => return close(&mut sink, 4408, "Connection initialisation timeout").await,
-        Ok(None) => return,
+        Err(_) => refuse!(4408, "Connection initialisation timeout"),
+        Ok(None) => return None,
         Ok(Some(t)) => t,
     };
     let msg: serde_json::Value = serde_json::from_str(&text).unwrap_or_default();
     if msg.get("type").and_then(|t| t.as_str()) != Some("connection_init") {
-        return close(&mut sink, 4401, "Unauthorized").await;
+        refuse!(4401, "Unauthorized");
     }
     let payload = msg.get("payload").cloned().unwrap_or_default();
     // 2. Authenticate.
     let Some(token) = token_of(&payload) else {
-        return close(&mut sink, 4403, "Forbidden").await;
+        refuse!(4403, "Forbidden");
     };
     let viewer = match Viewer::from_bearer(&st.app.db, &st.app.keys, Some(&token)).await {
         Ok(v @ (Viewer::User(_) | Viewer::Client(_))) => v,
-        _ => return close(&mut sink, 4403, "Forbidden").await,
+        _ => refuse!(4403, "Forbidden"),
     };
     drop(pending);
     let (key, max_per_key, expires_at) = match &viewer {
@@ -301,17 +346,17 @@ async fn serve(
             config.ws_max_connections_per_user,
             st.app.keys.access_expiry(&token),
         ),
-        Viewer::Anonymous { .. } => return close(&mut sink, 4403, "Forbidden").await,
+        Viewer::Anonymous { .. } => refuse!(4403, "Forbidden"),
     };
-    let Some(_authenticated) = st.ws.take(Slot::Authenticated, config.ws_max_connections) else {
+    let Some(authenticated) = st.ws.take(Slot::Authenticated, config.ws_max_connections) else {
         st.app.metrics.record_refused("ws_capacity");
-        return close(&mut sink, 1013, "Try again later").await;
+        refuse!(1013, "Try again later");
     };
-    let Some(_per_key) = st.ws.take(Slot::Keyed(key), max_per_key) else {
-        return close(&mut sink, 4429, "Too many connections").await;
+    let Some(per_key) = st.ws.take(Slot::Keyed(key), max_per_key) else {
+        refuse!(4429, "Too many connections");
     };
     // Revocations (events, and the periodic re-check) end the connection through this.
-    let mut registration = st.app.sessions.register(viewer.clone());
+    let registration = st.app.sessions.register(viewer.clone());
     let session = Session {
         viewer,
         expires_at,
@@ -331,7 +376,6 @@ async fn serve(
     });
     let mut data = Data::default();
     data.insert(session);
-    let data = Arc::new(data);
     drop(st);
     // 3. async-graphql's protocol machine answers everything but `subscribe` and
     // `complete` (pings, a second init, malformed messages: exactly as before), starting
@@ -340,86 +384,108 @@ async fn serve(
     let inbox = Inbox::default();
     inbox.push(ClientMessage::from_bytes(text.as_bytes()));
     drop(text);
+    let on_init: DefaultOnConnInitType = |_| futures_util::future::ready(Ok(Data::default()));
     let mut gql = GqlWebSocket::from_message_stream(hub.schema.clone(), inbox.clone(), protocol)
-        .on_connection_init(move |_| futures_util::future::ready(Ok(Data::default())));
+        .on_connection_init(on_init);
     // The ack goes out before any operation's first message, as it did.
     match gql.next().await {
-        Some(WsMessage::Text(t)) => {
-            if sink.send(Message::Text(t.into())).await.is_err() {
-                return;
-            }
-        }
-        Some(WsMessage::Close(code, reason)) => return close(&mut sink, code, &reason).await,
-        None => return,
+        Some(WsMessage::Text(t)) => socket.send(Message::Text(t.into())).await.ok()?,
+        Some(WsMessage::Close(code, reason)) => refuse!(code, &reason),
+        None => return None,
     }
-    let mut operations: HashMap<String, BoxStream<'static, Outgoing>> = HashMap::new();
-    let mut ping = tokio::time::interval(config.ws_ping_interval);
-    ping.tick().await;
-    // Made once, not per message: each wake-up of an idle connection polls the futures
-    // below, and a fresh `ended` future registers with the session's channel again.
-    let ended = registration.ended();
-    tokio::pin!(ended);
-    loop {
-        // Biased, in the order the protocol machine read and answered its input: what the
-        // machine answers to one message goes out before the next message is read.
-        let out = tokio::select! {
-            biased;
-            // The access this connection was granted is withdrawn: it ends, and a client
-            // that reconnects is authenticated afresh (or refused).
-            () = &mut ended => {
-                close(&mut sink, 4403, "Forbidden").await;
-                break;
-            }
-            out = gql.next() => match out {
-                Some(WsMessage::Text(t)) => Outgoing::from(t),
-                Some(WsMessage::Close(code, reason)) => {
-                    close(&mut sink, code, &reason).await;
-                    break;
-                }
-                None => break,
-            },
-            t = std::future::poll_fn(|cx| next_of(&mut operations, cx)) => t,
-            m = stream.next() => {
-                let bytes = match m {
-                    Some(Ok(Message::Text(t))) => t.as_str().as_bytes().to_vec(),
-                    Some(Ok(Message::Binary(b))) => b.to_vec(),
-                    Some(Ok(_)) => continue,
-                    // An error ends the stream at its next read, as it ended the machine's.
-                    Some(Err(_)) => continue,
-                    None => break,
-                };
-                match ClientMessage::from_bytes(&bytes) {
-                    Ok(ClientMessage::Start { id, payload }) => {
-                        // A repeated id replaces the operation, silently, as the machine did.
-                        let op = feeds::subscribe(&hub, &id, payload, data.clone());
-                        operations.insert(id, op);
-                        continue;
-                    }
-                    Ok(ClientMessage::Stop { id }) => {
-                        if operations.remove(&id).is_none() {
+    Some(Box::new(Open {
+        socket,
+        gql,
+        inbox,
+        hub,
+        data: Arc::new(data),
+        registration,
+        ping_interval: config.ws_ping_interval,
+        _held: (authenticated, per_key),
+    }))
+}
+
+impl Open {
+    /// Serves the connection until it ends.
+    async fn run(&mut self) {
+        let Self {
+            socket,
+            gql,
+            inbox,
+            hub,
+            data,
+            registration,
+            ping_interval,
+            _held,
+        } = self;
+        let mut operations: HashMap<String, BoxStream<'static, Outgoing>> = HashMap::new();
+        let mut ping = tokio::time::interval(*ping_interval);
+        ping.tick().await;
+        // Made once, not per message: each wake-up of an idle connection polls the futures
+        // below, and a fresh `ended` future registers with the session's channel again.
+        let ended = registration.ended();
+        tokio::pin!(ended);
+        // Closing is rare and its future not small: boxed, so the loop's state stays lean.
+        let (code, reason) = loop {
+            // Biased, in the order the protocol machine read and answered its input: what
+            // the machine answers to one message goes out before the next message is read.
+            let out = tokio::select! {
+                biased;
+                // The access this connection was granted is withdrawn: it ends, and a client
+                // that reconnects is authenticated afresh (or refused).
+                () = &mut ended => break (4403, "Forbidden".into()),
+                out = gql.next() => match out {
+                    Some(WsMessage::Text(t)) => Outgoing::from(t),
+                    Some(WsMessage::Close(code, reason)) => break (code, reason),
+                    None => return,
+                },
+                t = std::future::poll_fn(|cx| next_of(&mut operations, cx)) => t,
+                m = socket.next() => {
+                    let bytes = match m {
+                        Some(Ok(Message::Text(t))) => t.as_str().as_bytes().to_vec(),
+                        Some(Ok(Message::Binary(b))) => b.to_vec(),
+                        Some(Ok(_)) => continue,
+                        // An error ends the stream at its next read, as it ended the
+                        // machine's.
+                        Some(Err(_)) => continue,
+                        None => return,
+                    };
+                    match ClientMessage::from_bytes(&bytes) {
+                        Ok(ClientMessage::Start { id, payload }) => {
+                            // A repeated id replaces the operation, silently, as the machine
+                            // did.
+                            let op = feeds::subscribe(hub, &id, payload, data.clone());
+                            operations.insert(id, op);
                             continue;
                         }
-                        feeds::complete_message(&id).into()
-                    }
-                    other => {
-                        inbox.push(other);
-                        continue;
+                        Ok(ClientMessage::Stop { id }) => {
+                            if operations.remove(&id).is_none() {
+                                continue;
+                            }
+                            feeds::complete_message(&id).into()
+                        }
+                        other => {
+                            inbox.push(other);
+                            continue;
+                        }
                     }
                 }
-            }
-            _ = ping.tick() => {
-                if sink.send(Message::Ping(Vec::new().into())).await.is_err() {
-                    break;
+                _ = ping.tick() => {
+                    if socket.send(Message::Ping(Vec::new().into())).await.is_err() {
+                        return;
+                    }
+                    continue;
                 }
-                continue;
+            };
+            // A feed's result is the same reference-counted bytes for every member with
+            // this operation id: the send copies it into the socket's write buffer, nothing
+            // more.
+            if socket.send(Message::Text(out.text.clone())).await.is_err() {
+                return;
             }
+            out.written(&hub.metrics);
         };
-        // A feed's result is the same reference-counted bytes for every member with this
-        // operation id: the send copies it into the socket's write buffer, nothing more.
-        if sink.send(Message::Text(out.text.clone())).await.is_err() {
-            break;
-        }
-        out.written(&hub.metrics);
+        Box::pin(close(socket, code, &reason)).await;
     }
 }
 
@@ -497,5 +563,26 @@ impl futures_util::Stream for Inbox {
                 Poll::Pending
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The size of the future an `async fn` of four arguments returns, without calling it.
+    fn future_size<A, B, C, D, F>(_: fn(A, B, C, D) -> F) -> usize {
+        std::mem::size_of::<F>()
+    }
+
+    #[test]
+    fn an_open_connection_keeps_its_loop_and_not_its_opening() {
+        let (serve, open) = (future_size(serve), future_size(open));
+        // Each idle subscriber's task holds `serve` for the connection's life: the opening
+        // (authentication's database lookups) lives in a box freed before the loop.
+        assert!(
+            serve < open / 2,
+            "the connection's task is {serve} bytes, its opening {open}"
+        );
     }
 }

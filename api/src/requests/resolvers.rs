@@ -76,7 +76,15 @@ impl RequestQuery {
             direction: order.direction,
         };
         let args = PageArgs::new(first, after, last, before);
-        let page = fetch_selected_decoded(ctx, q, &keyset, &args, blood_request::decode).await?;
+        // Patient data is decrypted only for a page that shows it (and reading it is audited
+        // where it is shown, `types.rs`).
+        let decode = if node_selects(ctx, &["patientName"]) || node_selects(ctx, &["medicalNotes"])
+        {
+            blood_request::decode
+        } else {
+            blood_request::decode_without_sealed
+        };
+        let page = fetch_selected_decoded(ctx, q, &keyset, &args, decode).await?;
         prime_relations(ctx, req, page.rows.iter().map(|(_, m)| m)).await?;
         Ok(page.into_connection(BloodRequest::from))
     }
