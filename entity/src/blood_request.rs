@@ -1,5 +1,6 @@
 //! `blood_requests`: a hospital's request for units.
 
+use crate::by_position::Columns;
 use crate::sealed::Sealed;
 use crate::{BloodGroup, Component, RequestStatus, Urgency};
 use sea_orm::entity::prelude::*;
@@ -52,12 +53,9 @@ pub enum Relation {}
 
 impl ActiveModelBehavior for ActiveModel {}
 
-/// A row of `Entity::find()` decoded by position on Postgres, each column's name checked
-/// (by name where it differs); elsewhere, and for any other select, what the derive decodes.
-///
-/// Why not the derive: it looks every column up by name (a hash per column) and turns every
-/// NULL into an error carrying the column's name formatted into a new string before mapping
-/// it to `None`; a page of 51 requests has some 1,700 columns, 500 of them NULL.
+/// A row of `Entity::find()` decoded by position on Postgres (`by_position`: the list of
+/// requests is the API's busiest page); elsewhere, and for any other select, what the derive
+/// decodes.
 pub fn decode(res: &sea_orm::QueryResult) -> Result<Model, DbErr> {
     decode_opening(res, true)
 }
@@ -84,10 +82,10 @@ fn decode_opening(res: &sea_orm::QueryResult, open: bool) -> Result<Model, DbErr
 }
 
 fn decode_pg(row: &sea_orm::sqlx::postgres::PgRow, open: bool) -> Result<Model, DbErr> {
-    let mut c = Columns { row, next: 0 };
+    let mut c = Columns::of(row);
     let sealed = |c: &mut Columns<'_>, col| -> Result<Option<Sealed<String>>, DbErr> {
         if !open {
-            c.next += 1;
+            c.skip();
             return Ok(None);
         }
         let v: Option<String> = c.get(col)?;
@@ -127,29 +125,4 @@ fn decode_pg(row: &sea_orm::sqlx::postgres::PgRow, open: bool) -> Result<Model, 
         created_at: c.get(Column::CreatedAt)?,
         updated_at: c.get(Column::UpdatedAt)?,
     })
-}
-
-/// The columns of a row in the order the model declares them.
-struct Columns<'r> {
-    row: &'r sea_orm::sqlx::postgres::PgRow,
-    next: usize,
-}
-
-impl<'r> Columns<'r> {
-    fn get<T>(&mut self, col: Column) -> Result<T, DbErr>
-    where
-        T: sea_orm::sqlx::Decode<'r, sea_orm::sqlx::Postgres>
-            + sea_orm::sqlx::Type<sea_orm::sqlx::Postgres>,
-    {
-        use sea_orm::sqlx::{Column as _, Row as _};
-        let i = self.next;
-        self.next += 1;
-        let name = col.as_str();
-        let got = if self.row.columns().get(i).is_some_and(|c| c.name() == name) {
-            self.row.try_get(i)
-        } else {
-            self.row.try_get(name)
-        };
-        got.map_err(|e| DbErr::Type(format!("{name}: {e}")))
-    }
 }

@@ -53,6 +53,7 @@ pub mod blood_unit;
 pub mod blood_unit_event;
 #[allow(missing_docs)]
 pub mod blood_unit_test;
+mod by_position;
 #[allow(missing_docs)]
 pub mod callout;
 #[allow(missing_docs)]

@@ -460,3 +460,36 @@ async fn a_page_decrypts_patient_fields_only_when_asked_and_shows_them_however_t
         "post-partum haemorrhage, Hb 6.1"
     );
 }
+
+#[tokio::test]
+async fn organizations_decode_by_position_as_the_derived_model_does() {
+    use entity::organization;
+    use sea_orm::{ConnectionTrait, EntityTrait, FromQueryResult, QueryOrder, QueryTrait};
+    // Arrange: an approved organization (approval set, suspension empty) and a pending one.
+    let app = spawn_app().await;
+    let root = app.super_admin().await;
+    let admin = app.signed_in("orgs@reads.example").await;
+    app.approved_org(&root, &admin, "DECODE-ORG", "BLOOD_BANK")
+        .await;
+    app.pending_org(&admin, "DECODE-PENDING", "HOSPITAL").await;
+
+    // Act
+    let rows = app
+        .db
+        .query_all_raw(
+            organization::Entity::find()
+                .order_by_asc(organization::Column::Code)
+                .build(app.db.get_database_backend()),
+        )
+        .await
+        .expect("rows");
+
+    // Assert
+    assert_eq!(rows.len(), 2);
+    for r in &rows {
+        let derived = organization::Model::from_query_result(r, "").expect("derived");
+        assert_eq!(organization::decode(r).expect("decoded"), derived);
+    }
+    let approved = organization::decode(&rows[0]).expect("decoded");
+    assert!(approved.approved_at.is_some() && approved.suspended_at.is_none());
+}

@@ -171,6 +171,30 @@ macro_rules! by_id {
             }
         }
     };
+    // Rows read by the entity's own decoder (`entity::by_position`).
+    ($(#[$doc:meta])* $name:ident, $entity:ident, $value:ty, $map:expr, decoded) => {
+        $(#[$doc])*
+        pub struct $name(pub Db);
+
+        impl Loader<Uuid> for $name {
+            type Value = $value;
+            type Error = Arc<DbErr>;
+
+            async fn load(&self, keys: &[Uuid]) -> Result<HashMap<Uuid, Self::Value>, Self::Error> {
+                use sea_orm::{ConnectionTrait as _, QueryTrait as _};
+                let select = $entity::Entity::find()
+                    .filter($entity::Column::Id.is_in(keys.iter().copied()))
+                    .build(self.0.get_database_backend());
+                self.0
+                    .query_all_raw(select)
+                    .await?
+                    .iter()
+                    .map(|row| $entity::decode(row).map(|r| (r.id, ($map)(r))))
+                    .collect::<Result<_, DbErr>>()
+                    .map_err(Arc::new)
+            }
+        }
+    };
 }
 
 /// Declares a loader of the child rows of parents, grouped by the parent column, in the
@@ -278,7 +302,8 @@ by_id!(
     OrgById,
     organization,
     Arc<crate::organizations::types::Organization>,
-    |r: organization::Model| Arc::new(r.into())
+    |r: organization::Model| Arc::new(r.into()),
+    decoded
 );
 by_id!(
     /// Loads doctor profiles by id.
