@@ -69,6 +69,7 @@ mod m20261212_000201_insurance;
 mod m20261212_000301_request_minute_buckets;
 mod m20261213_000101_percentile_minute_index;
 mod m20261213_000201_sweep_indexes;
+mod m20261214_000101_available_expiry_index;
 
 /// Applies every migration in order.
 pub struct Migrator;
@@ -110,6 +111,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261212_000301_request_minute_buckets::Migration),
             Box::new(m20261213_000101_percentile_minute_index::Migration),
             Box::new(m20261213_000201_sweep_indexes::Migration),
+            Box::new(m20261214_000101_available_expiry_index::Migration),
         ]
     }
 }

@@ -744,8 +744,8 @@ async fn compatible_stock<C: ConnectionTrait>(
     let component_p = param(component.wire_name().into(), &mut values);
     let same_key = "u.blood_bank_id = c.blood_bank_id AND u.component = c.component \
          AND u.status = 'AVAILABLE' AND u.blood_group = c.blood_group";
-    // The expired-but-available units are read once, by one range of
-    // `ix_blood_units_status_expiry` over the whole network (the sweep's backlog), rather
+    // The expired-but-available units are read once, by one index-only range of
+    // `ix_blood_units_available_expiry` over the whole network (the sweep's backlog), rather
     // than by a seek per count row. The kept soonest expiry answers unless an expired unit
     // holds it; only then (CASE evaluates its branch lazily on both databases) one seek.
     let sql = format!(
