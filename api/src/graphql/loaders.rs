@@ -155,24 +155,16 @@ macro_rules! by_id {
         by_id!($(#[$doc])* $name, $entity, $entity::Model, |r| r);
     };
     ($(#[$doc:meta])* $name:ident, $entity:ident, $value:ty, $map:expr) => {
-        $(#[$doc])*
-        pub struct $name(pub Db);
-
-        impl Loader<Uuid> for $name {
-            type Value = $value;
-            type Error = Arc<DbErr>;
-
-            async fn load(&self, keys: &[Uuid]) -> Result<HashMap<Uuid, Self::Value>, Self::Error> {
-                let rows = $entity::Entity::find()
-                    .filter($entity::Column::Id.is_in(keys.iter().copied()))
-                    .all(&self.0)
-                    .await?;
-                Ok(rows.into_iter().map(|r| (r.id, ($map)(r))).collect())
-            }
-        }
+        by_id!(
+            $(#[$doc])* $name,
+            $entity,
+            $value,
+            $map,
+            |row| <$entity::Model as sea_orm::FromQueryResult>::from_query_result(row, "")
+        );
     };
-    // Rows read by the entity's own decoder (`entity::by_position`).
-    ($(#[$doc:meta])* $name:ident, $entity:ident, $value:ty, $map:expr, decoded) => {
+    // Rows read by `$decode` (an entity's own, `entity::by_position`, or the derive's).
+    ($(#[$doc:meta])* $name:ident, $entity:ident, $value:ty, $map:expr, $decode:expr) => {
         $(#[$doc])*
         pub struct $name(pub Db);
 
@@ -189,7 +181,7 @@ macro_rules! by_id {
                     .query_all_raw(select)
                     .await?
                     .iter()
-                    .map(|row| $entity::decode(row).map(|r| (r.id, ($map)(r))))
+                    .map(|row| ($decode)(row).map(|r: $entity::Model| (r.id, ($map)(r))))
                     .collect::<Result<_, DbErr>>()
                     .map_err(Arc::new)
             }
@@ -303,7 +295,7 @@ by_id!(
     organization,
     Arc<crate::organizations::types::Organization>,
     |r: organization::Model| Arc::new(r.into()),
-    decoded
+    organization::decode
 );
 by_id!(
     /// Loads doctor profiles by id.
