@@ -1,6 +1,6 @@
 //! `blood_requests`: a hospital's request for units.
 
-use crate::by_position::Columns;
+use crate::by_position::{self, Columns};
 use crate::sealed::Sealed;
 use crate::{BloodGroup, Component, RequestStatus, Urgency};
 use sea_orm::entity::prelude::*;
@@ -68,21 +68,16 @@ pub fn decode_without_sealed(res: &sea_orm::QueryResult) -> Result<Model, DbErr>
 }
 
 fn decode_opening(res: &sea_orm::QueryResult, open: bool) -> Result<Model, DbErr> {
-    match res.try_as_pg_row() {
-        Some(row) => decode_pg(row, open),
-        None => {
-            let mut m = <Model as sea_orm::FromQueryResult>::from_query_result(res, "")?;
-            if !open {
-                m.patient_name = None;
-                m.medical_notes = None;
-            }
-            Ok(m)
-        }
+    let mut m = by_position::decode(res, |c| read(c, open))?;
+    // Elsewhere than Postgres the derive opened them.
+    if !open {
+        m.patient_name = None;
+        m.medical_notes = None;
     }
+    Ok(m)
 }
 
-fn decode_pg(row: &sea_orm::sqlx::postgres::PgRow, open: bool) -> Result<Model, DbErr> {
-    let mut c = Columns::of(row);
+fn read(c: &mut Columns<'_>, open: bool) -> Result<Model, DbErr> {
     let sealed = |c: &mut Columns<'_>, col| -> Result<Option<Sealed<String>>, DbErr> {
         if !open {
             c.skip();
@@ -97,14 +92,14 @@ fn decode_pg(row: &sea_orm::sqlx::postgres::PgRow, open: bool) -> Result<Model, 
         requested_by_user_id: c.get(Column::RequestedByUserId)?,
         requested_by_api_client_id: c.get(Column::RequestedByApiClientId)?,
         patient_reference: c.get(Column::PatientReference)?,
-        patient_name: sealed(&mut c, Column::PatientName)?,
+        patient_name: sealed(c, Column::PatientName)?,
         blood_group: BloodGroup::try_from_value(&c.get(Column::BloodGroup)?)?,
         component: Component::try_from_value(&c.get(Column::Component)?)?,
         units_required: c.get(Column::UnitsRequired)?,
         urgency: Urgency::try_from_value(&c.get(Column::Urgency)?)?,
         urgency_rank: c.get(Column::UrgencyRank)?,
         needed_by: c.get(Column::NeededBy)?,
-        medical_notes: sealed(&mut c, Column::MedicalNotes)?,
+        medical_notes: sealed(c, Column::MedicalNotes)?,
         status: RequestStatus::try_from_value(&c.get(Column::Status)?)?,
         target_bank_id: c.get(Column::TargetBankId)?,
         blood_bank_id: c.get(Column::BloodBankId)?,

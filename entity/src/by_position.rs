@@ -7,9 +7,20 @@
 //! 2,700 columns, 900 of them NULL.
 
 use sea_orm::{
-    DbErr, IdenStatic,
+    DbErr, FromQueryResult, IdenStatic, QueryResult,
     sqlx::{Column as _, Decode, Postgres, Row as _, Type, postgres::PgRow},
 };
+
+/// A row of a model's `Entity::find()`: `read` on Postgres, elsewhere what the derive decodes.
+pub(crate) fn decode<M: FromQueryResult>(
+    res: &QueryResult,
+    read: impl FnOnce(&mut Columns<'_>) -> Result<M, DbErr>,
+) -> Result<M, DbErr> {
+    match res.try_as_pg_row() {
+        Some(row) => read(&mut Columns::of(row)),
+        None => M::from_query_result(res, ""),
+    }
+}
 
 /// The columns of a row in the order its model declares them.
 pub(crate) struct Columns<'r> {
@@ -18,7 +29,7 @@ pub(crate) struct Columns<'r> {
 }
 
 impl<'r> Columns<'r> {
-    pub(crate) fn of(row: &'r PgRow) -> Self {
+    fn of(row: &'r PgRow) -> Self {
         Self { row, next: 0 }
     }
 

@@ -1,6 +1,6 @@
 //! `organizations`: hospitals, blood banks and NGOs.
 
-use crate::by_position::Columns;
+use crate::by_position;
 use crate::{OrgKind, OrgStatus};
 use sea_orm::entity::prelude::*;
 
@@ -41,30 +41,28 @@ impl ActiveModelBehavior for ActiveModel {}
 /// A row of `Entity::find()`, decoded by position on Postgres (`by_position`: organizations
 /// are the relations of most pages); elsewhere what the derive decodes.
 pub fn decode(res: &sea_orm::QueryResult) -> Result<Model, DbErr> {
-    let Some(row) = res.try_as_pg_row() else {
-        return <Model as sea_orm::FromQueryResult>::from_query_result(res, "");
-    };
-    let mut c = Columns::of(row);
-    Ok(Model {
-        id: c.get(Column::Id)?,
-        code: c.get(Column::Code)?,
-        name: c.get(Column::Name)?,
-        kind: OrgKind::try_from_value(&c.get(Column::Kind)?)?,
-        address: c.get(Column::Address)?,
-        city: c.get(Column::City)?,
-        state: c.get(Column::State)?,
-        postal_code: c.get(Column::PostalCode)?,
-        country: c.get(Column::Country)?,
-        latitude: c.get(Column::Latitude)?,
-        longitude: c.get(Column::Longitude)?,
-        phone: c.get(Column::Phone)?,
-        email: c.get(Column::Email)?,
-        license_number: c.get(Column::LicenseNumber)?,
-        registration_number: c.get(Column::RegistrationNumber)?,
-        status: OrgStatus::try_from_value(&c.get(Column::Status)?)?,
-        approved_at: c.get(Column::ApprovedAt)?,
-        suspended_at: c.get(Column::SuspendedAt)?,
-        created_at: c.get(Column::CreatedAt)?,
-        updated_at: c.get(Column::UpdatedAt)?,
+    by_position::decode(res, |c| {
+        Ok(Model {
+            id: c.get(Column::Id)?,
+            code: c.get(Column::Code)?,
+            name: c.get(Column::Name)?,
+            kind: OrgKind::try_from_value(&c.get(Column::Kind)?)?,
+            address: c.get(Column::Address)?,
+            city: c.get(Column::City)?,
+            state: c.get(Column::State)?,
+            postal_code: c.get(Column::PostalCode)?,
+            country: c.get(Column::Country)?,
+            latitude: c.get(Column::Latitude)?,
+            longitude: c.get(Column::Longitude)?,
+            phone: c.get(Column::Phone)?,
+            email: c.get(Column::Email)?,
+            license_number: c.get(Column::LicenseNumber)?,
+            registration_number: c.get(Column::RegistrationNumber)?,
+            status: OrgStatus::try_from_value(&c.get(Column::Status)?)?,
+            approved_at: c.get(Column::ApprovedAt)?,
+            suspended_at: c.get(Column::SuspendedAt)?,
+            created_at: c.get(Column::CreatedAt)?,
+            updated_at: c.get(Column::UpdatedAt)?,
+        })
     })
 }

@@ -286,13 +286,12 @@ struct Open {
 /// Reads `connection_init`, authenticates it and acknowledges it: the connection ready for
 /// its loop, or `None` once it was refused (and closed).
 async fn open(
-    socket: WebSocket,
+    mut socket: WebSocket,
     st: GqlState,
     protocol: WebSocketProtocols,
     pending: (Held, Option<Held>),
 ) -> Option<Box<Open>> {
     let config = st.app.config.clone();
-    let mut socket = socket;
     // 1. The first message must be connection_init, in time.
     let first = tokio::time::timeout(config.ws_init_timeout, async {
         while let Some(Ok(msg)) = socket.next().await {
@@ -384,9 +383,8 @@ async fn open(
     let inbox = Inbox::default();
     inbox.push(ClientMessage::from_bytes(text.as_bytes()));
     drop(text);
-    let on_init: DefaultOnConnInitType = |_| futures_util::future::ready(Ok(Data::default()));
-    let mut gql = GqlWebSocket::from_message_stream(hub.schema.clone(), inbox.clone(), protocol)
-        .on_connection_init(on_init);
+    // The token was checked above: the machine's default `connection_init` handler accepts.
+    let mut gql = GqlWebSocket::from_message_stream(hub.schema.clone(), inbox.clone(), protocol);
     // The ack goes out before any operation's first message, as it did.
     match gql.next().await {
         Some(WsMessage::Text(t)) => socket.send(Message::Text(t.into())).await.ok()?,
